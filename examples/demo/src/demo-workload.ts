@@ -1,0 +1,99 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createLlmMonitor } from '@llm-monitor/instrumentation';
+import { runDemoSession } from './demo-session.js';
+import type { Random } from './demo-session.js';
+
+/** Options of {@link runDemoWorkload}. */
+export interface DemoWorkloadOptions {
+  /** OTLP/HTTP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. */
+  readonly endpoint: string;
+  /** Sessions started per second (default 2). */
+  readonly rate?: number;
+  /** Chance a session fails (default 0.06). */
+  readonly failureRate?: number;
+  /** Multiplies every simulated delay (default 1). */
+  readonly timeScale?: number;
+  /** Stop after this many sessions (default: run until stopped). */
+  readonly maxSessions?: number;
+  /** `service.name` of the simulated application (default `llm-monitor-demo`). */
+  readonly serviceName?: string;
+  readonly random?: Random;
+}
+
+/** Counts of a running demo workload. */
+export interface DemoCounts {
+  started: number;
+  completed: number;
+  failed: number;
+}
+
+/** A running demo workload. */
+export interface DemoWorkload {
+  readonly counts: Readonly<DemoCounts>;
+  /** Resolves once `maxSessions` sessions have ended (never, without `maxSessions`, until stopped). */
+  readonly finished: Promise<void>;
+  /** Stops starting sessions, ends running ones as failed, flushes spans and shuts the exporter down. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a simulated LLM application that exports its sessions over OTLP/HTTP (protobuf) exactly as
+ * an instrumented application would: its own tracer provider, batch processor and exporter.
+ */
+export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
+  const rate = options.rate ?? 2;
+  const random = options.random ?? Math.random;
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'llm-monitor-demo' }),
+    // A short delay keeps the monitor live; the SDK's default of 5 s would make it lag.
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: options.endpoint }), { scheduledDelayMillis: 100 })],
+  });
+  const monitor = createLlmMonitor({ tracerProvider: provider, captureTokenText: true });
+  const abort = new AbortController();
+  const counts: DemoCounts = { started: 0, completed: 0, failed: 0 };
+  const running = new Set<Promise<void>>();
+  let resolveFinished: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    resolveFinished = resolve;
+  });
+
+  const startOne = (): void => {
+    if (options.maxSessions !== undefined && counts.started >= options.maxSessions) {
+      clearInterval(timer);
+      return;
+    }
+    counts.started += 1;
+    const session = runDemoSession({
+      monitor,
+      random,
+      timeScale: options.timeScale ?? 1,
+      failureRate: options.failureRate ?? 0.06,
+      signal: abort.signal,
+    }).then((outcome) => {
+      counts[outcome] += 1;
+      running.delete(session);
+      if (options.maxSessions !== undefined && counts.completed + counts.failed >= options.maxSessions) resolveFinished();
+    });
+    running.add(session);
+  };
+  const timer = setInterval(startOne, 1000 / rate);
+  startOne();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    counts,
+    finished,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(timer);
+        abort.abort(new Error('demo workload stopped'));
+        await Promise.all(running);
+        await provider.shutdown();
+        resolveFinished();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The `llm-monitor` command: resolves the config (flags > environment > file > defaults), starts
+ * the receiver, optionally the demo workload, and shuts down gracefully on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { CONFIG_FILE_ENV, DEFAULT_CONFIG, SETTINGS, resolveConfig } from './config.js';
+import type { ReceiverConfig } from './config.js';
+import { LlmMonitorError } from './errors.js';
+import { buildReceiver } from './receiver.js';
+
+/** What the optional `@llm-monitor/demo` package offers the CLI. */
+interface DemoModule {
+  runDemoWorkload(options: { endpoint: string; rate: number }): { stop(): Promise<void> };
+}
+
+/** `--help` text, generated from the settings table. */
+export function helpText(): string {
+  const lines = [
+    'Usage: llm-monitor [options]',
+    '',
+    'Receives OpenTelemetry spans over OTLP/HTTP, rebuilds LLM processing sessions live and serves',
+    'them over REST, with Prometheus metrics at /metrics.',
+    '',
+    'Options (each also read from its environment variable; flags win over the environment,',
+    'the environment over the config file):',
+    `  --config FILE                 YAML config file (env ${CONFIG_FILE_ENV})`,
+  ];
+  for (const setting of SETTINGS) {
+    const flag = setting.type === 'boolean' ? `--${setting.flag}` : `--${setting.flag} VALUE`;
+    const fallback = DEFAULT_CONFIG[setting.key];
+    lines.push(`  ${flag.padEnd(30)}${setting.description} (env ${setting.env}, default ${String(fallback)})`);
+  }
+  lines.push('  --help                        show this help');
+  return lines.join('\n');
+}
+
+function parseCommandLine(argv: string[]): { flags: Record<string, string | boolean | undefined>; help: boolean; configFile?: string } {
+  const options: NonNullable<ParseArgsConfig['options']> = {
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const setting of SETTINGS) options[setting.flag] = { type: setting.type === 'boolean' ? 'boolean' : 'string' };
+  try {
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    const { config, help, ...flags } = values as Record<string, string | boolean | undefined>;
+    return { flags, help: help === true, configFile: typeof config === 'string' ? config : undefined };
+  } catch (error) {
+    throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${(error as Error).message} (see --help)`);
+  }
+}
+
+/** Host to reach a server bound to `host` from this machine. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function startDemo(config: ReceiverConfig, otlpPort: number): Promise<{ stop(): Promise<void> }> {
+  // Loaded only when asked for, so the receiver runs without the demo (and its OTel SDK) installed.
+  const demoPackage = '@llm-monitor/demo';
+  let demo: DemoModule;
+  try {
+    demo = (await import(demoPackage)) as DemoModule;
+  } catch (error) {
+    throw new LlmMonitorError('LLMMON_ERR_CONFIG', `--demo needs the ${demoPackage} package: ${(error as Error).message}`);
+  }
+  return demo.runDemoWorkload({
+    endpoint: `http://${reachableHost(config.host)}:${otlpPort}/v1/traces`,
+    rate: config.demoRate,
+  });
+}
+
+/** Runs the command; resolves with the process exit code once the receiver has stopped. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: ReceiverConfig;
+  try {
+    const commandLine = parseCommandLine(argv);
+    if (commandLine.help) {
+      process.stdout.write(`${helpText()}\n`);
+      return 0;
+    }
+    config = resolveConfig({ configFile: commandLine.configFile, env, flags: commandLine.flags });
+  } catch (error) {
+    process.stderr.write(`llm-monitor: ${error instanceof LlmMonitorError ? `${error.code}: ` : ''}${(error as Error).message}\n`);
+    return 2;
+  }
+
+  const receiver = await buildReceiver(config);
+  const { apiUrl, otlpTracesUrl } = await receiver.listen();
+  const otlpPort = Number(new URL(otlpTracesUrl).port);
+  process.stdout.write(`llm-monitor: monitor API on ${apiUrl} (open ${apiUrl}/api/monitoring/sessions/recent), OTLP/HTTP on ${otlpTracesUrl}\n`);
+
+  let demo: { stop(): Promise<void> } | undefined;
+  if (config.demo) {
+    try {
+      demo = await startDemo(config, otlpPort);
+      process.stdout.write(`llm-monitor: demo workload running, ${config.demoRate} session(s) per second\n`);
+    } catch (error) {
+      receiver.logger.error({ err: error }, 'cannot start the demo workload');
+      await receiver.close();
+      return 1;
+    }
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      receiver.logger.info({ signal }, 'shutting down');
+      void (async () => {
+        try {
+          await demo?.stop();
+          await receiver.close();
+          resolve(0);
+        } catch (error) {
+          receiver.logger.error({ err: error }, 'error while shutting down');
+          resolve(1);
+        }
+      })();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

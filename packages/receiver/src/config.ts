@@ -1,0 +1,184 @@
+/**
+ * Receiver settings from four sources, each overriding the one before: defaults, the YAML config
+ * file, `LLM_MONITOR_<NAME>` environment variables, command-line flags. One table describes every
+ * setting, so the parser, `--help` and docs/configuration.md cannot disagree.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { LlmMonitorError } from './errors.js';
+
+/** The receiver's settings. */
+export interface ReceiverConfig {
+  /** Interface both servers bind to. */
+  host: string;
+  /** Port of the monitor API (REST, health, metrics); 0 picks a free port. */
+  port: number;
+  /** Port of the OTLP/HTTP receiver; 0 picks a free port. */
+  otlpPort: number;
+  /** Largest OTLP request body accepted, in bytes after decompression. */
+  otlpMaxBodyBytes: number;
+  /** Seconds an ended session is kept. */
+  retentionSeconds: number;
+  /** Most sessions held; the oldest ended ones are evicted first. */
+  maxSessions: number;
+  /** Run the demo workload in the same process. */
+  demo: boolean;
+  /** Sessions the demo starts per second. */
+  demoRate: number;
+  /** pino log level. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'boolean' | 'logLevel';
+
+/** One setting: its names in each source, type, default and meaning. */
+export interface SettingDefinition {
+  readonly key: keyof ReceiverConfig;
+  /** Key in the YAML file (snake_case). */
+  readonly file: string;
+  /** Command-line flag, without the leading dashes. */
+  readonly flag: string;
+  /** Environment variable. */
+  readonly env: string;
+  readonly type: SettingType;
+  readonly description: string;
+}
+
+/** Every setting of the receiver. */
+export const SETTINGS: readonly SettingDefinition[] = [
+  { key: 'host', file: 'host', flag: 'host', env: 'LLM_MONITOR_HOST', type: 'string', description: 'interface to bind both servers to' },
+  { key: 'port', file: 'port', flag: 'port', env: 'LLM_MONITOR_PORT', type: 'port', description: 'port of the monitor API (REST, health, /metrics); 0 = any free port' },
+  { key: 'otlpPort', file: 'otlp_port', flag: 'otlp-port', env: 'LLM_MONITOR_OTLP_PORT', type: 'port', description: 'port of the OTLP/HTTP receiver (POST /v1/traces); 0 = any free port' },
+  { key: 'otlpMaxBodyBytes', file: 'otlp_max_body_bytes', flag: 'otlp-max-body-bytes', env: 'LLM_MONITOR_OTLP_MAX_BODY_BYTES', type: 'positiveInteger', description: 'largest OTLP request body, in bytes after decompression' },
+  { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
+  { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
+  { key: 'demo', file: 'demo', flag: 'demo', env: 'LLM_MONITOR_DEMO', type: 'boolean', description: 'also run the demo workload in this process' },
+  { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'positiveNumber', description: 'sessions the demo starts per second' },
+  { key: 'logLevel', file: 'log_level', flag: 'log-level', env: 'LLM_MONITOR_LOG_LEVEL', type: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
+];
+
+/** Defaults of every setting. */
+export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
+  host: '127.0.0.1',
+  port: 8000,
+  otlpPort: 4318,
+  otlpMaxBodyBytes: 20 * 1024 * 1024,
+  retentionSeconds: 3600,
+  maxSessions: 10_000,
+  demo: false,
+  demoRate: 2,
+  logLevel: 'info',
+};
+
+/** Environment variable naming the config file when `--config` is not given. */
+export const CONFIG_FILE_ENV = 'LLM_MONITOR_CONFIG';
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function invalid(setting: SettingDefinition, source: string, value: unknown, expected: string): LlmMonitorError {
+  return new LlmMonitorError(
+    'LLMMON_ERR_CONFIG',
+    `${source}: ${JSON.stringify(value)} is not a valid ${setting.file} (expected ${expected})`,
+  );
+}
+
+/** Converts a raw value (string from env/flags, any YAML value from the file) to the setting's type. */
+function convert(setting: SettingDefinition, raw: unknown, source: string): ReceiverConfig[keyof ReceiverConfig] {
+  const asText = typeof raw === 'string' ? raw.trim() : raw;
+  switch (setting.type) {
+    case 'string':
+      if (typeof asText !== 'string' || asText === '') throw invalid(setting, source, raw, 'a non-empty string');
+      return asText;
+    case 'boolean':
+      if (typeof asText === 'boolean') return asText;
+      if (asText === 'true' || asText === '1' || asText === 'yes' || asText === '') return true;
+      if (asText === 'false' || asText === '0' || asText === 'no') return false;
+      throw invalid(setting, source, raw, 'true or false');
+    case 'logLevel':
+      if (typeof asText !== 'string' || !LOG_LEVELS.has(asText)) throw invalid(setting, source, raw, [...LOG_LEVELS].join(', '));
+      return asText as ReceiverConfig['logLevel'];
+    default: {
+      const value = typeof asText === 'number' ? asText : typeof asText === 'string' && asText !== '' ? Number(asText) : NaN;
+      if (setting.type === 'port') {
+        if (!Number.isInteger(value) || value < 0 || value > 65535) throw invalid(setting, source, raw, 'an integer from 0 to 65535');
+      } else if (setting.type === 'positiveInteger') {
+        if (!Number.isInteger(value) || value <= 0) throw invalid(setting, source, raw, 'a positive integer');
+      } else if (!Number.isFinite(value) || value <= 0) {
+        throw invalid(setting, source, raw, 'a positive number');
+      }
+      return value;
+    }
+  }
+}
+
+/** Reads and validates a YAML config file into partial settings. */
+export function readConfigFile(path: string): Partial<ReceiverConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new LlmMonitorError('LLMMON_ERR_CONFIG', `cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new LlmMonitorError('LLMMON_ERR_CONFIG', `config file ${path} is not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+  if (document === null || document === undefined) return {};
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new LlmMonitorError('LLMMON_ERR_CONFIG', `config file ${path} must hold a mapping of settings`);
+  }
+  const result: Partial<Record<keyof ReceiverConfig, unknown>> = {};
+  for (const [key, raw] of Object.entries(document)) {
+    const setting = SETTINGS.find((candidate) => candidate.file === key);
+    if (!setting) {
+      throw new LlmMonitorError(
+        'LLMMON_ERR_CONFIG',
+        `config file ${path}: unknown setting "${key}" (known: ${SETTINGS.map((s) => s.file).join(', ')})`,
+      );
+    }
+    result[setting.key] = convert(setting, raw, `config file ${path}, ${key}`);
+  }
+  return result as Partial<ReceiverConfig>;
+}
+
+/** Reads the settings present in the environment. */
+export function readEnvironment(env: NodeJS.ProcessEnv): Partial<ReceiverConfig> {
+  const result: Partial<Record<keyof ReceiverConfig, unknown>> = {};
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env];
+    if (raw !== undefined) result[setting.key] = convert(setting, raw, `environment variable ${setting.env}`);
+  }
+  return result as Partial<ReceiverConfig>;
+}
+
+/** Converts flag values (as parsed from the command line) into settings. */
+export function readFlags(flags: Readonly<Record<string, string | boolean | undefined>>): Partial<ReceiverConfig> {
+  const result: Partial<Record<keyof ReceiverConfig, unknown>> = {};
+  for (const setting of SETTINGS) {
+    const raw = flags[setting.flag];
+    if (raw !== undefined) result[setting.key] = convert(setting, raw, `flag --${setting.flag}`);
+  }
+  return result as Partial<ReceiverConfig>;
+}
+
+/** Where settings come from; each later source wins. */
+export interface ConfigSources {
+  /** Path of the YAML file (from `--config`); falls back to `LLM_MONITOR_CONFIG`. */
+  readonly configFile?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
+}
+
+/** Resolves the effective config: defaults < file < environment < flags. */
+export function resolveConfig(sources: ConfigSources = {}): ReceiverConfig {
+  const env = sources.env ?? {};
+  const configFile = sources.configFile ?? env[CONFIG_FILE_ENV];
+  return {
+    ...DEFAULT_CONFIG,
+    ...(configFile ? readConfigFile(configFile) : {}),
+    ...readEnvironment(env),
+    ...readFlags(sources.flags ?? {}),
+  };
+}

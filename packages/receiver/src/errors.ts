@@ -1,0 +1,58 @@
+/**
+ * The receiver's error catalogue. Every error the receiver answers with, logs or exits on carries
+ * one of these codes; docs/errors.md documents each.
+ */
+export const ERROR_CATALOGUE = {
+  LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'The OTLP request has a Content-Type other than application/x-protobuf or application/json.',
+  },
+  LLMMON_ERR_UNSUPPORTED_ENCODING: {
+    status: 400,
+    description: 'The request has a Content-Encoding other than gzip or identity.',
+  },
+  LLMMON_ERR_MALFORMED_OTLP: {
+    status: 400,
+    description: 'The OTLP body could not be decoded (bad protobuf, bad JSON, bad gzip, or the wrong message shape).',
+  },
+  LLMMON_ERR_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    description: 'The request body, after decompression, exceeds the configured limit (otlp_max_body_bytes).',
+  },
+  LLMMON_ERR_SESSION_NOT_FOUND: {
+    status: 404,
+    description: 'No session with that id is held (never seen, or removed by retention).',
+  },
+  LLMMON_ERR_ROUTE_NOT_FOUND: {
+    status: 404,
+    description: 'No route answers this method and path.',
+  },
+  LLMMON_ERR_BAD_PARAMETER: {
+    status: 400,
+    description: 'A query or path parameter is invalid; the message names it.',
+  },
+  LLMMON_ERR_CONFIG: {
+    status: 500,
+    description: 'A setting from the config file, an environment variable or a flag is invalid; the message names it and its source.',
+  },
+  LLMMON_ERR_INTERNAL: {
+    status: 500,
+    description: 'An unexpected error; the receiver logs it with details and keeps running.',
+  },
+} as const;
+
+/** One code of the {@link ERROR_CATALOGUE}. */
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error with a catalogue code; the HTTP status comes from the catalogue. */
+export class LlmMonitorError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LlmMonitorError';
+    this.code = code;
+    this.statusCode = ERROR_CATALOGUE[code].status;
+  }
+}

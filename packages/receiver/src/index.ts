@@ -1,0 +1,13 @@
+export { buildReceiver } from './receiver.js';
+export type { BuildReceiverOptions, Receiver, ReceiverAddresses } from './receiver.js';
+export { CONFIG_FILE_ENV, DEFAULT_CONFIG, SETTINGS, readConfigFile, readEnvironment, readFlags, resolveConfig } from './config.js';
+export type { ConfigSources, ReceiverConfig, SettingDefinition } from './config.js';
+export { ERROR_CATALOGUE, LlmMonitorError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { OTLP_TRACES_PATH, encodingOfContentType, otlpIngestPlugin } from './otlp/otlp-ingest.js';
+export type { OtlpIngestOptions } from './otlp/otlp-ingest.js';
+export { decodeTraceRequestProtobuf } from './otlp/decode-protobuf.js';
+export { decodeTraceRequestJson, OtlpJsonError } from './otlp/decode-json.js';
+export type { DecodedTraces } from './otlp/decoded-traces.js';
+export { ProtobufError } from './otlp/protobuf-reader.js';
+export { helpText, main } from './cli.js';

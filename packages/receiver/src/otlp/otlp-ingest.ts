@@ -1,0 +1,133 @@
+/**
+ * The OTLP/HTTP traces endpoint, `POST /v1/traces`, as a fastify plugin. Fastify's defaults do not
+ * fit OTLP (1 MiB body limit, no protobuf parser, no gzip), so this plugin takes raw bodies,
+ * decompresses them within the size limit and decodes them itself.
+ */
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SpanRecord } from '@llm-monitor/sessions';
+import { LlmMonitorError } from '../errors.js';
+import { decodeTraceRequestJson, OtlpJsonError } from './decode-json.js';
+import { decodeTraceRequestProtobuf } from './decode-protobuf.js';
+import type { DecodedTraces } from './decoded-traces.js';
+import { encodeExportResponse, encodeStatus, GRPC_CODE, OTLP_MEDIA_TYPE } from './encode-response.js';
+import type { OtlpEncoding } from './encode-response.js';
+import { ProtobufError } from './protobuf-reader.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** Path of the OTLP/HTTP traces endpoint. */
+export const OTLP_TRACES_PATH = '/v1/traces';
+
+/** Options of {@link otlpIngestPlugin}. */
+export interface OtlpIngestOptions {
+  /** Largest body accepted, in bytes after decompression. */
+  readonly maxBodyBytes: number;
+  /** Receives the usable spans of every accepted request. */
+  readonly onSpans: (spans: SpanRecord[]) => void;
+}
+
+/** The encoding a Content-Type asks for, or `undefined` when OTLP/HTTP does not define it. */
+export function encodingOfContentType(contentType: string | undefined): OtlpEncoding | undefined {
+  const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  if (mediaType === 'application/x-protobuf' || mediaType === 'application/protobuf') return 'protobuf';
+  if (mediaType === 'application/json') return 'json';
+  return undefined;
+}
+
+function grpcCodeOf(statusCode: number): number {
+  if (statusCode === 429) return GRPC_CODE.resourceExhausted;
+  if (statusCode === 503) return GRPC_CODE.unavailable;
+  if (statusCode >= 500) return GRPC_CODE.internal;
+  return GRPC_CODE.invalidArgument;
+}
+
+/** Maps fastify's own errors onto the catalogue so every answer has an LLMMON code. */
+function toCatalogueError(error: FastifyError | LlmMonitorError): LlmMonitorError {
+  if (error instanceof LlmMonitorError) return error;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new LlmMonitorError('LLMMON_ERR_PAYLOAD_TOO_LARGE', 'request body exceeds otlp_max_body_bytes');
+  }
+  if (error.statusCode !== undefined && error.statusCode < 500) {
+    return new LlmMonitorError('LLMMON_ERR_MALFORMED_OTLP', error.message);
+  }
+  return new LlmMonitorError('LLMMON_ERR_INTERNAL', 'internal error while receiving spans', { cause: error });
+}
+
+async function decompress(request: FastifyRequest, body: Buffer, maxBodyBytes: number): Promise<Buffer> {
+  const contentEncoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (contentEncoding === 'identity') return body;
+  try {
+    return await gunzipAsync(body, { maxOutputLength: maxBodyBytes });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new LlmMonitorError('LLMMON_ERR_PAYLOAD_TOO_LARGE', `decompressed body exceeds ${maxBodyBytes} bytes`);
+    }
+    throw new LlmMonitorError('LLMMON_ERR_MALFORMED_OTLP', `body is not valid gzip: ${(error as Error).message}`);
+  }
+}
+
+function decode(encoding: OtlpEncoding, body: Buffer): DecodedTraces {
+  try {
+    if (encoding === 'protobuf') return decodeTraceRequestProtobuf(body);
+    return decodeTraceRequestJson(JSON.parse(body.toString('utf8')) as unknown);
+  } catch (error) {
+    if (error instanceof ProtobufError || error instanceof OtlpJsonError || error instanceof SyntaxError) {
+      throw new LlmMonitorError('LLMMON_ERR_MALFORMED_OTLP', `cannot decode ${encoding} ExportTraceServiceRequest: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** Registers `POST /v1/traces` on an instance of its own (it replaces the content-type parsers). */
+export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngestOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxBodyBytes }, (_request, body, done) => {
+    done(null, body);
+  });
+
+  app.setErrorHandler((error: FastifyError | LlmMonitorError, request, reply) => {
+    const failure = toCatalogueError(error);
+    if (failure.statusCode >= 500) request.log.error({ err: error }, failure.message);
+    else request.log.debug({ code: failure.code }, failure.message);
+    sendStatus(request, reply, failure);
+  });
+
+  // Checked before the body is read, so a wrong type or encoding costs no upload.
+  app.addHook('onRequest', async (request) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== OTLP_TRACES_PATH) return;
+    if (!encodingOfContentType(request.headers['content-type'])) {
+      throw new LlmMonitorError(
+        'LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE',
+        `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}: use application/x-protobuf or application/json`,
+      );
+    }
+    const contentEncoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (contentEncoding !== 'identity' && contentEncoding !== 'gzip') {
+      throw new LlmMonitorError(
+        'LLMMON_ERR_UNSUPPORTED_ENCODING',
+        `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: use gzip or none`,
+      );
+    }
+  });
+
+  app.post(OTLP_TRACES_PATH, async (request, reply) => {
+    const encoding = encodingOfContentType(request.headers['content-type'])!;
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const body = await decompress(request, raw, options.maxBodyBytes);
+    const decoded = decode(encoding, body);
+    if (decoded.spans.length > 0) options.onSpans(decoded.spans);
+    const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
+    reply.code(200).type(OTLP_MEDIA_TYPE[encoding]);
+    return encodeExportResponse(encoding, decoded.rejected, errorMessage);
+  });
+}
+
+function sendStatus(request: FastifyRequest, reply: FastifyReply, failure: LlmMonitorError): void {
+  const encoding = encodingOfContentType(request.headers['content-type']) ?? 'json';
+  void reply
+    .code(failure.statusCode)
+    .type(OTLP_MEDIA_TYPE[encoding])
+    .send(encodeStatus(encoding, grpcCodeOf(failure.statusCode), `${failure.code}: ${failure.message}`));
+}

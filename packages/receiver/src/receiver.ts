@@ -1,0 +1,128 @@
+/**
+ * `buildReceiver(config)`: the two servers of llm-monitor wired to one session pipeline, built but
+ * not listening, so tests can `inject()` or listen on port 0. `main` (cli.ts) adds signals and the demo.
+ */
+import Fastify, { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { SessionPipeline } from '@llm-monitor/sessions';
+import { prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
+import { installApiErrorHandling } from './api/api-errors.js';
+import { sessionRoutes } from './api/session-routes.js';
+import type { ReceiverConfig } from './config.js';
+import { DEFAULT_CONFIG } from './config.js';
+import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
+import { OTLP_TRACES_PATH, otlpIngestPlugin } from './otlp/otlp-ingest.js';
+
+/** How often ended sessions past their retention are swept. */
+const SWEEP_INTERVAL_MS = 10_000;
+
+/** Addresses the receiver listens on once started. */
+export interface ReceiverAddresses {
+  /** Base URL of the monitor API, e.g. `http://127.0.0.1:8000`. */
+  readonly apiUrl: string;
+  /** Full URL of the OTLP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. */
+  readonly otlpTracesUrl: string;
+}
+
+/** A built receiver. */
+export interface Receiver {
+  readonly config: Readonly<ReceiverConfig>;
+  readonly pipeline: SessionPipeline;
+  /** The OTLP/HTTP server (`POST /v1/traces`). */
+  readonly otlpServer: FastifyInstance;
+  /** The monitor API server (REST, health, metrics). */
+  readonly apiServer: FastifyInstance;
+  readonly logger: Logger;
+  /** Starts both servers; resolves with the addresses actually bound (ports may have been 0). */
+  listen(): Promise<ReceiverAddresses>;
+  /** Stops accepting, drains open requests and stops both servers. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link buildReceiver} beyond the config. */
+export interface BuildReceiverOptions {
+  /** Logger to use (default: pino at `config.logLevel` to stdout). */
+  readonly logger?: Logger;
+}
+
+function urlOf(server: FastifyInstance): string {
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server is not listening on TCP');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** Builds the receiver: both servers and the session pipeline between them. */
+export async function buildReceiver(
+  partialConfig: Partial<ReceiverConfig> = {},
+  options: BuildReceiverOptions = {},
+): Promise<Receiver> {
+  const config: ReceiverConfig = { ...DEFAULT_CONFIG, ...partialConfig };
+  const logger = options.logger ?? pino({ level: config.logLevel, name: 'llm-monitor' });
+  const pipeline = new SessionPipeline({
+    retentionMs: config.retentionSeconds * 1000,
+    maxSessions: config.maxSessions,
+  });
+
+  const otlpServer = Fastify({
+    loggerInstance: logger.child({ server: 'otlp' }) as FastifyBaseLogger,
+    // Per-request lines would flood the log at ingest rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.otlpMaxBodyBytes,
+  });
+  otlpServer.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .type('application/json')
+      .send(encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_ROUTE_NOT_FOUND: no route for ${request.method} ${request.url}; OTLP traces go to POST ${OTLP_TRACES_PATH}`));
+  });
+  await otlpServer.register(otlpIngestPlugin, {
+    maxBodyBytes: config.otlpMaxBodyBytes,
+    onSpans: (spans) => pipeline.ingest(spans, Date.now()),
+  });
+
+  const apiServer = Fastify({
+    loggerInstance: logger.child({ server: 'api' }) as FastifyBaseLogger,
+    // Per-request lines would flood the log at ingest rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  installApiErrorHandling(apiServer);
+  apiServer.get('/healthz', async () => ({ status: 'ok' }));
+  apiServer.get('/', async () => ({
+    name: 'llm-monitor',
+    endpoints: {
+      session: '/api/monitoring/sessions/{session_id}',
+      active_sessions: '/api/monitoring/sessions/active',
+      recent_sessions: '/api/monitoring/sessions/recent?limit=50',
+      metrics: '/metrics',
+      health: '/healthz',
+    },
+  }));
+  await apiServer.register(sessionRoutes, { store: pipeline.store });
+  await apiServer.register(prometheusExporterPlugin, { sessions: pipeline.store });
+
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  return {
+    config,
+    pipeline,
+    otlpServer,
+    apiServer,
+    logger,
+    async listen() {
+      await otlpServer.listen({ host: config.host, port: config.otlpPort });
+      await apiServer.listen({ host: config.host, port: config.port });
+      sweepTimer = setInterval(() => pipeline.sweep(Date.now()), SWEEP_INTERVAL_MS);
+      sweepTimer.unref();
+      return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}` };
+    },
+    async close() {
+      if (sweepTimer) clearInterval(sweepTimer);
+      // Ingest first, so spans accepted while the API drains are not lost on the way out.
+      await otlpServer.close();
+      await apiServer.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { ATTR_METADATA_PREFIX } from '@llm-monitor/semconv';
+import type { Attributes } from './span-record.js';
+import type { Metadata } from './model.js';
+
+/**
+ * Collects `llm_monitor.metadata.<key>` attributes into a metadata object. The instrumentation
+ * JSON-encodes object values (OpenTelemetry attributes are flat), so strings that hold a JSON object
+ * or array are decoded again.
+ */
+export function metadataFromAttributes(attributes: Attributes): Metadata {
+  const metadata: Metadata = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    if (!key.startsWith(ATTR_METADATA_PREFIX)) continue;
+    metadata[key.slice(ATTR_METADATA_PREFIX.length)] = decodeJsonString(value);
+  }
+  return metadata;
+}
+
+function decodeJsonString(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const first = value.charCodeAt(0);
+  // '{' or '[': only then is it worth trying to parse.
+  if (first !== 0x7b && first !== 0x5b) return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** ISO 8601 text of a time given in milliseconds since the epoch. */
+export function isoTime(unixMs: number): string {
+  return new Date(unixMs).toISOString();
+}

@@ -1,0 +1,120 @@
+/**
+ * JSON Schemas (draft 2020-12 subset that Fastify/Ajv understand) of the session model. The REST
+ * API uses them for its responses and OpenAPI document; a test validates built sessions against them
+ * with `additionalProperties: false`, so schema and model cannot drift apart unnoticed.
+ */
+
+const isoTime = { type: 'string', format: 'date-time' } as const;
+const nullableIsoTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+const nullableNumber = { type: ['number', 'null'] } as const;
+const metadata = { type: 'object', additionalProperties: true } as const;
+const progress = { type: 'number', minimum: 0, maximum: 100 } as const;
+
+/** Schema of a {@link ProcessingEvent}. */
+export const processingEventSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['session_id', 'stage', 'timestamp', 'message', 'progress', 'metadata', 'error'],
+  properties: {
+    session_id: { type: 'string' },
+    stage: { type: 'string' },
+    timestamp: isoTime,
+    message: { type: 'string' },
+    progress,
+    metadata,
+    error: nullableString,
+  },
+} as const;
+
+/** Schema of a {@link StageRecord}. */
+export const stageRecordSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['stage', 'start_time', 'end_time', 'duration_ms', 'message', 'progress', 'status', 'error', 'metadata'],
+  properties: {
+    stage: { type: 'string' },
+    start_time: isoTime,
+    end_time: nullableIsoTime,
+    duration_ms: nullableNumber,
+    message: { type: 'string' },
+    progress,
+    status: { enum: ['running', 'ok', 'error'] },
+    error: nullableString,
+    metadata,
+  },
+} as const;
+
+/** Schema of a {@link LlmCallRecord}. */
+export const llmCallRecordSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'span_id', 'operation', 'provider', 'request_model', 'response_model', 'input_tokens',
+    'output_tokens', 'start_time', 'end_time', 'duration_ms', 'status', 'error',
+  ],
+  properties: {
+    span_id: { type: 'string' },
+    operation: { type: 'string' },
+    provider: nullableString,
+    request_model: nullableString,
+    response_model: nullableString,
+    input_tokens: nullableNumber,
+    output_tokens: nullableNumber,
+    start_time: isoTime,
+    end_time: nullableIsoTime,
+    duration_ms: nullableNumber,
+    status: { enum: ['running', 'ok', 'error'] },
+    error: nullableString,
+  },
+} as const;
+
+/** Schema of a {@link ProcessingSession}. */
+export const processingSessionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'session_id', 'trace_id', 'source', 'status', 'start_time', 'end_time', 'duration_ms',
+    'current_stage', 'progress', 'content_preview', 'result_preview', 'task', 'model', 'provider',
+    'processor_type', 'service_name', 'conversation_id', 'user_id', 'events', 'stages', 'llm_calls',
+    'streamed_tokens', 'token_counts', 'time_to_first_token_ms', 'metadata', 'error',
+  ],
+  properties: {
+    session_id: { type: 'string' },
+    trace_id: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+    source: { enum: ['llm_monitor', 'gen_ai'] },
+    status: { enum: ['active', 'completed', 'failed', 'abandoned'] },
+    start_time: isoTime,
+    end_time: nullableIsoTime,
+    duration_ms: nullableNumber,
+    current_stage: nullableString,
+    progress,
+    content_preview: nullableString,
+    result_preview: nullableString,
+    task: nullableString,
+    model: nullableString,
+    provider: nullableString,
+    processor_type: nullableString,
+    service_name: nullableString,
+    conversation_id: nullableString,
+    user_id: nullableString,
+    events: { type: 'array', items: processingEventSchema },
+    stages: { type: 'array', items: stageRecordSchema },
+    llm_calls: { type: 'array', items: llmCallRecordSchema },
+    streamed_tokens: { type: 'array', items: { type: 'string' } },
+    token_counts: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['input', 'output', 'total', 'streamed'],
+      properties: {
+        input: nullableNumber,
+        output: nullableNumber,
+        total: nullableNumber,
+        streamed: { type: 'number', minimum: 0 },
+      },
+    },
+    time_to_first_token_ms: nullableNumber,
+    metadata,
+    error: nullableString,
+  },
+} as const;

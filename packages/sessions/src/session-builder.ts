@@ -1,0 +1,366 @@
+/**
+ * Where a span becomes a session.
+ *
+ * The builder keeps the spans of every trace it has seen and derives the session of a trace from
+ * the *set* of its spans, never from their arrival order: duplicates are merged, a pending marker
+ * stands in for its span until the real span arrives, and children may arrive before their root.
+ * The same spans therefore give the same session whatever the order, batching or duplication.
+ */
+import {
+  ATTR_CONTENT_PREVIEW,
+  ATTR_PENDING_PARENT_ID,
+  ATTR_PENDING_SPAN_TYPE,
+  ATTR_PROCESSOR_TYPE,
+  ATTR_PROGRESS,
+  ATTR_RESULT_PREVIEW,
+  ATTR_SESSION_ID,
+  ATTR_SESSION_INPUT_TOKENS,
+  ATTR_SESSION_OUTPUT_TOKENS,
+  ATTR_SPAN_TYPE,
+  ATTR_STAGE,
+  ATTR_STAGE_MESSAGE,
+  ATTR_TASK,
+  ATTR_TIME_TO_FIRST_TOKEN,
+  ATTR_TOKENS_COUNT,
+  ATTR_TOKENS_TEXT,
+  EVENT_TOKENS,
+  GEN_AI,
+  OTEL,
+  PROGRESS_COMPLETE,
+  SPAN_TYPE,
+  TERMINAL_STAGES,
+  builtinStageProgress,
+} from '@llm-monitor/semconv';
+import { isoTime, metadataFromAttributes } from './attribute-values.js';
+import type {
+  LlmCallRecord,
+  ProcessingEvent,
+  ProcessingSession,
+  SessionStatus,
+  StageRecord,
+} from './model.js';
+import { numberAttribute, stringAttribute } from './span-record.js';
+import type { Attributes, SpanRecord } from './span-record.js';
+
+const STATUS_ERROR = 2;
+
+/** The spans known for one trace. */
+interface TraceState {
+  /** Real spans by span id (pending markers excluded). */
+  readonly spans: Map<string, SpanRecord>;
+  /** Spans known only from their pending marker, by the announced span's id. */
+  readonly announced: Map<string, SpanRecord>;
+}
+
+/**
+ * Rebuilds processing sessions from spans. Pure: no clock, no I/O. Feed it spans with
+ * {@link SessionBuilder.ingest}; it answers with the sessions those spans changed.
+ */
+export class SessionBuilder {
+  readonly #traces = new Map<string, TraceState>();
+
+  /**
+   * Adds spans and returns the current session of every trace they touched that forms a session
+   * (traces without our spans or GenAI spans are kept but give no session).
+   */
+  ingest(spans: Iterable<SpanRecord>): ProcessingSession[] {
+    const touched = new Set<string>();
+    for (const span of spans) {
+      this.#add(span);
+      touched.add(span.traceId);
+    }
+    const sessions: ProcessingSession[] = [];
+    for (const traceId of touched) {
+      const session = this.sessionOf(traceId);
+      if (session) sessions.push(session);
+    }
+    return sessions;
+  }
+
+  /** The session the known spans of `traceId` form, or `undefined`. */
+  sessionOf(traceId: string): ProcessingSession | undefined {
+    const state = this.#traces.get(traceId);
+    return state ? buildSession(traceId, effectiveSpans(state)) : undefined;
+  }
+
+  /** Drops what is known about a trace (after its session left the store). */
+  forget(traceId: string): void {
+    this.#traces.delete(traceId);
+  }
+
+  /** Number of traces held. */
+  get traceCount(): number {
+    return this.#traces.size;
+  }
+
+  #add(span: SpanRecord): void {
+    let state = this.#traces.get(span.traceId);
+    if (!state) {
+      state = { spans: new Map(), announced: new Map() };
+      this.#traces.set(span.traceId, state);
+    }
+    if (span.attributes[ATTR_SPAN_TYPE] === SPAN_TYPE.pending) {
+      const announced = announcedSpan(span);
+      if (announced) state.announced.set(announced.spanId, announced);
+      return;
+    }
+    const known = state.spans.get(span.spanId);
+    if (!known || isLaterVersion(span, known)) state.spans.set(span.spanId, span);
+  }
+}
+
+/**
+ * Of two versions of one span, the ended one wins, then the one that ended later, so the outcome
+ * does not depend on which version arrived first.
+ */
+function isLaterVersion(candidate: SpanRecord, known: SpanRecord): boolean {
+  if (known.endTimeUnixMs === 0) return candidate.endTimeUnixMs !== 0 || candidate.events.length > known.events.length;
+  return candidate.endTimeUnixMs > known.endTimeUnixMs;
+}
+
+/** The running span a pending marker announces: the marker's parent, with the marker's attributes. */
+function announcedSpan(marker: SpanRecord): SpanRecord | undefined {
+  if (!marker.parentSpanId) return undefined;
+  const spanType = stringAttribute(marker.attributes, ATTR_PENDING_SPAN_TYPE);
+  const attributes: Record<string, Attributes[string]> = { ...marker.attributes };
+  delete attributes[ATTR_PENDING_PARENT_ID];
+  delete attributes[ATTR_PENDING_SPAN_TYPE];
+  if (spanType) attributes[ATTR_SPAN_TYPE] = spanType;
+  else delete attributes[ATTR_SPAN_TYPE];
+  return {
+    ...marker,
+    spanId: marker.parentSpanId,
+    parentSpanId: stringAttribute(marker.attributes, ATTR_PENDING_PARENT_ID) ?? '',
+    endTimeUnixMs: 0,
+    attributes,
+    events: [],
+    status: { code: 0, message: '' },
+  };
+}
+
+function effectiveSpans(state: TraceState): SpanRecord[] {
+  const spans = [...state.spans.values()];
+  for (const [spanId, span] of state.announced) {
+    if (!state.spans.has(spanId)) spans.push(span);
+  }
+  return spans;
+}
+
+function spanTypeOf(span: SpanRecord): string | undefined {
+  return stringAttribute(span.attributes, ATTR_SPAN_TYPE);
+}
+
+function isLlmCall(span: SpanRecord): boolean {
+  if (spanTypeOf(span) !== undefined) return false;
+  const a = span.attributes;
+  return (
+    a[GEN_AI.operationName] !== undefined ||
+    a[GEN_AI.requestModel] !== undefined ||
+    a[GEN_AI.providerName] !== undefined ||
+    a[GEN_AI.system] !== undefined
+  );
+}
+
+/** Spans sorted by start time, ties broken by span id so the order is total. */
+function byStart(a: SpanRecord, b: SpanRecord): number {
+  return a.startTimeUnixMs - b.startTimeUnixMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
+}
+
+function errorOf(span: SpanRecord): string | null {
+  if (span.status.code !== STATUS_ERROR) return null;
+  if (span.status.message) return span.status.message;
+  const exception = span.events.find((event) => event.name === OTEL.exceptionEvent);
+  const message = exception && stringAttribute(exception.attributes, OTEL.exceptionMessage);
+  return message ?? stringAttribute(span.attributes, OTEL.errorType) ?? 'error';
+}
+
+function spanOutcome(span: SpanRecord): 'running' | 'ok' | 'error' {
+  if (span.endTimeUnixMs === 0) return 'running';
+  return span.status.code === STATUS_ERROR ? 'error' : 'ok';
+}
+
+function sumKnown(values: (number | null)[]): number | null {
+  let total: number | null = null;
+  for (const value of values) if (value !== null) total = (total ?? 0) + value;
+  return total;
+}
+
+function llmCallRecord(span: SpanRecord): LlmCallRecord {
+  const a = span.attributes;
+  const ended = span.endTimeUnixMs !== 0;
+  return {
+    span_id: span.spanId,
+    operation: stringAttribute(a, GEN_AI.operationName) ?? span.name,
+    provider: stringAttribute(a, GEN_AI.providerName) ?? stringAttribute(a, GEN_AI.system) ?? null,
+    request_model: stringAttribute(a, GEN_AI.requestModel) ?? null,
+    response_model: stringAttribute(a, GEN_AI.responseModel) ?? null,
+    input_tokens: numberAttribute(a, GEN_AI.usageInputTokens) ?? numberAttribute(a, GEN_AI.usagePromptTokens) ?? null,
+    output_tokens:
+      numberAttribute(a, GEN_AI.usageOutputTokens) ?? numberAttribute(a, GEN_AI.usageCompletionTokens) ?? null,
+    start_time: isoTime(span.startTimeUnixMs),
+    end_time: ended ? isoTime(span.endTimeUnixMs) : null,
+    duration_ms: ended ? span.endTimeUnixMs - span.startTimeUnixMs : null,
+    status: spanOutcome(span),
+    error: errorOf(span),
+  };
+}
+
+/** Derives the session of one trace from its spans, or `undefined` if the trace is no session. */
+function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession | undefined {
+  spans.sort(byStart);
+  const sessionSpan = spans.find((span) => spanTypeOf(span) === SPAN_TYPE.session);
+  const stageSpans = spans.filter((span) => spanTypeOf(span) === SPAN_TYPE.stage);
+  const llmSpans = spans.filter(isLlmCall);
+  if (!sessionSpan && stageSpans.length === 0 && llmSpans.length === 0) return undefined;
+
+  const ours = sessionSpan ?? stageSpans[0];
+  // A session from other instrumentations is the trace itself: its root span, once it arrives.
+  const root = sessionSpan ?? (ours ? undefined : spans.find((span) => span.parentSpanId === ''));
+  const rootAttributes: Attributes = root?.attributes ?? {};
+  const sessionId =
+    (sessionSpan && stringAttribute(sessionSpan.attributes, ATTR_SESSION_ID)) ??
+    stageSpans.map((span) => stringAttribute(span.attributes, ATTR_SESSION_ID)).find((id) => id !== undefined) ??
+    traceId;
+
+  const ended = root !== undefined && root.endTimeUnixMs !== 0;
+  const status: SessionStatus = !ended ? 'active' : root.status.code === STATUS_ERROR ? 'failed' : 'completed';
+  const startMs = root?.startTimeUnixMs ?? spans[0]!.startTimeUnixMs;
+  const endMs = ended ? root.endTimeUnixMs : null;
+
+  const stages = stageSpans.map((span, index) => {
+    const previous = index > 0 ? stageSpans[index - 1] : undefined;
+    return stageRecord(span, endMs, previous);
+  });
+  // Progress never goes backwards: the furthest stage reached counts, however stages were ordered.
+  let progress = Math.max(0, numberAttribute(rootAttributes, ATTR_PROGRESS) ?? 0, ...stages.map((s) => s.progress));
+  if (status === 'completed') progress = PROGRESS_COMPLETE;
+
+  const error = status === 'failed' ? errorOf(root!) ?? stages.find((s) => s.error)?.error ?? 'failed' : null;
+  const currentStage =
+    status === 'active' ? (stages.at(-1)?.stage ?? null) : status === 'failed' ? TERMINAL_STAGES.failed : TERMINAL_STAGES.completed;
+
+  const tokens = collectTokens(spans);
+  const llmCalls = llmSpans.map(llmCallRecord);
+  const lastCall = llmCalls.at(-1);
+  const input =
+    numberAttribute(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? sumKnown(llmCalls.map((call) => call.input_tokens));
+  const output =
+    numberAttribute(rootAttributes, ATTR_SESSION_OUTPUT_TOKENS) ??
+    sumKnown(llmCalls.map((call) => call.output_tokens)) ??
+    (tokens.count > 0 ? tokens.count : null);
+  const ttftSeconds = numberAttribute(rootAttributes, ATTR_TIME_TO_FIRST_TOKEN);
+
+  const events: ProcessingEvent[] = stages.map((stage) => ({
+    session_id: sessionId,
+    stage: stage.stage,
+    timestamp: stage.start_time,
+    message: stage.message,
+    progress: stage.progress,
+    metadata: stage.metadata,
+    error: stage.error,
+  }));
+  if (endMs !== null) {
+    events.push({
+      session_id: sessionId,
+      stage: currentStage!,
+      timestamp: isoTime(endMs),
+      message: status === 'failed' ? `Failed: ${error}` : 'Completed',
+      progress,
+      metadata: {},
+      error,
+    });
+  }
+
+  const anySpan = root ?? ours ?? spans[0]!;
+  return {
+    session_id: sessionId,
+    trace_id: traceId,
+    source: ours ? 'llm_monitor' : 'gen_ai',
+    status,
+    start_time: isoTime(startMs),
+    end_time: endMs === null ? null : isoTime(endMs),
+    duration_ms: endMs === null ? null : endMs - startMs,
+    current_stage: currentStage,
+    progress,
+    content_preview: stringAttribute(rootAttributes, ATTR_CONTENT_PREVIEW) ?? null,
+    result_preview: stringAttribute(rootAttributes, ATTR_RESULT_PREVIEW) ?? null,
+    task: stringAttribute(rootAttributes, ATTR_TASK) ?? null,
+    model:
+      stringAttribute(rootAttributes, GEN_AI.requestModel) ?? lastCall?.response_model ?? lastCall?.request_model ?? null,
+    provider:
+      stringAttribute(rootAttributes, GEN_AI.providerName) ??
+      stringAttribute(rootAttributes, GEN_AI.system) ??
+      lastCall?.provider ??
+      null,
+    processor_type: stringAttribute(rootAttributes, ATTR_PROCESSOR_TYPE) ?? null,
+    service_name: stringAttribute(anySpan.resource, OTEL.serviceName) ?? null,
+    conversation_id:
+      stringAttribute(rootAttributes, GEN_AI.conversationId) ?? stringAttribute(rootAttributes, OTEL.sessionId) ?? null,
+    user_id: stringAttribute(rootAttributes, OTEL.userId) ?? null,
+    events,
+    stages,
+    llm_calls: llmCalls,
+    streamed_tokens: tokens.texts,
+    token_counts: {
+      input,
+      output,
+      total: input !== null && output !== null ? input + output : (input ?? output),
+      streamed: tokens.count,
+    },
+    time_to_first_token_ms:
+      ttftSeconds !== undefined
+        ? ttftSeconds * 1000
+        : tokens.firstAtMs !== undefined
+          ? Math.max(0, tokens.firstAtMs - startMs)
+          : null,
+    metadata: metadataFromAttributes(rootAttributes),
+    error,
+  };
+}
+
+function stageRecord(span: SpanRecord, sessionEndMs: number | null, previous: SpanRecord | undefined): StageRecord {
+  const a = span.attributes;
+  const stage = stringAttribute(a, ATTR_STAGE) ?? span.name;
+  const previousProgress = previous ? (numberAttribute(previous.attributes, ATTR_PROGRESS) ?? 0) : 0;
+  // A stage known only from its pending marker has ended by the time its session has.
+  const endMs = span.endTimeUnixMs !== 0 ? span.endTimeUnixMs : sessionEndMs;
+  return {
+    stage,
+    start_time: isoTime(span.startTimeUnixMs),
+    end_time: endMs === null ? null : isoTime(endMs),
+    duration_ms: endMs === null ? null : Math.max(0, endMs - span.startTimeUnixMs),
+    message: stringAttribute(a, ATTR_STAGE_MESSAGE) ?? '',
+    progress: numberAttribute(a, ATTR_PROGRESS) ?? builtinStageProgress(stage) ?? previousProgress,
+    status: endMs === null ? 'running' : span.status.code === STATUS_ERROR ? 'error' : 'ok',
+    error: errorOf(span),
+    metadata: metadataFromAttributes(a),
+  };
+}
+
+interface CollectedTokens {
+  count: number;
+  texts: string[];
+  firstAtMs: number | undefined;
+}
+
+function collectTokens(spans: SpanRecord[]): CollectedTokens {
+  const batches: { atMs: number; count: number; text: string | undefined }[] = [];
+  for (const span of spans) {
+    for (const event of span.events) {
+      if (event.name !== EVENT_TOKENS) continue;
+      batches.push({
+        atMs: event.timeUnixMs,
+        count: numberAttribute(event.attributes, ATTR_TOKENS_COUNT) ?? 1,
+        text: stringAttribute(event.attributes, ATTR_TOKENS_TEXT),
+      });
+    }
+  }
+  batches.sort((a, b) => a.atMs - b.atMs);
+  const texts: string[] = [];
+  let count = 0;
+  for (const batch of batches) {
+    count += batch.count;
+    if (batch.text !== undefined) texts.push(batch.text);
+  }
+  return { count, texts, firstAtMs: batches[0]?.atMs };
+}

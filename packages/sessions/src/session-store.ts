@@ -1,0 +1,126 @@
+import type { ProcessingSession, SessionStatus } from './model.js';
+
+/** What happened to a session in the store. */
+export type SessionChangeType = 'started' | 'updated' | 'completed' | 'failed' | 'abandoned' | 'removed';
+
+/** A change event: the API, metrics and persistence subscribe to these. */
+export interface SessionChange {
+  readonly type: SessionChangeType;
+  readonly session: ProcessingSession;
+  /** Status before this change; `undefined` for a session new to the store. */
+  readonly previousStatus: SessionStatus | undefined;
+}
+
+/** Listener of {@link SessionStore.subscribe}. */
+export type SessionChangeListener = (change: SessionChange) => void;
+
+/** Options of {@link SessionStore}. */
+export interface SessionStoreOptions {
+  /** How long an ended session is kept, in milliseconds (default one hour). */
+  readonly retentionMs?: number;
+  /** The most sessions held; beyond it the oldest ended sessions are evicted first (default 10,000). */
+  readonly maxSessions?: number;
+}
+
+const ENDED: ReadonlySet<SessionStatus> = new Set(['completed', 'failed', 'abandoned']);
+
+/** True when a session in this status has ended. */
+export function isEnded(status: SessionStatus): boolean {
+  return ENDED.has(status);
+}
+
+function changeTypeOf(previous: SessionStatus | undefined, next: SessionStatus): SessionChangeType {
+  if (next !== previous && next !== 'active') return next;
+  return previous === undefined ? 'started' : 'updated';
+}
+
+/**
+ * Sessions by id, in memory, with retention and change events. Time is passed in (`nowMs`) so the
+ * store stays pure and testable; the receiver drives {@link SessionStore.sweep} from a timer.
+ */
+export class SessionStore {
+  readonly #sessions = new Map<string, ProcessingSession>();
+  /** When each ended session ended (receiver clock), for retention. */
+  readonly #endedAt = new Map<string, number>();
+  readonly #listeners = new Set<SessionChangeListener>();
+  readonly #retentionMs: number;
+  readonly #maxSessions: number;
+
+  constructor(options: SessionStoreOptions = {}) {
+    this.#retentionMs = options.retentionMs ?? 60 * 60 * 1000;
+    this.#maxSessions = options.maxSessions ?? 10_000;
+  }
+
+  /** Registers a change listener; returns the function that removes it. */
+  subscribe(listener: SessionChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stores the current state of a session and tells subscribers what changed. */
+  upsert(session: ProcessingSession, nowMs: number): SessionChange {
+    const previous = this.#sessions.get(session.session_id);
+    // Map order is insertion order: re-inserting keeps the map ordered by last update.
+    this.#sessions.delete(session.session_id);
+    this.#sessions.set(session.session_id, session);
+    if (isEnded(session.status)) {
+      if (!this.#endedAt.has(session.session_id)) this.#endedAt.set(session.session_id, nowMs);
+    } else {
+      this.#endedAt.delete(session.session_id);
+    }
+    const change: SessionChange = {
+      type: changeTypeOf(previous?.status, session.status),
+      session,
+      previousStatus: previous?.status,
+    };
+    this.#emit(change);
+    this.#enforceMaxSessions();
+    return change;
+  }
+
+  /** The session with this id, or `undefined`. */
+  get(sessionId: string): ProcessingSession | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
+  /** All sessions, least recently updated first. */
+  values(): IterableIterator<ProcessingSession> {
+    return this.#sessions.values();
+  }
+
+  /** Number of sessions held. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Removes ended sessions older than the retention; returns the removed sessions. */
+  sweep(nowMs: number): ProcessingSession[] {
+    const removed: ProcessingSession[] = [];
+    for (const [sessionId, endedAt] of this.#endedAt) {
+      if (nowMs - endedAt < this.#retentionMs) continue;
+      const session = this.#remove(sessionId);
+      if (session) removed.push(session);
+    }
+    return removed;
+  }
+
+  #enforceMaxSessions(): void {
+    // #endedAt is in order of ending, so its first entries are the oldest ended sessions.
+    for (const sessionId of this.#endedAt.keys()) {
+      if (this.#sessions.size <= this.#maxSessions) return;
+      this.#remove(sessionId);
+    }
+  }
+
+  #remove(sessionId: string): ProcessingSession | undefined {
+    const session = this.#sessions.get(sessionId);
+    this.#sessions.delete(sessionId);
+    this.#endedAt.delete(sessionId);
+    if (session) this.#emit({ type: 'removed', session, previousStatus: session.status });
+    return session;
+  }
+
+  #emit(change: SessionChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+}
