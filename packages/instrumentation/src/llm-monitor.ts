@@ -19,7 +19,7 @@ import {
 import type { StageDefinition } from '@llm-monitor/semconv';
 import { metadataAttributes, preview } from './attribute-encoding.js';
 import type { MonitorMetadata } from './attribute-encoding.js';
-import { MonitoredSession } from './monitored-session.js';
+import { MonitoredSession, now } from './monitored-session.js';
 import type { SessionSettings } from './monitored-session.js';
 import { neverThrow } from './never-throw.js';
 
@@ -116,7 +116,12 @@ export function createLlmMonitor(options: LlmMonitorOptions = {}): LlmMonitor {
       const active = trace.getSpan(parent)?.spanContext();
       // The session is a trace of its own; a link keeps the way back to the request that caused it.
       const links: Link[] = active && trace.isSpanContextValid(active) ? [{ context: active }] : [];
-      return new MonitoredSession(settings, sessionId, { name: sessionSpanName(start.task), attributes, links }, parent);
+      return new MonitoredSession(
+        settings,
+        sessionId,
+        { name: sessionSpanName(start.task), attributes, links, startTime: now() },
+        parent,
+      );
     },
 
     registerStage(stage: StageDefinition): boolean {

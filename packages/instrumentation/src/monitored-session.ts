@@ -42,6 +42,8 @@ export interface SpanStart {
   readonly name: string;
   readonly attributes: Attributes;
   readonly links?: Link[];
+  /** Start time in milliseconds since the epoch (fractional). */
+  readonly startTime: number;
 }
 
 /** Details of one stage transition. */
@@ -83,6 +85,11 @@ export interface LlmCall {
   end(result?: LlmCallResult): void;
 }
 
+/** Now, in milliseconds since the epoch with sub-millisecond precision. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 function errorDetails(error: unknown): { message: string; type: string } {
   if (error instanceof Error) return { message: error.message || error.name, type: error.name };
   return { message: String(error), type: typeof error };
@@ -99,7 +106,7 @@ export class MonitoredSession {
   readonly #settings: SessionSettings;
   readonly #span: Span;
   readonly #context: Context;
-  readonly #startedAtMs = Date.now();
+  readonly #startedAtMs: number;
   #stageSpan: Span | undefined;
   #stageContext: Context | undefined;
   #progress = 0;
@@ -111,9 +118,15 @@ export class MonitoredSession {
   constructor(settings: SessionSettings, sessionId: string, start: SpanStart, parent: Context) {
     this.sessionId = sessionId;
     this.#settings = settings;
+    this.#startedAtMs = start.startTime;
     this.#span = neverThrow(
       'startSession',
-      () => settings.tracer.startSpan(start.name, { attributes: start.attributes, root: true, links: start.links }, parent),
+      () =>
+        settings.tracer.startSpan(
+          start.name,
+          { attributes: start.attributes, root: true, links: start.links, startTime: start.startTime },
+          parent,
+        ),
       // A non-recording span keeps every later call a cheap no-op.
       trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
     );
@@ -144,7 +157,9 @@ export class MonitoredSession {
         if (this.#ended) throw new Error(`session ${this.sessionId} has ended; stage ${stage} ignored`);
         const stageProgress = this.#settings.stageProgress(stage);
         if (stageProgress === undefined) throw new Error(`unknown stage "${stage}": register it first`);
-        this.#endStage();
+        // One instant for the transition: the previous stage ends exactly when this one starts.
+        const at = now();
+        this.#endStage(at);
         this.#progress = Math.max(this.#progress, stageProgress);
         const attributes: Attributes = {
           [ATTR_SPAN_TYPE]: SPAN_TYPE.stage,
@@ -155,10 +170,10 @@ export class MonitoredSession {
         };
         if (options.message !== undefined) attributes[ATTR_STAGE_MESSAGE] = options.message;
         const name = stageSpanName(stage);
-        const span = this.#settings.tracer.startSpan(name, { attributes }, this.#context);
+        const span = this.#settings.tracer.startSpan(name, { attributes, startTime: at }, this.#context);
         this.#stageSpan = span;
         this.#stageContext = trace.setSpan(this.#context, span);
-        this.#announce(span, { name, attributes }, SPAN_TYPE.stage, this.#context);
+        this.#announce(span, { name, attributes, startTime: at }, SPAN_TYPE.stage, this.#context);
       },
       undefined,
     );
@@ -170,7 +185,7 @@ export class MonitoredSession {
       'tokens',
       () => {
         if (this.#ended || !(count > 0)) return;
-        this.#firstTokenAtMs ??= Date.now();
+        this.#firstTokenAtMs ??= now();
         this.#streamedTokens += count;
         const attributes: Attributes = {
           [ATTR_TOKENS_COUNT]: count,
@@ -210,13 +225,14 @@ export class MonitoredSession {
       'complete',
       () => {
         if (this.#ended) throw new Error(`session ${this.sessionId} has already ended`);
-        this.#endStage();
+        const at = now();
+        this.#endStage(at);
         this.#progress = PROGRESS_COMPLETE;
         const resultPreview = preview(options.result, this.#settings.previewLength);
         if (resultPreview !== undefined) this.#span.setAttribute(ATTR_RESULT_PREVIEW, resultPreview);
         this.#finish(options.inputTokens, options.outputTokens);
         this.#span.setStatus({ code: SpanStatusCode.OK });
-        this.#span.end();
+        this.#span.end(at);
       },
       undefined,
     );
@@ -233,12 +249,13 @@ export class MonitoredSession {
           this.#stageSpan.setStatus({ code: SpanStatusCode.ERROR, message });
           this.#stageSpan.setAttribute(OTEL.errorType, type);
         }
-        this.#endStage();
+        const at = now();
+        this.#endStage(at);
         if (error instanceof Error) this.#span.recordException(error);
         this.#span.setAttribute(OTEL.errorType, type);
         this.#finish(undefined, undefined);
         this.#span.setStatus({ code: SpanStatusCode.ERROR, message });
-        this.#span.end();
+        this.#span.end(at);
       },
       undefined,
     );
@@ -255,8 +272,8 @@ export class MonitoredSession {
     }
   }
 
-  #endStage(): void {
-    this.#stageSpan?.end();
+  #endStage(at: number): void {
+    this.#stageSpan?.end(at);
     this.#stageSpan = undefined;
     this.#stageContext = undefined;
   }
@@ -275,7 +292,9 @@ export class MonitoredSession {
       [ATTR_PENDING_SPAN_TYPE]: spanType,
       [ATTR_PENDING_PARENT_ID]: parentSpanId,
     };
-    this.#settings.tracer.startSpan(start.name, { attributes }, trace.setSpan(parent, span)).end();
+    this.#settings.tracer
+      .startSpan(start.name, { attributes, startTime: start.startTime }, trace.setSpan(parent, span))
+      .end(start.startTime);
   }
 }
 

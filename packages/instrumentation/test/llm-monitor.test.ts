@@ -1,0 +1,195 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { diag, DiagLogLevel, SpanKind, trace } from '@opentelemetry/api';
+import type { DiagLogger, TracerProvider } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  ATTR_CONTENT_PREVIEW,
+  ATTR_PENDING_SPAN_TYPE,
+  ATTR_PROGRESS,
+  ATTR_SESSION_ID,
+  ATTR_SPAN_TYPE,
+  ATTR_STAGE,
+  ATTR_TOKENS_TEXT,
+  ATTR_TOKENS_TOTAL,
+  BUILTIN_STAGE_IDS,
+  EVENT_TOKENS,
+  GEN_AI,
+} from '@llm-monitor/semconv';
+import { createLlmMonitor } from '../src/index.js';
+
+let exporter: InMemorySpanExporter;
+let provider: BasicTracerProvider;
+let diagErrors: unknown[][];
+
+beforeEach(() => {
+  exporter = new InMemorySpanExporter();
+  provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  diagErrors = [];
+  const logger: DiagLogger = {
+    error: (...args) => diagErrors.push(args),
+    warn: () => undefined,
+    info: () => undefined,
+    debug: () => undefined,
+    verbose: () => undefined,
+  };
+  diag.setLogger(logger, DiagLogLevel.ERROR);
+});
+
+afterEach(async () => {
+  diag.disable();
+  await provider.shutdown();
+});
+
+const spanType = (span: ReadableSpan): unknown => span.attributes[ATTR_SPAN_TYPE];
+
+describe('createLlmMonitor', () => {
+  it('writes a session as a root span with one child span per stage', () => {
+    const monitor = createLlmMonitor({ tracerProvider: provider });
+    const session = monitor.startSession({ task: 'summarize', model: 'gpt-4o-mini', content: 'x'.repeat(500) });
+    for (const stage of BUILTIN_STAGE_IDS) session.stage(stage, { message: `now ${stage}` });
+    session.complete({ result: 'done', inputTokens: 10, outputTokens: 20 });
+
+    const spans = exporter.getFinishedSpans();
+    const root = spans.find((s) => spanType(s) === 'session')!;
+    const stages = spans.filter((s) => spanType(s) === 'stage');
+    expect(root.parentSpanContext).toBeUndefined();
+    expect(root.attributes[ATTR_SESSION_ID]).toBe(session.sessionId);
+    expect(root.attributes[GEN_AI.requestModel]).toBe('gpt-4o-mini');
+    expect(String(root.attributes[ATTR_CONTENT_PREVIEW])).toHaveLength(201);
+    expect(root.attributes[ATTR_PROGRESS]).toBe(100);
+    expect(root.status.code).toBe(1);
+    expect(stages.map((s) => s.attributes[ATTR_STAGE])).toEqual(BUILTIN_STAGE_IDS);
+    for (const stage of stages) {
+      expect(stage.spanContext().traceId).toBe(root.spanContext().traceId);
+      expect(stage.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
+    }
+    // A stage ends when the next begins.
+    for (let i = 1; i < stages.length; i += 1) {
+      expect(stages[i - 1]!.endTime).toEqual(stages[i]!.startTime);
+    }
+  });
+
+  it('exports a pending marker as each session and stage starts, before anything ends', () => {
+    const monitor = createLlmMonitor({ tracerProvider: provider });
+    const session = monitor.startSession({ task: 'classify' });
+    session.stage('initializing');
+    const markers = exporter.getFinishedSpans();
+    expect(markers.map((m) => m.attributes[ATTR_PENDING_SPAN_TYPE])).toEqual(['session', 'stage']);
+    expect(markers.every((m) => spanType(m) === 'pending')).toBe(true);
+    expect(markers[1]!.attributes[ATTR_STAGE]).toBe('initializing');
+    session.complete();
+  });
+
+  it('can leave the pending markers out', () => {
+    const monitor = createLlmMonitor({ tracerProvider: provider, pendingMarkers: false });
+    monitor.startSession({ task: 'classify' }).stage('initializing');
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('records tokens as events with a running count, text only when asked', () => {
+    const privateMonitor = createLlmMonitor({ tracerProvider: provider });
+    const session = privateMonitor.startSession({ task: 't' });
+    session.stage('streaming_response');
+    session.tokens(3, 'secret ');
+    session.tokens(2, 'text');
+    session.complete();
+    const streaming = exporter.getFinishedSpans().find((s) => s.attributes[ATTR_STAGE] === 'streaming_response' && spanType(s) === 'stage')!;
+    const events = streaming.events.filter((e) => e.name === EVENT_TOKENS);
+    expect(events.map((e) => e.attributes?.[ATTR_TOKENS_TOTAL])).toEqual([3, 5]);
+    expect(events.some((e) => e.attributes?.[ATTR_TOKENS_TEXT] !== undefined)).toBe(false);
+
+    exporter.reset();
+    const capturing = createLlmMonitor({ tracerProvider: provider, captureTokenText: true }).startSession({ task: 't' });
+    capturing.stage('streaming_response');
+    capturing.tokens(1, 'visible');
+    capturing.complete();
+    const captured = exporter.getFinishedSpans().flatMap((s) => s.events);
+    expect(captured[0]!.attributes?.[ATTR_TOKENS_TEXT]).toBe('visible');
+  });
+
+  it('writes LLM calls as GenAI client spans', () => {
+    const session = createLlmMonitor({ tracerProvider: provider }).startSession({ task: 't' });
+    session.stage('sending_request');
+    const call = session.startLlmCall({ operation: 'chat', provider: 'openai', model: 'gpt-4o' });
+    call.end({ responseModel: 'gpt-4o-2024-08-06', inputTokens: 7, outputTokens: 9 });
+    session.complete();
+    const span = exporter.getFinishedSpans().find((s) => s.name === 'chat gpt-4o')!;
+    expect(span.kind).toBe(SpanKind.CLIENT);
+    expect(span.attributes).toMatchObject({
+      [GEN_AI.operationName]: 'chat',
+      [GEN_AI.providerName]: 'openai',
+      [GEN_AI.requestModel]: 'gpt-4o',
+      [GEN_AI.responseModel]: 'gpt-4o-2024-08-06',
+      [GEN_AI.usageInputTokens]: 7,
+      [GEN_AI.usageOutputTokens]: 9,
+    });
+    const stage = exporter.getFinishedSpans().find((s) => s.attributes[ATTR_STAGE] === 'sending_request' && spanType(s) === 'stage')!;
+    expect(span.parentSpanContext?.spanId).toBe(stage.spanContext().spanId);
+  });
+
+  it('never lets progress go backwards', () => {
+    const monitor = createLlmMonitor({ tracerProvider: provider });
+    expect(monitor.registerStage({ id: 'early_check', label: 'Early check', progress: 5 })).toBe(true);
+    const session = monitor.startSession({ task: 't' });
+    session.stage('selecting_model');
+    session.stage('early_check');
+    expect(session.progress).toBe(40);
+  });
+
+  it('fails a session with the error on the session and on its current stage', () => {
+    const session = createLlmMonitor({ tracerProvider: provider }).startSession({ task: 't' });
+    session.stage('connecting_to_model');
+    session.fail(new TypeError('connect ECONNREFUSED'));
+    const spans = exporter.getFinishedSpans().filter((s) => spanType(s) !== 'pending');
+    const root = spans.find((s) => spanType(s) === 'session')!;
+    const stage = spans.find((s) => spanType(s) === 'stage')!;
+    expect(root.status).toEqual({ code: 2, message: 'connect ECONNREFUSED' });
+    expect(root.attributes['error.type']).toBe('TypeError');
+    expect(root.events.some((e) => e.name === 'exception')).toBe(true);
+    expect(stage.status.code).toBe(2);
+  });
+
+  it('never throws into the application: misuse goes to the diagnostic logger', () => {
+    const monitor = createLlmMonitor({ tracerProvider: provider });
+    expect(monitor.registerStage({ id: 'Bad Id', label: 'x', progress: 1 })).toBe(false);
+    expect(monitor.registerStage({ id: 'initializing', label: 'x', progress: 1 })).toBe(false);
+    expect(monitor.registerStage({ id: 'too_far', label: 'x', progress: 120 })).toBe(false);
+    const session = monitor.startSession({ task: 't' });
+    expect(() => session.stage('not_registered')).not.toThrow();
+    session.complete();
+    expect(() => session.complete()).not.toThrow();
+    expect(() => session.stage('initializing')).not.toThrow();
+    expect(() => session.fail('late')).not.toThrow();
+    expect(diagErrors.length).toBe(7);
+  });
+
+  it('keeps working when the tracer itself throws', () => {
+    const broken: TracerProvider = {
+      getTracer: () => ({
+        startSpan: () => {
+          throw new Error('exporter exploded');
+        },
+        startActiveSpan: () => {
+          throw new Error('exporter exploded');
+        },
+      }),
+    };
+    const monitor = createLlmMonitor({ tracerProvider: broken });
+    expect(() => {
+      const session = monitor.startSession({ task: 't' });
+      session.stage('initializing');
+      session.tokens(1);
+      session.startLlmCall({ operation: 'chat', model: 'm' }).end();
+      session.complete();
+    }).not.toThrow();
+    expect(diagErrors.length).toBeGreaterThan(0);
+  });
+
+  it('uses the global tracer provider when none is given', () => {
+    const spy = vi.spyOn(trace, 'getTracerProvider').mockReturnValue(provider);
+    createLlmMonitor().startSession({ task: 't' }).complete();
+    expect(exporter.getFinishedSpans().length).toBeGreaterThan(0);
+    spy.mockRestore();
+  });
+});

@@ -1,0 +1,69 @@
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { SessionStore } from '@llm-monitor/sessions';
+import type { ProcessingSession } from '@llm-monitor/sessions';
+import { prometheusExporterPlugin } from '../src/index.js';
+
+function session(id: string, status: ProcessingSession['status']): ProcessingSession {
+  return {
+    session_id: id,
+    trace_id: 'a'.repeat(32),
+    source: 'llm_monitor',
+    status,
+    start_time: '2026-11-22T12:00:00.000Z',
+    end_time: null,
+    duration_ms: null,
+    current_stage: null,
+    progress: 0,
+    content_preview: null,
+    result_preview: null,
+    task: 'summarize',
+    model: 'gpt-4o-mini',
+    provider: 'openai',
+    processor_type: 'openai',
+    service_name: 'app',
+    conversation_id: null,
+    user_id: null,
+    events: [],
+    stages: [],
+    llm_calls: [],
+    streamed_tokens: [],
+    token_counts: { input: null, output: null, total: null, streamed: 0 },
+    time_to_first_token_ms: null,
+    metadata: {},
+    error: null,
+  };
+}
+
+describe('prometheusExporterPlugin', () => {
+  it('counts sessions from store change events and serves them at /metrics', async () => {
+    const store = new SessionStore();
+    const app = Fastify();
+    await app.register(prometheusExporterPlugin, { sessions: store, processMetrics: false });
+    store.upsert(session('a', 'active'), 0);
+    store.upsert(session('b', 'active'), 0);
+    store.upsert(session('a', 'completed'), 1);
+    store.upsert(session('a', 'completed'), 2);
+
+    const response = await app.inject('/metrics');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const labels = 'task="summarize",model="gpt-4o-mini",processor_type="openai"';
+    expect(response.body).toContain(`llm_monitor_sessions_started_total{${labels}} 2`);
+    expect(response.body).toContain(`llm_monitor_sessions_ended_total{status="completed",${labels}} 1`);
+    expect(response.body).toContain('llm_monitor_sessions_active 1');
+    expect(response.body).not.toContain('process_cpu');
+    await app.close();
+  });
+
+  it('exports process metrics by default, each instance in its own registry', async () => {
+    const first = Fastify();
+    const second = Fastify();
+    await first.register(prometheusExporterPlugin, { sessions: new SessionStore() });
+    await second.register(prometheusExporterPlugin, { sessions: new SessionStore() });
+    expect((await first.inject('/metrics')).body).toContain('process_cpu_user_seconds_total');
+    expect((await second.inject('/metrics')).statusCode).toBe(200);
+    await first.close();
+    await second.close();
+  });
+});

@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, LlmMonitorError, SETTINGS, helpText, resolveConfig } from '../src/index.js';
+
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'llm-monitor-config-')), 'config.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('resolveConfig', () => {
+  it('uses the documented defaults', () => {
+    expect(resolveConfig()).toEqual(DEFAULT_CONFIG);
+    expect(DEFAULT_CONFIG).toMatchObject({ host: '127.0.0.1', port: 8000, otlpPort: 4318, otlpMaxBodyBytes: 20 * 1024 * 1024 });
+  });
+
+  it('lets flags win over the environment, and the environment over the file', () => {
+    const file = configFile('port: 9001\notlp_port: 9002\nhost: 0.0.0.0\ndemo: true\n');
+    const config = resolveConfig({
+      configFile: file,
+      env: { LLM_MONITOR_PORT: '9101', LLM_MONITOR_OTLP_PORT: '9102' },
+      flags: { port: '9201' },
+    });
+    expect(config).toMatchObject({ port: 9201, otlpPort: 9102, host: '0.0.0.0', demo: true });
+  });
+
+  it('finds the file through LLM_MONITOR_CONFIG', () => {
+    const file = configFile('retention_seconds: 60\n');
+    expect(resolveConfig({ env: { LLM_MONITOR_CONFIG: file } }).retentionSeconds).toBe(60);
+  });
+
+  it('names the setting and its source when a value is invalid', () => {
+    expect(() => resolveConfig({ env: { LLM_MONITOR_PORT: 'eighty' } })).toThrow(
+      'environment variable LLM_MONITOR_PORT: "eighty" is not a valid port (expected an integer from 0 to 65535)',
+    );
+    expect(() => resolveConfig({ flags: { 'otlp-port': '70000' } })).toThrow(/flag --otlp-port: "70000"/);
+    expect(() => resolveConfig({ flags: { 'log-level': 'loud' } })).toThrow(/not a valid log_level/);
+    expect(() => resolveConfig({ configFile: configFile('max_sessions: -3\n') })).toThrow(/max_sessions \(expected a positive integer\)/);
+  });
+
+  it('refuses unknown keys, broken YAML and missing files with LLMMON_ERR_CONFIG', () => {
+    const attempts = [
+      () => resolveConfig({ configFile: configFile('prot: 1\n') }),
+      () => resolveConfig({ configFile: configFile('port: [1\n') }),
+      () => resolveConfig({ configFile: configFile('- 1\n- 2\n') }),
+      () => resolveConfig({ configFile: '/nonexistent/llm-monitor.yaml' }),
+    ];
+    for (const attempt of attempts) {
+      expect(attempt).toThrow(LlmMonitorError);
+      try {
+        attempt();
+      } catch (error) {
+        expect((error as LlmMonitorError).code).toBe('LLMMON_ERR_CONFIG');
+      }
+    }
+    expect(attempts[0]).toThrow(/unknown setting "prot"/);
+  });
+
+  it('reads booleans from environment variables', () => {
+    expect(resolveConfig({ env: { LLM_MONITOR_DEMO: 'true' } }).demo).toBe(true);
+    expect(resolveConfig({ env: { LLM_MONITOR_DEMO: '0' } }).demo).toBe(false);
+  });
+});
+
+describe('helpText', () => {
+  it('lists every setting with its flag and environment variable', () => {
+    const help = helpText();
+    for (const setting of SETTINGS) {
+      expect(help).toContain(`--${setting.flag}`);
+      expect(help).toContain(setting.env);
+    }
+    expect(help).toContain('--config FILE');
+  });
+});

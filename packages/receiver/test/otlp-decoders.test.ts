@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { decodeTraceRequestJson, decodeTraceRequestProtobuf, OtlpJsonError, ProtobufError } from '../src/index.js';
+import { asJson, asProtobuf, sdkSpans } from './otlp-fixtures.js';
+
+describe('OTLP decoders', () => {
+  it('decode what the OpenTelemetry SDK serialises, identically for protobuf and JSON', async () => {
+    const spans = await sdkSpans();
+    const fromProtobuf = decodeTraceRequestProtobuf(asProtobuf(spans));
+    const fromJson = decodeTraceRequestJson(JSON.parse(asJson(spans).toString('utf8')));
+    expect(fromProtobuf.rejected).toBe(0);
+    expect(fromJson).toEqual(fromProtobuf);
+
+    const root = fromProtobuf.spans.find((s) => s.name === 'root')!;
+    const child = fromProtobuf.spans.find((s) => s.name === 'child')!;
+    const sdkRoot = spans.find((s) => s.name === 'root')!;
+    expect(root.traceId).toBe(sdkRoot.spanContext().traceId);
+    expect(root.spanId).toBe(sdkRoot.spanContext().spanId);
+    expect(root.parentSpanId).toBe('');
+    expect(child.parentSpanId).toBe(root.spanId);
+    expect(root.kind).toBe(2);
+    expect(child.kind).toBe(3);
+    expect(root.startTimeUnixMs).toBeCloseTo(1_763_812_800_123.456, 3);
+    expect(root.endTimeUnixMs).toBeCloseTo(1_763_812_800_300, 3);
+    expect(root.attributes).toEqual({
+      text: 'héllo ✓',
+      count: 42,
+      negative: -7,
+      big: 2 ** 40,
+      ratio: 0.25,
+      flag: true,
+      names: ['a', 'b'],
+      numbers: [1, 2, 3],
+    });
+    expect(root.events).toEqual([
+      { name: 'tokens', timeUnixMs: expect.closeTo(1_763_812_800_200, 3), attributes: { 'llm_monitor.tokens.count': 3 } },
+    ]);
+    expect(root.status).toEqual({ code: 2, message: 'boom' });
+    expect(root.resource).toMatchObject({ 'service.name': 'fixture-app', 'service.instance.id': 'i-1' });
+    expect(root.scope).toEqual({ name: 'fixture-scope', version: '1.2.3' });
+  });
+
+  it('reject malformed protobuf with a ProtobufError', async () => {
+    const body = asProtobuf(await sdkSpans());
+    expect(() => decodeTraceRequestProtobuf(body.subarray(0, body.length - 3))).toThrow(ProtobufError);
+    expect(() => decodeTraceRequestProtobuf(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))).toThrow(/truncated/);
+    expect(() => decodeTraceRequestProtobuf(Buffer.from([0x0b]))).toThrow(/wire type 3/);
+  });
+
+  it('skip unknown fields, as protobuf requires', async () => {
+    const body = asProtobuf(await sdkSpans());
+    // Field 99 (varint) and field 100 (length-delimited) prepended to the request.
+    const unknown = Buffer.from([0x98, 0x06, 0x01, 0xa2, 0x06, 0x02, 0x68, 0x69]);
+    expect(decodeTraceRequestProtobuf(Buffer.concat([unknown, body]))).toEqual(decodeTraceRequestProtobuf(body));
+  });
+
+  it('accept the JSON variants the specification allows', () => {
+    const decoded = decodeTraceRequestJson({
+      resource_spans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  trace_id: '5B8EFFF798038103D269B633813FC60C',
+                  spanId: 'eee19b7ec3c1b174',
+                  name: 'n',
+                  kind: 'SPAN_KIND_CLIENT',
+                  startTimeUnixNano: 1_544_712_660_000_000_000,
+                  endTimeUnixNano: '1544712661000000000',
+                  attributes: [
+                    { key: 'i', value: { intValue: '-12' } },
+                    { key: 'd', value: { doubleValue: 'NaN' } },
+                    { key: 'kv', value: { kvlistValue: { values: [{ key: 'x', value: { boolValue: true } }] } } },
+                    { key: 'b', value: { bytesValue: 'aGk=' } },
+                  ],
+                  status: { code: 'STATUS_CODE_OK' },
+                  futureField: { ignored: true },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const span = decoded.spans[0]!;
+    expect(span.traceId).toBe('5b8efff798038103d269b633813fc60c');
+    expect(span.kind).toBe(3);
+    expect(span.startTimeUnixMs).toBe(1_544_712_660_000);
+    expect(span.endTimeUnixMs).toBe(1_544_712_661_000);
+    expect(span.attributes).toEqual({ i: -12, d: Number.NaN, kv: { x: true }, b: 'aGk=' });
+    expect(span.status.code).toBe(1);
+  });
+
+  it('count spans with unusable ids as rejected and keep the rest', () => {
+    const good = { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'ok' };
+    const decoded = decodeTraceRequestJson({
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                good,
+                { ...good, traceId: '00000000000000000000000000000000' },
+                { ...good, spanId: 'xyz' },
+                { ...good, parentSpanId: 'abc' },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(decoded.spans.map((s) => s.name)).toEqual(['ok']);
+    expect(decoded.rejected).toBe(3);
+    expect(decoded.rejectReasons).toEqual(['invalid trace id', 'invalid span id', 'invalid parent span id']);
+  });
+
+  it('reject JSON of the wrong shape with an OtlpJsonError naming the place', () => {
+    expect(() => decodeTraceRequestJson([])).toThrow(OtlpJsonError);
+    expect(() => decodeTraceRequestJson({ resourceSpans: {} })).toThrow('request.resourceSpans must be an array');
+    expect(() => decodeTraceRequestJson({ resourceSpans: [{ scopeSpans: [{ spans: [1] }] }] })).toThrow(
+      'resourceSpans[0].scopeSpans[0].spans[0] must be an object',
+    );
+  });
+});
