@@ -87,40 +87,40 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 
   const receiver = await buildReceiver(config);
-  const { apiUrl, otlpTracesUrl } = await receiver.listen();
-  const otlpPort = Number(new URL(otlpTracesUrl).port);
-  process.stdout.write(`llm-monitor: monitor API on ${apiUrl} (open ${apiUrl}/api/monitoring/sessions/recent), OTLP/HTTP on ${otlpTracesUrl}\n`);
-
   let demo: { stop(): Promise<void> } | undefined;
-  if (config.demo) {
-    try {
-      demo = await startDemo(config, otlpPort);
-      process.stdout.write(`llm-monitor: demo workload running, ${config.demoRate} session(s) per second\n`);
-    } catch (error) {
-      receiver.logger.error({ err: error }, 'cannot start the demo workload');
-      await receiver.close();
-      return 1;
+
+  // Signal handlers go in before the receiver says it is ready: whoever reads the banner may signal
+  // at once, and an unhandled SIGTERM would kill the process without draining.
+  let requestStop: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    requestStop = resolve;
+  });
+  process.once('SIGINT', requestStop);
+  process.once('SIGTERM', requestStop);
+
+  try {
+    const { apiUrl, otlpTracesUrl } = await receiver.listen();
+    if (config.demo) {
+      demo = await startDemo(config, Number(new URL(otlpTracesUrl).port));
     }
+    process.stdout.write(
+      `llm-monitor: monitor API on ${apiUrl} (open ${apiUrl}/api/monitoring/sessions/recent), OTLP/HTTP on ${otlpTracesUrl}\n`,
+    );
+    if (demo) process.stdout.write(`llm-monitor: demo workload running, ${config.demoRate} session(s) per second\n`);
+  } catch (error) {
+    process.stderr.write(`llm-monitor: cannot start: ${(error as Error).message}\n`);
+    await receiver.close();
+    return 1;
   }
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      receiver.logger.info({ signal }, 'shutting down');
-      void (async () => {
-        try {
-          await demo?.stop();
-          await receiver.close();
-          resolve(0);
-        } catch (error) {
-          receiver.logger.error({ err: error }, 'error while shutting down');
-          resolve(1);
-        }
-      })();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  const signal = await stopRequested;
+  receiver.logger.info({ signal }, 'shutting down');
+  try {
+    await demo?.stop();
+    await receiver.close();
+    return 0;
+  } catch (error) {
+    receiver.logger.error({ err: error }, 'error while shutting down');
+    return 1;
+  }
 }

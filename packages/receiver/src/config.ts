@@ -111,8 +111,16 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
   }
 }
 
-/** Reads and validates a YAML config file into partial settings. */
-export function readConfigFile(path: string): Partial<ReceiverConfig> {
+/** A raw value and where it came from, before conversion. */
+interface RawSetting {
+  readonly value: unknown;
+  readonly source: string;
+}
+
+type RawSettings = Partial<Record<keyof ReceiverConfig, RawSetting>>;
+
+/** Reads a YAML config file: its raw values by setting; unknown keys are refused. */
+function readConfigFileRaw(path: string): RawSettings {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -129,8 +137,8 @@ export function readConfigFile(path: string): Partial<ReceiverConfig> {
   if (typeof document !== 'object' || Array.isArray(document)) {
     throw new LlmMonitorError('LLMMON_ERR_CONFIG', `config file ${path} must hold a mapping of settings`);
   }
-  const result: Partial<Record<keyof ReceiverConfig, unknown>> = {};
-  for (const [key, raw] of Object.entries(document)) {
+  const result: RawSettings = {};
+  for (const [key, value] of Object.entries(document)) {
     const setting = SETTINGS.find((candidate) => candidate.file === key);
     if (!setting) {
       throw new LlmMonitorError(
@@ -138,29 +146,27 @@ export function readConfigFile(path: string): Partial<ReceiverConfig> {
         `config file ${path}: unknown setting "${key}" (known: ${SETTINGS.map((s) => s.file).join(', ')})`,
       );
     }
-    result[setting.key] = convert(setting, raw, `config file ${path}, ${key}`);
+    result[setting.key] = { value, source: `config file ${path}, ${key}` };
   }
-  return result as Partial<ReceiverConfig>;
+  return result;
 }
 
-/** Reads the settings present in the environment. */
-export function readEnvironment(env: NodeJS.ProcessEnv): Partial<ReceiverConfig> {
-  const result: Partial<Record<keyof ReceiverConfig, unknown>> = {};
+function readEnvironmentRaw(env: NodeJS.ProcessEnv): RawSettings {
+  const result: RawSettings = {};
   for (const setting of SETTINGS) {
-    const raw = env[setting.env];
-    if (raw !== undefined) result[setting.key] = convert(setting, raw, `environment variable ${setting.env}`);
+    const value = env[setting.env];
+    if (value !== undefined) result[setting.key] = { value, source: `environment variable ${setting.env}` };
   }
-  return result as Partial<ReceiverConfig>;
+  return result;
 }
 
-/** Converts flag values (as parsed from the command line) into settings. */
-export function readFlags(flags: Readonly<Record<string, string | boolean | undefined>>): Partial<ReceiverConfig> {
-  const result: Partial<Record<keyof ReceiverConfig, unknown>> = {};
+function readFlagsRaw(flags: Readonly<Record<string, string | boolean | undefined>>): RawSettings {
+  const result: RawSettings = {};
   for (const setting of SETTINGS) {
-    const raw = flags[setting.flag];
-    if (raw !== undefined) result[setting.key] = convert(setting, raw, `flag --${setting.flag}`);
+    const value = flags[setting.flag];
+    if (value !== undefined) result[setting.key] = { value, source: `flag --${setting.flag}` };
   }
-  return result as Partial<ReceiverConfig>;
+  return result;
 }
 
 /** Where settings come from; each later source wins. */
@@ -171,14 +177,22 @@ export interface ConfigSources {
   readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
 }
 
-/** Resolves the effective config: defaults < file < environment < flags. */
+/**
+ * Resolves the effective config: defaults < file < environment < flags. Only the winning value of
+ * each setting is validated, so a flag can override a broken environment variable.
+ */
 export function resolveConfig(sources: ConfigSources = {}): ReceiverConfig {
   const env = sources.env ?? {};
   const configFile = sources.configFile ?? env[CONFIG_FILE_ENV];
-  return {
-    ...DEFAULT_CONFIG,
-    ...(configFile ? readConfigFile(configFile) : {}),
-    ...readEnvironment(env),
-    ...readFlags(sources.flags ?? {}),
+  const raw: RawSettings = {
+    ...(configFile ? readConfigFileRaw(configFile) : {}),
+    ...readEnvironmentRaw(env),
+    ...readFlagsRaw(sources.flags ?? {}),
   };
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const setting of SETTINGS) {
+    const winner = raw[setting.key];
+    if (winner) config[setting.key] = convert(setting, winner.value, winner.source);
+  }
+  return config as unknown as ReceiverConfig;
 }

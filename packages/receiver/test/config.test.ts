@@ -74,3 +74,9 @@ describe('helpText', () => {
     expect(help).toContain('--config FILE');
   });
 });
+
+describe('resolveConfig precedence with invalid lower sources', () => {
+  it('lets a valid flag override an invalid environment variable', () => {
+    expect(resolveConfig({ env: { LLM_MONITOR_PORT: 'broken' }, flags: { port: '8080' } }).port).toBe(8080);
+  });
+});

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildReceiver, decodeTraceRequestProtobuf } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
-import { asJson, asProtobuf, sdkSpans } from './otlp-fixtures.js';
+import { asProtobuf, sdkSpans } from './otlp-fixtures.js';
 
 let receiver: Receiver;
 

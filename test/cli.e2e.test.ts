@@ -1,0 +1,104 @@
+/**
+ * The `llm-monitor` command as a newcomer runs it: a real process with the demo workload, read over
+ * HTTP like `curl localhost:8000/api/monitoring/sessions/<id>`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProcessingSession } from '@llm-monitor/sessions';
+import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
+
+const BIN = fileURLToPath(new URL('../packages/receiver/bin/llm-monitor.js', import.meta.url));
+const BANNER = /monitor API on (http:\/\/[^\s]+) .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
+
+let child: ChildProcessWithoutNullStreams | undefined;
+
+afterEach(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  child = undefined;
+});
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ apiUrl: string; otlpUrl: string; output: () => string }> {
+  const started = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  child = started;
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const match = BANNER.exec(output);
+      if (match) resolve({ apiUrl: match[1]!, otlpUrl: match[2]!, output: () => output });
+    };
+    started.stdout.on('data', onData);
+    started.stderr.on('data', onData);
+    started.once('exit', (code) => reject(new Error(`llm-monitor exited with ${code}:\n${output}`)));
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('llm-monitor command', () => {
+  it('with --demo serves completed sessions with all ten stages, progress 100 and token counts', async () => {
+    const { apiUrl } = await start(['--demo', '--demo-rate', '4', '--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
+    const completed = await waitFor('a completed demo session', async () => {
+      const recent = (await (await fetch(`${apiUrl}/api/monitoring/sessions/recent?limit=200`)).json()) as ProcessingSession[];
+      return recent.find((session) => session.status === 'completed');
+    });
+    const response = await fetch(`${apiUrl}/api/monitoring/sessions/${completed.session_id}`);
+    expect(response.status).toBe(200);
+    const session = (await response.json()) as ProcessingSession;
+    expect(session.progress).toBe(100);
+    expect(session.events.map((event) => event.stage)).toEqual([...BUILTIN_STAGE_IDS, 'completed']);
+    expect(session.token_counts.output).toBeGreaterThan(0);
+    expect(session.token_counts.input).toBeGreaterThan(0);
+    expect(session.token_counts.streamed).toBe(session.token_counts.output);
+    expect(session.service_name).toBe('llm-monitor-demo');
+  });
+
+  it('reads settings from LLM_MONITOR_* variables, with flags winning', async () => {
+    const { apiUrl } = await start(['--otlp-port', '0'], { LLM_MONITOR_PORT: '0', LLM_MONITOR_OTLP_PORT: 'not-a-port', LLM_MONITOR_LOG_LEVEL: 'warn' });
+    expect((await fetch(`${apiUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    await start(['--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
+    const exited = new Promise<[number | null, string | null]>((resolve) => child!.once('exit', (code, signal) => resolve([code, signal])));
+    child!.kill('SIGTERM');
+    expect(await exited).toEqual([0, null]);
+  });
+
+  it('says why it cannot start when its port is taken, and exits 1', async () => {
+    const { apiUrl } = await start(['--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
+    const takenPort = new URL(apiUrl).port;
+    const second = spawnSync(process.execPath, [BIN, '--port', takenPort, '--otlp-port', '0'], { encoding: 'utf8', timeout: 20_000 });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/cannot start: .*EADDRINUSE/);
+  });
+
+  it('prints --help and exits 0', () => {
+    const result = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    for (const flag of ['--host', '--port', '--otlp-port', '--config FILE', '--demo', '--help']) expect(result.stdout).toContain(flag);
+  });
+
+  it('refuses unknown flags and invalid values with exit code 2 and a reason', () => {
+    const unknown = spawnSync(process.execPath, [BIN, '--prot', '1'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/LLMMON_ERR_CONFIG: .*--prot/);
+    const invalid = spawnSync(process.execPath, [BIN, '--port', 'eighty'], { encoding: 'utf8' });
+    expect(invalid.status).toBe(2);
+    expect(invalid.stderr).toContain('flag --port: "eighty" is not a valid port');
+  });
+});

@@ -1,0 +1,74 @@
+/** The demo workload exports over OTLP to a real receiver, like any application. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_FAILURES, runDemoWorkload } from '@llm-monitor/demo';
+import { buildReceiver } from '@llm-monitor/receiver';
+import type { Receiver } from '@llm-monitor/receiver';
+import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
+
+let receiver: Receiver;
+let otlpTracesUrl: string;
+
+beforeAll(async () => {
+  receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent' });
+  ({ otlpTracesUrl } = await receiver.listen());
+});
+
+afterAll(async () => {
+  await receiver.close();
+});
+
+/** A seeded generator, so a failing run can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1664525 + 1013904223) % 4294967296;
+    return state / 4294967296;
+  };
+}
+
+describe('runDemoWorkload', () => {
+  it('runs overlapping sessions through all ten stages, with tokens, several models and some failures', async () => {
+    const workload = runDemoWorkload({
+      endpoint: otlpTracesUrl,
+      rate: 20,
+      timeScale: 0.03,
+      failureRate: 0.3,
+      maxSessions: 16,
+      random: seeded(7),
+    });
+    await workload.finished;
+    await workload.stop();
+    expect(workload.counts.started).toBe(16);
+    expect(workload.counts.completed + workload.counts.failed).toBe(16);
+
+    const sessions = [...receiver.pipeline.store.values()].filter((s) => s.service_name === 'llm-monitor-demo');
+    expect(sessions).toHaveLength(16);
+    const completed = sessions.filter((s) => s.status === 'completed');
+    const failed = sessions.filter((s) => s.status === 'failed');
+    expect(completed).toHaveLength(workload.counts.completed);
+    expect(failed).toHaveLength(workload.counts.failed);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(new Set(sessions.map((s) => s.model)).size).toBeGreaterThan(1);
+    for (const session of completed) {
+      expect(session.stages.map((stage) => stage.stage)).toEqual(BUILTIN_STAGE_IDS);
+      expect(session.progress).toBe(100);
+      expect(session.token_counts.streamed).toBeGreaterThan(0);
+      expect(session.streamed_tokens.length).toBeGreaterThan(0);
+      expect(session.llm_calls).toHaveLength(1);
+    }
+    const failureStages = new Set<string>(DEMO_FAILURES.map((f) => f.stage));
+    for (const session of failed) {
+      expect(failureStages).toContain(session.stages.at(-1)!.stage);
+      expect(session.error).toBeTruthy();
+    }
+  });
+
+  it('ends running sessions as failed when stopped', async () => {
+    const workload = runDemoWorkload({ endpoint: otlpTracesUrl, rate: 5, serviceName: 'stopped-demo', failureRate: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await workload.stop();
+    const sessions = [...receiver.pipeline.store.values()].filter((s) => s.service_name === 'stopped-demo');
+    expect(sessions.length).toBeGreaterThan(0);
+    expect(sessions.every((s) => s.status === 'failed' && s.error === 'demo workload stopped')).toBe(true);
+  });
+});
