@@ -50,6 +50,10 @@ interface TraceState {
   readonly spans: Map<string, SpanRecord>;
   /** Spans known only from their pending marker, by the announced span's id. */
   readonly announced: Map<string, SpanRecord>;
+  /** True once a span of ours or a GenAI span arrived: the trace is a session. */
+  formsSession: boolean;
+  /** When a span of this trace last arrived (caller's clock). */
+  lastSeenMs: number;
 }
 
 /**
@@ -63,11 +67,10 @@ export class SessionBuilder {
    * Adds spans and returns the current session of every trace they touched that forms a session
    * (traces without our spans or GenAI spans are kept but give no session).
    */
-  ingest(spans: Iterable<SpanRecord>): ProcessingSession[] {
+  ingest(spans: Iterable<SpanRecord>, nowMs = 0): ProcessingSession[] {
     const touched = new Set<string>();
     for (const span of spans) {
-      this.#add(span);
-      touched.add(span.traceId);
+      if (this.#add(span, nowMs)) touched.add(span.traceId);
     }
     const sessions: ProcessingSession[] = [];
     for (const traceId of touched) {
@@ -88,24 +91,51 @@ export class SessionBuilder {
     this.#traces.delete(traceId);
   }
 
+  /**
+   * Forgets traces that never formed a session and saw no span for `idleMs`: the root spans kept in
+   * case a GenAI child follows must not accumulate when an application exports all its traces here.
+   * Returns how many traces were dropped.
+   */
+  sweepOrphans(nowMs: number, idleMs: number): number {
+    let dropped = 0;
+    for (const [traceId, state] of this.#traces) {
+      if (!state.formsSession && nowMs - state.lastSeenMs >= idleMs) {
+        this.#traces.delete(traceId);
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
   /** Number of traces held. */
   get traceCount(): number {
     return this.#traces.size;
   }
 
-  #add(span: SpanRecord): void {
+  /** Keeps a span if it can matter to a session; returns whether it was kept. */
+  #add(span: SpanRecord, nowMs: number): boolean {
+    const ours = spanTypeOf(span) !== undefined;
+    const sessionSpan = ours || isLlmCall(span);
+    // Other spans of an application's traces say nothing about a session, except a root span
+    // (duration and status of a GenAI trace) and spans carrying our token events.
+    if (!sessionSpan && span.parentSpanId !== '' && !span.events.some((event) => event.name === EVENT_TOKENS)) {
+      return false;
+    }
     let state = this.#traces.get(span.traceId);
     if (!state) {
-      state = { spans: new Map(), announced: new Map() };
+      state = { spans: new Map(), announced: new Map(), formsSession: false, lastSeenMs: nowMs };
       this.#traces.set(span.traceId, state);
     }
+    state.lastSeenMs = Math.max(state.lastSeenMs, nowMs);
+    state.formsSession ||= sessionSpan;
     if (span.attributes[ATTR_SPAN_TYPE] === SPAN_TYPE.pending) {
       const announced = announcedSpan(span);
       if (announced) state.announced.set(announced.spanId, announced);
-      return;
+      return true;
     }
     const known = state.spans.get(span.spanId);
     if (!known || isLaterVersion(span, known)) state.spans.set(span.spanId, span);
+    return true;
   }
 }
 

@@ -4,7 +4,13 @@ import type { SessionStoreOptions } from './session-store.js';
 import type { SpanRecord } from './span-record.js';
 
 /** Options of {@link SessionPipeline}. */
-export type SessionPipelineOptions = SessionStoreOptions;
+export interface SessionPipelineOptions extends SessionStoreOptions {
+  /**
+   * How long a trace that is no session (yet) is remembered after its last span, in milliseconds
+   * (default 5 minutes): a GenAI span arriving later still finds its root span.
+   */
+  readonly orphanTraceIdleMs?: number;
+}
 
 /**
  * Spans in, stored sessions out: the builder rebuilds the sessions the spans touch and the store
@@ -15,9 +21,11 @@ export class SessionPipeline {
   /** The sessions; subscribe here for change events. */
   readonly store: SessionStore;
   readonly #builder = new SessionBuilder();
+  readonly #orphanTraceIdleMs: number;
 
   constructor(options: SessionPipelineOptions = {}) {
     this.store = new SessionStore(options);
+    this.#orphanTraceIdleMs = options.orphanTraceIdleMs ?? 5 * 60 * 1000;
     this.store.subscribe((change) => {
       if (change.type === 'removed') this.#builder.forget(change.session.trace_id);
     });
@@ -25,13 +33,19 @@ export class SessionPipeline {
 
   /** Ingests decoded spans; returns how many sessions they changed. */
   ingest(spans: Iterable<SpanRecord>, nowMs: number): number {
-    const sessions = this.#builder.ingest(spans);
+    const sessions = this.#builder.ingest(spans, nowMs);
     for (const session of sessions) this.store.upsert(session, nowMs);
     return sessions.length;
   }
 
-  /** Applies retention (see {@link SessionStore.sweep}). */
+  /** Applies retention (see {@link SessionStore.sweep}) and forgets idle traces that are no session. */
   sweep(nowMs: number): void {
     this.store.sweep(nowMs);
+    this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs);
+  }
+
+  /** Traces the builder holds (sessions and possible sessions), for self-metrics and tests. */
+  get traceCount(): number {
+    return this.#builder.traceCount;
   }
 }

@@ -141,3 +141,25 @@ describe('SessionBuilder', () => {
     expect(builder.sessionOf(TRACE_ID)).toBeUndefined();
   });
 });
+
+describe('SessionBuilder memory', () => {
+  it('keeps no spans of traces that cannot be sessions, and only the root of possible ones', () => {
+    const builder = new SessionBuilder();
+    const root = span({ name: 'GET /' });
+    const child = span({ name: 'SELECT', parentSpanId: root.spanId });
+    expect(builder.ingest([child], 0)).toEqual([]);
+    expect(builder.traceCount).toBe(0);
+    builder.ingest([root], 0);
+    expect(builder.traceCount).toBe(1);
+  });
+
+  it('forgets idle traces that never formed a session, never sessions', () => {
+    const builder = new SessionBuilder();
+    builder.ingest([span({ traceId: 'a'.repeat(32), name: 'GET /' })], 1000);
+    builder.ingest(completedSession().all, 1000);
+    expect(builder.sweepOrphans(1999, 1000)).toBe(0);
+    expect(builder.sweepOrphans(2000, 1000)).toBe(1);
+    expect(builder.traceCount).toBe(1);
+    expect(builder.sessionOf(TRACE_ID)).toBeDefined();
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * Decodes `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest` from protobuf into
  * span records. Field numbers follow opentelemetry-proto's trace/v1, common/v1 and resource/v1.
+ * Each `read…` function reads one message from the reader's position up to `end`.
  */
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from '@llm-monitor/sessions';
 import { emptyDecodedTraces, invalidIdsReason, rejectSpan } from './decoded-traces.js';
@@ -15,83 +16,99 @@ interface ScopeInfo {
 /** Decodes a protobuf export request; throws `ProtobufError` when the body is not one. */
 export function decodeTraceRequestProtobuf(body: Buffer): DecodedTraces {
   const decoded = emptyDecodedTraces();
-  const request = new ProtobufReader(body);
-  while (request.hasMore) {
-    const [field, wire] = request.tag();
-    if (field === 1) {
-      request.expect(wire, WIRE.lengthDelimited, 'resource_spans');
-      readResourceSpans(request.message(), decoded);
-    } else request.skip(wire);
+  const reader = new ProtobufReader(body);
+  while (reader.position < body.length) {
+    const tag = reader.tag();
+    if (tag >>> 3 === 1) {
+      reader.expect(tag, WIRE.lengthDelimited, 'resource_spans');
+      readResourceSpans(reader, reader.lengthDelimited(), decoded);
+    } else reader.skip(tag & 7);
   }
   return decoded;
 }
 
-function readResourceSpans(reader: ProtobufReader, decoded: DecodedTraces): void {
+function readResourceSpans(reader: ProtobufReader, end: number, decoded: DecodedTraces): void {
   let resource: Attributes = {};
-  const scopeSpans: ProtobufReader[] = [];
-  // The resource may follow its scope spans on the wire; collect first, then decode.
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
+  // The resource may follow its scope spans on the wire: remember where they are, decode after.
+  const scopeSpans: [number, number][] = [];
+  while (reader.position < end) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
     if (field === 1) {
-      reader.expect(wire, WIRE.lengthDelimited, 'resource');
-      resource = readResource(reader.message());
+      reader.expect(tag, WIRE.lengthDelimited, 'resource');
+      resource = readResource(reader, reader.lengthDelimited());
     } else if (field === 2) {
-      reader.expect(wire, WIRE.lengthDelimited, 'scope_spans');
-      scopeSpans.push(reader.message());
-    } else reader.skip(wire);
+      reader.expect(tag, WIRE.lengthDelimited, 'scope_spans');
+      const scopeEnd = reader.lengthDelimited();
+      scopeSpans.push([reader.position, scopeEnd]);
+      reader.position = scopeEnd;
+    } else reader.skip(tag & 7);
   }
-  for (const scope of scopeSpans) readScopeSpans(scope, resource, decoded);
+  reader.endOf(end, 'ResourceSpans');
+  for (const [start, scopeEnd] of scopeSpans) {
+    reader.position = start;
+    readScopeSpans(reader, scopeEnd, resource, decoded);
+  }
+  reader.position = end;
 }
 
-function readResource(reader: ProtobufReader): Attributes {
+function readResource(reader: ProtobufReader, end: number): Attributes {
   const attributes: Record<string, AttributeValue> = {};
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
-    if (field === 1) {
-      reader.expect(wire, WIRE.lengthDelimited, 'resource.attributes');
-      readKeyValue(reader.message(), attributes);
-    } else reader.skip(wire);
+  while (reader.position < end) {
+    const tag = reader.tag();
+    if (tag >>> 3 === 1) {
+      reader.expect(tag, WIRE.lengthDelimited, 'resource.attributes');
+      readKeyValue(reader, reader.lengthDelimited(), attributes);
+    } else reader.skip(tag & 7);
   }
+  reader.endOf(end, 'Resource');
   return attributes;
 }
 
-function readScopeSpans(reader: ProtobufReader, resource: Attributes, decoded: DecodedTraces): void {
+function readScopeSpans(reader: ProtobufReader, end: number, resource: Attributes, decoded: DecodedTraces): void {
   let scope: ScopeInfo = { name: '', version: '' };
-  const spans: ProtobufReader[] = [];
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
+  const spans: SpanRecord[] = [];
+  while (reader.position < end) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
     if (field === 1) {
-      reader.expect(wire, WIRE.lengthDelimited, 'scope');
-      scope = readScope(reader.message());
+      reader.expect(tag, WIRE.lengthDelimited, 'scope');
+      scope = readScope(reader, reader.lengthDelimited());
     } else if (field === 2) {
-      reader.expect(wire, WIRE.lengthDelimited, 'spans');
-      spans.push(reader.message());
-    } else reader.skip(wire);
+      reader.expect(tag, WIRE.lengthDelimited, 'spans');
+      spans.push(readSpan(reader, reader.lengthDelimited(), resource));
+    } else reader.skip(tag & 7);
   }
+  reader.endOf(end, 'ScopeSpans');
   for (const span of spans) {
-    const record = readSpan(span, resource, scope);
-    const reason = invalidIdsReason(record.traceId, record.spanId, record.parentSpanId);
+    // The scope may come after the spans on the wire, so it is set once all are read.
+    (span as { scope: ScopeInfo }).scope = scope;
+    const reason = invalidIdsReason(span.traceId, span.spanId, span.parentSpanId);
     if (reason) rejectSpan(decoded, reason);
-    else decoded.spans.push(record);
+    else decoded.spans.push(span);
   }
 }
 
-function readScope(reader: ProtobufReader): ScopeInfo {
+function readScope(reader: ProtobufReader, end: number): ScopeInfo {
   const scope: ScopeInfo = { name: '', version: '' };
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
+  while (reader.position < end) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
     if (field === 1) {
-      reader.expect(wire, WIRE.lengthDelimited, 'scope.name');
+      reader.expect(tag, WIRE.lengthDelimited, 'scope.name');
       scope.name = reader.string();
     } else if (field === 2) {
-      reader.expect(wire, WIRE.lengthDelimited, 'scope.version');
+      reader.expect(tag, WIRE.lengthDelimited, 'scope.version');
       scope.version = reader.string();
-    } else reader.skip(wire);
+    } else reader.skip(tag & 7);
   }
+  reader.endOf(end, 'InstrumentationScope');
   return scope;
 }
 
-function readSpan(reader: ProtobufReader, resource: Attributes, scope: ScopeInfo): SpanRecord {
+const NO_SCOPE: ScopeInfo = { name: '', version: '' };
+
+function readSpan(reader: ProtobufReader, end: number, resource: Attributes): SpanRecord {
   let traceId = '';
   let spanId = '';
   let parentSpanId = '';
@@ -102,53 +119,54 @@ function readSpan(reader: ProtobufReader, resource: Attributes, scope: ScopeInfo
   const attributes: Record<string, AttributeValue> = {};
   const events: SpanEventRecord[] = [];
   let status: { code: SpanStatusCode; message: string } = { code: 0, message: '' };
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
-    switch (field) {
+  while (reader.position < end) {
+    const tag = reader.tag();
+    switch (tag >>> 3) {
       case 1:
-        reader.expect(wire, WIRE.lengthDelimited, 'span.trace_id');
+        reader.expect(tag, WIRE.lengthDelimited, 'span.trace_id');
         traceId = reader.hex();
         break;
       case 2:
-        reader.expect(wire, WIRE.lengthDelimited, 'span.span_id');
+        reader.expect(tag, WIRE.lengthDelimited, 'span.span_id');
         spanId = reader.hex();
         break;
       case 4:
-        reader.expect(wire, WIRE.lengthDelimited, 'span.parent_span_id');
+        reader.expect(tag, WIRE.lengthDelimited, 'span.parent_span_id');
         parentSpanId = reader.hex();
         break;
       case 5:
-        reader.expect(wire, WIRE.lengthDelimited, 'span.name');
+        reader.expect(tag, WIRE.lengthDelimited, 'span.name');
         name = reader.string();
         break;
       case 6:
-        reader.expect(wire, WIRE.varint, 'span.kind');
+        reader.expect(tag, WIRE.varint, 'span.kind');
         kind = reader.varint();
         break;
       case 7:
-        reader.expect(wire, WIRE.fixed64, 'span.start_time_unix_nano');
+        reader.expect(tag, WIRE.fixed64, 'span.start_time_unix_nano');
         startTimeUnixMs = reader.fixed64NanosAsMillis();
         break;
       case 8:
-        reader.expect(wire, WIRE.fixed64, 'span.end_time_unix_nano');
+        reader.expect(tag, WIRE.fixed64, 'span.end_time_unix_nano');
         endTimeUnixMs = reader.fixed64NanosAsMillis();
         break;
       case 9:
-        reader.expect(wire, WIRE.lengthDelimited, 'span.attributes');
-        readKeyValue(reader.message(), attributes);
+        reader.expect(tag, WIRE.lengthDelimited, 'span.attributes');
+        readKeyValue(reader, reader.lengthDelimited(), attributes);
         break;
       case 11:
-        reader.expect(wire, WIRE.lengthDelimited, 'span.events');
-        events.push(readEvent(reader.message()));
+        reader.expect(tag, WIRE.lengthDelimited, 'span.events');
+        events.push(readEvent(reader, reader.lengthDelimited()));
         break;
       case 15:
-        reader.expect(wire, WIRE.lengthDelimited, 'span.status');
-        status = readStatus(reader.message());
+        reader.expect(tag, WIRE.lengthDelimited, 'span.status');
+        status = readStatus(reader, reader.lengthDelimited());
         break;
       default:
-        reader.skip(wire);
+        reader.skip(tag & 7);
     }
   }
+  reader.endOf(end, 'Span');
   return {
     traceId,
     spanId,
@@ -161,123 +179,134 @@ function readSpan(reader: ProtobufReader, resource: Attributes, scope: ScopeInfo
     events,
     status,
     resource,
-    scope,
+    scope: NO_SCOPE,
   };
 }
 
-function readEvent(reader: ProtobufReader): SpanEventRecord {
+function readEvent(reader: ProtobufReader, end: number): SpanEventRecord {
   let timeUnixMs = 0;
   let name = '';
   const attributes: Record<string, AttributeValue> = {};
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
+  while (reader.position < end) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
     if (field === 1) {
-      reader.expect(wire, WIRE.fixed64, 'event.time_unix_nano');
+      reader.expect(tag, WIRE.fixed64, 'event.time_unix_nano');
       timeUnixMs = reader.fixed64NanosAsMillis();
     } else if (field === 2) {
-      reader.expect(wire, WIRE.lengthDelimited, 'event.name');
+      reader.expect(tag, WIRE.lengthDelimited, 'event.name');
       name = reader.string();
     } else if (field === 3) {
-      reader.expect(wire, WIRE.lengthDelimited, 'event.attributes');
-      readKeyValue(reader.message(), attributes);
-    } else reader.skip(wire);
+      reader.expect(tag, WIRE.lengthDelimited, 'event.attributes');
+      readKeyValue(reader, reader.lengthDelimited(), attributes);
+    } else reader.skip(tag & 7);
   }
+  reader.endOf(end, 'Span.Event');
   return { name, timeUnixMs, attributes };
 }
 
-function readStatus(reader: ProtobufReader): { code: SpanStatusCode; message: string } {
+function readStatus(reader: ProtobufReader, end: number): { code: SpanStatusCode; message: string } {
   let code = 0;
   let message = '';
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
+  while (reader.position < end) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
     if (field === 2) {
-      reader.expect(wire, WIRE.lengthDelimited, 'status.message');
+      reader.expect(tag, WIRE.lengthDelimited, 'status.message');
       message = reader.string();
     } else if (field === 3) {
-      reader.expect(wire, WIRE.varint, 'status.code');
+      reader.expect(tag, WIRE.varint, 'status.code');
       code = reader.varint();
-    } else reader.skip(wire);
+    } else reader.skip(tag & 7);
   }
+  reader.endOf(end, 'Status');
   // Unknown enum values are treated as unset, as proto3 open enums allow.
   return { code: code === 1 || code === 2 ? code : 0, message };
 }
 
 /** Reads one KeyValue into `target` (a repeated key keeps its last value, as protobuf maps do). */
-function readKeyValue(reader: ProtobufReader, target: Record<string, AttributeValue>): void {
+function readKeyValue(reader: ProtobufReader, end: number, target: Record<string, AttributeValue>): void {
   let key = '';
   let value: AttributeValue = null;
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
+  while (reader.position < end) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
     if (field === 1) {
-      reader.expect(wire, WIRE.lengthDelimited, 'key');
+      reader.expect(tag, WIRE.lengthDelimited, 'key');
       key = reader.string();
     } else if (field === 2) {
-      reader.expect(wire, WIRE.lengthDelimited, 'value');
-      value = readAnyValue(reader.message());
-    } else reader.skip(wire);
+      reader.expect(tag, WIRE.lengthDelimited, 'value');
+      value = readAnyValue(reader, reader.lengthDelimited());
+    } else reader.skip(tag & 7);
   }
+  reader.endOf(end, 'KeyValue');
   target[key] = value;
 }
 
-function readAnyValue(reader: ProtobufReader): AttributeValue {
+function readAnyValue(reader: ProtobufReader, end: number): AttributeValue {
   let value: AttributeValue = null;
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
-    switch (field) {
+  while (reader.position < end) {
+    const tag = reader.tag();
+    switch (tag >>> 3) {
       case 1:
-        reader.expect(wire, WIRE.lengthDelimited, 'string_value');
+        reader.expect(tag, WIRE.lengthDelimited, 'string_value');
         value = reader.string();
         break;
       case 2:
-        reader.expect(wire, WIRE.varint, 'bool_value');
+        reader.expect(tag, WIRE.varint, 'bool_value');
         value = reader.varint() !== 0;
         break;
       case 3:
-        reader.expect(wire, WIRE.varint, 'int_value');
+        reader.expect(tag, WIRE.varint, 'int_value');
         value = reader.int64();
         break;
       case 4:
-        reader.expect(wire, WIRE.fixed64, 'double_value');
+        reader.expect(tag, WIRE.fixed64, 'double_value');
         value = reader.double();
         break;
-      case 5: {
-        reader.expect(wire, WIRE.lengthDelimited, 'array_value');
-        value = readArrayValue(reader.message());
+      case 5:
+        reader.expect(tag, WIRE.lengthDelimited, 'array_value');
+        value = readArrayValue(reader, reader.lengthDelimited());
         break;
-      }
       case 6: {
-        reader.expect(wire, WIRE.lengthDelimited, 'kvlist_value');
-        const list = reader.message();
-        const entries: Record<string, AttributeValue> = {};
-        while (list.hasMore) {
-          const [entryField, entryWire] = list.tag();
-          if (entryField === 1) {
-            list.expect(entryWire, WIRE.lengthDelimited, 'kvlist_value.values');
-            readKeyValue(list.message(), entries);
-          } else list.skip(entryWire);
-        }
-        value = entries;
+        reader.expect(tag, WIRE.lengthDelimited, 'kvlist_value');
+        value = readKeyValueList(reader, reader.lengthDelimited());
         break;
       }
       case 7:
-        reader.expect(wire, WIRE.lengthDelimited, 'bytes_value');
+        reader.expect(tag, WIRE.lengthDelimited, 'bytes_value');
         value = reader.base64();
         break;
       default:
-        reader.skip(wire);
+        reader.skip(tag & 7);
     }
   }
+  reader.endOf(end, 'AnyValue');
   return value;
 }
 
-function readArrayValue(reader: ProtobufReader): AttributeValue[] {
+function readArrayValue(reader: ProtobufReader, end: number): AttributeValue[] {
   const values: AttributeValue[] = [];
-  while (reader.hasMore) {
-    const [field, wire] = reader.tag();
-    if (field === 1) {
-      reader.expect(wire, WIRE.lengthDelimited, 'array_value.values');
-      values.push(readAnyValue(reader.message()));
-    } else reader.skip(wire);
+  while (reader.position < end) {
+    const tag = reader.tag();
+    if (tag >>> 3 === 1) {
+      reader.expect(tag, WIRE.lengthDelimited, 'array_value.values');
+      values.push(readAnyValue(reader, reader.lengthDelimited()));
+    } else reader.skip(tag & 7);
   }
+  reader.endOf(end, 'ArrayValue');
   return values;
+}
+
+function readKeyValueList(reader: ProtobufReader, end: number): Record<string, AttributeValue> {
+  const entries: Record<string, AttributeValue> = {};
+  while (reader.position < end) {
+    const tag = reader.tag();
+    if (tag >>> 3 === 1) {
+      reader.expect(tag, WIRE.lengthDelimited, 'kvlist_value.values');
+      readKeyValue(reader, reader.lengthDelimited(), entries);
+    } else reader.skip(tag & 7);
+  }
+  reader.endOf(end, 'KeyValueList');
+  return entries;
 }

@@ -1,7 +1,9 @@
 /**
  * A minimal reader of the protobuf wire format, enough to decode OTLP messages without generated
- * code: varints, fixed 32/64-bit values and length-delimited fields. Every read is bounds-checked,
- * so a malformed body raises {@link ProtobufError} instead of reading garbage.
+ * code: varints, fixed 32/64-bit values and length-delimited fields. One reader walks the whole
+ * body; nested messages are read up to an end position instead of through new reader objects, which
+ * keeps decoding free of per-field allocations. Every read is bounds-checked, so a malformed body
+ * raises {@link ProtobufError} instead of reading garbage.
  */
 
 /** The body is not valid protobuf (or not the expected message). */
@@ -16,69 +18,79 @@ export class ProtobufError extends Error {
 export const WIRE = { varint: 0, fixed64: 1, lengthDelimited: 2, fixed32: 5 } as const;
 
 const TWO_POW_32 = 4294967296;
+const NANOS_HIGH_TO_MILLIS = TWO_POW_32 / 1e6;
 
-/** Reads one protobuf message from `buffer[start, end)`. */
+/**
+ * Node's Buffer has per-encoding slice methods under `toString`; calling them directly skips the
+ * encoding lookup and argument checks that dominated decoding in profiles. Bounds are checked here.
+ */
+interface SlicingBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
+  base64Slice(start: number, end: number): string;
+}
+
+/** Reads protobuf from a buffer, field by field. */
 export class ProtobufReader {
-  readonly buffer: Buffer;
-  position: number;
-  readonly end: number;
+  readonly buffer: SlicingBuffer;
+  position = 0;
 
-  constructor(buffer: Buffer, start = 0, end = buffer.length) {
-    this.buffer = buffer;
-    this.position = start;
-    this.end = end;
+  constructor(buffer: Buffer) {
+    this.buffer = buffer as SlicingBuffer;
   }
 
-  /** True while fields remain. */
-  get hasMore(): boolean {
-    return this.position < this.end;
-  }
-
-  /** Reads a field tag: `[fieldNumber, wireType]`. */
-  tag(): [number, number] {
+  /** Reads a field tag; the field number is `tag >>> 3`, the wire type `tag & 7`. */
+  tag(): number {
     const tag = this.varint();
-    const field = Math.floor(tag / 8);
-    if (field === 0) throw new ProtobufError(`invalid field number 0 at byte ${this.position}`);
-    return [field, tag & 7];
+    if (tag < 8) throw new ProtobufError(`invalid field number 0 at byte ${this.position}`);
+    return tag;
   }
 
   /** Reads a varint of up to 64 bits as an unsigned number (exact up to 2^53). */
   varint(): number {
-    const [low, high] = this.#varintHalves();
-    return high * TWO_POW_32 + low;
+    const buffer = this.buffer;
+    const position = this.position;
+    // Fast path: most tags, lengths and small numbers fit in one byte.
+    if (position < buffer.length && buffer[position]! < 0x80) {
+      this.position = position + 1;
+      return buffer[position]!;
+    }
+    this.#readVarint();
+    return this.#high * TWO_POW_32 + this.#low;
   }
 
   /** Reads a varint as a signed 64-bit integer (two's complement), as a number. */
   int64(): number {
-    const [low, high] = this.#varintHalves();
+    this.#readVarint();
+    const high = this.#high;
+    const low = this.#low;
     if (high < 0x80000000) return high * TWO_POW_32 + low;
     return -((~high >>> 0) * TWO_POW_32 + (~low >>> 0) + 1);
   }
 
-  /** Reads a varint as its unsigned low and high 32-bit halves. */
-  #varintHalves(): [number, number] {
+  #low = 0;
+  #high = 0;
+
+  /** Reads a varint into its unsigned low and high 32-bit halves. */
+  #readVarint(): void {
+    const buffer = this.buffer;
     let low = 0;
     let high = 0;
     for (let shift = 0; shift < 70; shift += 7) {
-      if (this.position >= this.end) throw new ProtobufError('truncated varint');
-      const byte = this.buffer[this.position++]!;
+      if (this.position >= buffer.length) throw new ProtobufError('truncated varint');
+      const byte = buffer[this.position++]!;
       if (shift < 28) low |= (byte & 0x7f) << shift;
       else if (shift === 28) {
         low |= (byte & 0x0f) << 28;
         high |= (byte & 0x7f) >> 4;
       } else high |= (byte & 0x7f) << (shift - 32);
-      if ((byte & 0x80) === 0) return [low >>> 0, high >>> 0];
+      if ((byte & 0x80) === 0) {
+        this.#low = low >>> 0;
+        this.#high = high >>> 0;
+        return;
+      }
     }
     throw new ProtobufError('varint longer than 10 bytes');
-  }
-
-  /** Reads a little-endian fixed 64-bit unsigned value as a number (nearest double). */
-  fixed64(): number {
-    this.#need(8);
-    const low = this.buffer.readUInt32LE(this.position);
-    const high = this.buffer.readUInt32LE(this.position + 4);
-    this.position += 8;
-    return high * TWO_POW_32 + low;
   }
 
   /**
@@ -90,7 +102,7 @@ export class ProtobufReader {
     const low = this.buffer.readUInt32LE(this.position);
     const high = this.buffer.readUInt32LE(this.position + 4);
     this.position += 8;
-    return high * (TWO_POW_32 / 1e6) + low / 1e6;
+    return high * NANOS_HIGH_TO_MILLIS + low / 1e6;
   }
 
   /** Reads a little-endian double. */
@@ -101,45 +113,35 @@ export class ProtobufReader {
     return value;
   }
 
-  /** Reads a little-endian fixed 32-bit unsigned value. */
-  fixed32(): number {
-    this.#need(4);
-    const value = this.buffer.readUInt32LE(this.position);
-    this.position += 4;
-    return value;
-  }
-
-  /** Reads a length prefix and returns `[start, end)` of the payload, moving past it. */
-  lengthDelimited(): [number, number] {
+  /** Reads a length prefix and returns the end position of the payload that follows. */
+  lengthDelimited(): number {
     const length = this.varint();
     this.#need(length);
-    const start = this.position;
-    this.position += length;
-    return [start, this.position];
+    return this.position + length;
   }
 
   /** Reads a length-delimited UTF-8 string. */
   string(): string {
-    const [start, end] = this.lengthDelimited();
-    return this.buffer.toString('utf8', start, end);
+    const end = this.lengthDelimited();
+    const start = this.position;
+    this.position = end;
+    return start === end ? '' : this.buffer.utf8Slice(start, end);
   }
 
   /** Reads length-delimited bytes as lowercase hex (for trace and span ids). */
   hex(): string {
-    const [start, end] = this.lengthDelimited();
-    return this.buffer.toString('hex', start, end);
+    const end = this.lengthDelimited();
+    const start = this.position;
+    this.position = end;
+    return this.buffer.hexSlice(start, end);
   }
 
   /** Reads length-delimited bytes as base64 (for `bytes_value`, as the OTLP JSON mapping does). */
   base64(): string {
-    const [start, end] = this.lengthDelimited();
-    return this.buffer.toString('base64', start, end);
-  }
-
-  /** A reader over the embedded message that follows. */
-  message(): ProtobufReader {
-    const [start, end] = this.lengthDelimited();
-    return new ProtobufReader(this.buffer, start, end);
+    const end = this.lengthDelimited();
+    const start = this.position;
+    this.position = end;
+    return this.buffer.base64Slice(start, end);
   }
 
   /** Skips a field of the given wire type (unknown fields are ignored, as protobuf requires). */
@@ -153,7 +155,7 @@ export class ProtobufReader {
         this.position += 8;
         return;
       case WIRE.lengthDelimited:
-        this.lengthDelimited();
+        this.position = this.lengthDelimited();
         return;
       case WIRE.fixed32:
         this.#need(4);
@@ -165,13 +167,20 @@ export class ProtobufReader {
   }
 
   /** Throws unless the field has the wire type the schema gives it. */
-  expect(wireType: number, expected: number, field: string): void {
-    if (wireType !== expected) {
-      throw new ProtobufError(`field ${field} has wire type ${wireType}, expected ${expected}`);
+  expect(tag: number, expected: number, field: string): void {
+    if ((tag & 7) !== expected) {
+      throw new ProtobufError(`field ${field} has wire type ${tag & 7}, expected ${expected}`);
     }
   }
 
+  /** Throws unless the last field of a nested message ended exactly at the message's end. */
+  endOf(end: number, message: string): void {
+    if (this.position !== end) throw new ProtobufError(`a field of ${message} crosses the end of the message at byte ${end}`);
+  }
+
   #need(bytes: number): void {
-    if (this.position + bytes > this.end) throw new ProtobufError(`truncated message: ${bytes} bytes needed at byte ${this.position}`);
+    if (this.position + bytes > this.buffer.length) {
+      throw new ProtobufError(`truncated message: ${bytes} bytes needed at byte ${this.position}`);
+    }
   }
 }
