@@ -1,4 +1,7 @@
 /** The demo workload exports over OTLP to a real receiver, like any application. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_FAILURES, runDemoWorkload } from '@llm-monitor/demo';
 import { buildReceiver } from '@llm-monitor/receiver';
@@ -70,5 +73,23 @@ describe('runDemoWorkload', () => {
     const sessions = [...receiver.pipeline.store.values()].filter((s) => s.service_name === 'stopped-demo');
     expect(sessions.length).toBeGreaterThan(0);
     expect(sessions.every((s) => s.status === 'failed' && s.error === 'demo workload stopped')).toBe(true);
+  });
+});
+
+describe('llm-monitor-demo command', () => {
+  it('exports the asked number of sessions to the given endpoint and exits 0', async () => {
+    const bin = fileURLToPath(new URL('../examples/demo/bin/llm-monitor-demo.js', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--endpoint', otlpTracesUrl, '--rate', '10', '--sessions', '3']);
+    expect(stdout).toMatch(/3 started, \d completed, \d failed/);
+    const demoSessions = [...receiver.pipeline.store.values()].filter((s) => s.service_name === 'llm-monitor-demo');
+    expect(demoSessions.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses a bad --rate with exit code 2', async () => {
+    const bin = fileURLToPath(new URL('../examples/demo/bin/llm-monitor-demo.js', import.meta.url));
+    await expect(promisify(execFile)(process.execPath, [bin, '--rate', 'fast'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--rate must be a positive number'),
+    });
   });
 });

@@ -34,8 +34,13 @@ export interface DemoWorkload {
   readonly counts: Readonly<DemoCounts>;
   /** Resolves once `maxSessions` sessions have ended (never, without `maxSessions`, until stopped). */
   readonly finished: Promise<void>;
-  /** Stops starting sessions, ends running ones as failed, flushes spans and shuts the exporter down. */
+  /**
+   * Stops starting sessions, ends running ones as failed, flushes spans and shuts the exporter down.
+   * Never rejects: an export that fails on the way out is reported in {@link DemoWorkload.shutdownError}.
+   */
   stop(): Promise<void>;
+  /** Why the final flush failed (receiver unreachable, …), once `stop()` has resolved. */
+  readonly shutdownError: Error | undefined;
 }
 
 /**
@@ -82,15 +87,23 @@ export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
   startOne();
 
   let stopped: Promise<void> | undefined;
+  let shutdownError: Error | undefined;
   return {
     counts,
     finished,
+    get shutdownError() {
+      return shutdownError;
+    },
     stop() {
       stopped ??= (async () => {
         clearInterval(timer);
         abort.abort(new Error('demo workload stopped'));
         await Promise.all(running);
-        await provider.shutdown();
+        try {
+          await provider.shutdown();
+        } catch (error) {
+          shutdownError = error instanceof Error ? error : new Error(String(error));
+        }
         resolveFinished();
       })();
       return stopped;

@@ -4,6 +4,18 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
+/** Attributes of the fixture's root span: every attribute type OTLP carries. */
+export const ROOT_ATTRIBUTES = {
+  text: 'héllo ✓',
+  count: 42,
+  negative: -7,
+  big: 2 ** 40,
+  ratio: 0.25,
+  flag: true,
+  names: ['a', 'b'],
+  numbers: [1, 2, 3],
+};
+
 /** Real spans made by the OpenTelemetry SDK, covering every attribute type and span field. */
 export async function sdkSpans(): Promise<ReadableSpan[]> {
   const exporter = new InMemorySpanExporter();
@@ -15,16 +27,7 @@ export async function sdkSpans(): Promise<ReadableSpan[]> {
   const root = tracer.startSpan('root', {
     kind: SpanKind.SERVER,
     startTime: 1_763_812_800_123.456,
-    attributes: {
-      text: 'héllo ✓',
-      count: 42,
-      negative: -7,
-      big: 2 ** 40,
-      ratio: 0.25,
-      flag: true,
-      names: ['a', 'b'],
-      numbers: [1, 2, 3],
-    },
+    attributes: ROOT_ATTRIBUTES,
   });
   root.addEvent('tokens', { 'llm_monitor.tokens.count': 3 }, 1_763_812_800_200);
   root.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
