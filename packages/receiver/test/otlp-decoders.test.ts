@@ -113,3 +113,43 @@ describe('OTLP decoders', () => {
     );
   });
 });
+
+describe('hostile input', () => {
+  const ids = { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174' };
+
+  it('keeps an attribute named __proto__ as data, without touching the prototype', () => {
+    const decoded = decodeTraceRequestJson(
+      JSON.parse(
+        JSON.stringify({
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      ...ids,
+                      attributes: [
+                        { key: '__proto__', value: { kvlistValue: { values: [{ key: 'llm_monitor.span_type', value: { stringValue: 'session' } }] } } },
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      ),
+    );
+    const attributes = decoded.spans[0]!.attributes;
+    expect(Object.getPrototypeOf(attributes)).toBe(Object.prototype);
+    expect(attributes['llm_monitor.span_type']).toBeUndefined();
+    expect(Object.keys(attributes)).toEqual(['__proto__']);
+  });
+
+  it('treats times no date can hold as unknown', () => {
+    const decoded = decodeTraceRequestJson({
+      resourceSpans: [{ scopeSpans: [{ spans: [{ ...ids, startTimeUnixNano: 1e300, endTimeUnixNano: '9'.repeat(40) }] }] }],
+    });
+    expect(decoded.spans[0]).toMatchObject({ startTimeUnixMs: 0, endTimeUnixMs: 0 });
+  });
+});

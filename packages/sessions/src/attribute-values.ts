@@ -28,7 +28,13 @@ function decodeJsonString(value: unknown): unknown {
   }
 }
 
-/** ISO 8601 text of a time given in milliseconds since the epoch. */
+/**
+ * ISO 8601 text of a time given in milliseconds since the epoch. A time no date can hold becomes the
+ * epoch rather than an exception: one bad span must not stop its session from being rebuilt.
+ */
 export function isoTime(unixMs: number): string {
-  return new Date(unixMs).toISOString();
+  const date = new Date(unixMs);
+  return Number.isNaN(date.getTime()) ? EPOCH : date.toISOString();
 }
+
+const EPOCH = new Date(0).toISOString();

@@ -163,3 +163,11 @@ describe('SessionBuilder memory', () => {
     expect(builder.sessionOf(TRACE_ID)).toBeDefined();
   });
 });
+
+describe('SessionBuilder with broken times', () => {
+  it('still builds a session from a span whose times no date can hold', () => {
+    const builder = new SessionBuilder();
+    const sessions = builder.ingest([span({ startTimeUnixMs: Number.NaN, endTimeUnixMs: 1e300, attributes: { [GEN_AI.requestModel]: 'm' } })]);
+    expect(sessions[0]!.start_time).toBe('1970-01-01T00:00:00.000Z');
+  });
+});

@@ -4,7 +4,7 @@
  * string or number, enums as integers (or their names), unknown fields ignored.
  */
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from '@llm-monitor/sessions';
-import { emptyDecodedTraces, invalidIdsReason, rejectSpan } from './decoded-traces.js';
+import { emptyDecodedTraces, invalidIdsReason, rejectSpan, saneTimeMs, setAttribute } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
 
 /** The JSON is valid but not an export request of the expected shape. */
@@ -47,11 +47,11 @@ const DIGITS = /^\d+$/;
 
 /** Nanoseconds (decimal string or number) to milliseconds; 0 when absent or unreadable. */
 function nanosToMillis(value: unknown): number {
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? value / 1e6 : 0;
+  if (typeof value === 'number') return saneTimeMs(value / 1e6);
   if (typeof value !== 'string' || !DIGITS.test(value)) return 0;
   // Split off the last six digits so the milliseconds keep their fraction exactly.
   if (value.length <= 6) return Number(value) / 1e6;
-  return Number(value.slice(0, -6)) + Number(value.slice(-6)) / 1e6;
+  return saneTimeMs(Number(value.slice(0, -6)) + Number(value.slice(-6)) / 1e6);
 }
 
 function int64(value: unknown): number | null {
@@ -141,7 +141,7 @@ function attributes(owner: JsonObject, path: string): Attributes {
   const result: Record<string, AttributeValue> = {};
   for (const item of list(owner, 'attributes', 'attributes', path)) {
     if (!isObject(item) || typeof item.key !== 'string') continue;
-    result[item.key] = anyValue(item.value);
+    setAttribute(result, item.key, anyValue(item.value));
   }
   return result;
 }

@@ -4,7 +4,7 @@
  * Each `read…` function reads one message from the reader's position up to `end`.
  */
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from '@llm-monitor/sessions';
-import { emptyDecodedTraces, invalidIdsReason, rejectSpan } from './decoded-traces.js';
+import { emptyDecodedTraces, invalidIdsReason, rejectSpan, setAttribute } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
 import { ProtobufReader, WIRE } from './protobuf-reader.js';
 
@@ -240,7 +240,7 @@ function readKeyValue(reader: ProtobufReader, end: number, target: Record<string
     } else reader.skip(tag & 7);
   }
   reader.endOf(end, 'KeyValue');
-  target[key] = value;
+  setAttribute(target, key, value);
 }
 
 function readAnyValue(reader: ProtobufReader, end: number): AttributeValue {

@@ -1,4 +1,4 @@
-import type { SpanRecord } from '@llm-monitor/sessions';
+import type { AttributeValue, SpanRecord } from '@llm-monitor/sessions';
 
 /** The spans of one OTLP export request, and the spans that could not be used. */
 export interface DecodedTraces {
@@ -37,4 +37,21 @@ export function invalidIdsReason(traceId: string, spanId: string, parentSpanId: 
   if (spanId.length !== 16 || !HEX_ID.test(spanId) || spanId === ZERO_SPAN_ID) return 'invalid span id';
   if (parentSpanId !== '' && (parentSpanId.length !== 16 || !HEX_ID.test(parentSpanId))) return 'invalid parent span id';
   return undefined;
+}
+
+/**
+ * Stores an attribute as an own property. A plain assignment of the key `__proto__` would replace
+ * the object's prototype instead, letting a sender fake attributes through it.
+ */
+export function setAttribute(target: Record<string, AttributeValue>, key: string, value: AttributeValue): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** The latest time JavaScript dates can hold, in milliseconds since the epoch. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A time in milliseconds if it is one a date can hold, else 0 (unknown), so garbage never reaches `Date`. */
+export function saneTimeMs(ms: number): number {
+  return Number.isFinite(ms) && ms > 0 && ms <= MAX_DATE_MS ? ms : 0;
 }
