@@ -8,12 +8,12 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { SessionPipeline } from '@llm-monitor/sessions';
 import { prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
-import { installApiErrorHandling } from './api/api-errors.js';
+import { apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
 import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
 import { DEFAULT_CONFIG } from './config.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
-import { OTLP_TRACES_PATH, otlpIngestPlugin } from './otlp/otlp-ingest.js';
+import { OTLP_TRACES_PATH, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
 
 /** How often ended sessions past their retention are swept. */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -71,6 +71,7 @@ export async function buildReceiver(
     // Per-request lines would flood the log at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.otlpMaxBodyBytes,
+    frameworkErrors: otlpFrameworkErrors,
   });
   otlpServer.setNotFoundHandler((request, reply) => {
     void reply
@@ -85,6 +86,7 @@ export async function buildReceiver(
 
   const apiServer = Fastify({
     loggerInstance: logger.child({ server: 'api' }) as FastifyBaseLogger,
+    frameworkErrors: apiFrameworkErrors,
     // Per-request lines would flood the log at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });

@@ -82,3 +82,14 @@ describe('monitor API', () => {
     expect(metrics.body).toContain('llm_monitor_sessions_active 1');
   });
 });
+
+describe('requests fastify refuses before routing', () => {
+  it('answer with a catalogue code too', async () => {
+    const api = await receiver.apiServer.inject('/api/monitoring/sessions/%E0%A4%A');
+    expect(api.statusCode).toBe(400);
+    expect(api.json()).toMatchObject({ code: 'LLMMON_ERR_BAD_PARAMETER' });
+    const otlp = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces/%E0%A4%A', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    expect(otlp.statusCode).toBe(400);
+    expect(otlp.json().message).toMatch(/^LLMMON_ERR_MALFORMED_OTLP/);
+  });
+});

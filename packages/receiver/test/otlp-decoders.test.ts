@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTraceRequestJson, decodeTraceRequestProtobuf, OtlpJsonError, ProtobufError } from '../src/index.js';
-import { asJson, asProtobuf, ROOT_ATTRIBUTES, sdkSpans } from './otlp-fixtures.js';
+import { asJson, asProtobuf, deeplyNestedJson, deeplyNestedProtobuf, ROOT_ATTRIBUTES, sdkSpans } from './otlp-fixtures.js';
 
 describe('OTLP decoders', () => {
   it('decode what the OpenTelemetry SDK serialises, identically for protobuf and JSON', async () => {
@@ -151,5 +151,12 @@ describe('hostile input', () => {
       resourceSpans: [{ scopeSpans: [{ spans: [{ ...ids, startTimeUnixNano: 1e300, endTimeUnixNano: '9'.repeat(40) }] }] }],
     });
     expect(decoded.spans[0]).toMatchObject({ startTimeUnixMs: 0, endTimeUnixMs: 0 });
+  });
+});
+
+describe('nesting far beyond the stack', () => {
+  it('is refused as malformed by both decoders, not a stack overflow', () => {
+    expect(() => decodeTraceRequestProtobuf(deeplyNestedProtobuf(50_000))).toThrow(ProtobufError);
+    expect(() => decodeTraceRequestJson(JSON.parse(deeplyNestedJson(50_000)))).toThrow(OtlpJsonError);
   });
 });

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildReceiver, decodeTraceRequestProtobuf } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
-import { asProtobuf, sdkSpans } from './otlp-fixtures.js';
+import { asProtobuf, deeplyNestedJson, deeplyNestedProtobuf, sdkSpans } from './otlp-fixtures.js';
 
 let receiver: Receiver;
 
@@ -33,10 +33,13 @@ function sessionRequest(spanCount: number, traceId = '5b8efff798038103d269b63381
 
 describe('POST /v1/traces', () => {
   it('accepts protobuf and answers with an empty protobuf ExportTraceServiceResponse', async () => {
-    const response = await post(asProtobuf(await sdkSpans()), { 'content-type': 'application/x-protobuf' });
+    const spans = await sdkSpans();
+    const response = await post(asProtobuf(spans), { 'content-type': 'application/x-protobuf' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('application/x-protobuf');
     expect(response.rawPayload.length).toBe(0);
+    const session = receiver.pipeline.store.get(spans[0]!.spanContext().traceId);
+    expect(session).toMatchObject({ model: 'fixture-model', status: 'failed', error: 'boom', service_name: 'fixture-app' });
   });
 
   it('accepts JSON and answers in JSON', async () => {
@@ -47,12 +50,29 @@ describe('POST /v1/traces', () => {
     expect(receiver.pipeline.store.get('5b8efff798038103d269b633813fc60c')?.model).toBe('m');
   });
 
-  it('accepts gzip bodies', async () => {
-    const response = await post(gzipSync(asProtobuf(await sdkSpans())), {
-      'content-type': 'application/x-protobuf',
-      'content-encoding': 'gzip',
-    });
-    expect(response.statusCode).toBe(200);
+  it('accepts gzip bodies, protobuf and JSON', async () => {
+    const spans = await sdkSpans();
+    const protobuf = await post(gzipSync(asProtobuf(spans)), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
+    expect(protobuf.statusCode).toBe(200);
+    expect(receiver.pipeline.store.get(spans[0]!.spanContext().traceId)?.model).toBe('fixture-model');
+
+    const json = await post(gzipSync(sessionRequest(1, 'c'.repeat(32))), { 'content-type': 'application/json', 'content-encoding': 'GZIP' });
+    expect(json.statusCode).toBe(200);
+    expect(receiver.pipeline.store.get('c'.repeat(32))?.model).toBe('m');
+  });
+
+  it('answers 400, not a crash, for attribute values nested a thousand deep', async () => {
+    for (const [body, type] of [
+      [deeplyNestedProtobuf(1_000), 'application/x-protobuf'],
+      [deeplyNestedJson(1_000), 'application/json'],
+    ] as const) {
+      const response = await post(body, { 'content-type': type });
+      expect(response.statusCode).toBe(400);
+      expect(response.rawPayload.toString('utf8')).toMatch(/LLMMON_ERR_MALFORMED_OTLP/);
+    }
+    // Reasonable nesting is fine.
+    expect((await post(deeplyNestedProtobuf(8), { 'content-type': 'application/x-protobuf' })).statusCode).toBe(200);
+    expect((await post(deeplyNestedJson(8), { 'content-type': 'application/json' })).statusCode).toBe(200);
   });
 
   it('reports refused spans as partial success, keeping the good ones', async () => {

@@ -14,6 +14,8 @@ export const ROOT_ATTRIBUTES = {
   flag: true,
   names: ['a', 'b'],
   numbers: [1, 2, 3],
+  // Makes the fixture trace a GenAI session, so tests can see what reached the pipeline.
+  'gen_ai.request.model': 'fixture-model',
 };
 
 /** Real spans made by the OpenTelemetry SDK, covering every attribute type and span field. */
@@ -48,4 +50,35 @@ export function asProtobuf(spans: ReadableSpan[]): Buffer {
 /** The spans as the OTLP/HTTP JSON exporter would send them. */
 export function asJson(spans: ReadableSpan[]): Buffer {
   return Buffer.from(JsonTraceSerializer.serializeRequest(spans)!);
+}
+
+/** A protobuf request with one span whose attribute value nests `depth` arrays deep. */
+export function deeplyNestedProtobuf(depth: number): Buffer {
+  const lengthPrefixed = (field: number, payload: Buffer): Buffer => {
+    const length: number[] = [];
+    for (let rest = payload.length; ; rest = Math.floor(rest / 128)) {
+      if (rest < 128) {
+        length.push(rest);
+        break;
+      }
+      length.push((rest % 128) | 0x80);
+    }
+    return Buffer.concat([Buffer.from([(field << 3) | 2, ...length]), payload]);
+  };
+  let value = lengthPrefixed(1, Buffer.from('leaf')); // AnyValue { string_value }
+  for (let i = 0; i < depth; i += 1) value = lengthPrefixed(5, lengthPrefixed(1, value)); // AnyValue { array_value { values } }
+  const keyValue = Buffer.concat([lengthPrefixed(1, Buffer.from('deep')), lengthPrefixed(2, value)]);
+  const span = Buffer.concat([
+    lengthPrefixed(1, Buffer.alloc(16, 1)),
+    lengthPrefixed(2, Buffer.alloc(8, 2)),
+    lengthPrefixed(9, keyValue),
+  ]);
+  return lengthPrefixed(1, lengthPrefixed(2, lengthPrefixed(2, span)));
+}
+
+/** The same as {@link deeplyNestedProtobuf}, in OTLP/JSON. */
+export function deeplyNestedJson(depth: number): string {
+  let value = '{"stringValue":"leaf"}';
+  for (let i = 0; i < depth; i += 1) value = `{"arrayValue":{"values":[${value}]}}`;
+  return `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'01'.repeat(16)}","spanId":"${'02'.repeat(8)}","attributes":[{"key":"deep","value":${value}}]}]}]}]}`;
 }

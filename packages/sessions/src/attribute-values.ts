@@ -11,7 +11,13 @@ export function metadataFromAttributes(attributes: Attributes): Metadata {
   const metadata: Metadata = {};
   for (const [key, value] of Object.entries(attributes)) {
     if (!key.startsWith(ATTR_METADATA_PREFIX)) continue;
-    metadata[key.slice(ATTR_METADATA_PREFIX.length)] = decodeJsonString(value);
+    // defineProperty, not assignment: a key `__proto__` must stay data, not become the prototype.
+    Object.defineProperty(metadata, key.slice(ATTR_METADATA_PREFIX.length), {
+      value: decodeJsonString(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return metadata;
 }

@@ -23,6 +23,7 @@ import {
   ATTR_TIME_TO_FIRST_TOKEN,
   ATTR_TOKENS_COUNT,
   ATTR_TOKENS_TEXT,
+  ATTR_TOKENS_TOTAL,
   EVENT_TOKENS,
   GEN_AI,
   OTEL,
@@ -209,6 +210,11 @@ function spanOutcome(span: SpanRecord): 'running' | 'ok' | 'error' {
   return span.status.code === STATUS_ERROR ? 'error' : 'ok';
 }
 
+/** Progress from the wire, held to 0–100 whatever a sender wrote. */
+function clampProgress(progress: number): number {
+  return Math.min(100, Math.max(0, progress));
+}
+
 function sumKnown(values: (number | null)[]): number | null {
   let total: number | null = null;
   for (const value of values) if (value !== null) total = (total ?? 0) + value;
@@ -243,13 +249,14 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
   const llmSpans = spans.filter(isLlmCall);
   if (!sessionSpan && stageSpans.length === 0 && llmSpans.length === 0) return undefined;
 
-  const ours = sessionSpan ?? stageSpans[0];
+  // Every span of ours carries the session id, so the id is known from whichever arrives first.
+  const ours = sessionSpan ?? stageSpans[0] ?? spans.find((span) => span.attributes[ATTR_SESSION_ID] !== undefined);
   // A session from other instrumentations is the trace itself: its root span, once it arrives.
   const root = sessionSpan ?? (ours ? undefined : spans.find((span) => span.parentSpanId === ''));
   const rootAttributes: Attributes = root?.attributes ?? {};
   const sessionId =
     (sessionSpan && stringAttribute(sessionSpan.attributes, ATTR_SESSION_ID)) ??
-    stageSpans.map((span) => stringAttribute(span.attributes, ATTR_SESSION_ID)).find((id) => id !== undefined) ??
+    (ours && stringAttribute(ours.attributes, ATTR_SESSION_ID)) ??
     traceId;
 
   const ended = root !== undefined && root.endTimeUnixMs !== 0;
@@ -262,7 +269,7 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
     return stageRecord(span, endMs, previous);
   });
   // Progress never goes backwards: the furthest stage reached counts, however stages were ordered.
-  let progress = Math.max(0, numberAttribute(rootAttributes, ATTR_PROGRESS) ?? 0, ...stages.map((s) => s.progress));
+  let progress = Math.max(0, clampProgress(numberAttribute(rootAttributes, ATTR_PROGRESS) ?? 0), ...stages.map((s) => s.progress));
   if (status === 'completed') progress = PROGRESS_COMPLETE;
 
   const error = status === 'failed' ? errorOf(root!) ?? stages.find((s) => s.error)?.error ?? 'failed' : null;
@@ -360,7 +367,7 @@ function stageRecord(span: SpanRecord, sessionEndMs: number | null, previous: Sp
     end_time: endMs === null ? null : isoTime(endMs),
     duration_ms: endMs === null ? null : Math.max(0, endMs - span.startTimeUnixMs),
     message: stringAttribute(a, ATTR_STAGE_MESSAGE) ?? '',
-    progress: numberAttribute(a, ATTR_PROGRESS) ?? builtinStageProgress(stage) ?? previousProgress,
+    progress: clampProgress(numberAttribute(a, ATTR_PROGRESS) ?? builtinStageProgress(stage) ?? previousProgress),
     status: endMs === null ? 'running' : span.status.code === STATUS_ERROR ? 'error' : 'ok',
     error: errorOf(span),
     metadata: metadataFromAttributes(a),
@@ -375,15 +382,21 @@ interface CollectedTokens {
 
 function collectTokens(spans: SpanRecord[]): CollectedTokens {
   const batches: { atMs: number; count: number; text: string | undefined }[] = [];
+  let runningTotal = 0;
+  let eventsDropped = false;
   for (const span of spans) {
+    let carriesTokens = false;
     for (const event of span.events) {
       if (event.name !== EVENT_TOKENS) continue;
+      carriesTokens = true;
+      runningTotal = Math.max(runningTotal, numberAttribute(event.attributes, ATTR_TOKENS_TOTAL) ?? 0);
       batches.push({
         atMs: event.timeUnixMs,
-        count: numberAttribute(event.attributes, ATTR_TOKENS_COUNT) ?? 1,
+        count: Math.max(0, numberAttribute(event.attributes, ATTR_TOKENS_COUNT) ?? 1),
         text: stringAttribute(event.attributes, ATTR_TOKENS_TEXT),
       });
     }
+    if (carriesTokens && (span.droppedEventsCount ?? 0) > 0) eventsDropped = true;
   }
   batches.sort((a, b) => a.atMs - b.atMs);
   const texts: string[] = [];
@@ -392,5 +405,7 @@ function collectTokens(spans: SpanRecord[]): CollectedTokens {
     count += batch.count;
     if (batch.text !== undefined) texts.push(batch.text);
   }
-  return { count, texts, firstAtMs: batches[0]?.atMs };
+  // An SDK drops the oldest events beyond its limit (128 by default); the newest event's running
+  // total still counts every token, but the first surviving event is no longer the first token.
+  return { count: Math.max(count, runningTotal), texts, firstAtMs: eventsDropped ? undefined : batches[0]?.atMs };
 }

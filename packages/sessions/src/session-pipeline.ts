@@ -1,4 +1,5 @@
 import { SessionBuilder } from './session-builder.js';
+import type { ProcessingSession } from './model.js';
 import { SessionStore } from './session-store.js';
 import type { SessionStoreOptions } from './session-store.js';
 import type { SpanRecord } from './span-record.js';
@@ -10,38 +11,78 @@ export interface SessionPipelineOptions extends SessionStoreOptions {
    * (default 5 minutes): a GenAI span arriving later still finds its root span.
    */
   readonly orphanTraceIdleMs?: number;
+  /**
+   * How long spans of a trace whose session left the store are still ignored, in milliseconds
+   * (default 10 minutes), so a retried export does not bring a removed session back half-built.
+   */
+  readonly removedTraceMemoryMs?: number;
+}
+
+/** A session under another id (its events name the session too). */
+function withSessionId(session: ProcessingSession, sessionId: string): ProcessingSession {
+  return { ...session, session_id: sessionId, events: session.events.map((event) => ({ ...event, session_id: sessionId })) };
 }
 
 /**
  * Spans in, stored sessions out: the builder rebuilds the sessions the spans touch and the store
- * keeps them. When the store lets a session go, the builder forgets its trace too, so memory stays
- * bounded by the store's limits.
+ * keeps them.
+ *
+ * The builder knows traces; the store knows session ids. The pipeline keeps the two in step: a
+ * trace's session keeps one store entry even when its id changes (known by the trace id until a span
+ * with the application's id arrives); an id already used by another trace falls back to the trace id
+ * (ids are meant to be unique); and when the store lets a session go, the builder forgets its trace
+ * and late spans of it are ignored for a while, so memory stays bounded by the store's limits.
  */
 export class SessionPipeline {
   /** The sessions; subscribe here for change events. */
   readonly store: SessionStore;
   readonly #builder = new SessionBuilder();
+  readonly #sessionIdOfTrace = new Map<string, string>();
+  /** Traces whose session was removed, with when (for {@link SessionPipelineOptions.removedTraceMemoryMs}). */
+  readonly #removedTraces = new Map<string, number>();
   readonly #orphanTraceIdleMs: number;
+  readonly #removedTraceMemoryMs: number;
+  #nowMs = 0;
 
   constructor(options: SessionPipelineOptions = {}) {
     this.store = new SessionStore(options);
     this.#orphanTraceIdleMs = options.orphanTraceIdleMs ?? 5 * 60 * 1000;
+    this.#removedTraceMemoryMs = options.removedTraceMemoryMs ?? 10 * 60 * 1000;
     this.store.subscribe((change) => {
-      if (change.type === 'removed') this.#builder.forget(change.session.trace_id);
+      if (change.type !== 'removed') return;
+      const traceId = change.session.trace_id;
+      this.#builder.forget(traceId);
+      this.#sessionIdOfTrace.delete(traceId);
+      this.#removedTraces.set(traceId, this.#nowMs);
     });
   }
 
   /** Ingests decoded spans; returns how many sessions they changed. */
   ingest(spans: Iterable<SpanRecord>, nowMs: number): number {
-    const sessions = this.#builder.ingest(spans, nowMs);
-    for (const session of sessions) this.store.upsert(session, nowMs);
+    this.#nowMs = nowMs;
+    const wanted = this.#removedTraces.size === 0 ? spans : [...spans].filter((span) => !this.#removedTraces.has(span.traceId));
+    const sessions = this.#builder.ingest(wanted, nowMs);
+    for (const built of sessions) {
+      const traceId = built.trace_id;
+      let session = built;
+      const owner = this.store.get(session.session_id)?.trace_id;
+      if (owner !== undefined && owner !== traceId) session = withSessionId(session, traceId);
+      const previousId = this.#sessionIdOfTrace.get(traceId);
+      if (previousId !== undefined && previousId !== session.session_id) this.store.rename(previousId, session.session_id);
+      this.#sessionIdOfTrace.set(traceId, session.session_id);
+      this.store.upsert(session, nowMs);
+    }
     return sessions.length;
   }
 
   /** Applies retention (see {@link SessionStore.sweep}) and forgets idle traces that are no session. */
   sweep(nowMs: number): void {
+    this.#nowMs = nowMs;
     this.store.sweep(nowMs);
     this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs);
+    for (const [traceId, removedAt] of this.#removedTraces) {
+      if (nowMs - removedAt >= this.#removedTraceMemoryMs) this.#removedTraces.delete(traceId);
+    }
   }
 
   /** Traces the builder holds (sessions and possible sessions), for self-metrics and tests. */

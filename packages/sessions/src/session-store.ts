@@ -78,6 +78,20 @@ export class SessionStore {
     return change;
   }
 
+  /**
+   * Moves a session to a new id without change events: the same session became known under its
+   * real id (for example once its root span arrived with the application's session id).
+   */
+  rename(fromId: string, toId: string): void {
+    const session = this.#sessions.get(fromId);
+    if (!session || fromId === toId) return;
+    this.#sessions.delete(fromId);
+    this.#sessions.set(toId, session);
+    const endedAt = this.#endedAt.get(fromId);
+    this.#endedAt.delete(fromId);
+    if (endedAt !== undefined) this.#endedAt.set(toId, endedAt);
+  }
+
   /** The session with this id, or `undefined`. */
   get(sessionId: string): ProcessingSession | undefined {
     return this.#sessions.get(sessionId);

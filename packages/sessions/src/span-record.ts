@@ -43,6 +43,8 @@ export interface SpanRecord {
   readonly endTimeUnixMs: number;
   readonly attributes: Attributes;
   readonly events: readonly SpanEventRecord[];
+  /** Events the SDK dropped beyond its limit (OTLP `dropped_events_count`); absent means none. */
+  readonly droppedEventsCount?: number;
   readonly status: { readonly code: SpanStatusCode; readonly message: string };
   /** Attributes of the resource that produced the span (`service.name`, …). */
   readonly resource: Attributes;

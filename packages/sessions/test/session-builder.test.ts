@@ -171,3 +171,45 @@ describe('SessionBuilder with broken times', () => {
     expect(sessions[0]!.start_time).toBe('1970-01-01T00:00:00.000Z');
   });
 });
+
+describe('SessionBuilder with what senders get wrong', () => {
+  it('counts every streamed token when the SDK dropped the oldest token events', () => {
+    const { root, stages } = completedSession();
+    const streaming = stages[7]!;
+    // Only the last two of many events survived the SDK's event limit.
+    const truncated = {
+      ...streaming,
+      droppedEventsCount: 126,
+      events: [
+        { name: 'llm_monitor.tokens', timeUnixMs: T0 + 78, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.total': 127 } },
+        { name: 'llm_monitor.tokens', timeUnixMs: T0 + 79, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.total': 128 } },
+      ],
+    };
+    const session = build([[root, ...stages.slice(0, 7), truncated]])!;
+    expect(session.token_counts.streamed).toBe(128);
+    // The first surviving event is not the first token: time to first token is unknown, not wrong.
+    expect(session.time_to_first_token_ms).toBeNull();
+  });
+
+  it('holds progress to 0–100 and ignores negative token counts', () => {
+    const { root, stages } = completedSession();
+    const wild = { ...stages[0]!, attributes: { ...stages[0]!.attributes, 'llm_monitor.progress': 250 } };
+    const negative = {
+      ...stages[7]!,
+      events: [{ name: 'llm_monitor.tokens', timeUnixMs: T0 + 71, attributes: { 'llm_monitor.tokens.count': -50 } }],
+    };
+    const session = build([[pendingMarker(root), wild, negative]])!;
+    expect(session.progress).toBe(100);
+    expect(session.stages[0]!.progress).toBe(100);
+    expect(session.token_counts.streamed).toBe(0);
+  });
+
+  it('keeps a metadata key named __proto__ as data', () => {
+    const { root } = completedSession();
+    const hostile = { ...root, attributes: { ...root.attributes, 'llm_monitor.metadata.__proto__': '{"polluted":true}' } };
+    const session = build([[hostile]])!;
+    expect(Object.getPrototypeOf(session.metadata)).toBe(Object.prototype);
+    expect((session.metadata as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(Object.keys(session.metadata)).toContain('__proto__');
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SessionBuilder, SessionPipeline, SessionStore } from '../src/index.js';
 import type { ProcessingSession, SessionChange } from '../src/index.js';
-import { completedSession, pendingMarker } from './span-fixtures.js';
+import { completedSession, pendingMarker, shuffled, TRACE_ID } from './span-fixtures.js';
 
 function sessionWith(id: string, status: ProcessingSession['status']): ProcessingSession {
   const built = new SessionBuilder().ingest(completedSession({ sessionId: id }).all)[0]!;
@@ -43,8 +43,8 @@ describe('SessionStore', () => {
 });
 
 describe('SessionPipeline', () => {
-  it('stores sessions as spans arrive and forgets their traces once removed', () => {
-    const pipeline = new SessionPipeline({ retentionMs: 10 });
+  it('stores sessions as spans arrive, and ignores late spans of a removed session for a while', () => {
+    const pipeline = new SessionPipeline({ retentionMs: 10, removedTraceMemoryMs: 100 });
     const { root, all } = completedSession();
     pipeline.ingest([pendingMarker(root)], 0);
     expect(pipeline.store.get('session-1')?.status).toBe('active');
@@ -52,8 +52,49 @@ describe('SessionPipeline', () => {
     expect(pipeline.store.get('session-1')?.status).toBe('completed');
     pipeline.sweep(15);
     expect(pipeline.store.size).toBe(0);
-    // The trace was forgotten: a late duplicate makes a fresh session, not a merge with stale state.
+    expect(pipeline.traceCount).toBe(0);
+    // A retried export of the root does not bring the session back half-built…
     pipeline.ingest([root], 20);
+    expect(pipeline.store.size).toBe(0);
+    // …until the trace is long forgotten.
+    pipeline.sweep(115);
+    pipeline.ingest([root], 120);
     expect(pipeline.store.get('session-1')?.stages).toEqual([]);
+  });
+
+  it('keeps one entry, started once, when a session becomes known under its real id', () => {
+    const pipeline = new SessionPipeline();
+    const changes: string[] = [];
+    pipeline.store.subscribe((change) => changes.push(`${change.type} ${change.session.session_id}`));
+    const { root, stages, llmCall } = completedSession();
+    pipeline.ingest([llmCall], 0);
+    expect(pipeline.store.get(TRACE_ID)?.status).toBe('active');
+    pipeline.ingest([root, ...stages], 1);
+    expect([...pipeline.store.values()].map((s) => s.session_id)).toEqual(['session-1']);
+    expect(changes).toEqual([`started ${TRACE_ID}`, 'completed session-1']);
+  });
+
+  it('gives the store the same single session whatever the order and batching of spans', () => {
+    const { all, root, stages } = completedSession();
+    const everything = [...all, ...[root, ...stages].map(pendingMarker)];
+    const reference = new SessionPipeline();
+    reference.ingest(everything, 0);
+    for (let seed = 1; seed <= 40; seed += 1) {
+      const pipeline = new SessionPipeline();
+      const order = shuffled(everything, seed);
+      for (let at = 0; at < order.length; at += 1 + (seed % 5)) pipeline.ingest(order.slice(at, at + 1 + (seed % 5)), 0);
+      expect([...pipeline.store.values()], `seed ${seed}`).toEqual([...reference.store.values()]);
+    }
+  });
+
+  it('falls back to the trace id when another trace already uses the session id', () => {
+    const pipeline = new SessionPipeline();
+    pipeline.ingest(completedSession({ sessionId: 'reused' }).all, 0);
+    const second = 'b'.repeat(32);
+    pipeline.ingest(completedSession({ sessionId: 'reused', traceId: second }).all, 1);
+    expect(pipeline.store.get('reused')?.trace_id).toBe(TRACE_ID);
+    const fallback = pipeline.store.get(second)!;
+    expect(fallback.trace_id).toBe(second);
+    expect(fallback.events.every((event) => event.session_id === second)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LlmMonitorError } from '../errors.js';
 
 /** The JSON body of every API error: fastify's shape, with a catalogue code. */
@@ -29,6 +29,14 @@ function body(error: LlmMonitorError): ApiErrorBody {
     error: STATUS_CODES[error.statusCode] ?? 'Error',
     message: error.message,
   };
+}
+
+/**
+ * Fastify's `frameworkErrors` hook for the API: errors raised before routing (a malformed URL,
+ * for one) get a catalogue code like every other answer.
+ */
+export function apiFrameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(400).send(body(new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', error.message)));
 }
 
 /** Answers unknown routes and every thrown error with {@link ApiErrorBody}. */

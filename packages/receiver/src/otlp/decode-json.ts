@@ -4,7 +4,7 @@
  * string or number, enums as integers (or their names), unknown fields ignored.
  */
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from '@llm-monitor/sessions';
-import { emptyDecodedTraces, invalidIdsReason, rejectSpan, saneTimeMs, setAttribute } from './decoded-traces.js';
+import { emptyDecodedTraces, invalidIdsReason, MAX_VALUE_DEPTH, rejectSpan, saneTimeMs, setAttribute } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
 
 /** The JSON is valid but not an export request of the expected shape. */
@@ -131,22 +131,29 @@ function spanRecord(span: JsonObject, path: string, resource: Attributes, scope:
       };
       return record;
     }),
+    ...droppedEvents(span),
     status: { code: code === 1 || code === 2 ? code : 0, message: text(status.message) },
     resource,
     scope,
   };
 }
 
-function attributes(owner: JsonObject, path: string): Attributes {
+function droppedEvents(span: JsonObject): { droppedEventsCount?: number } {
+  const dropped = int64(field(span, 'droppedEventsCount', 'dropped_events_count'));
+  return dropped !== null && dropped > 0 ? { droppedEventsCount: dropped } : {};
+}
+
+function attributes(owner: JsonObject, path: string, depth = 0): Attributes {
   const result: Record<string, AttributeValue> = {};
   for (const item of list(owner, 'attributes', 'attributes', path)) {
     if (!isObject(item) || typeof item.key !== 'string') continue;
-    setAttribute(result, item.key, anyValue(item.value));
+    setAttribute(result, item.key, anyValue(item.value, depth));
   }
   return result;
 }
 
-function anyValue(value: unknown): AttributeValue {
+function anyValue(value: unknown, depth: number): AttributeValue {
+  if (depth > MAX_VALUE_DEPTH) throw new OtlpJsonError(`attribute values nest deeper than ${MAX_VALUE_DEPTH} levels`);
   if (!isObject(value)) return null;
   if ('stringValue' in value || 'string_value' in value) return text(field(value, 'stringValue', 'string_value'));
   if ('boolValue' in value || 'bool_value' in value) return field(value, 'boolValue', 'bool_value') === true;
@@ -157,9 +164,9 @@ function anyValue(value: unknown): AttributeValue {
     return typeof double === 'number' ? double : typeof double === 'string' ? Number(double) : null;
   }
   const array = field(value, 'arrayValue', 'array_value');
-  if (isObject(array)) return Array.isArray(array.values) ? array.values.map(anyValue) : [];
+  if (isObject(array)) return Array.isArray(array.values) ? array.values.map((item) => anyValue(item, depth + 1)) : [];
   const kvlist = field(value, 'kvlistValue', 'kvlist_value');
-  if (isObject(kvlist)) return Array.isArray(kvlist.values) ? attributes({ attributes: kvlist.values }, 'kvlistValue') : {};
+  if (isObject(kvlist)) return Array.isArray(kvlist.values) ? attributes({ attributes: kvlist.values }, 'kvlistValue', depth + 1) : {};
   const bytes = field(value, 'bytesValue', 'bytes_value');
   if (typeof bytes === 'string') return bytes;
   return null;

@@ -4,9 +4,9 @@
  * Each `read…` function reads one message from the reader's position up to `end`.
  */
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from '@llm-monitor/sessions';
-import { emptyDecodedTraces, invalidIdsReason, rejectSpan, setAttribute } from './decoded-traces.js';
+import { emptyDecodedTraces, invalidIdsReason, MAX_VALUE_DEPTH, rejectSpan, setAttribute } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
-import { ProtobufReader, WIRE } from './protobuf-reader.js';
+import { ProtobufError, ProtobufReader, WIRE } from './protobuf-reader.js';
 
 interface ScopeInfo {
   name: string;
@@ -118,6 +118,7 @@ function readSpan(reader: ProtobufReader, end: number, resource: Attributes): Sp
   let endTimeUnixMs = 0;
   const attributes: Record<string, AttributeValue> = {};
   const events: SpanEventRecord[] = [];
+  let droppedEventsCount = 0;
   let status: { code: SpanStatusCode; message: string } = { code: 0, message: '' };
   while (reader.position < end) {
     const tag = reader.tag();
@@ -158,6 +159,10 @@ function readSpan(reader: ProtobufReader, end: number, resource: Attributes): Sp
         reader.expect(tag, WIRE.lengthDelimited, 'span.events');
         events.push(readEvent(reader, reader.lengthDelimited()));
         break;
+      case 12:
+        reader.expect(tag, WIRE.varint, 'span.dropped_events_count');
+        droppedEventsCount = reader.varint();
+        break;
       case 15:
         reader.expect(tag, WIRE.lengthDelimited, 'span.status');
         status = readStatus(reader, reader.lengthDelimited());
@@ -177,6 +182,7 @@ function readSpan(reader: ProtobufReader, end: number, resource: Attributes): Sp
     endTimeUnixMs,
     attributes,
     events,
+    ...(droppedEventsCount > 0 ? { droppedEventsCount } : {}),
     status,
     resource,
     scope: NO_SCOPE,
@@ -225,7 +231,7 @@ function readStatus(reader: ProtobufReader, end: number): { code: SpanStatusCode
 }
 
 /** Reads one KeyValue into `target` (a repeated key keeps its last value, as protobuf maps do). */
-function readKeyValue(reader: ProtobufReader, end: number, target: Record<string, AttributeValue>): void {
+function readKeyValue(reader: ProtobufReader, end: number, target: Record<string, AttributeValue>, depth = 0): void {
   let key = '';
   let value: AttributeValue = null;
   while (reader.position < end) {
@@ -236,14 +242,15 @@ function readKeyValue(reader: ProtobufReader, end: number, target: Record<string
       key = reader.string();
     } else if (field === 2) {
       reader.expect(tag, WIRE.lengthDelimited, 'value');
-      value = readAnyValue(reader, reader.lengthDelimited());
+      value = readAnyValue(reader, reader.lengthDelimited(), depth);
     } else reader.skip(tag & 7);
   }
   reader.endOf(end, 'KeyValue');
   setAttribute(target, key, value);
 }
 
-function readAnyValue(reader: ProtobufReader, end: number): AttributeValue {
+function readAnyValue(reader: ProtobufReader, end: number, depth: number): AttributeValue {
+  if (depth > MAX_VALUE_DEPTH) throw new ProtobufError(`attribute values nest deeper than ${MAX_VALUE_DEPTH} levels`);
   let value: AttributeValue = null;
   while (reader.position < end) {
     const tag = reader.tag();
@@ -266,11 +273,11 @@ function readAnyValue(reader: ProtobufReader, end: number): AttributeValue {
         break;
       case 5:
         reader.expect(tag, WIRE.lengthDelimited, 'array_value');
-        value = readArrayValue(reader, reader.lengthDelimited());
+        value = readArrayValue(reader, reader.lengthDelimited(), depth + 1);
         break;
       case 6: {
         reader.expect(tag, WIRE.lengthDelimited, 'kvlist_value');
-        value = readKeyValueList(reader, reader.lengthDelimited());
+        value = readKeyValueList(reader, reader.lengthDelimited(), depth + 1);
         break;
       }
       case 7:
@@ -285,26 +292,26 @@ function readAnyValue(reader: ProtobufReader, end: number): AttributeValue {
   return value;
 }
 
-function readArrayValue(reader: ProtobufReader, end: number): AttributeValue[] {
+function readArrayValue(reader: ProtobufReader, end: number, depth: number): AttributeValue[] {
   const values: AttributeValue[] = [];
   while (reader.position < end) {
     const tag = reader.tag();
     if (tag >>> 3 === 1) {
       reader.expect(tag, WIRE.lengthDelimited, 'array_value.values');
-      values.push(readAnyValue(reader, reader.lengthDelimited()));
+      values.push(readAnyValue(reader, reader.lengthDelimited(), depth));
     } else reader.skip(tag & 7);
   }
   reader.endOf(end, 'ArrayValue');
   return values;
 }
 
-function readKeyValueList(reader: ProtobufReader, end: number): Record<string, AttributeValue> {
+function readKeyValueList(reader: ProtobufReader, end: number, depth: number): Record<string, AttributeValue> {
   const entries: Record<string, AttributeValue> = {};
   while (reader.position < end) {
     const tag = reader.tag();
     if (tag >>> 3 === 1) {
       reader.expect(tag, WIRE.lengthDelimited, 'kvlist_value.values');
-      readKeyValue(reader, reader.lengthDelimited(), entries);
+      readKeyValue(reader, reader.lengthDelimited(), entries, depth);
     } else reader.skip(tag & 7);
   }
   reader.endOf(end, 'KeyValueList');

@@ -55,3 +55,9 @@ const MAX_DATE_MS = 8.64e15;
 export function saneTimeMs(ms: number): number {
   return Number.isFinite(ms) && ms > 0 && ms <= MAX_DATE_MS ? ms : 0;
 }
+
+/**
+ * How deeply attribute values (arrays and key-value lists) may nest. Real instrumentations nest a
+ * few levels; the cap turns a hostile body nested thousands deep into a 400 instead of a stack overflow.
+ */
+export const MAX_VALUE_DEPTH = 32;

@@ -73,7 +73,8 @@ function decode(encoding: OtlpEncoding, body: Buffer): DecodedTraces {
     if (encoding === 'protobuf') return decodeTraceRequestProtobuf(body);
     return decodeTraceRequestJson(JSON.parse(body.toString('utf8')) as unknown);
   } catch (error) {
-    if (error instanceof ProtobufError || error instanceof OtlpJsonError || error instanceof SyntaxError) {
+    // RangeError: a body nested deeper than the stack (JSON.parse itself can hit it).
+    if (error instanceof ProtobufError || error instanceof OtlpJsonError || error instanceof SyntaxError || error instanceof RangeError) {
       throw new LlmMonitorError('LLMMON_ERR_MALFORMED_OTLP', `cannot decode ${encoding} ExportTraceServiceRequest: ${error.message}`);
     }
     throw error;
@@ -122,6 +123,14 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     reply.code(200).type(OTLP_MEDIA_TYPE[encoding]);
     return encodeExportResponse(encoding, decoded.rejected, errorMessage);
   });
+}
+
+/**
+ * Fastify's `frameworkErrors` hook for the OTLP server: errors raised before routing (a malformed
+ * URL, for one) still get a `google.rpc.Status` with a catalogue code.
+ */
+export function otlpFrameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendStatus(request, reply, new LlmMonitorError('LLMMON_ERR_MALFORMED_OTLP', error.message));
 }
 
 function sendStatus(request: FastifyRequest, reply: FastifyReply, failure: LlmMonitorError): void {
