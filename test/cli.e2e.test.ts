@@ -72,6 +72,12 @@ describe('llm-monitor command', () => {
     expect((await fetch(`${apiUrl}/healthz`)).status).toBe(200);
   });
 
+  it('accepts --no-demo over LLM_MONITOR_DEMO=true', async () => {
+    const { output } = await start(['--no-demo', '--port', '0', '--otlp-port', '0', '--log-level', 'warn'], { LLM_MONITOR_DEMO: 'true' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(output()).not.toContain('demo workload running');
+  });
+
   it('shuts down cleanly on SIGTERM', async () => {
     await start(['--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
     const exited = new Promise<[number | null, string | null]>((resolve) => child!.once('exit', (code, signal) => resolve([code, signal])));
@@ -90,7 +96,7 @@ describe('llm-monitor command', () => {
   it('prints --help and exits 0', () => {
     const result = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(0);
-    for (const flag of ['--host', '--port', '--otlp-port', '--config FILE', '--demo', '--help']) expect(result.stdout).toContain(flag);
+    for (const flag of ['--host', '--port', '--otlp-port', '--config FILE', '--[no-]demo', '--help']) expect(result.stdout).toContain(flag);
   });
 
   it('refuses unknown flags and invalid values with exit code 2 and a reason', () => {

@@ -34,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     endpoint = values.endpoint ?? 'http://127.0.0.1:4318/v1/traces';
     rate = positive('rate', values.rate);
+    if (rate !== undefined && (rate < 0.01 || rate > 1000)) throw new Error('--rate must be from 0.01 to 1000');
     sessions = positive('sessions', values.sessions);
   } catch (error) {
     process.stderr.write(`llm-monitor-demo: ${(error as Error).message}\n`);

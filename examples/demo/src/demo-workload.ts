@@ -49,6 +49,8 @@ export interface DemoWorkload {
  */
 export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
   const rate = options.rate ?? 2;
+  // setInterval clamps delays beyond 2^31-1 ms to 1 ms: a tiny rate would become a flood.
+  if (!(rate >= 0.01 && rate <= 1000)) throw new RangeError(`rate must be from 0.01 to 1000 sessions per second, got ${rate}`);
   const random = options.random ?? Math.random;
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'llm-monitor-demo' }),

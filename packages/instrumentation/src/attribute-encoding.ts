@@ -40,9 +40,13 @@ function safeJson(value: unknown): string {
   }
 }
 
-/** The first `maxLength` characters of `text` (never splitting a surrogate pair), or `undefined` when off. */
-export function preview(text: string | undefined, maxLength: number): string | undefined {
-  if (text === undefined || maxLength <= 0) return undefined;
+/**
+ * The first `maxLength` characters of `value` (never splitting a surrogate pair), or `undefined` when
+ * off or absent. Callers in plain JavaScript may pass anything: non-strings are shown as text.
+ */
+export function preview(value: unknown, maxLength: number): string | undefined {
+  if (value === undefined || value === null || maxLength <= 0) return undefined;
+  const text = typeof value === 'string' ? value : typeof value === 'object' ? safeJson(value) : String(value);
   if (text.length <= maxLength) return text;
   let end = maxLength;
   const code = text.charCodeAt(end - 1);

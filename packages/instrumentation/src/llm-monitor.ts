@@ -1,4 +1,4 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, diag, ProxyTracerProvider, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Tracer, TracerProvider } from '@opentelemetry/api';
 import {
   ATTR_CONTENT_PREVIEW,
@@ -19,7 +19,7 @@ import {
 import type { StageDefinition } from '@llm-monitor/semconv';
 import { metadataAttributes, preview } from './attribute-encoding.js';
 import type { MonitorMetadata } from './attribute-encoding.js';
-import { MonitoredSession, now } from './monitored-session.js';
+import { MonitoredSession } from './monitored-session.js';
 import type { SessionSettings } from './monitored-session.js';
 import { neverThrow } from './never-throw.js';
 
@@ -75,8 +75,42 @@ export interface LlmMonitor {
   registerStage(stage: StageDefinition): boolean;
 }
 
-function randomSessionId(): string {
-  return globalThis.crypto.randomUUID();
+/** Longest session id accepted: ids travel in URLs and attributes, not essays. */
+const MAX_SESSION_ID_LENGTH = 256;
+
+/** A tracer that records nothing (the API's proxy without a delegate). */
+const NOOP_TRACER = new ProxyTracerProvider().getTracer('noop');
+
+function sessionIdOf(requested: unknown): string {
+  if (requested === undefined) return globalThis.crypto.randomUUID();
+  if (typeof requested !== 'string' || requested.length === 0 || requested.length > MAX_SESSION_ID_LENGTH) {
+    diag.error(`llm-monitor: sessionId must be a string of 1 to ${MAX_SESSION_ID_LENGTH} characters; a random id is used instead`);
+    return globalThis.crypto.randomUUID();
+  }
+  return requested;
+}
+
+function openSession(settings: SessionSettings, start: StartSessionOptions): MonitoredSession {
+  const sessionId = sessionIdOf(start.sessionId);
+  const attributes: Attributes = {
+    [ATTR_SPAN_TYPE]: SPAN_TYPE.session,
+    [ATTR_SESSION_ID]: sessionId,
+    [ATTR_TASK]: String(start.task),
+    [ATTR_PROGRESS]: 0,
+    ...metadataAttributes(start.metadata),
+  };
+  if (start.model) attributes[GEN_AI.requestModel] = String(start.model);
+  if (start.provider) attributes[GEN_AI.providerName] = String(start.provider);
+  if (start.processorType) attributes[ATTR_PROCESSOR_TYPE] = String(start.processorType);
+  if (start.userId) attributes[OTEL.userId] = String(start.userId);
+  if (start.conversationId) attributes[GEN_AI.conversationId] = String(start.conversationId);
+  const contentPreview = preview(start.content, settings.previewLength);
+  if (contentPreview !== undefined) attributes[ATTR_CONTENT_PREVIEW] = contentPreview;
+  const parent = start.context ?? context.active();
+  const active = trace.getSpan(parent)?.spanContext();
+  // The session is a trace of its own; a link keeps the way back to the request that caused it.
+  const links: Link[] = active && trace.isSpanContextValid(active) ? [{ context: active }] : [];
+  return new MonitoredSession(settings, sessionId, { name: sessionSpanName(String(start.task)), attributes, links }, parent);
 }
 
 /** Creates an {@link LlmMonitor} that writes spans with the given (or global) tracer provider. */
@@ -97,31 +131,13 @@ export function createLlmMonitor(options: LlmMonitorOptions = {}): LlmMonitor {
 
   return {
     startSession(start: StartSessionOptions): MonitoredSession {
-      const sessionId = neverThrow('session id', () => start.sessionId ?? randomSessionId(), 'unknown');
-      const attributes: Attributes = {
-        [ATTR_SPAN_TYPE]: SPAN_TYPE.session,
-        [ATTR_SESSION_ID]: sessionId,
-        [ATTR_TASK]: start.task,
-        [ATTR_PROGRESS]: 0,
-        ...metadataAttributes(start.metadata),
-      };
-      if (start.model) attributes[GEN_AI.requestModel] = start.model;
-      if (start.provider) attributes[GEN_AI.providerName] = start.provider;
-      if (start.processorType) attributes[ATTR_PROCESSOR_TYPE] = start.processorType;
-      if (start.userId) attributes[OTEL.userId] = start.userId;
-      if (start.conversationId) attributes[GEN_AI.conversationId] = start.conversationId;
-      const contentPreview = preview(start.content, settings.previewLength);
-      if (contentPreview !== undefined) attributes[ATTR_CONTENT_PREVIEW] = contentPreview;
-      const parent = start.context ?? context.active();
-      const active = trace.getSpan(parent)?.spanContext();
-      // The session is a trace of its own; a link keeps the way back to the request that caused it.
-      const links: Link[] = active && trace.isSpanContextValid(active) ? [{ context: active }] : [];
-      return new MonitoredSession(
-        settings,
-        sessionId,
-        { name: sessionSpanName(start.task), attributes, links, startTime: now() },
-        parent,
-      );
+      try {
+        return openSession(settings, start);
+      } catch (error) {
+        diag.error('llm-monitor: startSession failed', error);
+        // A session on a no-op tracer: every later call is a cheap no-op, nothing reaches the app.
+        return new MonitoredSession({ ...settings, tracer: NOOP_TRACER }, 'unavailable', { name: 'unavailable', attributes: {} }, ROOT_CONTEXT);
+      }
     },
 
     registerStage(stage: StageDefinition): boolean {

@@ -26,6 +26,8 @@ import {
 import { metadataAttributes, preview } from './attribute-encoding.js';
 import type { MonitorMetadata } from './attribute-encoding.js';
 import { neverThrow } from './never-throw.js';
+import { createSessionClock } from './session-clock.js';
+import type { SessionClock } from './session-clock.js';
 
 /** Settings a session inherits from its monitor. */
 export interface SessionSettings {
@@ -42,8 +44,6 @@ export interface SpanStart {
   readonly name: string;
   readonly attributes: Attributes;
   readonly links?: Link[];
-  /** Start time in milliseconds since the epoch (fractional). */
-  readonly startTime: number;
 }
 
 /** Details of one stage transition. */
@@ -85,11 +85,6 @@ export interface LlmCall {
   end(result?: LlmCallResult): void;
 }
 
-/** Now, in milliseconds since the epoch with sub-millisecond precision. */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
 function errorDetails(error: unknown): { message: string; type: string } {
   if (error instanceof Error) return { message: error.message || error.name, type: error.name };
   return { message: String(error), type: typeof error };
@@ -106,6 +101,7 @@ export class MonitoredSession {
   readonly #settings: SessionSettings;
   readonly #span: Span;
   readonly #context: Context;
+  readonly #now: SessionClock;
   readonly #startedAtMs: number;
   #stageSpan: Span | undefined;
   #stageContext: Context | undefined;
@@ -118,20 +114,21 @@ export class MonitoredSession {
   constructor(settings: SessionSettings, sessionId: string, start: SpanStart, parent: Context) {
     this.sessionId = sessionId;
     this.#settings = settings;
-    this.#startedAtMs = start.startTime;
+    this.#now = createSessionClock();
+    this.#startedAtMs = this.#now();
     this.#span = neverThrow(
       'startSession',
       () =>
         settings.tracer.startSpan(
           start.name,
-          { attributes: start.attributes, root: true, links: start.links, startTime: start.startTime },
+          { attributes: start.attributes, root: true, links: start.links, startTime: this.#startedAtMs },
           parent,
         ),
       // A non-recording span keeps every later call a cheap no-op.
       trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
     );
     this.#context = trace.setSpan(parent, this.#span);
-    this.#announce(this.#span, start, SPAN_TYPE.session, parent);
+    this.#announce(this.#span, start, this.#startedAtMs, SPAN_TYPE.session, parent);
   }
 
   /** Current progress, 0–100. */
@@ -158,7 +155,7 @@ export class MonitoredSession {
         const stageProgress = this.#settings.stageProgress(stage);
         if (stageProgress === undefined) throw new Error(`unknown stage "${stage}": register it first`);
         // One instant for the transition: the previous stage ends exactly when this one starts.
-        const at = now();
+        const at = this.#now();
         this.#endStage(at);
         this.#progress = Math.max(this.#progress, stageProgress);
         const attributes: Attributes = {
@@ -173,7 +170,7 @@ export class MonitoredSession {
         const span = this.#settings.tracer.startSpan(name, { attributes, startTime: at }, this.#context);
         this.#stageSpan = span;
         this.#stageContext = trace.setSpan(this.#context, span);
-        this.#announce(span, { name, attributes, startTime: at }, SPAN_TYPE.stage, this.#context);
+        this.#announce(span, { name, attributes }, at, SPAN_TYPE.stage, this.#context);
       },
       undefined,
     );
@@ -185,7 +182,7 @@ export class MonitoredSession {
       'tokens',
       () => {
         if (this.#ended || !(count > 0)) return;
-        this.#firstTokenAtMs ??= now();
+        this.#firstTokenAtMs ??= this.#now();
         this.#streamedTokens += count;
         const attributes: Attributes = {
           [ATTR_TOKENS_COUNT]: count,
@@ -206,14 +203,16 @@ export class MonitoredSession {
         const attributes: Attributes = {
           [GEN_AI.operationName]: options.operation,
           [GEN_AI.requestModel]: options.model,
+          // Lets the receiver name the session correctly even when this span arrives first.
+          [ATTR_SESSION_ID]: this.sessionId,
         };
         if (options.provider) attributes[GEN_AI.providerName] = options.provider;
         const span = this.#settings.tracer.startSpan(
           llmCallSpanName(options.operation, options.model),
-          { kind: SpanKind.CLIENT, attributes },
+          { kind: SpanKind.CLIENT, attributes, startTime: this.#now() },
           this.context,
         );
-        return { end: (result) => neverThrow('llm call end', () => endLlmCall(span, result), undefined) };
+        return { end: (result) => neverThrow('llm call end', () => endLlmCall(span, this.#now(), result), undefined) };
       },
       { end: () => undefined },
     );
@@ -221,48 +220,53 @@ export class MonitoredSession {
 
   /** Ends the session successfully: progress 100, the current stage ends. */
   complete(options: CompleteOptions = {}): void {
-    neverThrow(
-      'complete',
-      () => {
-        if (this.#ended) throw new Error(`session ${this.sessionId} has already ended`);
-        const at = now();
-        this.#endStage(at);
-        this.#progress = PROGRESS_COMPLETE;
-        const resultPreview = preview(options.result, this.#settings.previewLength);
-        if (resultPreview !== undefined) this.#span.setAttribute(ATTR_RESULT_PREVIEW, resultPreview);
-        this.#finish(options.inputTokens, options.outputTokens);
-        this.#span.setStatus({ code: SpanStatusCode.OK });
-        this.#span.end(at);
-      },
-      undefined,
-    );
+    this.#endSession('complete', () => {
+      this.#progress = PROGRESS_COMPLETE;
+      this.#span.setStatus({ code: SpanStatusCode.OK });
+      this.#recordTotals(options.inputTokens, options.outputTokens);
+      const resultPreview = preview(options.result, this.#settings.previewLength);
+      if (resultPreview !== undefined) this.#span.setAttribute(ATTR_RESULT_PREVIEW, resultPreview);
+    });
   }
 
   /** Ends the session as failed with `error`; the current stage ends failed too. */
   fail(error: unknown): void {
+    this.#endSession('fail', () => {
+      const { message, type } = errorDetails(error);
+      this.#span.setStatus({ code: SpanStatusCode.ERROR, message });
+      this.#span.setAttribute(OTEL.errorType, type);
+      if (this.#stageSpan) {
+        this.#stageSpan.setStatus({ code: SpanStatusCode.ERROR, message });
+        this.#stageSpan.setAttribute(OTEL.errorType, type);
+      }
+      if (error instanceof Error) this.#span.recordException(error);
+      this.#recordTotals(undefined, undefined);
+    });
+  }
+
+  /**
+   * Ends the current stage and the session at one instant. `describe` adds the outcome; whatever it
+   * throws, the spans still end, so a bad argument cannot leave a session running forever.
+   */
+  #endSession(what: string, describe: () => void): void {
     neverThrow(
-      'fail',
+      what,
       () => {
         if (this.#ended) throw new Error(`session ${this.sessionId} has already ended`);
-        const { message, type } = errorDetails(error);
-        if (this.#stageSpan) {
-          this.#stageSpan.setStatus({ code: SpanStatusCode.ERROR, message });
-          this.#stageSpan.setAttribute(OTEL.errorType, type);
+        this.#ended = true;
+        const at = this.#now();
+        try {
+          describe();
+        } finally {
+          this.#endStage(at);
+          this.#span.end(at);
         }
-        const at = now();
-        this.#endStage(at);
-        if (error instanceof Error) this.#span.recordException(error);
-        this.#span.setAttribute(OTEL.errorType, type);
-        this.#finish(undefined, undefined);
-        this.#span.setStatus({ code: SpanStatusCode.ERROR, message });
-        this.#span.end(at);
       },
       undefined,
     );
   }
 
-  #finish(inputTokens: number | undefined, outputTokens: number | undefined): void {
-    this.#ended = true;
+  #recordTotals(inputTokens: number | undefined, outputTokens: number | undefined): void {
     this.#span.setAttribute(ATTR_PROGRESS, this.#progress);
     if (inputTokens !== undefined) this.#span.setAttribute(ATTR_SESSION_INPUT_TOKENS, inputTokens);
     const output = outputTokens ?? (this.#streamedTokens > 0 ? this.#streamedTokens : undefined);
@@ -282,7 +286,7 @@ export class MonitoredSession {
    * Exports a zero-duration "pending" child of `span` right away, so a receiver sees the span while
    * it is still running (a standard SDK exports a span only when it ends).
    */
-  #announce(span: Span, start: SpanStart, spanType: string, parent: Context): void {
+  #announce(span: Span, start: SpanStart, startTime: number, spanType: string, parent: Context): void {
     if (!this.#settings.pendingMarkers || !span.isRecording()) return;
     // A root span has no parent in `parent`'s context even when one is active there.
     const parentSpanId = spanType === SPAN_TYPE.session ? '' : (trace.getSpan(parent)?.spanContext().spanId ?? '');
@@ -293,19 +297,22 @@ export class MonitoredSession {
       [ATTR_PENDING_PARENT_ID]: parentSpanId,
     };
     this.#settings.tracer
-      .startSpan(start.name, { attributes, startTime: start.startTime }, trace.setSpan(parent, span))
-      .end(start.startTime);
+      .startSpan(start.name, { attributes, startTime }, trace.setSpan(parent, span))
+      .end(startTime);
   }
 }
 
-function endLlmCall(span: Span, result: LlmCallResult = {}): void {
-  if (result.responseModel) span.setAttribute(GEN_AI.responseModel, result.responseModel);
-  if (result.inputTokens !== undefined) span.setAttribute(GEN_AI.usageInputTokens, result.inputTokens);
-  if (result.outputTokens !== undefined) span.setAttribute(GEN_AI.usageOutputTokens, result.outputTokens);
-  if (result.error !== undefined) {
-    const { message, type } = errorDetails(result.error);
-    span.setAttribute(OTEL.errorType, type);
-    span.setStatus({ code: SpanStatusCode.ERROR, message });
+function endLlmCall(span: Span, at: number, result: LlmCallResult = {}): void {
+  try {
+    if (result.responseModel) span.setAttribute(GEN_AI.responseModel, result.responseModel);
+    if (result.inputTokens !== undefined) span.setAttribute(GEN_AI.usageInputTokens, result.inputTokens);
+    if (result.outputTokens !== undefined) span.setAttribute(GEN_AI.usageOutputTokens, result.outputTokens);
+    if (result.error !== undefined) {
+      const { message, type } = errorDetails(result.error);
+      span.setAttribute(OTEL.errorType, type);
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+    }
+  } finally {
+    span.end(at);
   }
-  span.end();
 }

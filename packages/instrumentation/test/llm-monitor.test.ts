@@ -164,6 +164,60 @@ describe('createLlmMonitor', () => {
     expect(diagErrors.length).toBe(7);
   });
 
+  it('never throws for arguments of the wrong type, as plain JavaScript callers may pass', () => {
+    const monitor = createLlmMonitor({ tracerProvider: provider });
+    const loose = monitor as unknown as { startSession(options: unknown): ReturnType<typeof monitor.startSession> };
+    const hostileMetadata = {
+      get boom(): string {
+        throw new Error('getter');
+      },
+    };
+    expect(() => loose.startSession(undefined)).not.toThrow();
+    expect(() => loose.startSession({ task: 't', metadata: hostileMetadata })).not.toThrow();
+    const session = loose.startSession({ task: 't', content: { role: 'user', text: 'hi' } });
+    expect(() => session.tokens(Number.NaN)).not.toThrow();
+    expect(() => (session.complete as (options: unknown) => void)({ result: 42 })).not.toThrow();
+    const root = exporter.getFinishedSpans().find((s) => spanType(s) === 'session' && s.attributes[ATTR_SESSION_ID] === session.sessionId)!;
+    expect(root.attributes[ATTR_CONTENT_PREVIEW]).toBe('{"role":"user","text":"hi"}');
+    expect(root.attributes['llm_monitor.result_preview']).toBe('42');
+  });
+
+  it('still ends the session when describing its outcome fails', () => {
+    const session = createLlmMonitor({ tracerProvider: provider }).startSession({ task: 't' });
+    const hostile = {
+      get result(): string {
+        throw new Error('getter');
+      },
+    };
+    session.complete(hostile);
+    expect(session.ended).toBe(true);
+    expect(exporter.getFinishedSpans().some((s) => spanType(s) === 'session')).toBe(true);
+    expect(diagErrors.length).toBe(1);
+  });
+
+  it('refuses unusable session ids and uses a random one instead', () => {
+    const monitor = createLlmMonitor({ tracerProvider: provider });
+    expect(monitor.startSession({ task: 't', sessionId: 'mine' }).sessionId).toBe('mine');
+    const tooLong = monitor.startSession({ task: 't', sessionId: 'x'.repeat(257) });
+    expect(tooLong.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(diagErrors.length).toBe(1);
+  });
+
+  it('times LLM calls with the session clock, inside their stage, and names their session', () => {
+    const session = createLlmMonitor({ tracerProvider: provider }).startSession({ task: 't' });
+    session.stage('sending_request');
+    session.startLlmCall({ operation: 'chat', model: 'm' }).end();
+    session.stage('streaming_response');
+    session.complete();
+    const spans = exporter.getFinishedSpans().filter((s) => spanType(s) !== 'pending');
+    const call = spans.find((s) => s.name === 'chat m')!;
+    const stage = spans.find((s) => s.attributes[ATTR_STAGE] === 'sending_request')!;
+    const ms = ([seconds, nanos]: [number, number]): number => seconds * 1000 + nanos / 1e6;
+    expect(ms(call.startTime)).toBeGreaterThanOrEqual(ms(stage.startTime));
+    expect(ms(call.endTime)).toBeLessThanOrEqual(ms(stage.endTime));
+    expect(call.attributes[ATTR_SESSION_ID]).toBe(session.sessionId);
+  });
+
   it('keeps working when the tracer itself throws', () => {
     const broken: TracerProvider = {
       getTracer: () => ({

@@ -27,7 +27,7 @@ export function helpText(): string {
     `  --config FILE                 YAML config file (env ${CONFIG_FILE_ENV})`,
   ];
   for (const setting of SETTINGS) {
-    const flag = setting.type === 'boolean' ? `--${setting.flag}` : `--${setting.flag} VALUE`;
+    const flag = setting.type === 'boolean' ? `--[no-]${setting.flag}` : `--${setting.flag} VALUE`;
     const fallback = DEFAULT_CONFIG[setting.key];
     lines.push(`  ${flag.padEnd(30)}${setting.description} (env ${setting.env}, default ${String(fallback)})`);
   }
@@ -42,7 +42,8 @@ function parseCommandLine(argv: string[]): { flags: Record<string, string | bool
   };
   for (const setting of SETTINGS) options[setting.flag] = { type: setting.type === 'boolean' ? 'boolean' : 'string' };
   try {
-    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    // allowNegative: `--no-demo` overrides LLM_MONITOR_DEMO=true, as flags win over the environment.
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false, allowNegative: true });
     const { config, help, ...flags } = values as Record<string, string | boolean | undefined>;
     return { flags, help: help === true, configFile: typeof config === 'string' ? config : undefined };
   } catch (error) {
@@ -86,7 +87,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2;
   }
 
-  const receiver = await buildReceiver(config);
+  let receiver: Awaited<ReturnType<typeof buildReceiver>>;
+  try {
+    receiver = await buildReceiver(config);
+  } catch (error) {
+    process.stderr.write(`llm-monitor: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
   let demo: { stop(): Promise<void> } | undefined;
 
   // Signal handlers go in before the receiver says it is ready: whoever reads the banner may signal

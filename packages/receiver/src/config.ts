@@ -29,7 +29,7 @@ export interface ReceiverConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'boolean' | 'logLevel';
+type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel';
 
 /** One setting: its names in each source, type, default and meaning. */
 export interface SettingDefinition {
@@ -53,7 +53,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
   { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
   { key: 'demo', file: 'demo', flag: 'demo', env: 'LLM_MONITOR_DEMO', type: 'boolean', description: 'also run the demo workload in this process' },
-  { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'positiveNumber', description: 'sessions the demo starts per second' },
+  { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'rate', description: 'sessions the demo starts per second (0.01 to 1000)' },
   { key: 'logLevel', file: 'log_level', flag: 'log-level', env: 'LLM_MONITOR_LOG_LEVEL', type: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
 ];
 
@@ -73,6 +73,10 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
 /** Environment variable naming the config file when `--config` is not given. */
 export const CONFIG_FILE_ENV = 'LLM_MONITOR_CONFIG';
 
+/** Bounds of a rate per second: slower than one per 100 s or faster than 1000/s is a typo. */
+const MIN_RATE = 0.01;
+const MAX_RATE = 1000;
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 function invalid(setting: SettingDefinition, source: string, value: unknown, expected: string): LlmMonitorError {
@@ -91,7 +95,7 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
       return asText;
     case 'boolean':
       if (typeof asText === 'boolean') return asText;
-      if (asText === 'true' || asText === '1' || asText === 'yes' || asText === '') return true;
+      if (asText === 'true' || asText === '1' || asText === 'yes') return true;
       if (asText === 'false' || asText === '0' || asText === 'no') return false;
       throw invalid(setting, source, raw, 'true or false');
     case 'logLevel':
@@ -103,6 +107,10 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
         if (!Number.isInteger(value) || value < 0 || value > 65535) throw invalid(setting, source, raw, 'an integer from 0 to 65535');
       } else if (setting.type === 'positiveInteger') {
         if (!Number.isInteger(value) || value <= 0) throw invalid(setting, source, raw, 'a positive integer');
+      } else if (setting.type === 'rate') {
+        if (!Number.isFinite(value) || value < MIN_RATE || value > MAX_RATE) {
+          throw invalid(setting, source, raw, `a number from ${MIN_RATE} to ${MAX_RATE}`);
+        }
       } else if (!Number.isFinite(value) || value <= 0) {
         throw invalid(setting, source, raw, 'a positive number');
       }
@@ -155,7 +163,8 @@ function readEnvironmentRaw(env: NodeJS.ProcessEnv): RawSettings {
   const result: RawSettings = {};
   for (const setting of SETTINGS) {
     const value = env[setting.env];
-    if (value !== undefined) result[setting.key] = { value, source: `environment variable ${setting.env}` };
+    // An empty variable (`LLM_MONITOR_DEMO=`) counts as unset, as shells and compose files often leave them.
+    if (value !== undefined && value !== '') result[setting.key] = { value, source: `environment variable ${setting.env}` };
   }
   return result;
 }

@@ -80,3 +80,19 @@ describe('resolveConfig precedence with invalid lower sources', () => {
     expect(resolveConfig({ env: { LLM_MONITOR_PORT: 'broken' }, flags: { port: '8080' } }).port).toBe(8080);
   });
 });
+
+describe('resolveConfig edge cases', () => {
+  it('lets --no-demo override LLM_MONITOR_DEMO=true', () => {
+    expect(resolveConfig({ env: { LLM_MONITOR_DEMO: 'true' }, flags: { demo: false } }).demo).toBe(false);
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    expect(resolveConfig({ env: { LLM_MONITOR_DEMO: '', LLM_MONITOR_PORT: '' } })).toMatchObject({ demo: false, port: 8000 });
+  });
+
+  it('keeps the demo rate within 0.01 to 1000 per second', () => {
+    expect(resolveConfig({ flags: { 'demo-rate': '0.5' } }).demoRate).toBe(0.5);
+    expect(() => resolveConfig({ flags: { 'demo-rate': '0.0000001' } })).toThrow(/expected a number from 0.01 to 1000/);
+    expect(() => resolveConfig({ flags: { 'demo-rate': '5000' } })).toThrow(/demo_rate/);
+  });
+});
