@@ -53,3 +53,9 @@ export function preview(value: unknown, maxLength: number): string | undefined {
   if (code >= 0xd800 && code <= 0xdbff) end -= 1;
   return `${text.slice(0, end)}…`;
 }
+
+/** Message and type of anything thrown, for span status and `error.type`. */
+export function errorDetails(error: unknown): { message: string; type: string } {
+  if (error instanceof Error) return { message: error.message || error.name, type: error.name };
+  return { message: String(error), type: typeof error };
+}

@@ -1,12 +1,22 @@
-export { INSTRUMENTATION_SCOPE, createLlmMonitor } from './llm-monitor.js';
-export type { LlmMonitor, LlmMonitorOptions, StartSessionOptions } from './llm-monitor.js';
-export { MonitoredSession } from './monitored-session.js';
+export { ENABLED_ENV, INSTRUMENTATION_SCOPE, createLlmMonitor } from './llm-monitor.js';
+export type { LlmMonitor, LlmMonitorOptions, StandaloneLlmCallOptions, StartSessionOptions } from './llm-monitor.js';
+export { RecordingSession } from './monitored-session.js';
+export type { CompleteOptions, MonitoredSession, SessionSettings, SpanStart, StageOptions } from './monitored-session.js';
+export { DISABLED_SESSION } from './disabled-session.js';
+export { NOOP_LLM_CALL } from './llm-call.js';
+export type { LlmCall, LlmCallOptions, LlmCallResult, LlmMessage } from './llm-call.js';
 export type {
-  CompleteOptions,
-  LlmCall,
-  LlmCallOptions,
-  LlmCallResult,
-  SpanStart,
-  StageOptions,
-} from './monitored-session.js';
+  ChainStep,
+  EmbeddingOptions,
+  ModelSelection,
+  ModelSelectionOptions,
+  ProcessingScope,
+  SimilaritySearchOptions,
+  TemplateOptions,
+  VectorStoreOptions,
+} from './processing-scope.js';
+export { chunkText, chunkUsage } from './stream-tokens.js';
+export type { StreamOutcome, StreamTokensOptions } from './stream-tokens.js';
+export { markerAttributes, markerSpanChannel } from './live-channel.js';
+export type { LiveChannel, LiveEvent, LiveUpdate } from './live-channel.js';
 export type { MonitorMetadata } from './attribute-encoding.js';

@@ -1,4 +1,4 @@
-import { context, diag, ProxyTracerProvider, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { context, diag, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Tracer, TracerProvider } from '@opentelemetry/api';
 import {
   ATTR_CONTENT_PREVIEW,
@@ -19,26 +19,50 @@ import {
 import type { StageDefinition } from '@llm-monitor/semconv';
 import { metadataAttributes, preview } from './attribute-encoding.js';
 import type { MonitorMetadata } from './attribute-encoding.js';
-import { MonitoredSession } from './monitored-session.js';
-import type { SessionSettings } from './monitored-session.js';
+import { DISABLED_SESSION } from './disabled-session.js';
+import { markerSpanChannel } from './live-channel.js';
+import type { LiveChannel } from './live-channel.js';
+import { NOOP_LLM_CALL, rootLlmCallContext, startLlmCall } from './llm-call.js';
+import type { LlmCall, LlmCallOptions } from './llm-call.js';
+import { RecordingSession } from './monitored-session.js';
+import type { MonitoredSession, SessionSettings } from './monitored-session.js';
 import { neverThrow } from './never-throw.js';
+import { createSessionClock } from './session-clock.js';
 
 /** Name of the instrumentation scope of every span llm-monitor creates. */
 export const INSTRUMENTATION_SCOPE = '@llm-monitor/instrumentation';
+
+/** Environment variable that turns all monitoring off when set to `false`, `0`, `off` or `no`. */
+export const ENABLED_ENV = 'LLM_MONITOR_ENABLED';
 
 /** Options of {@link createLlmMonitor}. */
 export interface LlmMonitorOptions {
   /** Where spans go; defaults to the globally registered tracer provider. */
   readonly tracerProvider?: TracerProvider;
+  /**
+   * Record anything at all (default: `true`, unless `LLM_MONITOR_ENABLED` says `false`). Disabled,
+   * every session is one shared no-op object.
+   */
+  readonly enabled?: boolean;
   /** Record token text in token events (default `false`: prompts and answers may be private). */
   readonly captureTokenText?: boolean;
   /** Characters kept of content and result previews (default 200; 0 turns previews off). */
   readonly previewLength?: number;
+  /** Characters kept of LLM call prompts and responses (default 1,000; 0 turns them off). */
+  readonly llmContentLength?: number;
   /**
-   * Export a pending marker when a session or stage starts, so the receiver shows it while it runs
-   * (default `true`; see docs/semantic-conventions.md).
+   * Token events: one event per `maxTokens` tokens (default 256), so a 4,000-token answer makes 16
+   * events; 1 writes one event per `tokens()` call.
    */
-  readonly pendingMarkers?: boolean;
+  readonly tokenBatching?: { readonly maxTokens?: number };
+  /** Least time between live progress updates while tokens stream, in ms (default 250). */
+  readonly progressIntervalMs?: number;
+  /**
+   * How running sessions and stages reach the receiver before they end. Default: pending-marker
+   * spans through the tracer provider (works with any processor). `setupLlmMonitor` passes its live
+   * span processor instead; `false` turns live updates off.
+   */
+  readonly live?: LiveChannel | false;
 }
 
 /** What a session is about, given when it starts. */
@@ -53,7 +77,7 @@ export interface StartSessionOptions {
   readonly processorType?: string;
   /** The input content; only a preview is kept. */
   readonly content?: string;
-  /** Your own session id; a random one is made otherwise. */
+  /** Your own session id (1–256 characters, unique per session); a random UUID otherwise. */
   readonly sessionId?: string;
   /** `user.id` of the end user. */
   readonly userId?: string;
@@ -62,12 +86,24 @@ export interface StartSessionOptions {
   readonly metadata?: MonitorMetadata;
   /** Parent context whose active span the session links to (default: the active context). */
   readonly context?: Context;
+  /** `false` makes this one session a no-op. */
+  readonly enabled?: boolean;
+}
+
+/** An LLM call outside any session: the root span of its own trace. */
+export interface StandaloneLlmCallOptions extends LlmCallOptions {
+  /** Session the call belongs to in your application, if any (`llm_monitor.session.id`). */
+  readonly sessionId?: string;
 }
 
 /** The application's entry point to llm-monitor instrumentation. */
 export interface LlmMonitor {
+  /** False when monitoring is disabled. */
+  readonly enabled: boolean;
   /** Starts a session: the root span of a new trace. Never throws. */
   startSession(options: StartSessionOptions): MonitoredSession;
+  /** Starts an LLM call that belongs to no session (it becomes a session of its own at the receiver). */
+  startLlmCall(options: StandaloneLlmCallOptions): LlmCall;
   /**
    * Registers a custom stage with its progress (0–100). Returns `false` (and reports why to the
    * OpenTelemetry diagnostic logger) when the id or progress is invalid or clashes with a built-in.
@@ -78,8 +114,10 @@ export interface LlmMonitor {
 /** Longest session id accepted: ids travel in URLs and attributes, not essays. */
 const MAX_SESSION_ID_LENGTH = 256;
 
-/** A tracer that records nothing (the API's proxy without a delegate). */
-const NOOP_TRACER = new ProxyTracerProvider().getTracer('noop');
+function enabledByEnvironment(): boolean {
+  const value = typeof process === 'object' ? process.env?.[ENABLED_ENV]?.trim().toLowerCase() : undefined;
+  return !(value === 'false' || value === '0' || value === 'off' || value === 'no');
+}
 
 function sessionIdOf(requested: unknown): string {
   if (requested === undefined) return globalThis.crypto.randomUUID();
@@ -91,6 +129,7 @@ function sessionIdOf(requested: unknown): string {
 }
 
 function openSession(settings: SessionSettings, start: StartSessionOptions): MonitoredSession {
+  if (start.enabled === false) return DISABLED_SESSION;
   const sessionId = sessionIdOf(start.sessionId);
   const attributes: Attributes = {
     [ATTR_SPAN_TYPE]: SPAN_TYPE.session,
@@ -110,34 +149,60 @@ function openSession(settings: SessionSettings, start: StartSessionOptions): Mon
   const active = trace.getSpan(parent)?.spanContext();
   // The session is a trace of its own; a link keeps the way back to the request that caused it.
   const links: Link[] = active && trace.isSpanContextValid(active) ? [{ context: active }] : [];
-  return new MonitoredSession(settings, sessionId, { name: sessionSpanName(String(start.task)), attributes, links }, parent);
+  return new RecordingSession(settings, sessionId, { name: sessionSpanName(String(start.task)), attributes, links }, parent);
 }
+
+const DISABLED_MONITOR: LlmMonitor = {
+  enabled: false,
+  startSession: () => DISABLED_SESSION,
+  startLlmCall: () => NOOP_LLM_CALL,
+  registerStage: () => true,
+};
 
 /** Creates an {@link LlmMonitor} that writes spans with the given (or global) tracer provider. */
 export function createLlmMonitor(options: LlmMonitorOptions = {}): LlmMonitor {
+  if (!(options.enabled ?? enabledByEnvironment())) return DISABLED_MONITOR;
   const customStages = new Map<string, number>();
   let tracer: Tracer | undefined;
+  // Resolved lazily so a provider registered after createLlmMonitor() is still used.
+  const getTracer = (): Tracer => {
+    tracer ??= (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
+    return tracer;
+  };
   const settings: SessionSettings = {
-    // Resolved lazily so a provider registered after createLlmMonitor() is still used.
     get tracer(): Tracer {
-      tracer ??= (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
-      return tracer;
+      return getTracer();
     },
+    live: options.live === false ? undefined : (options.live ?? markerSpanChannel(getTracer)),
     captureTokenText: options.captureTokenText ?? false,
     previewLength: options.previewLength ?? 200,
-    pendingMarkers: options.pendingMarkers ?? true,
+    llmContentLength: options.llmContentLength ?? 1000,
+    tokenBatching: { maxTokens: Math.max(1, options.tokenBatching?.maxTokens ?? 256) },
+    progressIntervalMs: options.progressIntervalMs ?? 250,
     stageProgress: (stage) => builtinStageProgress(stage) ?? customStages.get(stage),
   };
 
   return {
+    enabled: true,
+
     startSession(start: StartSessionOptions): MonitoredSession {
       try {
         return openSession(settings, start);
       } catch (error) {
         diag.error('llm-monitor: startSession failed', error);
-        // A session on a no-op tracer: every later call is a cheap no-op, nothing reaches the app.
-        return new MonitoredSession({ ...settings, tracer: NOOP_TRACER }, 'unavailable', { name: 'unavailable', attributes: {} }, ROOT_CONTEXT);
+        return DISABLED_SESSION;
       }
+    },
+
+    startLlmCall(call: StandaloneLlmCallOptions): LlmCall {
+      return neverThrow(
+        'startLlmCall',
+        () => {
+          const where = rootLlmCallContext(settings.tracer, settings.llmContentLength, createSessionClock(), call.sessionId);
+          return startLlmCall(where, call);
+        },
+        NOOP_LLM_CALL,
+      );
     },
 
     registerStage(stage: StageDefinition): boolean {

@@ -1,8 +1,7 @@
-import { INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import {
-  ATTR_PENDING_PARENT_ID,
-  ATTR_PENDING_SPAN_TYPE,
+  ATTR_INTER_TOKEN_LATENCY_MAX,
   ATTR_PROGRESS,
   ATTR_RESULT_PREVIEW,
   ATTR_SESSION_ID,
@@ -11,30 +10,54 @@ import {
   ATTR_SPAN_TYPE,
   ATTR_STAGE,
   ATTR_STAGE_MESSAGE,
+  ATTR_STREAM_OUTCOME,
+  ATTR_TIME_PER_OUTPUT_TOKEN,
   ATTR_TIME_TO_FIRST_TOKEN,
   ATTR_TOKENS_COUNT,
+  ATTR_TOKENS_PER_SECOND,
   ATTR_TOKENS_TEXT,
   ATTR_TOKENS_TOTAL,
   EVENT_TOKENS,
-  GEN_AI,
   OTEL,
   PROGRESS_COMPLETE,
   SPAN_TYPE,
-  llmCallSpanName,
   stageSpanName,
 } from '@llm-monitor/semconv';
-import { metadataAttributes, preview } from './attribute-encoding.js';
+import { errorDetails, metadataAttributes, preview } from './attribute-encoding.js';
 import type { MonitorMetadata } from './attribute-encoding.js';
+import type { LiveChannel, LiveEvent } from './live-channel.js';
+import type { LlmCall, LlmCallOptions } from './llm-call.js';
 import { neverThrow } from './never-throw.js';
+import { RecordingScope } from './processing-scope.js';
+import type {
+  ChainStep,
+  EmbeddingOptions,
+  ModelSelection,
+  ModelSelectionOptions,
+  ProcessingScope,
+  SimilaritySearchOptions,
+  TemplateOptions,
+  VectorStoreOptions,
+} from './processing-scope.js';
 import { createSessionClock } from './session-clock.js';
 import type { SessionClock } from './session-clock.js';
+import { streamTokens } from './stream-tokens.js';
+import type { StreamOutcome, StreamTokensOptions } from './stream-tokens.js';
+import { TokenTracker } from './token-tracker.js';
+import type { TokenBatch, TokenBatching } from './token-tracker.js';
 
 /** Settings a session inherits from its monitor. */
 export interface SessionSettings {
   readonly tracer: Tracer;
+  /** Where live updates go; `undefined` turns them off. */
+  readonly live: LiveChannel | undefined;
   readonly captureTokenText: boolean;
   readonly previewLength: number;
-  readonly pendingMarkers: boolean;
+  /** Characters kept of LLM prompts and responses (0 = none). */
+  readonly llmContentLength: number;
+  readonly tokenBatching: TokenBatching;
+  /** Least time between two live progress updates while tokens stream, in ms. */
+  readonly progressIntervalMs: number;
   /** Progress at which a stage begins, or `undefined` for an unknown stage. */
   readonly stageProgress: (stage: string) => number | undefined;
 }
@@ -57,96 +80,108 @@ export interface StageOptions {
 export interface CompleteOptions {
   /** The result; only its first characters are kept, as `llm_monitor.result_preview`. */
   readonly result?: string;
+  /** Input tokens of the whole session (default: what a wrapped stream reported). */
   readonly inputTokens?: number;
+  /** Output tokens of the whole session (default: what a wrapped stream reported, else the streamed count). */
   readonly outputTokens?: number;
-}
-
-/** Details of an LLM call (a GenAI client span). */
-export interface LlmCallOptions {
-  /** `gen_ai.operation.name`, e.g. `chat`, `embeddings`, `execute_tool`. */
-  readonly operation: string;
-  /** `gen_ai.provider.name`, e.g. `openai`, `anthropic`, `ollama`. */
-  readonly provider?: string;
-  /** `gen_ai.request.model`. */
-  readonly model: string;
-}
-
-/** How an LLM call ends. */
-export interface LlmCallResult {
-  readonly responseModel?: string;
-  readonly inputTokens?: number;
-  readonly outputTokens?: number;
-  /** Set when the call failed. */
-  readonly error?: unknown;
-}
-
-/** An LLM call in progress; end it once with {@link LlmCall.end}. */
-export interface LlmCall {
-  end(result?: LlmCallResult): void;
-}
-
-function errorDetails(error: unknown): { message: string; type: string } {
-  if (error instanceof Error) return { message: error.message || error.name, type: error.name };
-  return { message: String(error), type: typeof error };
 }
 
 /**
- * One processing session: the root span of its own trace, with one child span per stage. Every
- * method is safe to call in any state; misuse and internal errors go to the OpenTelemetry
- * diagnostic logger, never to the caller.
+ * One processing session. Every method is safe to call in any state and with any arguments:
+ * misuse and internal errors go to the OpenTelemetry diagnostic logger, never to the caller.
  */
-export class MonitoredSession {
+export interface MonitoredSession extends ProcessingScope {
   /** The session id (`llm_monitor.session.id`). */
   readonly sessionId: string;
-  readonly #settings: SessionSettings;
-  readonly #span: Span;
-  readonly #context: Context;
-  readonly #now: SessionClock;
-  readonly #startedAtMs: number;
-  #stageSpan: Span | undefined;
-  #stageContext: Context | undefined;
-  #progress = 0;
-  #streamedTokens = 0;
-  #firstTokenAtMs: number | undefined;
-  #ended = false;
+  /** Current progress, 0–100. */
+  readonly progress: number;
+  /** True once the session has completed or failed. */
+  readonly ended: boolean;
+  /** False for a disabled (no-op) session. */
+  readonly recording: boolean;
+  /** The context whose active span is the current stage (or the session), for the app's own spans. */
+  readonly context: Context;
+  /** Moves the session to `stage`; the previous stage ends now. Progress never goes backwards. */
+  stage(stage: string, options?: StageOptions): void;
+  /** Records `count` streamed tokens (and their text, when the monitor captures token text). */
+  tokens(count: number, text?: string): void;
+  /**
+   * Wraps a stream of chunks (strings, or OpenAI/Anthropic-style chunk objects): passes every chunk
+   * through unchanged while recording tokens, timings and usage under the `streaming_response` stage,
+   * and ends that stage however the stream ends (completed, early `break`, abort, error).
+   */
+  streamTokens<T>(source: AsyncIterable<T>, options?: StreamTokensOptions<T>): AsyncIterable<T>;
+  /** Ends the session successfully: progress 100, the current stage ends. */
+  complete(options?: CompleteOptions): void;
+  /** Ends the session as failed with `error`; the current stage ends failed too. */
+  fail(error: unknown): void;
+}
 
-  /** Created by {@link LlmMonitor.startSession}; not meant to be constructed directly. */
+interface RunningStage {
+  readonly span: Span;
+  readonly context: Context;
+  readonly name: string;
+  readonly attributes: Attributes;
+  readonly startTime: number;
+  receivedTokens: boolean;
+}
+
+/** A session that records spans. Created by `LlmMonitor.startSession`. */
+export class RecordingSession implements MonitoredSession {
+  readonly sessionId: string;
+  readonly recording = true;
+  readonly #settings: SessionSettings;
+  readonly #now: SessionClock;
+  readonly #startedAt: number;
+  readonly #span: Span;
+  readonly #sessionContext: Context;
+  readonly #start: SpanStart;
+  readonly #scope: RecordingScope;
+  readonly #tokens: TokenTracker;
+  #stage: RunningStage | undefined;
+  #progress = 0;
+  #ended = false;
+  /** Usage a wrapped stream reported (OpenAI's final chunk, Anthropic's message delta). */
+  #streamUsage: { input?: number; output?: number } = {};
+
   constructor(settings: SessionSettings, sessionId: string, start: SpanStart, parent: Context) {
     this.sessionId = sessionId;
     this.#settings = settings;
+    this.#start = start;
     this.#now = createSessionClock();
-    this.#startedAtMs = this.#now();
+    this.#startedAt = this.#now();
+    this.#tokens = new TokenTracker(settings.tokenBatching, settings.progressIntervalMs);
     this.#span = neverThrow(
       'startSession',
       () =>
         settings.tracer.startSpan(
           start.name,
-          { attributes: start.attributes, root: true, links: start.links, startTime: this.#startedAtMs },
+          { attributes: start.attributes, root: true, links: start.links, startTime: this.#startedAt },
           parent,
         ),
       // A non-recording span keeps every later call a cheap no-op.
       trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
     );
-    this.#context = trace.setSpan(parent, this.#span);
-    this.#announce(this.#span, start, this.#startedAtMs, SPAN_TYPE.session, parent);
+    this.#sessionContext = trace.setSpan(parent, this.#span);
+    this.#scope = new RecordingScope(
+      { tracer: settings.tracer, sessionId, now: this.#now, contentLength: settings.llmContentLength },
+      () => this.context,
+    );
+    this.#announce(this.#span, start.name, start.attributes, SPAN_TYPE.session, '', this.#startedAt, []);
   }
 
-  /** Current progress, 0–100. */
   get progress(): number {
     return this.#progress;
   }
 
-  /** True once the session has completed or failed. */
   get ended(): boolean {
     return this.#ended;
   }
 
-  /** The context whose active span is the session (or its current stage), for the app's own spans. */
   get context(): Context {
-    return this.#stageContext ?? this.#context;
+    return this.#stage?.context ?? this.#sessionContext;
   }
 
-  /** Moves the session to `stage`; the previous stage ends now. Progress never goes backwards. */
   stage(stage: string, options: StageOptions = {}): void {
     neverThrow(
       'stage',
@@ -165,60 +200,72 @@ export class MonitoredSession {
           [ATTR_PROGRESS]: this.#progress,
           ...metadataAttributes(options.metadata),
         };
-        if (options.message !== undefined) attributes[ATTR_STAGE_MESSAGE] = options.message;
+        if (options.message !== undefined) attributes[ATTR_STAGE_MESSAGE] = String(options.message);
         const name = stageSpanName(stage);
-        const span = this.#settings.tracer.startSpan(name, { attributes, startTime: at }, this.#context);
-        this.#stageSpan = span;
-        this.#stageContext = trace.setSpan(this.#context, span);
-        this.#announce(span, { name, attributes }, at, SPAN_TYPE.stage, this.#context);
+        const span = this.#settings.tracer.startSpan(name, { attributes, startTime: at }, this.#sessionContext);
+        this.#stage = { span, context: trace.setSpan(this.#sessionContext, span), name, attributes, startTime: at, receivedTokens: false };
+        this.#announce(span, name, attributes, SPAN_TYPE.stage, this.#span.spanContext().spanId, at, []);
       },
       undefined,
     );
   }
 
-  /** Records `count` streamed tokens (and their text, when the monitor captures token text). */
   tokens(count: number, text?: string): void {
+    if (this.#ended || typeof count !== 'number' || !(count > 0)) return;
     neverThrow(
       'tokens',
       () => {
-        if (this.#ended || !(count > 0)) return;
-        this.#firstTokenAtMs ??= this.#now();
-        this.#streamedTokens += count;
-        const attributes: Attributes = {
-          [ATTR_TOKENS_COUNT]: count,
-          [ATTR_TOKENS_TOTAL]: this.#streamedTokens,
-        };
-        if (this.#settings.captureTokenText && text !== undefined) attributes[ATTR_TOKENS_TEXT] = text;
-        (this.#stageSpan ?? this.#span).addEvent(EVENT_TOKENS, attributes);
+        const at = this.#now();
+        const captured = this.#settings.captureTokenText && text !== undefined ? String(text) : undefined;
+        const batch = this.#tokens.record(count, captured, at);
+        if (this.#stage) this.#stage.receivedTokens = true;
+        if (batch) this.#writeBatch(batch);
+        if (this.#settings.live && this.#tokens.progressDue(at)) this.#announceProgress(at);
       },
       undefined,
     );
   }
 
-  /** Starts an LLM call span (GenAI semantic conventions) under the current stage. */
-  startLlmCall(options: LlmCallOptions): LlmCall {
-    return neverThrow<LlmCall>(
-      'startLlmCall',
-      () => {
-        const attributes: Attributes = {
-          [GEN_AI.operationName]: options.operation,
-          [GEN_AI.requestModel]: options.model,
-          // Lets the receiver name the session correctly even when this span arrives first.
-          [ATTR_SESSION_ID]: this.sessionId,
-        };
-        if (options.provider) attributes[GEN_AI.providerName] = options.provider;
-        const span = this.#settings.tracer.startSpan(
-          llmCallSpanName(options.operation, options.model),
-          { kind: SpanKind.CLIENT, attributes, startTime: this.#now() },
-          this.context,
-        );
-        return { end: (result) => neverThrow('llm call end', () => endLlmCall(span, this.#now(), result), undefined) };
+  streamTokens<T>(source: AsyncIterable<T>, options: StreamTokensOptions<T> = {}): AsyncIterable<T> {
+    return streamTokens(source, options, {
+      begin: (message) => this.stage('streaming_response', message === undefined ? {} : { message }),
+      tokens: (count, text) => this.tokens(count, text),
+      usage: (input, output) => {
+        if (input !== undefined) this.#streamUsage.input = input;
+        if (output !== undefined) this.#streamUsage.output = output;
       },
-      { end: () => undefined },
-    );
+      end: (outcome, error) => this.#endStream(outcome, error),
+    });
   }
 
-  /** Ends the session successfully: progress 100, the current stage ends. */
+  startLlmCall(options: LlmCallOptions): LlmCall {
+    return this.#scope.startLlmCall(options);
+  }
+
+  resolveTemplate<T>(options: TemplateOptions, render: () => T | Promise<T>): Promise<T> {
+    return this.#scope.resolveTemplate(options, render);
+  }
+
+  selectModel<T>(options: ModelSelectionOptions, select: (selection: ModelSelection) => T | Promise<T>): Promise<T> {
+    return this.#scope.selectModel(options, select);
+  }
+
+  chainStep<T>(name: string, run: (step: ChainStep) => T | Promise<T>): Promise<T> {
+    return this.#scope.chainStep(name, run);
+  }
+
+  embed<T>(options: EmbeddingOptions, embed: () => T | Promise<T>): Promise<T> {
+    return this.#scope.embed(options, embed);
+  }
+
+  similaritySearch<T>(options: SimilaritySearchOptions<T>, search: () => readonly T[] | Promise<readonly T[]>): Promise<readonly T[]> {
+    return this.#scope.similaritySearch(options, search);
+  }
+
+  vectorStore<T>(options: VectorStoreOptions, write: () => T | Promise<T>): Promise<T> {
+    return this.#scope.vectorStore(options, write);
+  }
+
   complete(options: CompleteOptions = {}): void {
     this.#endSession('complete', () => {
       this.#progress = PROGRESS_COMPLETE;
@@ -229,15 +276,14 @@ export class MonitoredSession {
     });
   }
 
-  /** Ends the session as failed with `error`; the current stage ends failed too. */
   fail(error: unknown): void {
     this.#endSession('fail', () => {
       const { message, type } = errorDetails(error);
       this.#span.setStatus({ code: SpanStatusCode.ERROR, message });
       this.#span.setAttribute(OTEL.errorType, type);
-      if (this.#stageSpan) {
-        this.#stageSpan.setStatus({ code: SpanStatusCode.ERROR, message });
-        this.#stageSpan.setAttribute(OTEL.errorType, type);
+      if (this.#stage) {
+        this.#stage.span.setStatus({ code: SpanStatusCode.ERROR, message });
+        this.#stage.span.setAttribute(OTEL.errorType, type);
       }
       if (error instanceof Error) this.#span.recordException(error);
       this.#recordTotals(undefined, undefined);
@@ -259,6 +305,8 @@ export class MonitoredSession {
           describe();
         } finally {
           this.#endStage(at);
+          const rest = this.#tokens.flush();
+          if (rest) this.#addTokenEvent(this.#span, rest);
           this.#span.end(at);
         }
       },
@@ -268,51 +316,88 @@ export class MonitoredSession {
 
   #recordTotals(inputTokens: number | undefined, outputTokens: number | undefined): void {
     this.#span.setAttribute(ATTR_PROGRESS, this.#progress);
-    if (inputTokens !== undefined) this.#span.setAttribute(ATTR_SESSION_INPUT_TOKENS, inputTokens);
-    const output = outputTokens ?? (this.#streamedTokens > 0 ? this.#streamedTokens : undefined);
+    const input = inputTokens ?? this.#streamUsage.input;
+    if (input !== undefined) this.#span.setAttribute(ATTR_SESSION_INPUT_TOKENS, input);
+    const output = outputTokens ?? this.#streamUsage.output ?? (this.#tokens.total > 0 ? this.#tokens.total : undefined);
     if (output !== undefined) this.#span.setAttribute(ATTR_SESSION_OUTPUT_TOKENS, output);
-    if (this.#firstTokenAtMs !== undefined) {
-      this.#span.setAttribute(ATTR_TIME_TO_FIRST_TOKEN, (this.#firstTokenAtMs - this.#startedAtMs) / 1000);
-    }
+    this.#recordTimings(this.#span);
+  }
+
+  #recordTimings(span: Span): void {
+    const timings = this.#tokens.timings(this.#startedAt);
+    if (timings.timeToFirstToken !== undefined) span.setAttribute(ATTR_TIME_TO_FIRST_TOKEN, timings.timeToFirstToken);
+    if (timings.tokensPerSecond !== undefined) span.setAttribute(ATTR_TOKENS_PER_SECOND, timings.tokensPerSecond);
+    if (timings.timePerOutputToken !== undefined) span.setAttribute(ATTR_TIME_PER_OUTPUT_TOKEN, timings.timePerOutputToken);
+    if (timings.maxInterTokenLatency !== undefined) span.setAttribute(ATTR_INTER_TOKEN_LATENCY_MAX, timings.maxInterTokenLatency);
+  }
+
+  /** Ends the streaming stage as a wrapped stream ended, with how it ended. */
+  #endStream(outcome: StreamOutcome, error: unknown): void {
+    neverThrow(
+      'end of stream',
+      () => {
+        const stage = this.#stage;
+        if (!stage || this.#ended) return;
+        stage.span.setAttribute(ATTR_STREAM_OUTCOME, outcome);
+        if (outcome === 'error' || outcome === 'aborted') {
+          const { message, type } = errorDetails(error ?? new Error(outcome));
+          stage.span.setStatus({ code: SpanStatusCode.ERROR, message });
+          stage.span.setAttribute(OTEL.errorType, type);
+        }
+        this.#endStage(this.#now());
+      },
+      undefined,
+    );
   }
 
   #endStage(at: number): void {
-    this.#stageSpan?.end(at);
-    this.#stageSpan = undefined;
-    this.#stageContext = undefined;
+    const stage = this.#stage;
+    if (!stage) return;
+    this.#stage = undefined;
+    const rest = this.#tokens.flush();
+    if (rest) this.#addTokenEvent(stage.span, rest);
+    if (stage.receivedTokens) this.#recordTimings(stage.span);
+    stage.span.end(at);
   }
 
-  /**
-   * Exports a zero-duration "pending" child of `span` right away, so a receiver sees the span while
-   * it is still running (a standard SDK exports a span only when it ends).
-   */
-  #announce(span: Span, start: SpanStart, startTime: number, spanType: string, parent: Context): void {
-    if (!this.#settings.pendingMarkers || !span.isRecording()) return;
-    // A root span has no parent in `parent`'s context even when one is active there.
-    const parentSpanId = spanType === SPAN_TYPE.session ? '' : (trace.getSpan(parent)?.spanContext().spanId ?? '');
-    const attributes: Attributes = {
-      ...start.attributes,
-      [ATTR_SPAN_TYPE]: SPAN_TYPE.pending,
-      [ATTR_PENDING_SPAN_TYPE]: spanType,
-      [ATTR_PENDING_PARENT_ID]: parentSpanId,
-    };
-    this.#settings.tracer
-      .startSpan(start.name, { attributes, startTime }, trace.setSpan(parent, span))
-      .end(startTime);
+  #writeBatch(batch: TokenBatch): void {
+    this.#addTokenEvent(this.#stage?.span ?? this.#span, batch);
   }
-}
 
-function endLlmCall(span: Span, at: number, result: LlmCallResult = {}): void {
-  try {
-    if (result.responseModel) span.setAttribute(GEN_AI.responseModel, result.responseModel);
-    if (result.inputTokens !== undefined) span.setAttribute(GEN_AI.usageInputTokens, result.inputTokens);
-    if (result.outputTokens !== undefined) span.setAttribute(GEN_AI.usageOutputTokens, result.outputTokens);
-    if (result.error !== undefined) {
-      const { message, type } = errorDetails(result.error);
-      span.setAttribute(OTEL.errorType, type);
-      span.setStatus({ code: SpanStatusCode.ERROR, message });
+  #addTokenEvent(span: Span, batch: TokenBatch): void {
+    const attributes: Attributes = { [ATTR_TOKENS_COUNT]: batch.count, [ATTR_TOKENS_TOTAL]: batch.total };
+    if (batch.text !== undefined) attributes[ATTR_TOKENS_TEXT] = batch.text;
+    span.addEvent(EVENT_TOKENS, attributes, batch.at);
+  }
+
+  /** Tells the receiver how far the stream is: running total, and the text since the last update. */
+  #announceProgress(at: number): void {
+    const { count, text } = this.#tokens.takeProgress(at);
+    const attributes: Attributes = { [ATTR_TOKENS_COUNT]: count, [ATTR_TOKENS_TOTAL]: this.#tokens.total };
+    if (text !== undefined) attributes[ATTR_TOKENS_TEXT] = text;
+    const events: LiveEvent[] = [{ name: EVENT_TOKENS, attributes, time: at }];
+    const stage = this.#stage;
+    if (stage) {
+      const progressAttributes = { ...stage.attributes, [ATTR_TOKENS_TOTAL]: this.#tokens.total };
+      this.#announce(stage.span, stage.name, progressAttributes, SPAN_TYPE.stage, this.#span.spanContext().spanId, stage.startTime, events, at);
+    } else {
+      const progressAttributes = { ...this.#start.attributes, [ATTR_TOKENS_TOTAL]: this.#tokens.total };
+      this.#announce(this.#span, this.#start.name, progressAttributes, SPAN_TYPE.session, '', this.#startedAt, events, at);
     }
-  } finally {
-    span.end(at);
+  }
+
+  #announce(
+    span: Span,
+    name: string,
+    attributes: Attributes,
+    spanType: string,
+    parentSpanId: string,
+    startTime: number,
+    events: LiveEvent[],
+    at = startTime,
+  ): void {
+    const live = this.#settings.live;
+    if (!live || !span.isRecording()) return;
+    live.announce({ span, name, spanType, parentSpanId, startTime, at, attributes, events });
   }
 }

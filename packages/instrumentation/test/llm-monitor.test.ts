@@ -82,13 +82,13 @@ describe('createLlmMonitor', () => {
   });
 
   it('can leave the pending markers out', () => {
-    const monitor = createLlmMonitor({ tracerProvider: provider, pendingMarkers: false });
+    const monitor = createLlmMonitor({ tracerProvider: provider, live: false });
     monitor.startSession({ task: 'classify' }).stage('initializing');
     expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
   it('records tokens as events with a running count, text only when asked', () => {
-    const privateMonitor = createLlmMonitor({ tracerProvider: provider });
+    const privateMonitor = createLlmMonitor({ tracerProvider: provider, tokenBatching: { maxTokens: 1 } });
     const session = privateMonitor.startSession({ task: 't' });
     session.stage('streaming_response');
     session.tokens(3, 'secret ');
@@ -100,7 +100,7 @@ describe('createLlmMonitor', () => {
     expect(events.some((e) => e.attributes?.[ATTR_TOKENS_TEXT] !== undefined)).toBe(false);
 
     exporter.reset();
-    const capturing = createLlmMonitor({ tracerProvider: provider, captureTokenText: true }).startSession({ task: 't' });
+    const capturing = createLlmMonitor({ tracerProvider: provider, captureTokenText: true, live: false }).startSession({ task: 't' });
     capturing.stage('streaming_response');
     capturing.tokens(1, 'visible');
     capturing.complete();

@@ -52,6 +52,23 @@ export const ATTR_SESSION_INPUT_TOKENS = 'llm_monitor.usage.input_tokens';
 export const ATTR_SESSION_OUTPUT_TOKENS = 'llm_monitor.usage.output_tokens';
 /** `llm_monitor.time_to_first_token`: seconds from the session start to the first streamed token. */
 export const ATTR_TIME_TO_FIRST_TOKEN = 'llm_monitor.time_to_first_token';
+/** `llm_monitor.tokens_per_second`: output tokens per second after the first token (stream or session). */
+export const ATTR_TOKENS_PER_SECOND = 'llm_monitor.tokens_per_second';
+/**
+ * `llm_monitor.time_per_output_token`: mean seconds between output tokens after the first — the
+ * inter-token latency, as the GenAI conventions define `gen_ai.server.time_per_output_token`.
+ */
+export const ATTR_TIME_PER_OUTPUT_TOKEN = 'llm_monitor.time_per_output_token';
+/** `llm_monitor.inter_token_latency.max`: the longest gap, in seconds, between two token arrivals (stalls). */
+export const ATTR_INTER_TOKEN_LATENCY_MAX = 'llm_monitor.inter_token_latency.max';
+/** `llm_monitor.stream.outcome`: how a wrapped stream ended: `completed`, `cancelled`, `aborted` or `error`. */
+export const ATTR_STREAM_OUTCOME = 'llm_monitor.stream.outcome';
+/** `llm_monitor.usage.total_tokens`: input plus output tokens of an LLM call. */
+export const ATTR_USAGE_TOTAL_TOKENS = 'llm_monitor.usage.total_tokens';
+/** `llm_monitor.prompt_preview`: the first characters of an LLM call's prompt (configurable, can be off). */
+export const ATTR_PROMPT_PREVIEW = 'llm_monitor.prompt_preview';
+/** `llm_monitor.response_preview`: the first characters of an LLM call's response (configurable, can be off). */
+export const ATTR_RESPONSE_PREVIEW = 'llm_monitor.response_preview';
 /** `llm_monitor.pending.parent_id`: on a pending marker, the parent span id of the span it announces. */
 export const ATTR_PENDING_PARENT_ID = 'llm_monitor.pending.parent_id';
 /** `llm_monitor.pending.span_type`: on a pending marker, the {@link SpanType} of the span it announces. */
