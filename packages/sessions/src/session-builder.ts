@@ -49,8 +49,8 @@ const STATUS_ERROR = 2;
 interface TraceState {
   /** Real spans by span id (pending markers excluded). */
   readonly spans: Map<string, SpanRecord>;
-  /** Spans known only from their pending marker, by the announced span's id. */
-  readonly announced: Map<string, SpanRecord>;
+  /** Pending markers by the id of the span they announce (a running span may have several). */
+  readonly markers: Map<string, Map<string, SpanRecord>>;
   /** True once a span of ours or a GenAI span arrived: the trace is a session. */
   formsSession: boolean;
   /** When a span of this trace last arrived (caller's clock). */
@@ -124,14 +124,20 @@ export class SessionBuilder {
     }
     let state = this.#traces.get(span.traceId);
     if (!state) {
-      state = { spans: new Map(), announced: new Map(), formsSession: false, lastSeenMs: nowMs };
+      state = { spans: new Map(), markers: new Map(), formsSession: false, lastSeenMs: nowMs };
       this.#traces.set(span.traceId, state);
     }
     state.lastSeenMs = Math.max(state.lastSeenMs, nowMs);
     state.formsSession ||= sessionSpan;
     if (span.attributes[ATTR_SPAN_TYPE] === SPAN_TYPE.pending) {
-      const announced = announcedSpan(span);
-      if (announced) state.announced.set(announced.spanId, announced);
+      // A marker's parent is the running span it announces; without one it announces nothing.
+      if (!span.parentSpanId) return true;
+      let markers = state.markers.get(span.parentSpanId);
+      if (!markers) {
+        markers = new Map();
+        state.markers.set(span.parentSpanId, markers);
+      }
+      markers.set(span.spanId, span);
       return true;
     }
     const known = state.spans.get(span.spanId);
@@ -150,8 +156,14 @@ function isLaterVersion(candidate: SpanRecord, known: SpanRecord): boolean {
 }
 
 /** The running span a pending marker announces: the marker's parent, with the marker's attributes. */
-function announcedSpan(marker: SpanRecord): SpanRecord | undefined {
-  if (!marker.parentSpanId) return undefined;
+/**
+ * The running span its markers announce: the marker's parent, with the attributes of the latest
+ * marker (progress updates carry the running token total) and the events of all of them (each
+ * progress update carries the token batches since the one before).
+ */
+function announcedSpan(markers: Map<string, SpanRecord>): SpanRecord {
+  const ordered = [...markers.values()].sort((a, b) => a.endTimeUnixMs - b.endTimeUnixMs || (a.spanId < b.spanId ? -1 : 1));
+  const marker = ordered.at(-1)!;
   const spanType = stringAttribute(marker.attributes, ATTR_PENDING_SPAN_TYPE);
   const attributes: Record<string, Attributes[string]> = { ...marker.attributes };
   delete attributes[ATTR_PENDING_PARENT_ID];
@@ -162,17 +174,18 @@ function announcedSpan(marker: SpanRecord): SpanRecord | undefined {
     ...marker,
     spanId: marker.parentSpanId,
     parentSpanId: stringAttribute(marker.attributes, ATTR_PENDING_PARENT_ID) ?? '',
+    startTimeUnixMs: ordered[0]!.startTimeUnixMs,
     endTimeUnixMs: 0,
     attributes,
-    events: [],
+    events: ordered.flatMap((each) => each.events),
     status: { code: 0, message: '' },
   };
 }
 
 function effectiveSpans(state: TraceState): SpanRecord[] {
   const spans = [...state.spans.values()];
-  for (const [spanId, span] of state.announced) {
-    if (!state.spans.has(spanId)) spans.push(span);
+  for (const [spanId, markers] of state.markers) {
+    if (!state.spans.has(spanId)) spans.push(announcedSpan(markers));
   }
   return spans;
 }

@@ -213,3 +213,25 @@ describe('SessionBuilder with what senders get wrong', () => {
     expect(Object.keys(session.metadata)).toContain('__proto__');
   });
 });
+
+describe('SessionBuilder with live progress markers', () => {
+  it('shows a streaming stage live from several progress markers, in any order', () => {
+    const { root, stages } = completedSession();
+    const streaming = stages[7]!;
+    const progress = (endOffset: number, count: number, total: number, text: string): SpanRecord => ({
+      ...pendingMarker(streaming),
+      endTimeUnixMs: T0 + endOffset,
+      attributes: { ...pendingMarker(streaming).attributes, 'llm_monitor.tokens.total': total },
+      events: [{ name: 'llm_monitor.tokens', timeUnixMs: T0 + endOffset, attributes: { 'llm_monitor.tokens.count': count, 'llm_monitor.tokens.total': total, 'llm_monitor.tokens.text': text } }],
+    });
+    const markers = [pendingMarker(root), pendingMarker(streaming), progress(71, 1, 1, 'Hel'), progress(74, 4, 5, 'lo wo')];
+    const expected = build([markers])!;
+    expect(expected).toMatchObject({ status: 'active', current_stage: 'streaming_response', streamed_tokens: ['Hel', 'lo wo'] });
+    expect(expected.token_counts.streamed).toBe(5);
+    expect(expected.stages.at(-1)).toMatchObject({ stage: 'streaming_response', status: 'running' });
+    for (let seed = 1; seed <= 20; seed += 1) expect(build([shuffled(markers, seed)]), `seed ${seed}`).toEqual(expected);
+    // The real stage span, once ended, replaces what the markers said.
+    const final = build([[...markers, root, ...stages]])!;
+    expect(final.streamed_tokens).toEqual(['Hello ', 'world']);
+  });
+});

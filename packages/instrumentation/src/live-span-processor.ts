@@ -1,0 +1,215 @@
+/**
+ * A span processor for live monitoring: it exports ended spans within a short delay (50 ms by
+ * default, against the SDK batch processor's 5 s) and turns the instrumentation's live updates into
+ * pending markers at export time — only for spans still running by then, so a stage that starts and
+ * ends within one delay costs no marker at all. Its queues are bounded: when the receiver is down or
+ * slow the application is never slowed and memory stays flat; what does not fit is counted and dropped.
+ */
+import { diag, SpanKind, TraceFlags } from '@opentelemetry/api';
+import type { Context, HrTime } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { markerAttributes } from './live-channel.js';
+import type { LiveChannel, LiveUpdate } from './live-channel.js';
+
+/** Options of {@link LiveSpanProcessor}. */
+export interface LiveSpanProcessorOptions {
+  /** Longest time an ended span or live update waits before export, in ms (default 50). */
+  readonly exportDelayMs?: number;
+  /** Most ended spans held while exports are slow or failing (default 2,048); more are dropped. */
+  readonly maxQueueSize?: number;
+  /** Most live updates held (default 1,024); more are dropped. */
+  readonly maxPendingUpdates?: number;
+  /** Most spans in one export request (default 512). */
+  readonly maxExportBatchSize?: number;
+  /** An export taking longer counts as failed, in ms (default 10,000). */
+  readonly exportTimeoutMs?: number;
+}
+
+/** Counters of a {@link LiveSpanProcessor}. */
+export interface LiveSpanProcessorStats {
+  /** Spans and markers delivered to the exporter successfully. */
+  exportedSpans: number;
+  /** Spans dropped because the queue was full. */
+  droppedSpans: number;
+  /** Live updates dropped because too many were waiting. */
+  droppedUpdates: number;
+  /** Export requests that failed or timed out. */
+  failedExports: number;
+  /** Spans waiting now. */
+  queuedSpans: number;
+}
+
+function toHrTime(ms: number): HrTime {
+  const seconds = Math.floor(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+}
+
+function randomSpanId(): string {
+  const bytes = new Uint8Array(8);
+  do globalThis.crypto.getRandomValues(bytes);
+  while (bytes.every((byte) => byte === 0));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** See the module comment. Use it as a span processor and give it to `createLlmMonitor({ live })`. */
+export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
+  readonly #exporter: SpanExporter;
+  readonly #exportDelayMs: number;
+  readonly #maxQueueSize: number;
+  readonly #maxPendingUpdates: number;
+  readonly #maxExportBatchSize: number;
+  readonly #exportTimeoutMs: number;
+  #queue: ReadableSpan[] = [];
+  #updates: LiveUpdate[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #exporting: Promise<void> | undefined;
+  #shutDown = false;
+  readonly #stats: LiveSpanProcessorStats = { exportedSpans: 0, droppedSpans: 0, droppedUpdates: 0, failedExports: 0, queuedSpans: 0 };
+
+  constructor(exporter: SpanExporter, options: LiveSpanProcessorOptions = {}) {
+    this.#exporter = exporter;
+    this.#exportDelayMs = options.exportDelayMs ?? 50;
+    this.#maxQueueSize = options.maxQueueSize ?? 2048;
+    this.#maxPendingUpdates = options.maxPendingUpdates ?? 1024;
+    this.#maxExportBatchSize = options.maxExportBatchSize ?? 512;
+    this.#exportTimeoutMs = options.exportTimeoutMs ?? 10_000;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): LiveSpanProcessorStats {
+    return { ...this.#stats, queuedSpans: this.#queue.length };
+  }
+
+  onStart(_span: Span, _parentContext: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if (this.#shutDown || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.#queue.length >= this.#maxQueueSize) {
+      this.#stats.droppedSpans += 1;
+      return;
+    }
+    this.#queue.push(span);
+    this.#schedule();
+  }
+
+  announce(update: LiveUpdate): void {
+    if (this.#shutDown) return;
+    if (this.#updates.length >= this.#maxPendingUpdates) {
+      this.#stats.droppedUpdates += 1;
+      return;
+    }
+    this.#updates.push(update);
+    this.#schedule();
+  }
+
+  async forceFlush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    // Drain: export until nothing waits (a failed export drops its batch, so this ends).
+    for (;;) {
+      if (this.#exporting) await this.#exporting;
+      if (this.#queue.length === 0 && this.#updates.length === 0) return;
+      await this.#exportNext();
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#shutDown) return;
+    await this.forceFlush();
+    this.#shutDown = true;
+    await this.#exporter.shutdown();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#exporting) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#exportNext();
+    }, this.#exportDelayMs);
+    // Never keep the application alive for monitoring.
+    this.#timer.unref?.();
+  }
+
+  #exportNext(): Promise<void> {
+    if (this.#exporting) return this.#exporting;
+    const batch = this.#takeBatch();
+    if (batch.length === 0) return Promise.resolve();
+    this.#exporting = this.#export(batch).finally(() => {
+      this.#exporting = undefined;
+      if (this.#queue.length > 0 || this.#updates.length > 0) this.#schedule();
+    });
+    return this.#exporting;
+  }
+
+  #takeBatch(): ReadableSpan[] {
+    const markers: ReadableSpan[] = [];
+    const updates = this.#updates;
+    this.#updates = [];
+    for (const update of updates) {
+      // Ended by now: the real span (already queued) says all the marker would.
+      if (update.span.isRecording()) markers.push(markerSpan(update));
+    }
+    const room = Math.max(0, this.#maxExportBatchSize - markers.length);
+    return [...markers, ...this.#queue.splice(0, room)];
+  }
+
+  #export(batch: ReadableSpan[]): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const settle = (ok: boolean, error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timeout);
+        if (ok) this.#stats.exportedSpans += batch.length;
+        else {
+          this.#stats.failedExports += 1;
+          diag.debug('llm-monitor: live export failed', error);
+        }
+        resolve();
+      };
+      const timeout = setTimeout(() => settle(false, new Error('export timed out')), this.#exportTimeoutMs);
+      timeout.unref?.();
+      try {
+        this.#exporter.export(batch, (result) => settle(result.code === 0, result.error));
+      } catch (error) {
+        settle(false, error);
+      }
+    });
+  }
+}
+
+/** What the SDK's span object offers beyond the API (resource and scope, to copy onto the marker). */
+interface SdkSpanParts {
+  readonly resource: ReadableSpan['resource'];
+  readonly instrumentationScope: ReadableSpan['instrumentationScope'];
+}
+
+/** The pending marker for `update`, built as an ended span without going through a tracer. */
+function markerSpan(update: LiveUpdate): ReadableSpan {
+  const running = update.span.spanContext();
+  const parts = update.span as unknown as SdkSpanParts;
+  const startTime = toHrTime(update.startTime);
+  const endTime = toHrTime(update.at);
+  const spanId = randomSpanId();
+  return {
+    name: update.name,
+    kind: SpanKind.INTERNAL,
+    spanContext: () => ({ traceId: running.traceId, spanId, traceFlags: TraceFlags.SAMPLED }),
+    parentSpanContext: running,
+    startTime,
+    endTime,
+    status: { code: 0 },
+    attributes: markerAttributes(update),
+    links: [],
+    events: update.events.map((event) => ({ name: event.name, attributes: event.attributes, time: toHrTime(event.time), droppedAttributesCount: 0 })),
+    duration: toHrTime(update.at - update.startTime),
+    ended: true,
+    resource: parts.resource,
+    instrumentationScope: parts.instrumentationScope,
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The live promise, end to end: an application set up with `setupLlmMonitor` exports to a real
+ * receiver over OTLP/HTTP, and the receiver shows the session, its current stage and its streaming
+ * progress while they are still running.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
+import { buildReceiver } from '@llm-monitor/receiver';
+import type { Receiver } from '@llm-monitor/receiver';
+import { createMonitorClient } from '@llm-monitor/client';
+import type { ProcessingSession } from '@llm-monitor/sessions';
+
+let receiver: Receiver;
+let apiUrl: string;
+let otlpTracesUrl: string;
+
+beforeAll(async () => {
+  receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent' });
+  ({ apiUrl, otlpTracesUrl } = await receiver.listen());
+});
+
+afterAll(async () => {
+  await receiver.close();
+});
+
+async function waitForSession(id: string, check: (session: ProcessingSession) => boolean): Promise<ProcessingSession> {
+  const client = createMonitorClient({ baseUrl: apiUrl });
+  const deadline = Date.now() + 10_000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const session = await client.getSession(id);
+      if (check(session)) return session;
+      last = session;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`session ${id} never matched; last seen: ${JSON.stringify(last)}`);
+}
+
+describe('a session instrumented with setupLlmMonitor', () => {
+  it('is visible at the receiver with its running stage and streaming progress before anything ends', async () => {
+    const setup = setupLlmMonitor({ endpoint: otlpTracesUrl, serviceName: 'live-e2e', captureTokenText: true, progressIntervalMs: 0 });
+    try {
+      const session = setup.monitor.startSession({ task: 'answer', model: 'gpt-4o-mini' });
+      session.stage('initializing');
+      session.stage('connecting_to_model', { message: 'opening a connection' });
+
+      const connecting = await waitForSession(session.sessionId, (s) => s.current_stage === 'connecting_to_model');
+      expect(connecting).toMatchObject({ status: 'active', progress: 50, service_name: 'live-e2e', end_time: null });
+      expect(connecting.stages.at(-1)).toMatchObject({ stage: 'connecting_to_model', status: 'running', message: 'opening a connection' });
+
+      session.stage('streaming_response');
+      session.tokens(2, 'Hello ');
+      const streaming = await waitForSession(session.sessionId, (s) => s.token_counts.streamed === 2);
+      expect(streaming).toMatchObject({ status: 'active', current_stage: 'streaming_response', streamed_tokens: ['Hello '] });
+
+      session.tokens(1, 'world');
+      await waitForSession(session.sessionId, (s) => s.token_counts.streamed === 3 && s.streamed_tokens.join('') === 'Hello world');
+
+      session.complete({ result: 'Hello world' });
+      const done = await waitForSession(session.sessionId, (s) => s.status === 'completed');
+      expect(done).toMatchObject({ progress: 100, token_counts: { output: 3, streamed: 3 }, streamed_tokens: ['Hello world'] });
+      expect(done.stages.every((stage) => stage.status === 'ok')).toBe(true);
+    } finally {
+      await setup.shutdown();
+    }
+    expect(setup.processor.stats()).toMatchObject({ failedExports: 0, droppedSpans: 0 });
+  });
+});
