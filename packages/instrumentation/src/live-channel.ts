@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
-import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE, SPAN_TYPE } from '@llm-monitor/semconv';
+import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_PROGRESS, ATTR_SESSION_ID, ATTR_SPAN_TYPE, SPAN_TYPE } from '@llm-monitor/semconv';
 
 /** An event carried by a live update (token batches while a stage streams). */
 export interface LiveEvent {
@@ -28,6 +28,12 @@ export interface LiveUpdate {
   readonly at: number;
   /** The running span's attributes as of now. */
   readonly attributes: Attributes;
+  /**
+   * The session id and progress, for the marker: kept apart from `attributes` so the hot path
+   * shares the span's own attribute object, and only a marker actually sent pays for the copy.
+   */
+  readonly sessionId: string;
+  readonly progress: number;
   /** Events since the previous update of this span (token batches, with their text when captured). */
   readonly events: readonly LiveEvent[];
 }
@@ -41,6 +47,8 @@ export interface LiveChannel {
 export function markerAttributes(update: LiveUpdate): Attributes {
   return {
     ...update.attributes,
+    [ATTR_SESSION_ID]: update.sessionId,
+    [ATTR_PROGRESS]: update.progress,
     [ATTR_SPAN_TYPE]: SPAN_TYPE.pending,
     [ATTR_PENDING_SPAN_TYPE]: update.spanType,
     [ATTR_PENDING_PARENT_ID]: update.parentSpanId,

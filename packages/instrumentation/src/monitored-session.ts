@@ -1,4 +1,4 @@
-import { INVALID_SPAN_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
+import { diag, INVALID_SPAN_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import {
   ATTR_INTER_TOKEN_LATENCY_MAX,
@@ -21,6 +21,7 @@ import {
   OTEL,
   PROGRESS_COMPLETE,
   SPAN_TYPE,
+  builtinStageProgress,
   stageSpanName,
 } from '@llm-monitor/semconv';
 import { errorDetails, metadataAttributes, preview } from './attribute-encoding.js';
@@ -119,12 +120,14 @@ export interface MonitoredSession extends ProcessingScope {
 
 interface RunningStage {
   readonly span: Span;
-  readonly context: Context;
+  context: Context | undefined;
   readonly name: string;
   readonly attributes: Attributes;
   readonly startTime: number;
   receivedTokens: boolean;
 }
+
+const NO_EVENTS: readonly LiveEvent[] = [];
 
 /** A session that records spans. Created by `LlmMonitor.startSession`. */
 export class RecordingSession implements MonitoredSession {
@@ -134,6 +137,8 @@ export class RecordingSession implements MonitoredSession {
   readonly #now: SessionClock;
   readonly #startedAt: number;
   readonly #span: Span;
+  readonly #sessionSpanId: string;
+  readonly #tracer: Tracer;
   readonly #sessionContext: Context;
   readonly #start: SpanStart;
   readonly #scope: RecordingScope;
@@ -163,11 +168,13 @@ export class RecordingSession implements MonitoredSession {
       trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
     );
     this.#sessionContext = trace.setSpan(parent, this.#span);
+    this.#sessionSpanId = this.#span.spanContext().spanId;
+    this.#tracer = settings.tracer;
     this.#scope = new RecordingScope(
       { tracer: settings.tracer, sessionId, now: this.#now, contentLength: settings.llmContentLength },
       () => this.context,
     );
-    this.#announce(this.#span, start.name, start.attributes, SPAN_TYPE.session, '', this.#startedAt, []);
+    this.#announce(this.#span, start.name, start.attributes, SPAN_TYPE.session, '', this.#startedAt, NO_EVENTS);
   }
 
   get progress(): number {
@@ -179,51 +186,54 @@ export class RecordingSession implements MonitoredSession {
   }
 
   get context(): Context {
-    return this.#stage?.context ?? this.#sessionContext;
+    const stage = this.#stage;
+    if (!stage) return this.#sessionContext;
+    // Made on first use: most stages never need a context of their own.
+    stage.context ??= trace.setSpan(this.#sessionContext, stage.span);
+    return stage.context;
   }
 
-  stage(stage: string, options: StageOptions = {}): void {
-    neverThrow(
-      'stage',
-      () => {
-        if (this.#ended) throw new Error(`session ${this.sessionId} has ended; stage ${stage} ignored`);
-        const stageProgress = this.#settings.stageProgress(stage);
-        if (stageProgress === undefined) throw new Error(`unknown stage "${stage}": register it first`);
-        // One instant for the transition: the previous stage ends exactly when this one starts.
-        const at = this.#now();
-        this.#endStage(at);
-        this.#progress = Math.max(this.#progress, stageProgress);
-        const attributes: Attributes = {
-          [ATTR_SPAN_TYPE]: SPAN_TYPE.stage,
-          [ATTR_SESSION_ID]: this.sessionId,
-          [ATTR_STAGE]: stage,
-          [ATTR_PROGRESS]: this.#progress,
-          ...metadataAttributes(options.metadata),
-        };
+  stage(stage: string, options?: StageOptions): void {
+    // try/catch inline rather than through neverThrow: this is the hot path, no closure per call.
+    try {
+      if (this.#ended) throw new Error(`session ${this.sessionId} has ended; stage ${stage} ignored`);
+      const builtinProgress = builtinStageProgress(stage);
+      const stageProgress = builtinProgress ?? this.#settings.stageProgress(stage);
+      if (stageProgress === undefined) throw new Error(`unknown stage "${stage}": register it first`);
+      // One instant for the transition: the previous stage ends exactly when this one starts.
+      const at = this.#now();
+      this.#endStage(at);
+      if (stageProgress > this.#progress) this.#progress = stageProgress;
+      // Every attribute costs the SDK two passes, so a stage span carries only what cannot be
+      // derived: progress only when it is not the stage's own, and the session id only on its
+      // live update (the receiver knows the span's session from its trace).
+      const attributes: Attributes = { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, [ATTR_STAGE]: stage };
+      if (this.#progress !== builtinProgress) attributes[ATTR_PROGRESS] = this.#progress;
+      if (options !== undefined) {
         if (options.message !== undefined) attributes[ATTR_STAGE_MESSAGE] = String(options.message);
-        const name = stageSpanName(stage);
-        const span = this.#settings.tracer.startSpan(name, { attributes, startTime: at }, this.#sessionContext);
-        this.#stage = { span, context: trace.setSpan(this.#sessionContext, span), name, attributes, startTime: at, receivedTokens: false };
-        this.#announce(span, name, attributes, SPAN_TYPE.stage, this.#span.spanContext().spanId, at, []);
-      },
-      undefined,
-    );
+        if (options.metadata !== undefined) Object.assign(attributes, metadataAttributes(options.metadata));
+      }
+      const name = stageSpanName(stage);
+      const span = this.#tracer.startSpan(name, { attributes, startTime: at }, this.#sessionContext);
+      this.#stage = { span, context: undefined, name, attributes, startTime: at, receivedTokens: false };
+      this.#announce(span, name, attributes, SPAN_TYPE.stage, this.#sessionSpanId, at, NO_EVENTS);
+    } catch (error) {
+      diag.error('llm-monitor: stage failed', error);
+    }
   }
 
   tokens(count: number, text?: string): void {
     if (this.#ended || typeof count !== 'number' || !(count > 0)) return;
-    neverThrow(
-      'tokens',
-      () => {
-        const at = this.#now();
-        const captured = this.#settings.captureTokenText && text !== undefined ? String(text) : undefined;
-        const batch = this.#tokens.record(count, captured, at);
-        if (this.#stage) this.#stage.receivedTokens = true;
-        if (batch) this.#writeBatch(batch);
-        if (this.#settings.live && this.#tokens.progressDue(at)) this.#announceProgress(at);
-      },
-      undefined,
-    );
+    try {
+      const at = this.#now();
+      const captured = this.#settings.captureTokenText && text !== undefined ? String(text) : undefined;
+      const batch = this.#tokens.record(count, captured, at);
+      if (this.#stage) this.#stage.receivedTokens = true;
+      if (batch) this.#writeBatch(batch);
+      if (this.#settings.live && this.#tokens.progressDue(at)) this.#announceProgress(at);
+    } catch (error) {
+      diag.error('llm-monitor: tokens failed', error);
+    }
   }
 
   streamTokens<T>(source: AsyncIterable<T>, options: StreamTokensOptions<T> = {}): AsyncIterable<T> {
@@ -379,7 +389,7 @@ export class RecordingSession implements MonitoredSession {
     const stage = this.#stage;
     if (stage) {
       const progressAttributes = { ...stage.attributes, [ATTR_TOKENS_TOTAL]: this.#tokens.total };
-      this.#announce(stage.span, stage.name, progressAttributes, SPAN_TYPE.stage, this.#span.spanContext().spanId, stage.startTime, events, at);
+      this.#announce(stage.span, stage.name, progressAttributes, SPAN_TYPE.stage, this.#sessionSpanId, stage.startTime, events, at);
     } else {
       const progressAttributes = { ...this.#start.attributes, [ATTR_TOKENS_TOTAL]: this.#tokens.total };
       this.#announce(this.#span, this.#start.name, progressAttributes, SPAN_TYPE.session, '', this.#startedAt, events, at);
@@ -393,11 +403,11 @@ export class RecordingSession implements MonitoredSession {
     spanType: string,
     parentSpanId: string,
     startTime: number,
-    events: LiveEvent[],
+    events: readonly LiveEvent[],
     at = startTime,
   ): void {
     const live = this.#settings.live;
     if (!live || !span.isRecording()) return;
-    live.announce({ span, name, spanType, parentSpanId, startTime, at, attributes, events });
+    live.announce({ span, name, spanType, parentSpanId, startTime, at, attributes, events, sessionId: this.sessionId, progress: this.#progress });
   }
 }

@@ -5,9 +5,17 @@ export function sessionSpanName(task: string): string {
   return `llm_monitor.session ${task}`;
 }
 
-/** Name of a stage span: `llm_monitor.stage <stage id>`. */
+const stageSpanNames = new Map<string, string>();
+
+/** Name of a stage span: `llm_monitor.stage <stage id>` (made once per stage id). */
 export function stageSpanName(stage: StageId): string {
-  return `llm_monitor.stage ${stage}`;
+  let name = stageSpanNames.get(stage);
+  if (name === undefined) {
+    name = `llm_monitor.stage ${stage}`;
+    // Stage ids are a small set (ten built-ins plus registered ones); the bound guards against misuse.
+    if (stageSpanNames.size < 1024) stageSpanNames.set(stage, name);
+  }
+  return name;
 }
 
 /** Name of an LLM call span, as the GenAI conventions ask: `<operation> <model>`. */
