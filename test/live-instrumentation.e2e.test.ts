@@ -64,6 +64,9 @@ describe('a session instrumented with setupLlmMonitor', () => {
       const done = await waitForSession(session.sessionId, (s) => s.status === 'completed');
       expect(done).toMatchObject({ progress: 100, token_counts: { output: 3, streamed: 3 }, streamed_tokens: ['Hello world'] });
       expect(done.stages.every((stage) => stage.status === 'ok')).toBe(true);
+      expect(done.time_to_first_token_ms).toBeGreaterThan(0);
+      expect(done.tokens_per_second).toBeGreaterThan(0);
+      expect(done.time_per_output_token_ms).toBeCloseTo(1000 / done.tokens_per_second!, 6);
     } finally {
       await setup.shutdown();
     }

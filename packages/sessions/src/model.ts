@@ -57,6 +57,10 @@ export interface LlmCallRecord {
   duration_ms: number | null;
   status: 'running' | 'ok' | 'error';
   error: string | null;
+  /** First characters of the prompt, when the application keeps them. */
+  prompt_preview: string | null;
+  /** First characters of the response, when the application keeps them. */
+  response_preview: string | null;
 }
 
 /** Token counts of a session. */
@@ -104,6 +108,10 @@ export interface ProcessingSession {
   token_counts: TokenCounts;
   /** Milliseconds from the session start to the first streamed token; `null` when unknown. */
   time_to_first_token_ms: number | null;
+  /** Output tokens per second after the first token; `null` when unknown. */
+  tokens_per_second: number | null;
+  /** Mean milliseconds between output tokens after the first (inter-token latency); `null` when unknown. */
+  time_per_output_token_ms: number | null;
   metadata: Metadata;
   error: string | null;
 }

@@ -51,7 +51,7 @@ export const llmCallRecordSchema = {
   additionalProperties: false,
   required: [
     'span_id', 'operation', 'provider', 'request_model', 'response_model', 'input_tokens',
-    'output_tokens', 'start_time', 'end_time', 'duration_ms', 'status', 'error',
+    'output_tokens', 'start_time', 'end_time', 'duration_ms', 'status', 'error', 'prompt_preview', 'response_preview',
   ],
   properties: {
     span_id: { type: 'string' },
@@ -66,6 +66,8 @@ export const llmCallRecordSchema = {
     duration_ms: nullableNumber,
     status: { enum: ['running', 'ok', 'error'] },
     error: nullableString,
+    prompt_preview: nullableString,
+    response_preview: nullableString,
   },
 } as const;
 
@@ -77,7 +79,8 @@ export const processingSessionSchema = {
     'session_id', 'trace_id', 'source', 'status', 'start_time', 'end_time', 'duration_ms',
     'current_stage', 'progress', 'content_preview', 'result_preview', 'task', 'model', 'provider',
     'processor_type', 'service_name', 'conversation_id', 'user_id', 'events', 'stages', 'llm_calls',
-    'streamed_tokens', 'token_counts', 'time_to_first_token_ms', 'metadata', 'error',
+    'streamed_tokens', 'token_counts', 'time_to_first_token_ms', 'tokens_per_second', 'time_per_output_token_ms',
+    'metadata', 'error',
   ],
   properties: {
     session_id: { type: 'string' },
@@ -114,6 +117,8 @@ export const processingSessionSchema = {
       },
     },
     time_to_first_token_ms: nullableNumber,
+    tokens_per_second: nullableNumber,
+    time_per_output_token_ms: nullableNumber,
     metadata,
     error: nullableString,
   },

@@ -12,6 +12,8 @@ import {
   ATTR_PENDING_SPAN_TYPE,
   ATTR_PROCESSOR_TYPE,
   ATTR_PROGRESS,
+  ATTR_PROMPT_PREVIEW,
+  ATTR_RESPONSE_PREVIEW,
   ATTR_RESULT_PREVIEW,
   ATTR_SESSION_ID,
   ATTR_SESSION_INPUT_TOKENS,
@@ -20,7 +22,9 @@ import {
   ATTR_STAGE,
   ATTR_STAGE_MESSAGE,
   ATTR_TASK,
+  ATTR_TIME_PER_OUTPUT_TOKEN,
   ATTR_TIME_TO_FIRST_TOKEN,
+  ATTR_TOKENS_PER_SECOND,
   ATTR_TOKENS_COUNT,
   ATTR_TOKENS_TEXT,
   ATTR_TOKENS_TOTAL,
@@ -223,6 +227,10 @@ function spanOutcome(span: SpanRecord): 'running' | 'ok' | 'error' {
   return span.status.code === STATUS_ERROR ? 'error' : 'ok';
 }
 
+function secondsToMs(seconds: number | undefined): number | null {
+  return seconds === undefined ? null : seconds * 1000;
+}
+
 /** Progress from the wire, held to 0–100 whatever a sender wrote. */
 function clampProgress(progress: number): number {
   return Math.min(100, Math.max(0, progress));
@@ -251,6 +259,8 @@ function llmCallRecord(span: SpanRecord): LlmCallRecord {
     duration_ms: ended ? span.endTimeUnixMs - span.startTimeUnixMs : null,
     status: spanOutcome(span),
     error: errorOf(span),
+    prompt_preview: stringAttribute(a, ATTR_PROMPT_PREVIEW) ?? null,
+    response_preview: stringAttribute(a, ATTR_RESPONSE_PREVIEW) ?? null,
   };
 }
 
@@ -363,6 +373,8 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
         : tokens.firstAtMs !== undefined
           ? Math.max(0, tokens.firstAtMs - startMs)
           : null,
+    tokens_per_second: numberAttribute(rootAttributes, ATTR_TOKENS_PER_SECOND) ?? null,
+    time_per_output_token_ms: secondsToMs(numberAttribute(rootAttributes, ATTR_TIME_PER_OUTPUT_TOKEN)),
     metadata: metadataFromAttributes(rootAttributes),
     error,
   };
