@@ -57,7 +57,12 @@ describe('runDemoWorkload', () => {
       expect(session.progress).toBe(100);
       expect(session.token_counts.streamed).toBeGreaterThan(0);
       expect(session.streamed_tokens.length).toBeGreaterThan(0);
-      expect(session.llm_calls).toHaveLength(1);
+      // The embeddings call of the retrieval step and the chat call, both GenAI spans.
+      expect(session.llm_calls.map((call) => call.operation).sort()).toEqual(['chat', 'embeddings']);
+      const chat = session.llm_calls.find((call) => call.operation === 'chat')!;
+      expect(chat.prompt_preview).toMatch(/^system: You are a careful assistant\.\nuser: /);
+      expect(chat.response_preview?.length).toBeGreaterThan(0);
+      expect(session.tokens_per_second).toBeGreaterThan(0);
     }
     const failureStages = new Set<string>(DEMO_FAILURES.map((f) => f.stage));
     for (const session of failed) {

@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   const { started, completed, failed } = workload.counts;
   process.stdout.write(`llm-monitor-demo: ${started} started, ${completed} completed, ${failed} failed\n`);
   if (workload.shutdownError) {
-    process.stderr.write(`llm-monitor-demo: could not deliver the last spans to ${endpoint}: ${workload.shutdownError.message}\n`);
+    process.stderr.write(`llm-monitor-demo: could not deliver all spans to ${endpoint}: ${workload.shutdownError.message}\n`);
     return 1;
   }
   return 0;

@@ -1,3 +1,9 @@
+/**
+ * One simulated request of an LLM application, written the way a real processor would use the
+ * instrumentation: every stage, template resolution, model selection with fallbacks, a retrieval
+ * chain with parallel steps and a conditional branch, embeddings and vector search, an LLM call with
+ * prompt and response, and the streamed answer through `streamTokens`.
+ */
 import type { LlmMonitor } from '@llm-monitor/instrumentation';
 import { DEMO_FAILURES, DEMO_MODELS, DEMO_TASKS, DEMO_WORDS } from './scenarios.js';
 
@@ -53,16 +59,35 @@ class InjectedFailure extends Error {
   }
 }
 
-/** Runs one realistic session through all ten stages, streaming tokens, sometimes failing. */
+/** A simulated OpenAI-style chat stream: content chunks, then a final chunk with usage. */
+async function* simulatedStream(
+  random: Random,
+  words: number,
+  perSecond: number,
+  inputTokens: number,
+  wait: (seconds: number) => Promise<void>,
+  failAfter: number,
+  failure: Error | undefined,
+): AsyncGenerator<{ choices: { delta: { content?: string } }[]; usage?: { prompt_tokens: number; completion_tokens: number } }> {
+  for (let i = 0; i < words; i += 1) {
+    if (i >= failAfter && failure) throw failure;
+    yield { choices: [{ delta: { content: `${pick(random, DEMO_WORDS)} ` } }] };
+    await wait(1 / perSecond);
+  }
+  yield { choices: [], usage: { prompt_tokens: inputTokens, completion_tokens: words } };
+}
+
+/** Runs one realistic session through all ten stages, sometimes failing. */
 export async function runDemoSession(options: DemoSessionOptions): Promise<DemoOutcome> {
   const { monitor, random, timeScale, signal } = options;
   const model = pick(random, DEMO_MODELS);
   const task = pick(random, DEMO_TASKS);
   const content = pick(random, task.inputs);
   const failure = random() < options.failureRate ? pick(random, DEMO_FAILURES) : undefined;
+  const injected = failure ? new InjectedFailure(failure.message, failure.type) : undefined;
   const wait = (seconds: number): Promise<void> => sleep(seconds * 1000 * timeScale, signal);
   const failAt = (stage: string): void => {
-    if (failure?.stage === stage) throw new InjectedFailure(failure.message, failure.type);
+    if (failure?.stage === stage) throw injected;
   };
 
   const session = monitor.startSession({
@@ -81,47 +106,82 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
     session.stage('validating_input', { message: `Validating ${content.length} characters of input` });
     await wait(between(random, 0.02, 0.1));
     failAt('validating_input');
-    session.stage('resolving_template', { message: `Loading template ${task.template}`, metadata: { template_id: task.template } });
-    await wait(between(random, 0.03, 0.15));
+
+    session.stage('resolving_template', { message: `Loading template ${task.template}` });
+    // Retrieval-augmented context: embed the question, search, and (on a miss) widen the search.
+    const context = await session.chainStep('retrieve_context', async (step) => {
+      await step.embed({ model: 'text-embedding-3-small', provider: 'openai', inputCount: 1 }, async () => {
+        await wait(between(random, 0.02, 0.06));
+        return [Array.from({ length: 8 }, () => random())];
+      });
+      const [docs, faq] = await Promise.all([
+        step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 4 }, async () => {
+          await wait(between(random, 0.02, 0.08));
+          return Array.from({ length: 4 }, (_, i) => ({ id: `doc-${i}`, score: 0.95 - i * 0.07 - random() * 0.05 }));
+        }),
+        step.similaritySearch({ store: 'qdrant', collection: 'faq', topK: 2 }, async () => {
+          await wait(between(random, 0.02, 0.06));
+          return random() < 0.3 ? [] : [{ id: 'faq-1', score: 0.7 + random() * 0.2 }];
+        }),
+      ]);
+      step.branch(faq.length > 0 ? 'docs_and_faq' : 'docs_only');
+      return [...docs, ...faq];
+    });
+    const prompt = await session.resolveTemplate({ templateId: task.template, version: '3', variables: { input: content, context } }, async () => {
+      await wait(between(random, 0.01, 0.05));
+      return `Using ${context.length} passages, ${task.task.replace('_', ' ')}: ${content}`;
+    });
+
     session.stage('generating_prompt', { message: 'Rendering the prompt with its variables' });
     await wait(between(random, 0.02, 0.1));
-    session.stage('selecting_model', {
-      message: `Selected ${model.model}`,
-      metadata: { candidates: DEMO_MODELS.map((m) => m.model), reason: 'lowest latency for task' },
+
+    session.stage('selecting_model', { message: 'Choosing a model' });
+    const candidates = [model.model, ...DEMO_MODELS.filter((m) => m.model !== model.model).map((m) => m.model)];
+    await session.selectModel({ candidates }, async (selection) => {
+      if (random() < 0.2) {
+        selection.fallback(pick(random, candidates.slice(1)), new Error('503 model overloaded'));
+        await wait(between(random, 0.02, 0.05));
+      }
+      selection.choose(model.model, 'lowest latency for the task');
+      return model.model;
     });
-    await wait(between(random, 0.01, 0.06));
+
     session.stage('connecting_to_model', { message: `Connecting to ${model.provider}` });
     await wait(between(random, 0.05, 0.25));
     failAt('connecting_to_model');
+
     session.stage('sending_request', { message: 'Sending the request' });
-    const inputTokens = Math.round(content.length / 4) + 180;
-    const call = session.startLlmCall({ operation: 'chat', provider: model.provider, model: model.model });
+    const inputTokens = Math.round(prompt.length / 4) + 180;
+    const call = session.startLlmCall({
+      operation: 'chat',
+      provider: model.provider,
+      model: model.model,
+      prompt: [
+        { role: 'system', content: 'You are a careful assistant.' },
+        { role: 'user', content: prompt },
+      ],
+    });
     await wait(model.firstTokenSeconds * between(random, 0.6, 1.6));
 
-    session.stage('streaming_response', { message: 'Receiving the response' });
     const outputTokens = Math.round(between(random, task.outputTokens[0], task.outputTokens[1]));
-    const tickSeconds = 0.1;
-    const perTick = Math.max(1, Math.round(model.tokensPerSecond * tickSeconds));
-    let streamed = 0;
     const failAfter = failure?.stage === 'streaming_response' ? Math.floor(outputTokens / 2) : Infinity;
-    while (streamed < outputTokens) {
-      const count = Math.min(perTick, outputTokens - streamed);
-      const words = Array.from({ length: count }, () => pick(random, DEMO_WORDS));
-      session.tokens(count, `${words.join(' ')} `);
-      streamed += count;
-      if (streamed >= failAfter) {
-        call.end({ inputTokens, outputTokens: streamed, error: new InjectedFailure(failure!.message, failure!.type) });
-        failAt('streaming_response');
+    const stream = simulatedStream(random, outputTokens, model.tokensPerSecond, inputTokens, wait, failAfter, injected);
+    let answer = '';
+    try {
+      for await (const chunk of session.streamTokens(stream, { message: 'Receiving the response' })) {
+        answer += chunk.choices[0]?.delta.content ?? '';
       }
-      await wait(tickSeconds);
+    } catch (error) {
+      call.end({ inputTokens, outputTokens: answer.split(' ').length - 1, error });
+      throw error;
     }
-    call.end({ responseModel: model.model, inputTokens, outputTokens });
+    call.end({ responseModel: model.model, response: answer, inputTokens, outputTokens, finishReason: 'stop' });
 
     session.stage('processing_response', { message: 'Parsing and formatting the answer' });
     await wait(between(random, 0.02, 0.1));
     session.stage('collecting_metadata', { message: 'Recording usage and timings' });
     await wait(between(random, 0.01, 0.04));
-    session.complete({ result: `${task.task} result (${outputTokens} tokens)`, inputTokens, outputTokens });
+    session.complete({ result: answer, inputTokens, outputTokens });
     return 'completed';
   } catch (error) {
     session.fail(error);

@@ -1,7 +1,4 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createLlmMonitor } from '@llm-monitor/instrumentation';
+import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import { runDemoSession } from './demo-session.js';
 import type { Random } from './demo-session.js';
 
@@ -39,25 +36,28 @@ export interface DemoWorkload {
    * Never rejects: an export that fails on the way out is reported in {@link DemoWorkload.shutdownError}.
    */
   stop(): Promise<void>;
-  /** Why the final flush failed (receiver unreachable, …), once `stop()` has resolved. */
+  /** Why spans could not all be delivered (receiver unreachable, …), once `stop()` has resolved. */
   readonly shutdownError: Error | undefined;
 }
 
 /**
  * Runs a simulated LLM application that exports its sessions over OTLP/HTTP (protobuf) exactly as
- * an instrumented application would: its own tracer provider, batch processor and exporter.
+ * an instrumented application would, through `setupLlmMonitor` and its live span processor.
  */
 export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
   const rate = options.rate ?? 2;
   // setInterval clamps delays beyond 2^31-1 ms to 1 ms: a tiny rate would become a flood.
   if (!(rate >= 0.01 && rate <= 1000)) throw new RangeError(`rate must be from 0.01 to 1000 sessions per second, got ${rate}`);
   const random = options.random ?? Math.random;
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'llm-monitor-demo' }),
-    // A short delay keeps the monitor live; the SDK's default of 5 s would make it lag.
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: options.endpoint }), { scheduledDelayMillis: 100 })],
+  // The one-call setup an application would use: OTLP/HTTP protobuf through the live span processor.
+  const setup = setupLlmMonitor({
+    endpoint: options.endpoint,
+    serviceName: options.serviceName ?? 'llm-monitor-demo',
+    captureTokenText: true,
+    // The simulated model sends one token per chunk; a batch per 32 keeps events few but text fine-grained.
+    tokenBatching: { maxTokens: 32 },
   });
-  const monitor = createLlmMonitor({ tracerProvider: provider, captureTokenText: true });
+  const monitor = setup.monitor;
   const abort = new AbortController();
   const counts: DemoCounts = { started: 0, completed: 0, failed: 0 };
   const running = new Set<Promise<void>>();
@@ -102,7 +102,9 @@ export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
         abort.abort(new Error('demo workload stopped'));
         await Promise.all(running);
         try {
-          await provider.shutdown();
+          await setup.shutdown();
+          const { failedExports } = setup.processor.stats();
+          if (failedExports > 0) shutdownError = new Error(`${failedExports} export request(s) failed`);
         } catch (error) {
           shutdownError = error instanceof Error ? error : new Error(String(error));
         }
