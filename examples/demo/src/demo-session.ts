@@ -125,7 +125,11 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
         }),
       ]);
       step.branch(faq.length > 0 ? 'docs_and_faq' : 'docs_only');
-      return [...docs, ...faq];
+      // A nested step: rerank what the searches found.
+      return step.chainStep('rerank', async () => {
+        await wait(between(random, 0.01, 0.03));
+        return [...docs, ...faq].sort((a, b) => b.score - a.score).slice(0, 4);
+      });
     });
     const prompt = await session.resolveTemplate({ templateId: task.template, version: '3', variables: { input: content, context } }, async () => {
       await wait(between(random, 0.01, 0.05));
@@ -180,7 +184,8 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
     session.stage('processing_response', { message: 'Parsing and formatting the answer' });
     await wait(between(random, 0.02, 0.1));
     session.stage('collecting_metadata', { message: 'Recording usage and timings' });
-    await wait(between(random, 0.01, 0.04));
+    // Keep the answer for later retrieval: a vector store write.
+    await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () => wait(between(random, 0.01, 0.04)));
     session.complete({ result: answer, inputTokens, outputTokens });
     return 'completed';
   } catch (error) {
