@@ -25,7 +25,7 @@ import {
 } from '@llm-monitor/semconv';
 import { errorDetails, metadataAttributes, preview } from './attribute-encoding.js';
 import type { MonitorMetadata } from './attribute-encoding.js';
-import type { LiveChannel, LiveEvent } from './live-channel.js';
+import type { LiveChannel, LiveEvent, LiveUpdate } from './live-channel.js';
 import type { LlmCall, LlmCallOptions } from './llm-call.js';
 import { neverThrow } from './never-throw.js';
 import { RecordingScope } from './processing-scope.js';
@@ -117,12 +117,12 @@ export interface MonitoredSession extends ProcessingScope {
   fail(error: unknown): void;
 }
 
-interface RunningStage {
-  readonly span: Span;
+/**
+ * The running stage. It is also its own live update, so starting a stage allocates one record, not
+ * two: the hot path of the instrumentation.
+ */
+interface RunningStage extends LiveUpdate {
   context: Context | undefined;
-  readonly name: string;
-  readonly attributes: Attributes;
-  readonly startTime: number;
   receivedTokens: boolean;
 }
 
@@ -214,8 +214,22 @@ export class RecordingSession implements MonitoredSession {
       }
       const name = stageSpanName(stage);
       const span = this.#tracer.startSpan(name, { attributes, startTime: at }, this.#sessionContext);
-      this.#stage = { span, context: undefined, name, attributes, startTime: at, receivedTokens: false };
-      this.#announce(span, name, attributes, SPAN_TYPE.stage, this.#sessionSpanId, at, NO_EVENTS);
+      const running: RunningStage = {
+        span,
+        name,
+        spanType: SPAN_TYPE.stage,
+        parentSpanId: this.#sessionSpanId,
+        startTime: at,
+        at,
+        attributes,
+        events: NO_EVENTS,
+        sessionId: this.sessionId,
+        progress: this.#progress,
+        context: undefined,
+        receivedTokens: false,
+      };
+      this.#stage = running;
+      this.#settings.live?.announce(running);
     } catch (error) {
       diag.error('llm-monitor: stage failed', error);
     }
