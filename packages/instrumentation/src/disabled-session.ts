@@ -1,11 +1,15 @@
-import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { NOOP_LLM_CALL } from './llm-call.js';
 import type { LlmCall } from './llm-call.js';
 import type { MonitoredSession } from './monitored-session.js';
 import type { ChainStep, ModelSelection, SimilaritySearchOptions } from './processing-scope.js';
+import { streamTokens } from './stream-tokens.js';
+import type { StreamSink } from './stream-tokens.js';
 
 const NOOP_SELECTION: ModelSelection = { fallback: () => undefined, choose: () => undefined };
+
+const NOOP_SINK: StreamSink<undefined> = { begin: () => undefined, tokens: () => undefined, end: () => undefined };
 
 /** Runs the application's function as it is, adapting a plain value to the promise the API returns. */
 async function run<T>(work: () => T | Promise<T>): Promise<T> {
@@ -34,11 +38,13 @@ export const DISABLED_SESSION: MonitoredSession = {
   ended: false,
   recording: false,
   get context(): Context {
-    return ROOT_CONTEXT;
+    // The application's own context: disabled monitoring must not detach its spans from their trace.
+    return context.active();
   },
   stage: () => undefined,
   tokens: () => undefined,
-  streamTokens: (source) => source,
+  // The source itself, unless a signal asks for aborts: those must work whether monitoring is on or not.
+  streamTokens: (source, options) => (options?.signal ? streamTokens(source, { ...options, stage: false }, NOOP_SINK) : source),
   complete: () => undefined,
   fail: () => undefined,
 };

@@ -102,16 +102,29 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
     this.#schedule();
   }
 
+  /**
+   * Exports what waits. Bounded: it stops at the first failed or timed-out export (the receiver is
+   * down, more attempts would only wait too) and after one export timeout in all; what is left is
+   * dropped and counted, so a shutdown never outlasts a process manager's grace period.
+   */
   async forceFlush(): Promise<void> {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    // Drain: export until nothing waits (a failed export drops its batch, so this ends).
+    const deadline = Date.now() + this.#exportTimeoutMs;
+    const failedBefore = this.#stats.failedExports;
     for (;;) {
       if (this.#exporting) await this.#exporting;
       if (this.#queue.length === 0 && this.#updates.length === 0) return;
-      await this.#exportNext();
+      if (this.#stats.failedExports > failedBefore || Date.now() >= deadline) {
+        this.#stats.droppedSpans += this.#queue.length;
+        this.#stats.droppedUpdates += this.#updates.length;
+        this.#queue = [];
+        this.#updates = [];
+        return;
+      }
+      await this.#exportNext(deadline - Date.now());
     }
   }
 
@@ -132,11 +145,11 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
     this.#timer.unref?.();
   }
 
-  #exportNext(): Promise<void> {
+  #exportNext(timeoutMs = this.#exportTimeoutMs): Promise<void> {
     if (this.#exporting) return this.#exporting;
     const batch = this.#takeBatch();
     if (batch.length === 0) return Promise.resolve();
-    this.#exporting = this.#export(batch).finally(() => {
+    this.#exporting = this.#export(batch, timeoutMs).finally(() => {
       this.#exporting = undefined;
       if (this.#queue.length > 0 || this.#updates.length > 0) this.#schedule();
     });
@@ -145,17 +158,20 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
 
   #takeBatch(): ReadableSpan[] {
     const markers: ReadableSpan[] = [];
-    const updates = this.#updates;
-    this.#updates = [];
-    for (const update of updates) {
-      // Ended by now: the real span (already queued) says all the marker would.
-      if (update.span.isRecording()) markers.push(markerSpan(update));
+    let taken = 0;
+    while (taken < this.#updates.length && markers.length < this.#maxExportBatchSize) {
+      const update = this.#updates[taken++]!;
+      // Ended by now: the real span (already queued) says all the marker would. Not sampled: the
+      // real span will never be exported, so neither is its marker.
+      const flags = update.span.spanContext().traceFlags;
+      if (update.span.isRecording() && (flags & TraceFlags.SAMPLED) !== 0) markers.push(markerSpan(update));
     }
-    const room = Math.max(0, this.#maxExportBatchSize - markers.length);
+    this.#updates.splice(0, taken);
+    const room = this.#maxExportBatchSize - markers.length;
     return [...markers, ...this.#queue.splice(0, room)];
   }
 
-  #export(batch: ReadableSpan[]): Promise<void> {
+  #export(batch: ReadableSpan[], timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
       const settle = (ok: boolean, error?: unknown): void => {
@@ -169,7 +185,7 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
         }
         resolve();
       };
-      const timeout = setTimeout(() => settle(false, new Error('export timed out')), this.#exportTimeoutMs);
+      const timeout = setTimeout(() => settle(false, new Error('export timed out')), Math.max(1, timeoutMs));
       timeout.unref?.();
       try {
         this.#exporter.export(batch, (result) => settle(result.code === 0, result.error));
@@ -196,7 +212,7 @@ function markerSpan(update: LiveUpdate): ReadableSpan {
   return {
     name: update.name,
     kind: SpanKind.INTERNAL,
-    spanContext: () => ({ traceId: running.traceId, spanId, traceFlags: TraceFlags.SAMPLED }),
+    spanContext: () => ({ traceId: running.traceId, spanId, traceFlags: running.traceFlags }),
     parentSpanContext: running,
     startTime,
     endTime,

@@ -160,7 +160,8 @@ const DISABLED_MONITOR: LlmMonitor = {
 };
 
 /** Creates an {@link LlmMonitor} that writes spans with the given (or global) tracer provider. */
-export function createLlmMonitor(options: LlmMonitorOptions = {}): LlmMonitor {
+export function createLlmMonitor(given: LlmMonitorOptions | null = {}): LlmMonitor {
+  const options: LlmMonitorOptions = given ?? {};
   if (!(options.enabled ?? enabledByEnvironment())) return DISABLED_MONITOR;
   const customStages = new Map<string, number>();
   let tracer: Tracer | undefined;

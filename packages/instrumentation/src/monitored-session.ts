@@ -43,7 +43,7 @@ import { createSessionClock } from './session-clock.js';
 import type { SessionClock } from './session-clock.js';
 import { streamTokens } from './stream-tokens.js';
 import type { StreamOutcome, StreamTokensOptions } from './stream-tokens.js';
-import { TokenTracker } from './token-tracker.js';
+import { TokenTiming, TokenTracker } from './token-tracker.js';
 import type { TokenBatch, TokenBatching } from './token-tracker.js';
 
 /** Settings a session inherits from its monitor. */
@@ -123,7 +123,8 @@ export interface MonitoredSession extends ProcessingScope {
  */
 interface RunningStage extends LiveUpdate {
   context: Context | undefined;
-  receivedTokens: boolean;
+  /** Timing of the tokens recorded during this stage; made at the first one. */
+  timing: TokenTiming | undefined;
 }
 
 const NO_EVENTS: readonly LiveEvent[] = [];
@@ -145,8 +146,10 @@ export class RecordingSession implements MonitoredSession {
   #stage: RunningStage | undefined;
   #progress = 0;
   #ended = false;
-  /** Usage a wrapped stream reported (OpenAI's final chunk, Anthropic's message delta). */
+  /** Usage the wrapped streams reported, summed over streams (OpenAI's final chunk, Anthropic's messages). */
   #streamUsage: { input?: number; output?: number } = {};
+  /** Sends the trailing progress update when tokens stop arriving within an interval. */
+  #progressTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(settings: SessionSettings, sessionId: string, start: SpanStart, parent: Context) {
     this.sessionId = sessionId;
@@ -154,7 +157,7 @@ export class RecordingSession implements MonitoredSession {
     this.#start = start;
     this.#now = createSessionClock();
     this.#startedAt = this.#now();
-    this.#tokens = new TokenTracker(settings.tokenBatching, settings.progressIntervalMs);
+    this.#tokens = new TokenTracker(settings.tokenBatching, settings.progressIntervalMs, settings.live !== undefined);
     this.#span = neverThrow(
       'startSession',
       () =>
@@ -226,10 +229,10 @@ export class RecordingSession implements MonitoredSession {
         sessionId: this.sessionId,
         progress: this.#progress,
         context: undefined,
-        receivedTokens: false,
+        timing: undefined,
       };
       this.#stage = running;
-      this.#settings.live?.announce(running);
+      this.#send(running);
     } catch (error) {
       diag.error('llm-monitor: stage failed', error);
     }
@@ -241,23 +244,23 @@ export class RecordingSession implements MonitoredSession {
       const at = this.#now();
       const captured = this.#settings.captureTokenText && text !== undefined ? String(text) : undefined;
       const batch = this.#tokens.record(count, captured, at);
-      if (this.#stage) this.#stage.receivedTokens = true;
-      if (batch) this.#writeBatch(batch);
-      if (this.#settings.live && this.#tokens.progressDue(at)) this.#announceProgress(at);
+      const stage = this.#stage;
+      if (stage) (stage.timing ??= new TokenTiming()).record(count, at);
+      if (batch) this.#addTokenEvent(stage?.span ?? this.#span, batch);
+      if (this.#settings.live) this.#pace(at);
     } catch (error) {
       diag.error('llm-monitor: tokens failed', error);
     }
   }
 
   streamTokens<T>(source: AsyncIterable<T>, options: StreamTokensOptions<T> = {}): AsyncIterable<T> {
-    return streamTokens(source, options, {
-      begin: (message) => this.stage('streaming_response', message === undefined ? {} : { message }),
-      tokens: (count, text) => this.tokens(count, text),
-      usage: (input, output) => {
-        if (input !== undefined) this.#streamUsage.input = input;
-        if (output !== undefined) this.#streamUsage.output = output;
+    return streamTokens<T, RunningStage>(source, options, {
+      begin: (message) => {
+        this.stage('streaming_response', message === undefined ? undefined : { message });
+        return this.#stage;
       },
-      end: (outcome, error) => this.#endStream(outcome, error),
+      tokens: (count, text) => this.tokens(count, text),
+      end: (stage, outcome, error, usage) => this.#endStream(stage, outcome, error, usage),
     });
   }
 
@@ -328,8 +331,9 @@ export class RecordingSession implements MonitoredSession {
           describe();
         } finally {
           this.#endStage(at);
-          const rest = this.#tokens.flush();
+          const rest = this.#tokens.flush(at);
           if (rest) this.#addTokenEvent(this.#span, rest);
+          this.#cancelProgressTimer();
           this.#span.end(at);
         }
       },
@@ -343,48 +347,75 @@ export class RecordingSession implements MonitoredSession {
     if (input !== undefined) this.#span.setAttribute(ATTR_SESSION_INPUT_TOKENS, input);
     const output = outputTokens ?? this.#streamUsage.output ?? (this.#tokens.total > 0 ? this.#tokens.total : undefined);
     if (output !== undefined) this.#span.setAttribute(ATTR_SESSION_OUTPUT_TOKENS, output);
-    this.#recordTimings(this.#span);
+    if (this.#tokens.session.started) this.#recordTimings(this.#span, this.#tokens.session, this.#startedAt);
   }
 
-  #recordTimings(span: Span): void {
-    const timings = this.#tokens.timings(this.#startedAt);
+  #recordTimings(span: Span, timing: TokenTiming, startedAt: number): void {
+    const timings = timing.timings(startedAt);
     if (timings.timeToFirstToken !== undefined) span.setAttribute(ATTR_TIME_TO_FIRST_TOKEN, timings.timeToFirstToken);
     if (timings.tokensPerSecond !== undefined) span.setAttribute(ATTR_TOKENS_PER_SECOND, timings.tokensPerSecond);
     if (timings.timePerOutputToken !== undefined) span.setAttribute(ATTR_TIME_PER_OUTPUT_TOKEN, timings.timePerOutputToken);
     if (timings.maxInterTokenLatency !== undefined) span.setAttribute(ATTR_INTER_TOKEN_LATENCY_MAX, timings.maxInterTokenLatency);
   }
 
-  /** Ends the streaming stage as a wrapped stream ended, with how it ended. */
-  #endStream(outcome: StreamOutcome, error: unknown): void {
-    neverThrow(
-      'end of stream',
-      () => {
-        const stage = this.#stage;
-        if (!stage || this.#ended) return;
-        stage.span.setAttribute(ATTR_STREAM_OUTCOME, outcome);
-        if (outcome === 'error' || outcome === 'aborted') {
-          const { message, type } = errorDetails(error ?? new Error(outcome));
-          stage.span.setStatus({ code: SpanStatusCode.ERROR, message });
-          stage.span.setAttribute(OTEL.errorType, type);
-        }
-        this.#endStage(this.#now());
-      },
-      undefined,
-    );
+  /**
+   * A wrapped stream ended: add its usage, and end the stage it entered — only that stage, and only
+   * if it is still the current one (the application may have moved on, or asked for no stage).
+   */
+  #endStream(stage: RunningStage | undefined, outcome: StreamOutcome, error: unknown, usage: { input?: number; output?: number } | undefined): void {
+    try {
+      if (usage?.input !== undefined) this.#streamUsage.input = (this.#streamUsage.input ?? 0) + usage.input;
+      if (usage?.output !== undefined) this.#streamUsage.output = (this.#streamUsage.output ?? 0) + usage.output;
+      if (!stage || stage !== this.#stage || this.#ended) return;
+      stage.span.setAttribute(ATTR_STREAM_OUTCOME, outcome);
+      if (outcome === 'error' || outcome === 'aborted') {
+        const { message, type } = errorDetails(error ?? new Error(outcome));
+        stage.span.setStatus({ code: SpanStatusCode.ERROR, message });
+        stage.span.setAttribute(OTEL.errorType, type);
+      }
+      this.#endStage(this.#now());
+    } catch (failure) {
+      diag.error('llm-monitor: end of stream failed', failure);
+    }
   }
 
   #endStage(at: number): void {
     const stage = this.#stage;
     if (!stage) return;
     this.#stage = undefined;
-    const rest = this.#tokens.flush();
+    const rest = this.#tokens.flush(at);
     if (rest) this.#addTokenEvent(stage.span, rest);
-    if (stage.receivedTokens) this.#recordTimings(stage.span);
+    // The stage's real span now carries its tokens; progress not yet announced would be counted twice.
+    this.#tokens.dropProgress();
+    this.#cancelProgressTimer();
+    if (stage.timing) this.#recordTimings(stage.span, stage.timing, stage.startTime);
     stage.span.end(at);
   }
 
-  #writeBatch(batch: TokenBatch): void {
-    this.#addTokenEvent(this.#stage?.span ?? this.#span, batch);
+  /**
+   * Live progress pacing: the first token at once, then at most one update per interval, and a
+   * trailing update once tokens stop arriving, so the last ones never wait for the next token.
+   */
+  #pace(at: number): void {
+    const wait = this.#tokens.progressWaitMs(at);
+    if (wait === 0) {
+      this.#cancelProgressTimer();
+      this.#announceProgress(at);
+    } else if (!this.#progressTimer) {
+      this.#progressTimer = setTimeout(() => {
+        this.#progressTimer = undefined;
+        if (!this.#ended && this.#tokens.progressPending) this.#announceProgress(this.#now());
+      }, wait);
+      // Never keep the application alive for monitoring.
+      this.#progressTimer.unref?.();
+    }
+  }
+
+  #cancelProgressTimer(): void {
+    if (this.#progressTimer) {
+      clearTimeout(this.#progressTimer);
+      this.#progressTimer = undefined;
+    }
   }
 
   #addTokenEvent(span: Span, batch: TokenBatch): void {
@@ -419,8 +450,19 @@ export class RecordingSession implements MonitoredSession {
     events: readonly LiveEvent[],
     at = startTime,
   ): void {
-    const live = this.#settings.live;
-    if (!live || !span.isRecording()) return;
-    live.announce({ span, name, spanType, parentSpanId, startTime, at, attributes, events, sessionId: this.sessionId, progress: this.#progress });
+    if (!span.isRecording()) return;
+    this.#send({ span, name, spanType, parentSpanId, startTime, at, attributes, events, sessionId: this.sessionId, progress: this.#progress });
   }
+
+  /** Hands an update to the live channel; a failing channel is reported, never passed on. */
+  #send(update: LiveUpdate): void {
+    const live = this.#settings.live;
+    if (!live) return;
+    try {
+      live.announce(update);
+    } catch (error) {
+      diag.error('llm-monitor: live update failed', error);
+    }
+  }
+
 }

@@ -3,12 +3,13 @@
  * protobuf to the receiver through the {@link LiveSpanProcessor}, and a monitor that uses it. It needs
  * the OpenTelemetry SDK packages (optional peer dependencies); the main entry needs only the API.
  */
-import { trace } from '@opentelemetry/api';
+import { diag, trace } from '@opentelemetry/api';
 import type { TracerProvider } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ensureContextManager } from './context-manager.js';
 import { LiveSpanProcessor } from './live-span-processor.js';
 import type { LiveSpanProcessorOptions } from './live-span-processor.js';
 import { createLlmMonitor } from './llm-monitor.js';
@@ -19,11 +20,15 @@ export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318/v1/traces';
 
 /** Options of {@link setupLlmMonitor}. */
 export interface SetupOptions extends Omit<LlmMonitorOptions, 'tracerProvider' | 'live'> {
-  /** OTLP/HTTP traces URL (default `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `http://127.0.0.1:4318/v1/traces`). */
+  /**
+   * OTLP/HTTP traces URL (default `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * + `/v1/traces`, else `http://127.0.0.1:4318/v1/traces`). An unusable URL is reported to `diag`, and
+   * spans are then dropped: it never throws into the application.
+   */
   readonly endpoint?: string;
   /** Extra HTTP headers, e.g. an authorization token. */
   readonly headers?: Readonly<Record<string, string>>;
-  /** `service.name` of the application (default `OTEL_SERVICE_NAME`, else `llm-app`). */
+  /** `service.name` of the application (default `OTEL_SERVICE_NAME`, else `llm-app`); `OTEL_RESOURCE_ATTRIBUTES` is read too. */
   readonly serviceName?: string;
   /** More resource attributes (`deployment.environment.name`, `service.version`, …). */
   readonly resourceAttributes?: Readonly<Record<string, string | number | boolean>>;
@@ -33,6 +38,13 @@ export interface SetupOptions extends Omit<LlmMonitorOptions, 'tracerProvider' |
   readonly exporter?: SpanExporter;
   /** Also register the provider as the global one (default `false`: your app's own setup stays in charge). */
   readonly registerGlobal?: boolean;
+  /**
+   * Register a context manager (AsyncLocalStorage) when none carries context yet (default `true`), so
+   * the application's own spans nest under the spans of `chainStep`, `selectModel`, …
+   */
+  readonly registerContextManager?: boolean;
+  /** Export what waits when the event loop empties (`beforeExit`) (default `true`). */
+  readonly flushOnExit?: boolean;
 }
 
 /** What {@link setupLlmMonitor} built. */
@@ -48,27 +60,98 @@ function environment(name: string): string | undefined {
   return typeof process === 'object' ? process.env?.[name] || undefined : undefined;
 }
 
+/** The traces endpoint: the option, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, or the local receiver. */
+function tracesEndpoint(option: string | undefined): string {
+  if (option) return option;
+  const traces = environment('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (traces) return traces;
+  const base = environment('OTEL_EXPORTER_OTLP_ENDPOINT');
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : DEFAULT_ENDPOINT;
+}
+
+/** `OTEL_RESOURCE_ATTRIBUTES` (`key=value,key2=value2`, values percent-encoded), as the SDK spec reads it. */
+function environmentResource(): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const pair of (environment('OTEL_RESOURCE_ATTRIBUTES') ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      attributes[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      diag.warn(`llm-monitor: ignoring the malformed OTEL_RESOURCE_ATTRIBUTES entry ${JSON.stringify(pair)}`);
+    }
+  }
+  return attributes;
+}
+
+/** Stands in for an exporter that could not be built: every export fails, and is counted as failed. */
+function unusableExporter(reason: string): SpanExporter {
+  return {
+    export: (_spans, done) => done({ code: 1, error: new Error(reason) }),
+    shutdown: async () => undefined,
+  };
+}
+
+function otlpExporter(options: SetupOptions): SpanExporter {
+  const url = tracesEndpoint(options.endpoint);
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${url} is not an http(s) URL`);
+    return new OTLPTraceExporter({ url, headers: { ...options.headers } });
+  } catch (error) {
+    // A misconfigured endpoint must not stop the application: monitoring reports it and sends nothing.
+    diag.error(`llm-monitor: cannot export to ${JSON.stringify(url)}; spans will be dropped`, error);
+    return unusableExporter(`no usable OTLP endpoint: ${String(url)}`);
+  }
+}
+
 /** Builds a tracer provider with the live processor and the OTLP exporter, and a monitor on it. */
 export function setupLlmMonitor(options: SetupOptions = {}): LlmMonitorSetup {
-  const exporter =
-    options.exporter ??
-    new OTLPTraceExporter({
-      url: options.endpoint ?? environment('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? DEFAULT_ENDPOINT,
-      headers: { ...options.headers },
-    });
+  const exporter = options.exporter ?? otlpExporter(options);
   const processor = new LiveSpanProcessor(exporter, options.processor);
   const tracerProvider = new BasicTracerProvider({
     resource: resourceFromAttributes({
-      'service.name': options.serviceName ?? environment('OTEL_SERVICE_NAME') ?? 'llm-app',
+      ...environmentResource(),
+      'service.name': options.serviceName ?? environment('OTEL_SERVICE_NAME') ?? environmentResource()['service.name'] ?? 'llm-app',
       ...options.resourceAttributes,
     }),
     spanProcessors: [processor],
   });
   if (options.registerGlobal) trace.setGlobalTracerProvider(tracerProvider);
-  const { endpoint: _endpoint, headers: _headers, serviceName: _serviceName, resourceAttributes: _resource, processor: _processor, exporter: _exporter, registerGlobal: _global, ...monitorOptions } = options;
+  if (options.registerContextManager ?? true) ensureContextManager();
+  let onExit: (() => void) | undefined;
+  if ((options.flushOnExit ?? true) && typeof process === 'object' && typeof process.on === 'function') {
+    // Runs when nothing else keeps the process alive: our timers are unref'd, so without this the
+    // last spans of a short-lived script would be lost. An empty queue lets the process exit.
+    onExit = () => {
+      if (processor.stats().queuedSpans > 0) void processor.forceFlush();
+    };
+    process.on('beforeExit', onExit);
+  }
+  const {
+    endpoint: _endpoint,
+    headers: _headers,
+    serviceName: _serviceName,
+    resourceAttributes: _resource,
+    processor: _processor,
+    exporter: _exporter,
+    registerGlobal: _global,
+    registerContextManager: _contextManager,
+    flushOnExit: _flushOnExit,
+    ...monitorOptions
+  } = options;
   const monitor = createLlmMonitor({ ...monitorOptions, tracerProvider, live: processor });
-  return { monitor, tracerProvider, processor, shutdown: () => tracerProvider.shutdown() };
+  return {
+    monitor,
+    tracerProvider,
+    processor,
+    shutdown: async () => {
+      if (onExit) process.off('beforeExit', onExit);
+      await tracerProvider.shutdown();
+    },
+  };
 }
 
 export { LiveSpanProcessor } from './live-span-processor.js';
 export type { LiveSpanProcessorOptions, LiveSpanProcessorStats } from './live-span-processor.js';
+export { AsyncContextManager, contextPropagates, ensureContextManager } from './context-manager.js';

@@ -18,12 +18,17 @@ export interface StreamTokensOptions<T> {
   readonly signal?: AbortSignal;
 }
 
-/** What the helper reports to its session. */
-export interface StreamSink {
-  begin(message: string | undefined): void;
+/** Token usage a stream reported. */
+export interface StreamUsage {
+  readonly input: number | undefined;
+  readonly output: number | undefined;
+}
+
+/** What the helper reports to its session. `begin` returns the stage it entered, for `end` to close. */
+export interface StreamSink<S> {
+  begin(message: string | undefined): S | undefined;
   tokens(count: number, text: string): void;
-  usage(input: number | undefined, output: number | undefined): void;
-  end(outcome: StreamOutcome, error: unknown): void;
+  end(stage: S | undefined, outcome: StreamOutcome, error: unknown, usage: StreamUsage | undefined): void;
 }
 
 type Loose = Record<string, unknown> | undefined;
@@ -48,9 +53,14 @@ export function chunkText(chunk: unknown): string | undefined {
   return undefined;
 }
 
-/** Token usage a chunk reports: OpenAI `usage.prompt_tokens/completion_tokens`, Anthropic `usage.input_tokens/output_tokens`. */
-export function chunkUsage(chunk: unknown): { input: number | undefined; output: number | undefined } | undefined {
-  const usage = record(record(chunk)?.usage);
+/**
+ * Token usage a chunk reports: OpenAI's final chunk (`usage.prompt_tokens/completion_tokens`),
+ * Anthropic's `message_start` (`message.usage.input_tokens`) and `message_delta` (`usage.output_tokens`,
+ * cumulative).
+ */
+export function chunkUsage(chunk: unknown): StreamUsage | undefined {
+  const object = record(chunk);
+  const usage = record(object?.usage) ?? record(record(object?.message)?.usage);
   if (!usage) return undefined;
   const number = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
   const input = number(usage.prompt_tokens) ?? number(usage.input_tokens);
@@ -81,16 +91,32 @@ function untilAborted<R>(next: Promise<R>, signal: AbortSignal): Promise<R> {
   });
 }
 
+/** The async iterator of `source`, adapting a plain iterable as `for await` does. */
+function iteratorOf<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  const asyncIterate = (source as AsyncIterable<T>)?.[Symbol.asyncIterator];
+  if (typeof asyncIterate === 'function') return asyncIterate.call(source);
+  const iterate = (source as Iterable<T>)?.[Symbol.iterator];
+  if (typeof iterate !== 'function') throw new TypeError('streamTokens needs an async iterable (or an iterable) of chunks');
+  const sync = iterate.call(source);
+  return {
+    next: async () => sync.next(),
+    return: async () => sync.return?.() ?? { done: true, value: undefined },
+  };
+}
+
 /** Wraps `source`; see `MonitoredSession.streamTokens`. */
-export async function* streamTokens<T>(source: AsyncIterable<T>, options: StreamTokensOptions<T>, sink: StreamSink): AsyncGenerator<T, void, undefined> {
+export async function* streamTokens<T, S>(source: AsyncIterable<T> | Iterable<T>, options: StreamTokensOptions<T>, sink: StreamSink<S>): AsyncGenerator<T, void, undefined> {
   const count = options.countTokens;
   const signal = options.signal;
-  if (options.stage !== false) sink.begin(options.message);
-  const iterator = source[Symbol.asyncIterator]();
+  const stage = options.stage !== false ? sink.begin(options.message) : undefined;
+  let iterator: AsyncIterator<T> | undefined;
   let outcome: StreamOutcome = 'cancelled';
   let failure: unknown;
   let exhausted = false;
+  let input: number | undefined;
+  let output: number | undefined;
   try {
+    iterator = iteratorOf(source);
     for (;;) {
       const next = await (signal ? untilAborted(iterator.next(), signal) : iterator.next());
       if (next.done) {
@@ -99,7 +125,14 @@ export async function* streamTokens<T>(source: AsyncIterable<T>, options: Stream
         return;
       }
       const chunk = next.value;
-      const text = chunkText(chunk);
+      let text: string | undefined;
+      let usage: StreamUsage | undefined;
+      try {
+        text = chunkText(chunk);
+        usage = chunkUsage(chunk);
+      } catch {
+        // A chunk whose getters throw is the application's to handle; monitoring just skips it.
+      }
       if (text) {
         let tokens = 1;
         if (count) {
@@ -111,8 +144,10 @@ export async function* streamTokens<T>(source: AsyncIterable<T>, options: Stream
         }
         sink.tokens(tokens, text);
       }
-      const usage = chunkUsage(chunk);
-      if (usage) sink.usage(usage.input, usage.output);
+      if (usage) {
+        input = usage.input ?? input;
+        output = usage.output ?? output;
+      }
       // An early `break` in the consumer returns here; `finally` below then sees outcome `cancelled`.
       yield chunk;
     }
@@ -121,14 +156,16 @@ export async function* streamTokens<T>(source: AsyncIterable<T>, options: Stream
     failure = error;
     throw error;
   } finally {
-    // Stopped before the end (break, abort, error): let the source release what it holds.
-    if (!exhausted) {
-      try {
-        await iterator.return?.();
-      } catch {
-        // The source's own cleanup failed; the consumer already has the outcome that matters.
-      }
+    const usage = input === undefined && output === undefined ? undefined : { input, output };
+    sink.end(stage, outcome, failure, usage);
+    if (!exhausted && iterator?.return) {
+      // Let the source release what it holds. After a break the source waits at a yield and returns
+      // at once; after an abort or error it may be stuck in `next()`, and waiting for it would
+      // undo the abort, so its return is not awaited then.
+      const returned = Promise.resolve()
+        .then(() => iterator!.return!())
+        .catch(() => undefined);
+      if (outcome === 'cancelled') await returned;
     }
-    sink.end(outcome, failure);
   }
 }

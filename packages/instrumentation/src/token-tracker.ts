@@ -1,7 +1,7 @@
 /**
- * Bookkeeping of a streamed response: token counts, timing statistics, the batching of token events
- * and the cadence of live progress. Pure arithmetic on times passed in, so it is cheap per token and
- * testable without clocks.
+ * Bookkeeping of streamed tokens: counts, timing statistics, the batching of token events and the
+ * cadence of live progress. Pure arithmetic on times passed in, so it is cheap per token and testable
+ * without clocks.
  */
 
 /** When token events are written. */
@@ -13,7 +13,7 @@ export interface TokenBatching {
 /** A batch of tokens ready to become one span event. */
 export interface TokenBatch {
   readonly count: number;
-  /** Running total including this batch. */
+  /** Running total of the session, this batch included. */
   readonly total: number;
   /** Concatenated text of the batch, when captured. */
   readonly text: string | undefined;
@@ -29,64 +29,107 @@ export interface TokenTimings {
   readonly maxInterTokenLatency: number | undefined;
 }
 
-/** Counts and times the tokens of one session. */
-export class TokenTracker {
-  total = 0;
+/**
+ * Timing of the tokens within one window (a stage, or the whole session). "After the first" means
+ * after the first *arrival*: a first call of 50 tokens is one arrival, so its tokens do not shorten
+ * the time per token that follows.
+ */
+export class TokenTiming {
   firstAt: number | undefined;
   lastAt: number | undefined;
+  #count = 0;
+  #firstCount = 0;
   #maxGap = 0;
+
+  record(count: number, at: number): void {
+    if (this.lastAt === undefined) {
+      this.firstAt = at;
+      this.#firstCount = count;
+    } else {
+      this.#maxGap = Math.max(this.#maxGap, at - this.lastAt);
+    }
+    this.lastAt = at;
+    this.#count += count;
+  }
+
+  /** True once a token was recorded. */
+  get started(): boolean {
+    return this.firstAt !== undefined;
+  }
+
+  /** Statistics relative to `startedAt` (for time to first token). */
+  timings(startedAt: number): TokenTimings {
+    if (this.firstAt === undefined || this.lastAt === undefined) {
+      return { timeToFirstToken: undefined, tokensPerSecond: undefined, timePerOutputToken: undefined, maxInterTokenLatency: undefined };
+    }
+    const seconds = (this.lastAt - this.firstAt) / 1000;
+    const after = this.#count - this.#firstCount;
+    const hasFollowers = after > 0 && seconds > 0;
+    return {
+      timeToFirstToken: (this.firstAt - startedAt) / 1000,
+      tokensPerSecond: hasFollowers ? after / seconds : undefined,
+      timePerOutputToken: hasFollowers ? seconds / after : undefined,
+      maxInterTokenLatency: this.lastAt > this.firstAt ? this.#maxGap / 1000 : undefined,
+    };
+  }
+}
+
+/** Counts the tokens of one session, batches them into events and paces live progress. */
+export class TokenTracker {
+  total = 0;
+  /** Timing over the whole session. */
+  readonly session = new TokenTiming();
   #batchCount = 0;
   #batchText: string[] = [];
-  /** Tokens and text recorded since the last live progress update. */
+  /** Tokens and text recorded since the last live progress update (kept only when live is on). */
   #liveCount = 0;
   #liveText: string[] = [];
   #lastProgressAt = -Infinity;
   readonly #batching: TokenBatching;
   readonly #progressIntervalMs: number;
+  readonly #live: boolean;
 
-  constructor(batching: TokenBatching, progressIntervalMs: number) {
+  constructor(batching: TokenBatching, progressIntervalMs: number, live: boolean) {
     this.#batching = batching;
     this.#progressIntervalMs = progressIntervalMs;
+    this.#live = live;
   }
 
-  /**
-   * Records `count` tokens arriving at `at`. Returns the batch to write as a span event when the
-   * batch is full, else `undefined`.
-   */
+  /** Records `count` tokens arriving at `at`; returns the batch to write when the batch is full. */
   record(count: number, text: string | undefined, at: number): TokenBatch | undefined {
-    if (this.lastAt !== undefined) this.#maxGap = Math.max(this.#maxGap, at - this.lastAt);
-    this.firstAt ??= at;
-    this.lastAt = at;
+    this.session.record(count, at);
     this.total += count;
     this.#batchCount += count;
-    this.#liveCount += count;
-    if (text !== undefined) {
-      this.#batchText.push(text);
-      this.#liveText.push(text);
+    if (text !== undefined) this.#batchText.push(text);
+    if (this.#live) {
+      this.#liveCount += count;
+      if (text !== undefined) this.#liveText.push(text);
     }
-    return this.#batchCount >= this.#batching.maxTokens ? this.flush() : undefined;
+    return this.#batchCount >= this.#batching.maxTokens ? this.flush(at) : undefined;
   }
 
   /** The pending batch as an event (and a new empty batch), or `undefined` when nothing is pending. */
-  flush(): TokenBatch | undefined {
-    if (this.#batchCount === 0 || this.lastAt === undefined) return undefined;
+  flush(at: number): TokenBatch | undefined {
+    if (this.#batchCount === 0) return undefined;
     const batch: TokenBatch = {
       count: this.#batchCount,
       total: this.total,
       text: this.#batchText.length > 0 ? this.#batchText.join('') : undefined,
-      at: this.lastAt,
+      at: this.session.lastAt ?? at,
     };
     this.#batchCount = 0;
     this.#batchText = [];
     return batch;
   }
 
-  /**
-   * Whether a live progress update is due at `at`: the first token at once (time to first token
-   * shows live), then at most once per progress interval.
-   */
-  progressDue(at: number): boolean {
-    return at - this.#lastProgressAt >= this.#progressIntervalMs;
+  /** True when tokens arrived since the last live progress update. */
+  get progressPending(): boolean {
+    return this.#liveCount > 0;
+  }
+
+  /** Milliseconds until a progress update is allowed again (0 = now). */
+  progressWaitMs(at: number): number {
+    return Math.max(0, this.#lastProgressAt + this.#progressIntervalMs - at);
   }
 
   /** Marks a progress update as sent; returns what was recorded since the previous one. */
@@ -98,19 +141,9 @@ export class TokenTracker {
     return progress;
   }
 
-  /** Timing statistics relative to `startedAt` (the session start). */
-  timings(startedAt: number): TokenTimings {
-    if (this.firstAt === undefined || this.lastAt === undefined) {
-      return { timeToFirstToken: undefined, tokensPerSecond: undefined, timePerOutputToken: undefined, maxInterTokenLatency: undefined };
-    }
-    const streamingSeconds = (this.lastAt - this.firstAt) / 1000;
-    // The GenAI definition: time per output token generated after the first one.
-    const after = this.total - 1;
-    return {
-      timeToFirstToken: (this.firstAt - startedAt) / 1000,
-      tokensPerSecond: after > 0 && streamingSeconds > 0 ? after / streamingSeconds : undefined,
-      timePerOutputToken: after > 0 ? streamingSeconds / after : undefined,
-      maxInterTokenLatency: this.total > 1 ? this.#maxGap / 1000 : undefined,
-    };
+  /** Forgets unannounced progress: the stage it belonged to has ended and its real span tells all. */
+  dropProgress(): void {
+    this.#liveCount = 0;
+    this.#liveText = [];
   }
 }

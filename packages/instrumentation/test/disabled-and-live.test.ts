@@ -63,7 +63,7 @@ describe('live updates through pending-marker spans', () => {
     expect(millis(validating!.startTime)).toBe(millis(stage.startTime));
   });
 
-  it('report streaming progress: the first token at once, then at most once per interval, with text since the last', async () => {
+  it('report streaming progress: the first token at once, then at most once per interval, with text since the last; a stall flushes the rest', async () => {
     const monitor = createLlmMonitor({ tracerProvider: harness.provider, captureTokenText: true, progressIntervalMs: 40 });
     const session = monitor.startSession({ task: 't' });
     session.stage('streaming_response');
@@ -72,14 +72,17 @@ describe('live updates through pending-marker spans', () => {
     session.tokens(1, 'c');
     await new Promise((resolve) => setTimeout(resolve, 50));
     session.tokens(2, 'de');
+    // 'a' at once; 'b' and 'c' by the trailing update once no token came within the interval; 'de'
+    // by the next trailing update, after which nothing is pending.
+    await new Promise((resolve) => setTimeout(resolve, 60));
     const progress = harness.markers().filter((marker) => marker.events.length > 0);
-    expect(progress).toHaveLength(2);
-    expect(progress.map((marker) => marker.attributes[ATTR_TOKENS_TOTAL])).toEqual([1, 5]);
+    expect(progress.map((marker) => marker.attributes[ATTR_TOKENS_TOTAL])).toEqual([1, 3, 5]);
     const events = progress.map((marker) => marker.events[0]!);
     expect(events.every((event) => event.name === EVENT_TOKENS)).toBe(true);
     expect(events.map((event) => [event.attributes?.[ATTR_TOKENS_COUNT], event.attributes?.[ATTR_TOKENS_TEXT]])).toEqual([
       [1, 'a'],
-      [4, 'bcde'],
+      [2, 'bc'],
+      [2, 'de'],
     ]);
     // A progress marker spans from the stage start to the moment of the update.
     expect(millis(progress[1]!.endTime)).toBeGreaterThan(millis(progress[1]!.startTime));

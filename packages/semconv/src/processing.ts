@@ -51,7 +51,7 @@ export const ATTR_DB_OPERATION = 'db.operation.name';
 export const ATTR_VECTOR_TOP_K = 'llm_monitor.vector.top_k';
 /** `llm_monitor.vector.result_count`: results returned (search) or records written/deleted (storage). */
 export const ATTR_VECTOR_RESULT_COUNT = 'llm_monitor.vector.result_count';
-/** `llm_monitor.vector.scores`: similarity scores of the results, best first. */
+/** `llm_monitor.vector.scores`: similarity scores of the results, in the order the store returned them. */
 export const ATTR_VECTOR_SCORES = 'llm_monitor.vector.scores';
 /** `gen_ai.embeddings.dimension.count`: dimensions of the embeddings made (GenAI conventions). */
 export const ATTR_EMBEDDING_DIMENSIONS = 'gen_ai.embeddings.dimension.count';

@@ -134,8 +134,9 @@ export class SessionBuilder {
     state.lastSeenMs = Math.max(state.lastSeenMs, nowMs);
     state.formsSession ||= sessionSpan;
     if (span.attributes[ATTR_SPAN_TYPE] === SPAN_TYPE.pending) {
-      // A marker's parent is the running span it announces; without one it announces nothing.
-      if (!span.parentSpanId) return true;
+      // A marker's parent is the running span it announces; without one it announces nothing, and
+      // once that span itself has arrived, its markers have nothing left to say.
+      if (!span.parentSpanId || state.spans.has(span.parentSpanId)) return true;
       let markers = state.markers.get(span.parentSpanId);
       if (!markers) {
         markers = new Map();
@@ -146,6 +147,7 @@ export class SessionBuilder {
     }
     const known = state.spans.get(span.spanId);
     if (!known || isLaterVersion(span, known)) state.spans.set(span.spanId, span);
+    state.markers.delete(span.spanId);
     return true;
   }
 }
@@ -430,7 +432,9 @@ function collectTokens(spans: SpanRecord[]): CollectedTokens {
     count += batch.count;
     if (batch.text !== undefined) texts.push(batch.text);
   }
-  // An SDK drops the oldest events beyond its limit (128 by default); the newest event's running
-  // total still counts every token, but the first surviving event is no longer the first token.
-  return { count: Math.max(count, runningTotal), texts, firstAtMs: eventsDropped ? undefined : batches[0]?.atMs };
+  // Our events carry the session's running total: the largest one counts every token, even when an
+  // SDK dropped the oldest events (128 per span by default) or a live update overlapped a span.
+  // Events without totals (other instrumentations) are summed. When events were dropped, the first
+  // surviving one is no longer the first token.
+  return { count: runningTotal > 0 ? runningTotal : count, texts, firstAtMs: eventsDropped ? undefined : batches[0]?.atMs };
 }
