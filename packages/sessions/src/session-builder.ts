@@ -12,8 +12,6 @@ import {
   ATTR_PENDING_SPAN_TYPE,
   ATTR_PROCESSOR_TYPE,
   ATTR_PROGRESS,
-  ATTR_PROMPT_PREVIEW,
-  ATTR_RESPONSE_PREVIEW,
   ATTR_RESULT_PREVIEW,
   ATTR_SESSION_ID,
   ATTR_SESSION_INPUT_TOKENS,
@@ -37,6 +35,8 @@ import {
   builtinStageProgress,
 } from '@llm-monitor/semconv';
 import { isoTime, metadataFromAttributes } from './attribute-values.js';
+import { CONVERSATION_KEYS, TASK_KEYS, USER_KEYS, firstOnSpans, isLlmCall, llmCallFacts } from './genai-mapping.js';
+import type { LlmCallFacts } from './genai-mapping.js';
 import type {
   LlmCallRecord,
   ProcessingEvent,
@@ -200,17 +200,6 @@ function spanTypeOf(span: SpanRecord): string | undefined {
   return stringAttribute(span.attributes, ATTR_SPAN_TYPE);
 }
 
-function isLlmCall(span: SpanRecord): boolean {
-  if (spanTypeOf(span) !== undefined) return false;
-  const a = span.attributes;
-  return (
-    a[GEN_AI.operationName] !== undefined ||
-    a[GEN_AI.requestModel] !== undefined ||
-    a[GEN_AI.providerName] !== undefined ||
-    a[GEN_AI.system] !== undefined
-  );
-}
-
 /** Spans sorted by start time, ties broken by span id so the order is total. */
 function byStart(a: SpanRecord, b: SpanRecord): number {
   return a.startTimeUnixMs - b.startTimeUnixMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
@@ -244,25 +233,23 @@ function sumKnown(values: (number | null)[]): number | null {
   return total;
 }
 
-function llmCallRecord(span: SpanRecord): LlmCallRecord {
-  const a = span.attributes;
+function llmCallRecord(span: SpanRecord, facts: LlmCallFacts): LlmCallRecord {
   const ended = span.endTimeUnixMs !== 0;
   return {
     span_id: span.spanId,
-    operation: stringAttribute(a, GEN_AI.operationName) ?? span.name,
-    provider: stringAttribute(a, GEN_AI.providerName) ?? stringAttribute(a, GEN_AI.system) ?? null,
-    request_model: stringAttribute(a, GEN_AI.requestModel) ?? null,
-    response_model: stringAttribute(a, GEN_AI.responseModel) ?? null,
-    input_tokens: numberAttribute(a, GEN_AI.usageInputTokens) ?? numberAttribute(a, GEN_AI.usagePromptTokens) ?? null,
-    output_tokens:
-      numberAttribute(a, GEN_AI.usageOutputTokens) ?? numberAttribute(a, GEN_AI.usageCompletionTokens) ?? null,
+    operation: facts.operation,
+    provider: facts.provider,
+    request_model: facts.requestModel,
+    response_model: facts.responseModel,
+    input_tokens: facts.inputTokens,
+    output_tokens: facts.outputTokens,
     start_time: isoTime(span.startTimeUnixMs),
     end_time: ended ? isoTime(span.endTimeUnixMs) : null,
     duration_ms: ended ? span.endTimeUnixMs - span.startTimeUnixMs : null,
     status: spanOutcome(span),
     error: errorOf(span),
-    prompt_preview: stringAttribute(a, ATTR_PROMPT_PREVIEW) ?? null,
-    response_preview: stringAttribute(a, ATTR_RESPONSE_PREVIEW) ?? null,
+    prompt_preview: facts.promptPreview,
+    response_preview: facts.responsePreview,
   };
 }
 
@@ -271,7 +258,11 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
   spans.sort(byStart);
   const sessionSpan = spans.find((span) => spanTypeOf(span) === SPAN_TYPE.session);
   const stageSpans = spans.filter((span) => spanTypeOf(span) === SPAN_TYPE.stage);
-  const llmSpans = spans.filter(isLlmCall);
+  const calls = spans.flatMap((span) => {
+    const facts = llmCallFacts(span);
+    return facts ? [{ span, facts }] : [];
+  });
+  const llmSpans = calls.map((call) => call.span);
   if (!sessionSpan && stageSpans.length === 0 && llmSpans.length === 0) return undefined;
 
   // Every span of ours carries the session id, so the id is known from whichever arrives first.
@@ -302,7 +293,14 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
     status === 'active' ? (stages.at(-1)?.stage ?? null) : status === 'failed' ? TERMINAL_STAGES.failed : TERMINAL_STAGES.completed;
 
   const tokens = collectTokens(spans);
-  const llmCalls = llmSpans.map(llmCallRecord);
+  const llmCalls = calls.map((call) => llmCallRecord(call.span, call.facts));
+  // A foreign session's time to first token: the first call that reports one, from the session start.
+  const firstChunk = calls.find((call) => call.facts.timeToFirstTokenMs !== null);
+  const callTimeToFirstTokenMs = firstChunk
+    ? Math.max(0, firstChunk.span.startTimeUnixMs + firstChunk.facts.timeToFirstTokenMs! - (root?.startTimeUnixMs ?? spans[0]!.startTimeUnixMs))
+    : null;
+  // Where a foreign session's conversation, user and task come from: the root, then the calls.
+  const described = root ? [root, ...llmSpans] : llmSpans;
   const lastCall = llmCalls.at(-1);
   const input =
     numberAttribute(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? sumKnown(llmCalls.map((call) => call.input_tokens));
@@ -346,7 +344,7 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
     progress,
     content_preview: stringAttribute(rootAttributes, ATTR_CONTENT_PREVIEW) ?? null,
     result_preview: stringAttribute(rootAttributes, ATTR_RESULT_PREVIEW) ?? null,
-    task: stringAttribute(rootAttributes, ATTR_TASK) ?? null,
+    task: stringAttribute(rootAttributes, ATTR_TASK) ?? (ours ? null : firstOnSpans(described, TASK_KEYS)),
     model:
       stringAttribute(rootAttributes, GEN_AI.requestModel) ?? lastCall?.response_model ?? lastCall?.request_model ?? null,
     provider:
@@ -356,9 +354,8 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
       null,
     processor_type: stringAttribute(rootAttributes, ATTR_PROCESSOR_TYPE) ?? null,
     service_name: stringAttribute(anySpan.resource, OTEL.serviceName) ?? null,
-    conversation_id:
-      stringAttribute(rootAttributes, GEN_AI.conversationId) ?? stringAttribute(rootAttributes, OTEL.sessionId) ?? null,
-    user_id: stringAttribute(rootAttributes, OTEL.userId) ?? null,
+    conversation_id: firstOnSpans(described, CONVERSATION_KEYS),
+    user_id: firstOnSpans(described, USER_KEYS),
     events,
     stages,
     llm_calls: llmCalls,
@@ -374,7 +371,7 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
         ? ttftSeconds * 1000
         : tokens.firstAtMs !== undefined
           ? Math.max(0, tokens.firstAtMs - startMs)
-          : null,
+          : callTimeToFirstTokenMs,
     tokens_per_second: numberAttribute(rootAttributes, ATTR_TOKENS_PER_SECOND) ?? null,
     time_per_output_token_ms: secondsToMs(numberAttribute(rootAttributes, ATTR_TIME_PER_OUTPUT_TOKEN)),
     metadata: metadataFromAttributes(rootAttributes),

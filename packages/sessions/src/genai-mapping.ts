@@ -1,0 +1,158 @@
+/**
+ * How spans of instrumentations we did not write describe an LLM call. Each convention names the
+ * same facts differently; this file turns them into one shape, so the session builder needs to know
+ * none of them. The mapping is documented in docs/semantic-conventions.md ("Spans from other
+ * instrumentations").
+ */
+import { ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_SPAN_TYPE, GEN_AI } from '@llm-monitor/semconv';
+import { numberAttribute, stringAttribute } from './span-record.js';
+import type { Attributes, SpanRecord } from './span-record.js';
+
+/** An LLM call as any convention describes it. */
+export interface LlmCallFacts {
+  readonly operation: string;
+  readonly provider: string | null;
+  readonly requestModel: string | null;
+  readonly responseModel: string | null;
+  readonly inputTokens: number | null;
+  readonly outputTokens: number | null;
+  /** Milliseconds from the call's start to its first streamed chunk, when the span says. */
+  readonly timeToFirstTokenMs: number | null;
+  readonly promptPreview: string | null;
+  readonly responsePreview: string | null;
+}
+
+function first(attributes: Attributes, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const value = stringAttribute(attributes, key);
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
+function firstNumber(attributes: Attributes, keys: readonly string[]): number | undefined {
+  for (const key of keys) {
+    const value = numberAttribute(attributes, key);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** The Vercel AI SDK's provider call spans: `ai.streamText.doStream`, `ai.generateText.doGenerate`, … */
+const VERCEL_PROVIDER_CALL = /^ai\.\w+\.(doStream|doGenerate|doEmbed)$/;
+/** OpenInference span kinds that are model calls. */
+const OPENINFERENCE_MODEL_KINDS = new Set(['LLM', 'EMBEDDING']);
+
+/** The convention a span follows as an LLM call, or `undefined` when it is no LLM call. */
+function conventionOf(span: SpanRecord): 'gen_ai' | 'vercel' | 'openinference' | undefined {
+  const a = span.attributes;
+  // Our own session, stage and step spans are not calls, whatever they carry.
+  if (a[ATTR_SPAN_TYPE] !== undefined) return undefined;
+  const operationId = stringAttribute(a, 'ai.operationId') ?? span.name;
+  if (VERCEL_PROVIDER_CALL.test(operationId)) return 'vercel';
+  // The Vercel SDK's outer spans (`ai.streamText`) repeat their provider call's usage: not a call.
+  if (operationId.startsWith('ai.') && a['ai.model.id'] !== undefined) return undefined;
+  if (
+    a[GEN_AI.operationName] !== undefined ||
+    a[GEN_AI.requestModel] !== undefined ||
+    a[GEN_AI.providerName] !== undefined ||
+    a[GEN_AI.system] !== undefined
+  ) {
+    return 'gen_ai';
+  }
+  const kind = stringAttribute(a, 'openinference.span.kind');
+  if (kind !== undefined && OPENINFERENCE_MODEL_KINDS.has(kind.toUpperCase()) && a['llm.model_name'] !== undefined) return 'openinference';
+  if (kind !== undefined && OPENINFERENCE_MODEL_KINDS.has(kind.toUpperCase()) && a['embedding.model_name'] !== undefined) return 'openinference';
+  return undefined;
+}
+
+/** True when the span is an LLM call under any convention we map. */
+export function isLlmCall(span: SpanRecord): boolean {
+  return conventionOf(span) !== undefined;
+}
+
+/** Time to the first chunk of a Vercel provider call: its attribute, else its `ai.stream.firstChunk` event. */
+function vercelTimeToFirstChunk(span: SpanRecord): number | undefined {
+  const attribute = firstNumber(span.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']);
+  if (attribute !== undefined) return attribute;
+  const event = span.events.find((candidate) => candidate.name === 'ai.stream.firstChunk');
+  if (!event) return undefined;
+  return firstNumber(event.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']) ?? Math.max(0, event.timeUnixMs - span.startTimeUnixMs);
+}
+
+/** The facts of an LLM call span, or `undefined` when the span is none. */
+export function llmCallFacts(span: SpanRecord): LlmCallFacts | undefined {
+  const convention = conventionOf(span);
+  if (!convention) return undefined;
+  const a = span.attributes;
+  // GenAI names first in every case: OpenLLMetry writes them, and so do recent Vercel AI SDKs.
+  const genAiInput = firstNumber(a, [GEN_AI.usageInputTokens, GEN_AI.usagePromptTokens]);
+  const genAiOutput = firstNumber(a, [GEN_AI.usageOutputTokens, GEN_AI.usageCompletionTokens]);
+  const previews = {
+    promptPreview: stringAttribute(a, ATTR_PROMPT_PREVIEW) ?? null,
+    responsePreview: stringAttribute(a, ATTR_RESPONSE_PREVIEW) ?? null,
+  };
+  if (convention === 'vercel') {
+    const providerCall = /\.(doStream|doGenerate|doEmbed)$/.exec(stringAttribute(a, 'ai.operationId') ?? span.name)?.[1];
+    return {
+      operation: stringAttribute(a, GEN_AI.operationName) ?? (providerCall === 'doEmbed' ? 'embeddings' : 'chat'),
+      provider: first(a, [GEN_AI.providerName, GEN_AI.system, 'ai.model.provider']) ?? null,
+      requestModel: first(a, [GEN_AI.requestModel, 'ai.model.id']) ?? null,
+      responseModel: first(a, [GEN_AI.responseModel, 'ai.response.model']) ?? null,
+      inputTokens: genAiInput ?? firstNumber(a, ['ai.usage.inputTokens', 'ai.usage.promptTokens']) ?? null,
+      outputTokens: genAiOutput ?? firstNumber(a, ['ai.usage.outputTokens', 'ai.usage.completionTokens']) ?? null,
+      timeToFirstTokenMs: vercelTimeToFirstChunk(span) ?? null,
+      ...previews,
+    };
+  }
+  if (convention === 'openinference') {
+    const kind = stringAttribute(a, 'openinference.span.kind')?.toUpperCase();
+    return {
+      operation: kind === 'EMBEDDING' ? 'embeddings' : 'chat',
+      provider: first(a, ['llm.provider', 'llm.system']) ?? null,
+      requestModel: first(a, ['llm.model_name', 'embedding.model_name']) ?? null,
+      responseModel: first(a, ['llm.model_name', 'embedding.model_name']) ?? null,
+      inputTokens: firstNumber(a, ['llm.token_count.prompt']) ?? null,
+      outputTokens: firstNumber(a, ['llm.token_count.completion']) ?? null,
+      timeToFirstTokenMs: null,
+      ...previews,
+    };
+  }
+  return {
+    // OpenLLMetry before the current conventions wrote `llm.request.type` (`chat`, `completion`).
+    operation: first(a, [GEN_AI.operationName, 'llm.request.type']) ?? span.name,
+    provider: first(a, [GEN_AI.providerName, GEN_AI.system]) ?? null,
+    requestModel: first(a, [GEN_AI.requestModel]) ?? null,
+    responseModel: first(a, [GEN_AI.responseModel]) ?? null,
+    inputTokens: genAiInput ?? null,
+    outputTokens: genAiOutput ?? null,
+    timeToFirstTokenMs: null,
+    ...previews,
+  };
+}
+
+/** Attributes naming the conversation (or chat session) a span belongs to, in order of preference. */
+export const CONVERSATION_KEYS = [
+  GEN_AI.conversationId,
+  'session.id',
+  'langfuse.session.id',
+  'traceloop.association.properties.session_id',
+  'ai.telemetry.metadata.sessionId',
+] as const;
+
+/** Attributes naming the end user. */
+export const USER_KEYS = ['user.id', 'langfuse.user.id', 'traceloop.association.properties.user_id', 'ai.telemetry.metadata.userId'] as const;
+
+/** Attributes naming what a foreign session is for (its task). */
+export const TASK_KEYS = ['ai.telemetry.functionId', 'traceloop.workflow.name', 'traceloop.entity.name'] as const;
+
+/** The first of `keys` found on any of `spans` (in the order given), or `null`. */
+export function firstOnSpans(spans: readonly SpanRecord[], keys: readonly string[]): string | null {
+  for (const key of keys) {
+    for (const span of spans) {
+      const value = stringAttribute(span.attributes, key);
+      if (value !== undefined && value !== '') return value;
+    }
+  }
+  return null;
+}

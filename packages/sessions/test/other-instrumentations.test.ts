@@ -1,0 +1,183 @@
+/**
+ * Sessions from instrumentations we did not write: each test builds spans the way that
+ * instrumentation writes them (names and attributes from its documentation and its own output).
+ */
+import { describe, expect, it } from 'vitest';
+import { SessionBuilder } from '../src/index.js';
+import type { ProcessingSession, SpanRecord } from '../src/index.js';
+import { span, T0, TRACE_ID } from './span-fixtures.js';
+
+function sessionOf(spans: SpanRecord[]): ProcessingSession {
+  const builder = new SessionBuilder();
+  builder.ingest(spans);
+  return builder.sessionOf(TRACE_ID)!;
+}
+
+describe('OpenTelemetry GenAI conventions', () => {
+  it('reads the current names', () => {
+    const root = span({ name: 'POST /chat', startTimeUnixMs: T0, endTimeUnixMs: T0 + 900 });
+    const call = span({
+      parentSpanId: root.spanId,
+      name: 'chat gpt-4o',
+      kind: 3,
+      startTimeUnixMs: T0 + 100,
+      endTimeUnixMs: T0 + 800,
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.response.model': 'gpt-4o-2024-08-06',
+        'gen_ai.usage.input_tokens': 30,
+        'gen_ai.usage.output_tokens': 12,
+        'gen_ai.conversation.id': 'conv-7',
+        'user.id': 'u-3',
+      },
+    });
+    expect(sessionOf([root, call])).toMatchObject({
+      session_id: TRACE_ID,
+      source: 'gen_ai',
+      status: 'completed',
+      model: 'gpt-4o-2024-08-06',
+      provider: 'openai',
+      duration_ms: 900,
+      token_counts: { input: 30, output: 12, total: 42 },
+      conversation_id: 'conv-7',
+      user_id: 'u-3',
+    });
+  });
+});
+
+describe('OpenLLMetry (@traceloop/instrumentation-*)', () => {
+  it('reads the deprecated gen_ai forms, the request type and the association properties', () => {
+    const workflow = span({
+      name: 'support.workflow',
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 500,
+      attributes: { 'traceloop.span.kind': 'workflow', 'traceloop.workflow.name': 'support', 'traceloop.association.properties.session_id': 'chat-42', 'traceloop.association.properties.user_id': 'alice' },
+    });
+    const call = span({
+      parentSpanId: workflow.spanId,
+      name: 'openai.chat',
+      kind: 3,
+      startTimeUnixMs: T0 + 10,
+      endTimeUnixMs: T0 + 490,
+      attributes: {
+        'gen_ai.system': 'openai',
+        'llm.request.type': 'chat',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+        'gen_ai.usage.prompt_tokens': 18,
+        'gen_ai.usage.completion_tokens': 9,
+        'llm.usage.total_tokens': 27,
+      },
+      status: { code: 2, message: 'rate limited' },
+    });
+    const session = sessionOf([workflow, call]);
+    expect(session).toMatchObject({
+      task: 'support',
+      provider: 'openai',
+      model: 'gpt-4o-mini-2024-07-18',
+      token_counts: { input: 18, output: 9, total: 27 },
+      conversation_id: 'chat-42',
+      user_id: 'alice',
+      status: 'completed',
+    });
+    expect(session.llm_calls[0]).toMatchObject({ operation: 'chat', status: 'error', error: 'rate limited' });
+  });
+});
+
+describe('the Vercel AI SDK', () => {
+  it('counts the provider call, not the outer span that repeats its usage, and takes time to first chunk', () => {
+    const outer = span({
+      name: 'ai.streamText',
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 1200,
+      attributes: {
+        'ai.operationId': 'ai.streamText',
+        'ai.model.id': 'gpt-4o-mini',
+        'ai.model.provider': 'openai.chat',
+        'ai.usage.promptTokens': 40,
+        'ai.usage.completionTokens': 60,
+        'ai.telemetry.functionId': 'summarize-ticket',
+        'ai.telemetry.metadata.sessionId': 'vercel-session-1',
+      },
+    });
+    const doStream = span({
+      parentSpanId: outer.spanId,
+      name: 'ai.streamText.doStream',
+      kind: 3,
+      startTimeUnixMs: T0 + 50,
+      endTimeUnixMs: T0 + 1150,
+      attributes: {
+        'ai.operationId': 'ai.streamText.doStream',
+        'ai.model.id': 'gpt-4o-mini',
+        'ai.model.provider': 'openai.chat',
+        'ai.usage.promptTokens': 40,
+        'ai.usage.completionTokens': 60,
+        'ai.response.msToFirstChunk': 230.5,
+      },
+      events: [{ name: 'ai.stream.firstChunk', timeUnixMs: T0 + 280.5, attributes: { 'ai.response.msToFirstChunk': 230.5 } }],
+    });
+    const session = sessionOf([outer, doStream]);
+    expect(session).toMatchObject({
+      task: 'summarize-ticket',
+      model: 'gpt-4o-mini',
+      provider: 'openai.chat',
+      token_counts: { input: 40, output: 60, total: 100 },
+      time_to_first_token_ms: 280.5,
+      conversation_id: 'vercel-session-1',
+      duration_ms: 1200,
+    });
+    expect(session.llm_calls).toHaveLength(1);
+  });
+
+  it('takes time to first chunk from the event when the attribute is missing, and reads v5 usage names', () => {
+    const doStream = span({
+      name: 'ai.streamText.doStream',
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 400,
+      attributes: { 'ai.operationId': 'ai.streamText.doStream', 'ai.model.id': 'm', 'ai.usage.inputTokens': 5, 'ai.usage.outputTokens': 7 },
+      events: [{ name: 'ai.stream.firstChunk', timeUnixMs: T0 + 120, attributes: {} }],
+    });
+    expect(sessionOf([doStream])).toMatchObject({ time_to_first_token_ms: 120, token_counts: { input: 5, output: 7 } });
+  });
+});
+
+describe('OpenInference', () => {
+  it('reads LLM spans with llm.model_name and llm.token_count.*', () => {
+    const chain = span({ name: 'RetrievalQA', startTimeUnixMs: T0, endTimeUnixMs: T0 + 300, attributes: { 'openinference.span.kind': 'CHAIN', 'session.id': 'oi-session' } });
+    const llm = span({
+      parentSpanId: chain.spanId,
+      name: 'ChatOpenAI',
+      startTimeUnixMs: T0 + 20,
+      endTimeUnixMs: T0 + 280,
+      attributes: {
+        'openinference.span.kind': 'LLM',
+        'llm.model_name': 'gpt-3.5-turbo',
+        'llm.provider': 'openai',
+        'llm.token_count.prompt': 100,
+        'llm.token_count.completion': 20,
+        'llm.token_count.total': 120,
+      },
+    });
+    expect(sessionOf([chain, llm])).toMatchObject({
+      model: 'gpt-3.5-turbo',
+      provider: 'openai',
+      token_counts: { input: 100, output: 20, total: 120 },
+      conversation_id: 'oi-session',
+    });
+  });
+});
+
+describe('conversation grouping', () => {
+  it.each([
+    ['gen_ai.conversation.id'],
+    ['session.id'],
+    ['langfuse.session.id'],
+    ['traceloop.association.properties.session_id'],
+    ['ai.telemetry.metadata.sessionId'],
+  ])('groups by %s', (key) => {
+    const call = span({ attributes: { 'gen_ai.request.model': 'm', [key]: 'conversation-1' } });
+    expect(sessionOf([call]).conversation_id).toBe('conversation-1');
+  });
+});
