@@ -21,6 +21,8 @@ export interface ReceiverConfig {
   retentionSeconds: number;
   /** Most sessions held; the oldest ended ones are evicted first. */
   maxSessions: number;
+  /** Seconds without a new span after which an active session is marked abandoned. */
+  abandonAfterSeconds: number;
   /** Run the demo workload in the same process. */
   demo: boolean;
   /** Sessions the demo starts per second. */
@@ -52,6 +54,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'otlpMaxBodyBytes', file: 'otlp_max_body_bytes', flag: 'otlp-max-body-bytes', env: 'LLM_MONITOR_OTLP_MAX_BODY_BYTES', type: 'positiveInteger', description: 'largest OTLP request body, in bytes after decompression' },
   { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
   { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
+  { key: 'abandonAfterSeconds', file: 'abandon_after_seconds', flag: 'abandon-after-seconds', env: 'LLM_MONITOR_ABANDON_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds without a new span before an active session is marked abandoned' },
   { key: 'demo', file: 'demo', flag: 'demo', env: 'LLM_MONITOR_DEMO', type: 'boolean', description: 'also run the demo workload in this process' },
   { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'rate', description: 'sessions the demo starts per second (0.01 to 1000)' },
   { key: 'logLevel', file: 'log_level', flag: 'log-level', env: 'LLM_MONITOR_LOG_LEVEL', type: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
@@ -65,6 +68,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   otlpMaxBodyBytes: 20 * 1024 * 1024,
   retentionSeconds: 3600,
   maxSessions: 10_000,
+  abandonAfterSeconds: 300,
   demo: false,
   demoRate: 2,
   logLevel: 'info',

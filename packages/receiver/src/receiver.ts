@@ -64,6 +64,7 @@ export async function buildReceiver(
   const pipeline = new SessionPipeline({
     retentionMs: config.retentionSeconds * 1000,
     maxSessions: config.maxSessions,
+    abandonAfterMs: config.abandonAfterSeconds * 1000,
   });
 
   const otlpServer = Fastify({

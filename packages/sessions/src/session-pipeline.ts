@@ -1,3 +1,5 @@
+import { TERMINAL_STAGES } from '@llm-monitor/semconv';
+import { isoTime } from './attribute-values.js';
 import { SessionBuilder } from './session-builder.js';
 import type { ProcessingSession } from './model.js';
 import { SessionStore } from './session-store.js';
@@ -16,6 +18,38 @@ export interface SessionPipelineOptions extends SessionStoreOptions {
    * (default 10 minutes), so a retried export does not bring a removed session back half-built.
    */
   readonly removedTraceMemoryMs?: number;
+  /**
+   * An active session with no new span for this long, in milliseconds, is marked abandoned
+   * (default 5 minutes). A later span brings it back.
+   */
+  readonly abandonAfterMs?: number;
+}
+
+/**
+ * The session as it stands once given up: ended at the last moment its spans tell of (in the
+ * sender's clock, like every other time of the session), with the reason as its error.
+ */
+function abandoned(session: ProcessingSession, idleMs: number): ProcessingSession {
+  const startMs = Date.parse(session.start_time);
+  let lastMs = startMs;
+  for (const event of session.events) lastMs = Math.max(lastMs, Date.parse(event.timestamp));
+  for (const stage of session.stages) if (stage.end_time) lastMs = Math.max(lastMs, Date.parse(stage.end_time));
+  for (const call of session.llm_calls) lastMs = Math.max(lastMs, Date.parse(call.end_time ?? call.start_time));
+  const endTime = isoTime(lastMs);
+  const error = `abandoned: no span for ${Math.round(idleMs / 1000)} s`;
+  return {
+    ...session,
+    status: 'abandoned',
+    current_stage: TERMINAL_STAGES.abandoned,
+    end_time: endTime,
+    duration_ms: lastMs - startMs,
+    stages: session.stages.map((stage) => (stage.status === 'running' ? { ...stage, status: 'error', error } : stage)),
+    events: [
+      ...session.events,
+      { session_id: session.session_id, stage: TERMINAL_STAGES.abandoned, timestamp: endTime, message: error, progress: session.progress, metadata: {}, error },
+    ],
+    error,
+  };
 }
 
 /** A session under another id (its events name the session too). */
@@ -42,17 +76,22 @@ export class SessionPipeline {
   readonly #removedTraces = new Map<string, number>();
   readonly #orphanTraceIdleMs: number;
   readonly #removedTraceMemoryMs: number;
+  readonly #abandonAfterMs: number;
+  /** When the last span of each session's trace arrived. */
+  readonly #lastSpanAt = new Map<string, number>();
   #nowMs = 0;
 
   constructor(options: SessionPipelineOptions = {}) {
     this.store = new SessionStore(options);
     this.#orphanTraceIdleMs = options.orphanTraceIdleMs ?? 5 * 60 * 1000;
     this.#removedTraceMemoryMs = options.removedTraceMemoryMs ?? 10 * 60 * 1000;
+    this.#abandonAfterMs = options.abandonAfterMs ?? 5 * 60 * 1000;
     this.store.subscribe((change) => {
       if (change.type !== 'removed') return;
       const traceId = change.session.trace_id;
       this.#builder.forget(traceId);
       this.#sessionIdOfTrace.delete(traceId);
+      this.#lastSpanAt.delete(traceId);
       this.#removedTraces.set(traceId, this.#nowMs);
     });
   }
@@ -70,14 +109,24 @@ export class SessionPipeline {
       const previousId = this.#sessionIdOfTrace.get(traceId);
       if (previousId !== undefined && previousId !== session.session_id) this.store.rename(previousId, session.session_id);
       this.#sessionIdOfTrace.set(traceId, session.session_id);
+      this.#lastSpanAt.set(traceId, nowMs);
       this.store.upsert(session, nowMs);
     }
     return sessions.length;
   }
 
-  /** Applies retention (see {@link SessionStore.sweep}) and forgets idle traces that are no session. */
+  /**
+   * Marks idle active sessions abandoned, applies retention (see {@link SessionStore.sweep}) and
+   * forgets idle traces that are no session.
+   */
   sweep(nowMs: number): void {
     this.#nowMs = nowMs;
+    for (const [traceId, lastSpanAt] of this.#lastSpanAt) {
+      if (nowMs - lastSpanAt < this.#abandonAfterMs) continue;
+      const sessionId = this.#sessionIdOfTrace.get(traceId);
+      const session = sessionId === undefined ? undefined : this.store.get(sessionId);
+      if (session?.status === 'active') this.store.upsert(abandoned(session, nowMs - lastSpanAt), nowMs);
+    }
     this.store.sweep(nowMs);
     this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs);
     for (const [traceId, removedAt] of this.#removedTraces) {

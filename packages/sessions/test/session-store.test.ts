@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SessionBuilder, SessionPipeline, SessionStore } from '../src/index.js';
 import type { ProcessingSession, SessionChange } from '../src/index.js';
-import { completedSession, pendingMarker, shuffled, TRACE_ID } from './span-fixtures.js';
+import { completedSession, pendingMarker, shuffled, T0, TRACE_ID } from './span-fixtures.js';
 
 function sessionWith(id: string, status: ProcessingSession['status']): ProcessingSession {
   const built = new SessionBuilder().ingest(completedSession({ sessionId: id }).all)[0]!;
@@ -96,5 +96,35 @@ describe('SessionPipeline', () => {
     const fallback = pipeline.store.get(second)!;
     expect(fallback.trace_id).toBe(second);
     expect(fallback.events.every((event) => event.session_id === second)).toBe(true);
+  });
+});
+
+describe('abandoned sessions', () => {
+  it('are marked abandoned after the idle time, counted once, and come back when a span arrives', () => {
+    const pipeline = new SessionPipeline({ abandonAfterMs: 1000, retentionMs: 60_000 });
+    const changes: string[] = [];
+    pipeline.store.subscribe((change) => changes.push(change.type));
+    const { root, stages, all } = completedSession();
+    pipeline.ingest([pendingMarker(root), pendingMarker(stages[0]!)], 0);
+    pipeline.sweep(999);
+    expect(pipeline.store.get('session-1')?.status).toBe('active');
+    pipeline.sweep(1000);
+    const given = pipeline.store.get('session-1')!;
+    expect(given).toMatchObject({ status: 'abandoned', current_stage: 'abandoned', end_time: new Date(T0).toISOString(), duration_ms: 0, error: 'abandoned: no span for 1 s' });
+    expect(given.stages[0]).toMatchObject({ status: 'error' });
+    expect(given.events.at(-1)).toMatchObject({ stage: 'abandoned' });
+    pipeline.sweep(5000);
+    expect(changes).toEqual(['started', 'abandoned']);
+    // The session was only slow: its spans arrive, and it completes.
+    pipeline.ingest(all, 6000);
+    expect(pipeline.store.get('session-1')?.status).toBe('completed');
+    expect(changes).toEqual(['started', 'abandoned', 'completed']);
+  });
+
+  it('never abandons an ended session', () => {
+    const pipeline = new SessionPipeline({ abandonAfterMs: 10 });
+    pipeline.ingest(completedSession().all, 0);
+    pipeline.sweep(100);
+    expect(pipeline.store.get('session-1')?.status).toBe('completed');
   });
 });
