@@ -17,6 +17,8 @@ export interface ReceiverConfig {
   otlpPort: number;
   /** Largest OTLP request body accepted, in bytes after decompression. */
   otlpMaxBodyBytes: number;
+  /** Most OTLP requests received and decoded at once; more are answered 429 with Retry-After. */
+  otlpMaxConcurrentRequests: number;
   /** Seconds an ended session is kept. */
   retentionSeconds: number;
   /** Most sessions held; the oldest ended ones are evicted first. */
@@ -52,6 +54,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'port', file: 'port', flag: 'port', env: 'LLM_MONITOR_PORT', type: 'port', description: 'port of the monitor API (REST, health, /metrics); 0 = any free port' },
   { key: 'otlpPort', file: 'otlp_port', flag: 'otlp-port', env: 'LLM_MONITOR_OTLP_PORT', type: 'port', description: 'port of the OTLP/HTTP receiver (POST /v1/traces); 0 = any free port' },
   { key: 'otlpMaxBodyBytes', file: 'otlp_max_body_bytes', flag: 'otlp-max-body-bytes', env: 'LLM_MONITOR_OTLP_MAX_BODY_BYTES', type: 'positiveInteger', description: 'largest OTLP request body, in bytes after decompression' },
+  { key: 'otlpMaxConcurrentRequests', file: 'otlp_max_concurrent_requests', flag: 'otlp-max-concurrent-requests', env: 'LLM_MONITOR_OTLP_MAX_CONCURRENT_REQUESTS', type: 'positiveInteger', description: 'most OTLP requests in progress at once; more get 429 with Retry-After' },
   { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
   { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
   { key: 'abandonAfterSeconds', file: 'abandon_after_seconds', flag: 'abandon-after-seconds', env: 'LLM_MONITOR_ABANDON_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds without a new span before an active session is marked abandoned' },
@@ -66,6 +69,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   port: 8000,
   otlpPort: 4318,
   otlpMaxBodyBytes: 20 * 1024 * 1024,
+  otlpMaxConcurrentRequests: 16,
   retentionSeconds: 3600,
   maxSessions: 10_000,
   abandonAfterSeconds: 300,

@@ -19,6 +19,14 @@ export const ERROR_CATALOGUE = {
     status: 413,
     description: 'The request body, after decompression, exceeds the configured limit (otlp_max_body_bytes).',
   },
+  LLMMON_ERR_OVERLOADED: {
+    status: 429,
+    description: 'More OTLP requests are in progress than otlp_max_concurrent_requests allows; retry after the Retry-After seconds.',
+  },
+  LLMMON_ERR_SHUTTING_DOWN: {
+    status: 503,
+    description: 'The receiver is shutting down and takes no new spans; retry after the Retry-After seconds (another replica, or this one restarted).',
+  },
   LLMMON_ERR_SESSION_NOT_FOUND: {
     status: 404,
     description: 'No session with that id is held (never seen, or removed by retention).',

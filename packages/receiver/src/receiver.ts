@@ -73,6 +73,8 @@ export async function buildReceiver(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.otlpMaxBodyBytes,
     frameworkErrors: otlpFrameworkErrors,
+    // Our own 503 (with Retry-After and a google.rpc.Status) answers requests during shutdown.
+    return503OnClosing: false,
   });
   otlpServer.setNotFoundHandler((request, reply) => {
     void reply
@@ -80,8 +82,11 @@ export async function buildReceiver(
       .type('application/json')
       .send(encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_ROUTE_NOT_FOUND: no route for ${request.method} ${request.url}; OTLP traces go to POST ${OTLP_TRACES_PATH}`));
   });
+  let closing = false;
   await otlpServer.register(otlpIngestPlugin, {
     maxBodyBytes: config.otlpMaxBodyBytes,
+    maxConcurrentRequests: config.otlpMaxConcurrentRequests,
+    isClosing: () => closing,
     onSpans: (spans) => pipeline.ingest(spans, Date.now()),
   });
 
@@ -122,6 +127,7 @@ export async function buildReceiver(
       return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}` };
     },
     async close() {
+      closing = true;
       if (sweepTimer) clearInterval(sweepTimer);
       // Ingest first, so spans accepted while the API drains are not lost on the way out.
       await otlpServer.close();

@@ -24,6 +24,10 @@ export const OTLP_TRACES_PATH = '/v1/traces';
 export interface OtlpIngestOptions {
   /** Largest body accepted, in bytes after decompression. */
   readonly maxBodyBytes: number;
+  /** Most requests received, decompressed and decoded at once; more get 429 with `Retry-After`. */
+  readonly maxConcurrentRequests: number;
+  /** True once the receiver is shutting down: new requests get 503 with `Retry-After`. */
+  readonly isClosing: () => boolean;
   /** Receives the usable spans of every accepted request. */
   readonly onSpans: (spans: SpanRecord[]) => void;
 }
@@ -35,6 +39,9 @@ export function encodingOfContentType(contentType: string | undefined): OtlpEnco
   if (mediaType === 'application/json') return 'json';
   return undefined;
 }
+
+/** Seconds a client is asked to wait before retrying, by status. */
+const RETRY_AFTER_SECONDS: Readonly<Record<number, number>> = { 429: 1, 503: 5 };
 
 function grpcCodeOf(statusCode: number): number {
   if (statusCode === 429) return GRPC_CODE.resourceExhausted;
@@ -95,9 +102,25 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     sendStatus(request, reply, failure);
   });
 
-  // Checked before the body is read, so a wrong type or encoding costs no upload.
+  // Admission before anything is read: a request in flight holds memory for its body and its
+  // decoding, so their number is bounded; the slot is released however the request ends.
+  let inFlight = 0;
+  const admitted = new WeakSet<FastifyRequest>();
+  const release = async (request: FastifyRequest): Promise<void> => {
+    if (admitted.delete(request)) inFlight -= 1;
+  };
+  app.addHook('onResponse', release);
+  app.addHook('onRequestAbort', release);
+
+  // Checked before the body is read, so a refused request costs no upload.
   app.addHook('onRequest', async (request) => {
     if (request.method !== 'POST' || request.routeOptions.url !== OTLP_TRACES_PATH) return;
+    if (options.isClosing()) throw new LlmMonitorError('LLMMON_ERR_SHUTTING_DOWN', 'the receiver is shutting down');
+    if (inFlight >= options.maxConcurrentRequests) {
+      throw new LlmMonitorError('LLMMON_ERR_OVERLOADED', `${inFlight} requests in progress (otlp_max_concurrent_requests)`);
+    }
+    inFlight += 1;
+    admitted.add(request);
     if (!encodingOfContentType(request.headers['content-type'])) {
       throw new LlmMonitorError(
         'LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE',
@@ -135,6 +158,9 @@ export function otlpFrameworkErrors(error: FastifyError, request: FastifyRequest
 
 function sendStatus(request: FastifyRequest, reply: FastifyReply, failure: LlmMonitorError): void {
   const encoding = encodingOfContentType(request.headers['content-type']) ?? 'json';
+  const retryAfter = RETRY_AFTER_SECONDS[failure.statusCode];
+  // OTLP clients retry 429 and 503, honouring Retry-After.
+  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
   void reply
     .code(failure.statusCode)
     .type(OTLP_MEDIA_TYPE[encoding])
