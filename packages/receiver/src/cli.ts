@@ -29,7 +29,8 @@ export function helpText(): string {
   for (const setting of SETTINGS) {
     const flag = setting.type === 'boolean' ? `--[no-]${setting.flag}` : `--${setting.flag} VALUE`;
     const fallback = DEFAULT_CONFIG[setting.key];
-    lines.push(`  ${flag.padEnd(30)}${setting.description} (env ${setting.env}, default ${String(fallback)})`);
+    const shown = Array.isArray(fallback) ? fallback.join(',') : String(fallback);
+    lines.push(`  ${flag.padEnd(30)}${setting.description} (env ${setting.env}, default ${shown === '' ? 'none' : shown})`);
   }
   lines.push('  --help                        show this help');
   return lines.join('\n');

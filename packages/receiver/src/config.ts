@@ -25,6 +25,16 @@ export interface ReceiverConfig {
   maxSessions: number;
   /** Seconds without a new span after which an active session is marked abandoned. */
   abandonAfterSeconds: number;
+  /** Redact prompt and response content before anything is stored or shown. */
+  redactContent: boolean;
+  /** More attributes to redact: exact names or `/regular expressions/`. */
+  redactAttributes: string[];
+  /** `mask` replaces redacted values with `[REDACTED]`; `drop` removes them. */
+  redactMode: 'mask' | 'drop';
+  /** Forward every accepted OTLP request, unchanged, to this OTLP/HTTP traces URL ('' = off). */
+  forwardEndpoint: string;
+  /** Headers for the forwarded requests, as `Name=value`. */
+  forwardHeaders: string[];
   /** Run the demo workload in the same process. */
   demo: boolean;
   /** Sessions the demo starts per second. */
@@ -33,7 +43,7 @@ export interface ReceiverConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel';
+type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel' | 'list' | 'redactMode' | 'url';
 
 /** One setting: its names in each source, type, default and meaning. */
 export interface SettingDefinition {
@@ -58,6 +68,11 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
   { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
   { key: 'abandonAfterSeconds', file: 'abandon_after_seconds', flag: 'abandon-after-seconds', env: 'LLM_MONITOR_ABANDON_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds without a new span before an active session is marked abandoned' },
+  { key: 'redactContent', file: 'redact_content', flag: 'redact-content', env: 'LLM_MONITOR_REDACT_CONTENT', type: 'boolean', description: 'redact prompt and response content before anything is stored or shown' },
+  { key: 'redactAttributes', file: 'redact_attributes', flag: 'redact-attributes', env: 'LLM_MONITOR_REDACT_ATTRIBUTES', type: 'list', description: 'more attributes to redact: names or /regular expressions/, comma-separated' },
+  { key: 'redactMode', file: 'redact_mode', flag: 'redact-mode', env: 'LLM_MONITOR_REDACT_MODE', type: 'redactMode', description: 'mask (replace with [REDACTED]) or drop' },
+  { key: 'forwardEndpoint', file: 'forward_endpoint', flag: 'forward-endpoint', env: 'LLM_MONITOR_FORWARD_ENDPOINT', type: 'url', description: 'forward every accepted OTLP request unchanged to this OTLP/HTTP traces URL' },
+  { key: 'forwardHeaders', file: 'forward_headers', flag: 'forward-headers', env: 'LLM_MONITOR_FORWARD_HEADERS', type: 'list', description: 'headers of forwarded requests, Name=value, comma-separated' },
   { key: 'demo', file: 'demo', flag: 'demo', env: 'LLM_MONITOR_DEMO', type: 'boolean', description: 'also run the demo workload in this process' },
   { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'rate', description: 'sessions the demo starts per second (0.01 to 1000)' },
   { key: 'logLevel', file: 'log_level', flag: 'log-level', env: 'LLM_MONITOR_LOG_LEVEL', type: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
@@ -73,6 +88,11 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   retentionSeconds: 3600,
   maxSessions: 10_000,
   abandonAfterSeconds: 300,
+  redactContent: false,
+  redactAttributes: [],
+  redactMode: 'mask',
+  forwardEndpoint: '',
+  forwardHeaders: [],
   demo: false,
   demoRate: 2,
   logLevel: 'info',
@@ -106,6 +126,26 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
       if (asText === 'true' || asText === '1' || asText === 'yes') return true;
       if (asText === 'false' || asText === '0' || asText === 'no') return false;
       throw invalid(setting, source, raw, 'true or false');
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+      if (!items || items.some((item) => typeof item !== 'string')) throw invalid(setting, source, raw, 'a list of strings (comma-separated)');
+      return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+    }
+    case 'redactMode':
+      if (asText !== 'mask' && asText !== 'drop') throw invalid(setting, source, raw, 'mask or drop');
+      return asText;
+    case 'url': {
+      if (asText === '' || asText === undefined) return '';
+      if (typeof asText !== 'string') throw invalid(setting, source, raw, 'an http(s) URL');
+      let url: URL;
+      try {
+        url = new URL(asText);
+      } catch {
+        throw invalid(setting, source, raw, 'an http(s) URL');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(setting, source, raw, 'an http(s) URL');
+      return asText;
+    }
     case 'logLevel':
       if (typeof asText !== 'string' || !LOG_LEVELS.has(asText)) throw invalid(setting, source, raw, [...LOG_LEVELS].join(', '));
       return asText as ReceiverConfig['logLevel'];

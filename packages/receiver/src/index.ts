@@ -11,3 +11,7 @@ export { decodeTraceRequestJson, OtlpJsonError } from './otlp/decode-json.js';
 export type { DecodedTraces } from './otlp/decoded-traces.js';
 export { ProtobufError } from './otlp/protobuf-reader.js';
 export { helpText, main } from './cli.js';
+export { CONTENT_ATTRIBUTES, MASK, createRedactor, parseAttributeRule } from './pipeline/redaction.js';
+export type { RedactionOptions } from './pipeline/redaction.js';
+export { OtlpForwarder } from './pipeline/otlp-forwarder.js';
+export type { OtlpForwarderOptions, OtlpForwarderStats } from './pipeline/otlp-forwarder.js';

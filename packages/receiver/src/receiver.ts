@@ -14,6 +14,18 @@ import type { ReceiverConfig } from './config.js';
 import { DEFAULT_CONFIG } from './config.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
 import { OTLP_TRACES_PATH, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
+import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
+import { createRedactor } from './pipeline/redaction.js';
+
+/** `Name=value` entries as headers. */
+function headersOf(entries: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const entry of entries) {
+    const at = entry.indexOf('=');
+    if (at > 0) headers[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
+  }
+  return headers;
+}
 
 /** How often ended sessions past their retention are swept. */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -35,6 +47,8 @@ export interface Receiver {
   /** The monitor API server (REST, health, metrics). */
   readonly apiServer: FastifyInstance;
   readonly logger: Logger;
+  /** The forwarder to another OTLP endpoint, when `forward_endpoint` is set. */
+  readonly forwarder: OtlpForwarder | undefined;
   /** Starts both servers; resolves with the addresses actually bound (ports may have been 0). */
   listen(): Promise<ReceiverAddresses>;
   /** Stops accepting, drains open requests and stops both servers. */
@@ -82,12 +96,21 @@ export async function buildReceiver(
       .type('application/json')
       .send(encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_ROUTE_NOT_FOUND: no route for ${request.method} ${request.url}; OTLP traces go to POST ${OTLP_TRACES_PATH}`));
   });
+  const redact = createRedactor({ content: config.redactContent, attributes: config.redactAttributes, mode: config.redactMode });
+  const forwarder = config.forwardEndpoint
+    ? new OtlpForwarder({ endpoint: config.forwardEndpoint, headers: headersOf(config.forwardHeaders), logger: logger.child({ component: 'forwarder' }) })
+    : undefined;
+  if (forwarder && redact) {
+    // Forwarding sends what was received, byte for byte; redaction applies to what llm-monitor keeps.
+    logger.warn('forwarded spans are not redacted: redaction applies to what llm-monitor stores and shows');
+  }
   let closing = false;
   await otlpServer.register(otlpIngestPlugin, {
     maxBodyBytes: config.otlpMaxBodyBytes,
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
     isClosing: () => closing,
-    onSpans: (spans) => pipeline.ingest(spans, Date.now()),
+    onSpans: (spans) => pipeline.ingest(redact ? redact(spans) : spans, Date.now()),
+    ...(forwarder ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) } : {}),
   });
 
   const apiServer = Fastify({
@@ -119,6 +142,7 @@ export async function buildReceiver(
     otlpServer,
     apiServer,
     logger,
+    forwarder,
     async listen() {
       await otlpServer.listen({ host: config.host, port: config.otlpPort });
       await apiServer.listen({ host: config.host, port: config.port });
@@ -131,6 +155,7 @@ export async function buildReceiver(
       if (sweepTimer) clearInterval(sweepTimer);
       // Ingest first, so spans accepted while the API drains are not lost on the way out.
       await otlpServer.close();
+      await forwarder?.drain();
       await apiServer.close();
     },
   };

@@ -68,7 +68,7 @@ describe('helpText', () => {
   it('lists every setting with its flag and environment variable', () => {
     const help = helpText();
     for (const setting of SETTINGS) {
-      expect(help).toContain(`--${setting.flag}`);
+      expect(help).toContain(setting.type === 'boolean' ? `--[no-]${setting.flag} ` : `--${setting.flag} VALUE`);
       expect(help).toContain(setting.env);
     }
     expect(help).toContain('--config FILE');

@@ -12,7 +12,9 @@ describe('documentation', () => {
       expect(row, setting.file).toBeDefined();
       expect(row).toContain(`\`--${setting.flag}\``);
       expect(row).toContain(`\`${setting.env}\``);
-      expect(row).toContain(`\`${String(DEFAULT_CONFIG[setting.key])}\``);
+      const fallback = DEFAULT_CONFIG[setting.key];
+      const none = fallback === '' || (Array.isArray(fallback) && fallback.length === 0);
+      expect(row).toContain(none ? '(none)' : `\`${String(fallback)}\``);
     }
   });
 

@@ -30,6 +30,8 @@ export interface OtlpIngestOptions {
   readonly isClosing: () => boolean;
   /** Receives the usable spans of every accepted request. */
   readonly onSpans: (spans: SpanRecord[]) => void;
+  /** Receives every accepted request body as it came (for forwarding it unchanged). */
+  readonly onAccepted?: (body: Buffer, contentType: string, contentEncoding: string | undefined) => void;
 }
 
 /** The encoding a Content-Type asks for, or `undefined` when OTLP/HTTP does not define it. */
@@ -142,6 +144,7 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     const body = await decompress(request, raw, options.maxBodyBytes);
     const decoded = decode(encoding, body);
     if (decoded.spans.length > 0) options.onSpans(decoded.spans);
+    options.onAccepted?.(raw, request.headers['content-type'] ?? OTLP_MEDIA_TYPE[encoding], request.headers['content-encoding']);
     const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
     reply.code(200).type(OTLP_MEDIA_TYPE[encoding]);
     return encodeExportResponse(encoding, decoded.rejected, errorMessage);
