@@ -1,17 +1,23 @@
 /**
- * What one OTLP request costs the receiver: decoding (protobuf vs JSON) and rebuilding sessions.
- * Baseline: `JSON.parse` of the same request as JSON — the least any JSON receiver pays. Vitest prints
- * each task's rate and how many times faster or slower it is than the others in its group.
+ * What one OTLP request costs the receiver, and how many spans per second one core takes through
+ * the whole ingest path. Each iteration is one request of 1,100 spans (50 sessions): spans per second
+ * = 1,100 × hz. Baselines in the same run: `JSON.parse` of the JSON form (the least any JSON receiver
+ * pays), and protobuf decoding alone (for the cost of building sessions on top).
  *
- *   pnpm bench
+ * Target (issue #4): twice the OpenTelemetry Collector's sizing rule of about 15,000 spans/s per core,
+ * that is 30,000 spans/s through the whole path.
+ *
+ *   pnpm exec vitest bench --run bench/otlp-ingest.bench.ts
  */
 import { bench, describe } from 'vitest';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { createLlmMonitor } from '@llm-monitor/instrumentation';
-import { decodeTraceRequestJson, decodeTraceRequestProtobuf } from '@llm-monitor/receiver';
+import { gzipSync } from 'node:zlib';
+import { afterAll } from 'vitest';
+import { buildReceiver, decodeTraceRequestJson, decodeTraceRequestProtobuf } from '@llm-monitor/receiver';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
-import { SessionBuilder } from '@llm-monitor/sessions';
+import { SessionBuilder, SessionPipeline } from '@llm-monitor/sessions';
 
 const SESSIONS = 50;
 
@@ -50,5 +56,32 @@ describe(`rebuild sessions from ${decoded.length} decoded spans`, () => {
   });
   bench('SessionBuilder.ingest (one batch)', () => {
     new SessionBuilder().ingest(decoded);
+  });
+});
+
+const gzipped = gzipSync(protobuf);
+const receiver = await buildReceiver({ logLevel: 'silent' });
+const pipeline = new SessionPipeline();
+afterAll(async () => {
+  await receiver.close();
+});
+
+describe(`the whole ingest path, ${spans.length} spans per request (spans/s = ${spans.length} × hz)`, () => {
+  bench('baseline: decodeTraceRequestProtobuf alone', () => {
+    decodeTraceRequestProtobuf(protobuf);
+  });
+  bench('decode + SessionPipeline.ingest (builder and store)', () => {
+    pipeline.ingest(decodeTraceRequestProtobuf(protobuf).spans, Date.now());
+  });
+  bench('POST /v1/traces protobuf (fastify inject: parse, decode, build, store, answer)', async () => {
+    await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, payload: protobuf });
+  });
+  bench('POST /v1/traces protobuf + gzip', async () => {
+    await receiver.otlpServer.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      payload: gzipped,
+    });
   });
 });
