@@ -345,8 +345,10 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
     content_preview: stringAttribute(rootAttributes, ATTR_CONTENT_PREVIEW) ?? null,
     result_preview: stringAttribute(rootAttributes, ATTR_RESULT_PREVIEW) ?? null,
     task: stringAttribute(rootAttributes, ATTR_TASK) ?? (ours ? null : firstOnSpans(described, TASK_KEYS)),
-    model:
-      stringAttribute(rootAttributes, GEN_AI.requestModel) ?? lastCall?.response_model ?? lastCall?.request_model ?? null,
+    // Ours: the model the session asked for. Others: the model that answered its last call.
+    model: ours
+      ? (stringAttribute(rootAttributes, GEN_AI.requestModel) ?? lastCall?.response_model ?? lastCall?.request_model ?? null)
+      : (lastCall?.response_model ?? lastCall?.request_model ?? stringAttribute(rootAttributes, GEN_AI.requestModel) ?? null),
     provider:
       stringAttribute(rootAttributes, GEN_AI.providerName) ??
       stringAttribute(rootAttributes, GEN_AI.system) ??
