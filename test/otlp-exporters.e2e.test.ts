@@ -27,9 +27,14 @@ afterAll(async () => {
   await receiver.close();
 });
 
+// The exporters' compression option takes their own enum; its value is the string 'gzip'.
+const gzip = 'gzip' as ConstructorParameters<typeof ProtoExporter>[0] extends infer C ? (C extends { compression?: infer A } ? A : never) : never;
+
 const exporters: [string, (url: string) => SpanExporter][] = [
   ['exporter-trace-otlp-proto (protobuf)', (url) => new ProtoExporter({ url })],
   ['exporter-trace-otlp-http (JSON)', (url) => new JsonExporter({ url })],
+  ['exporter-trace-otlp-proto (protobuf, gzip)', (url) => new ProtoExporter({ url, compression: gzip })],
+  ['exporter-trace-otlp-http (JSON, gzip)', (url) => new JsonExporter({ url, compression: gzip })],
 ];
 
 describe.each(exporters)('a session exported with %s', (_name, makeExporter) => {
