@@ -48,7 +48,10 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
   });
   return source.subscribe((change) => {
     if (change.previousStatus === undefined) started.inc(labelsOf(change.session));
-    const endedNow = change.type === 'completed' || change.type === 'failed' || change.type === 'abandoned';
+    // A session ends once for the metrics: an abandoned session whose spans arrive after all keeps its
+    // first ending (counters cannot take it back), so started and ended always balance.
+    const wasRunning = change.previousStatus === undefined || change.previousStatus === 'active';
+    const endedNow = wasRunning && (change.type === 'completed' || change.type === 'failed' || change.type === 'abandoned');
     if (endedNow) ended.inc({ status: change.type, ...labelsOf(change.session) });
   });
 }

@@ -69,3 +69,18 @@ describe('prometheusExporterPlugin', () => {
     await second.close();
   });
 });
+
+describe('ended sessions', () => {
+  it('are counted once, even when an abandoned session completes after all', async () => {
+    const store = new SessionStore();
+    const app = Fastify();
+    await app.register(prometheusExporterPlugin, { sessions: store, processMetrics: false });
+    store.upsert(session('a', 'active'), 0);
+    store.upsert(session('a', 'abandoned'), 1);
+    store.upsert(session('a', 'completed'), 2);
+    const body = (await app.inject('/metrics')).body;
+    expect(body).toMatch(/llm_monitor_sessions_ended_total\{status="abandoned",[^}]*\} 1/);
+    expect(body).not.toContain('status="completed"');
+    await app.close();
+  });
+});

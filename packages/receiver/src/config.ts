@@ -35,6 +35,8 @@ export interface ReceiverConfig {
   forwardEndpoint: string;
   /** Headers for the forwarded requests, as `Name=value`. */
   forwardHeaders: string[];
+  /** Forward even though redaction is on (forwarded requests are the originals, unredacted). */
+  forwardUnredacted: boolean;
   /** Run the demo workload in the same process. */
   demo: boolean;
   /** Sessions the demo starts per second. */
@@ -73,6 +75,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'redactMode', file: 'redact_mode', flag: 'redact-mode', env: 'LLM_MONITOR_REDACT_MODE', type: 'redactMode', description: 'mask (replace with [REDACTED]) or drop' },
   { key: 'forwardEndpoint', file: 'forward_endpoint', flag: 'forward-endpoint', env: 'LLM_MONITOR_FORWARD_ENDPOINT', type: 'url', description: 'forward every accepted OTLP request unchanged to this OTLP/HTTP traces URL' },
   { key: 'forwardHeaders', file: 'forward_headers', flag: 'forward-headers', env: 'LLM_MONITOR_FORWARD_HEADERS', type: 'list', description: 'headers of forwarded requests, Name=value, comma-separated' },
+  { key: 'forwardUnredacted', file: 'forward_unredacted', flag: 'forward-unredacted', env: 'LLM_MONITOR_FORWARD_UNREDACTED', type: 'boolean', description: 'allow forwarding while redaction is on (what is forwarded is the original, unredacted)' },
   { key: 'demo', file: 'demo', flag: 'demo', env: 'LLM_MONITOR_DEMO', type: 'boolean', description: 'also run the demo workload in this process' },
   { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'rate', description: 'sessions the demo starts per second (0.01 to 1000)' },
   { key: 'logLevel', file: 'log_level', flag: 'log-level', env: 'LLM_MONITOR_LOG_LEVEL', type: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
@@ -93,6 +96,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   redactMode: 'mask',
   forwardEndpoint: '',
   forwardHeaders: [],
+  forwardUnredacted: false,
   demo: false,
   demoRate: 2,
   logLevel: 'info',
@@ -100,6 +104,23 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
 
 /** Environment variable naming the config file when `--config` is not given. */
 export const CONFIG_FILE_ENV = 'LLM_MONITOR_CONFIG';
+
+/**
+ * Splits a comma-separated list, keeping `/regular expressions/` whole even when they contain commas
+ * (`/^x{1,3}$/`).
+ */
+function splitList(text: string): string[] {
+  const items: string[] = [];
+  for (const piece of text.split(',')) {
+    const open = items.length > 0 ? items[items.length - 1]! : undefined;
+    if (open !== undefined && open.trimStart().startsWith('/') && !/^\s*\/.+\/[a-z]*\s*$/.test(open)) {
+      items[items.length - 1] = `${open},${piece}`;
+    } else {
+      items.push(piece);
+    }
+  }
+  return items;
+}
 
 /** Bounds of a rate per second: slower than one per 100 s or faster than 1000/s is a typo. */
 const MIN_RATE = 0.01;
@@ -127,7 +148,7 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
       if (asText === 'false' || asText === '0' || asText === 'no') return false;
       throw invalid(setting, source, raw, 'true or false');
     case 'list': {
-      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? splitList(raw) : undefined;
       if (!items || items.some((item) => typeof item !== 'string')) throw invalid(setting, source, raw, 'a list of strings (comma-separated)');
       return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
     }
@@ -251,5 +272,34 @@ export function resolveConfig(sources: ConfigSources = {}): ReceiverConfig {
     const winner = raw[setting.key];
     if (winner) config[setting.key] = convert(setting, winner.value, winner.source);
   }
-  return config as unknown as ReceiverConfig;
+  return validateConfig(config as unknown as ReceiverConfig, (key) => raw[key]?.source ?? 'default');
+}
+
+/**
+ * Checks what no single setting can: rule syntax, header form, and settings that conflict. Throws
+ * `LLMMON_ERR_CONFIG` naming the setting's source; returns the config unchanged.
+ */
+export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof ReceiverConfig) => string = (key) => key): ReceiverConfig {
+  for (const rule of config.redactAttributes) {
+    const pattern = /^\/(.+)\/([a-z]*)$/.exec(rule);
+    if (!pattern) continue;
+    try {
+      new RegExp(pattern[1]!, pattern[2]!.replace(/[gy]/g, ''));
+    } catch (error) {
+      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${sourceOf('redactAttributes')}: ${rule} is not a valid regular expression: ${(error as Error).message}`);
+    }
+  }
+  for (const header of config.forwardHeaders) {
+    if (header.indexOf('=') <= 0) {
+      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${sourceOf('forwardHeaders')}: ${JSON.stringify(header)} is not a header (expected Name=value)`);
+    }
+  }
+  const redacting = config.redactContent || config.redactAttributes.length > 0;
+  if (redacting && config.forwardEndpoint && !config.forwardUnredacted) {
+    throw new LlmMonitorError(
+      'LLMMON_ERR_CONFIG',
+      'forward_endpoint forwards the original requests, without redaction; set forward_unredacted: true to allow that, or leave redaction or forwarding off',
+    );
+  }
+  return config;
 }

@@ -11,7 +11,7 @@ import { prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import { apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
 import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
-import { DEFAULT_CONFIG } from './config.js';
+import { DEFAULT_CONFIG, validateConfig } from './config.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
 import { OTLP_TRACES_PATH, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
 import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
@@ -25,6 +25,23 @@ function headersOf(entries: readonly string[]): Record<string, string> {
     if (at > 0) headers[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
   }
   return headers;
+}
+
+/** Longest time one OTLP request may take to arrive and be answered. */
+const OTLP_REQUEST_TIMEOUT_MS = 30_000;
+/** Longest time shutdown waits for open requests and forwarding before it cuts them off. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Resolves with `work`, or after `ms` — whichever comes first. */
+function within(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void work.then(
+      () => resolve(),
+      () => resolve(),
+    ).finally(() => clearTimeout(timer));
+  });
 }
 
 /** How often ended sessions past their retention are swept. */
@@ -59,6 +76,10 @@ export interface Receiver {
 export interface BuildReceiverOptions {
   /** Logger to use (default: pino at `config.logLevel` to stdout). */
   readonly logger?: Logger;
+  /** Longest time one OTLP request may take to arrive and be answered, in ms (default 30,000). */
+  readonly requestTimeoutMs?: number;
+  /** Longest time `close()` waits for open requests and forwarding, in ms (default 10,000). */
+  readonly shutdownGraceMs?: number;
 }
 
 function urlOf(server: FastifyInstance): string {
@@ -73,7 +94,7 @@ export async function buildReceiver(
   partialConfig: Partial<ReceiverConfig> = {},
   options: BuildReceiverOptions = {},
 ): Promise<Receiver> {
-  const config: ReceiverConfig = { ...DEFAULT_CONFIG, ...partialConfig };
+  const config: ReceiverConfig = validateConfig({ ...DEFAULT_CONFIG, ...partialConfig });
   const logger = options.logger ?? pino({ level: config.logLevel, name: 'llm-monitor' });
   const pipeline = new SessionPipeline({
     retentionMs: config.retentionSeconds * 1000,
@@ -89,6 +110,9 @@ export async function buildReceiver(
     frameworkErrors: otlpFrameworkErrors,
     // Our own 503 (with Retry-After and a google.rpc.Status) answers requests during shutdown.
     return503OnClosing: false,
+    // A client that stalls its upload must not hold an admission slot (or shutdown) for ever.
+    requestTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
   });
   otlpServer.setNotFoundHandler((request, reply) => {
     void reply
@@ -101,7 +125,7 @@ export async function buildReceiver(
     ? new OtlpForwarder({ endpoint: config.forwardEndpoint, headers: headersOf(config.forwardHeaders), logger: logger.child({ component: 'forwarder' }) })
     : undefined;
   if (forwarder && redact) {
-    // Forwarding sends what was received, byte for byte; redaction applies to what llm-monitor keeps.
+    // Allowed only with forward_unredacted (the config refuses otherwise): say it once more.
     logger.warn('forwarded spans are not redacted: redaction applies to what llm-monitor stores and shows');
   }
   let closing = false;
@@ -109,7 +133,7 @@ export async function buildReceiver(
     maxBodyBytes: config.otlpMaxBodyBytes,
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
     isClosing: () => closing,
-    onSpans: (spans) => pipeline.ingest(redact ? redact(spans) : spans, Date.now()),
+    onSpans: (spans) => pipeline.ingest(redact ? redact(spans) : spans, Date.now()).ignored,
     ...(forwarder ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) } : {}),
   });
 
@@ -135,6 +159,7 @@ export async function buildReceiver(
   await apiServer.register(prometheusExporterPlugin, { sessions: pipeline.store });
 
   let sweepTimer: NodeJS.Timeout | undefined;
+  const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
 
   return {
     config,
@@ -153,10 +178,17 @@ export async function buildReceiver(
     async close() {
       closing = true;
       if (sweepTimer) clearInterval(sweepTimer);
-      // Ingest first, so spans accepted while the API drains are not lost on the way out.
-      await otlpServer.close();
-      await forwarder?.drain();
-      await apiServer.close();
+      // Ingest first, so spans accepted while the API drains are not lost on the way out. Each step
+      // has a deadline: a stalled client or downstream must not keep the process from stopping.
+      const otlpClosed = otlpServer.close();
+      await within(otlpClosed, graceMs);
+      otlpServer.server.closeAllConnections();
+      await otlpClosed;
+      if (forwarder) await forwarder.drain(graceMs);
+      const apiClosed = apiServer.close();
+      await within(apiClosed, graceMs);
+      apiServer.server.closeAllConnections();
+      await apiClosed;
     },
   };
 }

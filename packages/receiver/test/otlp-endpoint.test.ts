@@ -150,3 +150,21 @@ describe('POST /v1/traces', () => {
     expect(response.rawPayload[3]).toBe(spans.length);
   });
 });
+
+describe('spans of a session already removed', () => {
+  it('are reported as rejected, with the reason', async () => {
+    const body = sessionRequest(1, 'd'.repeat(32));
+    await post(body, { 'content-type': 'application/json' });
+    // The session completes (its one span ended) and retention removes it.
+    receiver.pipeline.sweep(Date.now() + 2 * 3600_000);
+    expect(receiver.pipeline.store.size).toBe(0);
+    const late = await post(body, { 'content-type': 'application/json' });
+    expect(late.json()).toEqual({ partialSuccess: { rejectedSpans: '1', errorMessage: 'rejected 1 span(s): session already removed' } });
+  });
+
+  it('answer application/protobuf requests in application/protobuf', async () => {
+    const response = await post(asProtobuf(await sdkSpans()), { 'content-type': 'application/protobuf' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('application/protobuf');
+  });
+});

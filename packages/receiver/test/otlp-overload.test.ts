@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReceiver } from '../src/index.js';
@@ -94,3 +95,42 @@ function sendOn(socket: Socket, url: URL): Promise<{ status: number; retryAfter:
     socket.write(`POST /v1/traces HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`);
   });
 }
+
+describe('admission slots', () => {
+  it('come back when clients hang up before their answer', async () => {
+    receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent', otlpMaxConcurrentRequests: 2 });
+    const { otlpTracesUrl } = await receiver.listen();
+    const url = new URL(otlpTracesUrl);
+    // A large gzip body takes the receiver a while to inflate and decode: the clients are gone by then.
+    const spans = Array.from({ length: 4000 }, (_, i) => ({ traceId: 'ab'.repeat(16), spanId: (i + 1).toString(16).padStart(16, '0'), name: 'x'.repeat(50) }));
+    const body = gzipSync(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }));
+    for (let i = 0; i < 6; i += 1) {
+      const socket = await openConnection(url);
+      socket.write(`POST /v1/traces HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.end(body);
+      socket.destroy();
+    }
+    let status = 0;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      status = (await fetch(otlpTracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY })).status;
+      if (status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(200);
+  });
+
+  it('come back when an upload stalls past the request timeout, and shutdown does not wait for it', async () => {
+    receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent', otlpMaxConcurrentRequests: 1 }, { requestTimeoutMs: 300, shutdownGraceMs: 200 });
+    const { otlpTracesUrl } = await receiver.listen();
+    const stalled = await halfSentRequest(new URL(otlpTracesUrl));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const after = await fetch(otlpTracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    expect(after.status).toBe(200);
+    const another = await halfSentRequest(new URL(otlpTracesUrl));
+    await receiver.close();
+    receiver = undefined;
+    stalled.socket.destroy();
+    another.socket.destroy();
+  });
+});

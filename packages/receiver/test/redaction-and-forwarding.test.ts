@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { gunzipSync } from 'node:zlib';
-import { buildReceiver, createRedactor, decodeTraceRequestProtobuf, MASK } from '../src/index.js';
+import { buildReceiver, createRedactor, decodeTraceRequestProtobuf, MASK, resolveConfig } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
 import type { SpanRecord } from '@llm-monitor/sessions';
 
@@ -157,5 +157,34 @@ describe('forwarding to another OTLP endpoint', () => {
     expect(response.statusCode).toBe(200);
     await receiver.forwarder!.drain();
     expect(receiver.forwarder!.stats()).toMatchObject({ forwarded: 0, failed: 1 });
+  });
+});
+
+describe('redaction rules and configuration a review found wrong once', () => {
+  it('ignores the g and y flags, which would make every other key slip through', () => {
+    const redact = createRedactor({ content: false, attributes: ['/secret/gy'], mode: 'drop' })!;
+    const [one, two] = redact([record({ 'app.secret.a': 1, 'app.secret.b': 2, 'app.secret.c': 3 }), record({ 'app.secret.a': 1, 'app.secret.b': 2 })]);
+    expect(one!.attributes).toEqual({});
+    expect(two!.attributes).toEqual({});
+  });
+
+  it('masks error texts that can quote content', () => {
+    const redact = createRedactor({ content: true, attributes: [], mode: 'mask' })!;
+    const failed = { ...record({}, [{ name: 'exception', timeUnixMs: 1, attributes: { 'exception.message': 'cannot parse: my secret answer', 'exception.type': 'SyntaxError' } }]), status: { code: 2 as const, message: 'cannot parse: my secret answer' } };
+    const [span] = redact([failed]);
+    expect(span!.status.message).toBe(MASK);
+    expect(span!.events[0]!.attributes).toEqual({ 'exception.message': MASK, 'exception.type': 'SyntaxError' });
+  });
+
+  it('refuses bad rules, bad headers and unannounced unredacted forwarding, naming the problem', async () => {
+    await expect(buildReceiver({ logLevel: 'silent', redactAttributes: ['/([/'] })).rejects.toThrow(/LLMMON_ERR_CONFIG|not a valid regular expression/);
+    await expect(buildReceiver({ logLevel: 'silent', forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardHeaders: ['no-equals'] })).rejects.toThrow(/expected Name=value/);
+    await expect(buildReceiver({ logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces' })).rejects.toThrow(/forward_unredacted/);
+    const allowed = await buildReceiver({ logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardUnredacted: true });
+    await allowed.close();
+  });
+
+  it('keeps a regular expression with commas whole in a comma-separated list', () => {
+    expect(resolveConfig({ env: { LLM_MONITOR_REDACT_ATTRIBUTES: 'user.email,/^x{1,3}$/,/a,b/i,plain' } }).redactAttributes).toEqual(['user.email', '/^x{1,3}$/', '/a,b/i', 'plain']);
   });
 });

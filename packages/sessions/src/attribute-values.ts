@@ -22,11 +22,37 @@ export function metadataFromAttributes(attributes: Attributes): Metadata {
   return metadata;
 }
 
+/** Longest JSON metadata string decoded; longer ones stay strings. */
+const MAX_JSON_LENGTH = 64 * 1024;
+/** Deepest JSON metadata decoded; deeper ones stay strings (so serialising them back cannot overflow). */
+const MAX_JSON_DEPTH = 32;
+
+/** How deeply brackets nest in `text`, ignoring those inside strings; stops counting past the limit. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i += 1;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      depth += 1;
+      if (depth > deepest) deepest = depth;
+      if (deepest > MAX_JSON_DEPTH) return deepest;
+    } else if (code === 0x7d || code === 0x5d) depth -= 1;
+  }
+  return deepest;
+}
+
 function decodeJsonString(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const first = value.charCodeAt(0);
-  // '{' or '[': only then is it worth trying to parse.
+  // '{' or '[': only then is it worth trying to parse; too long or too deep stays text.
   if (first !== 0x7b && first !== 0x5b) return value;
+  if (value.length > MAX_JSON_LENGTH || nestingDepth(value) > MAX_JSON_DEPTH) return value;
   try {
     return JSON.parse(value) as unknown;
   } catch {

@@ -146,10 +146,10 @@ export const USER_KEYS = ['user.id', 'langfuse.user.id', 'traceloop.association.
 /** Attributes naming what a foreign session is for (its task). */
 export const TASK_KEYS = ['ai.telemetry.functionId', 'traceloop.workflow.name', 'traceloop.entity.name'] as const;
 
-/** The first of `keys` found on any of `spans` (in the order given), or `null`. */
+/** The first of `keys` on the first of `spans` that has one (spans in order: the root first). */
 export function firstOnSpans(spans: readonly SpanRecord[], keys: readonly string[]): string | null {
-  for (const key of keys) {
-    for (const span of spans) {
+  for (const span of spans) {
+    for (const key of keys) {
       const value = stringAttribute(span.attributes, key);
       if (value !== undefined && value !== '') return value;
     }

@@ -16,7 +16,7 @@ export {
 } from './schemas.js';
 export type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from './span-record.js';
 export { numberAttribute, stringAttribute } from './span-record.js';
-export { SessionBuilder } from './session-builder.js';
+export { MAX_SPANS_PER_TRACE, SessionBuilder } from './session-builder.js';
 export { SessionStore, isEnded } from './session-store.js';
 export type { SessionChange, SessionChangeListener, SessionChangeType, SessionStoreOptions } from './session-store.js';
 export { SessionPipeline } from './session-pipeline.js';

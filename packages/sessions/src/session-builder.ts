@@ -49,12 +49,23 @@ import type { Attributes, SpanRecord } from './span-record.js';
 
 const STATUS_ERROR = 2;
 
+/**
+ * The most spans kept per trace. A session rebuilds from its spans, so an endless trace would make
+ * every rebuild slower; beyond this, spans are dropped and counted.
+ */
+export const MAX_SPANS_PER_TRACE = 5000;
+
 /** The spans known for one trace. */
 interface TraceState {
   /** Real spans by span id (pending markers excluded). */
   readonly spans: Map<string, SpanRecord>;
   /** Pending markers by the id of the span they announce (a running span may have several). */
   readonly markers: Map<string, Map<string, SpanRecord>>;
+  /**
+   * The parent of every span seen, kept or not: enough to tell which calls nest in which, and which
+   * span is a service's entry into a trace that started elsewhere.
+   */
+  readonly parents: Map<string, string>;
   /** True once a span of ours or a GenAI span arrived: the trace is a session. */
   formsSession: boolean;
   /** When a span of this trace last arrived (caller's clock). */
@@ -67,6 +78,8 @@ interface TraceState {
  */
 export class SessionBuilder {
   readonly #traces = new Map<string, TraceState>();
+  /** Spans not kept because their trace already holds {@link MAX_SPANS_PER_TRACE}. */
+  droppedSpans = 0;
 
   /**
    * Adds spans and returns the current session of every trace they touched that forms a session
@@ -88,7 +101,7 @@ export class SessionBuilder {
   /** The session the known spans of `traceId` form, or `undefined`. */
   sessionOf(traceId: string): ProcessingSession | undefined {
     const state = this.#traces.get(traceId);
-    return state ? buildSession(traceId, effectiveSpans(state)) : undefined;
+    return state ? buildSession(traceId, effectiveSpans(state), state.parents) : undefined;
   }
 
   /** Drops what is known about a trace (after its session left the store). */
@@ -121,17 +134,23 @@ export class SessionBuilder {
   #add(span: SpanRecord, nowMs: number): boolean {
     const ours = spanTypeOf(span) !== undefined;
     const sessionSpan = ours || isLlmCall(span);
-    // Other spans of an application's traces say nothing about a session, except a root span
-    // (duration and status of a GenAI trace) and spans carrying our token events.
-    if (!sessionSpan && span.parentSpanId !== '' && !span.events.some((event) => event.name === EVENT_TOKENS)) {
-      return false;
-    }
     let state = this.#traces.get(span.traceId);
     if (!state) {
-      state = { spans: new Map(), markers: new Map(), formsSession: false, lastSeenMs: nowMs };
+      state = { spans: new Map(), markers: new Map(), parents: new Map(), formsSession: false, lastSeenMs: nowMs };
       this.#traces.set(span.traceId, state);
     }
     state.lastSeenMs = Math.max(state.lastSeenMs, nowMs);
+    // Bounded per trace: a trace that never ends must not grow without limit.
+    if (state.parents.size < MAX_SPANS_PER_TRACE || state.parents.has(span.spanId)) state.parents.set(span.spanId, span.parentSpanId);
+    // Other spans of an application's traces say nothing about a session, except a root span or a
+    // service's entry span (duration and status of a GenAI trace) and spans carrying our token events.
+    if (!sessionSpan && span.parentSpanId !== '' && !isEntrySpan(span) && !span.events.some((event) => event.name === EVENT_TOKENS)) {
+      return false;
+    }
+    if (state.spans.size >= MAX_SPANS_PER_TRACE && !state.spans.has(span.spanId)) {
+      this.droppedSpans += 1;
+      return false;
+    }
     state.formsSession ||= sessionSpan;
     if (span.attributes[ATTR_SPAN_TYPE] === SPAN_TYPE.pending) {
       // A marker's parent is the running span it announces; without one it announces nothing, and
@@ -227,6 +246,26 @@ function clampProgress(progress: number): number {
   return Math.min(100, Math.max(0, progress));
 }
 
+/** A service's entry into a trace: a server or consumer span (OTLP kinds 2 and 5). */
+function isEntrySpan(span: SpanRecord): boolean {
+  return span.kind === 2 || span.kind === 5;
+}
+
+/** The calls that report tokens and have no descendant call that reports tokens too. */
+function innermostWithTokens(calls: LlmCallRecord[], parents: ReadonlyMap<string, string>): LlmCallRecord[] {
+  const withTokens = calls.filter((call) => call.input_tokens !== null || call.output_tokens !== null);
+  const wrapping = new Set<string>();
+  for (const call of withTokens) {
+    // Walk up; the bound guards against a cycle a hostile sender could build from parent ids.
+    let parent = parents.get(call.span_id);
+    for (let hops = 0; parent && hops < 1000; hops += 1) {
+      wrapping.add(parent);
+      parent = parents.get(parent);
+    }
+  }
+  return withTokens.filter((call) => !wrapping.has(call.span_id));
+}
+
 function sumKnown(values: (number | null)[]): number | null {
   let total: number | null = null;
   for (const value of values) if (value !== null) total = (total ?? 0) + value;
@@ -254,7 +293,7 @@ function llmCallRecord(span: SpanRecord, facts: LlmCallFacts): LlmCallRecord {
 }
 
 /** Derives the session of one trace from its spans, or `undefined` if the trace is no session. */
-function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession | undefined {
+function buildSession(traceId: string, spans: SpanRecord[], parents: ReadonlyMap<string, string>): ProcessingSession | undefined {
   spans.sort(byStart);
   const sessionSpan = spans.find((span) => spanTypeOf(span) === SPAN_TYPE.session);
   const stageSpans = spans.filter((span) => spanTypeOf(span) === SPAN_TYPE.stage);
@@ -267,8 +306,13 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
 
   // Every span of ours carries the session id, so the id is known from whichever arrives first.
   const ours = sessionSpan ?? stageSpans[0] ?? spans.find((span) => span.attributes[ATTR_SESSION_ID] !== undefined);
-  // A session from other instrumentations is the trace itself: its root span, once it arrives.
-  const root = sessionSpan ?? (ours ? undefined : spans.find((span) => span.parentSpanId === ''));
+  // A session from other instrumentations is the trace itself: its root span, once it arrives — or,
+  // in a service called by another, this service's entry span (its parent lives elsewhere).
+  const root =
+    sessionSpan ??
+    (ours
+      ? undefined
+      : (spans.find((span) => span.parentSpanId === '') ?? spans.find((span) => isEntrySpan(span) && !parents.has(span.parentSpanId))));
   const rootAttributes: Attributes = root?.attributes ?? {};
   const sessionId =
     (sessionSpan && stringAttribute(sessionSpan.attributes, ATTR_SESSION_ID)) ??
@@ -301,12 +345,16 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
     : null;
   // Where a foreign session's conversation, user and task come from: the root, then the calls.
   const described = root ? [root, ...llmSpans] : llmSpans;
-  const lastCall = llmCalls.at(-1);
+  const lastCall = [...llmCalls].reverse().find((call) => call.response_model !== null || call.request_model !== null);
+  const lastProvider = [...llmCalls].reverse().find((call) => call.provider !== null)?.provider ?? null;
+  // A call that wraps calls reporting their own tokens (an agent around its chat calls, a framework's
+  // LLM span around the client's) repeats their usage: only the innermost are added up.
+  const counted = innermostWithTokens(llmCalls, parents);
   const input =
-    numberAttribute(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? sumKnown(llmCalls.map((call) => call.input_tokens));
+    numberAttribute(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? sumKnown(counted.map((call) => call.input_tokens));
   const output =
     numberAttribute(rootAttributes, ATTR_SESSION_OUTPUT_TOKENS) ??
-    sumKnown(llmCalls.map((call) => call.output_tokens)) ??
+    sumKnown(counted.map((call) => call.output_tokens)) ??
     (tokens.count > 0 ? tokens.count : null);
   const ttftSeconds = numberAttribute(rootAttributes, ATTR_TIME_TO_FIRST_TOKEN);
 
@@ -352,8 +400,7 @@ function buildSession(traceId: string, spans: SpanRecord[]): ProcessingSession |
     provider:
       stringAttribute(rootAttributes, GEN_AI.providerName) ??
       stringAttribute(rootAttributes, GEN_AI.system) ??
-      lastCall?.provider ??
-      null,
+      lastProvider,
     processor_type: stringAttribute(rootAttributes, ATTR_PROCESSOR_TYPE) ?? null,
     service_name: stringAttribute(anySpan.resource, OTEL.serviceName) ?? null,
     conversation_id: firstOnSpans(described, CONVERSATION_KEYS),

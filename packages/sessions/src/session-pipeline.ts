@@ -96,10 +96,25 @@ export class SessionPipeline {
     });
   }
 
-  /** Ingests decoded spans; returns how many sessions they changed. */
-  ingest(spans: Iterable<SpanRecord>, nowMs: number): number {
+  /**
+   * Ingests decoded spans. Returns how many sessions they changed, and how many spans were ignored
+   * because their session had already left the store (a sender may want to know: OTLP reports them as
+   * rejected).
+   */
+  ingest(spans: Iterable<SpanRecord>, nowMs: number): { changed: number; ignored: number } {
     this.#nowMs = nowMs;
-    const wanted = this.#removedTraces.size === 0 ? spans : [...spans].filter((span) => !this.#removedTraces.has(span.traceId));
+    const wanted: SpanRecord[] = [];
+    let ignored = 0;
+    for (const span of spans) {
+      if (this.#removedTraces.has(span.traceId)) {
+        ignored += 1;
+        continue;
+      }
+      wanted.push(span);
+      // Any span of a session's trace shows it is alive, even one that tells the session nothing
+      // (a database call, an HTTP request): it must not be abandoned while its work goes on.
+      if (this.#lastSpanAt.has(span.traceId)) this.#lastSpanAt.set(span.traceId, nowMs);
+    }
     const sessions = this.#builder.ingest(wanted, nowMs);
     for (const built of sessions) {
       const traceId = built.trace_id;
@@ -112,7 +127,7 @@ export class SessionPipeline {
       this.#lastSpanAt.set(traceId, nowMs);
       this.store.upsert(session, nowMs);
     }
-    return sessions.length;
+    return { changed: sessions.length, ignored };
   }
 
   /**

@@ -18,7 +18,10 @@ export type SessionChangeListener = (change: SessionChange) => void;
 export interface SessionStoreOptions {
   /** How long an ended session is kept, in milliseconds (default one hour). */
   readonly retentionMs?: number;
-  /** The most sessions held; beyond it the oldest ended sessions are evicted first (default 10,000). */
+  /**
+   * The most sessions held (default 10,000); beyond it the oldest ended sessions are evicted first,
+   * then the least recently updated running ones.
+   */
   readonly maxSessions?: number;
 }
 
@@ -119,8 +122,15 @@ export class SessionStore {
   }
 
   #enforceMaxSessions(): void {
+    if (this.#sessions.size <= this.#maxSessions) return;
     // #endedAt is in order of ending, so its first entries are the oldest ended sessions.
     for (const sessionId of this.#endedAt.keys()) {
+      if (this.#sessions.size <= this.#maxSessions) return;
+      this.#remove(sessionId);
+    }
+    // Only running sessions left and still too many (traces that never end): the least recently
+    // updated go, so memory stays bounded whatever senders do. Map order is update order.
+    for (const sessionId of this.#sessions.keys()) {
       if (this.#sessions.size <= this.#maxSessions) return;
       this.#remove(sessionId);
     }

@@ -181,3 +181,43 @@ describe('conversation grouping', () => {
     expect(sessionOf([call]).conversation_id).toBe('conversation-1');
   });
 });
+
+describe('what a review found wrong once', () => {
+  it('counts the tokens of an agent and its chat calls once: only the innermost calls add up', () => {
+    const agent = span({ name: 'invoke_agent helper', startTimeUnixMs: T0, endTimeUnixMs: T0 + 100, attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50 } });
+    const chat = span({ parentSpanId: agent.spanId, name: 'chat m', attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50 } });
+    expect(sessionOf([agent, chat]).token_counts).toMatchObject({ input: 100, output: 50 });
+  });
+
+  it('counts nested OpenInference LLM spans once, even when the span between them was not kept', () => {
+    const framework = span({ name: 'ChatOpenAI', startTimeUnixMs: T0, endTimeUnixMs: T0 + 100, attributes: { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 5 } });
+    const http = span({ parentSpanId: framework.spanId, name: 'POST /v1/chat/completions', kind: 3 });
+    const client = span({ parentSpanId: http.spanId, name: 'openai.chat', attributes: { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 5 } });
+    expect(sessionOf([client, http, framework]).token_counts).toMatchObject({ input: 10, output: 5 });
+  });
+
+  it('keeps the model and provider when the last call is a tool call without them', () => {
+    const chat = span({ name: 'chat m', startTimeUnixMs: T0, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' } });
+    const tool = span({ name: 'execute_tool search', startTimeUnixMs: T0 + 10, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } });
+    expect(sessionOf([chat, tool])).toMatchObject({ model: 'gpt-4o', provider: 'openai' });
+  });
+
+  it('ends the session of a service called by another at its entry span', () => {
+    const entry = span({ name: 'POST /answer', kind: 2, parentSpanId: 'feedfacefeedface', startTimeUnixMs: T0, endTimeUnixMs: T0 + 300 });
+    const call = span({ parentSpanId: entry.spanId, name: 'chat m', attributes: { 'gen_ai.request.model': 'm' } });
+    expect(sessionOf([call, entry])).toMatchObject({ status: 'completed', duration_ms: 300 });
+  });
+
+  it('takes the conversation from the root first, then from the calls', () => {
+    const root = span({ name: 'handle', startTimeUnixMs: T0, endTimeUnixMs: T0 + 1, attributes: { 'session.id': 'root-session' } });
+    const call = span({ parentSpanId: root.spanId, attributes: { 'gen_ai.request.model': 'm', 'gen_ai.conversation.id': 'call-conversation' } });
+    expect(sessionOf([root, call]).conversation_id).toBe('root-session');
+  });
+
+  it('keeps deep or huge JSON metadata as text', () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const session = sessionOf([span({ attributes: { 'gen_ai.request.model': 'm' } }), span({ parentSpanId: '', name: 'root', attributes: { 'llm_monitor.span_type': 'session', 'llm_monitor.metadata.deep': deep, 'llm_monitor.metadata.ok': '{"a":[1]}' } })]);
+    expect(session.metadata).toEqual({ deep, ok: { a: [1] } });
+    expect(() => JSON.stringify(session)).not.toThrow();
+  });
+});

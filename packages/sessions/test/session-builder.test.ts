@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_STAGE_IDS, GEN_AI } from '@llm-monitor/semconv';
-import { SessionBuilder } from '../src/index.js';
+import { MAX_SPANS_PER_TRACE, SessionBuilder } from '../src/index.js';
 import type { ProcessingSession, SpanRecord } from '../src/index.js';
 import { completedSession, pendingMarker, shuffled, span, T0, TRACE_ID } from './span-fixtures.js';
 
@@ -143,14 +143,22 @@ describe('SessionBuilder', () => {
 });
 
 describe('SessionBuilder memory', () => {
-  it('keeps no spans of traces that cannot be sessions, and only the root of possible ones', () => {
+  it('keeps only parent links of spans that cannot matter, and forgets them when the trace goes idle', () => {
     const builder = new SessionBuilder();
     const root = span({ name: 'GET /' });
     const child = span({ name: 'SELECT', parentSpanId: root.spanId });
-    expect(builder.ingest([child], 0)).toEqual([]);
-    expect(builder.traceCount).toBe(0);
-    builder.ingest([root], 0);
+    expect(builder.ingest([child, root], 0)).toEqual([]);
     expect(builder.traceCount).toBe(1);
+    expect(builder.sweepOrphans(1000, 1000)).toBe(1);
+    expect(builder.traceCount).toBe(0);
+  });
+
+  it('keeps at most MAX_SPANS_PER_TRACE spans of one trace, counting the rest', () => {
+    const builder = new SessionBuilder();
+    const many = Array.from({ length: MAX_SPANS_PER_TRACE + 10 }, () => span({ attributes: { 'gen_ai.request.model': 'm' } }));
+    builder.ingest(many, 0);
+    expect(builder.droppedSpans).toBe(10);
+    expect(builder.sessionOf(TRACE_ID)!.llm_calls).toHaveLength(MAX_SPANS_PER_TRACE);
   });
 
   it('forgets idle traces that never formed a session, never sessions', () => {

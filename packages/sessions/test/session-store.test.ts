@@ -128,3 +128,21 @@ describe('abandoned sessions', () => {
     expect(pipeline.store.get('session-1')?.status).toBe('completed');
   });
 });
+
+describe('bounds a review found missing', () => {
+  it('evicts the least recently updated running sessions when only running ones exceed the maximum', () => {
+    const store = new SessionStore({ maxSessions: 2 });
+    for (const id of ['a', 'b', 'c']) store.upsert(sessionWith(id, 'active'), 0);
+    expect([...store.values()].map((s) => s.session_id)).toEqual(['b', 'c']);
+  });
+
+  it('does not abandon a session whose trace keeps sending spans that say nothing of it', () => {
+    const pipeline = new SessionPipeline({ abandonAfterMs: 1000 });
+    const { root } = completedSession();
+    pipeline.ingest([pendingMarker(root)], 0);
+    // A database call of the same trace every half second.
+    for (const at of [500, 1000, 1500]) pipeline.ingest([{ ...root, spanId: `f${at}`.padStart(16, '0'), parentSpanId: root.spanId, attributes: {} }], at);
+    pipeline.sweep(2000);
+    expect(pipeline.store.get('session-1')?.status).toBe('active');
+  });
+});

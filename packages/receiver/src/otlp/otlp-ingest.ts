@@ -10,6 +10,7 @@ import type { SpanRecord } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import { decodeTraceRequestJson, OtlpJsonError } from './decode-json.js';
 import { decodeTraceRequestProtobuf } from './decode-protobuf.js';
+import { rejectSpan } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
 import { encodeExportResponse, encodeStatus, GRPC_CODE, OTLP_MEDIA_TYPE } from './encode-response.js';
 import type { OtlpEncoding } from './encode-response.js';
@@ -28,8 +29,11 @@ export interface OtlpIngestOptions {
   readonly maxConcurrentRequests: number;
   /** True once the receiver is shutting down: new requests get 503 with `Retry-After`. */
   readonly isClosing: () => boolean;
-  /** Receives the usable spans of every accepted request. */
-  readonly onSpans: (spans: SpanRecord[]) => void;
+  /**
+   * Receives the usable spans of every accepted request; returns how many of them it could not use
+   * after all (reported as rejected, with the reason `session already removed`).
+   */
+  readonly onSpans: (spans: SpanRecord[]) => number | void;
   /** Receives every accepted request body as it came (for forwarding it unchanged). */
   readonly onAccepted?: (body: Buffer, contentType: string, contentEncoding: string | undefined) => void;
 }
@@ -107,22 +111,21 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
   // Admission before anything is read: a request in flight holds memory for its body and its
   // decoding, so their number is bounded; the slot is released however the request ends.
   let inFlight = 0;
-  const admitted = new WeakSet<FastifyRequest>();
-  const release = async (request: FastifyRequest): Promise<void> => {
-    if (admitted.delete(request)) inFlight -= 1;
-  };
-  app.addHook('onResponse', release);
-  app.addHook('onRequestAbort', release);
 
-  // Checked before the body is read, so a refused request costs no upload.
-  app.addHook('onRequest', async (request) => {
+  // Checked before the body is parsed; a refused request's body is only read to be discarded, and
+  // its connection is closed, so a client cannot keep a refused upload going.
+  app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || request.routeOptions.url !== OTLP_TRACES_PATH) return;
     if (options.isClosing()) throw new LlmMonitorError('LLMMON_ERR_SHUTTING_DOWN', 'the receiver is shutting down');
     if (inFlight >= options.maxConcurrentRequests) {
       throw new LlmMonitorError('LLMMON_ERR_OVERLOADED', `${inFlight} requests in progress (otlp_max_concurrent_requests)`);
     }
     inFlight += 1;
-    admitted.add(request);
+    // 'close' fires once however the exchange ends — answered, aborted mid-upload, or dropped by a
+    // client that gave up waiting — so the slot always comes back.
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
     if (!encodingOfContentType(request.headers['content-type'])) {
       throw new LlmMonitorError(
         'LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE',
@@ -143,10 +146,11 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const body = await decompress(request, raw, options.maxBodyBytes);
     const decoded = decode(encoding, body);
-    if (decoded.spans.length > 0) options.onSpans(decoded.spans);
+    const ignored = decoded.spans.length > 0 ? (options.onSpans(decoded.spans) ?? 0) : 0;
+    for (let i = 0; i < ignored; i += 1) rejectSpan(decoded, 'session already removed');
     options.onAccepted?.(raw, request.headers['content-type'] ?? OTLP_MEDIA_TYPE[encoding], request.headers['content-encoding']);
     const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
-    reply.code(200).type(OTLP_MEDIA_TYPE[encoding]);
+    reply.code(200).type(responseMediaType(request, encoding));
     return encodeExportResponse(encoding, decoded.rejected, errorMessage);
   });
 }
@@ -159,13 +163,21 @@ export function otlpFrameworkErrors(error: FastifyError, request: FastifyRequest
   sendStatus(request, reply, new LlmMonitorError('LLMMON_ERR_MALFORMED_OTLP', error.message));
 }
 
+/** The response's media type: the request's own (`application/protobuf` stays so), as the specification asks. */
+function responseMediaType(request: FastifyRequest, encoding: OtlpEncoding): string {
+  const requested = request.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
+  return requested && encodingOfContentType(requested) === encoding ? requested : OTLP_MEDIA_TYPE[encoding];
+}
+
 function sendStatus(request: FastifyRequest, reply: FastifyReply, failure: LlmMonitorError): void {
   const encoding = encodingOfContentType(request.headers['content-type']) ?? 'json';
   const retryAfter = RETRY_AFTER_SECONDS[failure.statusCode];
   // OTLP clients retry 429 and 503, honouring Retry-After.
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  // Refused before the body was read: close the connection rather than read an upload we refuse.
+  if (retryAfter !== undefined || failure.statusCode === 413 || failure.statusCode === 415) void reply.header('connection', 'close');
   void reply
     .code(failure.statusCode)
-    .type(OTLP_MEDIA_TYPE[encoding])
+    .type(responseMediaType(request, encoding))
     .send(encodeStatus(encoding, grpcCodeOf(failure.statusCode), `${failure.code}: ${failure.message}`));
 }

@@ -29,6 +29,9 @@ export interface OtlpForwarderStats {
   queuedBytes: number;
 }
 
+/** What one queued body costs beyond its bytes (the bookkeeping around it). */
+const ENTRY_OVERHEAD_BYTES = 1024;
+
 interface Pending {
   readonly body: Buffer;
   readonly contentType: string;
@@ -41,6 +44,7 @@ export class OtlpForwarder {
   readonly #queue: Pending[] = [];
   #queuedBytes = 0;
   #active = 0;
+  readonly #inFlight = new Set<AbortController>();
   readonly #idle = new Set<() => void>();
   readonly #stats = { forwarded: 0, failed: 0, dropped: 0 };
 
@@ -55,25 +59,43 @@ export class OtlpForwarder {
 
   /** Queues a received request body for the downstream endpoint. */
   forward(body: Buffer, contentType: string, contentEncoding: string | undefined): void {
-    if (this.#queuedBytes + body.length > (this.#options.maxQueueBytes ?? 64 * 1024 * 1024)) {
+    // Each entry is charged at least this much, so even empty bodies cannot pile up without bound.
+    const cost = body.length + ENTRY_OVERHEAD_BYTES;
+    if (this.#queuedBytes + cost > (this.#options.maxQueueBytes ?? 64 * 1024 * 1024)) {
       this.#stats.dropped += 1;
       return;
     }
     this.#queue.push({ body, contentType, contentEncoding });
-    this.#queuedBytes += body.length;
+    this.#queuedBytes += cost;
     this.#pump();
   }
 
-  /** Resolves once nothing waits or is in flight (for shutdown and tests). */
-  drain(): Promise<void> {
-    if (this.#active === 0 && this.#queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.add(resolve));
+  /**
+   * Resolves once nothing waits or is in flight — or, with a deadline, after `timeoutMs` at the most:
+   * then sends still going are aborted and what waits is dropped (and counted).
+   */
+  async drain(timeoutMs?: number): Promise<void> {
+    if (this.#active === 0 && this.#queue.length === 0) return;
+    const idle = new Promise<void>((resolve) => this.#idle.add(resolve));
+    if (timeoutMs === undefined) return idle;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), timeoutMs);
+    });
+    const outcome = await Promise.race([idle, expired]);
+    clearTimeout(timer);
+    if (outcome !== 'expired') return;
+    this.#stats.dropped += this.#queue.length;
+    this.#queue.length = 0;
+    this.#queuedBytes = 0;
+    for (const controller of this.#inFlight) controller.abort(new Error('shutting down'));
+    await idle;
   }
 
   #pump(): void {
     while (this.#active < (this.#options.concurrency ?? 4) && this.#queue.length > 0) {
       const next = this.#queue.shift()!;
-      this.#queuedBytes -= next.body.length;
+      this.#queuedBytes -= next.body.length + ENTRY_OVERHEAD_BYTES;
       this.#active += 1;
       void this.#send(next).finally(() => {
         this.#active -= 1;
@@ -89,12 +111,14 @@ export class OtlpForwarder {
   async #send(pending: Pending): Promise<void> {
     const headers: Record<string, string> = { ...this.#options.headers, 'content-type': pending.contentType };
     if (pending.contentEncoding) headers['content-encoding'] = pending.contentEncoding;
+    const controller = new AbortController();
+    this.#inFlight.add(controller);
     try {
       const response = await fetch(this.#options.endpoint, {
         method: 'POST',
         headers,
         body: pending.body,
-        signal: AbortSignal.timeout(this.#options.timeoutMs ?? 10_000),
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.#options.timeoutMs ?? 10_000)]),
       });
       // Read the body so the connection is released for reuse.
       await response.arrayBuffer();
@@ -106,6 +130,8 @@ export class OtlpForwarder {
     } catch (error) {
       this.#stats.failed += 1;
       this.#options.logger?.warn({ err: error, endpoint: this.#options.endpoint }, 'forwarding spans failed');
+    } finally {
+      this.#inFlight.delete(controller);
     }
   }
 }

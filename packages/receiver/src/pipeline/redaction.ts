@@ -20,6 +20,15 @@ export const CONTENT_ATTRIBUTES: readonly (string | RegExp)[] = [
   /^llm\.(input|output)_messages(\.|$)/,
   /^(input|output)\.value$/,
   /^traceloop\.entity\.(input|output)$/,
+  /^gen_ai\.tool\.call\.(arguments|result)$/,
+  /^ai\.(toolCall\.(args|result)|response\.reasoning|values)(\.|$)/,
+  /^llm\.(prompts|prompt_template\.variables)(\.|$)/,
+  /^retrieval\.documents\..*\.document\.content$/,
+  /^embedding\.embeddings\..*\.embedding\.text$/,
+  'tool.parameters',
+  // Errors quote what they choke on: a model's malformed answer, a prompt that was too long.
+  'exception.message',
+  'exception.stacktrace',
 ];
 
 /** What the redaction processor does. */
@@ -35,11 +44,15 @@ export interface RedactionOptions {
 /** The value masked attributes get. */
 export const MASK = '[REDACTED]';
 
-/** Turns `/pattern/flags` into a RegExp and anything else into an exact name. */
+/**
+ * Turns `/pattern/flags` into a RegExp and anything else into an exact name. The `g` and `y` flags
+ * are dropped: they make `test` remember where it stopped, so every other key would slip through.
+ * An invalid pattern throws a SyntaxError (the config reports it).
+ */
 export function parseAttributeRule(rule: string): string | RegExp {
   const match = /^\/(.+)\/([a-z]*)$/.exec(rule);
   if (!match) return rule;
-  return new RegExp(match[1]!, match[2]);
+  return new RegExp(match[1]!, match[2]!.replace(/[gy]/g, ''));
 }
 
 /** A function that redacts a batch of spans, or `undefined` when nothing is to be redacted. */
@@ -65,6 +78,8 @@ export function createRedactor(options: RedactionOptions): ((spans: SpanRecord[]
   return (spans) =>
     spans.map((span) => {
       const attributes = redactAttributes(span.attributes);
+      // A status message can quote content too (a parse error citing the model's answer).
+      const status = options.content && span.status.message ? { ...span.status, message: MASK } : span.status;
       let events: SpanEventRecord[] | undefined;
       span.events.forEach((event, index) => {
         const eventAttributes = redactAttributes(event.attributes);
@@ -72,6 +87,8 @@ export function createRedactor(options: RedactionOptions): ((spans: SpanRecord[]
         events ??= [...span.events];
         events[index] = { ...event, attributes: eventAttributes };
       });
-      return attributes === span.attributes && !events ? span : { ...span, attributes, events: events ?? span.events };
+      return attributes === span.attributes && !events && status === span.status
+        ? span
+        : { ...span, attributes, status, events: events ?? span.events };
     });
 }
