@@ -46,12 +46,21 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
       this.set(active);
     },
   });
+  // A session ends once for the metrics: one abandoned and then revived by late spans keeps its first
+  // ending (counters cannot take it back), so started and ended always balance. Remembered until the
+  // store lets the session go, so this is bounded by the store.
+  const endedOnce = new Set<string>();
   return source.subscribe((change) => {
+    const id = change.session.session_id;
+    if (change.type === 'removed') {
+      endedOnce.delete(id);
+      return;
+    }
     if (change.previousStatus === undefined) started.inc(labelsOf(change.session));
-    // A session ends once for the metrics: an abandoned session whose spans arrive after all keeps its
-    // first ending (counters cannot take it back), so started and ended always balance.
-    const wasRunning = change.previousStatus === undefined || change.previousStatus === 'active';
-    const endedNow = wasRunning && (change.type === 'completed' || change.type === 'failed' || change.type === 'abandoned');
-    if (endedNow) ended.inc({ status: change.type, ...labelsOf(change.session) });
+    const ending = change.type === 'completed' || change.type === 'failed' || change.type === 'abandoned';
+    if (ending && !endedOnce.has(id)) {
+      endedOnce.add(id);
+      ended.inc({ status: change.type, ...labelsOf(change.session) });
+    }
   });
 }

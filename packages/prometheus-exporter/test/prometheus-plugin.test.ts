@@ -84,3 +84,16 @@ describe('ended sessions', () => {
     await app.close();
   });
 });
+
+describe('a session abandoned twice', () => {
+  it('is still counted as ended once', async () => {
+    const store = new SessionStore();
+    const app = Fastify();
+    await app.register(prometheusExporterPlugin, { sessions: store, processMetrics: false });
+    for (const status of ['active', 'abandoned', 'active', 'abandoned', 'completed'] as const) store.upsert(session('a', status), 0);
+    const body = (await app.inject('/metrics')).body;
+    expect(body).toMatch(/llm_monitor_sessions_ended_total\{status="abandoned",[^}]*\} 1\n/);
+    expect(body).toMatch(/llm_monitor_sessions_started_total\{[^}]*\} 1\n/);
+    await app.close();
+  });
+});

@@ -25,6 +25,8 @@ export interface ReceiverConfig {
   maxSessions: number;
   /** Seconds without a new span after which an active session is marked abandoned. */
   abandonAfterSeconds: number;
+  /** Seconds after which a foreign session whose root is elsewhere is settled from its ended calls. */
+  settleAfterSeconds: number;
   /** Redact prompt and response content before anything is stored or shown. */
   redactContent: boolean;
   /** More attributes to redact: exact names or `/regular expressions/`. */
@@ -70,6 +72,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
   { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
   { key: 'abandonAfterSeconds', file: 'abandon_after_seconds', flag: 'abandon-after-seconds', env: 'LLM_MONITOR_ABANDON_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds without a new span before an active session is marked abandoned' },
+  { key: 'settleAfterSeconds', file: 'settle_after_seconds', flag: 'settle-after-seconds', env: 'LLM_MONITOR_SETTLE_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds before a session of another instrumentation whose root never came is settled from its ended calls' },
   { key: 'redactContent', file: 'redact_content', flag: 'redact-content', env: 'LLM_MONITOR_REDACT_CONTENT', type: 'boolean', description: 'redact prompt and response content before anything is stored or shown' },
   { key: 'redactAttributes', file: 'redact_attributes', flag: 'redact-attributes', env: 'LLM_MONITOR_REDACT_ATTRIBUTES', type: 'list', description: 'more attributes to redact: names or /regular expressions/, comma-separated' },
   { key: 'redactMode', file: 'redact_mode', flag: 'redact-mode', env: 'LLM_MONITOR_REDACT_MODE', type: 'redactMode', description: 'mask (replace with [REDACTED]) or drop' },
@@ -91,6 +94,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   retentionSeconds: 3600,
   maxSessions: 10_000,
   abandonAfterSeconds: 300,
+  settleAfterSeconds: 30,
   redactContent: false,
   redactAttributes: [],
   redactMode: 'mask',

@@ -100,6 +100,7 @@ export async function buildReceiver(
     retentionMs: config.retentionSeconds * 1000,
     maxSessions: config.maxSessions,
     abandonAfterMs: config.abandonAfterSeconds * 1000,
+    settleAfterMs: config.settleAfterSeconds * 1000,
   });
 
   const otlpServer = Fastify({

@@ -312,7 +312,8 @@ function buildSession(traceId: string, spans: SpanRecord[], parents: ReadonlyMap
     sessionSpan ??
     (ours
       ? undefined
-      : (spans.find((span) => span.parentSpanId === '') ?? spans.find((span) => isEntrySpan(span) && !parents.has(span.parentSpanId))));
+      : (spans.find((span) => span.parentSpanId === '') ??
+        spans.find((span) => isEntrySpan(span) && !parents.has(span.parentSpanId))));
   const rootAttributes: Attributes = root?.attributes ?? {};
   const sessionId =
     (sessionSpan && stringAttribute(sessionSpan.attributes, ATTR_SESSION_ID)) ??

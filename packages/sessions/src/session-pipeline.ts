@@ -23,6 +23,12 @@ export interface SessionPipelineOptions extends SessionStoreOptions {
    * (default 5 minutes). A later span brings it back.
    */
   readonly abandonAfterMs?: number;
+  /**
+   * A session of another instrumentation whose root span never came (its caller's spans went to
+   * another backend) is settled this long after its last span, in milliseconds, once all its calls
+   * have ended: completed, or failed if a call failed (default 30 s).
+   */
+  readonly settleAfterMs?: number;
 }
 
 /**
@@ -47,6 +53,33 @@ function abandoned(session: ProcessingSession, idleMs: number): ProcessingSessio
     events: [
       ...session.events,
       { session_id: session.session_id, stage: TERMINAL_STAGES.abandoned, timestamp: endTime, message: error, progress: session.progress, metadata: {}, error },
+    ],
+    error,
+  };
+}
+
+/** A foreign session waiting only for a root that is elsewhere: all its calls have ended. */
+function settleable(session: ProcessingSession): boolean {
+  return session.source === 'gen_ai' && session.llm_calls.length > 0 && session.llm_calls.every((call) => call.end_time !== null);
+}
+
+/** The foreign session as its calls tell it: ended with the last of them, failed if one failed. */
+function settled(session: ProcessingSession): ProcessingSession {
+  const endMs = Math.max(...session.llm_calls.map((call) => Date.parse(call.end_time!)));
+  const failure = session.llm_calls.find((call) => call.status === 'error');
+  const status = failure ? 'failed' : 'completed';
+  const endTime = isoTime(endMs);
+  const error = failure ? (failure.error ?? 'failed') : null;
+  return {
+    ...session,
+    status,
+    current_stage: status === 'failed' ? TERMINAL_STAGES.failed : TERMINAL_STAGES.completed,
+    end_time: endTime,
+    duration_ms: Math.max(0, endMs - Date.parse(session.start_time)),
+    progress: status === 'completed' ? 100 : session.progress,
+    events: [
+      ...session.events,
+      { session_id: session.session_id, stage: status, timestamp: endTime, message: status === 'failed' ? `Failed: ${error}` : 'Completed', progress: session.progress, metadata: {}, error },
     ],
     error,
   };
@@ -77,6 +110,7 @@ export class SessionPipeline {
   readonly #orphanTraceIdleMs: number;
   readonly #removedTraceMemoryMs: number;
   readonly #abandonAfterMs: number;
+  readonly #settleAfterMs: number;
   /** When the last span of each session's trace arrived. */
   readonly #lastSpanAt = new Map<string, number>();
   #nowMs = 0;
@@ -86,6 +120,7 @@ export class SessionPipeline {
     this.#orphanTraceIdleMs = options.orphanTraceIdleMs ?? 5 * 60 * 1000;
     this.#removedTraceMemoryMs = options.removedTraceMemoryMs ?? 10 * 60 * 1000;
     this.#abandonAfterMs = options.abandonAfterMs ?? 5 * 60 * 1000;
+    this.#settleAfterMs = options.settleAfterMs ?? 30_000;
     this.store.subscribe((change) => {
       if (change.type !== 'removed') return;
       const traceId = change.session.trace_id;
@@ -137,10 +172,13 @@ export class SessionPipeline {
   sweep(nowMs: number): void {
     this.#nowMs = nowMs;
     for (const [traceId, lastSpanAt] of this.#lastSpanAt) {
-      if (nowMs - lastSpanAt < this.#abandonAfterMs) continue;
+      const idleMs = nowMs - lastSpanAt;
+      if (idleMs < Math.min(this.#settleAfterMs, this.#abandonAfterMs)) continue;
       const sessionId = this.#sessionIdOfTrace.get(traceId);
       const session = sessionId === undefined ? undefined : this.store.get(sessionId);
-      if (session?.status === 'active') this.store.upsert(abandoned(session, nowMs - lastSpanAt), nowMs);
+      if (session?.status !== 'active') continue;
+      if (idleMs >= this.#settleAfterMs && settleable(session)) this.store.upsert(settled(session), nowMs);
+      else if (idleMs >= this.#abandonAfterMs) this.store.upsert(abandoned(session, idleMs), nowMs);
     }
     this.store.sweep(nowMs);
     this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs);

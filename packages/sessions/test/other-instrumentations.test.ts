@@ -3,7 +3,7 @@
  * instrumentation writes them (names and attributes from its documentation and its own output).
  */
 import { describe, expect, it } from 'vitest';
-import { SessionBuilder } from '../src/index.js';
+import { SessionBuilder, SessionPipeline } from '../src/index.js';
 import type { ProcessingSession, SpanRecord } from '../src/index.js';
 import { span, T0, TRACE_ID } from './span-fixtures.js';
 
@@ -219,5 +219,23 @@ describe('what a review found wrong once', () => {
     const session = sessionOf([span({ attributes: { 'gen_ai.request.model': 'm' } }), span({ parentSpanId: '', name: 'root', attributes: { 'llm_monitor.span_type': 'session', 'llm_monitor.metadata.deep': deep, 'llm_monitor.metadata.ok': '{"a":[1]}' } })]);
     expect(session.metadata).toEqual({ deep, ok: { a: [1] } });
     expect(() => JSON.stringify(session)).not.toThrow();
+  });
+});
+
+describe('a trace whose caller is elsewhere', () => {
+  it('is settled once its calls have ended and nothing came for a while, instead of abandoned', () => {
+    const pipeline = new SessionPipeline({ settleAfterMs: 1000, abandonAfterMs: 60_000 });
+    const call = span({ parentSpanId: 'feedfacefeedface', name: 'chat m', kind: 3, startTimeUnixMs: T0, endTimeUnixMs: T0 + 200, attributes: { 'gen_ai.request.model': 'm' } });
+    pipeline.ingest([call], 0);
+    expect(pipeline.store.get(TRACE_ID)?.status).toBe('active');
+    pipeline.sweep(1000);
+    expect(pipeline.store.get(TRACE_ID)).toMatchObject({ status: 'completed', duration_ms: 200, error: null });
+  });
+
+  it('is not settled while a call still runs', () => {
+    const pipeline = new SessionPipeline({ settleAfterMs: 1000, abandonAfterMs: 60_000 });
+    pipeline.ingest([span({ parentSpanId: 'feedfacefeedface', endTimeUnixMs: 0, attributes: { 'gen_ai.request.model': 'm' } })], 0);
+    pipeline.sweep(5000);
+    expect(pipeline.store.get(TRACE_ID)?.status).toBe('active');
   });
 });
