@@ -10,6 +10,8 @@ import type { SpanRecord } from '../src/index.js';
 import { pendingMarker, span, T0 } from './span-fixtures.js';
 
 interface SessionShape {
+  progressMarkers: number;
+  callCarriesSessionId: boolean;
   stageCount: number;
   stageMs: number[];
   tokenBatches: number[];
@@ -20,6 +22,8 @@ interface SessionShape {
 }
 
 const shapes = fc.record({
+  progressMarkers: fc.integer({ min: 0, max: 3 }),
+  callCarriesSessionId: fc.boolean(),
   stageCount: fc.integer({ min: 0, max: 10 }),
   stageMs: fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 10, maxLength: 10 }),
   tokenBatches: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 6 }),
@@ -82,11 +86,31 @@ function spansOf(shape: SessionShape): SpanRecord[] {
         name: 'chat m',
         startTimeUnixMs: T0 + 1,
         endTimeUnixMs: T0 + 2,
-        attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': 3, 'llm_monitor.session.id': 'property-session' },
+        attributes: {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': 'm',
+          'gen_ai.usage.input_tokens': 3,
+          ...(shape.callCarriesSessionId ? { 'llm_monitor.session.id': 'property-session' } : {}),
+        },
       }),
     );
   }
   if (shape.withMarkers) all.push(pendingMarker({ ...root, endTimeUnixMs: 0 }), ...stages.map((stage) => pendingMarker(stage)));
+  // Live progress of the last stage: several markers, each with the tokens since the one before.
+  const last = stages.at(-1);
+  if (last) {
+    let running = 0;
+    for (let p = 1; p <= shape.progressMarkers; p += 1) {
+      running += p;
+      const marker = pendingMarker(last);
+      all.push({
+        ...marker,
+        endTimeUnixMs: last.startTimeUnixMs + p,
+        attributes: { ...marker.attributes, 'llm_monitor.tokens.total': running },
+        events: [{ name: 'llm_monitor.tokens', timeUnixMs: last.startTimeUnixMs + p, attributes: { 'llm_monitor.tokens.count': p, 'llm_monitor.tokens.total': running } }],
+      });
+    }
+  }
   return all;
 }
 
