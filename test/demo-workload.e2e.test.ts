@@ -2,23 +2,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_FAILURES, runDemoWorkload } from '@llm-monitor/demo';
-import { buildReceiver } from '@llm-monitor/receiver';
-import type { Receiver } from '@llm-monitor/receiver';
+import { useReceiver } from './support/receiver.js';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 
-let receiver: Receiver;
-let otlpTracesUrl: string;
-
-beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent' });
-  ({ otlpTracesUrl } = await receiver.listen());
-});
-
-afterAll(async () => {
-  await receiver.close();
-});
+const server = useReceiver();
 
 /** A seeded generator, so a failing run can be replayed. */
 function seeded(seed: number): () => number {
@@ -32,7 +21,7 @@ function seeded(seed: number): () => number {
 describe('runDemoWorkload', () => {
   it('runs overlapping sessions through all ten stages, with tokens, several models and some failures', async () => {
     const workload = runDemoWorkload({
-      endpoint: otlpTracesUrl,
+      endpoint: server.otlpTracesUrl,
       rate: 20,
       timeScale: 0.03,
       failureRate: 0.3,
@@ -44,7 +33,7 @@ describe('runDemoWorkload', () => {
     expect(workload.counts.started).toBe(16);
     expect(workload.counts.completed + workload.counts.failed).toBe(16);
 
-    const sessions = [...receiver.pipeline.store.values()].filter((s) => s.service_name === 'llm-monitor-demo');
+    const sessions = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'llm-monitor-demo');
     expect(sessions).toHaveLength(16);
     const completed = sessions.filter((s) => s.status === 'completed');
     const failed = sessions.filter((s) => s.status === 'failed');
@@ -72,10 +61,10 @@ describe('runDemoWorkload', () => {
   });
 
   it('ends running sessions as failed when stopped', async () => {
-    const workload = runDemoWorkload({ endpoint: otlpTracesUrl, rate: 5, serviceName: 'stopped-demo', failureRate: 0 });
+    const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, rate: 5, serviceName: 'stopped-demo', failureRate: 0 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await workload.stop();
-    const sessions = [...receiver.pipeline.store.values()].filter((s) => s.service_name === 'stopped-demo');
+    const sessions = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'stopped-demo');
     expect(sessions.length).toBeGreaterThan(0);
     expect(sessions.every((s) => s.status === 'failed' && s.error === 'demo workload stopped')).toBe(true);
   });
@@ -84,9 +73,9 @@ describe('runDemoWorkload', () => {
 describe('llm-monitor-demo command', () => {
   it('exports the asked number of sessions to the given endpoint and exits 0', async () => {
     const bin = fileURLToPath(new URL('../examples/demo/bin/llm-monitor-demo.js', import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--endpoint', otlpTracesUrl, '--rate', '10', '--sessions', '3']);
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--endpoint', server.otlpTracesUrl, '--rate', '10', '--sessions', '3']);
     expect(stdout).toMatch(/3 started, \d completed, \d failed/);
-    const demoSessions = [...receiver.pipeline.store.values()].filter((s) => s.service_name === 'llm-monitor-demo');
+    const demoSessions = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'llm-monitor-demo');
     expect(demoSessions.length).toBeGreaterThanOrEqual(3);
   });
 

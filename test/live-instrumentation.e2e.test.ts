@@ -3,28 +3,16 @@
  * receiver over OTLP/HTTP, and the receiver shows the session, its current stage and its streaming
  * progress while they are still running.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
-import { buildReceiver } from '@llm-monitor/receiver';
-import type { Receiver } from '@llm-monitor/receiver';
+import { useReceiver } from './support/receiver.js';
 import { createMonitorClient } from '@llm-monitor/client';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 
-let receiver: Receiver;
-let apiUrl: string;
-let otlpTracesUrl: string;
-
-beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent' });
-  ({ apiUrl, otlpTracesUrl } = await receiver.listen());
-});
-
-afterAll(async () => {
-  await receiver.close();
-});
+const server = useReceiver();
 
 async function waitForSession(id: string, check: (session: ProcessingSession) => boolean): Promise<ProcessingSession> {
-  const client = createMonitorClient({ baseUrl: apiUrl });
+  const client = createMonitorClient({ baseUrl: server.apiUrl });
   const deadline = Date.now() + 10_000;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -42,7 +30,7 @@ async function waitForSession(id: string, check: (session: ProcessingSession) =>
 
 describe('a session instrumented with setupLlmMonitor', () => {
   it('is visible at the receiver with its running stage and streaming progress before anything ends', async () => {
-    const setup = setupLlmMonitor({ endpoint: otlpTracesUrl, serviceName: 'live-e2e', captureTokenText: true, progressIntervalMs: 0 });
+    const setup = setupLlmMonitor({ endpoint: server.otlpTracesUrl, serviceName: 'live-e2e', captureTokenText: true, progressIntervalMs: 0 });
     try {
       const session = setup.monitor.startSession({ task: 'answer', model: 'gpt-4o-mini' });
       session.stage('initializing');

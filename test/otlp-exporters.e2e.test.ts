@@ -2,30 +2,18 @@
  * A session travels the whole way as a user's application would send it: instrumentation → the
  * official OpenTelemetry OTLP exporters (protobuf and JSON) → a real socket → receiver → REST.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLlmMonitor } from '@llm-monitor/instrumentation';
-import { buildReceiver } from '@llm-monitor/receiver';
-import type { Receiver } from '@llm-monitor/receiver';
+import { useReceiver } from './support/receiver.js';
 import { createMonitorClient, MonitorApiError } from '@llm-monitor/client';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 
-let receiver: Receiver;
-let apiUrl: string;
-let otlpTracesUrl: string;
-
-beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent' });
-  ({ apiUrl, otlpTracesUrl } = await receiver.listen());
-});
-
-afterAll(async () => {
-  await receiver.close();
-});
+const server = useReceiver();
 
 // The exporters' compression option takes their own enum; its value is the string 'gzip'.
 const gzip = 'gzip' as ConstructorParameters<typeof ProtoExporter>[0] extends infer C ? (C extends { compression?: infer A } ? A : never) : never;
@@ -41,7 +29,7 @@ describe.each(exporters)('a session exported with %s', (_name, makeExporter) => 
   it('is rebuilt with all ten stages, progress 100 and token counts, and served over HTTP', async () => {
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': 'e2e-app' }),
-      spanProcessors: [new SimpleSpanProcessor(makeExporter(otlpTracesUrl))],
+      spanProcessors: [new SimpleSpanProcessor(makeExporter(server.otlpTracesUrl))],
     });
     const monitor = createLlmMonitor({ tracerProvider: provider, captureTokenText: true });
     const session = monitor.startSession({
@@ -67,7 +55,7 @@ describe.each(exporters)('a session exported with %s', (_name, makeExporter) => 
     await provider.forceFlush();
     await provider.shutdown();
 
-    const client = createMonitorClient({ baseUrl: apiUrl });
+    const client = createMonitorClient({ baseUrl: server.apiUrl });
     const served = await client.getSession(session.sessionId);
     expect(served).toMatchObject({
       session_id: session.sessionId,
@@ -94,7 +82,7 @@ describe.each(exporters)('a session exported with %s', (_name, makeExporter) => 
     expect(served.time_to_first_token_ms).toBeGreaterThanOrEqual(0);
 
     // The same over a plain HTTP request, as curl would see it.
-    const response = await fetch(`${apiUrl}/api/monitoring/sessions/${session.sessionId}`);
+    const response = await fetch(`${server.apiUrl}/api/monitoring/sessions/${session.sessionId}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual(served);
@@ -103,13 +91,13 @@ describe.each(exporters)('a session exported with %s', (_name, makeExporter) => 
 
 describe('a running session', () => {
   it('is visible before its root span ends, thanks to the pending markers', async () => {
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new ProtoExporter({ url: otlpTracesUrl }))] });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new ProtoExporter({ url: server.otlpTracesUrl }))] });
     const session = createLlmMonitor({ tracerProvider: provider }).startSession({ task: 'classify', model: 'llama3.1:8b' });
     session.stage('initializing');
     session.stage('validating_input', { message: 'checking' });
     await provider.forceFlush();
 
-    const client = createMonitorClient({ baseUrl: apiUrl });
+    const client = createMonitorClient({ baseUrl: server.apiUrl });
     const running = await client.getSession(session.sessionId);
     expect(running).toMatchObject({ status: 'active', current_stage: 'validating_input', progress: 10, end_time: null });
     expect(running.stages.map((stage) => stage.status)).toEqual(['ok', 'running']);
@@ -124,7 +112,7 @@ describe('a running session', () => {
   });
 
   it('an unknown id gives a typed 404 error through the client', async () => {
-    const client = createMonitorClient({ baseUrl: apiUrl });
+    const client = createMonitorClient({ baseUrl: server.apiUrl });
     await expect(client.getSession('no-such-session')).rejects.toMatchObject({
       status: 404,
       code: 'LLMMON_ERR_SESSION_NOT_FOUND',

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { diag, DiagLogLevel, SpanKind, trace } from '@opentelemetry/api';
-import type { DiagLogger, TracerProvider } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { TracerProvider } from '@opentelemetry/api';
+import type { BasicTracerProvider, InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR_CONTENT_PREVIEW,
   ATTR_PENDING_SPAN_TYPE,
@@ -17,28 +16,21 @@ import {
   GEN_AI,
 } from '@llm-monitor/semconv';
 import { createLlmMonitor } from '../src/index.js';
+import { createHarness } from './harness.js';
+import type { Harness } from './harness.js';
 
+let harness: Harness;
 let exporter: InMemorySpanExporter;
 let provider: BasicTracerProvider;
 let diagErrors: unknown[][];
 
 beforeEach(() => {
-  exporter = new InMemorySpanExporter();
-  provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  diagErrors = [];
-  const logger: DiagLogger = {
-    error: (...args) => diagErrors.push(args),
-    warn: () => undefined,
-    info: () => undefined,
-    debug: () => undefined,
-    verbose: () => undefined,
-  };
-  diag.setLogger(logger, DiagLogLevel.ERROR);
+  harness = createHarness();
+  ({ exporter, provider, diagErrors } = harness);
 });
 
 afterEach(async () => {
-  diag.disable();
-  await provider.shutdown();
+  await harness.close();
 });
 
 const spanType = (span: ReadableSpan): unknown => span.attributes[ATTR_SPAN_TYPE];
