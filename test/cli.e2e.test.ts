@@ -53,8 +53,8 @@ describe('llm-monitor command', () => {
   it('with --demo serves completed sessions with all ten stages, progress 100 and token counts', async () => {
     const { apiUrl } = await start(['--demo', '--demo-rate', '4', '--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
     const completed = await waitFor('a completed demo session', async () => {
-      const recent = (await (await fetch(`${apiUrl}/api/monitoring/sessions/recent?limit=200`)).json()) as ProcessingSession[];
-      return recent.find((session) => session.status === 'completed');
+      const recent = (await (await fetch(`${apiUrl}/api/monitoring/sessions/recent?limit=200&status=completed`)).json()) as { sessions: ProcessingSession[] };
+      return recent.sessions[0];
     });
     const response = await fetch(`${apiUrl}/api/monitoring/sessions/${completed.session_id}`);
     expect(response.status).toBe(200);

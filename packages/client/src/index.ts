@@ -1,3 +1,3 @@
 export { MonitorApiError, createMonitorClient } from './monitor-client.js';
-export type { MonitorClient, MonitorClientOptions } from './monitor-client.js';
-export type { ProcessingEvent, ProcessingSession, SessionStatus, StageRecord, TokenCounts } from '@llm-monitor/sessions';
+export type { MonitorClient, MonitorClientOptions, SessionPage, SessionQuery, StatisticsQuery } from './monitor-client.js';
+export type { ProcessingEvent, ProcessingSession, SessionStatistics, SessionStatus, StageRecord, StatisticsReport, TokenCounts } from '@llm-monitor/sessions';

@@ -1,4 +1,4 @@
-import type { ProcessingSession } from '@llm-monitor/sessions';
+import type { ProcessingSession, SessionStatus, StatisticsReport } from '@llm-monitor/sessions';
 
 /** Options of {@link createMonitorClient}. */
 export interface MonitorClientOptions {
@@ -21,14 +21,64 @@ export class MonitorApiError extends Error {
   }
 }
 
+/** Filters of the recent-sessions list (all optional; every one given must match). */
+export interface SessionQuery {
+  readonly limit?: number;
+  /** `next_cursor` of the previous page. */
+  readonly cursor?: string;
+  readonly status?: readonly SessionStatus[];
+  readonly model?: string;
+  readonly task?: string;
+  readonly processorType?: string;
+  readonly conversation?: string;
+  /** ISO 8601 or ms since the epoch. */
+  readonly since?: string | number;
+  readonly until?: string | number;
+  /** A trailing window such as `15m`. */
+  readonly window?: string;
+  /** Text in the content or result preview. */
+  readonly q?: string;
+}
+
+/** One page of recent sessions. */
+export interface SessionPage {
+  sessions: ProcessingSession[];
+  /** Pass as `cursor` for the next page; `null` on the last. */
+  next_cursor: string | null;
+}
+
+/** A statistics window: `since`/`until` times, or a trailing `window` such as `1h`. */
+export interface StatisticsQuery {
+  readonly since?: string | number;
+  readonly until?: string | number;
+  readonly window?: string;
+}
+
 /** Typed access to the monitor REST API. */
 export interface MonitorClient {
   /** One session with its timeline; throws {@link MonitorApiError} (`LLMMON_ERR_SESSION_NOT_FOUND`) if unknown. */
   getSession(sessionId: string): Promise<ProcessingSession>;
   /** Running sessions, newest first. */
   getActiveSessions(): Promise<ProcessingSession[]>;
-  /** Recent sessions, newest first. */
-  getRecentSessions(options?: { limit?: number }): Promise<ProcessingSession[]>;
+  /** A page of recent sessions, newest first, filtered. */
+  getRecentSessions(query?: SessionQuery): Promise<SessionPage>;
+  /** Statistics, overall and by model, task and processor type. */
+  getStatistics(query?: StatisticsQuery): Promise<StatisticsReport>;
+  /** The sessions of one conversation, oldest first. */
+  getConversation(conversationId: string): Promise<{ conversation_id: string; sessions: ProcessingSession[] }>;
+  /** The URL that downloads the filtered sessions as CSV or JSON. */
+  exportUrl(format: 'csv' | 'json', query?: SessionQuery): string;
+}
+
+function queryString(query: SessionQuery | StatisticsQuery = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    const name = key === 'processorType' ? 'processor_type' : key;
+    params.set(name, Array.isArray(value) ? value.join(',') : String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
 }
 
 /** Creates a {@link MonitorClient}. */
@@ -55,7 +105,9 @@ export function createMonitorClient(options: MonitorClientOptions): MonitorClien
   return {
     getSession: (sessionId) => getJson(`/api/monitoring/sessions/${encodeURIComponent(sessionId)}`),
     getActiveSessions: () => getJson('/api/monitoring/sessions/active'),
-    getRecentSessions: ({ limit } = {}) =>
-      getJson(`/api/monitoring/sessions/recent${limit === undefined ? '' : `?limit=${limit}`}`),
+    getRecentSessions: (query) => getJson(`/api/monitoring/sessions/recent${queryString(query)}`),
+    getStatistics: (query) => getJson(`/api/monitoring/statistics${queryString(query)}`),
+    getConversation: (conversationId) => getJson(`/api/monitoring/conversations/${encodeURIComponent(conversationId)}`),
+    exportUrl: (format, query = {}) => `${base}/api/monitoring/sessions/recent${queryString({ ...query, format } as SessionQuery)}`,
   };
 }

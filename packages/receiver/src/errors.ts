@@ -31,6 +31,10 @@ export const ERROR_CATALOGUE = {
     status: 404,
     description: 'No session with that id is held (never seen, or removed by retention).',
   },
+  LLMMON_ERR_CONVERSATION_NOT_FOUND: {
+    status: 404,
+    description: 'No session of that conversation is held.',
+  },
   LLMMON_ERR_ROUTE_NOT_FOUND: {
     status: 404,
     description: 'No route answers this method and path.',

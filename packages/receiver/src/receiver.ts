@@ -8,7 +8,12 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { SessionPipeline } from '@llm-monitor/sessions';
 import { prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
+import { healthRoutes } from './api/health-routes.js';
+import type { ComponentHealth } from './api/health-routes.js';
+import { statisticsRoutes } from './api/statistics-routes.js';
 import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
 import { DEFAULT_CONFIG, validateConfig } from './config.js';
@@ -145,18 +150,39 @@ export async function buildReceiver(
     logController: new LogController({ disableRequestLogging: true }),
   });
   installApiErrorHandling(apiServer);
-  apiServer.get('/healthz', async () => ({ status: 'ok' }));
-  apiServer.get('/', async () => ({
+  await apiServer.register(swagger, {
+    openapi: {
+      info: { title: 'llm-monitor', version: '0.1.0', description: 'Live LLM processing sessions rebuilt from OpenTelemetry spans.' },
+    },
+  });
+  // The UI's assets come from the package itself: no CDN at run time.
+  await apiServer.register(swaggerUi, { routePrefix: '/docs' });
+  const storeHealth = (): ComponentHealth => {
+    const fill = pipeline.store.size / config.maxSessions;
+    return { status: fill >= 0.9 ? 'degraded' : 'healthy', details: { sessions: pipeline.store.size, max_sessions: config.maxSessions, traces: pipeline.traceCount } };
+  };
+  const ingestHealth = (): ComponentHealth => {
+    if (closing) return { status: 'unhealthy', details: { reason: 'shutting down' } };
+    const listening = otlpServer.server.listening;
+    return { status: listening ? 'healthy' : 'unhealthy', details: { listening, max_body_bytes: config.otlpMaxBodyBytes, ...(forwarder ? { forwarding: forwarder.stats() } : {}) } };
+  };
+  await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth } });
+  apiServer.get('/', { schema: { hide: true } }, async () => ({
     name: 'llm-monitor',
     endpoints: {
       session: '/api/monitoring/sessions/{session_id}',
       active_sessions: '/api/monitoring/sessions/active',
       recent_sessions: '/api/monitoring/sessions/recent?limit=50',
+      statistics: '/api/monitoring/statistics',
+      conversation: '/api/monitoring/conversations/{conversation_id}',
       metrics: '/metrics',
       health: '/healthz',
+      readiness: '/readyz',
+      openapi: '/docs',
     },
   }));
   await apiServer.register(sessionRoutes, { store: pipeline.store });
+  await apiServer.register(statisticsRoutes, { store: pipeline.store });
   await apiServer.register(prometheusExporterPlugin, { sessions: pipeline.store });
 
   let sweepTimer: NodeJS.Timeout | undefined;

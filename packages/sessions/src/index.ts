@@ -12,7 +12,9 @@ export {
   llmCallRecordSchema,
   processingEventSchema,
   processingSessionSchema,
+  sessionStatisticsSchema,
   stageRecordSchema,
+  statisticsReportSchema,
 } from './schemas.js';
 export type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from './span-record.js';
 export { numberAttribute, stringAttribute } from './span-record.js';
@@ -21,3 +23,7 @@ export { SessionStore, isEnded } from './session-store.js';
 export type { SessionChange, SessionChangeListener, SessionChangeType, SessionStoreOptions } from './session-store.js';
 export { SessionPipeline } from './session-pipeline.js';
 export type { SessionPipelineOptions } from './session-pipeline.js';
+export { UNKNOWN_KEY, computeStatistics } from './statistics.js';
+export type { DurationSummary, SessionStatistics, StatisticsReport, StatisticsWindow } from './statistics.js';
+export { cursorAfter, matchesFilter, newestFirst, parseCursor, querySessions } from './session-query.js';
+export type { SessionFilter, SessionPage } from './session-query.js';

@@ -123,3 +123,44 @@ export const processingSessionSchema = {
     error: nullableString,
   },
 } as const;
+
+const durationSummarySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['count', 'mean', 'p50', 'p95', 'p99'],
+  properties: { count: { type: 'integer' }, mean: nullableNumber, p50: nullableNumber, p95: nullableNumber, p99: nullableNumber },
+} as const;
+
+/** Schema of a {@link SessionStatistics}. */
+export const sessionStatisticsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sessions_total', 'active', 'completed', 'failed', 'abandoned', 'success_rate', 'processing_time_ms', 'time_to_first_token_ms', 'tokens_in', 'tokens_out'],
+  properties: {
+    sessions_total: { type: 'integer' },
+    active: { type: 'integer' },
+    completed: { type: 'integer' },
+    failed: { type: 'integer' },
+    abandoned: { type: 'integer' },
+    success_rate: nullableNumber,
+    processing_time_ms: durationSummarySchema,
+    time_to_first_token_ms: durationSummarySchema,
+    tokens_in: { type: 'number' },
+    tokens_out: { type: 'number' },
+  },
+} as const;
+
+/** Schema of a {@link StatisticsReport}. */
+export const statisticsReportSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...sessionStatisticsSchema.required, 'since', 'until', 'by_model', 'by_task', 'by_processor_type'],
+  properties: {
+    ...sessionStatisticsSchema.properties,
+    since: nullableIsoTime,
+    until: nullableIsoTime,
+    by_model: { type: 'object', additionalProperties: sessionStatisticsSchema },
+    by_task: { type: 'object', additionalProperties: sessionStatisticsSchema },
+    by_processor_type: { type: 'object', additionalProperties: sessionStatisticsSchema },
+  },
+} as const;

@@ -1,0 +1,48 @@
+/** Reading the query parameters the monitoring API shares, with errors that name the parameter. */
+import { LlmMonitorError } from '../errors.js';
+import type { SessionStatus } from '@llm-monitor/sessions';
+
+/** A bad query parameter: 400 `LLMMON_ERR_BAD_PARAMETER`, naming it. */
+export function badParameter(name: string, value: unknown, expected: string): LlmMonitorError {
+  return new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', `query parameter ${name}: ${JSON.stringify(value)} is not ${expected}`);
+}
+
+/** An ISO 8601 time or milliseconds since the epoch, as ms; `undefined` when absent. */
+export function timeParameter(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) throw badParameter(name, value, 'an ISO 8601 time or milliseconds since the epoch');
+  return ms;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as `30s`, `15m`, `1h`, `7d`, as ms; `undefined` when absent. */
+export function durationParameter(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const match = DURATION.exec(value);
+  if (!match) throw badParameter(name, value, 'a duration such as 30s, 15m, 1h or 7d');
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+const STATUSES: readonly SessionStatus[] = ['active', 'completed', 'failed', 'abandoned'];
+
+/** A comma-separated list of session statuses; `undefined` when absent. */
+export function statusParameter(value: string | undefined): SessionStatus[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const statuses = value.split(',').map((item) => item.trim());
+  for (const status of statuses) {
+    if (!STATUSES.includes(status as SessionStatus)) throw badParameter('status', status, `one of ${STATUSES.join(', ')}`);
+  }
+  return statuses as SessionStatus[];
+}
+
+/** The window [since, until) from `since`/`until` times or a trailing `window` duration. */
+export function windowParameters(query: { since?: string; until?: string; window?: string }, nowMs: number): { sinceMs?: number; untilMs?: number } {
+  const windowMs = durationParameter('window', query.window);
+  const sinceMs = timeParameter('since', query.since) ?? (windowMs === undefined ? undefined : nowMs - windowMs);
+  const untilMs = timeParameter('until', query.until);
+  if (sinceMs !== undefined && untilMs !== undefined && untilMs <= sinceMs) throw badParameter('until', query.until, 'later than since');
+  return { ...(sinceMs === undefined ? {} : { sinceMs }), ...(untilMs === undefined ? {} : { untilMs }) };
+}

@@ -1,0 +1,30 @@
+// The route schemas carry OpenAPI fields (summary, description) that @fastify/swagger declares.
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { computeStatistics, statisticsReportSchema } from '@llm-monitor/sessions';
+import type { SessionStore } from '@llm-monitor/sessions';
+import { apiErrorSchema } from './api-errors.js';
+import { windowParameters } from './query-parameters.js';
+
+/** `GET /api/monitoring/statistics`, optionally over a window of start times. */
+export async function statisticsRoutes(app: FastifyInstance, { store }: { readonly store: SessionStore }): Promise<void> {
+  app.get<{ Querystring: { since?: string; until?: string; window?: string } }>(
+    '/api/monitoring/statistics',
+    {
+      schema: {
+        summary: 'Counts, success rate, processing time and time-to-first-token percentiles, tokens; overall and by model, task and processor type',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            since: { type: 'string', description: 'sessions started at or after: ISO 8601 or ms since the epoch' },
+            until: { type: 'string', description: 'sessions started before: ISO 8601 or ms since the epoch' },
+            window: { type: 'string', description: 'sessions started within this long before now: 30s, 15m, 1h, 7d' },
+          },
+        },
+        response: { 200: statisticsReportSchema, 400: apiErrorSchema },
+      },
+    },
+    async (request) => computeStatistics(store.values(), windowParameters(request.query, Date.now())),
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * Finding sessions: filters, newest-first order and cursor paging, as the recent-sessions API and
+ * its exports use them. Pure: the sessions are passed in.
+ */
+import type { ProcessingSession, SessionStatus } from './model.js';
+
+/** What to look for. Every given field must match. */
+export interface SessionFilter {
+  readonly status?: readonly SessionStatus[];
+  readonly model?: string;
+  readonly task?: string;
+  readonly processorType?: string;
+  readonly conversationId?: string;
+  /** Started at or after (ms since the epoch). */
+  readonly sinceMs?: number;
+  /** Started before (ms since the epoch). */
+  readonly untilMs?: number;
+  /** Case-insensitive text in the content or result preview. */
+  readonly text?: string;
+}
+
+/** One page of sessions and where the next begins. */
+export interface SessionPage {
+  readonly sessions: ProcessingSession[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** True when `session` matches every field of `filter`. */
+export function matchesFilter(session: ProcessingSession, filter: SessionFilter): boolean {
+  if (filter.status && !filter.status.includes(session.status)) return false;
+  if (filter.model !== undefined && session.model !== filter.model) return false;
+  if (filter.task !== undefined && session.task !== filter.task) return false;
+  if (filter.processorType !== undefined && session.processor_type !== filter.processorType) return false;
+  if (filter.conversationId !== undefined && session.conversation_id !== filter.conversationId) return false;
+  if (filter.sinceMs !== undefined || filter.untilMs !== undefined) {
+    const startMs = Date.parse(session.start_time);
+    if (filter.sinceMs !== undefined && startMs < filter.sinceMs) return false;
+    if (filter.untilMs !== undefined && startMs >= filter.untilMs) return false;
+  }
+  if (filter.text !== undefined && filter.text !== '') {
+    const needle = filter.text.toLowerCase();
+    const haystack = `${session.content_preview ?? ''}\n${session.result_preview ?? ''}`.toLowerCase();
+    if (!haystack.includes(needle)) return false;
+  }
+  return true;
+}
+
+/** Newest first; sessions that started at the same time by id, so the order is total. */
+export function newestFirst(a: ProcessingSession, b: ProcessingSession): number {
+  return b.start_time.localeCompare(a.start_time) || b.session_id.localeCompare(a.session_id);
+}
+
+/** The position after `session` in newest-first order, as an opaque cursor. */
+export function cursorAfter(session: ProcessingSession): string {
+  // btoa, not Buffer: this package runs in browsers too. URI-encoding first keeps it to Latin-1.
+  const base64 = btoa(encodeURIComponent(JSON.stringify([session.start_time, session.session_id])));
+  return base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The sort key a cursor encodes, or `undefined` when it is not one of ours. */
+export function parseCursor(cursor: string): [string, string] | undefined {
+  try {
+    const value = JSON.parse(decodeURIComponent(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')))) as unknown;
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
+  } catch {
+    // Not ours: the caller reports a bad parameter.
+  }
+  return undefined;
+}
+
+/** The page of matching sessions after `cursor` (from the newest without one). */
+export function querySessions(all: Iterable<ProcessingSession>, filter: SessionFilter, limit: number, after?: [string, string]): SessionPage {
+  const matching: ProcessingSession[] = [];
+  for (const session of all) {
+    if (!matchesFilter(session, filter)) continue;
+    if (after) {
+      const [startTime, sessionId] = after;
+      // Strictly after the cursor in newest-first order.
+      if (session.start_time > startTime || (session.start_time === startTime && session.session_id >= sessionId)) continue;
+    }
+    matching.push(session);
+  }
+  matching.sort(newestFirst);
+  const sessions = matching.slice(0, limit);
+  const more = matching.length > limit;
+  return { sessions, nextCursor: more ? cursorAfter(sessions.at(-1)!) : null };
+}
