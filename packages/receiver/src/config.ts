@@ -39,6 +39,12 @@ export interface ReceiverConfig {
   forwardHeaders: string[];
   /** Forward even though redaction is on (forwarded requests are the originals, unredacted). */
   forwardUnredacted: boolean;
+  /** Milliseconds between batches of live events (WebSocket and SSE). */
+  liveTickMs: number;
+  /** Bytes a live client may have waiting before it is dropped as too slow. */
+  liveMaxBufferedBytes: number;
+  /** Seconds between WebSocket pings; a client that misses one is dropped. */
+  livePingSeconds: number;
   /** Run the demo workload in the same process. */
   demo: boolean;
   /** Sessions the demo starts per second. */
@@ -79,6 +85,9 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'forwardEndpoint', file: 'forward_endpoint', flag: 'forward-endpoint', env: 'LLM_MONITOR_FORWARD_ENDPOINT', type: 'url', description: 'forward every accepted OTLP request unchanged to this OTLP/HTTP traces URL' },
   { key: 'forwardHeaders', file: 'forward_headers', flag: 'forward-headers', env: 'LLM_MONITOR_FORWARD_HEADERS', type: 'list', description: 'headers of forwarded requests, Name=value, comma-separated' },
   { key: 'forwardUnredacted', file: 'forward_unredacted', flag: 'forward-unredacted', env: 'LLM_MONITOR_FORWARD_UNREDACTED', type: 'boolean', description: 'allow forwarding while redaction is on (what is forwarded is the original, unredacted)' },
+  { key: 'liveTickMs', file: 'live_tick_ms', flag: 'live-tick-ms', env: 'LLM_MONITOR_LIVE_TICK_MS', type: 'positiveInteger', description: 'milliseconds between batches of live events (WebSocket, SSE)' },
+  { key: 'liveMaxBufferedBytes', file: 'live_max_buffered_bytes', flag: 'live-max-buffered-bytes', env: 'LLM_MONITOR_LIVE_MAX_BUFFERED_BYTES', type: 'positiveInteger', description: 'bytes a live client may have waiting before it is dropped as too slow' },
+  { key: 'livePingSeconds', file: 'live_ping_seconds', flag: 'live-ping-seconds', env: 'LLM_MONITOR_LIVE_PING_SECONDS', type: 'positiveNumber', description: 'seconds between WebSocket pings; a client that misses one is dropped' },
   { key: 'demo', file: 'demo', flag: 'demo', env: 'LLM_MONITOR_DEMO', type: 'boolean', description: 'also run the demo workload in this process' },
   { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'rate', description: 'sessions the demo starts per second (0.01 to 1000)' },
   { key: 'logLevel', file: 'log_level', flag: 'log-level', env: 'LLM_MONITOR_LOG_LEVEL', type: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
@@ -101,6 +110,9 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   forwardEndpoint: '',
   forwardHeaders: [],
   forwardUnredacted: false,
+  liveTickMs: 50,
+  liveMaxBufferedBytes: 1024 * 1024,
+  livePingSeconds: 30,
   demo: false,
   demoRate: 2,
   logLevel: 'info',

@@ -14,6 +14,9 @@ import { apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js
 import { healthRoutes } from './api/health-routes.js';
 import type { ComponentHealth } from './api/health-routes.js';
 import { statisticsRoutes } from './api/statistics-routes.js';
+import { LiveHub } from './live/live-hub.js';
+import { sseRoute } from './live/sse-route.js';
+import { websocketRoute } from './live/websocket-route.js';
 import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
 import { DEFAULT_CONFIG, validateConfig } from './config.js';
@@ -69,6 +72,8 @@ export interface Receiver {
   /** The monitor API server (REST, health, metrics). */
   readonly apiServer: FastifyInstance;
   readonly logger: Logger;
+  /** The fan-out of live events to WebSocket and SSE clients. */
+  readonly hub: LiveHub;
   /** The forwarder to another OTLP endpoint, when `forward_endpoint` is set. */
   readonly forwarder: OtlpForwarder | undefined;
   /** Starts both servers; resolves with the addresses actually bound (ports may have been 0). */
@@ -166,7 +171,11 @@ export async function buildReceiver(
     const listening = otlpServer.server.listening;
     return { status: listening ? 'healthy' : 'unhealthy', details: { listening, max_body_bytes: config.otlpMaxBodyBytes, ...(forwarder ? { forwarding: forwarder.stats() } : {}) } };
   };
-  await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth } });
+  const hub = new LiveHub(pipeline.store, { tickMs: config.liveTickMs });
+  const fanoutHealth = (): ComponentHealth => ({ status: closing ? 'unhealthy' : 'healthy', details: { ...hub.stats() } });
+  await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth } });
+  await apiServer.register(websocketRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingSeconds * 1000 });
+  await apiServer.register(sseRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes });
   apiServer.get('/', { schema: { hide: true } }, async () => ({
     name: 'llm-monitor',
     endpoints: {
@@ -178,6 +187,8 @@ export async function buildReceiver(
       metrics: '/metrics',
       health: '/healthz',
       readiness: '/readyz',
+      websocket: '/ws/monitoring',
+      stream: '/api/monitoring/stream',
       openapi: '/docs',
     },
   }));
@@ -195,6 +206,7 @@ export async function buildReceiver(
     apiServer,
     logger,
     forwarder,
+    hub,
     async listen() {
       await otlpServer.listen({ host: config.host, port: config.otlpPort });
       await apiServer.listen({ host: config.host, port: config.port });
@@ -212,6 +224,8 @@ export async function buildReceiver(
       otlpServer.server.closeAllConnections();
       await otlpClosed;
       if (forwarder) await forwarder.drain(graceMs);
+      // Live clients would hold the API server open: tell them it is going.
+      hub.close();
       const apiClosed = apiServer.close();
       await within(apiClosed, graceMs);
       apiServer.server.closeAllConnections();

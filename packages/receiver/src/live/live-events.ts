@@ -1,0 +1,116 @@
+/**
+ * What the live streams (WebSocket and SSE) send: compact session summaries and the events that
+ * turn one state of a session into the next.
+ */
+import type { ProcessingSession, SessionStatus } from '@llm-monitor/sessions';
+
+/** A session without its timeline: what a live list needs. */
+export interface SessionSummary {
+  session_id: string;
+  status: SessionStatus;
+  task: string | null;
+  model: string | null;
+  provider: string | null;
+  processor_type: string | null;
+  conversation_id: string | null;
+  current_stage: string | null;
+  progress: number;
+  start_time: string;
+  end_time: string | null;
+  duration_ms: number | null;
+  token_counts: ProcessingSession['token_counts'];
+  time_to_first_token_ms: number | null;
+  content_preview: string | null;
+  error: string | null;
+}
+
+/** One live event. */
+export type LiveEvent =
+  | { type: 'session_started'; session: SessionSummary }
+  | { type: 'stage_changed'; session_id: string; stage: string; progress: number; message: string; timestamp: string }
+  | { type: 'tokens'; session_id: string; count: number; total: number; text?: string }
+  | { type: 'session_completed' | 'session_failed' | 'session_abandoned'; session: SessionSummary };
+
+/** The summary of a session. */
+export function summaryOf(session: ProcessingSession): SessionSummary {
+  return {
+    session_id: session.session_id,
+    status: session.status,
+    task: session.task,
+    model: session.model,
+    provider: session.provider,
+    processor_type: session.processor_type,
+    conversation_id: session.conversation_id,
+    current_stage: session.current_stage,
+    progress: session.progress,
+    start_time: session.start_time,
+    end_time: session.end_time,
+    duration_ms: session.duration_ms,
+    token_counts: session.token_counts,
+    time_to_first_token_ms: session.time_to_first_token_ms,
+    content_preview: session.content_preview,
+    error: session.error,
+  };
+}
+
+/** What the stream has told its clients about a session so far. */
+export interface SeenState {
+  status: SessionStatus;
+  stages: number;
+  streamed: number;
+  texts: number;
+}
+
+/** The state a session's events have reached, to compare the next version with. */
+export function seenStateOf(session: ProcessingSession): SeenState {
+  return { status: session.status, stages: session.stages.length, streamed: session.token_counts.streamed, texts: session.streamed_tokens.length };
+}
+
+/**
+ * The events that lead from `before` (`undefined`: never seen) to `session`. New stages, new tokens
+ * (count always; text when captured and only appended to), and the ending.
+ */
+export function eventsBetween(before: SeenState | undefined, session: ProcessingSession): LiveEvent[] {
+  const events: LiveEvent[] = [];
+  if (!before) events.push({ type: 'session_started', session: summaryOf(session) });
+  for (const stage of session.stages.slice(before?.stages ?? 0)) {
+    events.push({ type: 'stage_changed', session_id: session.session_id, stage: stage.stage, progress: stage.progress, message: stage.message, timestamp: stage.start_time });
+  }
+  const streamedBefore = before?.streamed ?? 0;
+  if (session.token_counts.streamed > streamedBefore) {
+    const texts = session.streamed_tokens.slice(before?.texts ?? 0);
+    const event: LiveEvent = { type: 'tokens', session_id: session.session_id, count: session.token_counts.streamed - streamedBefore, total: session.token_counts.streamed };
+    if (texts.length > 0) event.text = texts.join('');
+    events.push(event);
+  }
+  const endedNow = session.status !== 'active' && before?.status !== session.status;
+  if (endedNow) events.push({ type: `session_${session.status}` as 'session_completed' | 'session_failed' | 'session_abandoned', session: summaryOf(session) });
+  return events;
+}
+
+/** Merges the token events of one session within a batch, so a busy stream sends one per tick. */
+export function coalesce(events: readonly LiveEvent[]): LiveEvent[] {
+  const result: LiveEvent[] = [];
+  const tokensAt = new Map<string, number>();
+  for (const event of events) {
+    if (event.type !== 'tokens') {
+      // Anything else about the session comes after its tokens so far: later tokens start a new event.
+      if ('session_id' in event) tokensAt.delete(event.session_id);
+      else tokensAt.delete(event.session.session_id);
+      result.push(event);
+      continue;
+    }
+    const at = tokensAt.get(event.session_id);
+    const previous = at === undefined ? undefined : result[at];
+    if (previous && previous.type === 'tokens') {
+      const merged: LiveEvent = { type: 'tokens', session_id: event.session_id, count: previous.count + event.count, total: event.total };
+      const text = (previous.text ?? '') + (event.text ?? '');
+      if (text) merged.text = text;
+      result[at!] = merged;
+    } else {
+      tokensAt.set(event.session_id, result.length);
+      result.push(event);
+    }
+  }
+  return result;
+}

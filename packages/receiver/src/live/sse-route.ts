@@ -1,0 +1,86 @@
+/**
+ * `/api/monitoring/stream`: the live events as server-sent events, for curl and for proxies that do not
+ * pass WebSocket. The same snapshot first, then each event as its own SSE event (named by its type),
+ * written once per tick; a comment every 15 s keeps proxies from closing an idle stream; a client that
+ * cannot keep up is ended.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { LiveHub } from './live-hub.js';
+import { subscriptionOf } from './subscriptions.js';
+import type { FilterFields } from './subscriptions.js';
+
+/** Path of the SSE stream. */
+export const SSE_PATH = '/api/monitoring/stream';
+
+/** Options of {@link sseRoute}. */
+export interface SseRouteOptions {
+  readonly hub: LiveHub;
+  readonly maxBufferedBytes: number;
+  /** Milliseconds between keep-alive comments (default 15,000). */
+  readonly heartbeatMs?: number;
+}
+
+function sseEvent(name: string, data: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Registers the SSE endpoint on the API server. */
+export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): Promise<void> {
+  app.get<{ Querystring: FilterFields & { session?: string } }>(
+    SSE_PATH,
+    {
+      schema: {
+        summary: 'Live session events as server-sent events: snapshot, session_started, stage_changed, tokens, session_completed, session_failed, session_abandoned, statistics',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            session: { type: 'string', description: 'comma-separated session ids' },
+            status: { type: 'string', description: 'comma-separated statuses' },
+            model: { type: 'string' },
+            task: { type: 'string' },
+            processor_type: { type: 'string' },
+            conversation: { type: 'string' },
+          },
+        },
+      },
+    },
+    (request, reply) => {
+      const { session, ...fields } = request.query;
+      const subscription = subscriptionOf(session === undefined ? undefined : session.split(',').filter(Boolean), fields);
+      const raw = reply.raw;
+      reply.hijack();
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Tells nginx and similar proxies not to buffer the stream.
+        'x-accel-buffering': 'no',
+      });
+      raw.write(`retry: 3000\n\n${sseEvent('snapshot', options.hub.snapshot())}`);
+      let disconnect: () => void = () => undefined;
+      const end = (): void => {
+        clearInterval(heartbeat);
+        disconnect();
+        if (!raw.writableEnded) raw.end();
+      };
+      disconnect = options.hub.connect({
+        subscription,
+        deliver: (events, statistics) => {
+          if (raw.writableLength > options.maxBufferedBytes) {
+            end();
+            return;
+          }
+          let chunk = '';
+          for (const event of events) chunk += sseEvent(event.type, event);
+          if (statistics) chunk += sseEvent('statistics', statistics);
+          if (chunk) raw.write(chunk);
+        },
+        close: () => end(),
+      });
+      const heartbeat = setInterval(() => raw.write(': ping\n\n'), options.heartbeatMs ?? 15_000);
+      heartbeat.unref();
+      request.raw.on('close', end);
+    },
+  );
+}

@@ -1,0 +1,107 @@
+/**
+ * `/ws/monitoring`: on connect a snapshot (statistics and running sessions), then one batch of events
+ * per tick. A client sends `{"type":"subscribe", ...}` to choose what it gets and
+ * `{"type":"unsubscribe"}` to stop; pings find dead connections; a client that cannot keep up is
+ * closed with code 1013 and a reason, instead of growing the server's memory.
+ */
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { LlmMonitorError } from '../errors.js';
+import type { LiveHub, LiveSubscription } from './live-hub.js';
+import { EVERYTHING } from './live-hub.js';
+import { subscriptionOf } from './subscriptions.js';
+import type { FilterFields } from './subscriptions.js';
+
+/** Path of the live WebSocket. */
+export const WEBSOCKET_PATH = '/ws/monitoring';
+
+/** Options of {@link websocketRoute}. */
+export interface WebSocketRouteOptions {
+  readonly hub: LiveHub;
+  /** Bytes a client may have waiting before it is dropped as too slow. */
+  readonly maxBufferedBytes: number;
+  /** Milliseconds between pings; a client that missed the last one is dropped. */
+  readonly pingIntervalMs: number;
+}
+
+/** Close code for a client that cannot keep up (1013, "try again later"). */
+export const CLOSE_TOO_SLOW = 1013;
+
+interface ClientMessage extends FilterFields {
+  type?: unknown;
+  sessions?: string[];
+}
+
+function send(socket: WebSocket, message: unknown): void {
+  socket.send(JSON.stringify(message));
+}
+
+/** Registers the WebSocket endpoint on the API server. */
+export async function websocketRoute(app: FastifyInstance, options: WebSocketRouteOptions): Promise<void> {
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  app.get(WEBSOCKET_PATH, { websocket: true, schema: { hide: true } }, (socket) => {
+    let alive = true;
+    const client = {
+      subscription: EVERYTHING as LiveSubscription,
+      deliver: (events: readonly unknown[], statistics: unknown) => {
+        if (socket.readyState !== socket.OPEN) return;
+        if (socket.bufferedAmount > options.maxBufferedBytes) {
+          socket.close(CLOSE_TOO_SLOW, `client too slow: ${socket.bufferedAmount} bytes waiting`);
+          disconnect();
+          return;
+        }
+        send(socket, statistics ? { type: 'batch', events, statistics } : { type: 'batch', events });
+      },
+      close: () => socket.close(1001, 'server shutting down'),
+    };
+    const disconnect = options.hub.connect(client);
+    send(socket, { type: 'snapshot', ...options.hub.snapshot() });
+
+    const ping = setInterval(() => {
+      if (!alive) {
+        socket.terminate();
+        return;
+      }
+      alive = false;
+      socket.ping();
+    }, options.pingIntervalMs);
+    ping.unref();
+    socket.on('pong', () => {
+      alive = true;
+    });
+
+    socket.on('message', (data) => {
+      let message: ClientMessage;
+      try {
+        message = JSON.parse(data.toString()) as ClientMessage;
+        if (typeof message !== 'object' || message === null) throw new Error('not an object');
+      } catch {
+        send(socket, { type: 'error', code: 'LLMMON_ERR_BAD_PARAMETER', message: 'messages are JSON objects with a type: subscribe or unsubscribe' });
+        return;
+      }
+      try {
+        if (message.type === 'subscribe') {
+          client.subscription = subscriptionOf(message.sessions, message);
+          send(socket, { type: 'subscribed', subscription: client.subscription });
+        } else if (message.type === 'unsubscribe') {
+          client.subscription = { active: false };
+          send(socket, { type: 'unsubscribed' });
+        } else {
+          throw new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', `unknown message type ${JSON.stringify(message.type)}: use subscribe or unsubscribe`);
+        }
+      } catch (error) {
+        const failure = error instanceof LlmMonitorError ? error : new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', (error as Error).message);
+        send(socket, { type: 'error', code: failure.code, message: failure.message });
+      }
+    });
+    socket.on('close', () => {
+      clearInterval(ping);
+      disconnect();
+    });
+    socket.on('error', () => {
+      clearInterval(ping);
+      disconnect();
+    });
+  });
+}
