@@ -1,0 +1,203 @@
+/**
+ * A live subscription to the monitor's WebSocket: typed callbacks per event, automatic reconnect
+ * with exponential backoff (and jitter), and the subscription restored after each reconnect. Works
+ * with the browser's WebSocket and, in Node, with any implementation of the same interface (`ws`).
+ */
+import type { SessionStatus, StatisticsReport } from '@llm-monitor/sessions';
+
+/** A session as the live stream summarises it. */
+export interface LiveSessionSummary {
+  session_id: string;
+  status: SessionStatus;
+  task: string | null;
+  model: string | null;
+  provider: string | null;
+  processor_type: string | null;
+  conversation_id: string | null;
+  current_stage: string | null;
+  progress: number;
+  start_time: string;
+  end_time: string | null;
+  duration_ms: number | null;
+  token_counts: { input: number | null; output: number | null; total: number | null; streamed: number };
+  time_to_first_token_ms: number | null;
+  content_preview: string | null;
+  error: string | null;
+}
+
+/** A stage change as the live stream reports it. */
+export interface LiveStage {
+  session_id: string;
+  stage: string;
+  progress: number;
+  message: string;
+  timestamp: string;
+}
+
+/** Tokens that arrived (merged per tick). */
+export interface LiveTokens {
+  session_id: string;
+  count: number;
+  total: number;
+  text?: string;
+}
+
+/** What to receive: every session (default), some sessions, or sessions matching a filter. */
+export interface LiveFilter {
+  readonly sessions?: readonly string[];
+  readonly status?: readonly SessionStatus[];
+  readonly model?: string;
+  readonly task?: string;
+  readonly processor_type?: string;
+  readonly conversation?: string;
+}
+
+/** Callbacks of a live subscription; all optional. */
+export interface LiveHandlers {
+  onSnapshot?(snapshot: { statistics: StatisticsReport; active_sessions: LiveSessionSummary[] }): void;
+  onSessionStarted?(session: LiveSessionSummary): void;
+  onStage?(stage: LiveStage): void;
+  onTokens?(tokens: LiveTokens): void;
+  onCompleted?(session: LiveSessionSummary): void;
+  onFailed?(session: LiveSessionSummary): void;
+  onAbandoned?(session: LiveSessionSummary): void;
+  onStatistics?(statistics: StatisticsReport): void;
+  /** The connection state changed; `reconnecting` says when the next attempt is due. */
+  onConnectionChange?(state: 'connecting' | 'open' | 'reconnecting' | 'closed', detail?: { retryInMs: number; closeCode?: number; reason?: string }): void;
+  /** The server refused a message (a bad filter). */
+  onError?(error: { code: string; message: string }): void;
+}
+
+/** The part of the WebSocket interface the subscription uses. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+/** Options of {@link subscribeLive}. */
+export interface LiveOptions extends LiveHandlers {
+  /** Base URL of the monitor API (http or https; the WebSocket URL follows from it). */
+  readonly baseUrl: string;
+  readonly filter?: LiveFilter;
+  /** The WebSocket constructor (default: the global one; in Node 20 pass `ws`). */
+  readonly WebSocket?: new (url: string) => WebSocketLike;
+  /** First reconnect delay in ms (default 500), doubled each failure up to `maxBackoffMs` (default 15,000). */
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/** A running live subscription. */
+export interface LiveSubscriptionHandle {
+  /** Changes what is received; kept across reconnects. */
+  setFilter(filter: LiveFilter | undefined): void;
+  /** Stops receiving and closes the connection for good. */
+  close(): void;
+}
+
+interface ServerEvent {
+  type: string;
+  session?: LiveSessionSummary;
+  [key: string]: unknown;
+}
+
+function subscribeMessage(filter: LiveFilter | undefined): string {
+  return JSON.stringify({ type: 'subscribe', ...filter });
+}
+
+/** Connects to `/ws/monitoring` and calls the handlers as events arrive; reconnects until closed. */
+export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
+  const Socket = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (!Socket) throw new Error('no WebSocket implementation: pass options.WebSocket (in Node 20, the ws package)');
+  const url = `${options.baseUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}/ws/monitoring`;
+  const initialBackoff = options.backoffMs ?? 500;
+  const maxBackoff = options.maxBackoffMs ?? 15_000;
+  let filter = options.filter;
+  let socket: WebSocketLike | undefined;
+  let backoff = initialBackoff;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  const dispatch = (event: ServerEvent): void => {
+    switch (event.type) {
+      case 'session_started':
+        options.onSessionStarted?.(event.session!);
+        break;
+      case 'stage_changed':
+        options.onStage?.(event as unknown as LiveStage);
+        break;
+      case 'tokens':
+        options.onTokens?.(event as unknown as LiveTokens);
+        break;
+      case 'session_completed':
+        options.onCompleted?.(event.session!);
+        break;
+      case 'session_failed':
+        options.onFailed?.(event.session!);
+        break;
+      case 'session_abandoned':
+        options.onAbandoned?.(event.session!);
+        break;
+    }
+  };
+
+  const onMessage = (data: unknown): void => {
+    let message: ServerEvent & { events?: ServerEvent[]; statistics?: StatisticsReport };
+    try {
+      message = JSON.parse(String(data)) as typeof message;
+    } catch {
+      return;
+    }
+    if (message.type === 'snapshot') options.onSnapshot?.(message as never);
+    else if (message.type === 'batch') {
+      for (const event of message.events ?? []) dispatch(event);
+      if (message.statistics) options.onStatistics?.(message.statistics);
+    } else if (message.type === 'error') options.onError?.(message as never);
+  };
+
+  const open = (): void => {
+    if (closed) return;
+    options.onConnectionChange?.('connecting');
+    const current = new Socket(url);
+    socket = current;
+    current.onopen = () => {
+      backoff = initialBackoff;
+      // Restore what this client asked for: a new connection starts with everything.
+      if (filter) current.send(subscribeMessage(filter));
+      options.onConnectionChange?.('open');
+    };
+    current.onmessage = (event) => onMessage(event.data);
+    current.onerror = () => undefined;
+    current.onclose = (event) => {
+      if (socket !== current) return;
+      socket = undefined;
+      if (closed) {
+        options.onConnectionChange?.('closed', { retryInMs: 0, closeCode: event.code, reason: event.reason });
+        return;
+      }
+      // Jitter spreads the reconnects of many clients after a server restart.
+      const retryInMs = Math.round(backoff * (0.75 + Math.random() * 0.5));
+      backoff = Math.min(maxBackoff, backoff * 2);
+      options.onConnectionChange?.('reconnecting', { retryInMs, closeCode: event.code, reason: event.reason });
+      retryTimer = setTimeout(open, retryInMs);
+    };
+  };
+  open();
+
+  return {
+    setFilter(next) {
+      filter = next;
+      if (socket && socket.readyState === 1) socket.send(next ? subscribeMessage(next) : JSON.stringify({ type: 'subscribe' }));
+    },
+    close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (socket) socket.close(1000, 'client closed');
+      else options.onConnectionChange?.('closed', { retryInMs: 0 });
+    },
+  };
+}
