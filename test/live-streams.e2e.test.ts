@@ -7,6 +7,7 @@ import { useReceiver } from './support/receiver.js';
 
 const server = useReceiver({ liveTickMs: 50 });
 const slowServer = useReceiver({ liveTickMs: 20, liveMaxBufferedBytes: 64 * 1024 });
+const pingingServer = useReceiver({ livePingSeconds: 0.2 });
 
 interface Message {
   type: string;
@@ -145,6 +146,19 @@ describe('WebSocket /ws/monitoring', () => {
     expect(result![1]).toMatch(/^client too slow/);
     session.complete();
   }, 60_000);
+});
+
+describe('WebSocket pings', () => {
+  it('drop a client that stopped answering, and keep one that answers', async () => {
+    const dead = await connect(pingingServer.apiUrl);
+    const alive = await connect(pingingServer.apiUrl);
+    // A client that reads nothing answers no ping: as if its machine had gone away.
+    (dead.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    await until('the dead client dropped', () => pingingServer.receiver.hub.stats().clients === 1, 5000);
+    expect(alive.socket.readyState).toBe(WebSocket.OPEN);
+    alive.socket.close();
+    dead.socket.terminate();
+  });
 });
 
 describe('SSE /api/monitoring/stream', () => {
