@@ -95,6 +95,8 @@ export interface LiveOptions extends LiveHandlers {
 export interface LiveSubscriptionHandle {
   /** Changes what is received; kept across reconnects. */
   setFilter(filter: LiveFilter | undefined): void;
+  /** Receives nothing until the next `setFilter` (kept across reconnects). */
+  unsubscribe(): void;
   /** Stops receiving and closes the connection for good. */
   close(): void;
 }
@@ -109,6 +111,21 @@ function subscribeMessage(filter: LiveFilter | undefined): string {
   return JSON.stringify({ type: 'subscribe', ...filter });
 }
 
+/** The filter as URL query parameters: the server applies it from the first message on. */
+function filterQuery(filter: LiveFilter | undefined): string {
+  if (!filter) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filter)) {
+    if (value === undefined) continue;
+    params.set(key, Array.isArray(value) ? value.join(',') : String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** How long a connection must stay up before the backoff starts over. */
+const STABLE_AFTER_MS = 10_000;
+
 /** Connects to `/ws/monitoring` and calls the handlers as events arrive; reconnects until closed. */
 export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
   const Socket = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
@@ -117,6 +134,8 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
   const initialBackoff = options.backoffMs ?? 500;
   const maxBackoff = options.maxBackoffMs ?? 15_000;
   let filter = options.filter;
+  let paused = false;
+  let stableTimer: ReturnType<typeof setTimeout> | undefined;
   let socket: WebSocketLike | undefined;
   let backoff = initialBackoff;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -162,12 +181,16 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
   const open = (): void => {
     if (closed) return;
     options.onConnectionChange?.('connecting');
-    const current = new Socket(url);
+    // The subscription travels in the URL, so even the snapshot is filtered after a reconnect.
+    const current = new Socket(`${url}${paused ? '' : filterQuery(filter)}`);
     socket = current;
     current.onopen = () => {
-      backoff = initialBackoff;
-      // Restore what this client asked for: a new connection starts with everything.
-      if (filter) current.send(subscribeMessage(filter));
+      // Only a connection that stays up resets the backoff: a server that accepts and then drops
+      // (overloaded, slow-client closes, a restart loop) must not be hammered.
+      stableTimer = setTimeout(() => {
+        backoff = initialBackoff;
+      }, STABLE_AFTER_MS);
+      if (paused) current.send(JSON.stringify({ type: 'unsubscribe' }));
       options.onConnectionChange?.('open');
     };
     current.onmessage = (event) => onMessage(event.data);
@@ -175,6 +198,7 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
     current.onclose = (event) => {
       if (socket !== current) return;
       socket = undefined;
+      if (stableTimer) clearTimeout(stableTimer);
       if (closed) {
         options.onConnectionChange?.('closed', { retryInMs: 0, closeCode: event.code, reason: event.reason });
         return;
@@ -191,11 +215,17 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
   return {
     setFilter(next) {
       filter = next;
+      paused = false;
       if (socket && socket.readyState === 1) socket.send(next ? subscribeMessage(next) : JSON.stringify({ type: 'subscribe' }));
+    },
+    unsubscribe() {
+      paused = true;
+      if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: 'unsubscribe' }));
     },
     close() {
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
+      if (stableTimer) clearTimeout(stableTimer);
       if (socket) socket.close(1000, 'client closed');
       else options.onConnectionChange?.('closed', { retryInMs: 0 });
     },

@@ -27,6 +27,10 @@ export const ERROR_CATALOGUE = {
     status: 503,
     description: 'The receiver is shutting down and takes no new spans; retry after the Retry-After seconds (another replica, or this one restarted).',
   },
+  LLMMON_ERR_CLIENT_TOO_SLOW: {
+    status: 429,
+    description: 'A live client (WebSocket or SSE) fell more than live_max_buffered_bytes behind; its connection was ended.',
+  },
   LLMMON_ERR_SESSION_NOT_FOUND: {
     status: 404,
     description: 'No session with that id is held (never seen, or removed by retention).',

@@ -48,7 +48,9 @@ export function matchesFilter(session: ProcessingSession, filter: SessionFilter)
 
 /** Newest first; sessions that started at the same time by id, so the order is total. */
 export function newestFirst(a: ProcessingSession, b: ProcessingSession): number {
-  return b.start_time.localeCompare(a.start_time) || b.session_id.localeCompare(a.session_id);
+  // Code-unit order, the same order the cursor comparison uses (localeCompare would differ on case).
+  if (a.start_time !== b.start_time) return a.start_time < b.start_time ? 1 : -1;
+  return a.session_id === b.session_id ? 0 : a.session_id < b.session_id ? 1 : -1;
 }
 
 /** The position after `session` in newest-first order, as an opaque cursor. */

@@ -1,7 +1,7 @@
 import type { ProcessingSession, SessionStatus } from './model.js';
 
 /** What happened to a session in the store. */
-export type SessionChangeType = 'started' | 'updated' | 'completed' | 'failed' | 'abandoned' | 'removed';
+export type SessionChangeType = 'started' | 'updated' | 'completed' | 'failed' | 'abandoned' | 'removed' | 'renamed';
 
 /** A change event: the API, metrics and persistence subscribe to these. */
 export interface SessionChange {
@@ -9,6 +9,8 @@ export interface SessionChange {
   readonly session: ProcessingSession;
   /** Status before this change; `undefined` for a session new to the store. */
   readonly previousStatus: SessionStatus | undefined;
+  /** For `renamed`: the id the session had before. */
+  readonly previousId?: string;
 }
 
 /** Listener of {@link SessionStore.subscribe}. */
@@ -82,7 +84,7 @@ export class SessionStore {
   }
 
   /**
-   * Moves a session to a new id without change events: the same session became known under its
+   * Moves a session to a new id, with a `renamed` change: the same session became known under its
    * real id (for example once its root span arrived with the application's session id).
    */
   rename(fromId: string, toId: string): void {
@@ -93,6 +95,8 @@ export class SessionStore {
     const endedAt = this.#endedAt.get(fromId);
     this.#endedAt.delete(fromId);
     if (endedAt !== undefined) this.#endedAt.set(toId, endedAt);
+    // Listeners that key by id (the live streams) must follow the session to its new id.
+    this.#emit({ type: 'renamed', session: { ...session, session_id: toId }, previousStatus: session.status, previousId: fromId });
   }
 
   /** The session with this id, or `undefined`. */

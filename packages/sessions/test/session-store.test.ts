@@ -71,7 +71,7 @@ describe('SessionPipeline', () => {
     expect(pipeline.store.get(TRACE_ID)?.status).toBe('active');
     pipeline.ingest([root, ...stages], 1);
     expect([...pipeline.store.values()].map((s) => s.session_id)).toEqual(['session-1']);
-    expect(changes).toEqual([`started ${TRACE_ID}`, 'completed session-1']);
+    expect(changes).toEqual([`started ${TRACE_ID}`, 'renamed session-1', 'completed session-1']);
   });
 
   it('gives the store the same single session whatever the order and batching of spans', () => {

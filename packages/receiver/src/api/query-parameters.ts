@@ -11,9 +11,13 @@ export function badParameter(name: string, value: unknown, expected: string): Ll
 export function timeParameter(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw badParameter(name, value, 'an ISO 8601 time or milliseconds since the epoch');
+  // Dates hold ±8.64e15 ms; beyond, nothing can be compared with or printed.
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) throw badParameter(name, value, 'an ISO 8601 time or milliseconds since the epoch');
   return ms;
 }
+
+/** The largest distance from the epoch a JavaScript date holds. */
+const MAX_DATE_MS = 8.64e15;
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -23,7 +27,9 @@ export function durationParameter(name: string, value: string | undefined): numb
   if (value === undefined || value === '') return undefined;
   const match = DURATION.exec(value);
   if (!match) throw badParameter(name, value, 'a duration such as 30s, 15m, 1h or 7d');
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
+  const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
+  if (ms > MAX_DATE_MS) throw badParameter(name, value, 'a duration a date can hold');
+  return ms;
 }
 
 const STATUSES: readonly SessionStatus[] = ['active', 'completed', 'failed', 'abandoned'];

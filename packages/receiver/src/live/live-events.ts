@@ -28,7 +28,9 @@ export interface SessionSummary {
 export type LiveEvent =
   | { type: 'session_started'; session: SessionSummary }
   | { type: 'stage_changed'; session_id: string; stage: string; progress: number; message: string; timestamp: string }
-  | { type: 'tokens'; session_id: string; count: number; total: number; text?: string }
+  | { type: 'tokens'; session_id: string; count: number; total: number; text?: string; text_reset?: true }
+  | { type: 'session_renamed'; session_id: string; previous_session_id: string }
+  | { type: 'session_removed'; session_id: string }
   | { type: 'session_completed' | 'session_failed' | 'session_abandoned'; session: SessionSummary };
 
 /** The summary of a session. */
@@ -56,31 +58,56 @@ export function summaryOf(session: ProcessingSession): SessionSummary {
 /** What the stream has told its clients about a session so far. */
 export interface SeenState {
   status: SessionStatus;
-  stages: number;
+  /** Stages sent, by stage and start time: stages may arrive out of order. */
+  stages: Set<string>;
   streamed: number;
-  texts: number;
+  /** The token text sent so far, joined. */
+  text: string;
 }
+
+const stageKey = (stage: { stage: string; start_time: string }): string => `${stage.start_time} ${stage.stage}`;
 
 /** The state a session's events have reached, to compare the next version with. */
 export function seenStateOf(session: ProcessingSession): SeenState {
-  return { status: session.status, stages: session.stages.length, streamed: session.token_counts.streamed, texts: session.streamed_tokens.length };
+  return {
+    status: session.status,
+    stages: new Set(session.stages.map(stageKey)),
+    streamed: session.token_counts.streamed,
+    text: session.streamed_tokens.join(''),
+  };
 }
 
 /**
- * The events that lead from `before` (`undefined`: never seen) to `session`. New stages, new tokens
- * (count always; text when captured and only appended to), and the ending.
+ * The events that lead from `before` (`undefined`: never seen) to `session`: new stages (whatever
+ * order they arrived in), new tokens — count always; text when captured, only what was not sent yet,
+ * or all of it with `text_reset` when the receiver's view of the text changed (live markers replaced
+ * by the final span) — and the ending, or a restart of an ended session that came back.
  */
 export function eventsBetween(before: SeenState | undefined, session: ProcessingSession): LiveEvent[] {
   const events: LiveEvent[] = [];
-  if (!before) events.push({ type: 'session_started', session: summaryOf(session) });
-  for (const stage of session.stages.slice(before?.stages ?? 0)) {
+  const revived = before !== undefined && before.status !== 'active' && session.status === 'active';
+  if (!before || revived) events.push({ type: 'session_started', session: summaryOf(session) });
+  for (const stage of session.stages) {
+    if (before?.stages.has(stageKey(stage))) continue;
     events.push({ type: 'stage_changed', session_id: session.session_id, stage: stage.stage, progress: stage.progress, message: stage.message, timestamp: stage.start_time });
   }
   const streamedBefore = before?.streamed ?? 0;
-  if (session.token_counts.streamed > streamedBefore) {
-    const texts = session.streamed_tokens.slice(before?.texts ?? 0);
-    const event: LiveEvent = { type: 'tokens', session_id: session.session_id, count: session.token_counts.streamed - streamedBefore, total: session.token_counts.streamed };
-    if (texts.length > 0) event.text = texts.join('');
+  const text = session.streamed_tokens.join('');
+  const textBefore = before?.text ?? '';
+  const textGrew = text.length > textBefore.length && text.startsWith(textBefore);
+  const textChanged = text !== textBefore && !textGrew;
+  if (session.token_counts.streamed > streamedBefore || textGrew || (textChanged && text !== '')) {
+    const event: Extract<LiveEvent, { type: 'tokens' }> = {
+      type: 'tokens',
+      session_id: session.session_id,
+      count: Math.max(0, session.token_counts.streamed - streamedBefore),
+      total: session.token_counts.streamed,
+    };
+    if (textGrew) event.text = text.slice(textBefore.length);
+    else if (textChanged && text !== '') {
+      event.text = text;
+      event.text_reset = true;
+    }
     events.push(event);
   }
   const endedNow = session.status !== 'active' && before?.status !== session.status;
@@ -103,9 +130,11 @@ export function coalesce(events: readonly LiveEvent[]): LiveEvent[] {
     const at = tokensAt.get(event.session_id);
     const previous = at === undefined ? undefined : result[at];
     if (previous && previous.type === 'tokens') {
-      const merged: LiveEvent = { type: 'tokens', session_id: event.session_id, count: previous.count + event.count, total: event.total };
-      const text = (previous.text ?? '') + (event.text ?? '');
+      const merged: Extract<LiveEvent, { type: 'tokens' }> = { type: 'tokens', session_id: event.session_id, count: previous.count + event.count, total: event.total };
+      // A reset replaces the text so far; otherwise the pieces follow each other.
+      const text = event.text_reset ? (event.text ?? '') : (previous.text ?? '') + (event.text ?? '');
       if (text) merged.text = text;
+      if (event.text_reset || previous.text_reset) merged.text_reset = true;
       result[at!] = merged;
     } else {
       tokensAt.set(event.session_id, result.length);

@@ -1,7 +1,8 @@
 /**
  * The fan-out of live session events to WebSocket and SSE clients. It listens to the session store
  * only while a client is connected — no work is done for nobody — and sends each client one batch per
- * tick (50 ms by default) with the events its subscription wants, token events merged.
+ * tick (50 ms by default) with the events its subscription wants, token events merged. Clients that
+ * want everything share one batch (and its serialisation).
  */
 import { computeStatistics, isEnded, matchesFilter } from '@llm-monitor/sessions';
 import type { ProcessingSession, SessionFilter, SessionStore, StatisticsReport } from '@llm-monitor/sessions';
@@ -12,7 +13,7 @@ import type { LiveEvent, SeenState, SessionSummary } from './live-events.js';
 export interface LiveSubscription {
   /** `false` after an unsubscribe: nothing until the next subscribe. */
   readonly active: boolean;
-  readonly sessions?: readonly string[];
+  readonly sessions?: ReadonlySet<string>;
   readonly filter?: SessionFilter;
 }
 
@@ -22,7 +23,10 @@ export const EVERYTHING: LiveSubscription = { active: true };
 /** A connected client, as the hub sees it. */
 export interface LiveClient {
   subscription: LiveSubscription;
-  /** Sends the events of one tick; the transport checks the client keeps up. */
+  /**
+   * Sends the events of one tick; the transport checks the client keeps up. Clients of the same
+   * subscription get the same `events` array, so a transport may serialise it once.
+   */
   deliver(events: readonly LiveEvent[], statistics: StatisticsReport | undefined): void;
   /** Ends the connection (the server shuts down). */
   close(): void;
@@ -45,16 +49,20 @@ export interface LiveHubStats {
 export interface LiveHubOptions {
   /** Milliseconds between batches (default 50). */
   readonly tickMs?: number;
-  /** Milliseconds between statistics updates while sessions change (default 1,000). */
+  /** Milliseconds between statistics updates while sessions change, and how long statistics are reused (default 1,000). */
   readonly statisticsEveryMs?: number;
 }
 
-function wants(subscription: LiveSubscription, event: LiveEvent, session: ProcessingSession | undefined): boolean {
+interface Pending {
+  readonly session: ProcessingSession;
+  readonly events: LiveEvent[];
+}
+
+/** True when a session belongs to a subscription by id or filter, judged on its current state. */
+function admits(subscription: LiveSubscription, session: ProcessingSession): boolean {
   if (!subscription.active) return false;
-  const sessionId = 'session_id' in event ? event.session_id : event.session.session_id;
-  if (subscription.sessions && !subscription.sessions.includes(sessionId)) return false;
-  if (subscription.filter && !(session && matchesFilter(session, subscription.filter))) return false;
-  return true;
+  if (subscription.sessions) return subscription.sessions.has(session.session_id);
+  return !subscription.filter || matchesFilter(session, subscription.filter);
 }
 
 /** See the module comment. */
@@ -62,13 +70,14 @@ export class LiveHub {
   readonly #store: SessionStore;
   readonly #tickMs: number;
   readonly #statisticsEveryMs: number;
-  readonly #clients = new Set<LiveClient>();
+  /** Each client and the sessions it has been shown (so it also sees them end, whatever its filter). */
+  readonly #clients = new Map<LiveClient, Set<string>>();
   readonly #seen = new Map<string, SeenState>();
-  #pending: { event: LiveEvent; session: ProcessingSession }[] = [];
+  #pending = new Map<string, Pending>();
   #unsubscribe: (() => void) | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #changedSinceStatistics = false;
-  #lastStatisticsAt = 0;
+  #statistics: { report: StatisticsReport; at: number } | undefined;
   readonly #stats = { ticks: 0, events: 0 };
 
   constructor(store: SessionStore, options: LiveHubOptions = {}) {
@@ -82,16 +91,24 @@ export class LiveHub {
     return { clients: this.#clients.size, ...this.#stats };
   }
 
-  /** Statistics and the running sessions, for a client that just connected. */
-  snapshot(): LiveSnapshot {
+  /** True while the hub listens to the store (some client is connected). */
+  get listening(): boolean {
+    return this.#unsubscribe !== undefined;
+  }
+
+  /** Statistics (reused for up to a second) and the running sessions the subscription admits. */
+  snapshot(subscription: LiveSubscription = EVERYTHING): LiveSnapshot {
     const active: SessionSummary[] = [];
-    for (const session of this.#store.values()) if (!isEnded(session.status)) active.push(summaryOf(session));
-    return { statistics: computeStatistics(this.#store.values()), active_sessions: active };
+    for (const session of this.#store.values()) if (!isEnded(session.status) && admits(subscription, session)) active.push(summaryOf(session));
+    return { statistics: this.#currentStatistics(Date.now()), active_sessions: active };
   }
 
   /** Adds a client; returns the function that removes it. The first client starts the work. */
   connect(client: LiveClient): () => void {
-    this.#clients.add(client);
+    const shown = new Set<string>();
+    // The snapshot showed the running sessions this client admits: they are its to follow.
+    for (const session of this.#store.values()) if (!isEnded(session.status) && admits(client.subscription, session)) shown.add(session.session_id);
+    this.#clients.set(client, shown);
     if (this.#clients.size === 1) this.#start();
     return () => {
       if (!this.#clients.delete(client)) return;
@@ -99,12 +116,32 @@ export class LiveHub {
     };
   }
 
+  /** Tells the hub a client's subscription changed: what it follows starts over. */
+  resubscribed(client: LiveClient): void {
+    this.#clients.get(client)?.clear();
+  }
+
   /** Ends every client's connection and stops (shutdown). */
   close(): void {
-    const clients = [...this.#clients];
+    const clients = [...this.#clients.keys()];
     this.#clients.clear();
     this.#stop();
     for (const client of clients) client.close();
+  }
+
+  #currentStatistics(now: number): StatisticsReport {
+    if (!this.#statistics || now - this.#statistics.at >= this.#statisticsEveryMs) {
+      this.#statistics = { report: computeStatistics(this.#store.values()), at: now };
+    }
+    return this.#statistics.report;
+  }
+
+  #queue(session: ProcessingSession, events: LiveEvent[]): void {
+    if (events.length === 0) return;
+    const pending = this.#pending.get(session.session_id);
+    if (pending) this.#pending.set(session.session_id, { session, events: [...pending.events, ...events] });
+    else this.#pending.set(session.session_id, { session, events });
+    this.#changedSinceStatistics = true;
   }
 
   #start(): void {
@@ -112,14 +149,26 @@ export class LiveHub {
     for (const session of this.#store.values()) this.#seen.set(session.session_id, seenStateOf(session));
     this.#unsubscribe = this.#store.subscribe((change) => {
       const session = change.session;
+      const id = session.session_id;
       if (change.type === 'removed') {
-        this.#seen.delete(session.session_id);
+        if (this.#seen.delete(id)) this.#queue(session, [{ type: 'session_removed', session_id: id }]);
         return;
       }
-      const events = eventsBetween(this.#seen.get(session.session_id), session);
-      this.#seen.set(session.session_id, seenStateOf(session));
-      for (const event of events) this.#pending.push({ event, session });
-      if (events.length > 0) this.#changedSinceStatistics = true;
+      if (change.type === 'renamed' && change.previousId !== undefined) {
+        const seen = this.#seen.get(change.previousId);
+        this.#seen.delete(change.previousId);
+        if (seen) this.#seen.set(id, seen);
+        for (const shown of this.#clients.values()) {
+          if (shown.delete(change.previousId)) shown.add(id);
+        }
+        const pending = this.#pending.get(change.previousId);
+        this.#pending.delete(change.previousId);
+        this.#queue(session, [...(pending?.events ?? []), { type: 'session_renamed', session_id: id, previous_session_id: change.previousId }]);
+        return;
+      }
+      const events = eventsBetween(this.#seen.get(id), session);
+      this.#seen.set(id, seenStateOf(session));
+      this.#queue(session, events);
     });
     this.#timer = setInterval(() => this.#tick(), this.#tickMs);
     this.#timer.unref();
@@ -131,26 +180,52 @@ export class LiveHub {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#seen.clear();
-    this.#pending = [];
+    this.#pending = new Map();
+  }
+
+  /** The events of the tick a client gets: sessions it follows, and sessions its subscription now admits. */
+  #eventsFor(subscription: LiveSubscription, shown: Set<string>, pending: Iterable<Pending>): LiveEvent[] {
+    const events: LiveEvent[] = [];
+    for (const { session, events: sessionEvents } of pending) {
+      const id = session.session_id;
+      if (!subscription.active) break;
+      if (!shown.has(id)) {
+        if (!admits(subscription, session) || sessionEvents[0]?.type === 'session_removed') continue;
+        shown.add(id);
+        // First sight of a session that entered the filter late: introduce it.
+        if (sessionEvents[0]?.type !== 'session_started') events.push({ type: 'session_started', session: summaryOf(session) });
+      }
+      events.push(...sessionEvents);
+      if (sessionEvents.some((event) => event.type === 'session_removed')) shown.delete(id);
+    }
+    return coalesce(events);
   }
 
   #tick(): void {
-    const pending = this.#pending;
-    this.#pending = [];
+    const pending = [...this.#pending.values()];
+    this.#pending = new Map();
     const now = Date.now();
     let statistics: StatisticsReport | undefined;
-    if (this.#changedSinceStatistics && now - this.#lastStatisticsAt >= this.#statisticsEveryMs) {
-      statistics = computeStatistics(this.#store.values());
+    if (this.#changedSinceStatistics && now - (this.#statistics?.at ?? 0) >= this.#statisticsEveryMs) {
+      statistics = this.#currentStatistics(now);
       this.#changedSinceStatistics = false;
-      this.#lastStatisticsAt = now;
     }
     if (pending.length === 0 && !statistics) return;
     this.#stats.ticks += 1;
-    for (const client of this.#clients) {
-      const mine = coalesce(pending.filter(({ event, session }) => wants(client.subscription, event, session)).map(({ event }) => event));
-      if (mine.length === 0 && !(statistics && client.subscription.active)) continue;
-      this.#stats.events += mine.length;
-      client.deliver(mine, client.subscription.active ? statistics : undefined);
+    // Everyone who wants everything gets the same list: built and serialised once.
+    let everything: LiveEvent[] | undefined;
+    for (const [client, shown] of this.#clients) {
+      const subscription = client.subscription;
+      let events: LiveEvent[];
+      if (subscription === EVERYTHING) {
+        everything ??= coalesce(pending.flatMap((entry) => entry.events));
+        events = everything;
+      } else {
+        events = this.#eventsFor(subscription, shown, pending);
+      }
+      if (events.length === 0 && !(statistics && subscription.active)) continue;
+      this.#stats.events += events.length;
+      client.deliver(events, subscription.active ? statistics : undefined);
     }
   }
 }

@@ -29,6 +29,8 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
   app.get<{ Querystring: FilterFields & { session?: string } }>(
     SSE_PATH,
     {
+      // A HEAD would open a stream that never ends: the route answers GET only.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Live session events as server-sent events: snapshot, session_started, stage_changed, tokens, session_completed, session_failed, session_abandoned, statistics',
         querystring: {
@@ -47,7 +49,7 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
     },
     (request, reply) => {
       const { session, ...fields } = request.query;
-      const subscription = subscriptionOf(session === undefined ? undefined : session.split(',').filter(Boolean), fields);
+      const subscription = subscriptionOf(session === undefined ? undefined : session.split(',').filter(Boolean), fields, 'session');
       const raw = reply.raw;
       reply.hijack();
       raw.writeHead(200, {
@@ -57,7 +59,7 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
         // Tells nginx and similar proxies not to buffer the stream.
         'x-accel-buffering': 'no',
       });
-      raw.write(`retry: 3000\n\n${sseEvent('snapshot', options.hub.snapshot())}`);
+      raw.write(`retry: 3000\n\n${sseEvent('snapshot', options.hub.snapshot(subscription))}`);
       let disconnect: () => void = () => undefined;
       const end = (): void => {
         clearInterval(heartbeat);
@@ -68,6 +70,8 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
         subscription,
         deliver: (events, statistics) => {
           if (raw.writableLength > options.maxBufferedBytes) {
+            // Say why before ending, so the client knows not to come straight back as it was.
+            raw.write(sseEvent('error', { code: 'LLMMON_ERR_CLIENT_TOO_SLOW', message: `client too slow: ${raw.writableLength} bytes waiting` }));
             end();
             return;
           }

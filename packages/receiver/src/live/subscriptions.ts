@@ -39,11 +39,26 @@ export function filterOf(fields: FilterFields): SessionFilter | undefined {
 }
 
 /** The subscription of `sessions` and filter fields; everything when neither is given. */
-export function subscriptionOf(sessions: readonly string[] | undefined, fields: FilterFields): LiveSubscription {
+export function subscriptionOf(sessions: readonly string[] | undefined, fields: FilterFields, sessionsName = 'sessions'): LiveSubscription {
   if (sessions !== undefined && (!Array.isArray(sessions) || sessions.length > 1000 || sessions.some((id) => typeof id !== 'string'))) {
-    throw new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', 'sessions must be a list of at most 1000 session ids');
+    throw new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', `${sessionsName} must be a list of at most 1000 session ids`);
   }
   const filter = filterOf(fields);
   if (!sessions?.length && !filter) return EVERYTHING;
-  return { active: true, ...(sessions?.length ? { sessions } : {}), ...(filter ? { filter } : {}) };
+  return { active: true, ...(sessions?.length ? { sessions: new Set(sessions) } : {}), ...(filter ? { filter } : {}) };
+}
+
+/** A subscription in the wire names clients use, for the `subscribed` reply. */
+export function describeSubscription(subscription: LiveSubscription): Record<string, unknown> {
+  if (!subscription.active) return { active: false };
+  const filter = subscription.filter;
+  return {
+    active: true,
+    ...(subscription.sessions ? { sessions: [...subscription.sessions] } : {}),
+    ...(filter?.status ? { status: filter.status } : {}),
+    ...(filter?.model !== undefined ? { model: filter.model } : {}),
+    ...(filter?.task !== undefined ? { task: filter.task } : {}),
+    ...(filter?.processorType !== undefined ? { processor_type: filter.processorType } : {}),
+    ...(filter?.conversationId !== undefined ? { conversation: filter.conversationId } : {}),
+  };
 }

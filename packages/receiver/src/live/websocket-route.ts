@@ -9,8 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { LlmMonitorError } from '../errors.js';
 import type { LiveHub, LiveSubscription } from './live-hub.js';
-import { EVERYTHING } from './live-hub.js';
-import { subscriptionOf } from './subscriptions.js';
+import { describeSubscription, subscriptionOf } from './subscriptions.js';
 import type { FilterFields } from './subscriptions.js';
 
 /** Path of the live WebSocket. */
@@ -37,26 +36,54 @@ function send(socket: WebSocket, message: unknown): void {
   socket.send(JSON.stringify(message));
 }
 
+/** Batches shared by many clients (those that want everything) are serialised once. */
+const batches = new WeakMap<readonly unknown[], string>();
+
+function serialized(events: readonly unknown[], statistics: unknown): string {
+  if (statistics) return JSON.stringify({ type: 'batch', events, statistics });
+  let text = batches.get(events);
+  if (text === undefined) {
+    text = JSON.stringify({ type: 'batch', events });
+    batches.set(events, text);
+  }
+  return text;
+}
+
 /** Registers the WebSocket endpoint on the API server. */
 export async function websocketRoute(app: FastifyInstance, options: WebSocketRouteOptions): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  app.get(WEBSOCKET_PATH, { websocket: true, schema: { hide: true } }, (socket) => {
+  app.get<{ Querystring: FilterFields & { sessions?: string } }>(WEBSOCKET_PATH, { websocket: true, schema: { hide: true } }, (socket, request) => {
     let alive = true;
+    // The URL may carry the subscription, so a reconnecting client is filtered from its first message.
+    let initial: LiveSubscription;
+    try {
+      const { sessions, ...fields } = request.query;
+      initial = subscriptionOf(sessions === undefined ? undefined : sessions.split(',').filter(Boolean), fields);
+    } catch (error) {
+      send(socket, { type: 'error', code: 'LLMMON_ERR_BAD_PARAMETER', message: (error as Error).message });
+      socket.close(1008, 'bad subscription');
+      return;
+    }
     const client = {
-      subscription: EVERYTHING as LiveSubscription,
+      subscription: initial,
       deliver: (events: readonly unknown[], statistics: unknown) => {
         if (socket.readyState !== socket.OPEN) return;
         if (socket.bufferedAmount > options.maxBufferedBytes) {
-          socket.close(CLOSE_TOO_SLOW, `client too slow: ${socket.bufferedAmount} bytes waiting`);
+          closeFirmly(CLOSE_TOO_SLOW, `client too slow: ${socket.bufferedAmount} bytes waiting`);
           disconnect();
           return;
         }
-        send(socket, statistics ? { type: 'batch', events, statistics } : { type: 'batch', events });
+        socket.send(serialized(events, statistics));
       },
-      close: () => socket.close(1001, 'server shutting down'),
+      close: () => closeFirmly(1001, 'server shutting down'),
+    };
+    /** Closes with a code and reason; a client that does not answer the close within a second is cut off. */
+    const closeFirmly = (code: number, reason: string): void => {
+      socket.close(code, reason);
+      setTimeout(() => socket.terminate(), 1000).unref();
     };
     const disconnect = options.hub.connect(client);
-    send(socket, { type: 'snapshot', ...options.hub.snapshot() });
+    send(socket, { type: 'snapshot', ...options.hub.snapshot(client.subscription) });
 
     const ping = setInterval(() => {
       if (!alive) {
@@ -83,9 +110,11 @@ export async function websocketRoute(app: FastifyInstance, options: WebSocketRou
       try {
         if (message.type === 'subscribe') {
           client.subscription = subscriptionOf(message.sessions, message);
-          send(socket, { type: 'subscribed', subscription: client.subscription });
+          options.hub.resubscribed(client);
+          send(socket, { type: 'subscribed', subscription: describeSubscription(client.subscription) });
         } else if (message.type === 'unsubscribe') {
           client.subscription = { active: false };
+          options.hub.resubscribed(client);
           send(socket, { type: 'unsubscribed' });
         } else {
           throw new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', `unknown message type ${JSON.stringify(message.type)}: use subscribe or unsubscribe`);
