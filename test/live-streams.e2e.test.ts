@@ -56,7 +56,6 @@ describe('WebSocket /ws/monitoring', () => {
     session.stage('initializing');
     session.stage('connecting_to_model');
     await until('the running stage', () => eventsOf(client.messages).some((event) => event.type === 'stage_changed' && event.stage === 'connecting_to_model'));
-    expect(session.ended).toBe(false);
     expect(eventsOf(client.messages).some((event) => event.type === 'session_started' && sessionOfEvent(event) === session.sessionId)).toBe(true);
 
     session.stage('streaming_response');
@@ -201,6 +200,8 @@ describe('SSE /api/monitoring/stream', () => {
 describe('fan-out without clients', () => {
   it('does no work while nobody is connected', async () => {
     await until('clients gone', () => server.receiver.hub.stats().clients === 0);
+    // Not even listening to the store.
+    expect(server.receiver.hub.listening).toBe(false);
     const before = server.receiver.hub.stats();
     app = setupLlmMonitor({ endpoint: server.otlpTracesUrl });
     app.monitor.startSession({ task: 'nobody' }).complete();

@@ -85,6 +85,8 @@ describe('GET /api/monitoring/sessions/recent', () => {
       ['limit=0', 'limit'],
       ['since=yesterday', 'since'],
       ['format=xml', 'format'],
+      ['since=99999999999999999', 'since'],
+      ['window=99999999999d', 'window'],
     ]) {
       const response = await get(`/api/monitoring/sessions/recent?${query}`);
       expect(response.status, query).toBe(400);

@@ -66,3 +66,18 @@ describe('querySessions', () => {
     expect(parseCursor('not a cursor')).toBeUndefined();
   });
 });
+
+describe('paging with equal start times', () => {
+  it('neither skips nor repeats sessions, whatever their ids', () => {
+    const same = ['B', 'a', 'A_1', 'a-2', 'b', 'Z', 'c_', 'C-'].map((id) => session(id, { start_time: '2026-11-22T11:00:00.000Z' }));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = querySessions(same, {}, 3, cursor ? parseCursor(cursor) : undefined);
+      seen.push(...page.sessions.map((s) => s.session_id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(8);
+    expect(new Set(seen).size).toBe(8);
+  });
+});
