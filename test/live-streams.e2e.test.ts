@@ -190,6 +190,39 @@ describe('SSE /api/monitoring/stream', () => {
     expect(events.join('\n')).not.toContain('not-this-one');
   });
 
+  it('ends a stream that cannot keep up, saying why', async () => {
+    const { request } = await import('node:http');
+    let received = '';
+    let ended = false;
+    await new Promise<void>((resolve) => {
+      const outgoing = request(`${slowServer.apiUrl}/api/monitoring/stream`, (response) => {
+        response.setEncoding('utf8');
+        response.pause();
+        response.on('data', (chunk: string) => (received += chunk));
+        response.on('end', () => {
+          ended = true;
+          resolve();
+        });
+        void (async () => {
+          app = setupLlmMonitor({ endpoint: slowServer.otlpTracesUrl, captureTokenText: true, progressIntervalMs: 0, tokenBatching: { maxTokens: 1 } });
+          const session = app.monitor.startSession({ task: 'sse-flood' });
+          session.stage('streaming_response');
+          const chunk = 'y'.repeat(16 * 1024);
+          for (let round = 0; round < 400 && slowServer.receiver.hub.stats().clients > 0; round += 1) {
+            for (let i = 0; i < 10; i += 1) session.tokens(1, chunk);
+            await new Promise((wait) => setTimeout(wait, 25));
+          }
+          session.complete();
+          response.resume();
+        })();
+      });
+      outgoing.end();
+    });
+    expect(ended).toBe(true);
+    expect(received).toContain('event: error');
+    expect(received).toContain('LLMMON_ERR_CLIENT_TOO_SLOW');
+  }, 60_000);
+
   it('names a bad filter', async () => {
     const response = await fetch(`${server.apiUrl}/api/monitoring/stream?status=done`);
     expect(response.status).toBe(400);

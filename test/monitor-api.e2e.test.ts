@@ -106,6 +106,10 @@ describe('GET /api/monitoring/sessions/recent', () => {
   });
 
   it('exports CSV by Accept header, and JSON by format', async () => {
+    const preferJson = await get('/api/monitoring/sessions/recent?status=failed', { accept: 'application/json, text/csv;q=0.1' });
+    expect(preferJson.headers.get('content-type')).toMatch(/^application\/json/);
+    const cut = await get('/api/monitoring/sessions/recent?format=json&limit=2');
+    expect(cut.headers.get('x-next-cursor')).toBeTruthy();
     const csv = await get('/api/monitoring/sessions/recent?status=failed', { accept: 'text/csv' });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(await csv.text()).toContain('"Bonjour, ""le monde"""');

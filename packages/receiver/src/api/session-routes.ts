@@ -52,11 +52,22 @@ const recentQuerySchema = {
   },
 } as const;
 
-/** The export format a request asks for: `format`, else an `Accept` of CSV; `undefined` for a page. */
+/** The quality an `Accept` header gives a media type (0 when absent). */
+function quality(accept: string, mediaType: string): number {
+  for (const part of accept.split(',')) {
+    const [type, ...parameters] = part.trim().toLowerCase().split(';');
+    if (type?.trim() !== mediaType) continue;
+    const q = parameters.map((parameter) => /^\s*q=([\d.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined);
+    return q === undefined ? 1 : Number(q);
+  }
+  return 0;
+}
+
+/** The export format a request asks for: `format`, else an `Accept` preferring CSV to JSON; `undefined` for a page. */
 function exportFormat(request: FastifyRequest, format: 'json' | 'csv' | undefined): 'json' | 'csv' | undefined {
   if (format) return format;
   const accept = request.headers.accept ?? '';
-  return /\btext\/csv\b/i.test(accept) ? 'csv' : undefined;
+  return quality(accept, 'text/csv') > quality(accept, 'application/json') ? 'csv' : undefined;
 }
 
 /** Session routes: one session, running sessions, recent sessions (paged, filtered, exported). */
@@ -117,9 +128,11 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
       if (query.cursor !== undefined && !after) throw badParameter('cursor', query.cursor, 'a cursor this API gave out');
       const format = exportFormat(request, query.format);
       if (format) {
-        const { sessions } = querySessions(store.values(), filter, query.limit ?? 1000, after);
+        const { sessions, nextCursor } = querySessions(store.values(), filter, query.limit ?? 1000, after);
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         void reply.header('content-disposition', `attachment; filename="llm-monitor-sessions-${stamp}.${format}"`);
+        // An export is cut at its limit: the cursor of the rest, for the next download.
+        if (nextCursor) void reply.header('x-next-cursor', nextCursor);
         // An export bypasses the page schema: it is the sessions themselves, as a file.
         if (format === 'csv') return reply.type('text/csv; charset=utf-8').serializer((payload: unknown) => payload as string).send(sessionsToCsv(sessions));
         return reply.type('application/json; charset=utf-8').serializer((payload: unknown) => JSON.stringify(payload)).send(sessions);
