@@ -3,44 +3,16 @@
  * with exponential backoff (and jitter), and the subscription restored after each reconnect. Works
  * with the browser's WebSocket and, in Node, with any implementation of the same interface (`ws`).
  */
-import type { SessionStatus, StatisticsReport } from '@llm-monitor/sessions';
+import type { LiveEvent, SessionStatus, SessionSummary, StatisticsReport } from '@llm-monitor/sessions';
 
-/** A session as the live stream summarises it. */
-export interface LiveSessionSummary {
-  session_id: string;
-  status: SessionStatus;
-  task: string | null;
-  model: string | null;
-  provider: string | null;
-  processor_type: string | null;
-  conversation_id: string | null;
-  current_stage: string | null;
-  progress: number;
-  start_time: string;
-  end_time: string | null;
-  duration_ms: number | null;
-  token_counts: { input: number | null; output: number | null; total: number | null; streamed: number };
-  time_to_first_token_ms: number | null;
-  content_preview: string | null;
-  error: string | null;
-}
+/** A session as the live stream summarises it (the receiver's `SessionSummary`). */
+export type LiveSessionSummary = SessionSummary;
 
 /** A stage change as the live stream reports it. */
-export interface LiveStage {
-  session_id: string;
-  stage: string;
-  progress: number;
-  message: string;
-  timestamp: string;
-}
+export type LiveStage = Omit<Extract<LiveEvent, { type: 'stage_changed' }>, 'type'>;
 
-/** Tokens that arrived (merged per tick). */
-export interface LiveTokens {
-  session_id: string;
-  count: number;
-  total: number;
-  text?: string;
-}
+/** Tokens that arrived (merged per tick); with `text_reset`, `text` replaces all text so far. */
+export type LiveTokens = Omit<Extract<LiveEvent, { type: 'tokens' }>, 'type'>;
 
 /** What to receive: every session (default), some sessions, or sessions matching a filter. */
 export interface LiveFilter {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SessionBuilder, SessionStore } from '@llm-monitor/sessions';
 import type { ProcessingSession, StageRecord } from '@llm-monitor/sessions';
-import { coalesce, eventsBetween, seenStateOf } from '../src/live/live-events.js';
-import type { LiveEvent } from '../src/live/live-events.js';
+import { coalesce, eventsBetween, seenStateOf } from '@llm-monitor/sessions';
+import type { LiveEvent } from '@llm-monitor/sessions';
 import { LiveHub } from '../src/live/live-hub.js';
 import type { LiveClient } from '../src/live/live-hub.js';
 import { subscriptionOf } from '../src/live/subscriptions.js';

@@ -27,3 +27,5 @@ export { UNKNOWN_KEY, computeStatistics } from './statistics.js';
 export type { DurationSummary, SessionStatistics, StatisticsReport, StatisticsWindow } from './statistics.js';
 export { cursorAfter, matchesFilter, newestFirst, parseCursor, querySessions } from './session-query.js';
 export type { SessionFilter, SessionPage } from './session-query.js';
+export { coalesce, eventsBetween, seenStateOf, summaryOf } from './live-events.js';
+export type { LiveEvent, SeenState, SessionSummary } from './live-events.js';

@@ -6,8 +6,8 @@
  */
 import { computeStatistics, isEnded, matchesFilter } from '@llm-monitor/sessions';
 import type { ProcessingSession, SessionFilter, SessionStore, StatisticsReport } from '@llm-monitor/sessions';
-import { coalesce, eventsBetween, seenStateOf, summaryOf } from './live-events.js';
-import type { LiveEvent, SeenState, SessionSummary } from './live-events.js';
+import { coalesce, eventsBetween, seenStateOf, summaryOf } from '@llm-monitor/sessions';
+import type { LiveEvent, SeenState, SessionSummary } from '@llm-monitor/sessions';
 
 /** What a client wants: every session (the default), some sessions by id, or sessions matching a filter. */
 export interface LiveSubscription {

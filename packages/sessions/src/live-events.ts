@@ -2,7 +2,7 @@
  * What the live streams (WebSocket and SSE) send: compact session summaries and the events that
  * turn one state of a session into the next.
  */
-import type { ProcessingSession, SessionStatus } from '@llm-monitor/sessions';
+import type { ProcessingSession, SessionStatus } from './model.js';
 
 /** A session without its timeline: what a live list needs. */
 export interface SessionSummary {
