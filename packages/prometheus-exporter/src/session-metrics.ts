@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LabelValues, OpenMetricsContentType, PrometheusContentType } from 'prom-client';
 import { isEnded } from '@llm-monitor/sessions';
 import type { ProcessingSession, SessionChangeListener } from '@llm-monitor/sessions';
 import { LabelLimiter } from './label-limiter.js';
@@ -8,6 +8,16 @@ import { LabelLimiter } from './label-limiter.js';
 export interface SessionSource {
   subscribe(listener: SessionChangeListener): () => void;
   values(): Iterable<ProcessingSession>;
+}
+
+/** A prom-client registry of either exposition format. */
+export type MetricsRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
+
+/** A new registry that renders OpenMetrics (and so may carry exemplars). */
+export function createOpenMetricsRegistry(): Registry<OpenMetricsContentType> {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
 }
 
 /** Price of a model, in USD per million tokens. */
@@ -39,8 +49,16 @@ export const GEN_AI_BUCKETS = {
  * counts as sessions start and end; durations, stages, tokens, calls, errors and cost once, when a
  * session ends. Returns the function that stops listening.
  */
-export function registerSessionMetrics(registry: Registry, source: SessionSource, options: SessionMetricsOptions = {}): () => void {
+export function registerSessionMetrics(registry: MetricsRegistry, source: SessionSource, options: SessionMetricsOptions = {}): () => void {
   const registers = [registry];
+  // Only an OpenMetrics registry may carry exemplars; the trace id on a bucket leads from a slow
+  // bucket in Grafana to the session itself.
+  const enableExemplars = (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE;
+  const observe = <T extends string>(histogram: Histogram<T>, labels: Partial<Record<T, string>>, value: number, traceId: string): void => {
+    // prom-client types exemplar labels as the metric's own labels; they are free-form.
+    if (enableExemplars) histogram.observe({ labels, value, exemplarLabels: { trace_id: traceId } as LabelValues<string> as LabelValues<T> });
+    else histogram.observe(labels, value);
+  };
   const overflow = new Counter({
     name: 'llm_monitor_label_overflow_total',
     help: 'Label values reported as "other" because the label already had max_label_values distinct values.',
@@ -78,6 +96,7 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
     labelNames: ['status', 'task', 'model', 'processor_type'] as const,
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers,
+    enableExemplars,
   });
   const stageDuration = new Histogram({
     name: 'llm_monitor_stage_duration_seconds',
@@ -85,6 +104,7 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
     labelNames: ['stage'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
+    enableExemplars,
   });
   const stageErrors = new Counter({ name: 'llm_monitor_errors_total', help: 'Failed sessions, by the stage they failed in.', labelNames: ['stage'] as const, registers });
   const timeToFirstToken = new Histogram({
@@ -93,6 +113,7 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
     labelNames: ['gen_ai_request_model'] as const,
     buckets: [...GEN_AI_BUCKETS.timeToFirstTokenSeconds],
     registers,
+    enableExemplars,
   });
   const timePerOutputToken = new Histogram({
     name: 'gen_ai_server_time_per_output_token_seconds',
@@ -100,6 +121,7 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
     labelNames: ['gen_ai_request_model'] as const,
     buckets: [...GEN_AI_BUCKETS.timePerOutputTokenSeconds],
     registers,
+    enableExemplars,
   });
   const tokenUsage = new Histogram({
     name: 'gen_ai_client_token_usage',
@@ -115,21 +137,27 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
     labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'error_type'] as const,
     buckets: [...GEN_AI_BUCKETS.operationDurationSeconds],
     registers,
+    enableExemplars,
   });
   const calls = new Counter({ name: 'llm_monitor_llm_calls_total', help: 'LLM calls, by model, call type and outcome.', labelNames: ['model', 'operation', 'status'] as const, registers });
   const cost = new Counter({ name: 'llm_monitor_cost_usd_total', help: 'Cost of ended sessions in US dollars, from the configured price table.', labelNames: ['model'] as const, registers });
 
   const observeEnded = (session: ProcessingSession, status: string): void => {
     const labels = sessionLabels(session);
+    const trace = session.trace_id;
     ended.inc({ status, ...labels });
-    if (session.duration_ms !== null) sessionDuration.observe({ status, ...labels }, session.duration_ms / 1000);
+    if (session.duration_ms !== null) observe(sessionDuration, { status, ...labels }, session.duration_ms / 1000, trace);
     for (const stage of session.stages) {
-      if (stage.duration_ms !== null) stageDuration.observe({ stage: bounded('stage', stage.stage) }, stage.duration_ms / 1000);
+      if (stage.duration_ms !== null) observe(stageDuration, { stage: bounded('stage', stage.stage) }, stage.duration_ms / 1000, trace);
     }
-    if (status === 'failed') stageErrors.inc({ stage: bounded('stage', session.stages.at(-1)?.stage ?? null) });
+    if (status === 'failed') {
+      // The stage that failed, else the last one the session reached.
+      const failedStage = session.stages.findLast((stage) => stage.status === 'error') ?? session.stages.at(-1);
+      stageErrors.inc({ stage: bounded('stage', failedStage?.stage ?? session.current_stage) });
+    }
     const model = { gen_ai_request_model: labels.model };
-    if (session.time_to_first_token_ms !== null) timeToFirstToken.observe(model, session.time_to_first_token_ms / 1000);
-    if (session.time_per_output_token_ms !== null) timePerOutputToken.observe(model, session.time_per_output_token_ms / 1000);
+    if (session.time_to_first_token_ms !== null) observe(timeToFirstToken, model, session.time_to_first_token_ms / 1000, trace);
+    if (session.time_per_output_token_ms !== null) observe(timePerOutputToken, model, session.time_per_output_token_ms / 1000, trace);
     const input = session.token_counts.input ?? 0;
     const output = session.token_counts.output ?? 0;
     if (input > 0) tokens.inc({ model: labels.model, direction: 'input' }, input);
@@ -141,9 +169,11 @@ export function registerSessionMetrics(registry: Registry, source: SessionSource
       const operation = bounded('operation', call.operation);
       calls.inc({ model: callModel, operation, status: call.status });
       if (call.duration_ms !== null) {
-        operationDuration.observe(
+        observe(
+          operationDuration,
           { gen_ai_operation_name: operation, gen_ai_request_model: callModel, gen_ai_provider_name: bounded('provider', call.provider), error_type: call.status === 'error' ? 'error' : '' },
           call.duration_ms / 1000,
+          trace,
         );
       }
       if (call.input_tokens !== null) tokenUsage.observe({ gen_ai_request_model: callModel, gen_ai_token_type: 'input' }, call.input_tokens);
