@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { ModelPrice } from '@llm-monitor/prometheus-exporter';
 import { LlmMonitorError } from './errors.js';
 
 /** The receiver's settings. */
@@ -41,6 +42,10 @@ export interface ReceiverConfig {
   forwardUnredacted: boolean;
   /** Milliseconds between batches of live events (WebSocket and SSE). */
   liveTickMs: number;
+  /** Most distinct values of a metric label (model, task, …); beyond it values are exported as `other`. */
+  metricsMaxLabelValues: number;
+  /** Prices for the cost metric: `model=input/output`, in USD per million tokens. */
+  modelPrices: string[];
   /** Bytes a live client may have waiting before it is dropped as too slow. */
   liveMaxBufferedBytes: number;
   /** Seconds between WebSocket pings; a client that misses one is dropped. */
@@ -85,6 +90,8 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'forwardEndpoint', file: 'forward_endpoint', flag: 'forward-endpoint', env: 'LLM_MONITOR_FORWARD_ENDPOINT', type: 'url', description: 'forward every accepted OTLP request unchanged to this OTLP/HTTP traces URL' },
   { key: 'forwardHeaders', file: 'forward_headers', flag: 'forward-headers', env: 'LLM_MONITOR_FORWARD_HEADERS', type: 'list', description: 'headers of forwarded requests, Name=value, comma-separated' },
   { key: 'forwardUnredacted', file: 'forward_unredacted', flag: 'forward-unredacted', env: 'LLM_MONITOR_FORWARD_UNREDACTED', type: 'boolean', description: 'allow forwarding while redaction is on (what is forwarded is the original, unredacted)' },
+  { key: 'metricsMaxLabelValues', file: 'metrics_max_label_values', flag: 'metrics-max-label-values', env: 'LLM_MONITOR_METRICS_MAX_LABEL_VALUES', type: 'positiveInteger', description: 'most distinct values of a metric label (model, task, …); more are exported as "other"' },
+  { key: 'modelPrices', file: 'model_prices', flag: 'model-prices', env: 'LLM_MONITOR_MODEL_PRICES', type: 'list', description: 'prices for llm_monitor_cost_usd_total: model=input/output in USD per million tokens, comma-separated' },
   { key: 'liveTickMs', file: 'live_tick_ms', flag: 'live-tick-ms', env: 'LLM_MONITOR_LIVE_TICK_MS', type: 'positiveInteger', description: 'milliseconds between batches of live events (WebSocket, SSE)' },
   { key: 'liveMaxBufferedBytes', file: 'live_max_buffered_bytes', flag: 'live-max-buffered-bytes', env: 'LLM_MONITOR_LIVE_MAX_BUFFERED_BYTES', type: 'positiveInteger', description: 'bytes a live client may have waiting before it is dropped as too slow' },
   { key: 'livePingSeconds', file: 'live_ping_seconds', flag: 'live-ping-seconds', env: 'LLM_MONITOR_LIVE_PING_SECONDS', type: 'positiveNumber', description: 'seconds between WebSocket pings; a client that misses one is dropped' },
@@ -111,6 +118,8 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   forwardHeaders: [],
   forwardUnredacted: false,
   liveTickMs: 50,
+  metricsMaxLabelValues: 50,
+  modelPrices: [],
   liveMaxBufferedBytes: 1024 * 1024,
   livePingSeconds: 30,
   demo: false,
@@ -310,6 +319,7 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
       throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${sourceOf('forwardHeaders')}: ${JSON.stringify(header)} is not a header (expected Name=value)`);
     }
   }
+  parseModelPrices(config.modelPrices, sourceOf('modelPrices'));
   const redacting = config.redactContent || config.redactAttributes.length > 0;
   if (redacting && config.forwardEndpoint && !config.forwardUnredacted) {
     throw new LlmMonitorError(
@@ -318,4 +328,20 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
     );
   }
   return config;
+}
+
+/**
+ * Reads `model=input/output` entries (USD per million tokens; the model name may itself hold `=`,
+ * the last one separates). Throws `LLMMON_ERR_CONFIG` naming `source` on a malformed entry.
+ */
+export function parseModelPrices(entries: readonly string[], source = 'modelPrices'): Record<string, ModelPrice> {
+  const prices: Record<string, ModelPrice> = {};
+  for (const entry of entries) {
+    const match = /^(.+)=\s*([0-9]*\.?[0-9]+)\s*\/\s*([0-9]*\.?[0-9]+)\s*$/.exec(entry);
+    if (!match || match[1]!.trim() === '') {
+      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${source}: ${JSON.stringify(entry)} is not a price (expected model=input/output in USD per million tokens, e.g. gpt-4o-mini=0.15/0.6)`);
+    }
+    prices[match[1]!.trim()] = { input_per_million: Number(match[2]), output_per_million: Number(match[3]) };
+  }
+  return prices;
 }

@@ -1,6 +1,6 @@
 export { buildReceiver } from './receiver.js';
 export type { BuildReceiverOptions, Receiver, ReceiverAddresses } from './receiver.js';
-export { CONFIG_FILE_ENV, DEFAULT_CONFIG, SETTINGS, resolveConfig, validateConfig } from './config.js';
+export { CONFIG_FILE_ENV, DEFAULT_CONFIG, SETTINGS, parseModelPrices, resolveConfig, validateConfig } from './config.js';
 export type { ConfigSources, ReceiverConfig, SettingDefinition } from './config.js';
 export { ERROR_CATALOGUE, LlmMonitorError } from './errors.js';
 export type { ErrorCode } from './errors.js';

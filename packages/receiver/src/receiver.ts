@@ -7,7 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { SessionPipeline } from '@llm-monitor/sessions';
-import { prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
+import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
@@ -19,7 +19,8 @@ import { sseRoute } from './live/sse-route.js';
 import { websocketRoute } from './live/websocket-route.js';
 import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
-import { DEFAULT_CONFIG, validateConfig } from './config.js';
+import { DEFAULT_CONFIG, parseModelPrices, validateConfig } from './config.js';
+import { registerReceiverMetrics } from './receiver-metrics.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
 import { OTLP_TRACES_PATH, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
 import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
@@ -140,10 +141,15 @@ export async function buildReceiver(
     logger.warn('forwarded spans are not redacted: redaction applies to what llm-monitor stores and shows');
   }
   let closing = false;
+  const hub = new LiveHub(pipeline.store, { tickMs: config.liveTickMs });
+  // One registry for the session metrics and the receiver's own, served together at /metrics.
+  const registry = createOpenMetricsRegistry();
+  const ingestObserver = registerReceiverMetrics(registry, { store: pipeline.store, maxSessions: config.maxSessions, hub, ...(forwarder ? { forwarder } : {}) });
   await otlpServer.register(otlpIngestPlugin, {
     maxBodyBytes: config.otlpMaxBodyBytes,
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
     isClosing: () => closing,
+    observer: ingestObserver,
     onSpans: (spans) => pipeline.ingest(redact ? redact(spans) : spans, Date.now()).ignored,
     ...(forwarder ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) } : {}),
   });
@@ -171,7 +177,6 @@ export async function buildReceiver(
     const listening = otlpServer.server.listening;
     return { status: listening ? 'healthy' : 'unhealthy', details: { listening, max_body_bytes: config.otlpMaxBodyBytes, ...(forwarder ? { forwarding: forwarder.stats() } : {}) } };
   };
-  const hub = new LiveHub(pipeline.store, { tickMs: config.liveTickMs });
   const fanoutHealth = (): ComponentHealth => ({ status: closing ? 'unhealthy' : 'healthy', details: { ...hub.stats() } });
   await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth } });
   await apiServer.register(websocketRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingSeconds * 1000 });
@@ -194,7 +199,11 @@ export async function buildReceiver(
   }));
   await apiServer.register(sessionRoutes, { store: pipeline.store });
   await apiServer.register(statisticsRoutes, { store: pipeline.store });
-  await apiServer.register(prometheusExporterPlugin, { sessions: pipeline.store });
+  await apiServer.register(prometheusExporterPlugin, {
+    sessions: pipeline.store,
+    registry,
+    metrics: { maxLabelValues: config.metricsMaxLabelValues, prices: parseModelPrices(config.modelPrices) },
+  });
 
   let sweepTimer: NodeJS.Timeout | undefined;
   const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;

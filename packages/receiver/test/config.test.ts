@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, LlmMonitorError, SETTINGS, helpText, resolveConfig } from '../src/index.js';
+import { DEFAULT_CONFIG, LlmMonitorError, SETTINGS, helpText, parseModelPrices, resolveConfig } from '../src/index.js';
 
 function configFile(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'llm-monitor-config-')), 'config.yaml');
@@ -94,5 +94,22 @@ describe('resolveConfig edge cases', () => {
     expect(resolveConfig({ flags: { 'demo-rate': '0.5' } }).demoRate).toBe(0.5);
     expect(() => resolveConfig({ flags: { 'demo-rate': '0.0000001' } })).toThrow(/expected a number from 0.01 to 1000/);
     expect(() => resolveConfig({ flags: { 'demo-rate': '5000' } })).toThrow(/demo_rate/);
+  });
+});
+
+describe('model_prices', () => {
+  it('reads model=input/output prices from a YAML list or a comma-separated variable', () => {
+    const file = configFile('model_prices:\n  - gpt-4o-mini=0.15/0.6\n  - "org/model=v2 = 1 / 2.5"\n');
+    expect(resolveConfig({ configFile: file }).modelPrices).toEqual(['gpt-4o-mini=0.15/0.6', 'org/model=v2 = 1 / 2.5']);
+    expect(parseModelPrices(['gpt-4o-mini=0.15/0.6', 'org/model=v2 = 1 / 2.5'])).toEqual({
+      'gpt-4o-mini': { input_per_million: 0.15, output_per_million: 0.6 },
+      'org/model=v2': { input_per_million: 1, output_per_million: 2.5 },
+    });
+    expect(resolveConfig({ env: { LLM_MONITOR_MODEL_PRICES: 'a=1/2,b=3/4' } }).modelPrices).toEqual(['a=1/2', 'b=3/4']);
+  });
+
+  it('refuses a malformed price, naming the setting and the expected form', () => {
+    expect(() => resolveConfig({ flags: { 'model-prices': 'gpt-4o=cheap' } })).toThrow(/model-prices.*"gpt-4o=cheap" is not a price \(expected model=input\/output/);
+    expect(() => parseModelPrices(['=1/2'])).toThrow(LlmMonitorError);
   });
 });

@@ -20,9 +20,14 @@ export interface LiveSubscription {
 /** Everything: the subscription a client starts with. */
 export const EVERYTHING: LiveSubscription = { active: true };
 
+/** The transports live clients connect over. */
+export type LiveTransport = 'websocket' | 'sse';
+
 /** A connected client, as the hub sees it. */
 export interface LiveClient {
   subscription: LiveSubscription;
+  /** How the client is connected, for the metrics. */
+  readonly transport?: LiveTransport;
   /**
    * Sends the events of one tick; the transport checks the client keeps up. Clients of the same
    * subscription get the same `events` array, so a transport may serialise it once.
@@ -41,8 +46,11 @@ export interface LiveSnapshot {
 /** Counters of the hub, for health and metrics. */
 export interface LiveHubStats {
   clients: number;
+  clients_by_transport: Record<LiveTransport, number>;
   ticks: number;
   events: number;
+  /** Clients dropped because they did not keep up, by transport. */
+  dropped_too_slow: Record<LiveTransport, number>;
 }
 
 /** Options of {@link LiveHub}. */
@@ -79,6 +87,7 @@ export class LiveHub {
   #changedSinceStatistics = false;
   #statistics: { report: StatisticsReport; at: number } | undefined;
   readonly #stats = { ticks: 0, events: 0 };
+  readonly #droppedTooSlow: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
 
   constructor(store: SessionStore, options: LiveHubOptions = {}) {
     this.#store = store;
@@ -88,7 +97,14 @@ export class LiveHub {
 
   /** Counters (clients connected, ticks sent, events fanned out). */
   stats(): LiveHubStats {
-    return { clients: this.#clients.size, ...this.#stats };
+    const byTransport: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
+    for (const client of this.#clients.keys()) if (client.transport) byTransport[client.transport] += 1;
+    return { clients: this.#clients.size, clients_by_transport: byTransport, ...this.#stats, dropped_too_slow: { ...this.#droppedTooSlow } };
+  }
+
+  /** Counts a client its transport dropped for not keeping up. */
+  droppedTooSlow(transport: LiveTransport): void {
+    this.#droppedTooSlow[transport] += 1;
   }
 
   /** True while the hub listens to the store (some client is connected). */

@@ -68,8 +68,10 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
       };
       disconnect = options.hub.connect({
         subscription,
+        transport: 'sse',
         deliver: (events, statistics) => {
           if (raw.writableLength > options.maxBufferedBytes) {
+            options.hub.droppedTooSlow('sse');
             // Say why before ending, so the client knows not to come straight back as it was.
             raw.write(sseEvent('error', { code: 'LLMMON_ERR_CLIENT_TOO_SLOW', message: `client too slow: ${raw.writableLength} bytes waiting` }));
             end();

@@ -66,9 +66,11 @@ export async function websocketRoute(app: FastifyInstance, options: WebSocketRou
     }
     const client = {
       subscription: initial,
+      transport: 'websocket' as const,
       deliver: (events: readonly unknown[], statistics: unknown) => {
         if (socket.readyState !== socket.OPEN) return;
         if (socket.bufferedAmount > options.maxBufferedBytes) {
+          options.hub.droppedTooSlow('websocket');
           closeFirmly(CLOSE_TOO_SLOW, `client too slow: ${socket.bufferedAmount} bytes waiting`);
           disconnect();
           return;

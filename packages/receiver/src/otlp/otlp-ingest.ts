@@ -36,6 +36,18 @@ export interface OtlpIngestOptions {
   readonly onSpans: (spans: SpanRecord[]) => number | void;
   /** Receives every accepted request body as it came (for forwarding it unchanged). */
   readonly onAccepted?: (body: Buffer, contentType: string, contentEncoding: string | undefined) => void;
+  /** Told what every request came to, for the receiver's self-metrics. */
+  readonly observer?: OtlpIngestObserver;
+}
+
+/** What the ingest endpoint reports about its traffic (the receiver turns it into self-metrics). */
+export interface OtlpIngestObserver {
+  /** A request was read and decompressed: its body size before decompression, in bytes. */
+  requestRead(encoding: OtlpEncoding, bodyBytes: number): void;
+  /** A request was accepted: spans it carried, and how many were refused as invalid or as too late. */
+  requestAccepted(received: number, refusedInvalid: number, refusedTooLate: number): void;
+  /** A request was refused as a whole, with its catalogue code. */
+  requestRefused(code: string, encoding: OtlpEncoding | undefined): void;
 }
 
 /** The encoding a Content-Type asks for, or `undefined` when OTLP/HTTP does not define it. */
@@ -105,6 +117,7 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     const failure = toCatalogueError(error);
     if (failure.statusCode >= 500) request.log.error({ err: error }, failure.message);
     else request.log.debug({ code: failure.code }, failure.message);
+    options.observer?.requestRefused(failure.code, encodingOfContentType(request.headers['content-type']));
     sendStatus(request, reply, failure);
   });
 
@@ -145,9 +158,12 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     const encoding = encodingOfContentType(request.headers['content-type'])!;
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const body = await decompress(request, raw, options.maxBodyBytes);
+    options.observer?.requestRead(encoding, raw.length);
     const decoded = decode(encoding, body);
+    const invalid = decoded.rejected;
     const ignored = decoded.spans.length > 0 ? (options.onSpans(decoded.spans) ?? 0) : 0;
     for (let i = 0; i < ignored; i += 1) rejectSpan(decoded, 'session already removed');
+    options.observer?.requestAccepted(decoded.spans.length + invalid, invalid, ignored);
     options.onAccepted?.(raw, request.headers['content-type'] ?? OTLP_MEDIA_TYPE[encoding], request.headers['content-encoding']);
     const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
     reply.code(200).type(responseMediaType(request, encoding));
