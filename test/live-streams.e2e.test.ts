@@ -6,6 +6,10 @@ import type { LlmMonitorSetup } from '@llm-monitor/instrumentation/setup';
 import { useReceiver } from './support/receiver.js';
 
 const server = useReceiver({ liveTickMs: 50 });
+
+async function metricsText(apiUrl: string): Promise<string> {
+  return (await fetch(`${apiUrl}/metrics`)).text();
+}
 const slowServer = useReceiver({ liveTickMs: 20, liveMaxBufferedBytes: 64 * 1024 });
 const pingingServer = useReceiver({ livePingSeconds: 0.2 });
 
@@ -143,6 +147,7 @@ describe('WebSocket /ws/monitoring', () => {
     expect(result).toBeDefined();
     expect(result![0]).toBe(1013);
     expect(result![1]).toMatch(/^client too slow/);
+    expect(await metricsText(slowServer.apiUrl)).toMatch(/^llm_monitor_live_clients_dropped_total\{transport="websocket"\} 1$/m);
     session.complete();
   }, 60_000);
 });
@@ -221,6 +226,7 @@ describe('SSE /api/monitoring/stream', () => {
     expect(ended).toBe(true);
     expect(received).toContain('event: error');
     expect(received).toContain('LLMMON_ERR_CLIENT_TOO_SLOW');
+    expect(await metricsText(slowServer.apiUrl)).toMatch(/^llm_monitor_live_clients_dropped_total\{transport="sse"\} 1$/m);
   }, 60_000);
 
   it('names a bad filter', async () => {

@@ -1,0 +1,48 @@
+/**
+ * The alert rules shipped in deploy/prometheus are valid, and their unit tests (one case where each
+ * alert fires, one where it stays quiet) pass under promtool. Every alert has its runbook section.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { findPromtool, runPromtool } from './support/promtool.js';
+
+const deploy = fileURLToPath(new URL('../deploy/prometheus/', import.meta.url));
+const promtool = findPromtool();
+const rules = parse(readFileSync(`${deploy}alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; annotations: { runbook: string } }[] }[] };
+const alerts = rules.groups.flatMap((group) => group.rules);
+
+describe('deploy/prometheus/alerts.yml', () => {
+  it.skipIf(!promtool)('passes promtool check rules', () => {
+    const result = runPromtool(promtool!, ['check', 'rules', `${deploy}alerts.yml`]);
+    expect(result.output).toContain(`SUCCESS: ${alerts.length} rules found`);
+    expect(result.status).toBe(0);
+  });
+
+  it.skipIf(!promtool)('passes its unit tests (promtool test rules)', () => {
+    const result = runPromtool(promtool!, ['test', 'rules', `${deploy}alerts.test.yml`]);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.status).toBe(0);
+  });
+
+  it('tests every alert both firing and quiet, and documents each in docs/alerts.md', () => {
+    const tests = parse(readFileSync(`${deploy}alerts.test.yml`, 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
+    const cases = tests.tests.flatMap((test) => test.alert_rule_test);
+    const runbooks = readFileSync(fileURLToPath(new URL('../docs/alerts.md', import.meta.url)), 'utf8');
+    expect(alerts.map((alert) => alert.alert)).toEqual([
+      'LlmMonitorHighFailureRate',
+      'LlmMonitorSlowTimeToFirstToken',
+      'LlmMonitorSessionsAbandoned',
+      'LlmMonitorReceiverRefusingData',
+      'LlmMonitorNoData',
+    ]);
+    for (const alert of alerts) {
+      const own = cases.filter((c) => c.alertname === alert.alert);
+      expect(own.some((c) => c.exp_alerts.length > 0), `${alert.alert} fires in a test`).toBe(true);
+      expect(own.some((c) => c.exp_alerts.length === 0), `${alert.alert} stays quiet in a test`).toBe(true);
+      expect(runbooks).toContain(`## ${alert.alert}\n`);
+      expect(alert.annotations.runbook).toBe(`docs/alerts.md#${alert.alert.toLowerCase()}`);
+    }
+  });
+});
