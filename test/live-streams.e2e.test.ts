@@ -147,7 +147,9 @@ describe('WebSocket /ws/monitoring', () => {
     expect(result).toBeDefined();
     expect(result![0]).toBe(1013);
     expect(result![1]).toMatch(/^client too slow/);
-    expect(await metricsText(slowServer.apiUrl)).toMatch(/^llm_monitor_live_clients_dropped_total\{transport="websocket"\} 1$/m);
+    const metrics = await metricsText(slowServer.apiUrl);
+    expect(metrics).toMatch(/^llm_monitor_live_clients_dropped_total\{transport="websocket"\} 1$/m);
+    expect(metrics).toMatch(/^llm_monitor_live_events_dropped_total\{transport="websocket"\} [1-9]\d*$/m);
     session.complete();
   }, 60_000);
 });

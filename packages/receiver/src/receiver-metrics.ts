@@ -80,6 +80,7 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
   });
   followingCounter(registry, 'llm_monitor_live_events_total', 'Live events fanned out to clients.', [], () => ({ all: sources.hub.stats().events }));
   followingCounter(registry, 'llm_monitor_live_clients_dropped_total', 'Live clients dropped for not keeping up, by transport.', ['transport'], () => sources.hub.stats().dropped_too_slow);
+  followingCounter(registry, 'llm_monitor_live_events_dropped_total', 'Live events not sent to clients dropped for not keeping up, by transport.', ['transport'], () => sources.hub.stats().events_dropped);
   new Gauge({
     name: 'llm_monitor_store_sessions',
     help: 'Sessions held in the store.',

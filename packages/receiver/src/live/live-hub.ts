@@ -51,6 +51,8 @@ export interface LiveHubStats {
   events: number;
   /** Clients dropped because they did not keep up, by transport. */
   dropped_too_slow: Record<LiveTransport, number>;
+  /** Events those clients never got (the batch that found them behind), by transport. */
+  events_dropped: Record<LiveTransport, number>;
 }
 
 /** Options of {@link LiveHub}. */
@@ -88,6 +90,7 @@ export class LiveHub {
   #statistics: { report: StatisticsReport; at: number } | undefined;
   readonly #stats = { ticks: 0, events: 0 };
   readonly #droppedTooSlow: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
+  readonly #eventsDropped: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
 
   constructor(store: SessionStore, options: LiveHubOptions = {}) {
     this.#store = store;
@@ -99,12 +102,13 @@ export class LiveHub {
   stats(): LiveHubStats {
     const byTransport: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
     for (const client of this.#clients.keys()) if (client.transport) byTransport[client.transport] += 1;
-    return { clients: this.#clients.size, clients_by_transport: byTransport, ...this.#stats, dropped_too_slow: { ...this.#droppedTooSlow } };
+    return { clients: this.#clients.size, clients_by_transport: byTransport, ...this.#stats, dropped_too_slow: { ...this.#droppedTooSlow }, events_dropped: { ...this.#eventsDropped } };
   }
 
-  /** Counts a client its transport dropped for not keeping up. */
-  droppedTooSlow(transport: LiveTransport): void {
+  /** Counts a client its transport dropped for not keeping up, and the events it did not send it. */
+  droppedTooSlow(transport: LiveTransport, undelivered: number): void {
     this.#droppedTooSlow[transport] += 1;
+    this.#eventsDropped[transport] += undelivered;
   }
 
   /** True while the hub listens to the store (some client is connected). */

@@ -71,7 +71,7 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
         transport: 'sse',
         deliver: (events, statistics) => {
           if (raw.writableLength > options.maxBufferedBytes) {
-            options.hub.droppedTooSlow('sse');
+            options.hub.droppedTooSlow('sse', events.length);
             // Say why before ending, so the client knows not to come straight back as it was.
             raw.write(sseEvent('error', { code: 'LLMMON_ERR_CLIENT_TOO_SLOW', message: `client too slow: ${raw.writableLength} bytes waiting` }));
             end();

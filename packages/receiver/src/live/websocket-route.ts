@@ -70,7 +70,7 @@ export async function websocketRoute(app: FastifyInstance, options: WebSocketRou
       deliver: (events: readonly unknown[], statistics: unknown) => {
         if (socket.readyState !== socket.OPEN) return;
         if (socket.bufferedAmount > options.maxBufferedBytes) {
-          options.hub.droppedTooSlow('websocket');
+          options.hub.droppedTooSlow('websocket', events.length);
           closeFirmly(CLOSE_TOO_SLOW, `client too slow: ${socket.bufferedAmount} bytes waiting`);
           disconnect();
           return;
