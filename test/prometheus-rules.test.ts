@@ -20,6 +20,12 @@ describe('deploy/prometheus/alerts.yml', () => {
     expect(result.status).toBe(0);
   });
 
+  it.skipIf(!promtool)('is loaded by deploy/prometheus/prometheus.yml, which passes promtool check config', () => {
+    const result = runPromtool(promtool!, ['check', 'config', `${deploy}prometheus.yml`]);
+    expect(result.output).toContain('SUCCESS: 1 rule files found');
+    expect(result.status).toBe(0);
+  });
+
   it.skipIf(!promtool)('passes its unit tests (promtool test rules)', () => {
     const result = runPromtool(promtool!, ['test', 'rules', `${deploy}alerts.test.yml`]);
     expect(result.output).toContain('SUCCESS');
