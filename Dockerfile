@@ -1,0 +1,27 @@
+# The llm-monitor receiver (with the demo workload available via --demo or the llm-monitor-demo
+# command). Multi-stage: compile in a build stage, run as the unprivileged `node` user.
+#   docker build -t llm-monitor .
+#   docker run -p 8000:8000 -p 4318:4318 llm-monitor --demo
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN npm install -g pnpm@10
+COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
+COPY packages ./packages
+COPY examples ./examples
+COPY grafana ./grafana
+COPY tsconfig*.json ./
+RUN pnpm install --frozen-lockfile && pnpm exec tsc -b
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    LLM_MONITOR_HOST=0.0.0.0 \
+    LLM_MONITOR_PORT=8000 \
+    LLM_MONITOR_OTLP_PORT=4318
+WORKDIR /app
+COPY --from=build --chown=node:node /app /app
+USER node
+EXPOSE 8000 4318
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8000/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "packages/receiver/bin/llm-monitor.js"]
