@@ -3,10 +3,13 @@
  * and the files it mounts exist.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { CONFIG_FILE_ENV, resolveConfig } from '@llm-monitor/receiver';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -32,7 +35,7 @@ describe('docker-compose.yml', () => {
 
   it('runs the receiver, the demo, Prometheus and Grafana, mounting files that exist', () => {
     const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, { volumes?: string[] }> };
-    expect(Object.keys(file.services).sort()).toEqual(['demo', 'grafana', 'llm-monitor', 'prometheus']);
+    expect(Object.keys(file.services).sort()).toEqual(['demo', 'grafana', 'llm-monitor', 'otel-collector', 'prometheus']);
     for (const service of Object.values(file.services)) {
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0]!;
@@ -40,5 +43,51 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(existsSync(`${root}Dockerfile`)).toBe(true);
+  });
+});
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  spec?: Record<string, unknown>;
+}
+
+describe('deploy/kubernetes/llm-monitor.yaml', () => {
+  const manifests = parseAllDocuments(readFileSync(`${root}deploy/kubernetes/llm-monitor.yaml`, 'utf8')).map((document) => document.toJS() as Manifest);
+  const byKind = (kind: string): Manifest => manifests.find((manifest) => manifest.kind === kind)!;
+
+  it('holds a ConfigMap the receiver accepts as its config file', () => {
+    expect(manifests.map((manifest) => manifest.kind)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ServiceMonitor']);
+    const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-k8s-'));
+    writeFileSync(join(directory, 'config.yaml'), byKind('ConfigMap').data!['config.yaml']!);
+    const config = resolveConfig({ configFile: join(directory, 'config.yaml') });
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 8000, otlpPort: 4318 });
+  });
+
+  it('probes, exposes and scrapes the receiver where it listens', () => {
+    const deployment = JSON.stringify(byKind('Deployment'));
+    expect(deployment).toContain('"path":"/readyz"');
+    expect(deployment).toContain('"path":"/healthz"');
+    expect(deployment).toContain(`"name":"${CONFIG_FILE_ENV}"`);
+    const service = byKind('Service').spec as { ports: { name: string; port: number }[] };
+    expect(service.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'http', port: 8000 }), expect.objectContaining({ name: 'otlp-http', port: 4318 })]));
+    const monitor = byKind('ServiceMonitor').spec as { endpoints: { port: string; path: string }[] };
+    expect(monitor.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+  });
+});
+
+describe('deploy/otel-collector/config.yaml', () => {
+  it('receives OTLP over gRPC and HTTP and exports it to the receiver\'s OTLP/HTTP traces endpoint', () => {
+    const config = parse(readFileSync(`${root}deploy/otel-collector/config.yaml`, 'utf8')) as {
+      receivers: { otlp: { protocols: Record<string, unknown> } };
+      exporters: Record<string, { traces_endpoint?: string }>;
+      service: { pipelines: { traces: { receivers: string[]; processors: string[]; exporters: string[] } } };
+    };
+    expect(Object.keys(config.receivers.otlp.protocols).sort()).toEqual(['grpc', 'http']);
+    const pipeline = config.service.pipelines.traces;
+    expect(pipeline.receivers).toEqual(['otlp']);
+    for (const exporter of pipeline.exporters) expect(config.exporters[exporter]!.traces_endpoint).toMatch(/:4318\/v1\/traces$/);
+    expect(pipeline.processors[0]).toBe('memory_limiter');
   });
 });
