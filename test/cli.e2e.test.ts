@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
+import { waitFor } from './support/wait.js';
 
 const BIN = fileURLToPath(new URL('../packages/receiver/bin/llm-monitor.js', import.meta.url));
 const BANNER = /monitor API on (http:\/\/[^\s]+) .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
@@ -39,23 +40,13 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ apiUrl: s
   });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('llm-monitor command', () => {
   it('with --demo serves completed sessions with all ten stages, progress 100 and token counts', async () => {
     const { apiUrl } = await start(['--demo', '--demo-rate', '4', '--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
     const completed = await waitFor('a completed demo session', async () => {
       const recent = (await (await fetch(`${apiUrl}/api/monitoring/sessions/recent?limit=200&status=completed`)).json()) as { sessions: ProcessingSession[] };
       return recent.sessions[0];
-    });
+    }, 20_000, 200);
     const response = await fetch(`${apiUrl}/api/monitoring/sessions/${completed.session_id}`);
     expect(response.status).toBe(200);
     const session = (await response.json()) as ProcessingSession;

@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemoWorkload } from '@llm-monitor/demo';
 import type { DemoWorkload } from '@llm-monitor/demo';
 import { useReceiver } from './support/receiver.js';
-import { prometheusAvailable, startPrometheus } from './support/prometheus.js';
+import { startPrometheus } from './support/prometheus.js';
+import { toolAvailable } from './support/tools.js';
 import type { RunningPrometheus } from './support/prometheus.js';
 
-const available = prometheusAvailable();
+const available = toolAvailable('prometheus', 'prometheus');
 const server = useReceiver({ modelPrices: ['gpt-4o-mini=0.15/0.6', 'claude-sonnet-4=3/15', 'llama3.1:8b=0/0', 'mistral-small=0.1/0.3'] });
 const directory = fileURLToPath(new URL('../grafana/dashboards/', import.meta.url));
 

@@ -2,7 +2,7 @@
  * The deploy kit is valid as its tools read it: `docker-compose config` accepts the compose file,
  * and the files it mounts exist.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,21 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_FILE_ENV, resolveConfig } from '@llm-monitor/receiver';
+import { toolAvailable } from './support/tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function dockerComposeAvailable(): boolean {
-  try {
-    execFileSync('docker-compose', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.CI === 'true') throw new Error("docker-compose is missing under CI=true: .ci/run installs Debian's docker-compose package");
-    process.stdout.write('skipping docker-compose config: docker-compose not found (apt-get install docker-compose)\n');
-    return false;
-  }
-}
-
-const compose = dockerComposeAvailable();
+const compose = toolAvailable('docker-compose', 'docker-compose');
 
 describe('docker-compose.yml', () => {
   it.skipIf(!compose)('passes docker-compose config', () => {

@@ -6,16 +6,9 @@ import type { LiveStage, LiveSubscriptionHandle, WebSocketLike } from '@llm-moni
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import type { LlmMonitorSetup } from '@llm-monitor/instrumentation/setup';
 import { useReceiver } from './support/receiver.js';
+import { until } from './support/wait.js';
 
 const server = useReceiver();
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 let app: LlmMonitorSetup | undefined;
 let live: LiveSubscriptionHandle | undefined;

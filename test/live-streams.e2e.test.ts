@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import type { LlmMonitorSetup } from '@llm-monitor/instrumentation/setup';
 import { useReceiver } from './support/receiver.js';
+import { until } from './support/wait.js';
 
 const server = useReceiver({ liveTickMs: 50 });
 
@@ -34,14 +35,6 @@ async function connect(apiUrl: string): Promise<{ socket: WebSocket; messages: M
 
 const eventsOf = (messages: Message[]) => messages.flatMap((message) => message.events ?? []);
 const sessionOfEvent = (event: NonNullable<Message['events']>[number]) => event.session_id ?? event.session?.session_id;
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 let app: LlmMonitorSetup | undefined;
 afterEach(async () => {

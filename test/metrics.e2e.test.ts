@@ -6,10 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import { useReceiver } from './support/receiver.js';
-import { findPromtool, runPromtool } from './support/promtool.js';
+import { runPromtool, toolAvailable } from './support/tools.js';
+import { until } from './support/wait.js';
 
 const server = useReceiver({ modelPrices: ['gpt-4o-mini=0.15/0.6'], metricsMaxLabelValues: 3 });
-const promtool = findPromtool();
+const promtool = toolAvailable('promtool', 'prometheus');
 
 async function scrape(accept?: string): Promise<{ contentType: string; body: string }> {
   const response = await fetch(`${server.apiUrl}/metrics`, accept ? { headers: { accept } } : {});
@@ -26,14 +27,6 @@ function sample(body: string, name: string, labels: Record<string, string> = {})
     if (Object.entries(labels).every(([key, value]) => own.get(key) === value)) return Number(match[3]);
   }
   return undefined;
-}
-
-async function until(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('/metrics of a receiver that saw sessions', () => {
@@ -55,7 +48,7 @@ describe('/metrics of a receiver that saw sessions', () => {
       await setup.shutdown();
     }
 
-    await until(async () => (sample((await scrape()).body, 'llm_monitor_sessions_ended_total', { status: 'failed' }) ?? 0) >= 1);
+    await until('the failed session in /metrics', async () => (sample((await scrape()).body, 'llm_monitor_sessions_ended_total', { status: 'failed' }) ?? 0) >= 1);
     const { contentType, body } = await scrape();
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const labels = { model: 'gpt-4o-mini', processor_type: 'openai' };
@@ -97,7 +90,7 @@ describe('/metrics of a receiver that saw sessions', () => {
     } finally {
       await setup.shutdown();
     }
-    await until(async () => (sample((await scrape()).body, 'llm_monitor_label_overflow_total', { label: 'task' }) ?? 0) >= 2);
+    await until('two task values folded into other', async () => (sample((await scrape()).body, 'llm_monitor_label_overflow_total', { label: 'task' }) ?? 0) >= 2);
     const body = (await scrape()).body;
     // summarize and classify came first; t1 is the third and last distinct task allowed.
     expect(sample(body, 'llm_monitor_sessions_started_total', { task: 't1' })).toBe(1);
@@ -116,7 +109,7 @@ describe('/metrics of a receiver that saw sessions', () => {
   });
 
   it.skipIf(!promtool)('passes promtool check metrics with nothing to report', async () => {
-    const result = runPromtool(promtool!, ['check', 'metrics'], (await scrape()).body);
+    const result = runPromtool(['check', 'metrics'], (await scrape()).body);
     expect(result.output).toBe('');
     expect(result.status).toBe(0);
   });

@@ -6,28 +6,28 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { findPromtool, runPromtool } from './support/promtool.js';
+import { runPromtool, toolAvailable } from './support/tools.js';
 
 const deploy = fileURLToPath(new URL('../deploy/prometheus/', import.meta.url));
-const promtool = findPromtool();
+const promtool = toolAvailable('promtool', 'prometheus');
 const rules = parse(readFileSync(`${deploy}alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; annotations: { runbook: string } }[] }[] };
 const alerts = rules.groups.flatMap((group) => group.rules);
 
 describe('deploy/prometheus/alerts.yml', () => {
   it.skipIf(!promtool)('passes promtool check rules', () => {
-    const result = runPromtool(promtool!, ['check', 'rules', `${deploy}alerts.yml`]);
+    const result = runPromtool(['check', 'rules', `${deploy}alerts.yml`]);
     expect(result.output).toContain(`SUCCESS: ${alerts.length} rules found`);
     expect(result.status).toBe(0);
   });
 
   it.skipIf(!promtool)('is loaded by deploy/prometheus/prometheus.yml, which passes promtool check config', () => {
-    const result = runPromtool(promtool!, ['check', 'config', `${deploy}prometheus.yml`]);
+    const result = runPromtool(['check', 'config', `${deploy}prometheus.yml`]);
     expect(result.output).toContain('SUCCESS: 1 rule files found');
     expect(result.status).toBe(0);
   });
 
   it.skipIf(!promtool)('passes its unit tests (promtool test rules)', () => {
-    const result = runPromtool(promtool!, ['test', 'rules', `${deploy}alerts.test.yml`]);
+    const result = runPromtool(['test', 'rules', `${deploy}alerts.test.yml`]);
     expect(result.output).toContain('SUCCESS');
     expect(result.status).toBe(0);
   });

@@ -9,30 +9,16 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import { useReceiver } from './support/receiver.js';
-import { prometheusAvailable, startPrometheus } from './support/prometheus.js';
+import { startPrometheus } from './support/prometheus.js';
 import type { RunningPrometheus } from './support/prometheus.js';
-import { findPromtool, runPromtool } from './support/promtool.js';
+import { runPromtool, toolAvailable } from './support/tools.js';
+import { waitFor } from './support/wait.js';
 
-const available = prometheusAvailable();
-const promtool = findPromtool();
+const available = toolAvailable('prometheus', 'prometheus');
+const promtool = toolAvailable('promtool', 'prometheus');
 const server = useReceiver();
 const alerts = fileURLToPath(new URL('../deploy/prometheus/alerts.yml', import.meta.url));
 let prometheus: RunningPrometheus | undefined;
-
-async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await read();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (${String(last)})` : ''}`);
-}
 
 describe.skipIf(!available)('a real Prometheus scraping the receiver', () => {
   beforeAll(async () => {
@@ -63,7 +49,7 @@ describe.skipIf(!available)('a real Prometheus scraping the receiver', () => {
     if (promtool) {
       const file = join(mkdtempSync(join(tmpdir(), 'llm-monitor-promtool-')), 'prometheus.yml');
       writeFileSync(file, config);
-      const check = runPromtool(promtool, ['check', 'config', file]);
+      const check = runPromtool(['check', 'config', file]);
       expect(check.status, check.output).toBe(0);
     }
     prometheus = await startPrometheus(config, ['--enable-feature=exemplar-storage']);
@@ -74,10 +60,10 @@ describe.skipIf(!available)('a real Prometheus scraping the receiver', () => {
   });
 
   it('scrapes every sample of /metrics (target up, nothing rejected)', async () => {
-    const up = await until('target up', async () => {
+    const up = await waitFor('target up', async () => {
       const result = await prometheus!.query('up{job="llm-monitor"}');
       return result[0]?.value[1] === '1' ? result : undefined;
-    });
+    }, 20_000, 250);
     expect(up).toHaveLength(1);
     const scraped = Number((await prometheus!.query('scrape_samples_scraped{job="llm-monitor"}'))[0]!.value[1]);
     const stored = Number((await prometheus!.query('scrape_samples_post_metric_relabeling{job="llm-monitor"}'))[0]!.value[1]);
@@ -86,32 +72,32 @@ describe.skipIf(!available)('a real Prometheus scraping the receiver', () => {
   });
 
   it('answers queries over the session metrics, by model', async () => {
-    const started = await until('sessions by model', async () => {
+    const started = await waitFor('sessions by model', async () => {
       const result = await prometheus!.query('sum by (model) (llm_monitor_sessions_started_total{job="llm-monitor"})');
       return result.length === 2 ? result : undefined;
-    });
+    }, 20_000, 250);
     expect(Object.fromEntries(started.map((sample) => [sample.metric.model, sample.value[1]]))).toEqual({ 'gpt-4o-mini': '1', 'claude-sonnet-4': '1' });
     const ttft = await prometheus!.query('sum by (gen_ai_request_model) (gen_ai_server_time_to_first_token_seconds_count)');
     expect(ttft.map((sample) => sample.metric.gen_ai_request_model).sort()).toEqual(['claude-sonnet-4', 'gpt-4o-mini']);
   });
 
   it('keeps the trace-id exemplars of the OpenMetrics scrape', async () => {
-    const exemplars = await until('exemplars', async () => {
+    const exemplars = await waitFor('exemplars', async () => {
       const now = Date.now() / 1000;
       const response = await fetch(`${prometheus!.url}/api/v1/query_exemplars?query=${encodeURIComponent('llm_monitor_session_duration_seconds_bucket')}&start=${now - 600}&end=${now + 60}`);
       const body = (await response.json()) as { data: { exemplars: { labels: Record<string, string> }[] }[] };
       const all = body.data.flatMap((series) => series.exemplars);
       return all.length > 0 ? all : undefined;
-    });
+    }, 20_000, 250);
     expect(exemplars[0]!.labels.trace_id).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('loads the shipped alert rules, all healthy', async () => {
-    const rules = await until('rules evaluated', async () => {
+    const rules = await waitFor('rules evaluated', async () => {
       const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
       const all = body.data.groups.flatMap((group) => group.rules);
       return all.length > 0 && all.every((rule) => rule.health === 'ok') ? all : undefined;
-    });
+    }, 20_000, 250);
     expect(rules.map((rule) => rule.name)).toHaveLength(5);
   });
 });

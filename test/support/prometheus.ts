@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,18 +11,6 @@ export interface RunningPrometheus {
   /** Runs an instant query; returns the result vector. */
   query(expression: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   stop(): Promise<void>;
-}
-
-/** True when the prometheus binary is there; under CI it must be (`.ci/run` installs it). */
-export function prometheusAvailable(): boolean {
-  try {
-    execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.CI === 'true') throw new Error("prometheus is missing under CI=true: .ci/run installs Debian's prometheus package");
-    process.stdout.write('skipping tests against a real Prometheus: prometheus not found (apt-get install prometheus)\n');
-    return false;
-  }
 }
 
 async function freePort(): Promise<number> {

@@ -18,24 +18,19 @@ export interface ReceiverMetricsSources {
 }
 
 /**
- * A counter that follows a running total kept elsewhere: it adds what the total grew by since the
- * last scrape, so the series stays a true counter.
+ * A counter that shows running totals kept elsewhere (the hub's, the forwarder's), read at each
+ * scrape: by value of `label`, or one total when there is no label. Every value is shown, zeros too,
+ * so the series exist to alert on before anything happens.
  */
-function followingCounter(registry: MetricsRegistry, name: string, help: string, labelNames: readonly string[], read: () => Record<string, number>): void {
-  const seen = new Map<string, number>();
+function totalsCounter(registry: MetricsRegistry, name: string, help: string, label: string | undefined, read: () => Record<string, number>): void {
   new Counter({
     name,
     help,
-    labelNames,
+    labelNames: label ? [label] : [],
     registers: [registry],
     collect() {
-      for (const [label, total] of Object.entries(read())) {
-        const grown = total - (seen.get(label) ?? 0);
-        seen.set(label, total);
-        const labels = labelNames.length > 0 ? { [labelNames[0]!]: label } : {};
-        // Zero still creates the series, so it is there to alert on before anything happens.
-        this.inc(labels, Math.max(grown, 0));
-      }
+      this.reset();
+      for (const [value, total] of Object.entries(read())) this.inc(label ? { [label]: value } : {}, total);
     },
   });
 }
@@ -78,9 +73,9 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
       for (const transport of transports) this.set({ transport }, stats.clients_by_transport[transport]);
     },
   });
-  followingCounter(registry, 'llm_monitor_live_events_total', 'Live events fanned out to clients.', [], () => ({ all: sources.hub.stats().events }));
-  followingCounter(registry, 'llm_monitor_live_clients_dropped_total', 'Live clients dropped for not keeping up, by transport.', ['transport'], () => sources.hub.stats().dropped_too_slow);
-  followingCounter(registry, 'llm_monitor_live_events_dropped_total', 'Live events not sent to clients dropped for not keeping up, by transport.', ['transport'], () => sources.hub.stats().events_dropped);
+  totalsCounter(registry, 'llm_monitor_live_events_total', 'Live events fanned out to clients.', undefined, () => ({ all: sources.hub.stats().events }));
+  totalsCounter(registry, 'llm_monitor_live_clients_dropped_total', 'Live clients dropped for not keeping up, by transport.', 'transport', () => sources.hub.stats().dropped_too_slow);
+  totalsCounter(registry, 'llm_monitor_live_events_dropped_total', 'Live events not sent to clients dropped for not keeping up, by transport.', 'transport', () => sources.hub.stats().events_dropped);
   new Gauge({
     name: 'llm_monitor_store_sessions',
     help: 'Sessions held in the store.',
@@ -96,7 +91,7 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
   });
   const forwarder = sources.forwarder;
   if (forwarder) {
-    followingCounter(registry, 'llm_monitor_receiver_forward_requests_total', 'Requests forwarded downstream, by outcome (forwarded, failed, dropped).', ['outcome'], () => ({ ...forwarder.stats() }));
+    totalsCounter(registry, 'llm_monitor_receiver_forward_requests_total', 'Requests forwarded downstream, by outcome (forwarded, failed, dropped).', 'outcome', () => ({ ...forwarder.stats() }));
   }
 
   return {

@@ -1,31 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { SessionBuilder, SessionStore } from '@llm-monitor/sessions';
-import type { ProcessingSession, StageRecord } from '@llm-monitor/sessions';
+import { SessionStore } from '@llm-monitor/sessions';
+import type { StageRecord } from '@llm-monitor/sessions';
 import { coalesce, eventsBetween, seenStateOf } from '@llm-monitor/sessions';
 import type { LiveEvent } from '@llm-monitor/sessions';
 import { LiveHub } from '../src/live/live-hub.js';
 import type { LiveClient } from '../src/live/live-hub.js';
 import { subscriptionOf } from '../src/live/subscriptions.js';
-
-function session(overrides: Partial<ProcessingSession> = {}): ProcessingSession {
-  const base = new SessionBuilder().ingest([
-    {
-      traceId: 'a'.repeat(32),
-      spanId: 'b'.repeat(16),
-      parentSpanId: '',
-      name: 'chat m',
-      kind: 3,
-      startTimeUnixMs: 1_000,
-      endTimeUnixMs: 0,
-      attributes: { 'gen_ai.request.model': 'm' },
-      events: [],
-      status: { code: 0, message: '' },
-      resource: {},
-      scope: { name: '', version: '' },
-    },
-  ])[0]!;
-  return { ...base, session_id: 's', ...overrides };
-}
+import { session } from './session-fixture.js';
 
 const stage = (name: string, at: string): StageRecord => ({ stage: name, start_time: at, end_time: null, duration_ms: null, message: '', progress: 0, status: 'running', error: null, metadata: {} });
 
