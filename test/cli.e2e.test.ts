@@ -88,6 +88,11 @@ describe('llm-monitor command', () => {
     const result = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(0);
     for (const flag of ['--host', '--port', '--otlp-port', '--config FILE', '--[no-]demo', '--help']) expect(result.stdout).toContain(flag);
+    // Every description starts in one column, after at least two spaces, however long the flag.
+    const optionLines = result.stdout.split('\n').filter((line) => line.startsWith('  --'));
+    const columns = new Set(optionLines.map((line) => /^ {2}\S+(?: \S+)? {2,}/.exec(line)?.[0].length));
+    expect(columns.size).toBe(1);
+    expect(columns.has(undefined)).toBe(false);
   });
 
   it('refuses unknown flags and invalid values with exit code 2 and a reason', () => {

@@ -24,15 +24,18 @@ export function helpText(): string {
     '',
     'Options (each also read from its environment variable; flags win over the environment,',
     'the environment over the config file):',
-    `  --config FILE                 YAML config file (env ${CONFIG_FILE_ENV})`,
   ];
+  const options: [string, string][] = [['--config FILE', `YAML config file (env ${CONFIG_FILE_ENV})`]];
   for (const setting of SETTINGS) {
     const flag = setting.type === 'boolean' ? `--[no-]${setting.flag}` : `--${setting.flag} VALUE`;
     const fallback = DEFAULT_CONFIG[setting.key];
     const shown = Array.isArray(fallback) ? fallback.join(',') : String(fallback);
-    lines.push(`  ${flag.padEnd(30)}${setting.description} (env ${setting.env}, default ${shown === '' ? 'none' : shown})`);
+    options.push([flag, `${setting.description} (env ${setting.env}, default ${shown === '' ? 'none' : shown})`]);
   }
-  lines.push('  --help                        show this help');
+  options.push(['--help', 'show this help']);
+  // The column fits the longest flag, so no flag runs into its description.
+  const column = Math.max(...options.map(([flag]) => flag.length)) + 2;
+  for (const [flag, description] of options) lines.push(`  ${flag.padEnd(column)}${description}`);
   return lines.join('\n');
 }
 
