@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemoWorkload } from '@llm-monitor/demo';
 import type { DemoWorkload } from '@llm-monitor/demo';
+import { asGrafanaSends } from '@llm-monitor/grafana-dashboards';
 import { useReceiver } from './support/receiver.js';
 import { startPrometheus } from './support/prometheus.js';
 import { toolAvailable } from './support/tools.js';
@@ -30,10 +31,6 @@ const queries: PanelQuery[] = readdirSync(directory)
     return dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ dashboard: dashboard.title, panel: panel.title, expr: target.expr })));
   });
 
-/** What Grafana would send with every variable on "All" (`.*`) and a rate interval fit for a 1 s scrape. */
-function asGrafanaSends(expr: string): string {
-  return expr.replace(/\$__rate_interval/g, '10s').replace(/\$(model|task|instance)\b/g, '.*');
-}
 
 let prometheus: RunningPrometheus | undefined;
 let demo: DemoWorkload | undefined;
@@ -64,7 +61,7 @@ describe.skipIf(!available)('every dashboard query against a real Prometheus', (
       const still: PanelQuery[] = [];
       for (const query of pending) {
         try {
-          const result = await prometheus!.query(asGrafanaSends(query.expr));
+          const result = await prometheus!.query(asGrafanaSends(query.expr, '10s'));
           if (result.length === 0 || result.every((sample) => Number.isNaN(Number(sample.value[1])))) {
             still.push(query);
             empty.set(`${query.dashboard} / ${query.panel}: ${query.expr}`, 'no data');

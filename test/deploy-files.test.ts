@@ -17,15 +17,30 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const compose = toolAvailable('docker-compose', 'docker-compose');
 
 describe('docker-compose.yml', () => {
-  it.skipIf(!compose)('passes docker-compose config', () => {
-    const result = spawnSync('docker-compose', ['-f', `${root}docker-compose.yml`, 'config', '-q'], { encoding: 'utf8', cwd: root });
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+  it.skipIf(!compose)('passes docker-compose config, with every profile', () => {
+    for (const profiles of [[], ['--profile', 'collector'], ['--profile', 'scaled']]) {
+      const result = spawnSync('docker-compose', ['-f', `${root}docker-compose.yml`, ...profiles, 'config', '-q'], { encoding: 'utf8', cwd: root });
+      expect(result.stderr, profiles.join(' ')).toBe('');
+      expect(result.status).toBe(0);
+    }
+  });
+
+  it('scales out receivers that Prometheus finds by their service name', () => {
+    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, { profiles?: string[]; command?: string[]; deploy?: { replicas?: number } }> };
+    const replicas = Object.entries(file.services).filter(([, service]) => service.profiles?.includes('scaled'));
+    expect(replicas.map(([name]) => name)).toEqual(['llm-monitor-replica']);
+    const [name, replica] = replicas[0]!;
+    expect(replica.deploy?.replicas).toBeGreaterThan(1);
+    // Each replica makes its own sessions: a trace split across receivers would build two halves.
+    expect(replica.command).toContain('--demo');
+    const prometheus = parse(readFileSync(`${root}deploy/prometheus/prometheus.yml`, 'utf8')) as { scrape_configs: { dns_sd_configs?: { names: string[]; port: number }[] }[] };
+    const discovered = prometheus.scrape_configs.flatMap((job) => job.dns_sd_configs ?? []);
+    expect(discovered).toEqual([expect.objectContaining({ names: [name], port: 8000 })]);
   });
 
   it('runs the receiver, the demo, Prometheus and Grafana, mounting files that exist', () => {
     const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, { volumes?: string[] }> };
-    expect(Object.keys(file.services).sort()).toEqual(['demo', 'grafana', 'llm-monitor', 'otel-collector', 'prometheus']);
+    expect(Object.keys(file.services).sort()).toEqual(['demo', 'grafana', 'llm-monitor', 'llm-monitor-replica', 'otel-collector', 'prometheus']);
     for (const service of Object.values(file.services)) {
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0]!;

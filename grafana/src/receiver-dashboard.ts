@@ -11,7 +11,7 @@ export function receiverDashboard(): DashboardBuilder {
       ]),
     )
     .withPanel(
-      timeseries('Refused requests and drops', 'Whole requests refused, by code; forwarded requests failed or dropped; live events dropped for slow clients.', 'short', [
+      timeseries('Refused requests and drops', 'Whole requests refused, by error code; live events dropped for slow clients.', 'short', [
         { expr: `sum by (code) (rate(llm_monitor_receiver_requests_refused_total{${INSTANCE_FILTER}}[$__rate_interval]))`, legend: '{{code}}' },
         { expr: `sum by (transport) (rate(llm_monitor_live_events_dropped_total{${INSTANCE_FILTER}}[$__rate_interval]))`, legend: 'live events dropped: {{transport}}' },
       ]),

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import { runDemoSession } from './demo-session.js';
 import type { Random } from './demo-session.js';
@@ -59,6 +60,9 @@ export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
   });
   const monitor = setup.monitor;
   const abort = new AbortController();
+  // Every running session listens on this one signal while it waits, and stops listening when the
+  // wait ends: many listeners at a high rate are expected, not a leak.
+  setMaxListeners(0, abort.signal);
   const counts: DemoCounts = { started: 0, completed: 0, failed: 0 };
   const running = new Set<Promise<void>>();
   let resolveFinished: () => void = () => undefined;
