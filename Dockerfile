@@ -11,7 +11,8 @@ COPY packages ./packages
 COPY examples ./examples
 COPY grafana ./grafana
 COPY tsconfig*.json ./
-RUN pnpm install --frozen-lockfile && pnpm exec tsc -b
+# pnpm build compiles the packages and builds the web page (Vite) that the receiver serves at /.
+RUN pnpm install --frozen-lockfile && pnpm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

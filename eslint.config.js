@@ -20,7 +20,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js', 'vitest.config.ts'],
+    files: ['eslint.config.js', 'vitest.config.ts', 'packages/web/vite.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    // The web page: browser globals, and nothing from a span may ever be parsed as markup.
+    files: ['packages/web/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'createContextualFragment', 'write', 'writeln'].map((property) => ({
+          property,
+          message: 'Text from spans is untrusted: build elements with h() and text nodes (packages/web/src/dom.ts).',
+        })),
+      ],
+      'no-restricted-globals': ['error', { name: 'eval', message: 'No code from strings.' }],
+    },
   },
 );

@@ -11,7 +11,7 @@ import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 import { waitFor } from './support/wait.js';
 
 const BIN = fileURLToPath(new URL('../packages/receiver/bin/llm-monitor.js', import.meta.url));
-const BANNER = /monitor API on (http:\/\/[^\s]+) .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
+const BANNER = /web monitor on (http:\/\/[^\s]+?)\/ .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
 
 let child: ChildProcessWithoutNullStreams | undefined;
 

@@ -33,6 +33,10 @@ export interface LiveHandlers {
   onCompleted?(session: LiveSessionSummary): void;
   onFailed?(session: LiveSessionSummary): void;
   onAbandoned?(session: LiveSessionSummary): void;
+  /** A session first known by its trace id got its own id: `previous_session_id` is now `session_id`. */
+  onRenamed?(renamed: { session_id: string; previous_session_id: string }): void;
+  /** The server no longer holds the session (retention or capacity). */
+  onRemoved?(removed: { session_id: string }): void;
   onStatistics?(statistics: StatisticsReport): void;
   /** The connection state changed; `reconnecting` says when the next attempt is due. */
   onConnectionChange?(state: 'connecting' | 'open' | 'reconnecting' | 'closed', detail?: { retryInMs: number; closeCode?: number; reason?: string }): void;
@@ -132,6 +136,12 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
         break;
       case 'session_abandoned':
         options.onAbandoned?.(event.session!);
+        break;
+      case 'session_renamed':
+        options.onRenamed?.({ session_id: String(event['session_id']), previous_session_id: String(event['previous_session_id']) });
+        break;
+      case 'session_removed':
+        options.onRemoved?.({ session_id: String(event['session_id']) });
         break;
     }
   };

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LabelValues, OpenMetricsContentType, PrometheusContentType } from 'prom-client';
-import { isEnded } from '@llm-monitor/sessions';
-import type { ProcessingSession, SessionChangeListener } from '@llm-monitor/sessions';
+import { costUsd, isEnded } from '@llm-monitor/sessions';
+import type { ModelPrices, ProcessingSession, SessionChangeListener } from '@llm-monitor/sessions';
 import { LabelLimiter } from './label-limiter.js';
 
 /** What the metrics read sessions from: the session store, or anything shaped like it. */
@@ -20,18 +20,12 @@ export function createOpenMetricsRegistry(): Registry<OpenMetricsContentType> {
   return registry;
 }
 
-/** Price of a model, in USD per million tokens. */
-export interface ModelPrice {
-  readonly input_per_million: number;
-  readonly output_per_million: number;
-}
-
 /** Options of {@link registerSessionMetrics}. */
 export interface SessionMetricsOptions {
   /** Most distinct values per label (model, task, processor type, stage, …); more become `other` (default 50). */
   readonly maxLabelValues?: number;
   /** Prices by model, for `llm_monitor_cost_usd_total`; models without a price cost nothing. */
-  readonly prices?: Readonly<Record<string, ModelPrice>>;
+  readonly prices?: ModelPrices;
 }
 
 const UNKNOWN = 'unknown';
@@ -162,8 +156,8 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     const output = session.token_counts.output ?? 0;
     if (input > 0) tokens.inc({ model: labels.model, direction: 'input' }, input);
     if (output > 0) tokens.inc({ model: labels.model, direction: 'output' }, output);
-    const price = session.model ? options.prices?.[session.model] : undefined;
-    if (price) cost.inc({ model: labels.model }, (input * price.input_per_million + output * price.output_per_million) / 1e6);
+    const sessionCost = costUsd(options.prices ?? {}, session.model, input, output);
+    if (sessionCost !== null) cost.inc({ model: labels.model }, sessionCost);
     for (const call of session.llm_calls) {
       const callModel = bounded('model', call.response_model ?? call.request_model);
       const operation = bounded('operation', call.operation);

@@ -115,7 +115,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       demo = await startDemo(config, Number(new URL(otlpTracesUrl).port));
     }
     process.stdout.write(
-      `llm-monitor: monitor API on ${apiUrl} (open ${apiUrl}/api/monitoring/sessions/recent), OTLP/HTTP on ${otlpTracesUrl}\n`,
+      `llm-monitor: web monitor on ${apiUrl}/ (REST API: ${apiUrl}/api), OTLP/HTTP on ${otlpTracesUrl}\n`,
     );
     if (demo) process.stdout.write(`llm-monitor: demo workload running, ${config.demoRate} session(s) per second\n`);
   } catch (error) {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { ModelPrice } from '@llm-monitor/prometheus-exporter';
+import type { ModelPrice } from '@llm-monitor/sessions';
 import { LlmMonitorError } from './errors.js';
 
 /** The receiver's settings. */

@@ -43,6 +43,10 @@ export const ERROR_CATALOGUE = {
     status: 404,
     description: 'No route answers this method and path.',
   },
+  LLMMON_ERR_WEB_NOT_BUILT: {
+    status: 503,
+    description: 'The web monitor page is not built (packages/web/dist/app is missing); the REST API still answers.',
+  },
   LLMMON_ERR_BAD_PARAMETER: {
     status: 400,
     description: 'A query or path parameter is invalid; the message names it.',

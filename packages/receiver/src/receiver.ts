@@ -25,6 +25,7 @@ import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
 import { OTLP_TRACES_PATH, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
 import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import { createRedactor } from './pipeline/redaction.js';
+import { loadWebApp, locateWebApp, webAppRoutes } from './web/web-app-routes.js';
 
 /** `Name=value` entries as headers. */
 function headersOf(entries: readonly string[]): Record<string, string> {
@@ -52,6 +53,26 @@ function within(work: Promise<unknown>, ms: number): Promise<void> {
     ).finally(() => clearTimeout(timer));
   });
 }
+
+/** What `/api` answers: where everything is. */
+const API_INDEX = {
+  name: 'llm-monitor',
+  endpoints: {
+    web_monitor: '/',
+    session: '/api/monitoring/sessions/{session_id}',
+    active_sessions: '/api/monitoring/sessions/active',
+    recent_sessions: '/api/monitoring/sessions/recent?limit=50',
+    statistics: '/api/monitoring/statistics',
+    conversation: '/api/monitoring/conversations/{conversation_id}',
+    model_prices: '/api/monitoring/model-prices',
+    metrics: '/metrics',
+    health: '/healthz',
+    readiness: '/readyz',
+    websocket: '/ws/monitoring',
+    stream: '/api/monitoring/stream',
+    openapi: '/docs',
+  },
+};
 
 /** How often ended sessions past their retention are swept. */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -91,6 +112,8 @@ export interface BuildReceiverOptions {
   readonly requestTimeoutMs?: number;
   /** Longest time `close()` waits for open requests and forwarding, in ms (default 10,000). */
   readonly shutdownGraceMs?: number;
+  /** The built web page to serve at `/` (default: dist/app of the installed `@llm-monitor/web`). */
+  readonly webAppDirectory?: string;
 }
 
 function urlOf(server: FastifyInstance): string {
@@ -106,6 +129,7 @@ export async function buildReceiver(
   options: BuildReceiverOptions = {},
 ): Promise<Receiver> {
   const config: ReceiverConfig = validateConfig({ ...DEFAULT_CONFIG, ...partialConfig });
+  const modelPrices = parseModelPrices(config.modelPrices);
   const logger = options.logger ?? pino({ level: config.logLevel, name: 'llm-monitor' });
   const pipeline = new SessionPipeline({
     retentionMs: config.retentionSeconds * 1000,
@@ -181,28 +205,19 @@ export async function buildReceiver(
   await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth } });
   await apiServer.register(websocketRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingSeconds * 1000 });
   await apiServer.register(sseRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes });
-  apiServer.get('/', { schema: { hide: true } }, async () => ({
-    name: 'llm-monitor',
-    endpoints: {
-      session: '/api/monitoring/sessions/{session_id}',
-      active_sessions: '/api/monitoring/sessions/active',
-      recent_sessions: '/api/monitoring/sessions/recent?limit=50',
-      statistics: '/api/monitoring/statistics',
-      conversation: '/api/monitoring/conversations/{conversation_id}',
-      metrics: '/metrics',
-      health: '/healthz',
-      readiness: '/readyz',
-      websocket: '/ws/monitoring',
-      stream: '/api/monitoring/stream',
-      openapi: '/docs',
+  await apiServer.register(webAppRoutes, { assets: loadWebApp(options.webAppDirectory ?? locateWebApp()), apiIndex: API_INDEX });
+  apiServer.get('/api/monitoring/model-prices', {
+    schema: {
+      summary: 'The price table of the model_prices setting: USD per million input and output tokens, by model',
+      response: { 200: { type: 'object', required: ['prices'], properties: { prices: { type: 'object', additionalProperties: { type: 'object', properties: { input_per_million: { type: 'number' }, output_per_million: { type: 'number' } } } } } } },
     },
-  }));
+  }, async () => ({ prices: modelPrices }));
   await apiServer.register(sessionRoutes, { store: pipeline.store });
   await apiServer.register(statisticsRoutes, { store: pipeline.store });
   await apiServer.register(prometheusExporterPlugin, {
     sessions: pipeline.store,
     registry,
-    metrics: { maxLabelValues: config.metricsMaxLabelValues, prices: parseModelPrices(config.modelPrices) },
+    metrics: { maxLabelValues: config.metricsMaxLabelValues, prices: modelPrices },
   });
 
   let sweepTimer: NodeJS.Timeout | undefined;

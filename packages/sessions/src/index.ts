@@ -29,3 +29,5 @@ export { cursorAfter, matchesFilter, newestFirst, parseCursor, querySessions } f
 export type { SessionFilter, SessionPage } from './session-query.js';
 export { coalesce, eventsBetween, seenStateOf, summaryOf } from './live-events.js';
 export type { LiveEvent, SeenState, SessionSummary } from './live-events.js';
+export { costUsd } from './model-prices.js';
+export type { ModelPrice, ModelPrices } from './model-prices.js';

@@ -1,0 +1,61 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildReceiver } from '../src/index.js';
+
+const build = mkdtempSync(join(tmpdir(), 'llm-monitor-web-'));
+mkdirSync(join(build, 'assets'));
+writeFileSync(join(build, 'index.html'), '<!doctype html><script type="module" src="./assets/app-abc123.js"></script>');
+writeFileSync(join(build, 'assets', 'app-abc123.js'), `console.log(${JSON.stringify('x'.repeat(2000))});`);
+afterAll(() => rmSync(build, { recursive: true, force: true }));
+
+describe('the web page routes', () => {
+  it('serve index.html for revalidation and hashed assets for a year, gzip when asked, 304 on a matching ETag', async () => {
+    const receiver = await buildReceiver({ logLevel: 'silent' }, { webAppDirectory: build });
+    const page = await receiver.apiServer.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['cache-control']).toBe('no-cache');
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(page.body).toContain('app-abc123.js');
+
+    const asset = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: { 'accept-encoding': 'gzip, br' } });
+    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(asset.rawPayload).toString()).toContain('console.log');
+    const again = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: { 'if-none-match': String(asset.headers['etag']) } });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+
+    const missing = await receiver.apiServer.inject('/assets/../index.html');
+    expect(missing.statusCode).toBe(404);
+    await receiver.close();
+  });
+
+  it('answer JSON clients at / and /api with the endpoint list', async () => {
+    const receiver = await buildReceiver({ logLevel: 'silent' }, { webAppDirectory: build });
+    for (const request of [{ url: '/', headers: { accept: 'application/json' } }, { url: '/api' }]) {
+      const response = await receiver.apiServer.inject(request);
+      expect(response.headers['content-type']).toContain('application/json');
+      expect(response.json()).toMatchObject({ name: 'llm-monitor', endpoints: { web_monitor: '/', model_prices: '/api/monitoring/model-prices' } });
+    }
+    await receiver.close();
+  });
+
+  it('say how to build the page when it is not built, and keep the API answering', async () => {
+    const receiver = await buildReceiver({ logLevel: 'silent' }, { webAppDirectory: join(build, 'nothing-here') });
+    const page = await receiver.apiServer.inject({ url: '/', headers: { accept: 'text/html' } });
+    expect(page.statusCode).toBe(503);
+    expect(page.json()).toMatchObject({ code: 'LLMMON_ERR_WEB_NOT_BUILT' });
+    expect((await receiver.apiServer.inject('/api/monitoring/sessions/active')).statusCode).toBe(200);
+    await receiver.close();
+  });
+
+  it('serve the configured model prices for the page to price calls with', async () => {
+    const receiver = await buildReceiver({ logLevel: 'silent', modelPrices: ['gpt-4o-mini=0.15/0.6'] }, { webAppDirectory: build });
+    const response = await receiver.apiServer.inject('/api/monitoring/model-prices');
+    expect(response.json()).toEqual({ prices: { 'gpt-4o-mini': { input_per_million: 0.15, output_per_million: 0.6 } } });
+    await receiver.close();
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * The page: a header with the connection state and the theme switch, and one of four views chosen
+ * by the URL fragment: `#/` live (statistics and active sessions), `#/sessions/<id>` details,
+ * `#/history?…` recent sessions, `#/log` the event log.
+ */
+import { createMonitorClient } from '@llm-monitor/client';
+import type { ModelPrices } from '@llm-monitor/sessions';
+import type { ConnectionStatus } from './connection.js';
+import { connectWhileVisible } from './connection.js';
+import { h, replaceChildren } from './dom.js';
+import { LiveState } from './live-state.js';
+import { applyTheme, currentTheme } from './theme.js';
+import { activeSessionsView } from './views/active-sessions-view.js';
+import { historyView } from './views/history-view.js';
+import { logView } from './views/log-view.js';
+import { sessionView } from './views/session-view.js';
+import { statisticsView } from './views/statistics-view.js';
+
+function statusText(status: ConnectionStatus): string {
+  switch (status.state) {
+    case 'live':
+      return 'Live';
+    case 'connecting':
+      return 'Connecting…';
+    case 'reconnecting':
+      return `Reconnecting in ${Math.max(1, Math.ceil(status.retryInMs / 1000))} s…`;
+    case 'paused':
+      return 'Paused while hidden';
+  }
+}
+
+/** Starts the page inside `root`; the monitor API is the page's own origin. */
+export function startApp(root: HTMLElement): void {
+  const baseUrl = new URL('.', location.href).href.replace(/\/$/, '');
+  const client = createMonitorClient({ baseUrl });
+  const state = new LiveState();
+  let prices: ModelPrices = {};
+  void fetch(`${baseUrl}/api/monitoring/model-prices`)
+    .then((response) => (response.ok ? (response.json() as Promise<{ prices: ModelPrices }>) : { prices: {} }))
+    .then((body) => (prices = body.prices))
+    .catch(() => undefined);
+
+  applyTheme(currentTheme());
+  const theme = h('button', { type: 'button', class: 'ghost', attributes: { 'data-testid': 'theme-toggle' } });
+  const showThemeButton = (): void => {
+    const next = currentTheme() === 'dark' ? 'light' : 'dark';
+    theme.textContent = next === 'dark' ? 'Dark theme' : 'Light theme';
+    theme.setAttribute('aria-label', `Switch to the ${next} theme`);
+  };
+  theme.addEventListener('click', () => {
+    applyTheme(currentTheme() === 'dark' ? 'light' : 'dark', true);
+    showThemeButton();
+  });
+  showThemeButton();
+
+  const badge = h('span', { class: 'connection connecting', role: 'status', attributes: { 'data-testid': 'connection' } }, 'Connecting…');
+  const nav = h(
+    'nav',
+    { attributes: { 'aria-label': 'Views' } },
+    h('a', { href: '#/', attributes: { 'data-view': 'live' } }, 'Live'),
+    h('a', { href: '#/history', attributes: { 'data-view': 'history' } }, 'History'),
+    h('a', { href: '#/log', attributes: { 'data-view': 'log' } }, 'Log'),
+  );
+  const main = h('main', {});
+  replaceChildren(root, h('header', { class: 'top' }, h('h1', {}, 'LLM Processing Monitor'), nav, h('div', { class: 'top-right' }, badge, theme)), main);
+
+  const statistics = statisticsView(state);
+  const active = activeSessionsView(state);
+  const liveView = h('div', { class: 'live-view' }, statistics.element, active.element);
+  let closeView: (() => void) | undefined;
+  let currentView = '';
+
+  const route = (): void => {
+    closeView?.();
+    closeView = undefined;
+    const [path = '/', search = ''] = location.hash.replace(/^#/, '').split('?');
+    const parameters = new URLSearchParams(search);
+    const session = /^\/sessions\/(.+)$/.exec(path);
+    if (session) {
+      const view = sessionView(decodeURIComponent(session[1]!), client, state, () => prices);
+      closeView = view.close;
+      currentView = 'session';
+      replaceChildren(main, view.element);
+    } else if (path === '/history') {
+      currentView = 'history';
+      replaceChildren(main, historyView(client, parameters).element);
+    } else if (path === '/log') {
+      const view = logView(state);
+      closeView = view.close;
+      currentView = 'log';
+      replaceChildren(main, view.element);
+    } else {
+      currentView = 'live';
+      replaceChildren(main, liveView);
+      redraw();
+    }
+    for (const link of nav.querySelectorAll('a')) link.classList.toggle('current', link.dataset['view'] === currentView);
+  };
+
+  // Live changes are drawn at most once per frame, and only while the live view shows.
+  let frame: number | undefined;
+  const redraw = (): void => {
+    if (currentView !== 'live') return;
+    const now = Date.now();
+    statistics.refresh(now);
+    active.refresh(now);
+  };
+  state.subscribe((change) => {
+    if (change === 'log' || change === 'connection') return;
+    frame ??= requestAnimationFrame(() => {
+      frame = undefined;
+      redraw();
+    });
+  });
+  // Elapsed times, tokens per second and the charts move on even when no event arrives.
+  setInterval(redraw, 1000);
+
+  connectWhileVisible(baseUrl, state, (status) => {
+    badge.textContent = statusText(status);
+    badge.className = `connection ${status.state}`;
+  });
+  addEventListener('hashchange', route);
+  route();
+}

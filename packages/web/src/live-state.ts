@@ -1,0 +1,210 @@
+/**
+ * What the page knows from the live stream: the running sessions with their stage, message and
+ * streamed text, the latest statistics, recent endings for the charts, token arrivals for the
+ * tokens-per-second figure, and the event log. Pure (no DOM), so it is tested in Node; views
+ * subscribe to its changes.
+ */
+import type { LiveSessionSummary, LiveStage, LiveTokens, StatisticsReport } from '@llm-monitor/client';
+
+/** A running session as the page shows it. */
+export interface ActiveSession {
+  summary: LiveSessionSummary;
+  /** The message of the current stage. */
+  message: string;
+  /** Tokens streamed so far. */
+  streamed: number;
+  /** The streamed text so far, when the application captures it (the tail only, for the list). */
+  text: string;
+  /** When anything about it last changed (ms since the epoch). */
+  updatedAt: number;
+}
+
+/** One line of the event log. */
+export interface LogLine {
+  readonly id: number;
+  readonly time: number;
+  readonly sessionId: string;
+  readonly kind: 'started' | 'stage' | 'tokens' | 'completed' | 'failed' | 'abandoned' | 'connection';
+  readonly text: string;
+}
+
+/** One bucket of the throughput and latency charts. */
+export interface ChartBucket {
+  readonly start: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Median duration of the sessions that ended in the bucket, `null` when none did. */
+  readonly p50Ms: number | null;
+}
+
+/** What changed, so views redraw only their part. */
+export type LiveChange = 'sessions' | 'statistics' | 'log' | 'connection';
+
+/** Options of {@link LiveState}. */
+export interface LiveStateOptions {
+  /** Log lines kept (default 500). */
+  readonly maxLogLines?: number;
+  /** Characters of streamed text kept per running session (default 2,000). */
+  readonly maxTextPerSession?: number;
+  /** How far back the charts reach, in ms (default 5 minutes). */
+  readonly chartSpanMs?: number;
+}
+
+const TOKENS_WINDOW_MS = 10_000;
+
+/** The live picture of the monitor, fed by a live subscription. */
+export class LiveState {
+  readonly active = new Map<string, ActiveSession>();
+  statistics: StatisticsReport | null = null;
+  readonly log: LogLine[] = [];
+  #logId = 0;
+  readonly #endings: { time: number; status: 'completed' | 'failed'; durationMs: number | null }[] = [];
+  readonly #tokenArrivals: { time: number; count: number }[] = [];
+  readonly #listeners = new Set<(change: LiveChange) => void>();
+  readonly #maxLogLines: number;
+  readonly #maxText: number;
+  readonly #chartSpanMs: number;
+
+  constructor(options: LiveStateOptions = {}) {
+    this.#maxLogLines = options.maxLogLines ?? 500;
+    this.#maxText = options.maxTextPerSession ?? 2000;
+    this.#chartSpanMs = options.chartSpanMs ?? 5 * 60_000;
+  }
+
+  /** Calls `listener` after every change; returns the function that stops it. */
+  subscribe(listener: (change: LiveChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(change: LiveChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #addLog(time: number, sessionId: string, kind: LogLine['kind'], text: string): void {
+    this.#logId += 1;
+    this.log.push({ id: this.#logId, time, sessionId, kind, text });
+    if (this.log.length > this.#maxLogLines) this.log.splice(0, this.log.length - this.#maxLogLines);
+    this.#emit('log');
+  }
+
+  /** The server's view on (re)connecting: it replaces the running sessions. */
+  snapshot(snapshot: { statistics: StatisticsReport; active_sessions: LiveSessionSummary[] }, now: number): void {
+    const previous = this.active;
+    const next = new Map<string, ActiveSession>();
+    for (const summary of snapshot.active_sessions) {
+      const known = previous.get(summary.session_id);
+      next.set(summary.session_id, {
+        summary,
+        message: known?.message ?? '',
+        streamed: Math.max(known?.streamed ?? 0, summary.token_counts.streamed),
+        text: known?.text ?? '',
+        updatedAt: now,
+      });
+    }
+    this.active.clear();
+    for (const [id, session] of next) this.active.set(id, session);
+    this.statistics = snapshot.statistics;
+    this.#emit('sessions');
+    this.#emit('statistics');
+  }
+
+  sessionStarted(summary: LiveSessionSummary, now: number): void {
+    this.active.set(summary.session_id, { summary, message: '', streamed: summary.token_counts.streamed, text: '', updatedAt: now });
+    this.#addLog(now, summary.session_id, 'started', [summary.task, summary.model].filter(Boolean).join(' · ') || 'session started');
+    this.#emit('sessions');
+  }
+
+  stage(stage: LiveStage, now: number): void {
+    const session = this.active.get(stage.session_id);
+    if (session) {
+      session.summary = { ...session.summary, current_stage: stage.stage, progress: Math.max(session.summary.progress, stage.progress) };
+      session.message = stage.message;
+      session.updatedAt = now;
+      this.#emit('sessions');
+    }
+    this.#addLog(now, stage.session_id, 'stage', `${stage.stage} ${stage.progress}%${stage.message ? ` — ${stage.message}` : ''}`);
+  }
+
+  tokens(tokens: LiveTokens, now: number): void {
+    this.#tokenArrivals.push({ time: now, count: tokens.count });
+    const session = this.active.get(tokens.session_id);
+    if (session) {
+      session.streamed = tokens.total;
+      if (tokens.text !== undefined) {
+        const text = tokens.text_reset ? tokens.text : session.text + tokens.text;
+        session.text = text.length > this.#maxText ? text.slice(text.length - this.#maxText) : text;
+      }
+      session.updatedAt = now;
+      this.#emit('sessions');
+    }
+    this.#addLog(now, tokens.session_id, 'tokens', `+${tokens.count} tokens (${tokens.total} so far)`);
+  }
+
+  ended(summary: LiveSessionSummary, now: number): void {
+    this.active.delete(summary.session_id);
+    if (summary.status === 'completed' || summary.status === 'failed') {
+      this.#endings.push({ time: now, status: summary.status, durationMs: summary.duration_ms });
+      this.#trimEndings(now);
+    }
+    const kind = summary.status === 'completed' ? 'completed' : summary.status === 'failed' ? 'failed' : 'abandoned';
+    const detail = summary.status === 'failed' && summary.error ? `: ${summary.error}` : summary.duration_ms === null ? '' : ` in ${Math.round(summary.duration_ms)} ms`;
+    this.#addLog(now, summary.session_id, kind, `${summary.status}${detail}`);
+    this.#emit('sessions');
+  }
+
+  /** A session known by its trace id got its real id. */
+  renamed(previousId: string, sessionId: string): void {
+    const session = this.active.get(previousId);
+    if (!session) return;
+    this.active.delete(previousId);
+    session.summary = { ...session.summary, session_id: sessionId };
+    this.active.set(sessionId, session);
+    this.#emit('sessions');
+  }
+
+  /** The store let go of a session (retention, capacity). */
+  removed(sessionId: string): void {
+    if (this.active.delete(sessionId)) this.#emit('sessions');
+  }
+
+  statisticsUpdated(report: StatisticsReport): void {
+    this.statistics = report;
+    this.#emit('statistics');
+  }
+
+  /** Connection changes go to the log too: a gap in the stream should be visible there. */
+  connection(text: string, now: number): void {
+    this.#addLog(now, '', 'connection', text);
+    this.#emit('connection');
+  }
+
+  /** Tokens per second arriving over the last ten seconds. */
+  tokensPerSecond(now: number): number {
+    while (this.#tokenArrivals.length > 0 && this.#tokenArrivals[0]!.time < now - TOKENS_WINDOW_MS) this.#tokenArrivals.shift();
+    const count = this.#tokenArrivals.reduce((sum, arrival) => sum + arrival.count, 0);
+    return count / (TOKENS_WINDOW_MS / 1000);
+  }
+
+  #trimEndings(now: number): void {
+    while (this.#endings.length > 0 && this.#endings[0]!.time < now - this.#chartSpanMs) this.#endings.shift();
+  }
+
+  /** Endings per bucket over the chart span, oldest first; `bucketMs` wide. */
+  chartBuckets(now: number, bucketMs = 10_000): ChartBucket[] {
+    this.#trimEndings(now);
+    const count = Math.ceil(this.#chartSpanMs / bucketMs);
+    const firstStart = Math.floor(now / bucketMs) * bucketMs - (count - 1) * bucketMs;
+    const buckets = Array.from({ length: count }, (_, index) => ({ start: firstStart + index * bucketMs, completed: 0, failed: 0, durations: [] as number[] }));
+    for (const ending of this.#endings) {
+      const bucket = buckets[Math.floor((ending.time - firstStart) / bucketMs)];
+      if (!bucket) continue;
+      bucket[ending.status] += 1;
+      if (ending.durationMs !== null) bucket.durations.push(ending.durationMs);
+    }
+    return buckets.map(({ start, completed, failed, durations }) => {
+      durations.sort((a, b) => a - b);
+      return { start, completed, failed, p50Ms: durations.length === 0 ? null : durations[Math.ceil(durations.length / 2) - 1]! };
+    });
+  }
+}

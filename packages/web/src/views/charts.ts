@@ -1,0 +1,52 @@
+/** Small live charts as SVG: stacked bars of endings per bucket, and a latency line. */
+import { svg } from '../dom.js';
+import { formatDuration } from '../format.js';
+import type { ChartBucket } from '../live-state.js';
+
+const WIDTH = 300;
+const HEIGHT = 80;
+
+/** Sessions ended per second, completed stacked on failed, one bar per bucket. */
+export function throughputChart(buckets: readonly ChartBucket[], bucketSeconds: number): SVGSVGElement {
+  const largest = Math.max(1, ...buckets.map((bucket) => bucket.completed + bucket.failed));
+  const width = WIDTH / Math.max(1, buckets.length);
+  const bars = buckets.flatMap((bucket, index) => {
+    const x = index * width;
+    const failedHeight = (bucket.failed / largest) * HEIGHT;
+    const completedHeight = (bucket.completed / largest) * HEIGHT;
+    return [
+      svg('rect', { class: 'bar-completed', x: x.toFixed(1), y: (HEIGHT - completedHeight - failedHeight).toFixed(1), width: Math.max(1, width - 1).toFixed(1), height: completedHeight.toFixed(1) }),
+      svg('rect', { class: 'bar-failed', x: x.toFixed(1), y: (HEIGHT - failedHeight).toFixed(1), width: Math.max(1, width - 1).toFixed(1), height: failedHeight.toFixed(1) }),
+    ];
+  });
+  const peak = `${(largest / bucketSeconds).toFixed(1)}/s`;
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${WIDTH} ${HEIGHT + 12}`, class: 'chart', role: 'img', 'aria-label': `sessions ended per second over the last minutes, peak ${peak}` },
+    ...bars,
+    svg('text', { x: 2, y: HEIGHT + 10, class: 'chart-label' }, `peak ${peak}`),
+  );
+}
+
+/** Median duration of the sessions ended in each bucket, as a line with gaps where none ended. */
+export function latencyChart(buckets: readonly ChartBucket[]): SVGSVGElement {
+  const values = buckets.map((bucket) => bucket.p50Ms);
+  const largest = Math.max(1, ...values.filter((value): value is number => value !== null));
+  const step = WIDTH / Math.max(1, buckets.length - 1);
+  let path = '';
+  let drawing = false;
+  values.forEach((value, index) => {
+    if (value === null) {
+      drawing = false;
+      return;
+    }
+    path += `${drawing ? 'L' : 'M'}${(index * step).toFixed(1)} ${(HEIGHT - (value / largest) * (HEIGHT - 4)).toFixed(1)}`;
+    drawing = true;
+  });
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${WIDTH} ${HEIGHT + 12}`, class: 'chart', role: 'img', 'aria-label': `median processing time over the last minutes, up to ${formatDuration(largest)}` },
+    svg('path', { d: path || `M0 ${HEIGHT}`, class: 'latency-line' }),
+    svg('text', { x: 2, y: HEIGHT + 10, class: 'chart-label' }, `max ${formatDuration(largest)}`),
+  );
+}
