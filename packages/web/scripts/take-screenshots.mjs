@@ -54,8 +54,8 @@ try {
   const desktop = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
   const page = await desktop.newPage();
   await page.goto(`${base}/`);
-  // Let the charts fill with a minute and a half of endings.
-  await sleep(90_000);
+  // A minute of the demo: the charts (which also read the last five minutes of history) fill up.
+  await sleep(60_000);
   await page.screenshot({ path: `${output}live.png` });
 
   const streaming = page.locator('.session-card', { hasText: 'streaming response' }).first();

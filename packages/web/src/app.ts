@@ -40,6 +40,12 @@ export function startApp(root: HTMLElement): void {
     .then((body) => (prices = body.prices))
     .catch(() => undefined);
 
+  // The charts cover the last five minutes: fill them from the history rather than starting empty.
+  void client
+    .getRecentSessions({ window: '5m', status: ['completed', 'failed'], limit: 1000 })
+    .then((page) => state.seedEndings(page.sessions, Date.now()))
+    .catch(() => undefined);
+
   applyTheme(currentTheme());
   const theme = h('button', { type: 'button', class: 'ghost', attributes: { 'data-testid': 'theme-toggle' } });
   const showThemeButton = (): void => {

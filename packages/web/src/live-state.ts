@@ -58,7 +58,9 @@ export class LiveState {
   statistics: StatisticsReport | null = null;
   readonly log: LogLine[] = [];
   #logId = 0;
-  readonly #endings: { time: number; status: 'completed' | 'failed'; durationMs: number | null }[] = [];
+  readonly #endings: { time: number; status: 'completed' | 'failed'; durationMs: number | null; sessionId: string }[] = [];
+  /** Sessions already in the charts: an ending seen both live and in history counts once. */
+  readonly #charted = new Set<string>();
   readonly #tokenArrivals: { time: number; count: number }[] = [];
   readonly #listeners = new Set<(change: LiveChange) => void>();
   readonly #maxLogLines: number;
@@ -143,10 +145,7 @@ export class LiveState {
 
   ended(summary: LiveSessionSummary, now: number): void {
     this.active.delete(summary.session_id);
-    if (summary.status === 'completed' || summary.status === 'failed') {
-      this.#endings.push({ time: now, status: summary.status, durationMs: summary.duration_ms });
-      this.#trimEndings(now);
-    }
+    if (summary.status === 'completed' || summary.status === 'failed') this.#chart(summary.session_id, summary.status, summary.duration_ms, now, now);
     const kind = summary.status === 'completed' ? 'completed' : summary.status === 'failed' ? 'failed' : 'abandoned';
     const detail = summary.status === 'failed' && summary.error ? `: ${summary.error}` : summary.duration_ms === null ? '' : ` in ${Math.round(summary.duration_ms)} ms`;
     this.#addLog(now, summary.session_id, kind, `${summary.status}${detail}`);
@@ -186,8 +185,29 @@ export class LiveState {
     return count / (TOKENS_WINDOW_MS / 1000);
   }
 
+  #chart(sessionId: string, status: 'completed' | 'failed', durationMs: number | null, time: number, now: number): void {
+    if (this.#charted.has(sessionId)) return;
+    this.#charted.add(sessionId);
+    this.#endings.push({ time, status, durationMs, sessionId });
+    this.#endings.sort((a, b) => a.time - b.time);
+    this.#trimEndings(now);
+  }
+
+  /**
+   * Fills the charts with sessions that ended before the page was open (from the history), so they
+   * show the last minutes at once rather than starting empty.
+   */
+  seedEndings(sessions: readonly { session_id: string; status: string; end_time: string | null; duration_ms: number | null }[], now: number): void {
+    for (const session of sessions) {
+      if ((session.status !== 'completed' && session.status !== 'failed') || !session.end_time) continue;
+      const time = Date.parse(session.end_time);
+      if (time >= now - this.#chartSpanMs && time <= now) this.#chart(session.session_id, session.status, session.duration_ms, time, now);
+    }
+    this.#emit('statistics');
+  }
+
   #trimEndings(now: number): void {
-    while (this.#endings.length > 0 && this.#endings[0]!.time < now - this.#chartSpanMs) this.#endings.shift();
+    while (this.#endings.length > 0 && this.#endings[0]!.time < now - this.#chartSpanMs) this.#charted.delete(this.#endings.shift()!.sessionId);
   }
 
   /** Endings per bucket over the chart span, oldest first; `bucketMs` wide. */

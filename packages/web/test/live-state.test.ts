@@ -99,4 +99,14 @@ describe('LiveState', () => {
     expect(buckets.at(-1)).toMatchObject({ completed: 2, failed: 1, p50Ms: 200 });
     expect(buckets.slice(0, 2).every((bucket) => bucket.completed + bucket.failed === 0 && bucket.p50Ms === null)).toBe(true);
   });
+
+  it('fills the charts from history, counting a session seen both ways once', () => {
+    const state = new LiveState({ chartSpanMs: 60_000 });
+    const now = Date.parse('2026-11-22T10:01:00.000Z');
+    const ended = (id: string, status: string, end: string) => ({ session_id: id, status, end_time: end, duration_ms: 400 });
+    state.seedEndings([ended('a', 'completed', '2026-11-22T10:00:30.000Z'), ended('b', 'failed', '2026-11-22T10:00:31.000Z'), ended('old', 'completed', '2026-11-22T09:00:00.000Z'), ended('c', 'abandoned', '2026-11-22T10:00:32.000Z')], now);
+    state.ended(summary('a', { status: 'completed', duration_ms: 400 }), now);
+    const totals = state.chartBuckets(now, 10_000).reduce((sum, bucket) => ({ completed: sum.completed + bucket.completed, failed: sum.failed + bucket.failed }), { completed: 0, failed: 0 });
+    expect(totals).toEqual({ completed: 1, failed: 1 });
+  });
 });

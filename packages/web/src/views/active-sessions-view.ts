@@ -56,7 +56,7 @@ function fill(card: Card, session: ActiveSession, now: number): void {
   card.bar.setAttribute('aria-label', `${summary.progress}% — ${stageLabel(summary.current_stage)}`);
   card.fill.style.setProperty('width', `${summary.progress}%`);
   card.elapsed.textContent = formatDuration(now - Date.parse(summary.start_time));
-  card.tokens.textContent = `${summary.progress}% · ${formatCount(session.streamed)} tokens`;
+  card.tokens.textContent = `${summary.progress}% · ${formatCount(session.streamed)} token${session.streamed === 1 ? '' : 's'}`;
   const tail = session.text.length > TEXT_TAIL ? `…${session.text.slice(-TEXT_TAIL)}` : session.text;
   card.text.textContent = tail;
   card.text.hidden = tail === '';

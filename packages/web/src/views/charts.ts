@@ -6,8 +6,19 @@ import type { ChartBucket } from '../live-state.js';
 const WIDTH = 300;
 const HEIGHT = 80;
 
+/** A chart and the line of text under it (kept out of the SVG, which is stretched to its box). */
+export interface Chart {
+  readonly chart: SVGSVGElement;
+  readonly label: string;
+}
+
+/** An SVG that fills its box whatever the box's shape: the time axis runs the full width. */
+function stretched(description: string, ...parts: SVGElement[]): SVGSVGElement {
+  return svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: 'none', class: 'chart', role: 'img', 'aria-label': description }, ...parts);
+}
+
 /** Sessions ended per second, completed stacked on failed, one bar per bucket. */
-export function throughputChart(buckets: readonly ChartBucket[], bucketSeconds: number): SVGSVGElement {
+export function throughputChart(buckets: readonly ChartBucket[], bucketSeconds: number): Chart {
   const largest = Math.max(1, ...buckets.map((bucket) => bucket.completed + bucket.failed));
   const width = WIDTH / Math.max(1, buckets.length);
   const bars = buckets.flatMap((bucket, index) => {
@@ -20,16 +31,11 @@ export function throughputChart(buckets: readonly ChartBucket[], bucketSeconds: 
     ];
   });
   const peak = `${(largest / bucketSeconds).toFixed(1)}/s`;
-  return svg(
-    'svg',
-    { viewBox: `0 0 ${WIDTH} ${HEIGHT + 12}`, class: 'chart', role: 'img', 'aria-label': `sessions ended per second over the last minutes, peak ${peak}` },
-    ...bars,
-    svg('text', { x: 2, y: HEIGHT + 10, class: 'chart-label' }, `peak ${peak}`),
-  );
+  return { chart: stretched(`sessions ended per second over the last minutes, peak ${peak}`, ...bars), label: `peak ${peak}` };
 }
 
 /** Median duration of the sessions ended in each bucket, as a line with gaps where none ended. */
-export function latencyChart(buckets: readonly ChartBucket[]): SVGSVGElement {
+export function latencyChart(buckets: readonly ChartBucket[]): Chart {
   const values = buckets.map((bucket) => bucket.p50Ms);
   const largest = Math.max(1, ...values.filter((value): value is number => value !== null));
   const step = WIDTH / Math.max(1, buckets.length - 1);
@@ -43,10 +49,8 @@ export function latencyChart(buckets: readonly ChartBucket[]): SVGSVGElement {
     path += `${drawing ? 'L' : 'M'}${(index * step).toFixed(1)} ${(HEIGHT - (value / largest) * (HEIGHT - 4)).toFixed(1)}`;
     drawing = true;
   });
-  return svg(
-    'svg',
-    { viewBox: `0 0 ${WIDTH} ${HEIGHT + 12}`, class: 'chart', role: 'img', 'aria-label': `median processing time over the last minutes, up to ${formatDuration(largest)}` },
-    svg('path', { d: path || `M0 ${HEIGHT}`, class: 'latency-line' }),
-    svg('text', { x: 2, y: HEIGHT + 10, class: 'chart-label' }, `max ${formatDuration(largest)}`),
-  );
+  return {
+    chart: stretched(`median processing time over the last minutes, up to ${formatDuration(largest)}`, svg('path', { d: path || `M0 ${HEIGHT}`, class: 'latency-line', 'vector-effect': 'non-scaling-stroke' })),
+    label: `max ${formatDuration(largest)}`,
+  };
 }

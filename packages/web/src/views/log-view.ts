@@ -9,7 +9,7 @@ import type { LiveState, LogLine } from '../live-state.js';
 function line(entry: LogLine): HTMLLIElement {
   return h(
     'li',
-    { class: `log-line ${entry.kind}` },
+    { class: `log-line kind-${entry.kind}` },
     h('time', {}, formatClock(entry.time)),
     entry.sessionId ? h('a', { href: `#/sessions/${encodeURIComponent(entry.sessionId)}`, class: 'log-session', title: entry.sessionId }, shortId(entry.sessionId)) : h('span', { class: 'log-session' }, '—'),
     h('span', { class: 'log-kind' }, entry.kind),

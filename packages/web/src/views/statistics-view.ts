@@ -48,8 +48,12 @@ export function statisticsView(state: LiveState): { element: HTMLElement; refres
     }
     tokens.value.textContent = formatRate(state.tokensPerSecond(now));
     const buckets = state.chartBuckets(now, BUCKET_MS);
-    replaceChildren(throughput, throughputChart(buckets, BUCKET_MS / 1000));
-    replaceChildren(latency, latencyChart(buckets));
+    for (const [box, { chart, label }] of [
+      [throughput, throughputChart(buckets, BUCKET_MS / 1000)],
+      [latency, latencyChart(buckets)],
+    ] as const) {
+      replaceChildren(box, chart, h('div', { class: 'chart-label' }, label));
+    }
   };
   return { element, refresh };
 }
