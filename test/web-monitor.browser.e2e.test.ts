@@ -64,6 +64,7 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     expect(script).toBeDefined();
     const asset = await fetch(`${server.apiUrl}/${script}`, { headers: { 'accept-encoding': 'gzip' } });
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers.get('content-encoding')).toBe('gzip');
     expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     const etag = asset.headers.get('etag')!;
     expect((await fetch(`${server.apiUrl}/${script}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
@@ -125,6 +126,40 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await page.close();
   });
 
+  it('keeps what the reader opened while a session runs, and stops asking for a session that is not there', async () => {
+    const page = await openPage();
+    const session = setup.monitor.startSession({ task: 'browser-steady', model: 'gpt-4o-mini' });
+    session.stage('sending_request');
+    const call = session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'a prompt to unfold' });
+    call.end({ response: 'an answer', inputTokens: 10, outputTokens: 5 });
+    session.stage('streaming_response');
+    await page.goto(`${server.apiUrl}/#/sessions/${encodeURIComponent(session.sessionId)}`);
+    await until('the call with its previews', async () => (await page.locator('[data-testid=llm-calls] details').count()) === 2);
+    await page.locator('[data-testid=llm-calls] summary', { hasText: 'Prompt' }).click();
+    for (let index = 0; index < 6; index += 1) {
+      session.tokens(5, 'more words ');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await until('the tokens on the page', async () => (await textOf(page, '[data-testid=details-streamed]')) === '30');
+    // The page redrew the figures many times; the preview the reader opened is still open.
+    expect(await page.locator('[data-testid=llm-calls] details[open]').count()).toBe(1);
+    session.complete();
+
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/monitoring/sessions/does-not-exist')) asked.push(request.url());
+    });
+    await page.goto(`${server.apiUrl}/#/sessions/does-not-exist`);
+    await until('the not-found message', async () => (await textOf(page, 'main')).includes('No session does-not-exist is held'));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(asked).toHaveLength(1);
+
+    await page.goto(`${server.apiUrl}/#/sessions/%E0%A4%A`);
+    await until('the broken-link message', async () => (await textOf(page, 'main')).includes('This link is broken'));
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it('shows the error of a failed session', async () => {
     const page = await openPage();
     const session = setup.monitor.startSession({ task: 'browser-failure', model: 'gpt-4o-mini' });
@@ -149,7 +184,7 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await until('the hostile prompt shown as text', async () => (await textOf(page, '[data-testid=details-prompt]')) === hostile);
     session.complete();
     await page.goto(`${server.apiUrl}/#/log`);
-    await until('the log showing the hostile message', async () => (await textOf(page, '[data-testid=log]')).length > 0);
+    await until('the log showing the hostile message', async () => (await textOf(page, '[data-testid=log]')).includes('<b onmouseover="window.__pwned=3">bold</b>'));
     expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
     expect(await page.locator('main img, main svg[onload], main b').count()).toBe(0);
     await page.close();
@@ -215,10 +250,10 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
   it('holds no live connection while hidden, and resubscribes when shown again', async () => {
     const page = await openPage();
-    const connected = server.receiver.hub.stats().clients_by_transport.websocket;
-    expect(connected).toBeGreaterThanOrEqual(1);
+    // Pages of earlier tests are closed; wait until their sockets are gone too, so only this page's counts.
+    await until('one live client: this page', () => server.receiver.hub.stats().clients_by_transport.websocket === 1);
     await page.evaluate(setVisibility('hidden'));
-    await until('the WebSocket closed while hidden', () => server.receiver.hub.stats().clients_by_transport.websocket === connected - 1);
+    await until('the WebSocket closed while hidden', () => server.receiver.hub.stats().clients_by_transport.websocket === 0);
     expect(await textOf(page, '[data-testid=connection]')).toBe('Paused while hidden');
     const session = setup.monitor.startSession({ task: 'browser-hidden', model: 'gpt-4o-mini' });
     session.stage('initializing');

@@ -137,11 +137,13 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
       case 'session_abandoned':
         options.onAbandoned?.(event.session!);
         break;
-      case 'session_renamed':
-        options.onRenamed?.({ session_id: String(event['session_id']), previous_session_id: String(event['previous_session_id']) });
+      case 'session_renamed': {
+        const renamed = event as unknown as Extract<LiveEvent, { type: 'session_renamed' }>;
+        options.onRenamed?.({ session_id: renamed.session_id, previous_session_id: renamed.previous_session_id });
         break;
+      }
       case 'session_removed':
-        options.onRemoved?.({ session_id: String(event['session_id']) });
+        options.onRemoved?.({ session_id: (event as unknown as Extract<LiveEvent, { type: 'session_removed' }>).session_id });
         break;
     }
   };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildReceiver } from '../src/index.js';
+import { acceptsGzip, etagMatches } from '../src/web/web-app-routes.js';
 
 const build = mkdtempSync(join(tmpdir(), 'llm-monitor-web-'));
 mkdirSync(join(build, 'assets'));
@@ -24,9 +25,14 @@ describe('the web page routes', () => {
     expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(asset.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(asset.rawPayload).toString()).toContain('console.log');
-    const again = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: { 'if-none-match': String(asset.headers['etag']) } });
+    const again = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: { 'accept-encoding': 'gzip', 'if-none-match': `W/${String(asset.headers['etag'])}` } });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
+    // The plain bytes have their own tag: a cache holding the gzip form does not get a 304 for them.
+    const plain = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: { 'accept-encoding': 'gzip;q=0', 'if-none-match': String(asset.headers['etag']) } });
+    expect(plain.statusCode).toBe(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers['etag']).not.toBe(asset.headers['etag']);
 
     const missing = await receiver.apiServer.inject('/assets/../index.html');
     expect(missing.statusCode).toBe(404);
@@ -48,6 +54,10 @@ describe('the web page routes', () => {
     const page = await receiver.apiServer.inject({ url: '/', headers: { accept: 'text/html' } });
     expect(page.statusCode).toBe(503);
     expect(page.json()).toMatchObject({ code: 'LLMMON_ERR_WEB_NOT_BUILT' });
+    // curl's */* wants no page: it gets the endpoint list.
+    const curl = await receiver.apiServer.inject({ url: '/', headers: { accept: '*/*' } });
+    expect(curl.statusCode).toBe(200);
+    expect(curl.json()).toMatchObject({ name: 'llm-monitor' });
     expect((await receiver.apiServer.inject('/api/monitoring/sessions/active')).statusCode).toBe(200);
     await receiver.close();
   });
@@ -57,5 +67,23 @@ describe('the web page routes', () => {
     const response = await receiver.apiServer.inject('/api/monitoring/model-prices');
     expect(response.json()).toEqual({ prices: { 'gpt-4o-mini': { input_per_million: 0.15, output_per_million: 0.6 } } });
     await receiver.close();
+  });
+});
+
+describe('conditional and compressed answers', () => {
+  it('match If-None-Match as RFC 9110 says: any, lists, weak tags', () => {
+    expect(etagMatches('*', '"a"')).toBe(true);
+    expect(etagMatches('"x", W/"a"', '"a"')).toBe(true);
+    expect(etagMatches('"b"', '"a"')).toBe(false);
+    expect(etagMatches(undefined, '"a"')).toBe(false);
+  });
+
+  it('send gzip only to clients that take it', () => {
+    expect(acceptsGzip('gzip, deflate, br')).toBe(true);
+    expect(acceptsGzip('br;q=1.0, gzip;q=0.8')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('*;q=0, identity')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
   });
 });

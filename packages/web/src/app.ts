@@ -34,17 +34,21 @@ export function startApp(root: HTMLElement): void {
   const baseUrl = new URL('.', location.href).href.replace(/\/$/, '');
   const client = createMonitorClient({ baseUrl });
   const state = new LiveState();
-  let prices: ModelPrices = {};
-  void fetch(`${baseUrl}/api/monitoring/model-prices`)
+  // Views that show cost wait for the price table; without one, nothing has a price.
+  const prices: Promise<ModelPrices> = fetch(`${baseUrl}/api/monitoring/model-prices`)
     .then((response) => (response.ok ? (response.json() as Promise<{ prices: ModelPrices }>) : { prices: {} }))
-    .then((body) => (prices = body.prices))
-    .catch(() => undefined);
+    .then((body) => body.prices)
+    .catch(() => ({}));
 
-  // The charts cover the last five minutes: fill them from the history rather than starting empty.
-  void client
-    .getRecentSessions({ window: '5m', status: ['completed', 'failed'], limit: 1000 })
-    .then((page) => state.seedEndings(page.sessions, Date.now()))
-    .catch(() => undefined);
+  // The charts cover the last five minutes: fill them from the history rather than starting empty,
+  // and again after a reconnect for what ended meanwhile. The window is on start times, so it reaches
+  // further back than the charts do; seedEndings keeps what ended within them.
+  const seedCharts = (): void => {
+    void client
+      .getRecentSessions({ window: '15m', status: ['completed', 'failed'], limit: 1000 })
+      .then((page) => state.seedEndings(page.sessions, Date.now()))
+      .catch(() => undefined);
+  };
 
   applyTheme(currentTheme());
   const theme = h('button', { type: 'button', class: 'ghost', attributes: { 'data-testid': 'theme-toggle' } });
@@ -82,8 +86,17 @@ export function startApp(root: HTMLElement): void {
     const [path = '/', search = ''] = location.hash.replace(/^#/, '').split('?');
     const parameters = new URLSearchParams(search);
     const session = /^\/sessions\/(.+)$/.exec(path);
-    if (session) {
-      const view = sessionView(decodeURIComponent(session[1]!), client, state, () => prices);
+    let sessionId: string | undefined;
+    try {
+      sessionId = session ? decodeURIComponent(session[1]!) : undefined;
+    } catch {
+      sessionId = undefined;
+    }
+    if (session && sessionId === undefined) {
+      currentView = 'session';
+      replaceChildren(main, h('section', {}, h('a', { href: '#/', class: 'back' }, '← Live view'), h('div', { class: 'error-box', role: 'alert' }, 'This link is broken: the session id in it is not valid.')));
+    } else if (sessionId !== undefined) {
+      const view = sessionView(sessionId, client, state, prices);
       closeView = view.close;
       currentView = 'session';
       replaceChildren(main, view.element);
@@ -100,7 +113,12 @@ export function startApp(root: HTMLElement): void {
       replaceChildren(main, liveView);
       redraw();
     }
-    for (const link of nav.querySelectorAll('a')) link.classList.toggle('current', link.dataset['view'] === currentView);
+    for (const link of nav.querySelectorAll('a')) {
+      const current = link.dataset['view'] === currentView;
+      link.classList.toggle('current', current);
+      if (current) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
   };
 
   // Live changes are drawn at most once per frame, and only while the live view shows.
@@ -121,10 +139,15 @@ export function startApp(root: HTMLElement): void {
   // Elapsed times, tokens per second and the charts move on even when no event arrives.
   setInterval(redraw, 1000);
 
-  connectWhileVisible(baseUrl, state, (status) => {
-    badge.textContent = statusText(status);
-    badge.className = `connection ${status.state}`;
-  });
+  connectWhileVisible(
+    baseUrl,
+    state,
+    (status) => {
+      badge.textContent = statusText(status);
+      badge.className = `connection ${status.state}`;
+    },
+    seedCharts,
+  );
   addEventListener('hashchange', route);
   route();
 }

@@ -10,22 +10,26 @@ import type { LiveState } from './live-state.js';
 /** What the connection badge shows. */
 export type ConnectionStatus = { state: 'connecting' } | { state: 'live' } | { state: 'reconnecting'; retryInMs: number } | { state: 'paused' };
 
-/** Connects `state` to the monitor at `baseUrl` while `document` is visible. */
-export function connectWhileVisible(baseUrl: string, state: LiveState, onStatus: (status: ConnectionStatus) => void): { stop(): void } {
+/** Connects `state` to the monitor at `baseUrl` while `document` is visible; `onResync` after each (re)subscription's snapshot. */
+export function connectWhileVisible(baseUrl: string, state: LiveState, onStatus: (status: ConnectionStatus) => void, onResync: () => void): { stop(): void } {
   let subscription: LiveSubscriptionHandle | undefined;
 
   const open = (): void => {
     if (subscription) return;
     subscription = subscribeLive({
       baseUrl,
-      onSnapshot: (snapshot) => state.snapshot(snapshot, Date.now()),
+      onSnapshot: (snapshot) => {
+        state.snapshot(snapshot, Date.now());
+        // Sessions that ended while the page was away are in the history, not the snapshot.
+        onResync();
+      },
       onSessionStarted: (session) => state.sessionStarted(session, Date.now()),
       onStage: (stage) => state.stage(stage, Date.now()),
       onTokens: (tokens) => state.tokens(tokens, Date.now()),
       onCompleted: (session) => state.ended(session, Date.now()),
       onFailed: (session) => state.ended(session, Date.now()),
       onAbandoned: (session) => state.ended(session, Date.now()),
-      onRenamed: (renamed) => state.renamed(renamed.previous_session_id, renamed.session_id),
+      onRenamed: (renamed) => state.renamed(renamed.previous_session_id, renamed.session_id, Date.now()),
       onRemoved: (removed) => state.removed(removed.session_id),
       onStatistics: (statistics) => state.statisticsUpdated(statistics),
       onConnectionChange: (connection, detail) => {

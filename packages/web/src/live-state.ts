@@ -24,7 +24,7 @@ export interface LogLine {
   readonly id: number;
   readonly time: number;
   readonly sessionId: string;
-  readonly kind: 'started' | 'stage' | 'tokens' | 'completed' | 'failed' | 'abandoned' | 'connection';
+  readonly kind: 'started' | 'stage' | 'tokens' | 'completed' | 'failed' | 'abandoned' | 'renamed' | 'connection';
   readonly text: string;
 }
 
@@ -62,6 +62,8 @@ export class LiveState {
   /** Sessions already in the charts: an ending seen both live and in history counts once. */
   readonly #charted = new Set<string>();
   readonly #tokenArrivals: { time: number; count: number }[] = [];
+  /** Ids sessions were first known by (their trace id), to the id they have now; the newest 1,000. */
+  readonly #renames = new Map<string, string>();
   readonly #listeners = new Set<(change: LiveChange) => void>();
   readonly #maxLogLines: number;
   readonly #maxText: number;
@@ -130,6 +132,8 @@ export class LiveState {
 
   tokens(tokens: LiveTokens, now: number): void {
     this.#tokenArrivals.push({ time: now, count: tokens.count });
+    // Trimmed here too: the figure is read only on the live view, the arrivals come on every view.
+    this.#trimTokenArrivals(now);
     const session = this.active.get(tokens.session_id);
     if (session) {
       session.streamed = tokens.total;
@@ -153,13 +157,24 @@ export class LiveState {
   }
 
   /** A session known by its trace id got its real id. */
-  renamed(previousId: string, sessionId: string): void {
+  renamed(previousId: string, sessionId: string, now: number): void {
+    this.#renames.set(previousId, sessionId);
+    if (this.#renames.size > 1000) this.#renames.delete(this.#renames.keys().next().value!);
     const session = this.active.get(previousId);
-    if (!session) return;
-    this.active.delete(previousId);
-    session.summary = { ...session.summary, session_id: sessionId };
-    this.active.set(sessionId, session);
-    this.#emit('sessions');
+    if (session) {
+      this.active.delete(previousId);
+      session.summary = { ...session.summary, session_id: sessionId };
+      this.active.set(sessionId, session);
+      this.#emit('sessions');
+    }
+    this.#addLog(now, sessionId, 'renamed', `was ${previousId}`);
+  }
+
+  /** The id a session has now, following renames: a link to the first id keeps working. */
+  resolveId(sessionId: string): string {
+    let id = sessionId;
+    for (let hops = 0; hops < 8 && this.#renames.has(id); hops += 1) id = this.#renames.get(id)!;
+    return id;
   }
 
   /** The store let go of a session (retention, capacity). */
@@ -179,8 +194,19 @@ export class LiveState {
   }
 
   /** Tokens per second arriving over the last ten seconds. */
+  /** How many token arrivals are held: those of the last ten seconds, however long the page is open. */
+  get tokenArrivalsHeld(): number {
+    return this.#tokenArrivals.length;
+  }
+
+  #trimTokenArrivals(now: number): void {
+    let expired = 0;
+    while (expired < this.#tokenArrivals.length && this.#tokenArrivals[expired]!.time < now - TOKENS_WINDOW_MS) expired += 1;
+    if (expired > 0) this.#tokenArrivals.splice(0, expired);
+  }
+
   tokensPerSecond(now: number): number {
-    while (this.#tokenArrivals.length > 0 && this.#tokenArrivals[0]!.time < now - TOKENS_WINDOW_MS) this.#tokenArrivals.shift();
+    this.#trimTokenArrivals(now);
     const count = this.#tokenArrivals.reduce((sum, arrival) => sum + arrival.count, 0);
     return count / (TOKENS_WINDOW_MS / 1000);
   }

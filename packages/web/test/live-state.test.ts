@@ -62,8 +62,12 @@ describe('LiveState', () => {
   it('moves a renamed session to its own id and drops removed ones', () => {
     const state = new LiveState();
     state.sessionStarted(summary('trace-1'), 0);
-    state.renamed('trace-1', 'session-1');
+    state.renamed('trace-1', 'session-1', 5);
     expect([...state.active.keys()]).toEqual(['session-1']);
+    // A link to the first id still finds the session, and the log says what happened.
+    expect(state.resolveId('trace-1')).toBe('session-1');
+    expect(state.resolveId('unrelated')).toBe('unrelated');
+    expect(state.log.at(-1)).toMatchObject({ sessionId: 'session-1', kind: 'renamed', text: 'was trace-1' });
     expect(state.active.get('session-1')!.summary.session_id).toBe('session-1');
     state.removed('session-1');
     expect(state.active.size).toBe(0);
@@ -76,6 +80,13 @@ describe('LiveState', () => {
     expect(state.active.get('a')!.text).toBe('abcdefghij');
     for (let index = 0; index < 5; index += 1) state.connection(`line ${index}`, index);
     expect(state.log.map((line) => line.text)).toEqual(['line 2', 'line 3', 'line 4']);
+  });
+
+  it('forgets token arrivals older than ten seconds even while nobody reads the rate', () => {
+    const state = new LiveState();
+    for (let second = 0; second < 100; second += 1) state.tokens({ session_id: 'x', count: 1, total: second + 1 }, second * 1000);
+    // Only the arrivals of the last ten seconds (89 s to 99 s, both ends) are held.
+    expect(state.tokenArrivalsHeld).toBe(11);
   });
 
   it('counts tokens per second over the last ten seconds', () => {

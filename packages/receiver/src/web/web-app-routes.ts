@@ -18,6 +18,7 @@ export interface WebAsset {
   /** The gzip form, when it is smaller. */
   readonly gzip: Buffer | null;
   readonly etag: string;
+  readonly gzipEtag: string;
   readonly contentType: string;
 }
 
@@ -75,21 +76,48 @@ export function loadWebApp(directory: string | undefined): Map<string, WebAsset>
     const body = readFileSync(file);
     const contentType = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
     const compressed = /^(text|application\/json|image\/svg)/.test(contentType) ? gzipSync(body) : null;
+    const tag = createHash('sha256').update(body).digest('base64url').slice(0, 27);
     assets.set(`/${relative(directory, file).split(sep).join('/')}`, {
       body,
       gzip: compressed && compressed.length < body.length ? compressed : null,
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+      etag: `"${tag}"`,
+      // The gzip form is other bytes: it gets its own tag, so no cache mixes the two up.
+      gzipEtag: `"${tag}-gz"`,
       contentType,
     });
   }
   return assets;
 }
 
+/** True when `If-None-Match` names `etag`: `*`, a list, weak or strong (RFC 9110 compares weakly here). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const opaque = (tag: string): string => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => opaque(tag) === opaque(etag));
+}
+
+/** True when `Accept-Encoding` takes gzip (listed without `q=0`, or through `*`). */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  let gzip: number | undefined;
+  let any: number | undefined;
+  for (const entry of (acceptEncoding ?? '').split(',')) {
+    const [name = '', ...parameters] = entry.trim().toLowerCase().split(';');
+    const q = parameters.map((parameter) => /^\s*q=([0-9.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined);
+    const weight = q === undefined ? 1 : Number(q);
+    if (name === 'gzip' || name === 'x-gzip') gzip = weight;
+    else if (name === '*') any = weight;
+  }
+  return (gzip ?? any ?? 0) > 0;
+}
+
 function send(request: FastifyRequest, reply: FastifyReply, asset: WebAsset, cacheControl: string): FastifyReply {
-  void reply.header('etag', asset.etag).header('cache-control', cacheControl).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
-  if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+  const gzip = asset.gzip !== null && acceptsGzip(request.headers['accept-encoding']);
+  const etag = gzip ? asset.gzipEtag : asset.etag;
+  void reply.header('etag', etag).header('cache-control', cacheControl).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
+  if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
   void reply.type(asset.contentType);
-  if (asset.gzip && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(asset.gzip);
+  if (gzip) return reply.header('content-encoding', 'gzip').send(asset.gzip);
   return reply.send(asset.body);
 }
 
@@ -110,11 +138,19 @@ export interface WebAppRoutesOptions {
 export async function webAppRoutes(app: FastifyInstance, { assets, apiIndex }: WebAppRoutesOptions): Promise<void> {
   app.get('/api', { schema: { hide: true } }, async () => apiIndex);
   app.get('/', { schema: { hide: true } }, async (request, reply) => {
-    if (wantsJson(request.headers.accept)) return apiIndex;
+    const accept = request.headers.accept;
     const index = assets?.get('/index.html');
-    if (!index) throw new LlmMonitorError('LLMMON_ERR_WEB_NOT_BUILT', 'the web monitor is not built: run `pnpm build` in the repository (the REST API is at /api)');
+    if (wantsJson(accept)) return apiIndex;
+    if (!index) {
+      // Without a page, only a browser (which asks for HTML) needs to hear why; curl gets the index.
+      if (accept?.includes('text/html')) throw new LlmMonitorError('LLMMON_ERR_WEB_NOT_BUILT', 'the web monitor is not built: run `pnpm build` in the repository (the REST API is at /api)');
+      return apiIndex;
+    }
     void reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('referrer-policy', 'no-referrer');
-    return send(request, reply, index, 'no-cache');
+    const sent = send(request, reply, index, 'no-cache');
+    // The same URL answers HTML or JSON by Accept: caches must keep them apart.
+    void reply.header('vary', 'accept, accept-encoding');
+    return sent;
   });
   app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (request, reply) => {
     const asset = assets?.get(`/assets/${request.params['*']}`);

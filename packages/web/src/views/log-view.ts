@@ -2,7 +2,7 @@
  * The live event stream as a log: newest at the bottom, scrolled along as lines arrive, and
  * pausable to read (lines keep arriving in the background and show on resume).
  */
-import { h, replaceChildren } from '../dom.js';
+import { h } from '../dom.js';
 import { formatClock, shortId } from '../format.js';
 import type { LiveState, LogLine } from '../live-state.js';
 
@@ -28,16 +28,14 @@ export function logView(state: LiveState): { element: HTMLElement; close(): void
   let frame: number | undefined;
 
   const follow = (): void => {
+    if (paused) return;
+    // The kept log lets its oldest lines go: so does the list, line by line, never all at once.
+    const oldest = state.log[0]?.id ?? Infinity;
+    while (list.firstElementChild && Number((list.firstElementChild as HTMLElement).dataset['id']) < oldest) list.firstElementChild.remove();
     const fresh = state.log.filter((entry) => entry.id > lastShown);
     if (fresh.length === 0) return;
-    // Rebuild when the kept log has moved past what is shown (the oldest lines were let go).
-    if (list.firstElementChild && state.log[0] && Number((list.firstElementChild as HTMLElement).dataset['id']) < state.log[0].id) {
-      replaceChildren(list, ...state.log.map((entry) => withId(entry)));
-    } else {
-      for (const entry of fresh) list.appendChild(withId(entry));
-    }
-    lastShown = state.log.at(-1)?.id ?? lastShown;
-    while (list.childElementCount > state.log.length) list.firstElementChild?.remove();
+    for (const entry of fresh) list.appendChild(withId(entry));
+    lastShown = fresh.at(-1)!.id;
     list.scrollTop = list.scrollHeight;
   };
   const withId = (entry: LogLine): HTMLLIElement => {
@@ -47,6 +45,10 @@ export function logView(state: LiveState): { element: HTMLElement; close(): void
   };
   pause.addEventListener('click', () => {
     paused = !paused;
+    if (frame !== undefined) {
+      cancelAnimationFrame(frame);
+      frame = undefined;
+    }
     pause.textContent = paused ? 'Resume' : 'Pause';
     pause.setAttribute('aria-pressed', String(paused));
     if (!paused) {

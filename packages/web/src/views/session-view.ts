@@ -102,62 +102,148 @@ function eventsList(session: ProcessingSession): HTMLElement {
   );
 }
 
-function render(session: ProcessingSession, prices: ModelPrices, now: number): HTMLElement[] {
-  const streamed = session.streamed_tokens.join('');
-  const answer = streamed || session.result_preview || '';
-  const cost = costUsd(prices, session.model, session.token_counts.input, session.token_counts.output);
-  const permalink = `${location.origin}${location.pathname}#/sessions/${encodeURIComponent(session.session_id)}`;
+function copyButton(permalink: string): HTMLButtonElement {
   const copy = h('button', { type: 'button', class: 'ghost' }, 'Copy link');
   copy.addEventListener('click', () => {
-    void navigator.clipboard?.writeText(permalink).then(() => (copy.textContent = 'Copied'));
+    const copied = (): void => void (copy.textContent = 'Copied');
+    // The Clipboard API exists only in secure contexts (https, localhost): elsewhere, copy from a
+    // selected field, the way browsers always could.
+    const fallback = (): void => {
+      const field = h('input', { value: permalink, attributes: { readonly: true, 'aria-hidden': 'true' }, style: { position: 'fixed', opacity: '0' } });
+      document.body.appendChild(field);
+      field.select();
+      const ok = document.execCommand('copy');
+      field.remove();
+      if (ok) copied();
+      else copy.textContent = 'Copy failed';
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(permalink).then(copied, fallback);
+    else fallback();
   });
-  return [
-    h(
-      'header',
-      { class: 'details-head' },
-      h('h2', {}, h('span', { class: `status-badge ${session.status}`, attributes: { 'data-testid': 'details-status' } }, session.status), ' ', session.task ?? 'session', ' ', h('code', {}, session.session_id)),
-      h('div', { class: 'details-actions' }, h('a', { href: `#/sessions/${encodeURIComponent(session.session_id)}`, attributes: { 'data-testid': 'permalink' } }, 'Permalink'), copy),
-    ),
-    session.error ? h('div', { class: 'error-box', role: 'alert', attributes: { 'data-testid': 'details-error' } }, session.error) : null,
-    h(
-      'dl',
-      { class: 'fields' },
-      field('Stage', `${stageLabel(session.current_stage)} (${session.progress}%)`, 'details-stage'),
-      field('Model', session.model ?? '–'),
-      field('Started', formatClock(session.start_time)),
-      field('Duration', session.duration_ms === null ? `${formatDuration(now - Date.parse(session.start_time))} so far` : formatDuration(session.duration_ms)),
-      field('Tokens in / out', `${formatCount(session.token_counts.input)} / ${formatCount(session.token_counts.output)}`),
-      field('Streamed tokens', formatCount(session.token_counts.streamed), 'details-streamed'),
-      field('Time to first token', formatDuration(session.time_to_first_token_ms)),
-      field('Tokens per second', session.tokens_per_second === null ? '–' : session.tokens_per_second.toFixed(1)),
-      field('Cost', formatUsd(cost)),
-      field('Conversation', session.conversation_id ?? '–'),
-      field('User', session.user_id ?? '–'),
-      field('Service', session.service_name ?? '–'),
-    ),
-    h('h3', {}, 'Timeline'),
-    waterfall(session, now),
-    h('h3', {}, 'Prompt'),
-    h('pre', { class: 'text-block', attributes: { 'data-testid': 'details-prompt' } }, session.content_preview ?? '(not captured)'),
-    h('h3', {}, session.status === 'active' ? 'Response (streaming)' : 'Response'),
-    h('pre', { class: 'text-block response', attributes: { 'data-testid': 'details-response' } }, answer || '(not captured)'),
-    h('h3', {}, 'LLM calls'),
-    callsTable(session, prices),
-    h('h3', {}, 'Events'),
-    eventsList(session),
-    h('h3', {}, 'Metadata'),
-    h('pre', { class: 'text-block' }, JSON.stringify(session.metadata, null, 2)),
-  ].filter((part): part is HTMLElement => part !== null);
+  return copy;
 }
 
-/** The details page of `sessionId`; `close()` stops its live refresh. */
-export function sessionView(sessionId: string, client: MonitorClient, state: LiveState, prices: () => ModelPrices): { element: HTMLElement; close(): void } {
-  const element = h('section', { class: 'details', attributes: { 'aria-label': 'Session details' } }, h('p', { class: 'empty' }, 'Loading…'));
+function fields(session: ProcessingSession, prices: ModelPrices, now: number): HTMLElement {
+  const cost = costUsd(prices, session.model, session.token_counts.input, session.token_counts.output);
+  return h(
+    'dl',
+    { class: 'fields' },
+    field('Stage', `${stageLabel(session.current_stage)} (${session.progress}%)`, 'details-stage'),
+    field('Model', session.model ?? '–'),
+    field('Started', formatClock(session.start_time)),
+    field('Duration', session.duration_ms === null ? `${formatDuration(now - Date.parse(session.start_time))} so far` : formatDuration(session.duration_ms)),
+    field('Tokens in / out', `${formatCount(session.token_counts.input)} / ${formatCount(session.token_counts.output)}`),
+    field('Streamed tokens', formatCount(session.token_counts.streamed), 'details-streamed'),
+    field('Time to first token', formatDuration(session.time_to_first_token_ms)),
+    field('Tokens per second', session.tokens_per_second === null ? '–' : session.tokens_per_second.toFixed(1)),
+    field('Cost', formatUsd(cost)),
+    field('Conversation', session.conversation_id ?? '–'),
+    field('User', session.user_id ?? '–'),
+    field('Service', session.service_name ?? '–'),
+  );
+}
+
+/**
+ * The page of one session, laid out once: each part is redrawn only when what it shows changed, so
+ * an opened preview stays open, a scrolled box stays scrolled and focus stays where it was while the
+ * session runs.
+ */
+class SessionPage {
+  readonly element = h('div', { class: 'details-body' });
+  readonly #parts = new Map<string, { holder: HTMLElement; signature: string }>();
+
+  constructor() {
+    for (const [name, title] of [
+      ['head', ''],
+      ['error', ''],
+      ['fields', ''],
+      ['timeline', 'Timeline'],
+      ['prompt', 'Prompt'],
+      ['response', ''],
+      ['calls', 'LLM calls'],
+      ['events', 'Events'],
+      ['metadata', 'Metadata'],
+    ] as const) {
+      if (title) this.element.appendChild(h('h3', {}, title));
+      const holder = h('div', { class: `part-${name}` });
+      this.element.appendChild(holder);
+      this.#parts.set(name, { holder, signature: '\u0000' });
+    }
+  }
+
+  #put(name: string, signature: string, build: () => (HTMLElement | null)[]): void {
+    const part = this.#parts.get(name)!;
+    if (part.signature === signature) return;
+    part.signature = signature;
+    replaceChildren(part.holder, ...build());
+  }
+
+  /** Puts `text` into the part's one text block, keeping the block (and its scroll) when it exists. */
+  #text(name: string, text: string, testId: string): void {
+    const part = this.#parts.get(name)!;
+    let block = part.holder.querySelector('pre');
+    if (!block) {
+      block = h('pre', { class: 'text-block', attributes: { 'data-testid': testId } });
+      part.holder.appendChild(block);
+    }
+    if (block.textContent !== text) block.textContent = text;
+  }
+
+  show(session: ProcessingSession, prices: ModelPrices, now: number): void {
+    const id = encodeURIComponent(session.session_id);
+    this.#put('head', `${session.session_id} ${session.status} ${session.task}`, () => [
+      h(
+        'header',
+        { class: 'details-head' },
+        h('h2', {}, h('span', { class: `status-badge ${session.status}`, attributes: { 'data-testid': 'details-status' } }, session.status), ' ', session.task ?? 'session', ' ', h('code', {}, session.session_id)),
+        h('div', { class: 'details-actions' }, h('a', { href: `#/sessions/${id}`, attributes: { 'data-testid': 'permalink' } }, 'Permalink'), copyButton(`${location.origin}${location.pathname}#/sessions/${id}`)),
+      ),
+    ]);
+    this.#put('error', session.error ?? '', () => [session.error ? h('div', { class: 'error-box', role: 'alert', attributes: { 'data-testid': 'details-error' } }, session.error) : null]);
+    const live = session.status === 'active';
+    // A running session's elapsed time and running bars move every second; an ended one is still.
+    const moment = live ? String(Math.floor(now / 1000)) : 'ended';
+    const priced = Object.keys(prices).length;
+    this.#put('fields', `${moment} ${priced} ${JSON.stringify([session.current_stage, session.progress, session.token_counts, session.time_to_first_token_ms, session.tokens_per_second, session.duration_ms])}`, () => [fields(session, prices, now)]);
+    this.#put('timeline', `${moment} ${session.stages.length} ${session.llm_calls.length} ${session.duration_ms}`, () => [waterfall(session, now)]);
+    this.#text('prompt', session.content_preview ?? '(not captured)', 'details-prompt');
+    const answer = session.streamed_tokens.join('') || session.result_preview || '';
+    this.#put('response', live ? 'streaming' : 'done', () => [h('h3', {}, live ? 'Response (streaming)' : 'Response')]);
+    this.#text('response', answer || '(not captured)', 'details-response');
+    this.#put('calls', `${priced} ${JSON.stringify(session.llm_calls)}`, () => [callsTable(session, prices)]);
+    this.#put('events', `${session.events.length} ${session.events.at(-1)?.timestamp}`, () => [eventsList(session)]);
+    this.#put('metadata', JSON.stringify(session.metadata), () => [h('pre', { class: 'text-block' }, JSON.stringify(session.metadata, null, 2))]);
+  }
+}
+
+/**
+ * The details page of `sessionId`; `close()` stops its live refresh. `resolveId` follows renames
+ * (a session first known by its trace id), `prices` resolves with the price table.
+ */
+export function sessionView(
+  sessionId: string,
+  client: MonitorClient,
+  state: LiveState,
+  prices: Promise<ModelPrices>,
+): { element: HTMLElement; close(): void } {
+  const status = h('div', { class: 'details-status' }, h('p', { class: 'empty' }, 'Loading…'));
+  const page = new SessionPage();
+  page.element.hidden = true;
+  const element = h('section', { class: 'details', attributes: { 'aria-label': 'Session details' } }, h('a', { href: '#/', class: 'back' }, '← Live view'), status, page.element);
+  let currentId = state.resolveId(sessionId);
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight = false;
   let again = false;
-  let ended = false;
+  // Polling stops once the session ended or is not found; a live event about it starts it again.
+  let settled = false;
+  let shownError = '';
+
+  const showError = (text: string): void => {
+    if (text === shownError) return;
+    shownError = text;
+    replaceChildren(status, text ? h('div', { class: 'error-box', role: 'alert' }, text) : null);
+  };
 
   const load = async (): Promise<void> => {
     if (inFlight) {
@@ -166,14 +252,23 @@ export function sessionView(sessionId: string, client: MonitorClient, state: Liv
     }
     inFlight = true;
     try {
-      const session = await client.getSession(sessionId);
+      const followed = state.resolveId(currentId);
+      if (followed !== currentId) {
+        currentId = followed;
+        history.replaceState(null, '', `#/sessions/${encodeURIComponent(currentId)}`);
+      }
+      const [session, table] = await Promise.all([client.getSession(currentId), prices]);
       if (closed) return;
-      ended = session.status !== 'active';
-      replaceChildren(element, h('a', { href: '#/', class: 'back' }, '← Live view'), ...render(session, prices(), Date.now()));
+      settled = session.status !== 'active';
+      showError('');
+      page.element.hidden = false;
+      page.show(session, table, Date.now());
     } catch (error) {
       if (closed) return;
-      const text = (error as { code?: string }).code === 'LLMMON_ERR_SESSION_NOT_FOUND' ? `No session ${sessionId} is held (never seen, or removed by retention).` : `Could not load the session: ${(error as Error).message}`;
-      replaceChildren(element, h('a', { href: '#/', class: 'back' }, '← Live view'), h('div', { class: 'error-box', role: 'alert' }, text));
+      settled = true;
+      const notFound = (error as { code?: string }).code === 'LLMMON_ERR_SESSION_NOT_FOUND';
+      showError(notFound ? `No session ${currentId} is held (never seen, or removed by retention).` : `Could not load the session: ${(error as Error).message}`);
+      page.element.hidden = true;
     } finally {
       inFlight = false;
       if (again && !closed) {
@@ -183,7 +278,8 @@ export function sessionView(sessionId: string, client: MonitorClient, state: Liv
     }
   };
   const schedule = (): void => {
-    if (timer || closed) return;
+    // A hidden page asks the server for nothing; it catches up when shown.
+    if (timer || closed || document.visibilityState === 'hidden') return;
     timer = setTimeout(() => {
       timer = undefined;
       void load();
@@ -192,13 +288,21 @@ export function sessionView(sessionId: string, client: MonitorClient, state: Liv
   const unsubscribe = state.subscribe((change) => {
     if (change !== 'log') return;
     const last = state.log.at(-1);
-    // Anything the stream says about this session (or a session that ended while we watched) redraws it.
-    if (last && (last.sessionId === sessionId || (!ended && last.kind === 'connection'))) schedule();
+    if (!last) return;
+    // Anything the stream says about this session redraws it; a reconnect may have missed its end.
+    if (last.sessionId === currentId || last.sessionId === state.resolveId(currentId) || (!settled && last.kind === 'connection')) {
+      settled = false;
+      schedule();
+    }
   });
   // The elapsed time and a running stage's bar grow while nothing else happens.
   const ticker = setInterval(() => {
-    if (!ended) schedule();
+    if (!settled) schedule();
   }, 1000);
+  const onVisibility = (): void => {
+    if (document.visibilityState === 'visible') schedule();
+  };
+  document.addEventListener('visibilitychange', onVisibility);
   void load();
   return {
     element,
@@ -206,6 +310,7 @@ export function sessionView(sessionId: string, client: MonitorClient, state: Liv
       closed = true;
       unsubscribe();
       clearInterval(ticker);
+      document.removeEventListener('visibilitychange', onVisibility);
       if (timer) clearTimeout(timer);
     },
   };
