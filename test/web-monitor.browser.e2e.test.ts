@@ -100,6 +100,7 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await until('the waterfall', async () => (await page.locator('[data-testid=waterfall] li').count()) >= 3);
     expect(await page.locator('[data-testid=waterfall] li').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-stage')))).toEqual(['initializing', 'connecting to model', 'streaming response']);
     expect(await textOf(page, '[data-testid=details-response]')).toBe('Paris is ');
+    expect(await textOf(page, 'main')).not.toContain('Loading…');
 
     session.tokens(2, 'the capital.');
     await until('the response growing while the page is open', async () => (await textOf(page, '[data-testid=details-response]')) === 'Paris is the capital.');

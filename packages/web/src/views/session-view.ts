@@ -237,7 +237,8 @@ export function sessionView(
   let again = false;
   // Polling stops once the session ended or is not found; a live event about it starts it again.
   let settled = false;
-  let shownError = '';
+  // What the status line shows: 'Loading…' until the first answer, then an error or nothing.
+  let shownError = 'Loading…';
 
   const showError = (text: string): void => {
     if (text === shownError) return;
