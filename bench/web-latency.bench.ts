@@ -71,11 +71,11 @@ async function seenByNodeClient(monitor: LlmMonitor): Promise<void> {
 async function shownOnPage(monitor: LlmMonitor): Promise<void> {
   const session = monitor.startSession({ task: 'latency' });
   session.stage('connecting_to_model');
-  await page.waitForFunction(
-    (id) => document.querySelector(`.session-card[data-session-id="${id}"] [data-testid=session-stage]`)?.textContent === 'connecting to model',
-    session.sessionId,
-    { polling: 'raf', timeout: 10_000 },
-  );
+  // Checked in the page on every frame; the id is a UUID, safe inside the selector.
+  await page.waitForFunction(`document.querySelector('.session-card[data-session-id="${session.sessionId}"] [data-testid=session-stage]')?.textContent === 'connecting to model'`, undefined, {
+    polling: 'raf',
+    timeout: 10_000,
+  });
   session.complete();
 }
 
