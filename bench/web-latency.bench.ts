@@ -20,6 +20,11 @@ import { buildReceiver } from '@llm-monitor/receiver';
 import type { Receiver } from '@llm-monitor/receiver';
 import { launchChromium } from '../test/support/browser.js';
 
+/** The little of the page's globals the check reads (the bench compiles without DOM types). */
+interface PageGlobals {
+  readonly document: { querySelector(selector: string): { readonly textContent: string | null } | null };
+}
+
 let receiver: Receiver;
 let live: LlmMonitorSetup;
 let browser: Browser;
@@ -71,11 +76,12 @@ async function seenByNodeClient(monitor: LlmMonitor): Promise<void> {
 async function shownOnPage(monitor: LlmMonitor): Promise<void> {
   const session = monitor.startSession({ task: 'latency' });
   session.stage('connecting_to_model');
-  // Checked in the page on every frame; the id is a UUID, safe inside the selector.
-  await page.waitForFunction(`document.querySelector('.session-card[data-session-id="${session.sessionId}"] [data-testid=session-stage]')?.textContent === 'connecting to model'`, undefined, {
-    polling: 'raf',
-    timeout: 10_000,
-  });
+  // Checked in the page on every frame. A function, not a string: the page's CSP forbids eval.
+  await page.waitForFunction(
+    (id) => (globalThis as unknown as PageGlobals).document.querySelector(`.session-card[data-session-id="${id}"] [data-testid=session-stage]`)?.textContent === 'connecting to model',
+    session.sessionId,
+    { polling: 'raf', timeout: 10_000 },
+  );
   session.complete();
 }
 
