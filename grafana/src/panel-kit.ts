@@ -83,3 +83,11 @@ export function stat(title: string, description: string, unit: string, query: Qu
 export function heatmap(title: string, description: string, unit: string, query: Query, width = 12): HeatmapPanel {
   return targets(new HeatmapPanel().title(title).description(description).datasource(DATASOURCE).gridPos({ h: 8, w: width, x: 0, y: 0 }), [{ ...query, legend: '{{le}}' }], PromQueryFormat.Heatmap).calculate(false).yAxis(new YAxisConfigBuilder().unit(unit));
 }
+
+/**
+ * A link from a panel into the web monitor: `view` is its route, e.g. `#/history?status=failed`.
+ * In a data link, `${__field.labels.model}` and the like fill in the series the user clicked.
+ */
+export function monitorLink(title: string, view: string): DashboardLinkBuilder {
+  return new DashboardLinkBuilder(title).type(DashboardLinkType.Link).url(`\${monitor_url}${view}`).targetBlank(true);
+}

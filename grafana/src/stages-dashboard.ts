@@ -1,6 +1,6 @@
 /** Stages: how long each stage takes, where the time goes, and sessions that got stuck. */
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { heatmap, INSTANCE_FILTER, llmMonitorDashboard, SESSION_FILTER, stat, timeseries } from './panel-kit.js';
+import { heatmap, INSTANCE_FILTER, llmMonitorDashboard, monitorLink, SESSION_FILTER, stat, timeseries } from './panel-kit.js';
 
 export function stagesDashboard(): DashboardBuilder {
   const stage = `llm_monitor_stage_duration_seconds`;
@@ -24,11 +24,11 @@ export function stagesDashboard(): DashboardBuilder {
     .withPanel(
       stat('Abandoned (1h)', 'Sessions that stopped sending spans without ending, in the last hour: a stuck stage or a dead process.', 'short', {
         expr: `sum(increase(llm_monitor_sessions_ended_total{${SESSION_FILTER}, status="abandoned"}[1h])) or vector(0)`,
-      }),
+      }).links([monitorLink('Abandoned sessions: where they stopped', '#/history?status=abandoned')]),
     )
     .withPanel(
       timeseries('Abandoned sessions by task', 'Abandoned sessions per second, by task (alert: LlmMonitorSessionsAbandoned).', 'reqps', [
         { expr: `sum by (task) (rate(llm_monitor_sessions_ended_total{${SESSION_FILTER}, status="abandoned"}[$__rate_interval])) or on() vector(0)`, legend: '{{task}}' },
-      ]),
+      ]).dataLinks([monitorLink('Abandoned sessions of this task', '#/history?status=abandoned&task=${__field.labels.task}')]),
     );
 }

@@ -1,6 +1,6 @@
 /** Tokens and cost: token throughput by model, time to first token, time per output token, cost. */
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { GENAI_FILTER, INSTANCE_FILTER, llmMonitorDashboard, timeseries } from './panel-kit.js';
+import { GENAI_FILTER, INSTANCE_FILTER, llmMonitorDashboard, monitorLink, timeseries } from './panel-kit.js';
 
 export function tokensDashboard(): DashboardBuilder {
   const quantiles = (metric: string) =>
@@ -12,9 +12,13 @@ export function tokensDashboard(): DashboardBuilder {
     .withPanel(
       timeseries('Tokens per second by model', 'Input and output tokens of ended sessions, per second.', 'short', [
         { expr: `sum by (model, direction) (rate(llm_monitor_tokens_total{model=~"$model", ${INSTANCE_FILTER}}[$__rate_interval]))`, legend: '{{model}} {{direction}}' },
+      ]).dataLinks([monitorLink('Sessions of this model', '#/history?model=${__field.labels.model}')]),
+    )
+    .withPanel(
+      timeseries('Time to first token', 'p50 and p95 of the time to the first streamed token, by model (alert: LlmMonitorSlowTimeToFirstToken).', 's', quantiles('gen_ai_server_time_to_first_token_seconds')).dataLinks([
+        monitorLink('Sessions of this model', '#/history?model=${__field.labels.gen_ai_request_model}'),
       ]),
     )
-    .withPanel(timeseries('Time to first token', 'p50 and p95 of the time to the first streamed token, by model (alert: LlmMonitorSlowTimeToFirstToken).', 's', quantiles('gen_ai_server_time_to_first_token_seconds')))
     .withPanel(timeseries('Time per output token', 'p50 and p95 of the mean time per output token after the first, by model.', 's', quantiles('gen_ai_server_time_per_output_token_seconds')))
     .withPanel(
       timeseries('Cost per hour by model', 'US dollars per hour at the current rate, from the model_prices setting (models without a price cost nothing).', 'currencyUSD', [

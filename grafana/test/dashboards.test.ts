@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderDashboards } from '../src/index.js';
+// The page's own filter names: a link must use what the web monitor understands.
+import { STATUSES, TEXT_FILTERS } from '../../packages/web/src/history-query.js';
 
 const directory = fileURLToPath(new URL('../dashboards/', import.meta.url));
 
@@ -27,6 +29,25 @@ describe('grafana/dashboards', () => {
       for (const panel of dashboard.panels) {
         expect(panel.description, panel.title).toBeTruthy();
         expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('links panels into views the web monitor has, with filters it understands', () => {
+    const links: { panel: string; url: string }[] = [];
+    for (const text of Object.values(rendered)) {
+      const dashboard = JSON.parse(text) as { panels: (PanelJson & { links?: { url: string }[]; fieldConfig?: { defaults?: { links?: { url: string }[] } } })[] };
+      for (const panel of dashboard.panels) {
+        for (const link of [...(panel.links ?? []), ...(panel.fieldConfig?.defaults?.links ?? [])]) links.push({ panel: panel.title, url: link.url });
+      }
+    }
+    expect(links.length).toBeGreaterThanOrEqual(10);
+    for (const { panel, url } of links) {
+      const match = /^\$\{monitor_url\}#(\/(?:history|log)?)(?:\?(.*))?$/.exec(url);
+      expect(match, `${panel}: ${url}`).not.toBeNull();
+      for (const [name, value] of new URLSearchParams(match![2] ?? '')) {
+        expect(['status', ...TEXT_FILTERS], `${panel}: ${url}`).toContain(name);
+        if (name === 'status' && !value.startsWith('${')) expect(STATUSES, `${panel}: ${url}`).toContain(value);
       }
     }
   });
