@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemoWorkload } from '@llm-monitor/demo';
 import type { DemoWorkload } from '@llm-monitor/demo';
 import { asGrafanaSends } from '@llm-monitor/grafana-dashboards';
+import type { DashboardJson } from '@llm-monitor/grafana-dashboards';
 import { useReceiver } from './support/receiver.js';
 import { startPrometheus } from './support/prometheus.js';
 import { toolAvailable } from './support/tools.js';
@@ -27,7 +28,7 @@ interface PanelQuery {
 const queries: PanelQuery[] = readdirSync(directory)
   .filter((file) => file.endsWith('.json'))
   .flatMap((file) => {
-    const dashboard = JSON.parse(readFileSync(`${directory}${file}`, 'utf8')) as { title: string; panels: { title: string; targets?: { expr: string }[] }[] };
+    const dashboard = JSON.parse(readFileSync(`${directory}${file}`, 'utf8')) as DashboardJson;
     return dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ dashboard: dashboard.title, panel: panel.title, expr: target.expr })));
   });
 

@@ -19,6 +19,23 @@ function seeded(seed: number): () => number {
 }
 
 describe('runDemoWorkload', () => {
+  it('runs many sessions at once without Node warning about listeners on its abort signal', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      // 40 sessions started within 0.2 s, each waiting on the shared signal for most of its run.
+      const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-many-at-once', rate: 200, timeScale: 0.2, failureRate: 0, maxSessions: 40, random: seeded(3) });
+      await workload.finished;
+      await workload.stop();
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.includes('MaxListenersExceeded'))).toEqual([]);
+  });
+
   it('runs overlapping sessions through all ten stages, with tokens, several models and some failures', async () => {
     const workload = runDemoWorkload({
       endpoint: server.otlpTracesUrl,

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { DashboardJson } from './preview/panel-data.js';
-import { freePort, startPrometheus } from './preview/prometheus-process.js';
+import { freePort, startPrometheus, waitUntilOk } from './preview/prometheus-process.js';
 import { queryDashboard } from './preview/prometheus-query.js';
 import { renderDashboardSvg } from './preview/svg-dashboard.js';
 
@@ -20,19 +20,6 @@ const dashboards = `${root}grafana/dashboards/`;
 const output = `${root}docs/images/dashboards/`;
 // The demo's models, priced so the cost panel has something to show (USD per million tokens).
 const MODEL_PRICES = 'gpt-4o-mini=0.15/0.6,claude-sonnet-4=3/15,mistral-small=0.1/0.3,llama3.1:8b=0/0';
-
-async function waitForReady(url: string, seconds: number): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${url} not ready within ${seconds} s`);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { minutes: { type: 'string', default: '6' }, rate: { type: 'string', default: '4' } } });
@@ -47,7 +34,7 @@ async function main(): Promise<void> {
   const receiverExited = new Promise((resolve) => receiver.once('exit', resolve));
   const prometheus = await startPrometheus(`global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: llm-monitor\n    static_configs:\n      - targets: ["127.0.0.1:${apiPort}"]\n`);
   try {
-    await waitForReady(`http://127.0.0.1:${apiPort}/readyz`, 30);
+    await waitUntilOk(`http://127.0.0.1:${apiPort}/readyz`, 30, () => (receiver.exitCode === null ? undefined : `llm-monitor exited with ${receiver.exitCode}`));
     const start = Math.floor(Date.now() / 1000);
     process.stdout.write(`demo running against the receiver on :${apiPort}; drawing in ${minutes} minute(s)\n`);
     await new Promise((resolve) => setTimeout(resolve, minutes * 60_000));

@@ -2,16 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderDashboards } from '../src/index.js';
+import type { DashboardJson, PanelJson } from '../src/index.js';
 // The page's own filter names: a link must use what the web monitor understands.
 import { STATUSES, TEXT_FILTERS } from '../../packages/web/src/history-query.js';
 
 const directory = fileURLToPath(new URL('../dashboards/', import.meta.url));
 
-interface PanelJson {
-  title: string;
-  description?: string;
-  targets?: { expr: string }[];
-}
+/** A panel as committed, with the links the web monitor is reached through. */
+type LinkedPanel = PanelJson & { links?: { url: string }[]; fieldConfig?: { defaults?: { links?: { url: string }[] } } };
 
 describe('grafana/dashboards', () => {
   const rendered = renderDashboards();
@@ -23,7 +21,7 @@ describe('grafana/dashboards', () => {
 
   it('gives every panel a description and a query, and every dashboard the model, task and instance variables', () => {
     for (const text of Object.values(rendered)) {
-      const dashboard = JSON.parse(text) as { panels: PanelJson[]; templating: { list: { name: string }[] }; links: { url?: string }[] };
+      const dashboard = JSON.parse(text) as DashboardJson & { templating: { list: { name: string }[] }; links: { url?: string }[] };
       expect(dashboard.templating.list.map((variable) => variable.name)).toEqual(expect.arrayContaining(['datasource', 'instance', 'model', 'task']));
       expect(dashboard.links.some((link) => link.url === '${monitor_url}')).toBe(true);
       for (const panel of dashboard.panels) {
@@ -36,7 +34,7 @@ describe('grafana/dashboards', () => {
   it('links panels into views the web monitor has, with filters it understands', () => {
     const links: { panel: string; url: string }[] = [];
     for (const text of Object.values(rendered)) {
-      const dashboard = JSON.parse(text) as { panels: (PanelJson & { links?: { url: string }[]; fieldConfig?: { defaults?: { links?: { url: string }[] } } })[] };
+      const dashboard = JSON.parse(text) as { panels: LinkedPanel[] };
       for (const panel of dashboard.panels) {
         for (const link of [...(panel.links ?? []), ...(panel.fieldConfig?.defaults?.links ?? [])]) links.push({ panel: panel.title, url: link.url });
       }

@@ -14,6 +14,25 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
+/**
+ * Resolves once `url` answers 2xx; throws after `seconds`, or as soon as `gone` names a reason (the
+ * process that should answer has exited).
+ */
+export async function waitUntilOk(url: string, seconds: number, gone: () => string | undefined = () => undefined): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const reason = gone();
+    if (reason) throw new Error(reason);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not ready within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** A TCP port free on loopback at the moment of asking. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,19 +68,11 @@ export async function startPrometheus(config: string, flags: readonly string[] =
     await exited;
     rmSync(directory, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus not ready within 20 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitUntilOk(`${url}/-/ready`, 20, () => (child.exitCode === null ? undefined : `prometheus exited with ${child.exitCode}`));
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}:\n${output}`, { cause: error });
   }
   return {
     url,

@@ -1,36 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReceiver } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
+import { oneSpanRequest } from './otlp-fixtures.js';
 
 let receiver: Receiver;
 
 beforeAll(async () => {
   receiver = await buildReceiver({ logLevel: 'silent' });
   // One running GenAI span: a session still active, known by its trace id.
-  await receiver.otlpServer.inject({
-    method: 'POST',
-    url: '/v1/traces',
-    headers: { 'content-type': 'application/json' },
-    payload: {
-      resourceSpans: [
-        {
-          scopeSpans: [
-            {
-              spans: [
-                {
-                  traceId: '11111111111111111111111111111111',
-                  spanId: '1111111111111111',
-                  name: 'chat m',
-                  startTimeUnixNano: '1763812800000000000',
-                  attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'm' } }],
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    },
-  });
+  await receiver.otlpServer.inject(oneSpanRequest({ traceId: '1'.repeat(32), spanId: '1'.repeat(16), name: 'chat m', attributes: { 'gen_ai.request.model': 'm' } }));
 });
 
 afterAll(async () => {

@@ -82,3 +82,14 @@ export function deeplyNestedJson(depth: number): string {
   for (let i = 0; i < depth; i += 1) value = `{"arrayValue":{"values":[${value}]}}`;
   return `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'01'.repeat(16)}","spanId":"${'02'.repeat(8)}","attributes":[{"key":"deep","value":${value}}]}]}]}]}`;
 }
+
+/** One running span, as the OTLP/JSON request an exporter would send: for tests that need one session. */
+export function oneSpanRequest(span: { traceId: string; spanId: string; name: string; attributes: Record<string, string> }): { method: 'POST'; url: string; headers: Record<string, string>; payload: object } {
+  const attributes = Object.entries(span.attributes).map(([key, value]) => ({ key, value: { stringValue: value } }));
+  return {
+    method: 'POST',
+    url: '/v1/traces',
+    headers: { 'content-type': 'application/json' },
+    payload: { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: span.traceId, spanId: span.spanId, name: span.name, startTimeUnixNano: '1763812800000000000', attributes }] }] }] },
+  };
+}

@@ -6,6 +6,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { gunzipSync } from 'node:zlib';
 import { buildReceiver, createRedactor, decodeTraceRequestProtobuf, MASK, resolveConfig } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
+import { oneSpanRequest } from './otlp-fixtures.js';
 import type { SpanRecord } from '@llm-monitor/sessions';
 
 let receiver: Receiver | undefined;
@@ -70,37 +71,20 @@ describe('createRedactor', () => {
 describe('redaction in the receiver', () => {
   it('keeps content out of what is stored and served', async () => {
     receiver = await buildReceiver({ logLevel: 'silent', redactContent: true, redactAttributes: ['llm_monitor.metadata.customer'] });
-    const attributes = (entries: Record<string, string>) => Object.entries(entries).map(([key, value]) => ({ key, value: { stringValue: value } }));
-    await receiver.otlpServer.inject({
-      method: 'POST',
-      url: '/v1/traces',
-      headers: { 'content-type': 'application/json' },
-      payload: {
-        resourceSpans: [
-          {
-            scopeSpans: [
-              {
-                spans: [
-                  {
-                    traceId: '3'.repeat(32),
-                    spanId: '4'.repeat(16),
-                    name: 'llm_monitor.session t',
-                    startTimeUnixNano: '1763812800000000000',
-                    attributes: attributes({
-                      'llm_monitor.span_type': 'session',
-                      'llm_monitor.session.id': 'private',
-                      'llm_monitor.content_preview': 'my bank password is hunter2',
-                      'llm_monitor.metadata.customer': 'ACME',
-                      'llm_monitor.metadata.plan': 'pro',
-                    }),
-                  },
-                ],
-              },
-            ],
-          },
-        ],
-      },
-    });
+    await receiver.otlpServer.inject(
+      oneSpanRequest({
+        traceId: '3'.repeat(32),
+        spanId: '4'.repeat(16),
+        name: 'llm_monitor.session t',
+        attributes: {
+          'llm_monitor.span_type': 'session',
+          'llm_monitor.session.id': 'private',
+          'llm_monitor.content_preview': 'my bank password is hunter2',
+          'llm_monitor.metadata.customer': 'ACME',
+          'llm_monitor.metadata.plan': 'pro',
+        },
+      }),
+    );
     const served = (await receiver.apiServer.inject('/api/monitoring/sessions/private')).json();
     expect(served.content_preview).toBe(MASK);
     expect(served.metadata).toEqual({ customer: MASK, plan: 'pro' });

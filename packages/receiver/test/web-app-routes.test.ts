@@ -18,6 +18,8 @@ describe('the web page routes', () => {
     const page = await receiver.apiServer.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     expect(page.statusCode).toBe(200);
     expect(page.headers['cache-control']).toBe('no-cache');
+    // `/` answers HTML or JSON by Accept: a cache must not hand one to the other.
+    expect(page.headers['vary']).toBe('accept, accept-encoding');
     expect(page.headers['content-security-policy']).toContain("default-src 'self'");
     expect(page.body).toContain('app-abc123.js');
 

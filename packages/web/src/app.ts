@@ -111,7 +111,7 @@ export function startApp(root: HTMLElement): void {
     } else {
       currentView = 'live';
       replaceChildren(main, liveView);
-      redraw();
+      redraw(true);
     }
     for (const link of nav.querySelectorAll('a')) {
       const current = link.dataset['view'] === currentView;
@@ -123,11 +123,12 @@ export function startApp(root: HTMLElement): void {
 
   // Live changes are drawn at most once per frame, and only while the live view shows.
   let frame: number | undefined;
-  const redraw = (): void => {
+  const redraw = (withCharts = false): void => {
     if (currentView !== 'live') return;
     const now = Date.now();
     statistics.refresh(now);
     active.refresh(now);
+    if (withCharts) statistics.refreshCharts(now);
   };
   state.subscribe((change) => {
     if (change === 'log' || change === 'connection') return;
@@ -137,7 +138,7 @@ export function startApp(root: HTMLElement): void {
     });
   });
   // Elapsed times, tokens per second and the charts move on even when no event arrives.
-  setInterval(redraw, 1000);
+  setInterval(() => redraw(true), 1000);
 
   connectWhileVisible(
     baseUrl,

@@ -3,6 +3,7 @@
  * messages, errors, metadata) is untrusted: it only ever becomes a text node or an attribute value,
  * never markup. The lint setup forbids innerHTML and its relatives in this package.
  */
+import { isGuardedAttribute, safeHref } from './url-safety.js';
 
 /** A child: an element, or text (which stays text, whatever it contains). */
 export type Child = Node | string | number | null | undefined | false;
@@ -21,16 +22,6 @@ export interface Properties {
   /** `data-*` and `aria-*` attributes, and any other plain attribute. */
   readonly attributes?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly on?: { readonly [K in keyof HTMLElementEventMap]?: (event: HTMLElementEventMap[K]) => void };
-}
-
-const SAFE_URL = /^(#|\.\/|\/(?![/\\])|https?:\/\/)/i;
-// Attributes whose value is a URL, markup or style: only the checked properties may set them.
-const GUARDED_ATTRIBUTES = /^(href|src|srcdoc|xlink:href|action|formaction|style|srcset|data)$/i;
-
-/** An href the page built itself: a fragment, a same-origin path or an http(s) URL; nothing else (no `javascript:`). */
-export function safeHref(url: string): string {
-  // Browsers read a backslash as a slash: `/\evil.example` would leave the origin.
-  return SAFE_URL.test(url) && !url.includes('\\') ? url : '#';
 }
 
 function append(parent: Node, child: Child): void {
@@ -52,8 +43,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, properties: Pro
   for (const [name, value] of Object.entries(properties.style ?? {})) element.style.setProperty(name, value);
   for (const [name, value] of Object.entries(properties.attributes ?? {})) {
     if (value === undefined || value === false) continue;
-    // Event-handler attributes would turn a value into code, URL attributes a value into a link.
-    if (/^on/i.test(name) || GUARDED_ATTRIBUTES.test(name)) throw new Error(`refusing attribute ${name}: set it through its checked property`);
+    if (isGuardedAttribute(name)) throw new Error(`refusing attribute ${name}: set it through its checked property`);
     element.setAttribute(name, value === true ? '' : String(value));
   }
   for (const [event, listener] of Object.entries(properties.on ?? {})) element.addEventListener(event, listener as EventListener);
@@ -65,7 +55,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, properties: Pro
 export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Readonly<Record<string, string | number>> = {}, ...children: Child[]): SVGElementTagNameMap[K] {
   const element = document.createElementNS('http://www.w3.org/2000/svg', tag);
   for (const [name, value] of Object.entries(attributes)) {
-    if (/^on/i.test(name) || GUARDED_ATTRIBUTES.test(name)) throw new Error(`refusing SVG attribute ${name}`);
+    if (isGuardedAttribute(name)) throw new Error(`refusing SVG attribute ${name}`);
     element.setAttribute(name, String(value));
   }
   for (const child of children) append(element, child);

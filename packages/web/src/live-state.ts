@@ -52,6 +52,13 @@ export interface LiveStateOptions {
 
 const TOKENS_WINDOW_MS = 10_000;
 
+/** Removes (and returns) the leading entries of time-ordered `entries` older than `cutoff`, in one splice. */
+function dropOlderThan<T extends { readonly time: number }>(entries: T[], cutoff: number): T[] {
+  let expired = 0;
+  while (expired < entries.length && entries[expired]!.time < cutoff) expired += 1;
+  return expired === 0 ? [] : entries.splice(0, expired);
+}
+
 /** The live picture of the monitor, fed by a live subscription. */
 export class LiveState {
   readonly active = new Map<string, ActiveSession>();
@@ -149,7 +156,11 @@ export class LiveState {
 
   ended(summary: LiveSessionSummary, now: number): void {
     this.active.delete(summary.session_id);
-    if (summary.status === 'completed' || summary.status === 'failed') this.#chart(summary.session_id, summary.status, summary.duration_ms, now, now);
+    if (summary.status === 'completed' || summary.status === 'failed') {
+      // Live endings come at `now`, after everything already held: the order holds without sorting.
+      this.#chart(summary.session_id, summary.status, summary.duration_ms, now);
+      this.#trimEndings(now);
+    }
     const kind = summary.status === 'completed' ? 'completed' : summary.status === 'failed' ? 'failed' : 'abandoned';
     const detail = summary.status === 'failed' && summary.error ? `: ${summary.error}` : summary.duration_ms === null ? '' : ` in ${Math.round(summary.duration_ms)} ms`;
     this.#addLog(now, summary.session_id, kind, `${summary.status}${detail}`);
@@ -200,9 +211,7 @@ export class LiveState {
   }
 
   #trimTokenArrivals(now: number): void {
-    let expired = 0;
-    while (expired < this.#tokenArrivals.length && this.#tokenArrivals[expired]!.time < now - TOKENS_WINDOW_MS) expired += 1;
-    if (expired > 0) this.#tokenArrivals.splice(0, expired);
+    dropOlderThan(this.#tokenArrivals, now - TOKENS_WINDOW_MS);
   }
 
   tokensPerSecond(now: number): number {
@@ -211,12 +220,11 @@ export class LiveState {
     return count / (TOKENS_WINDOW_MS / 1000);
   }
 
-  #chart(sessionId: string, status: 'completed' | 'failed', durationMs: number | null, time: number, now: number): void {
+  /** Adds an ending (once per session); callers keep `#endings` in time order. */
+  #chart(sessionId: string, status: 'completed' | 'failed', durationMs: number | null, time: number): void {
     if (this.#charted.has(sessionId)) return;
     this.#charted.add(sessionId);
     this.#endings.push({ time, status, durationMs, sessionId });
-    this.#endings.sort((a, b) => a.time - b.time);
-    this.#trimEndings(now);
   }
 
   /**
@@ -227,13 +235,16 @@ export class LiveState {
     for (const session of sessions) {
       if ((session.status !== 'completed' && session.status !== 'failed') || !session.end_time) continue;
       const time = Date.parse(session.end_time);
-      if (time >= now - this.#chartSpanMs && time <= now) this.#chart(session.session_id, session.status, session.duration_ms, time, now);
+      if (time >= now - this.#chartSpanMs && time <= now) this.#chart(session.session_id, session.status, session.duration_ms, time);
     }
+    // History interleaves with what came live: one sort per seeding, never per ending.
+    this.#endings.sort((a, b) => a.time - b.time);
+    this.#trimEndings(now);
     this.#emit('statistics');
   }
 
   #trimEndings(now: number): void {
-    while (this.#endings.length > 0 && this.#endings[0]!.time < now - this.#chartSpanMs) this.#charted.delete(this.#endings.shift()!.sessionId);
+    for (const ending of dropOlderThan(this.#endings, now - this.#chartSpanMs)) this.#charted.delete(ending.sessionId);
   }
 
   /** Endings per bucket over the chart span, oldest first; `bucketMs` wide. */

@@ -111,10 +111,11 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   return (gzip ?? any ?? 0) > 0;
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, asset: WebAsset, cacheControl: string): FastifyReply {
+/** Sends `asset` (gzip when taken), or 304; `vary` names the request headers the answer depends on. */
+function send(request: FastifyRequest, reply: FastifyReply, asset: WebAsset, cacheControl: string, vary = 'accept-encoding'): FastifyReply {
   const gzip = asset.gzip !== null && acceptsGzip(request.headers['accept-encoding']);
   const etag = gzip ? asset.gzipEtag : asset.etag;
-  void reply.header('etag', etag).header('cache-control', cacheControl).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
+  void reply.header('etag', etag).header('cache-control', cacheControl).header('vary', vary).header('x-content-type-options', 'nosniff');
   if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
   void reply.type(asset.contentType);
   if (gzip) return reply.header('content-encoding', 'gzip').send(asset.gzip);
@@ -147,10 +148,8 @@ export async function webAppRoutes(app: FastifyInstance, { assets, apiIndex }: W
       return apiIndex;
     }
     void reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('referrer-policy', 'no-referrer');
-    const sent = send(request, reply, index, 'no-cache');
     // The same URL answers HTML or JSON by Accept: caches must keep them apart.
-    void reply.header('vary', 'accept, accept-encoding');
-    return sent;
+    return send(request, reply, index, 'no-cache', 'accept, accept-encoding');
   });
   app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (request, reply) => {
     const asset = assets?.get(`/assets/${request.params['*']}`);

@@ -12,8 +12,8 @@ function figure(name: string, testId: string): { element: HTMLElement; value: HT
   return { element: h('div', { class: 'figure' }, h('div', { class: 'figure-name' }, name), value, detail), value, detail };
 }
 
-/** The statistics strip; redraws on statistics changes and once a second for the rates and charts. */
-export function statisticsView(state: LiveState): { element: HTMLElement; refresh(now: number): void } {
+/** The statistics strip: `refresh` draws the figures (on changes), `refreshCharts` the charts (once a second). */
+export function statisticsView(state: LiveState): { element: HTMLElement; refresh(now: number): void; refreshCharts(now: number): void } {
   const sessions = figure('Sessions', 'stat-sessions');
   const success = figure('Success rate', 'stat-success');
   const processing = figure('Processing time p50', 'stat-processing');
@@ -47,6 +47,9 @@ export function statisticsView(state: LiveState): { element: HTMLElement; refres
       tokens.detail.textContent = `${formatCount(statistics.tokens_in)} in · ${formatCount(statistics.tokens_out)} out`;
     }
     tokens.value.textContent = formatRate(state.tokensPerSecond(now));
+  };
+  // The charts move in 10 s buckets: redrawn once a second, not on every event.
+  const refreshCharts = (now: number): void => {
     const buckets = state.chartBuckets(now, BUCKET_MS);
     for (const [box, { chart, label }] of [
       [throughput, throughputChart(buckets, BUCKET_MS / 1000)],
@@ -55,5 +58,5 @@ export function statisticsView(state: LiveState): { element: HTMLElement; refres
       replaceChildren(box, chart, h('div', { class: 'chart-label' }, label));
     }
   };
-  return { element, refresh };
+  return { element, refresh, refreshCharts };
 }
