@@ -5,8 +5,10 @@
  * instrumentations").
  */
 import { ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_SPAN_TYPE, GEN_AI } from '@llm-monitor/semconv';
-import { numberAttribute, stringAttribute } from './span-record.js';
+import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanRecord } from './span-record.js';
+import { boundedDuration, numericValue } from './span-values.js';
+import type { NumericKey } from './span-values.js';
 
 /** An LLM call as any convention describes it. */
 export interface LlmCallFacts {
@@ -30,9 +32,9 @@ function first(attributes: Attributes, keys: readonly string[]): string | undefi
   return undefined;
 }
 
-function firstNumber(attributes: Attributes, keys: readonly string[]): number | undefined {
+function firstNumber(attributes: Attributes, keys: readonly NumericKey[]): number | undefined {
   for (const key of keys) {
-    const value = numberAttribute(attributes, key);
+    const value = numericValue(attributes, key);
     if (value !== undefined) return value;
   }
   return undefined;
@@ -77,7 +79,8 @@ function vercelTimeToFirstChunk(span: SpanRecord): number | undefined {
   if (attribute !== undefined) return attribute;
   const event = span.events.find((candidate) => candidate.name === 'ai.stream.firstChunk');
   if (!event) return undefined;
-  return firstNumber(event.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']) ?? Math.max(0, event.timeUnixMs - span.startTimeUnixMs);
+  if (event.timeUnixMs === 0 || span.startTimeUnixMs === 0) return firstNumber(event.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']);
+  return firstNumber(event.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']) ?? boundedDuration(event.timeUnixMs - span.startTimeUnixMs);
 }
 
 /** The facts of an LLM call span, or `undefined` when the span is none. */
@@ -145,6 +148,31 @@ export const USER_KEYS = ['user.id', 'langfuse.user.id', 'traceloop.association.
 
 /** Attributes naming what a foreign session is for (its task). */
 export const TASK_KEYS = ['ai.telemetry.functionId', 'traceloop.workflow.name', 'traceloop.entity.name'] as const;
+
+/**
+ * The attributes of other conventions this file reads (besides the GenAI names and the numbers of
+ * `span-values.ts`): the builder keeps these and drops the rest of a foreign span's attributes.
+ */
+export const FOREIGN_ATTRIBUTE_KEYS: readonly string[] = [
+  'ai.operationId',
+  'ai.model.id',
+  'ai.model.provider',
+  'ai.response.model',
+  'openinference.span.kind',
+  'llm.model_name',
+  'embedding.model_name',
+  'llm.provider',
+  'llm.system',
+  'llm.request.type',
+  ...CONVERSATION_KEYS,
+  ...USER_KEYS,
+  ...TASK_KEYS,
+];
+
+/** Events of other conventions this file reads, with the attributes it reads of each. */
+export const FOREIGN_EVENT_NAMES: readonly (readonly [string, readonly string[]])[] = [
+  ['ai.stream.firstChunk', ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']],
+];
 
 /** The first of `keys` on the first of `spans` that has one (spans in order: the root first). */
 export function firstOnSpans(spans: readonly SpanRecord[], keys: readonly string[]): string | null {

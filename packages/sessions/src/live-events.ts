@@ -33,6 +33,16 @@ export type LiveEvent =
   | { type: 'session_removed'; session_id: string }
   | { type: 'session_completed' | 'session_failed' | 'session_abandoned'; session: SessionSummary };
 
+/**
+ * Longest preview and error text in a summary, in characters: summaries go to every live client and
+ * into every snapshot, so each is small whatever a sender wrote; the whole text is one REST call away.
+ */
+export const SUMMARY_TEXT_LENGTH = 500;
+
+function shortened(text: string | null): string | null {
+  return text !== null && text.length > SUMMARY_TEXT_LENGTH ? `${text.slice(0, SUMMARY_TEXT_LENGTH - 1)}…` : text;
+}
+
 /** The summary of a session. */
 export function summaryOf(session: ProcessingSession): SessionSummary {
   return {
@@ -50,8 +60,8 @@ export function summaryOf(session: ProcessingSession): SessionSummary {
     duration_ms: session.duration_ms,
     token_counts: session.token_counts,
     time_to_first_token_ms: session.time_to_first_token_ms,
-    content_preview: session.content_preview,
-    error: session.error,
+    content_preview: shortened(session.content_preview),
+    error: shortened(session.error),
   };
 }
 

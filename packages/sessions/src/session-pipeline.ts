@@ -1,13 +1,14 @@
 import { TERMINAL_STAGES } from '@llm-monitor/semconv';
 import { isoTime } from './attribute-values.js';
 import { SessionBuilder } from './session-builder.js';
+import type { BuilderStats, SessionBuilderOptions } from './session-builder.js';
 import type { ProcessingSession } from './model.js';
 import { SessionStore } from './session-store.js';
 import type { SessionStoreOptions } from './session-store.js';
 import type { SpanRecord } from './span-record.js';
 
 /** Options of {@link SessionPipeline}. */
-export interface SessionPipelineOptions extends SessionStoreOptions {
+export interface SessionPipelineOptions extends SessionStoreOptions, SessionBuilderOptions {
   /**
    * How long a trace that is no session (yet) is remembered after its last span, in milliseconds
    * (default 5 minutes): a GenAI span arriving later still finds its root span.
@@ -18,6 +19,15 @@ export interface SessionPipelineOptions extends SessionStoreOptions {
    * (default 10 minutes), so a retried export does not bring a removed session back half-built.
    */
   readonly removedTraceMemoryMs?: number;
+  /** Most removed traces remembered for {@link SessionPipelineOptions.removedTraceMemoryMs}, oldest forgotten first (default 100,000). */
+  readonly maxRemovedTraces?: number;
+  /**
+   * Estimated bytes the builder may hold across all traces (default 512 MiB); beyond it the oldest
+   * orphan traces go first, then sessions in the store's eviction order.
+   */
+  readonly maxHeldBytes?: number;
+  /** Told when a step of the sweep threw; the other steps still run. */
+  readonly onSweepError?: (error: unknown, step: string) => void;
   /**
    * An active session with no new span for this long, in milliseconds, is marked abandoned
    * (default 5 minutes). A later span brings it back.
@@ -65,7 +75,9 @@ function settleable(session: ProcessingSession): boolean {
 
 /** The foreign session as its calls tell it: ended with the last of them, failed if one failed. */
 function settled(session: ProcessingSession): ProcessingSession {
-  const endMs = Math.max(...session.llm_calls.map((call) => Date.parse(call.end_time!)));
+  // A loop, not Math.max(...calls): a spread of many thousand arguments overflows the stack.
+  let endMs = Date.parse(session.start_time);
+  for (const call of session.llm_calls) endMs = Math.max(endMs, Date.parse(call.end_time!));
   const failure = session.llm_calls.find((call) => call.status === 'error');
   const status = failure ? 'failed' : 'completed';
   const endTime = isoTime(endMs);
@@ -90,6 +102,31 @@ function withSessionId(session: ProcessingSession, sessionId: string): Processin
   return { ...session, session_id: sessionId, events: session.events.map((event) => ({ ...event, session_id: sessionId })) };
 }
 
+/** What one ingest came to. */
+export interface IngestResult {
+  /** Sessions changed. */
+  changed: number;
+  /** Spans ignored because their session had already left the store (OTLP reports them rejected). */
+  ignored: number;
+  /** Spans refused because their trace already held `maxSpansPerTrace` spans and markers. */
+  refusedTraceFull: number;
+}
+
+/** Spans added between two yields of {@link SessionPipeline.ingestSteps}. */
+const ADD_SLICE = 256;
+/** Spans rebuilt (summed over the traces rebuilt) between two yields. */
+const REBUILD_SLICE = 2048;
+
+/** What the pipeline holds, for self-metrics and health. */
+export interface PipelineStats extends BuilderStats {
+  /** Sessions in the store. */
+  readonly sessions: number;
+  /** Removed traces remembered (their late spans are ignored). */
+  readonly removedTraces: number;
+  /** The bound of {@link PipelineStats.bytes}. */
+  readonly maxHeldBytes: number;
+}
+
 /**
  * Spans in, stored sessions out: the builder rebuilds the sessions the spans touch and the store
  * keeps them.
@@ -98,97 +135,185 @@ function withSessionId(session: ProcessingSession, sessionId: string): Processin
  * trace's session keeps one store entry even when its id changes (known by the trace id until a span
  * with the application's id arrives); an id already used by another trace falls back to the trace id
  * (ids are meant to be unique); and when the store lets a session go, the builder forgets its trace
- * and late spans of it are ignored for a while, so memory stays bounded by the store's limits.
+ * and late spans of it are ignored for a while, so memory stays bounded by the store's limits. The
+ * builder's estimated bytes are bounded too (`maxHeldBytes`): orphan traces, then the store's
+ * oldest sessions, make room.
  */
 export class SessionPipeline {
   /** The sessions; subscribe here for change events. */
   readonly store: SessionStore;
-  readonly #builder = new SessionBuilder();
+  readonly #builder: SessionBuilder;
   readonly #sessionIdOfTrace = new Map<string, string>();
   /** Traces whose session was removed, with when (for {@link SessionPipelineOptions.removedTraceMemoryMs}). */
   readonly #removedTraces = new Map<string, number>();
   readonly #orphanTraceIdleMs: number;
   readonly #removedTraceMemoryMs: number;
+  readonly #maxRemovedTraces: number;
+  readonly #maxHeldBytes: number;
   readonly #abandonAfterMs: number;
   readonly #settleAfterMs: number;
+  readonly #onSweepError: ((error: unknown, step: string) => void) | undefined;
   /** When the last span of each session's trace arrived. */
   readonly #lastSpanAt = new Map<string, number>();
   #nowMs = 0;
 
   constructor(options: SessionPipelineOptions = {}) {
     this.store = new SessionStore(options);
+    this.#builder = new SessionBuilder(options);
     this.#orphanTraceIdleMs = options.orphanTraceIdleMs ?? 5 * 60 * 1000;
     this.#removedTraceMemoryMs = options.removedTraceMemoryMs ?? 10 * 60 * 1000;
+    this.#maxRemovedTraces = options.maxRemovedTraces ?? 100_000;
+    this.#maxHeldBytes = options.maxHeldBytes ?? 512 * 1024 * 1024;
     this.#abandonAfterMs = options.abandonAfterMs ?? 5 * 60 * 1000;
     this.#settleAfterMs = options.settleAfterMs ?? 30_000;
+    this.#onSweepError = options.onSweepError;
     this.store.subscribe((change) => {
       if (change.type !== 'removed') return;
       const traceId = change.session.trace_id;
       this.#builder.forget(traceId);
       this.#sessionIdOfTrace.delete(traceId);
       this.#lastSpanAt.delete(traceId);
+      this.#removedTraces.delete(traceId);
       this.#removedTraces.set(traceId, this.#nowMs);
-    });
+      if (this.#removedTraces.size > this.#maxRemovedTraces) {
+        for (const oldest of this.#removedTraces.keys()) {
+          this.#removedTraces.delete(oldest);
+          break;
+        }
+      }
+    }, 'pipeline');
   }
 
   /**
-   * Ingests decoded spans. Returns how many sessions they changed, and how many spans were ignored
-   * because their session had already left the store (a sender may want to know: OTLP reports them as
-   * rejected).
+   * Ingests decoded spans. Returns how many sessions they changed, how many spans were ignored
+   * because their session had already left the store, and how many were refused because their trace
+   * was full (a sender may want to know: OTLP reports both as rejected).
    */
-  ingest(spans: Iterable<SpanRecord>, nowMs: number): { changed: number; ignored: number } {
+  ingest(spans: Iterable<SpanRecord>, nowMs: number): IngestResult {
+    const steps = this.ingestSteps(spans, nowMs);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * {@link SessionPipeline.ingest} in slices: the generator yields after every few hundred spans
+   * added and every few thousand spans rebuilt, so a caller can let other work run in between (the
+   * receiver keeps health checks and live streams answering during a large request). Other ingests
+   * and sweeps may run between slices: the builder is order-independent, and a trace removed
+   * meanwhile is not brought back.
+   */
+  *ingestSteps(spans: Iterable<SpanRecord>, nowMs: number): Generator<void, IngestResult> {
     this.#nowMs = nowMs;
-    const wanted: SpanRecord[] = [];
+    const touched = new Set<string>();
     let ignored = 0;
+    let refusedTraceFull = 0;
+    let inSlice = 0;
     for (const span of spans) {
       if (this.#removedTraces.has(span.traceId)) {
         ignored += 1;
         continue;
       }
-      wanted.push(span);
       // Any span of a session's trace shows it is alive, even one that tells the session nothing
       // (a database call, an HTTP request): it must not be abandoned while its work goes on.
       if (this.#lastSpanAt.has(span.traceId)) this.#lastSpanAt.set(span.traceId, nowMs);
+      const outcome = this.#builder.add(span, nowMs);
+      if (outcome === 'kept') touched.add(span.traceId);
+      else if (outcome === 'trace_full') refusedTraceFull += 1;
+      inSlice += 1;
+      if (inSlice >= ADD_SLICE) {
+        inSlice = 0;
+        yield;
+      }
     }
-    const sessions = this.#builder.ingest(wanted, nowMs);
-    for (const built of sessions) {
-      const traceId = built.trace_id;
-      let session = built;
-      const owner = this.store.get(session.session_id)?.trace_id;
-      if (owner !== undefined && owner !== traceId) session = withSessionId(session, traceId);
-      const previousId = this.#sessionIdOfTrace.get(traceId);
-      if (previousId !== undefined && previousId !== session.session_id) this.store.rename(previousId, session.session_id);
-      this.#sessionIdOfTrace.set(traceId, session.session_id);
-      this.#lastSpanAt.set(traceId, nowMs);
-      this.store.upsert(session, nowMs);
+    let changed = 0;
+    let rebuilt = 0;
+    for (const traceId of touched) {
+      // Removed (or evicted) since its spans were added: it stays gone.
+      if (this.#removedTraces.has(traceId)) continue;
+      rebuilt += this.#builder.sizeOf(traceId);
+      const built = this.#builder.rebuild(traceId);
+      if (built) {
+        this.#store(built, nowMs);
+        changed += 1;
+      }
+      if (rebuilt >= REBUILD_SLICE) {
+        rebuilt = 0;
+        this.#enforceHeldBytes();
+        yield;
+      }
     }
-    return { changed: sessions.length, ignored };
+    this.#enforceHeldBytes();
+    return { changed, ignored, refusedTraceFull };
+  }
+
+  #store(built: ProcessingSession, nowMs: number): void {
+    const traceId = built.trace_id;
+    let session = built;
+    const owner = this.store.get(session.session_id)?.trace_id;
+    if (owner !== undefined && owner !== traceId) session = withSessionId(session, traceId);
+    const previousId = this.#sessionIdOfTrace.get(traceId);
+    if (previousId !== undefined && previousId !== session.session_id) this.store.rename(previousId, session.session_id);
+    this.#sessionIdOfTrace.set(traceId, session.session_id);
+    this.#lastSpanAt.set(traceId, nowMs);
+    this.store.upsert(session, nowMs);
+  }
+
+  /** Makes room while the builder holds more than `maxHeldBytes`: orphans first, then sessions. */
+  #enforceHeldBytes(): void {
+    while (this.#builder.heldBytes > this.#maxHeldBytes) {
+      if (this.#builder.evictOldestOrphan()) continue;
+      if (!this.store.evictOldest()) return;
+      this.#builder.countEvictedForBytes(1);
+    }
   }
 
   /**
    * Marks idle active sessions abandoned, applies retention (see {@link SessionStore.sweep}) and
-   * forgets idle traces that are no session.
+   * forgets idle traces that are no session. Each step runs even when another threw (reported to
+   * `onSweepError`), so one bad session cannot stop retention.
    */
   sweep(nowMs: number): void {
     this.#nowMs = nowMs;
     for (const [traceId, lastSpanAt] of this.#lastSpanAt) {
       const idleMs = nowMs - lastSpanAt;
       if (idleMs < Math.min(this.#settleAfterMs, this.#abandonAfterMs)) continue;
-      const sessionId = this.#sessionIdOfTrace.get(traceId);
-      const session = sessionId === undefined ? undefined : this.store.get(sessionId);
-      if (session?.status !== 'active') continue;
-      if (idleMs >= this.#settleAfterMs && settleable(session)) this.store.upsert(settled(session), nowMs);
-      else if (idleMs >= this.#abandonAfterMs) this.store.upsert(abandoned(session, idleMs), nowMs);
+      this.#guarded('settle', () => {
+        const sessionId = this.#sessionIdOfTrace.get(traceId);
+        const session = sessionId === undefined ? undefined : this.store.get(sessionId);
+        if (session?.status !== 'active') return;
+        if (idleMs >= this.#settleAfterMs && settleable(session)) this.store.upsert(settled(session), nowMs);
+        else if (idleMs >= this.#abandonAfterMs) this.store.upsert(abandoned(session, idleMs), nowMs);
+      });
     }
-    this.store.sweep(nowMs);
-    this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs);
-    for (const [traceId, removedAt] of this.#removedTraces) {
-      if (nowMs - removedAt >= this.#removedTraceMemoryMs) this.#removedTraces.delete(traceId);
+    this.#guarded('retention', () => this.store.sweep(nowMs));
+    this.#guarded('orphans', () => this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs));
+    this.#guarded('removed_traces', () => {
+      for (const [traceId, removedAt] of this.#removedTraces) {
+        // Insertion order is removal order: the first one still remembered ends the walk.
+        if (nowMs - removedAt < this.#removedTraceMemoryMs) break;
+        this.#removedTraces.delete(traceId);
+      }
+    });
+    this.#guarded('held_bytes', () => this.#enforceHeldBytes());
+  }
+
+  #guarded(step: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#onSweepError?.(error, step);
     }
   }
 
   /** Traces the builder holds (sessions and possible sessions), for self-metrics and tests. */
   get traceCount(): number {
     return this.#builder.traceCount;
+  }
+
+  /** What the pipeline holds and has let go. */
+  stats(): PipelineStats {
+    return { ...this.#builder.stats(), sessions: this.store.size, removedTraces: this.#removedTraces.size, maxHeldBytes: this.#maxHeldBytes };
   }
 }

@@ -16,6 +16,12 @@ export interface SessionChange {
 /** Listener of {@link SessionStore.subscribe}. */
 export type SessionChangeListener = (change: SessionChange) => void;
 
+/**
+ * Told when a listener threw: the store carries on with the other listeners, and the change stays
+ * stored. `listener` is the name it subscribed with.
+ */
+export type ListenerErrorHandler = (error: unknown, listener: string, change: SessionChange) => void;
+
 /** Options of {@link SessionStore}. */
 export interface SessionStoreOptions {
   /** How long an ended session is kept, in milliseconds (default one hour). */
@@ -25,6 +31,11 @@ export interface SessionStoreOptions {
    * then the least recently updated running ones.
    */
   readonly maxSessions?: number;
+  /**
+   * Hears of listeners that threw. Without one, an error is kept from the other listeners and the
+   * caller all the same, and lost.
+   */
+  readonly onListenerError?: ListenerErrorHandler;
 }
 
 const ENDED: ReadonlySet<SessionStatus> = new Set(['completed', 'failed', 'abandoned']);
@@ -47,18 +58,23 @@ export class SessionStore {
   readonly #sessions = new Map<string, ProcessingSession>();
   /** When each ended session ended (receiver clock), for retention. */
   readonly #endedAt = new Map<string, number>();
-  readonly #listeners = new Set<SessionChangeListener>();
+  readonly #listeners = new Map<SessionChangeListener, string>();
   readonly #retentionMs: number;
   readonly #maxSessions: number;
+  readonly #onListenerError: ListenerErrorHandler | undefined;
 
   constructor(options: SessionStoreOptions = {}) {
     this.#retentionMs = options.retentionMs ?? 60 * 60 * 1000;
     this.#maxSessions = options.maxSessions ?? 10_000;
+    this.#onListenerError = options.onListenerError;
   }
 
-  /** Registers a change listener; returns the function that removes it. */
-  subscribe(listener: SessionChangeListener): () => void {
-    this.#listeners.add(listener);
+  /**
+   * Registers a change listener under a name (for error reports); returns the function that
+   * removes it. A listener that throws is reported and skipped: it never fails the change.
+   */
+  subscribe(listener: SessionChangeListener, name = 'listener'): () => void {
+    this.#listeners.set(listener, name);
     return () => this.#listeners.delete(listener);
   }
 
@@ -125,6 +141,16 @@ export class SessionStore {
     return removed;
   }
 
+  /**
+   * Lets one session go to make room (the pipeline's byte bound): the oldest ended, else the least
+   * recently updated running one. Returns it, or `undefined` when the store is empty.
+   */
+  evictOldest(): ProcessingSession | undefined {
+    for (const sessionId of this.#endedAt.keys()) return this.#remove(sessionId);
+    for (const sessionId of this.#sessions.keys()) return this.#remove(sessionId);
+    return undefined;
+  }
+
   #enforceMaxSessions(): void {
     if (this.#sessions.size <= this.#maxSessions) return;
     // #endedAt is in order of ending, so its first entries are the oldest ended sessions.
@@ -149,6 +175,18 @@ export class SessionStore {
   }
 
   #emit(change: SessionChange): void {
-    for (const listener of this.#listeners) listener(change);
+    // A wall around each listener: metrics, live streams and persistence must not be able to fail
+    // an ingest, a sweep or each other.
+    for (const [listener, name] of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        try {
+          this.#onListenerError?.(error, name, change);
+        } catch {
+          // The error handler itself failed: nothing further can be told.
+        }
+      }
+    }
   }
 }

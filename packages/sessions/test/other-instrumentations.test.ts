@@ -3,7 +3,7 @@
  * instrumentation writes them (names and attributes from its documentation and its own output).
  */
 import { describe, expect, it } from 'vitest';
-import { SessionBuilder, SessionPipeline } from '../src/index.js';
+import { DEFAULT_ADMISSION_LIMITS, SessionBuilder, SessionPipeline } from '../src/index.js';
 import type { ProcessingSession, SpanRecord } from '../src/index.js';
 import { span, T0, TRACE_ID } from './span-fixtures.js';
 
@@ -214,10 +214,10 @@ describe('what a review found wrong once', () => {
     expect(sessionOf([root, call]).conversation_id).toBe('root-session');
   });
 
-  it('keeps deep or huge JSON metadata as text', () => {
+  it('keeps deep or huge JSON metadata as text, cut to the longest value kept', () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const session = sessionOf([span({ attributes: { 'gen_ai.request.model': 'm' } }), span({ parentSpanId: '', name: 'root', attributes: { 'llm_monitor.span_type': 'session', 'llm_monitor.metadata.deep': deep, 'llm_monitor.metadata.ok': '{"a":[1]}' } })]);
-    expect(session.metadata).toEqual({ deep, ok: { a: [1] } });
+    expect(session.metadata).toEqual({ deep: deep.slice(0, DEFAULT_ADMISSION_LIMITS.maxAttributeValueLength), ok: { a: [1] } });
     expect(() => JSON.stringify(session)).not.toThrow();
   });
 });

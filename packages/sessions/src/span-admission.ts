@@ -1,0 +1,360 @@
+/**
+ * What the builder keeps of a span, and what it costs.
+ *
+ * A span is admitted once, when it arrives: its times and numeric attributes are checked (see
+ * `span-values.ts`), only the attributes and events the mapping reads are kept, strings are cut to
+ * a length and the whole span to a byte budget. The builder holds admitted spans only, so what one
+ * sender can make the receiver hold is bounded by settings, not by what it sends. Everything cut
+ * is counted.
+ */
+import {
+  ATTR_PENDING_PARENT_ID,
+  ATTR_PENDING_SPAN_TYPE,
+  ATTR_SESSION_ID,
+  ATTR_SPAN_TYPE,
+  ATTR_STAGE,
+  ATTR_TOKENS_TEXT,
+  EVENT_TOKENS,
+  GEN_AI,
+  LLM_MONITOR_NAMESPACE,
+  OTEL,
+} from '@llm-monitor/semconv';
+import { FOREIGN_ATTRIBUTE_KEYS, FOREIGN_EVENT_NAMES } from './genai-mapping.js';
+import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
+import { NUMERIC_ATTRIBUTES, checkNumeric, isSaneTime, numericAttributeOf, VALUE_LIMITS } from './span-values.js';
+import type { ValueRejections } from './span-values.js';
+
+/** How much of a span is kept. */
+export interface AdmissionLimits {
+  /** Longest string kept, in characters; longer ones are cut (default 16,384). */
+  readonly maxAttributeValueLength: number;
+  /** Estimated bytes of attributes and events kept per span (default 1 MiB). */
+  readonly maxSpanBytes: number;
+}
+
+/** Defaults of {@link AdmissionLimits}. */
+export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = {
+  maxAttributeValueLength: 16 * 1024,
+  maxSpanBytes: 1024 * 1024,
+};
+
+/**
+ * Bytes of a span that arrives when its trace is already at its byte budget: enough for what places
+ * the span in the timeline (its type, stage, model, numbers), not for its content.
+ */
+export const SKELETON_SPAN_BYTES = 2048;
+
+/**
+ * What one held span costs beyond its strings (the record, its maps' entries, the session objects
+ * built from it), in the same estimated bytes as strings. Measured with `bench/session-memory`:
+ * about 700 bytes of heap per span of a demo session, strings included.
+ */
+export const SPAN_OVERHEAD_BYTES = 512;
+
+/** Why something was cut: too long a string, over the span's budget, over the trace's budget. */
+export type CutReason = 'value_length' | 'span_bytes' | 'trace_bytes';
+/** What was cut: a string shortened, an attribute or an event not kept. */
+export type CutItem = 'string' | 'attribute' | 'event';
+
+/** Counts of what admission cut, by item and reason. */
+export class CutCounts {
+  readonly #counts = new Map<string, number>();
+
+  /** Counts `n` items cut for `reason`. */
+  cut(item: CutItem, reason: CutReason, n = 1): void {
+    const key = `${item}/${reason}`;
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + n);
+  }
+
+  /** Totals so far as `[item, reason, count]`, every combination that can happen, zeros included. */
+  totals(): [CutItem, CutReason, number][] {
+    const rows: [CutItem, CutReason, number][] = [];
+    for (const item of ['string', 'attribute', 'event'] as const) {
+      for (const reason of ['value_length', 'span_bytes', 'trace_bytes'] as const) {
+        if (item === 'string' && reason !== 'value_length') continue;
+        rows.push([item, reason, this.#counts.get(`${item}/${reason}`) ?? 0]);
+      }
+    }
+    return rows;
+  }
+}
+
+/** An admitted span and its estimated size. */
+export interface AdmittedSpan {
+  readonly span: SpanRecord;
+  /** Estimated bytes held for it: kept strings and values, plus {@link SPAN_OVERHEAD_BYTES}. */
+  readonly bytes: number;
+}
+
+/** Attribute keys of other conventions the mapping reads, and every one of ours. */
+const READ_KEYS: ReadonlySet<string> = new Set<string>([
+  ...Object.values(GEN_AI),
+  ...FOREIGN_ATTRIBUTE_KEYS,
+  ...Object.keys(NUMERIC_ATTRIBUTES),
+  OTEL.errorType,
+  OTEL.userId,
+  OTEL.sessionId,
+]);
+
+const OUR_PREFIX = `${LLM_MONITOR_NAMESPACE}.`;
+
+/** True when the mapping reads the attribute `key` (the builder keeps no other). */
+export function isReadAttribute(key: string): boolean {
+  return key.startsWith(OUR_PREFIX) || READ_KEYS.has(key);
+}
+
+/** Events the mapping reads, with the attributes it reads of each. */
+const READ_EVENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map<string, ReadonlySet<string>>([
+  [EVENT_TOKENS, new Set(Object.keys(NUMERIC_ATTRIBUTES).filter((key) => key.startsWith(OUR_PREFIX)).concat(ATTR_TOKENS_TEXT))],
+  [OTEL.exceptionEvent, new Set([OTEL.exceptionMessage, OTEL.exceptionType])],
+  ...FOREIGN_EVENT_NAMES.map(([name, keys]) => [name, new Set(keys)] as [string, ReadonlySet<string>]),
+]);
+
+/**
+ * Attributes that place a span in the session (its type, identity, stage and model), kept before
+ * any other so a large preview or metadata value can never push them out of the budget.
+ */
+const ESSENTIAL_KEYS: ReadonlySet<string> = new Set<string>([
+  ATTR_SPAN_TYPE,
+  ATTR_SESSION_ID,
+  ATTR_STAGE,
+  ATTR_PENDING_PARENT_ID,
+  ATTR_PENDING_SPAN_TYPE,
+  GEN_AI.operationName,
+  GEN_AI.requestModel,
+  GEN_AI.responseModel,
+  GEN_AI.providerName,
+  GEN_AI.system,
+  'ai.operationId',
+  'ai.model.id',
+  'openinference.span.kind',
+  'llm.model_name',
+  'embedding.model_name',
+  ...Object.keys(NUMERIC_ATTRIBUTES),
+]);
+
+/** Estimated bytes of one kept entry besides its value. */
+const ENTRY_OVERHEAD_BYTES = 24;
+/** A string shorter than this is not worth keeping as a cut-to-fit remnant. */
+const MIN_REMNANT_LENGTH = 64;
+/** Deepest nesting of a kept value; the decoders already refuse deeper bodies. */
+const MAX_VALUE_DEPTH = 32;
+
+/** Estimated bytes of a value (strings by length, other leaves a fixed size), stopping past `limit`. */
+function valueBytes(value: AttributeValue, limit: number, depth = 0): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || typeof value !== 'object') return 8;
+  if (depth > MAX_VALUE_DEPTH) return limit + 1;
+  let total = ENTRY_OVERHEAD_BYTES;
+  const entries = Array.isArray(value) ? (value as readonly AttributeValue[]) : Object.values(value);
+  for (const entry of entries) {
+    total += ENTRY_OVERHEAD_BYTES + valueBytes(entry, limit, depth + 1);
+    if (total > limit) return total;
+  }
+  return total;
+}
+
+/** Keeps resource objects shared: spans of one request share one resource, and so do their admissions. */
+const admittedResources = new WeakMap<Attributes, Attributes>();
+
+/** The resource as the builder needs it: its service name, cut to the string length. */
+function admitResource(resource: Attributes, maxLength: number): Attributes {
+  let admitted = admittedResources.get(resource);
+  if (!admitted) {
+    const serviceName = resource[OTEL.serviceName];
+    admitted = typeof serviceName === 'string' ? { [OTEL.serviceName]: serviceName.slice(0, maxLength) } : EMPTY;
+    admittedResources.set(resource, admitted);
+  }
+  return admitted;
+}
+
+const EMPTY: Attributes = Object.freeze({});
+const NO_SCOPE = Object.freeze({ name: '', version: '' });
+
+/** Stores `value` under `key` as an own property (`__proto__` included). */
+function put(target: Record<string, AttributeValue>, key: string, value: AttributeValue): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Admits spans against limits, counting what it checks and cuts. */
+export class SpanAdmission {
+  readonly #limits: AdmissionLimits;
+  readonly #rejections: ValueRejections;
+  readonly cuts = new CutCounts();
+
+  constructor(limits: AdmissionLimits, rejections: ValueRejections) {
+    this.#limits = limits;
+    this.#rejections = rejections;
+  }
+
+  /**
+   * The span as the builder keeps it. `overTraceBudget`: its trace already holds its byte budget, so
+   * only a skeleton of the span is kept.
+   */
+  admit(span: SpanRecord, overTraceBudget: boolean): AdmittedSpan {
+    const budget = new Budget(overTraceBudget ? SKELETON_SPAN_BYTES : this.#limits.maxSpanBytes, overTraceBudget ? 'trace_bytes' : 'span_bytes');
+    const maxLength = this.#limits.maxAttributeValueLength;
+    let startTimeUnixMs = this.#time(span.startTimeUnixMs, 'start_time');
+    let endTimeUnixMs = span.endTimeUnixMs === 0 ? 0 : this.#time(span.endTimeUnixMs, 'end_time');
+    if (startTimeUnixMs === 0 && endTimeUnixMs !== 0) startTimeUnixMs = endTimeUnixMs;
+    if (endTimeUnixMs !== 0 && endTimeUnixMs < startTimeUnixMs) {
+      this.#rejections.reject('duration', endTimeUnixMs - startTimeUnixMs);
+      endTimeUnixMs = startTimeUnixMs;
+    } else if (endTimeUnixMs !== 0 && endTimeUnixMs - startTimeUnixMs > VALUE_LIMITS.maxDurationMs) {
+      this.#rejections.reject('duration', endTimeUnixMs - startTimeUnixMs);
+      endTimeUnixMs = startTimeUnixMs + VALUE_LIMITS.maxDurationMs;
+    }
+    const name = this.#string(span.name, maxLength);
+    const statusMessage = this.#string(span.status.message, maxLength);
+    budget.spend(name.length + statusMessage.length);
+
+    const attributes: Record<string, AttributeValue> = {};
+    // Essentials first, then events, then everything else: what places the span is never crowded out.
+    const rest: [string, AttributeValue][] = [];
+    for (const key of Object.keys(span.attributes)) {
+      if (!isReadAttribute(key)) continue;
+      const value = span.attributes[key]!;
+      if (ESSENTIAL_KEYS.has(key)) this.#keepAttribute(attributes, key, value, budget);
+      else rest.push([key, value]);
+    }
+    const events: SpanEventRecord[] = [];
+    for (const event of span.events) {
+      const kept = this.#event(event, budget);
+      if (kept) events.push(kept);
+    }
+    for (const [key, value] of rest) this.#keepAttribute(attributes, key, value, budget);
+
+    const admitted: SpanRecord = {
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      name,
+      kind: span.kind,
+      startTimeUnixMs,
+      endTimeUnixMs,
+      attributes,
+      events,
+      ...(span.droppedEventsCount !== undefined && span.droppedEventsCount > 0 ? { droppedEventsCount: span.droppedEventsCount } : {}),
+      status: statusMessage === span.status.message ? span.status : { code: span.status.code, message: statusMessage },
+      resource: admitResource(span.resource, maxLength),
+      scope: NO_SCOPE,
+    };
+    return { span: admitted, bytes: budget.spent + SPAN_OVERHEAD_BYTES };
+  }
+
+  #time(ms: number, field: 'start_time' | 'end_time' | 'event_time'): number {
+    if (isSaneTime(ms)) return ms;
+    // 0 is "unknown" (a start) or "not ended" (an end): only other values are wrong.
+    if (ms !== 0) this.#rejections.reject(field, ms);
+    return 0;
+  }
+
+  #string(text: string, maxLength: number): string {
+    if (text.length <= maxLength) return text;
+    this.cuts.cut('string', 'value_length');
+    return text.slice(0, maxLength);
+  }
+
+  /**
+   * Keeps one attribute if it is valid and fits; numbers are checked, strings cut. Returns false when
+   * a number was rejected.
+   */
+  #keepAttribute(target: Record<string, AttributeValue>, key: string, value: AttributeValue, budget: Budget): boolean {
+    const numeric = numericAttributeOf(key);
+    if (numeric) {
+      if (value === null) return true;
+      const checked = checkNumeric(numeric.kind, value);
+      if (!checked) {
+        this.#rejections.reject(numeric.field, value);
+        return false;
+      }
+      if (checked.clamped) this.#rejections.reject(numeric.field, value);
+      budget.spend(ENTRY_OVERHEAD_BYTES + 8);
+      put(target, key, checked.value);
+      return true;
+    }
+    let kept = value;
+    if (typeof kept === 'string') kept = this.#string(kept, this.#limits.maxAttributeValueLength);
+    else if (kept !== null && typeof kept === 'object' && valueBytes(kept, this.#limits.maxAttributeValueLength) > this.#limits.maxAttributeValueLength) {
+      // A structured value too large to cut sensibly: not kept.
+      this.cuts.cut('attribute', 'value_length');
+      return true;
+    }
+    const size = ENTRY_OVERHEAD_BYTES + key.length + valueBytes(kept, Infinity);
+    if (budget.fits(size)) {
+      budget.spend(size);
+      put(target, key, kept);
+      return true;
+    }
+    // Text is cut to what is left when that still says something; anything else is not kept.
+    const room = budget.left - ENTRY_OVERHEAD_BYTES - key.length;
+    if (typeof kept === 'string' && room >= MIN_REMNANT_LENGTH) {
+      this.cuts.cut('string', 'value_length');
+      budget.spend(ENTRY_OVERHEAD_BYTES + key.length + room);
+      put(target, key, kept.slice(0, room));
+      return true;
+    }
+    this.cuts.cut('attribute', budget.reason);
+    return true;
+  }
+
+  /** The event as kept (read attributes only, checked), or `undefined` when it is not read or does not fit. */
+  #event(event: SpanEventRecord, budget: Budget): SpanEventRecord | undefined {
+    const readKeys = READ_EVENTS.get(event.name);
+    if (!readKeys) return undefined;
+    const attributes: Record<string, AttributeValue> = {};
+    const eventBudget = new Budget(Infinity, budget.reason);
+    let text: string | undefined;
+    for (const key of Object.keys(event.attributes)) {
+      if (!readKeys.has(key)) continue;
+      const value = event.attributes[key]!;
+      if (key === ATTR_TOKENS_TEXT && typeof value === 'string') {
+        text = this.#string(value, this.#limits.maxAttributeValueLength);
+        continue;
+      }
+      // A token event whose count is out of range says nothing trustworthy: it is not kept.
+      if (!this.#keepAttribute(attributes, key, value, eventBudget)) return undefined;
+    }
+    const timeUnixMs = this.#time(event.timeUnixMs, 'event_time');
+    const size = ENTRY_OVERHEAD_BYTES * 2 + event.name.length + eventBudget.spent;
+    if (!budget.fits(size)) {
+      this.cuts.cut('event', budget.reason);
+      return undefined;
+    }
+    budget.spend(size);
+    if (text !== undefined) {
+      // The text goes when it does not fit; the count it came with still counts.
+      if (budget.fits(text.length + ENTRY_OVERHEAD_BYTES)) {
+        budget.spend(text.length + ENTRY_OVERHEAD_BYTES);
+        put(attributes, ATTR_TOKENS_TEXT, text);
+      } else {
+        this.cuts.cut('attribute', budget.reason);
+      }
+    }
+    return { name: event.name, timeUnixMs, attributes };
+  }
+}
+
+/** Bytes left to spend on one span. */
+class Budget {
+  spent = 0;
+  readonly #limit: number;
+  readonly reason: CutReason;
+
+  constructor(limit: number, reason: CutReason) {
+    this.#limit = limit;
+    this.reason = reason;
+  }
+
+  get left(): number {
+    return Math.max(0, this.#limit - this.spent);
+  }
+
+  fits(bytes: number): boolean {
+    return this.spent + bytes <= this.#limit;
+  }
+
+  spend(bytes: number): void {
+    this.spent += bytes;
+  }
+}
