@@ -2,42 +2,21 @@
  * The `llm-monitor` command as a newcomer runs it: a real process with the demo workload, read over
  * HTTP like `curl localhost:8000/api/monitoring/sessions/<id>`.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
+import { MONITOR_BIN as BIN, startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
+import type { MonitorProcess } from './support/monitor-process.js';
 import { waitFor } from './support/wait.js';
 
-const BIN = fileURLToPath(new URL('../packages/receiver/bin/llm-monitor.js', import.meta.url));
-const BANNER = /web monitor on (http:\/\/[^\s]+?)\/ .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
+stopMonitorsAfterEach();
+let child: MonitorProcess['child'] | undefined;
 
-let child: ChildProcessWithoutNullStreams | undefined;
-
-afterEach(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  child = undefined;
-});
-
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ apiUrl: string; otlpUrl: string; output: () => string }> {
-  const started = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-  child = started;
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      const match = BANNER.exec(output);
-      if (match) resolve({ apiUrl: match[1]!, otlpUrl: match[2]!, output: () => output });
-    };
-    started.stdout.on('data', onData);
-    started.stderr.on('data', onData);
-    started.once('exit', (code) => reject(new Error(`llm-monitor exited with ${code}:\n${output}`)));
-  });
+async function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ apiUrl: string; otlpUrl: string; output: () => string }> {
+  const monitor = await startMonitor(args, env);
+  child = monitor.child;
+  return monitor;
 }
 
 describe('llm-monitor command', () => {

@@ -128,10 +128,13 @@ describe('WebSocket /ws/monitoring', () => {
     (client.socket as unknown as { _socket: { pause(): void } })._socket.pause();
     app = setupLlmMonitor({ endpoint: slowServer.otlpTracesUrl, captureTokenText: true, progressIntervalMs: 0, tokenBatching: { maxTokens: 1 } });
     const chunk = 'x'.repeat(16 * 1024);
-    const session = app.monitor.startSession({ task: 'flood' });
-    session.stage('streaming_response');
     const closed = Promise.race([client.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 20_000))]);
+    // A session per round: one session's text is bounded by max_trace_bytes, the traffic is not.
+    let session = app.monitor.startSession({ task: 'flood' });
     for (let round = 0; round < 400 && slowServer.receiver.hub.stats().clients > 0; round += 1) {
+      session.complete();
+      session = app.monitor.startSession({ task: 'flood' });
+      session.stage('streaming_response');
       for (let i = 0; i < 10; i += 1) session.tokens(1, chunk);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -205,10 +208,13 @@ describe('SSE /api/monitoring/stream', () => {
         });
         void (async () => {
           app = setupLlmMonitor({ endpoint: slowServer.otlpTracesUrl, captureTokenText: true, progressIntervalMs: 0, tokenBatching: { maxTokens: 1 } });
-          const session = app.monitor.startSession({ task: 'sse-flood' });
-          session.stage('streaming_response');
           const chunk = 'y'.repeat(16 * 1024);
+          // A session per round: one session's text is bounded by max_trace_bytes, the traffic is not.
+          let session = app.monitor.startSession({ task: 'sse-flood' });
           for (let round = 0; round < 400 && slowServer.receiver.hub.stats().clients > 0; round += 1) {
+            session.complete();
+            session = app.monitor.startSession({ task: 'sse-flood' });
+            session.stage('streaming_response');
             for (let i = 0; i < 10; i += 1) session.tokens(1, chunk);
             await new Promise((wait) => setTimeout(wait, 25));
           }

@@ -6,7 +6,8 @@ import { LabelLimiter } from './label-limiter.js';
 
 /** What the metrics read sessions from: the session store, or anything shaped like it. */
 export interface SessionSource {
-  subscribe(listener: SessionChangeListener): () => void;
+  /** Registers a listener; `name` identifies it when it fails (the store reports errors by name). */
+  subscribe(listener: SessionChangeListener, name?: string): () => void;
   values(): Iterable<ProcessingSession>;
 }
 
@@ -195,5 +196,5 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
       endedOnce.add(id);
       observeEnded(change.session, change.type);
     }
-  });
+  }, 'metrics');
 }

@@ -28,6 +28,24 @@ export interface ReceiverConfig {
   abandonAfterSeconds: number;
   /** Seconds after which a foreign session whose root is elsewhere is settled from its ended calls. */
   settleAfterSeconds: number;
+  /** Seconds between sweeps (abandoning, settling, retention, forgetting idle traces). */
+  sweepIntervalSeconds: number;
+  /** Most spans and pending markers held per trace; more are refused and reported. */
+  maxSpansPerTrace: number;
+  /** Longest string kept from a span (attribute values, names, status messages), in characters. */
+  maxAttributeValueLength: number;
+  /** Estimated bytes of attributes and events kept per span; beyond, the rest is cut. */
+  maxSpanBytes: number;
+  /** Estimated bytes held per trace; spans beyond keep only what places them in the session. */
+  maxTraceBytes: number;
+  /** Estimated bytes held across all traces; beyond, the oldest traces and sessions are let go. */
+  maxHeldBytes: number;
+  /** Most traces held that are no session (yet); beyond, the oldest are let go. */
+  maxOrphanTraces: number;
+  /** Seconds a trace that is no session is kept after its last span. */
+  orphanTraceIdleSeconds: number;
+  /** Most removed traces remembered (their late spans are refused instead of starting over). */
+  maxRemovedTraces: number;
   /** Redact prompt and response content before anything is stored or shown. */
   redactContent: boolean;
   /** More attributes to redact: exact names or `/regular expressions/`. */
@@ -84,6 +102,15 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
   { key: 'abandonAfterSeconds', file: 'abandon_after_seconds', flag: 'abandon-after-seconds', env: 'LLM_MONITOR_ABANDON_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds without a new span before an active session is marked abandoned' },
   { key: 'settleAfterSeconds', file: 'settle_after_seconds', flag: 'settle-after-seconds', env: 'LLM_MONITOR_SETTLE_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds before a session of another instrumentation whose root never came is settled from its ended calls' },
+  { key: 'sweepIntervalSeconds', file: 'sweep_interval_seconds', flag: 'sweep-interval-seconds', env: 'LLM_MONITOR_SWEEP_INTERVAL_SECONDS', type: 'positiveNumber', description: 'seconds between sweeps: abandoning, settling, retention, forgetting idle traces' },
+  { key: 'maxSpansPerTrace', file: 'max_spans_per_trace', flag: 'max-spans-per-trace', env: 'LLM_MONITOR_MAX_SPANS_PER_TRACE', type: 'positiveInteger', description: 'most spans and live markers held per trace; more are refused (reported as rejected)' },
+  { key: 'maxAttributeValueLength', file: 'max_attribute_value_length', flag: 'max-attribute-value-length', env: 'LLM_MONITOR_MAX_ATTRIBUTE_VALUE_LENGTH', type: 'positiveInteger', description: 'longest string kept from a span, in characters; longer ones are cut' },
+  { key: 'maxSpanBytes', file: 'max_span_bytes', flag: 'max-span-bytes', env: 'LLM_MONITOR_MAX_SPAN_BYTES', type: 'positiveInteger', description: 'estimated bytes of attributes and events kept per span; the rest is cut' },
+  { key: 'maxTraceBytes', file: 'max_trace_bytes', flag: 'max-trace-bytes', env: 'LLM_MONITOR_MAX_TRACE_BYTES', type: 'positiveInteger', description: 'estimated bytes held per trace; later spans keep only what places them in the session' },
+  { key: 'maxHeldBytes', file: 'max_held_bytes', flag: 'max-held-bytes', env: 'LLM_MONITOR_MAX_HELD_BYTES', type: 'positiveInteger', description: 'estimated bytes held across all traces; beyond, the oldest traces and sessions are let go' },
+  { key: 'maxOrphanTraces', file: 'max_orphan_traces', flag: 'max-orphan-traces', env: 'LLM_MONITOR_MAX_ORPHAN_TRACES', type: 'positiveInteger', description: 'most traces held that are no session yet (plain traces kept in case a GenAI span follows)' },
+  { key: 'orphanTraceIdleSeconds', file: 'orphan_trace_idle_seconds', flag: 'orphan-trace-idle-seconds', env: 'LLM_MONITOR_ORPHAN_TRACE_IDLE_SECONDS', type: 'positiveNumber', description: 'seconds a trace that is no session is kept after its last span' },
+  { key: 'maxRemovedTraces', file: 'max_removed_traces', flag: 'max-removed-traces', env: 'LLM_MONITOR_MAX_REMOVED_TRACES', type: 'positiveInteger', description: 'most removed traces remembered, so their late spans are refused rather than start a session again' },
   { key: 'redactContent', file: 'redact_content', flag: 'redact-content', env: 'LLM_MONITOR_REDACT_CONTENT', type: 'boolean', description: 'redact prompt and response content before anything is stored or shown' },
   { key: 'redactAttributes', file: 'redact_attributes', flag: 'redact-attributes', env: 'LLM_MONITOR_REDACT_ATTRIBUTES', type: 'list', description: 'more attributes to redact: names or /regular expressions/, comma-separated' },
   { key: 'redactMode', file: 'redact_mode', flag: 'redact-mode', env: 'LLM_MONITOR_REDACT_MODE', type: 'redactMode', description: 'mask (replace with [REDACTED]) or drop' },
@@ -111,6 +138,15 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   maxSessions: 10_000,
   abandonAfterSeconds: 300,
   settleAfterSeconds: 30,
+  sweepIntervalSeconds: 10,
+  maxSpansPerTrace: 5000,
+  maxAttributeValueLength: 16_384,
+  maxSpanBytes: 1_048_576,
+  maxTraceBytes: 4_194_304,
+  maxHeldBytes: 536_870_912,
+  maxOrphanTraces: 10_000,
+  orphanTraceIdleSeconds: 300,
+  maxRemovedTraces: 100_000,
   redactContent: false,
   redactAttributes: [],
   redactMode: 'mask',
@@ -330,6 +366,9 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
   return config;
 }
 
+/** The highest price a model may have, in USD per million tokens. */
+const MAX_PRICE_PER_MILLION = 1_000_000;
+
 /**
  * Reads `model=input/output` entries (USD per million tokens; the model name may itself hold `=`,
  * the last one separates). Throws `LLMMON_ERR_CONFIG` naming `source` on a malformed entry.
@@ -341,7 +380,13 @@ export function parseModelPrices(entries: readonly string[], source = 'modelPric
     if (!match || match[1]!.trim() === '') {
       throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${source}: ${JSON.stringify(entry)} is not a price (expected model=input/output in USD per million tokens, e.g. gpt-4o-mini=0.15/0.6)`);
     }
-    prices[match[1]!.trim()] = { input_per_million: Number(match[2]), output_per_million: Number(match[3]) };
+    const input = Number(match[2]);
+    const output = Number(match[3]);
+    // A price a double cannot hold (or no model costs) would turn every cost into Infinity.
+    if (!(input <= MAX_PRICE_PER_MILLION && output <= MAX_PRICE_PER_MILLION)) {
+      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${source}: ${JSON.stringify(entry)} has a price above ${MAX_PRICE_PER_MILLION} USD per million tokens`);
+    }
+    prices[match[1]!.trim()] = { input_per_million: input, output_per_million: output };
   }
   return prices;
 }

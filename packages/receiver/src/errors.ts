@@ -51,13 +51,40 @@ export const ERROR_CATALOGUE = {
     status: 400,
     description: 'A query or path parameter is invalid; the message names it.',
   },
+  LLMMON_ERR_BAD_REQUEST: {
+    status: 400,
+    description: 'The monitor API could not read the request: a body that is not valid JSON, a body where none is taken, a malformed header. The message says what.',
+  },
+  LLMMON_ERR_FORBIDDEN: {
+    status: 403,
+    description: 'The path reaches outside what is served (for example a traversal attempt under /docs/static).',
+  },
   LLMMON_ERR_CONFIG: {
     status: 500,
+    answered: false,
     description: 'A setting from the config file, an environment variable or a flag is invalid; the message names it and its source.',
   },
   LLMMON_ERR_INTERNAL: {
     status: 500,
     description: 'An unexpected error; the receiver logs it with details and keeps running.',
+  },
+  LLMMON_ERR_LISTENER_FAILED: {
+    status: 500,
+    answered: false,
+    description:
+      'Logged, never answered: a listener of the session store (metrics, live streams) threw while handling a change. The change stays stored, the request that caused it is answered as usual, the other listeners still run; counted in llm_monitor_receiver_internal_errors_total{component}.',
+  },
+  LLMMON_ERR_TIMER_FAILED: {
+    status: 500,
+    answered: false,
+    description:
+      'Logged, never answered: periodic work (a step of the sweep, a live tick) threw. The other steps still run and the timer keeps going; counted in llm_monitor_receiver_internal_errors_total{component}.',
+  },
+  LLMMON_ERR_VALUE_OUT_OF_RANGE: {
+    status: 400,
+    answered: false,
+    description:
+      'Logged at debug once per field, never answered: a span carried a number outside its range (a token count that is negative, fractional or above 2^53, a duration above 31 days, a time outside years 1970–9999, a progress outside 0–100). The value was dropped (progress: clamped), the span kept; counted in llm_monitor_receiver_values_rejected_total{field}.',
   },
 } as const;
 

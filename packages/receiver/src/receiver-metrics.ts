@@ -4,7 +4,10 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { MetricsRegistry } from '@llm-monitor/prometheus-exporter';
-import type { SessionStore } from '@llm-monitor/sessions';
+import { NUMERIC_FIELDS } from '@llm-monitor/sessions';
+import type { SessionPipeline, SessionStore } from '@llm-monitor/sessions';
+import type { ReceiverConfig } from './config.js';
+import type { InternalErrors } from './internal-errors.js';
 import type { LiveHub, LiveTransport } from './live/live-hub.js';
 import type { OtlpIngestObserver } from './otlp/otlp-ingest.js';
 import type { OtlpForwarder } from './pipeline/otlp-forwarder.js';
@@ -12,6 +15,12 @@ import type { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 /** What the self-metrics read from. */
 export interface ReceiverMetricsSources {
   readonly store: SessionStore;
+  /** What the session builder holds, refuses, cuts and lets go. */
+  readonly pipeline?: SessionPipeline;
+  /** The limits the held amounts are shown against. */
+  readonly config?: Pick<ReceiverConfig, 'maxHeldBytes' | 'maxOrphanTraces' | 'maxRemovedTraces' | 'maxSpansPerTrace'>;
+  /** Errors caught at the walls around listeners and timers. */
+  readonly internalErrors?: InternalErrors;
   readonly maxSessions: number;
   readonly hub: LiveHub;
   readonly forwarder?: OtlpForwarder;
@@ -31,6 +40,21 @@ function totalsCounter(registry: MetricsRegistry, name: string, help: string, la
     collect() {
       this.reset();
       for (const [value, total] of Object.entries(read())) this.inc(label ? { [label]: value } : {}, total);
+    },
+  });
+}
+
+/** The parts whose errors are counted, shown at zero before any happens. */
+const COMPONENTS = ['metrics', 'live_hub', 'receiver_metrics', 'pipeline', 'sweep', 'live_tick', 'live_deliver'];
+
+/** A gauge read at each scrape. */
+function readGauge(registry: MetricsRegistry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
     },
   });
 }
@@ -60,7 +84,7 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
     registers,
   });
   for (const code of ['LLMMON_ERR_OVERLOADED', 'LLMMON_ERR_MALFORMED_OTLP']) requestsRefused.inc({ code }, 0);
-  for (const reason of ['invalid', 'too_late']) refused.inc({ reason }, 0);
+  for (const reason of ['invalid', 'too_late', 'trace_full']) refused.inc({ reason }, 0);
 
   const transports: LiveTransport[] = ['websocket', 'sse'];
   new Gauge({
@@ -88,7 +112,16 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
   const removed = new Counter({ name: 'llm_monitor_store_sessions_evicted_total', help: 'Sessions let go by the store (retention or capacity).', registers });
   sources.store.subscribe((change) => {
     if (change.type === 'removed') removed.inc();
-  });
+  }, 'receiver_metrics');
+  const internalErrors = sources.internalErrors;
+  if (internalErrors) {
+    totalsCounter(registry, 'llm_monitor_receiver_internal_errors_total', 'Errors caught at a wall (store listener, timer, live delivery), by component; the receiver kept running.', 'component', () => ({
+      ...Object.fromEntries(COMPONENTS.map((component) => [component, 0])),
+      ...internalErrors.totals(),
+    }));
+  }
+  const pipeline = sources.pipeline;
+  if (pipeline) registerHeldMetrics(registry, pipeline, sources.config);
   const forwarder = sources.forwarder;
   if (forwarder) {
     totalsCounter(registry, 'llm_monitor_receiver_forward_requests_total', 'Requests forwarded downstream, by outcome (forwarded, failed, dropped).', 'outcome', () => ({ ...forwarder.stats() }));
@@ -98,14 +131,63 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
     requestRead(encoding, bodyBytes) {
       requestSize.observe({ encoding }, bodyBytes);
     },
-    requestAccepted(spans, invalid, tooLate) {
+    requestAccepted(spans, invalid, tooLate, traceFull) {
       received.inc(spans);
       if (invalid > 0) refused.inc({ reason: 'invalid' }, invalid);
       if (tooLate > 0) refused.inc({ reason: 'too_late' }, tooLate);
+      if (traceFull > 0) refused.inc({ reason: 'trace_full' }, traceFull);
     },
     requestRefused(code, encoding) {
       requestsRefused.inc({ code });
       if (code === 'LLMMON_ERR_MALFORMED_OTLP') decodeErrors.inc({ encoding: encoding ?? 'unknown' });
     },
   };
+}
+
+/**
+ * What the session builder holds against its bounds, and what it rejected, cut and let go: every
+ * holding place is visible, and nothing is dropped without a count.
+ */
+function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipeline, config: ReceiverMetricsSources['config']): void {
+  const registers = [registry];
+  // One read of the pipeline's stats per scrape, however many metrics show parts of it.
+  let cached: { at: number; stats: ReturnType<SessionPipeline['stats']> } | undefined;
+  const stats = (): ReturnType<SessionPipeline['stats']> => {
+    const now = Date.now();
+    if (!cached || now - cached.at > 100) cached = { at: now, stats: pipeline.stats() };
+    return cached.stats;
+  };
+  totalsCounter(registry, 'llm_monitor_receiver_values_rejected_total', 'Numbers from spans outside their range (dropped; progress clamped), by the session field they were for.', 'field', () =>
+    Object.fromEntries(NUMERIC_FIELDS.map((field) => [field, stats().valuesRejected[field]])),
+  );
+  new Counter({
+    name: 'llm_monitor_receiver_content_cut_total',
+    help: 'Span content cut on admission: strings shortened to max_attribute_value_length, attributes and events not kept over max_span_bytes or max_trace_bytes.',
+    labelNames: ['item', 'reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [item, reason, count] of stats().cut) this.inc({ item, reason }, count);
+    },
+  });
+  totalsCounter(registry, 'llm_monitor_receiver_traces_evicted_total', 'Traces let go before their session ended or before they became one, by reason (orphan_idle, orphan_cap, held_bytes).', 'reason', () => ({ ...stats().tracesEvicted }));
+  new Gauge({
+    name: 'llm_monitor_receiver_held_traces',
+    help: 'Traces the session builder holds, by kind: session (in the store) or orphan (no session yet, kept in case a GenAI span or root follows).',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      const current = stats();
+      this.set({ kind: 'session' }, current.traces - current.orphanTraces);
+      this.set({ kind: 'orphan' }, current.orphanTraces);
+    },
+  });
+  readGauge(registry, 'llm_monitor_receiver_held_spans', 'Spans and live markers the session builder holds.', () => stats().spans);
+  readGauge(registry, 'llm_monitor_receiver_held_bytes', 'Estimated bytes the session builder holds (kept strings and values, per-span overhead, parent maps).', () => stats().bytes);
+  readGauge(registry, 'llm_monitor_receiver_removed_traces', 'Removed traces remembered so their late spans are refused.', () => stats().removedTraces);
+  if (config) {
+    new Gauge({ name: 'llm_monitor_receiver_max_held_bytes', help: 'The bound of llm_monitor_receiver_held_bytes (max_held_bytes).', registers }).set(config.maxHeldBytes);
+    new Gauge({ name: 'llm_monitor_receiver_max_orphan_traces', help: 'The bound of orphan traces held (max_orphan_traces).', registers }).set(config.maxOrphanTraces);
+    new Gauge({ name: 'llm_monitor_receiver_max_removed_traces', help: 'The bound of removed traces remembered (max_removed_traces).', registers }).set(config.maxRemovedTraces);
+  }
 }

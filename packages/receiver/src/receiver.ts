@@ -2,15 +2,18 @@
  * `buildReceiver(config)`: the two servers of llm-monitor wired to one session pipeline, built but
  * not listening, so tests can `inject()` or listen on port 0. `main` (cli.ts) adds signals and the demo.
  */
+import type { Socket } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { SessionPipeline } from '@llm-monitor/sessions';
+import type { NumericField, SpanRecord } from '@llm-monitor/sessions';
 import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
+import { apiClientErrorResponse, apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
 import { healthRoutes } from './api/health-routes.js';
 import type { ComponentHealth } from './api/health-routes.js';
 import { statisticsRoutes } from './api/statistics-routes.js';
@@ -20,9 +23,13 @@ import { websocketRoute } from './live/websocket-route.js';
 import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
 import { DEFAULT_CONFIG, parseModelPrices, validateConfig } from './config.js';
+import { InternalErrors } from './internal-errors.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
-import { OTLP_TRACES_PATH, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
+import { OTLP_TRACES_PATH, otlpClientErrorResponse, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
+import type { SpanRefusals } from './otlp/otlp-ingest.js';
+import { SlicedWork } from './otlp/sliced-work.js';
+import type { Steps } from './otlp/sliced-work.js';
 import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import { createRedactor } from './pipeline/redaction.js';
 import { loadWebApp, locateWebApp, webAppRoutes } from './web/web-app-routes.js';
@@ -74,8 +81,18 @@ const API_INDEX = {
   },
 };
 
-/** How often ended sessions past their retention are swept. */
-const SWEEP_INTERVAL_MS = 10_000;
+/** Spans redacted between two yields of a request's ingest. */
+const REDACT_SLICE = 256;
+
+/** Share of the V8 heap limit in use from which `/readyz` says memory is degraded, and unhealthy. */
+const HEAP_DEGRADED = 0.75;
+const HEAP_UNHEALTHY = 0.9;
+
+/** Writes a raw HTTP answer to a socket whose request the parser could not read, then closes it. */
+function answerClientError(socket: Socket, response: string): void {
+  if (socket.writable) socket.end(response);
+  else socket.destroy();
+}
 
 /** Addresses the receiver listens on once started. */
 export interface ReceiverAddresses {
@@ -131,12 +148,31 @@ export async function buildReceiver(
   const config: ReceiverConfig = validateConfig({ ...DEFAULT_CONFIG, ...partialConfig });
   const modelPrices = parseModelPrices(config.modelPrices);
   const logger = options.logger ?? pino({ level: config.logLevel, name: 'llm-monitor' });
+  const internalErrors = new InternalErrors(logger);
+  // Said once per field: a sender that gets one wrong usually gets it wrong on every span.
+  const reportedFields = new Set<NumericField>();
   const pipeline = new SessionPipeline({
     retentionMs: config.retentionSeconds * 1000,
     maxSessions: config.maxSessions,
     abandonAfterMs: config.abandonAfterSeconds * 1000,
     settleAfterMs: config.settleAfterSeconds * 1000,
+    maxSpansPerTrace: config.maxSpansPerTrace,
+    maxAttributeValueLength: config.maxAttributeValueLength,
+    maxSpanBytes: config.maxSpanBytes,
+    maxTraceBytes: config.maxTraceBytes,
+    maxHeldBytes: config.maxHeldBytes,
+    maxOrphanTraces: config.maxOrphanTraces,
+    orphanTraceIdleMs: config.orphanTraceIdleSeconds * 1000,
+    maxRemovedTraces: config.maxRemovedTraces,
+    onListenerError: (error, listener) => internalErrors.report('LLMMON_ERR_LISTENER_FAILED', listener, error),
+    onSweepError: (error, step) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', `sweep_${step}`, error),
+    onValueRejected: (field, value) => {
+      if (reportedFields.has(field)) return;
+      reportedFields.add(field);
+      logger.debug({ code: 'LLMMON_ERR_VALUE_OUT_OF_RANGE', field, value: String(value).slice(0, 100) }, `LLMMON_ERR_VALUE_OUT_OF_RANGE: a span carried ${field} out of range; dropped (logged once per field, counted in llm_monitor_receiver_values_rejected_total)`);
+    },
   });
+  const work = new SlicedWork();
 
   const otlpServer = Fastify({
     loggerInstance: logger.child({ server: 'otlp' }) as FastifyBaseLogger,
@@ -149,6 +185,7 @@ export async function buildReceiver(
     // A client that stalls its upload must not hold an admission slot (or shutdown) for ever.
     requestTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
     connectionTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
+    clientErrorHandler: (error, socket) => answerClientError(socket, otlpClientErrorResponse(error)),
   });
   otlpServer.setNotFoundHandler((request, reply) => {
     void reply
@@ -165,16 +202,41 @@ export async function buildReceiver(
     logger.warn('forwarded spans are not redacted: redaction applies to what llm-monitor stores and shows');
   }
   let closing = false;
-  const hub = new LiveHub(pipeline.store, { tickMs: config.liveTickMs });
+  const hub = new LiveHub(pipeline.store, {
+    tickMs: config.liveTickMs,
+    onError: (error, where) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', `live_${where}`, error),
+  });
   // One registry for the session metrics and the receiver's own, served together at /metrics.
   const registry = createOpenMetricsRegistry();
-  const ingestObserver = registerReceiverMetrics(registry, { store: pipeline.store, maxSessions: config.maxSessions, hub, ...(forwarder ? { forwarder } : {}) });
+  const ingestObserver = registerReceiverMetrics(registry, {
+    store: pipeline.store,
+    pipeline,
+    config,
+    internalErrors,
+    maxSessions: config.maxSessions,
+    hub,
+    ...(forwarder ? { forwarder } : {}),
+  });
+  /** One request's spans: redacted and ingested, a slice at a time. */
+  function* ingestSteps(spans: SpanRecord[]): Steps<SpanRefusals> {
+    let kept = spans;
+    if (redact) {
+      kept = [];
+      for (let i = 0; i < spans.length; i += REDACT_SLICE) {
+        kept.push(...redact(spans.slice(i, i + REDACT_SLICE)));
+        yield;
+      }
+    }
+    const result = yield* pipeline.ingestSteps(kept, Date.now());
+    return { tooLate: result.ignored, traceFull: result.refusedTraceFull };
+  }
   await otlpServer.register(otlpIngestPlugin, {
     maxBodyBytes: config.otlpMaxBodyBytes,
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
     isClosing: () => closing,
     observer: ingestObserver,
-    onSpans: (spans) => pipeline.ingest(redact ? redact(spans) : spans, Date.now()).ignored,
+    work,
+    ingest: ingestSteps,
     ...(forwarder ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) } : {}),
   });
 
@@ -183,6 +245,7 @@ export async function buildReceiver(
     frameworkErrors: apiFrameworkErrors,
     // Per-request lines would flood the log at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler: (error, socket) => answerClientError(socket, apiClientErrorResponse(error)),
   });
   installApiErrorHandling(apiServer);
   await apiServer.register(swagger, {
@@ -202,7 +265,33 @@ export async function buildReceiver(
     return { status: listening ? 'healthy' : 'unhealthy', details: { listening, max_body_bytes: config.otlpMaxBodyBytes, ...(forwarder ? { forwarding: forwarder.stats() } : {}) } };
   };
   const fanoutHealth = (): ComponentHealth => ({ status: closing ? 'unhealthy' : 'healthy', details: { ...hub.stats() } });
-  await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth } });
+  // Memory: the process's heap against V8's limit, and what the session builder holds against its
+  // bounds, so a receiver on its way to running out says so before it does.
+  const memoryHealth = (): ComponentHealth => {
+    const heap = getHeapStatistics();
+    const held = pipeline.stats();
+    const heapFill = heap.used_heap_size / heap.heap_size_limit;
+    const heldFill = held.bytes / held.maxHeldBytes;
+    const orphanFill = held.orphanTraces / config.maxOrphanTraces;
+    const status = heapFill >= HEAP_UNHEALTHY ? 'unhealthy' : heapFill >= HEAP_DEGRADED || heldFill >= 0.9 || orphanFill >= 0.9 ? 'degraded' : 'healthy';
+    return {
+      status,
+      details: {
+        rss_bytes: process.memoryUsage.rss(),
+        heap_used_bytes: heap.used_heap_size,
+        heap_limit_bytes: heap.heap_size_limit,
+        held_bytes: held.bytes,
+        max_held_bytes: held.maxHeldBytes,
+        traces: held.traces,
+        orphan_traces: held.orphanTraces,
+        max_orphan_traces: config.maxOrphanTraces,
+        spans: held.spans,
+        removed_traces: held.removedTraces,
+        ingest_jobs: work.pending,
+      },
+    };
+  };
+  await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth } });
   await apiServer.register(websocketRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingSeconds * 1000 });
   await apiServer.register(sseRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes });
   await apiServer.register(webAppRoutes, { assets: loadWebApp(options.webAppDirectory ?? locateWebApp()), apiIndex: API_INDEX });
@@ -234,7 +323,14 @@ export async function buildReceiver(
     async listen() {
       await otlpServer.listen({ host: config.host, port: config.otlpPort });
       await apiServer.listen({ host: config.host, port: config.port });
-      sweepTimer = setInterval(() => pipeline.sweep(Date.now()), SWEEP_INTERVAL_MS);
+      sweepTimer = setInterval(() => {
+        // A wall: the pipeline guards each step of the sweep; this catches anything beyond them.
+        try {
+          pipeline.sweep(Date.now());
+        } catch (error) {
+          internalErrors.report('LLMMON_ERR_TIMER_FAILED', 'sweep', error);
+        }
+      }, config.sweepIntervalSeconds * 1000);
       sweepTimer.unref();
       return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}` };
     },

@@ -146,11 +146,14 @@ describe('hostile input', () => {
     expect(Object.keys(attributes)).toEqual(['__proto__']);
   });
 
-  it('treats times no date can hold as unknown', () => {
+  it('passes times no date can hold on as they are, and unreadable ones as NaN: the session builder judges and counts them', () => {
     const decoded = decodeTraceRequestJson({
-      resourceSpans: [{ scopeSpans: [{ spans: [{ ...ids, startTimeUnixNano: 1e300, endTimeUnixNano: '9'.repeat(40) }] }] }],
+      resourceSpans: [{ scopeSpans: [{ spans: [{ ...ids, startTimeUnixNano: 1e300, endTimeUnixNano: '9'.repeat(40) }, { ...ids, startTimeUnixNano: 'soon' }] }] }],
     });
-    expect(decoded.spans[0]).toMatchObject({ startTimeUnixMs: 0, endTimeUnixMs: 0 });
+    expect(decoded.spans[0]!.startTimeUnixMs).toBe(1e294);
+    expect(decoded.spans[0]!.endTimeUnixMs).toBeGreaterThan(1e33);
+    expect(decoded.spans[1]!.startTimeUnixMs).toBeNaN();
+    expect(decoded.spans[1]!.endTimeUnixMs).toBe(0);
   });
 });
 

@@ -39,6 +39,39 @@ export function apiFrameworkErrors(error: FastifyError, _request: FastifyRequest
   void reply.code(400).send(body(new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', error.message)));
 }
 
+/**
+ * A client error raised by fastify or a plugin (a body that is not JSON, a body too large, a path
+ * that leaves the served folder) as the catalogue error it is: never an internal error.
+ */
+export function clientErrorOf(error: { statusCode?: number; status?: number; message: string }): LlmMonitorError | undefined {
+  const status = error.statusCode ?? error.status;
+  if (status === undefined || status < 400 || status >= 500) return undefined;
+  switch (status) {
+    case 403:
+      return new LlmMonitorError('LLMMON_ERR_FORBIDDEN', error.message);
+    case 404:
+      return new LlmMonitorError('LLMMON_ERR_ROUTE_NOT_FOUND', error.message);
+    case 413:
+      return new LlmMonitorError('LLMMON_ERR_PAYLOAD_TOO_LARGE', error.message);
+    case 415:
+      return new LlmMonitorError('LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE', error.message);
+    default:
+      return new LlmMonitorError('LLMMON_ERR_BAD_REQUEST', error.message);
+  }
+}
+
+/**
+ * The answer to a request Node's HTTP parser could not read (fastify's `clientErrorHandler`): a
+ * coded 400 (431 for headers too large), then the connection is closed, as the parser cannot resume.
+ */
+export function apiClientErrorResponse(error: NodeJS.ErrnoException): string {
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const failure = new LlmMonitorError('LLMMON_ERR_BAD_REQUEST', tooLarge ? 'request headers too large' : `malformed HTTP request (${error.code ?? 'parse error'})`);
+  const status = tooLarge ? 431 : failure.statusCode;
+  const json = JSON.stringify({ ...body(failure), statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request' });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`;
+}
+
 /** Answers unknown routes and every thrown error with {@link ApiErrorBody}. */
 export function installApiErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
@@ -51,8 +84,14 @@ export function installApiErrorHandling(app: FastifyInstance): void {
     else if ('validation' in error && error.validation) {
       failure = new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', error.message);
     } else {
-      request.log.error({ err: error }, 'unexpected error');
-      failure = new LlmMonitorError('LLMMON_ERR_INTERNAL', 'internal error');
+      const clientError = clientErrorOf(error);
+      if (clientError) {
+        request.log.debug({ code: clientError.code, err: error }, clientError.message);
+        failure = clientError;
+      } else {
+        request.log.error({ code: 'LLMMON_ERR_INTERNAL', err: error }, 'unexpected error');
+        failure = new LlmMonitorError('LLMMON_ERR_INTERNAL', 'internal error');
+      }
     }
     void reply.code(failure.statusCode).send(body(failure));
   });

@@ -1,8 +1,8 @@
 // The route schemas carry OpenAPI fields (summary, description) that @fastify/swagger declares.
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isEnded, newestFirst, parseCursor, processingSessionSchema, querySessions } from '@llm-monitor/sessions';
-import type { ProcessingSession, SessionFilter, SessionStore } from '@llm-monitor/sessions';
+import { cursorAfter, isEnded, newestFirst, parseCursor, processingSessionSchema, querySessions, withinJsonLength } from '@llm-monitor/sessions';
+import type { ProcessingSession, SessionFilter, SessionPage, SessionStore } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from './api-errors.js';
 import { sessionsToCsv } from './csv.js';
@@ -15,6 +15,16 @@ export interface SessionRoutesOptions {
 
 /** Most sessions one export holds. */
 export const MAX_EXPORT = 10_000;
+
+/**
+ * Longest answer a list or export gives, in characters of JSON (or CSV): sessions carry their
+ * streamed text and timelines, so a count alone does not bound an answer. A page cut here says where
+ * the rest begins (`next_cursor`, `X-Next-Cursor`), so nothing is lost, only paged.
+ */
+export const MAX_ANSWER_LENGTH = 32 * 1024 * 1024;
+
+/** Most running sessions `/sessions/active` lists (newest first); `X-Total-Count` tells how many run. */
+export const MAX_ACTIVE_LISTED = 1000;
 
 const sessionList = { type: 'array', items: processingSessionSchema } as const;
 
@@ -70,6 +80,12 @@ function exportFormat(request: FastifyRequest, format: 'json' | 'csv' | undefine
   return quality(accept, 'text/csv') > quality(accept, 'application/json') ? 'csv' : undefined;
 }
 
+/** A page cut to {@link MAX_ANSWER_LENGTH}: when cut, the next page starts after the last session kept. */
+function bounded(page: SessionPage): SessionPage {
+  const kept = withinJsonLength(page.sessions, MAX_ANSWER_LENGTH);
+  return kept.cut ? { sessions: kept.items, nextCursor: cursorAfter(kept.items.at(-1)!) } : page;
+}
+
 /** Session routes: one session, running sessions, recent sessions (paged, filtered, exported). */
 export async function sessionRoutes(app: FastifyInstance, { store }: SessionRoutesOptions): Promise<void> {
   app.get<{ Params: { session_id: string } }>(
@@ -90,11 +106,27 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
     },
   );
 
-  app.get('/api/monitoring/sessions/active', { schema: { summary: 'Running sessions, newest first', response: { 200: sessionList } } }, async () => {
-    const active: ProcessingSession[] = [];
-    for (const session of store.values()) if (!isEnded(session.status)) active.push(session);
-    return active.sort(newestFirst);
-  });
+  app.get<{ Querystring: { limit?: number } }>(
+    '/api/monitoring/sessions/active',
+    {
+      schema: {
+        summary: 'Running sessions, newest first (at most `limit`, and at most 32 MiB of JSON); X-Total-Count tells how many run',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'integer', minimum: 1, maximum: MAX_ACTIVE_LISTED, description: `sessions listed (default and most ${MAX_ACTIVE_LISTED})` } },
+        },
+        response: { 200: sessionList, 400: apiErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const active: ProcessingSession[] = [];
+      for (const session of store.values()) if (!isEnded(session.status)) active.push(session);
+      active.sort(newestFirst);
+      void reply.header('x-total-count', String(active.length));
+      return withinJsonLength(active.slice(0, request.query.limit ?? MAX_ACTIVE_LISTED), MAX_ANSWER_LENGTH).items;
+    },
+  );
 
   app.get<{ Querystring: RecentQuery }>(
     '/api/monitoring/sessions/recent',
@@ -128,7 +160,7 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
       if (query.cursor !== undefined && !after) throw badParameter('cursor', query.cursor, 'a cursor this API gave out');
       const format = exportFormat(request, query.format);
       if (format) {
-        const { sessions, nextCursor } = querySessions(store.values(), filter, query.limit ?? 1000, after);
+        const { sessions, nextCursor } = bounded(querySessions(store.values(), filter, query.limit ?? 1000, after));
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         void reply.header('content-disposition', `attachment; filename="llm-monitor-sessions-${stamp}.${format}"`);
         // An export is cut at its limit: the cursor of the rest, for the next download.
@@ -139,7 +171,7 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
       }
       const limit = query.limit ?? 50;
       if (limit > 1000) throw badParameter('limit', query.limit, 'at most 1000 for a page (exports take up to 10000)');
-      const page = querySessions(store.values(), filter, limit, after);
+      const page = bounded(querySessions(store.values(), filter, limit, after));
       return { sessions: page.sessions, next_cursor: page.nextCursor };
     },
   );
@@ -148,10 +180,14 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
     '/api/monitoring/conversations/:conversation_id',
     {
       schema: {
-        summary: 'The sessions of one conversation, oldest first',
+        summary: 'The sessions of one conversation, oldest first (at most 32 MiB of JSON: `truncated` says when the newest were left out)',
         params: { type: 'object', properties: { conversation_id: { type: 'string', minLength: 1, maxLength: 256 } } },
         response: {
-          200: { type: 'object', required: ['conversation_id', 'sessions'], properties: { conversation_id: { type: 'string' }, sessions: sessionList } },
+          200: {
+            type: 'object',
+            required: ['conversation_id', 'sessions', 'sessions_total', 'truncated'],
+            properties: { conversation_id: { type: 'string' }, sessions: sessionList, sessions_total: { type: 'integer' }, truncated: { type: 'boolean' } },
+          },
           404: apiErrorSchema,
         },
       },
@@ -160,7 +196,8 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
       const id = request.params.conversation_id;
       const sessions = [...store.values()].filter((session) => session.conversation_id === id).sort((a, b) => -newestFirst(a, b));
       if (sessions.length === 0) throw new LlmMonitorError('LLMMON_ERR_CONVERSATION_NOT_FOUND', `no session of conversation ${JSON.stringify(id)}`);
-      return { conversation_id: id, sessions };
+      const kept = withinJsonLength(sessions, MAX_ANSWER_LENGTH);
+      return { conversation_id: id, sessions: kept.items, sessions_total: sessions.length, truncated: kept.cut };
     },
   );
 }

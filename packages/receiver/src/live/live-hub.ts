@@ -4,7 +4,7 @@
  * tick (50 ms by default) with the events its subscription wants, token events merged. Clients that
  * want everything share one batch (and its serialisation).
  */
-import { computeStatistics, isEnded, matchesFilter } from '@llm-monitor/sessions';
+import { approximateJsonLength, computeStatistics, isEnded, matchesFilter, newestFirst } from '@llm-monitor/sessions';
 import type { ProcessingSession, SessionFilter, SessionStore, StatisticsReport } from '@llm-monitor/sessions';
 import { coalesce, eventsBetween, seenStateOf, summaryOf } from '@llm-monitor/sessions';
 import type { LiveEvent, SeenState, SessionSummary } from '@llm-monitor/sessions';
@@ -40,8 +40,18 @@ export interface LiveClient {
 /** What a client gets on connecting. */
 export interface LiveSnapshot {
   statistics: StatisticsReport;
+  /** The newest running sessions the subscription admits, at most {@link SNAPSHOT_MAX_SESSIONS}. */
   active_sessions: SessionSummary[];
+  /** How many running sessions the subscription admits in all (more than listed when the snapshot was cut). */
+  active_total: number;
 }
+
+/**
+ * Most running sessions a snapshot lists, and the most characters their summaries take: a new client
+ * costs a bounded amount however many sessions run. The rest arrive as they change.
+ */
+export const SNAPSHOT_MAX_SESSIONS = 1000;
+export const SNAPSHOT_MAX_LENGTH = 2 * 1024 * 1024;
 
 /** Counters of the hub, for health and metrics. */
 export interface LiveHubStats {
@@ -61,6 +71,8 @@ export interface LiveHubOptions {
   readonly tickMs?: number;
   /** Milliseconds between statistics updates while sessions change, and how long statistics are reused (default 1,000). */
   readonly statisticsEveryMs?: number;
+  /** Told when a tick or a client's delivery threw; the hub carries on with the others. */
+  readonly onError?: (error: unknown, where: 'tick' | 'deliver') => void;
 }
 
 interface Pending {
@@ -80,6 +92,7 @@ export class LiveHub {
   readonly #store: SessionStore;
   readonly #tickMs: number;
   readonly #statisticsEveryMs: number;
+  readonly #onError: ((error: unknown, where: 'tick' | 'deliver') => void) | undefined;
   /** Each client and the sessions it has been shown (so it also sees them end, whatever its filter). */
   readonly #clients = new Map<LiveClient, Set<string>>();
   readonly #seen = new Map<string, SeenState>();
@@ -96,6 +109,7 @@ export class LiveHub {
     this.#store = store;
     this.#tickMs = options.tickMs ?? 50;
     this.#statisticsEveryMs = options.statisticsEveryMs ?? 1000;
+    this.#onError = options.onError;
   }
 
   /** Counters (clients connected, ticks sent, events fanned out). */
@@ -116,11 +130,24 @@ export class LiveHub {
     return this.#unsubscribe !== undefined;
   }
 
-  /** Statistics (reused for up to a second) and the running sessions the subscription admits. */
+  /**
+   * Statistics (reused for up to a second) and the newest running sessions the subscription admits,
+   * as summaries, cut to {@link SNAPSHOT_MAX_SESSIONS} and {@link SNAPSHOT_MAX_LENGTH}.
+   */
   snapshot(subscription: LiveSubscription = EVERYTHING): LiveSnapshot {
+    const running: ProcessingSession[] = [];
+    for (const session of this.#store.values()) if (!isEnded(session.status) && admits(subscription, session)) running.push(session);
+    running.sort(newestFirst);
     const active: SessionSummary[] = [];
-    for (const session of this.#store.values()) if (!isEnded(session.status) && admits(subscription, session)) active.push(summaryOf(session));
-    return { statistics: this.#currentStatistics(Date.now()), active_sessions: active };
+    let length = 0;
+    for (const session of running) {
+      if (active.length >= SNAPSHOT_MAX_SESSIONS) break;
+      const summary = summaryOf(session);
+      length += approximateJsonLength(summary, SNAPSHOT_MAX_LENGTH) + 1;
+      if (length > SNAPSHOT_MAX_LENGTH) break;
+      active.push(summary);
+    }
+    return { statistics: this.#currentStatistics(Date.now()), active_sessions: active, active_total: running.length };
   }
 
   /** Adds a client; returns the function that removes it. The first client starts the work. */
@@ -189,8 +216,15 @@ export class LiveHub {
       const events = eventsBetween(this.#seen.get(id), session);
       this.#seen.set(id, seenStateOf(session));
       this.#queue(session, events);
-    });
-    this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+    }, 'live_hub');
+    this.#timer = setInterval(() => {
+      // A wall: a tick that throws must not end the process or stop the next tick.
+      try {
+        this.#tick();
+      } catch (error) {
+        this.#report(error, 'tick');
+      }
+    }, this.#tickMs);
     this.#timer.unref();
   }
 
@@ -245,7 +279,20 @@ export class LiveHub {
       }
       if (events.length === 0 && !(statistics && subscription.active)) continue;
       this.#stats.events += events.length;
-      client.deliver(events, subscription.active ? statistics : undefined);
+      // One client's failure (a socket in a bad state) must not keep the batch from the others.
+      try {
+        client.deliver(events, subscription.active ? statistics : undefined);
+      } catch (error) {
+        this.#report(error, 'deliver');
+      }
+    }
+  }
+
+  #report(error: unknown, where: 'tick' | 'deliver'): void {
+    try {
+      this.#onError?.(error, where);
+    } catch {
+      // Nothing more can be told.
     }
   }
 }

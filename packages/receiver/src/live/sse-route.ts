@@ -18,6 +18,12 @@ export interface SseRouteOptions {
   readonly maxBufferedBytes: number;
   /** Milliseconds between keep-alive comments (default 15,000). */
   readonly heartbeatMs?: number;
+  /**
+   * Milliseconds a dropped client has to take its last event before its connection is destroyed
+   * (default 1,000): a client that stopped reading would otherwise hold its socket and the kernel's
+   * send buffer for as long as it likes.
+   */
+  readonly dropGraceMs?: number;
 }
 
 function sseEvent(name: string, data: unknown): string {
@@ -61,20 +67,29 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
       });
       raw.write(`retry: 3000\n\n${sseEvent('snapshot', options.hub.snapshot(subscription))}`);
       let disconnect: () => void = () => undefined;
+      const writable = (): boolean => !raw.writableEnded && !raw.destroyed;
       const end = (): void => {
         clearInterval(heartbeat);
         disconnect();
         if (!raw.writableEnded) raw.end();
       };
+      /** Ends the stream, and destroys the connection if the client has not taken it by the grace. */
+      const drop = (): void => {
+        end();
+        setTimeout(() => {
+          if (!raw.destroyed) raw.destroy();
+        }, options.dropGraceMs ?? 1000).unref();
+      };
       disconnect = options.hub.connect({
         subscription,
         transport: 'sse',
         deliver: (events, statistics) => {
+          if (!writable()) return;
           if (raw.writableLength > options.maxBufferedBytes) {
             options.hub.droppedTooSlow('sse', events.length);
             // Say why before ending, so the client knows not to come straight back as it was.
             raw.write(sseEvent('error', { code: 'LLMMON_ERR_CLIENT_TOO_SLOW', message: `client too slow: ${raw.writableLength} bytes waiting` }));
-            end();
+            drop();
             return;
           }
           let chunk = '';
@@ -82,9 +97,11 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
           if (statistics) chunk += sseEvent('statistics', statistics);
           if (chunk) raw.write(chunk);
         },
-        close: () => end(),
+        close: () => drop(),
       });
-      const heartbeat = setInterval(() => raw.write(': ping\n\n'), options.heartbeatMs ?? 15_000);
+      const heartbeat = setInterval(() => {
+        if (writable()) raw.write(': ping\n\n');
+      }, options.heartbeatMs ?? 15_000);
       heartbeat.unref();
       request.raw.on('close', end);
     },

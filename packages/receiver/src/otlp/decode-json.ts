@@ -4,8 +4,13 @@
  * string or number, enums as integers (or their names), unknown fields ignored.
  */
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from '@llm-monitor/sessions';
-import { emptyDecodedTraces, invalidIdsReason, MAX_VALUE_DEPTH, rejectSpan, saneTimeMs, setAttribute } from './decoded-traces.js';
+import { emptyDecodedTraces, invalidIdsReason, MAX_VALUE_DEPTH, rejectSpan, setAttribute } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
+import { runToEnd } from './sliced-work.js';
+import type { Steps } from './sliced-work.js';
+
+/** Spans decoded between two yields of {@link decodeTraceRequestJsonSteps}. */
+const SPANS_PER_STEP = 128;
 
 /** The JSON is valid but not an export request of the expected shape. */
 export class OtlpJsonError extends Error {
@@ -45,13 +50,17 @@ function text(value: unknown): string {
 
 const DIGITS = /^\d+$/;
 
-/** Nanoseconds (decimal string or number) to milliseconds; 0 when absent or unreadable. */
+/**
+ * Nanoseconds (decimal string or number) to milliseconds; 0 when absent, `NaN` when unreadable. The
+ * session builder checks the range (and counts what it rejects), so nothing is judged here.
+ */
 function nanosToMillis(value: unknown): number {
-  if (typeof value === 'number') return saneTimeMs(value / 1e6);
-  if (typeof value !== 'string' || !DIGITS.test(value)) return 0;
+  if (value === undefined || value === null) return 0;
+  if (typeof value === 'number') return value / 1e6;
+  if (typeof value !== 'string' || !DIGITS.test(value)) return NaN;
   // Split off the last six digits so the milliseconds keep their fraction exactly.
   if (value.length <= 6) return Number(value) / 1e6;
-  return saneTimeMs(Number(value.slice(0, -6)) + Number(value.slice(-6)) / 1e6);
+  return Number(value.slice(0, -6)) + Number(value.slice(-6)) / 1e6;
 }
 
 function int64(value: unknown): number | null {
@@ -83,28 +92,42 @@ function enumValue(value: unknown, names: Record<string, number>): number {
 
 /** Decodes a parsed OTLP/JSON export request; throws {@link OtlpJsonError} on a wrong shape. */
 export function decodeTraceRequestJson(body: unknown): DecodedTraces {
+  return runToEnd(decodeTraceRequestJsonSteps(body));
+}
+
+/**
+ * {@link decodeTraceRequestJson} in steps: yields after every {@link SPANS_PER_STEP} spans, so a
+ * large request can be decoded a slice at a time (see `sliced-work.ts`).
+ */
+export function* decodeTraceRequestJsonSteps(body: unknown): Steps<DecodedTraces> {
   const request = objectAt(body, 'request');
   const decoded = emptyDecodedTraces();
-  list(request, 'resourceSpans', 'resource_spans', 'request').forEach((item, r) => {
+  let count = 0;
+  const resourceSpansList = list(request, 'resourceSpans', 'resource_spans', 'request');
+  for (let r = 0; r < resourceSpansList.length; r += 1) {
     const path = `resourceSpans[${r}]`;
-    const resourceSpans = objectAt(item, path);
+    const resourceSpans = objectAt(resourceSpansList[r], path);
     const resourceValue = field(resourceSpans, 'resource', 'resource');
     const resource = isObject(resourceValue) ? attributes(resourceValue, `${path}.resource`) : {};
-    list(resourceSpans, 'scopeSpans', 'scope_spans', path).forEach((scopeItem, s) => {
+    const scopeSpansList = list(resourceSpans, 'scopeSpans', 'scope_spans', path);
+    for (let s = 0; s < scopeSpansList.length; s += 1) {
       const scopePath = `${path}.scopeSpans[${s}]`;
-      const scopeSpans = objectAt(scopeItem, scopePath);
+      const scopeSpans = objectAt(scopeSpansList[s], scopePath);
       const scopeValue = field(scopeSpans, 'scope', 'scope');
       const scope = isObject(scopeValue)
         ? { name: text(scopeValue.name), version: text(scopeValue.version) }
         : { name: '', version: '' };
-      list(scopeSpans, 'spans', 'spans', scopePath).forEach((spanItem, i) => {
-        const span = spanRecord(objectAt(spanItem, `${scopePath}.spans[${i}]`), `${scopePath}.spans[${i}]`, resource, scope);
+      const spans = list(scopeSpans, 'spans', 'spans', scopePath);
+      for (let i = 0; i < spans.length; i += 1) {
+        const span = spanRecord(objectAt(spans[i], `${scopePath}.spans[${i}]`), `${scopePath}.spans[${i}]`, resource, scope);
         const reason = invalidIdsReason(span.traceId, span.spanId, span.parentSpanId);
         if (reason) rejectSpan(decoded, reason);
         else decoded.spans.push(span);
-      });
-    });
-  });
+        count += 1;
+        if (count % SPANS_PER_STEP === 0) yield;
+      }
+    }
+  }
   return decoded;
 }
 

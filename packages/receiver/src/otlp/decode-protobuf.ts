@@ -7,6 +7,11 @@ import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatu
 import { emptyDecodedTraces, invalidIdsReason, MAX_VALUE_DEPTH, rejectSpan, setAttribute } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
 import { ProtobufError, ProtobufReader, WIRE } from './protobuf-reader.js';
+import { runToEnd } from './sliced-work.js';
+import type { Steps } from './sliced-work.js';
+
+/** Spans decoded between two yields of {@link decodeTraceRequestProtobufSteps}. */
+const SPANS_PER_STEP = 128;
 
 interface ScopeInfo {
   name: string;
@@ -15,19 +20,28 @@ interface ScopeInfo {
 
 /** Decodes a protobuf export request; throws `ProtobufError` when the body is not one. */
 export function decodeTraceRequestProtobuf(body: Buffer): DecodedTraces {
+  return runToEnd(decodeTraceRequestProtobufSteps(body));
+}
+
+/**
+ * {@link decodeTraceRequestProtobuf} in steps: yields after every {@link SPANS_PER_STEP} spans, so a
+ * large request can be decoded a slice at a time (see `sliced-work.ts`).
+ */
+export function* decodeTraceRequestProtobufSteps(body: Buffer): Steps<DecodedTraces> {
   const decoded = emptyDecodedTraces();
   const reader = new ProtobufReader(body);
+  const progress = { spans: 0 };
   while (reader.position < body.length) {
     const tag = reader.tag();
     if (tag >>> 3 === 1) {
       reader.expect(tag, WIRE.lengthDelimited, 'resource_spans');
-      readResourceSpans(reader, reader.lengthDelimited(), decoded);
+      yield* readResourceSpans(reader, reader.lengthDelimited(), decoded, progress);
     } else reader.skip(tag & 7);
   }
   return decoded;
 }
 
-function readResourceSpans(reader: ProtobufReader, end: number, decoded: DecodedTraces): void {
+function* readResourceSpans(reader: ProtobufReader, end: number, decoded: DecodedTraces, progress: { spans: number }): Steps<void> {
   let resource: Attributes = {};
   // The resource may follow its scope spans on the wire: remember where they are, decode after.
   const scopeSpans: [number, number][] = [];
@@ -47,7 +61,7 @@ function readResourceSpans(reader: ProtobufReader, end: number, decoded: Decoded
   reader.endOf(end, 'ResourceSpans');
   for (const [start, scopeEnd] of scopeSpans) {
     reader.position = start;
-    readScopeSpans(reader, scopeEnd, resource, decoded);
+    yield* readScopeSpans(reader, scopeEnd, resource, decoded, progress);
   }
   reader.position = end;
 }
@@ -65,7 +79,7 @@ function readResource(reader: ProtobufReader, end: number): Attributes {
   return attributes;
 }
 
-function readScopeSpans(reader: ProtobufReader, end: number, resource: Attributes, decoded: DecodedTraces): void {
+function* readScopeSpans(reader: ProtobufReader, end: number, resource: Attributes, decoded: DecodedTraces, progress: { spans: number }): Steps<void> {
   let scope: ScopeInfo = { name: '', version: '' };
   const spans: SpanRecord[] = [];
   while (reader.position < end) {
@@ -77,6 +91,9 @@ function readScopeSpans(reader: ProtobufReader, end: number, resource: Attribute
     } else if (field === 2) {
       reader.expect(tag, WIRE.lengthDelimited, 'spans');
       spans.push(readSpan(reader, reader.lengthDelimited(), resource));
+      progress.spans += 1;
+      // The reader belongs to this request alone: it resumes where it stopped.
+      if (progress.spans % SPANS_PER_STEP === 0) yield;
     } else reader.skip(tag & 7);
   }
   reader.endOf(end, 'ScopeSpans');

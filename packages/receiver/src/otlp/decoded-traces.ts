@@ -48,14 +48,6 @@ export function setAttribute(target: Record<string, AttributeValue>, key: string
   else target[key] = value;
 }
 
-/** The latest time JavaScript dates can hold, in milliseconds since the epoch. */
-const MAX_DATE_MS = 8.64e15;
-
-/** A time in milliseconds if it is one a date can hold, else 0 (unknown), so garbage never reaches `Date`. */
-export function saneTimeMs(ms: number): number {
-  return Number.isFinite(ms) && ms > 0 && ms <= MAX_DATE_MS ? ms : 0;
-}
-
 /**
  * How deeply attribute values (arrays and key-value lists) may nest. Real instrumentations nest a
  * few levels; the cap turns a hostile body nested thousands deep into a 400 instead of a stack overflow.

@@ -8,13 +8,15 @@ import { promisify } from 'node:util';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SpanRecord } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
-import { decodeTraceRequestJson, OtlpJsonError } from './decode-json.js';
-import { decodeTraceRequestProtobuf } from './decode-protobuf.js';
+import { decodeTraceRequestJsonSteps, OtlpJsonError } from './decode-json.js';
+import { decodeTraceRequestProtobufSteps } from './decode-protobuf.js';
 import { rejectSpan } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
 import { encodeExportResponse, encodeStatus, GRPC_CODE, OTLP_MEDIA_TYPE } from './encode-response.js';
 import type { OtlpEncoding } from './encode-response.js';
 import { ProtobufError } from './protobuf-reader.js';
+import { SlicedWork } from './sliced-work.js';
+import type { Steps } from './sliced-work.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -30,22 +32,32 @@ export interface OtlpIngestOptions {
   /** True once the receiver is shutting down: new requests get 503 with `Retry-After`. */
   readonly isClosing: () => boolean;
   /**
-   * Receives the usable spans of every accepted request; returns how many of them it could not use
-   * after all (reported as rejected, with the reason `session already removed`).
+   * Takes the usable spans of every accepted request, in steps (a generator that yields between
+   * slices of work); returns how many of them it could not use after all, reported as rejected.
    */
-  readonly onSpans: (spans: SpanRecord[]) => number | void;
+  readonly ingest: (spans: SpanRecord[]) => Steps<SpanRefusals | void>;
+  /** Runs each request's decoding and ingest in slices (default: a scheduler of its own). */
+  readonly work?: SlicedWork;
   /** Receives every accepted request body as it came (for forwarding it unchanged). */
   readonly onAccepted?: (body: Buffer, contentType: string, contentEncoding: string | undefined) => void;
   /** Told what every request came to, for the receiver's self-metrics. */
   readonly observer?: OtlpIngestObserver;
 }
 
+/** Spans of an accepted request that could not be used after all, by reason. */
+export interface SpanRefusals {
+  /** Their session had already left the store (retention or capacity). */
+  readonly tooLate: number;
+  /** Their trace already held `max_spans_per_trace` spans and markers. */
+  readonly traceFull: number;
+}
+
 /** What the ingest endpoint reports about its traffic (the receiver turns it into self-metrics). */
 export interface OtlpIngestObserver {
   /** A request was read and decompressed: its body size before decompression, in bytes. */
   requestRead(encoding: OtlpEncoding, bodyBytes: number): void;
-  /** A request was accepted: spans it carried, and how many were refused as invalid or as too late. */
-  requestAccepted(received: number, refusedInvalid: number, refusedTooLate: number): void;
+  /** A request was accepted: spans it carried, and how many were refused as invalid, too late, or for a full trace. */
+  requestAccepted(received: number, refusedInvalid: number, refusedTooLate: number, refusedTraceFull: number): void;
   /** A request was refused as a whole, with its catalogue code. */
   requestRefused(code: string, encoding: OtlpEncoding | undefined): void;
 }
@@ -93,10 +105,12 @@ async function decompress(request: FastifyRequest, body: Buffer, maxBodyBytes: n
   }
 }
 
-function decode(encoding: OtlpEncoding, body: Buffer): DecodedTraces {
+/** Decodes a body in steps; a body that is no export request throws `LLMMON_ERR_MALFORMED_OTLP`. */
+function* decodeSteps(encoding: OtlpEncoding, body: Buffer): Steps<DecodedTraces> {
   try {
-    if (encoding === 'protobuf') return decodeTraceRequestProtobuf(body);
-    return decodeTraceRequestJson(JSON.parse(body.toString('utf8')) as unknown);
+    if (encoding === 'protobuf') return yield* decodeTraceRequestProtobufSteps(body);
+    // JSON.parse cannot be sliced; at the default body limit it takes about 100 ms (docs/architecture.md).
+    return yield* decodeTraceRequestJsonSteps(JSON.parse(body.toString('utf8')) as unknown);
   } catch (error) {
     // RangeError: a body nested deeper than the stack (JSON.parse itself can hit it).
     if (error instanceof ProtobufError || error instanceof OtlpJsonError || error instanceof SyntaxError || error instanceof RangeError) {
@@ -106,12 +120,23 @@ function decode(encoding: OtlpEncoding, body: Buffer): DecodedTraces {
   }
 }
 
+/** Decodes and ingests one request, in steps. */
+function* requestSteps(encoding: OtlpEncoding, body: Buffer, ingest: OtlpIngestOptions['ingest']): Steps<{ decoded: DecodedTraces; refusals: SpanRefusals }> {
+  const decoded = yield* decodeSteps(encoding, body);
+  const refusals = decoded.spans.length > 0 ? ((yield* ingest(decoded.spans)) ?? NO_REFUSALS) : NO_REFUSALS;
+  return { decoded, refusals };
+}
+
+const NO_REFUSALS: SpanRefusals = { tooLate: 0, traceFull: 0 };
+
 /** Registers `POST /v1/traces` on an instance of its own (it replaces the content-type parsers). */
 export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngestOptions): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxBodyBytes }, (_request, body, done) => {
     done(null, body);
   });
+
+  const work = options.work ?? new SlicedWork();
 
   app.setErrorHandler((error: FastifyError | LlmMonitorError, request, reply) => {
     const failure = toCatalogueError(error);
@@ -159,16 +184,33 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const body = await decompress(request, raw, options.maxBodyBytes);
     options.observer?.requestRead(encoding, raw.length);
-    const decoded = decode(encoding, body);
+    const { decoded, refusals } = await work.run(requestSteps(encoding, body, options.ingest));
     const invalid = decoded.rejected;
-    const ignored = decoded.spans.length > 0 ? (options.onSpans(decoded.spans) ?? 0) : 0;
-    for (let i = 0; i < ignored; i += 1) rejectSpan(decoded, 'session already removed');
-    options.observer?.requestAccepted(decoded.spans.length + invalid, invalid, ignored);
+    if (refusals.tooLate > 0) rejectSpans(decoded, refusals.tooLate, 'session already removed');
+    if (refusals.traceFull > 0) rejectSpans(decoded, refusals.traceFull, 'trace already holds max_spans_per_trace spans');
+    options.observer?.requestAccepted(decoded.spans.length + invalid, invalid, refusals.tooLate, refusals.traceFull);
     options.onAccepted?.(raw, request.headers['content-type'] ?? OTLP_MEDIA_TYPE[encoding], request.headers['content-encoding']);
     const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
     reply.code(200).type(responseMediaType(request, encoding));
     return encodeExportResponse(encoding, decoded.rejected, errorMessage);
   });
+}
+
+/** Counts `count` spans refused for one reason. */
+function rejectSpans(decoded: DecodedTraces, count: number, reason: string): void {
+  for (let i = 0; i < count; i += 1) rejectSpan(decoded, reason);
+}
+
+/**
+ * The answer to a request Node's HTTP parser could not read (fastify's `clientErrorHandler`): a
+ * `google.rpc.Status` in JSON with a catalogue code, then the connection is closed.
+ */
+export function otlpClientErrorResponse(error: NodeJS.ErrnoException): string {
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_MALFORMED_OTLP: ${tooLarge ? 'request headers too large' : `malformed HTTP request (${error.code ?? 'parse error'})`}`);
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  return `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
 }
 
 /**

@@ -1,0 +1,77 @@
+/**
+ * Work in slices, so one large request cannot hold the event loop: a job is a generator that yields
+ * after each small step (a few hundred spans decoded or ingested); the scheduler runs the steps of
+ * every job in turn for at most `budgetMs`, then lets I/O in (health checks, live streams, other
+ * requests' bodies) with `setImmediate` before the next turn.
+ *
+ * Written here rather than taken from a library: the work is a few generator steps per request and
+ * needs no threads, and a worker pool would not help — handing 36,800 decoded spans back from a
+ * worker costs the main thread about twice what decoding them there does (v8 deserialize 274 ms
+ * against 139 ms for our protobuf decoder, measured on this machine; see docs/architecture.md).
+ */
+
+/** A job: yields between steps, returns its result. */
+export type Steps<T> = Generator<void, T>;
+
+interface Job {
+  readonly steps: Steps<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Runs a generator to its end at once: the synchronous form of a job. */
+export function runToEnd<T>(steps: Steps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Round-robin scheduler of sliced jobs with a time budget per turn of the event loop. */
+export class SlicedWork {
+  readonly #budgetMs: number;
+  readonly #queue: Job[] = [];
+  #scheduled = false;
+
+  /** @param budgetMs longest run of steps before I/O gets its turn (default 8 ms). */
+  constructor(budgetMs = 8) {
+    this.#budgetMs = budgetMs;
+  }
+
+  /** Jobs waiting or running. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Runs `steps` in slices; resolves with its result, rejects with what it threw. */
+  run<T>(steps: Steps<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ steps, resolve: resolve as (value: unknown) => void, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#turn());
+  }
+
+  #turn(): void {
+    this.#scheduled = false;
+    const deadline = performance.now() + this.#budgetMs;
+    while (this.#queue.length > 0 && performance.now() < deadline) {
+      const job = this.#queue.shift()!;
+      let step: IteratorResult<void, unknown>;
+      try {
+        step = job.steps.next();
+      } catch (error) {
+        job.reject(error);
+        continue;
+      }
+      if (step.done) job.resolve(step.value);
+      else this.#queue.push(job);
+    }
+    if (this.#queue.length > 0) this.#schedule();
+  }
+}
