@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTraceRequestJson, decodeTraceRequestProtobuf, OtlpJsonError, ProtobufError } from '../src/index.js';
 import { asJson, asProtobuf, deeplyNestedJson, deeplyNestedProtobuf, ROOT_ATTRIBUTES, sdkSpans } from './otlp-fixtures.js';
+import { encodeTraceRequest, nanos, wire } from './otlp-wire.js';
 
 describe('OTLP decoders', () => {
   it('decode what the OpenTelemetry SDK serialises, identically for protobuf and JSON', async () => {
@@ -28,6 +29,54 @@ describe('OTLP decoders', () => {
     expect(root.status).toEqual({ code: 2, message: 'boom' });
     expect(root.resource).toMatchObject({ 'service.name': 'fixture-app', 'service.instance.id': 'i-1' });
     expect(root.scope).toEqual({ name: 'fixture-scope', version: '1.2.3' });
+  });
+
+  it('read the test encoder of otlp-wire.ts exactly as the SDK serializer: the fuzz and memory tests can trust it', async () => {
+    const spans = await sdkSpans();
+    const fromSdk = decodeTraceRequestProtobuf(asProtobuf(spans));
+    const sdkRoot = spans.find((s) => s.name === 'root')!;
+    const sdkChild = spans.find((s) => s.name === 'child')!;
+    const handMade = encodeTraceRequest([
+      {
+        resource: wire.attributes({ 'service.name': wire.string('fixture-app'), 'service.instance.id': wire.string('i-1') }),
+        scope: { name: 'fixture-scope', version: '1.2.3' },
+        spans: [
+          {
+            traceId: sdkRoot.spanContext().traceId,
+            spanId: sdkRoot.spanContext().spanId,
+            name: 'root',
+            kind: 2,
+            startTimeUnixNano: BigInt(sdkRoot.startTime[0]) * 1_000_000_000n + BigInt(sdkRoot.startTime[1]),
+            endTimeUnixNano: BigInt(sdkRoot.endTime[0]) * 1_000_000_000n + BigInt(sdkRoot.endTime[1]),
+            attributes: wire.attributes({
+              text: wire.string('héllo ✓'),
+              count: wire.int(42),
+              negative: wire.int(-7),
+              big: wire.int(2 ** 40),
+              ratio: wire.double(0.25),
+              flag: wire.bool(true),
+              names: { array: [wire.string('a'), wire.string('b')] },
+              numbers: { array: [wire.int(1), wire.int(2), wire.int(3)] },
+              'gen_ai.request.model': wire.string('fixture-model'),
+            }),
+            events: [{ timeUnixNano: BigInt(sdkRoot.events[0]!.time[0]) * 1_000_000_000n + BigInt(sdkRoot.events[0]!.time[1]), name: 'tokens', attributes: wire.attributes({ 'llm_monitor.tokens.count': wire.int(3) }) }],
+            status: { code: 2, message: 'boom' },
+          },
+          {
+            traceId: sdkChild.spanContext().traceId,
+            spanId: sdkChild.spanContext().spanId,
+            parentSpanId: sdkRoot.spanContext().spanId,
+            name: 'child',
+            kind: 3,
+            startTimeUnixNano: nanos(1_763_812_800_150),
+            endTimeUnixNano: nanos(1_763_812_800_180),
+            attributes: [],
+          },
+        ],
+      },
+    ]);
+    const byName = (decoded: ReturnType<typeof decodeTraceRequestProtobuf>) => [...decoded.spans].sort((a, b) => a.name.localeCompare(b.name));
+    expect(byName(decodeTraceRequestProtobuf(handMade))).toEqual(byName(fromSdk));
   });
 
   it('reject malformed protobuf with a ProtobufError', async () => {

@@ -123,7 +123,7 @@ interface MarkerFold {
   /** When the announced span started: the earliest start any marker gave. */
   firstStartMs: number;
   /** Events carried by markers, by marker id, so a duplicate adds nothing and the order is total. */
-  readonly events: Map<string, { readonly endTimeUnixMs: number; readonly events: readonly SpanEventRecord[] }>;
+  readonly events: Map<string, { readonly endTimeUnixMs: number; readonly events: readonly SpanEventRecord[]; readonly bytes: number }>;
   /** Estimated bytes held for this fold. */
   bytes: number;
 }
@@ -330,7 +330,8 @@ export class SessionBuilder {
     if (spanType === SPAN_TYPE.pending) return this.#addMarker(state, span, overBudget);
 
     const known = state.spans.get(span.spanId);
-    if (!known && state.items >= this.#maxSpansPerTrace) {
+    // A real span outranks what markers carried for a running one: their events make room first.
+    if (!known && state.items >= this.#maxSpansPerTrace && !this.#dropOldestMarkerEvents(state)) {
       this.#spansRefused += 1;
       return 'trace_full';
     }
@@ -376,7 +377,7 @@ export class SessionBuilder {
       if (isLaterMarker(admitted.span, fold.latest)) fold.latest = admitted.span;
     }
     if (admitted.span.events.length > 0 && !fold.events.has(marker.spanId)) {
-      fold.events.set(marker.spanId, { endTimeUnixMs: admitted.span.endTimeUnixMs, events: admitted.span.events });
+      fold.events.set(marker.spanId, { endTimeUnixMs: admitted.span.endTimeUnixMs, events: admitted.span.events, bytes: admitted.bytes });
       // The latest marker's own record holds its events too; counting them once per entry is enough.
       fold.bytes += admitted.bytes;
       this.#grow(state, 1, admitted.bytes);
@@ -386,6 +387,21 @@ export class SessionBuilder {
       return 'trace_full';
     }
     return 'kept';
+  }
+
+  /** Lets the oldest events a marker carried go, to make room for a span; false when there are none. */
+  #dropOldestMarkerEvents(state: TraceState): boolean {
+    for (const fold of state.markers.values()) {
+      for (const [markerId, entry] of fold.events) {
+        fold.events.delete(markerId);
+        const bytes = Math.min(fold.bytes, entry.bytes);
+        fold.bytes -= bytes;
+        this.#grow(state, -1, -bytes);
+        this.#admission.cuts.cut('event', 'trace_spans', entry.events.length);
+        return true;
+      }
+    }
+    return false;
   }
 
   #grow(state: TraceState, items: number, bytes: number): void {
@@ -654,7 +670,7 @@ function buildSession(traceId: string, spans: SpanRecord[], parents: ReadonlyMap
     token_counts: {
       input,
       output,
-      total: input !== null && output !== null ? input + output : (input ?? output),
+      total: input !== null && output !== null ? addTokens(input, output) : (input ?? output),
       streamed: tokens.count,
     },
     time_to_first_token_ms:

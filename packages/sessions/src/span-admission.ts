@@ -51,8 +51,11 @@ export const SKELETON_SPAN_BYTES = 2048;
  */
 export const SPAN_OVERHEAD_BYTES = 512;
 
-/** Why something was cut: too long a string, over the span's budget, over the trace's budget. */
-export type CutReason = 'value_length' | 'span_bytes' | 'trace_bytes';
+/**
+ * Why something was cut: too long a string, over the span's byte budget, over the trace's byte
+ * budget, or the trace at its span limit (a marker's events making room for a span).
+ */
+export type CutReason = 'value_length' | 'span_bytes' | 'trace_bytes' | 'trace_spans';
 /** What was cut: a string shortened, an attribute or an event not kept. */
 export type CutItem = 'string' | 'attribute' | 'event';
 
@@ -70,8 +73,9 @@ export class CutCounts {
   totals(): [CutItem, CutReason, number][] {
     const rows: [CutItem, CutReason, number][] = [];
     for (const item of ['string', 'attribute', 'event'] as const) {
-      for (const reason of ['value_length', 'span_bytes', 'trace_bytes'] as const) {
+      for (const reason of ['value_length', 'span_bytes', 'trace_bytes', 'trace_spans'] as const) {
         if (item === 'string' && reason !== 'value_length') continue;
+        if (reason === 'trace_spans' && item !== 'event') continue;
         rows.push([item, reason, this.#counts.get(`${item}/${reason}`) ?? 0]);
       }
     }
@@ -88,7 +92,12 @@ export interface AdmittedSpan {
 
 /** Attribute keys of other conventions the mapping reads, and every one of ours. */
 const READ_KEYS: ReadonlySet<string> = new Set<string>([
-  ...Object.values(GEN_AI),
+  GEN_AI.operationName,
+  GEN_AI.providerName,
+  GEN_AI.system,
+  GEN_AI.requestModel,
+  GEN_AI.responseModel,
+  GEN_AI.conversationId,
   ...FOREIGN_ATTRIBUTE_KEYS,
   ...Object.keys(NUMERIC_ATTRIBUTES),
   OTEL.errorType,
