@@ -374,7 +374,8 @@ const MAX_PRICE_PER_MILLION = 1_000_000;
  * the last one separates). Throws `LLMMON_ERR_CONFIG` naming `source` on a malformed entry.
  */
 export function parseModelPrices(entries: readonly string[], source = 'modelPrices'): Record<string, ModelPrice> {
-  const prices: Record<string, ModelPrice> = {};
+  // No prototype: a model named `__proto__` or `constructor` is an entry like any other.
+  const prices: Record<string, ModelPrice> = Object.create(null) as Record<string, ModelPrice>;
   for (const entry of entries) {
     const match = /^(.+)=\s*([0-9]*\.?[0-9]+)\s*\/\s*([0-9]*\.?[0-9]+)\s*$/.exec(entry);
     if (!match || match[1]!.trim() === '') {

@@ -14,7 +14,8 @@ export type ModelPrices = Readonly<Record<string, ModelPrice>>;
  * (unknown tokens count as none).
  */
 export function costUsd(prices: ModelPrices, model: string | null | undefined, input: number | null | undefined, output: number | null | undefined): number | null {
-  const price = model ? prices[model] : undefined;
+  // Own entries only: a model named `constructor` or `__proto__` must not find Object's members.
+  const price = model && Object.hasOwn(prices, model) ? prices[model] : undefined;
   if (!price) return null;
   return ((input ?? 0) * price.input_per_million + (output ?? 0) * price.output_per_million) / 1e6;
 }

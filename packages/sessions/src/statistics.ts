@@ -100,7 +100,10 @@ function breakdown(sessions: readonly ProcessingSession[], key: (session: Proces
     group.push(session);
   }
   const result: Record<string, SessionStatistics> = {};
-  for (const [name, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) result[name] = statisticsOf(group);
+  for (const [name, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    // defineProperty: a model named `__proto__` is a key like any other, not the object's prototype.
+    Object.defineProperty(result, name, { value: statisticsOf(group), enumerable: true, writable: true, configurable: true });
+  }
   return result;
 }
 
