@@ -42,6 +42,8 @@ describe('deploy/prometheus/alerts.yml', () => {
       'LlmMonitorSessionsAbandoned',
       'LlmMonitorReceiverRefusingData',
       'LlmMonitorNoData',
+      'LlmMonitorInternalErrors',
+      'LlmMonitorMemoryPressure',
     ]);
     for (const alert of alerts) {
       const own = cases.filter((c) => c.alertname === alert.alert);
