@@ -26,7 +26,11 @@ export interface LiveFilter {
 
 /** Callbacks of a live subscription; all optional. */
 export interface LiveHandlers {
-  onSnapshot?(snapshot: { statistics: StatisticsReport; active_sessions: LiveSessionSummary[] }): void;
+  /**
+   * What runs when the (re)subscription starts: the newest running sessions (at most 1,000) and how
+   * many run in all (`active_total`; more than listed when the server cut the snapshot).
+   */
+  onSnapshot?(snapshot: { statistics: StatisticsReport; active_sessions: LiveSessionSummary[]; active_total?: number }): void;
   onSessionStarted?(session: LiveSessionSummary): void;
   onStage?(stage: LiveStage): void;
   onTokens?(tokens: LiveTokens): void;

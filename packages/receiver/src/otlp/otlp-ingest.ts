@@ -10,6 +10,7 @@ import type { SpanRecord } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import { decodeTraceRequestJsonSteps, OtlpJsonError } from './decode-json.js';
 import { decodeTraceRequestProtobufSteps } from './decode-protobuf.js';
+import { parseJsonRequestSteps } from './json-slices.js';
 import { rejectSpan } from './decoded-traces.js';
 import type { DecodedTraces } from './decoded-traces.js';
 import { encodeExportResponse, encodeStatus, GRPC_CODE, OTLP_MEDIA_TYPE } from './encode-response.js';
@@ -109,8 +110,7 @@ async function decompress(request: FastifyRequest, body: Buffer, maxBodyBytes: n
 function* decodeSteps(encoding: OtlpEncoding, body: Buffer): Steps<DecodedTraces> {
   try {
     if (encoding === 'protobuf') return yield* decodeTraceRequestProtobufSteps(body);
-    // JSON.parse cannot be sliced; at the default body limit it takes about 100 ms (docs/architecture.md).
-    return yield* decodeTraceRequestJsonSteps(JSON.parse(body.toString('utf8')) as unknown);
+    return yield* decodeTraceRequestJsonSteps(yield* parseJsonRequestSteps(body.toString('utf8')));
   } catch (error) {
     // RangeError: a body nested deeper than the stack (JSON.parse itself can hit it).
     if (error instanceof ProtobufError || error instanceof OtlpJsonError || error instanceof SyntaxError || error instanceof RangeError) {
