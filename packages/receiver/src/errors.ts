@@ -84,7 +84,7 @@ export const ERROR_CATALOGUE = {
     status: 400,
     answered: false,
     description:
-      'Logged at debug once per field, never answered: a span carried a number outside its range (a token count that is negative, fractional or above 2^53, a duration above 31 days, a time outside years 1970–9999, a progress outside 0–100). The value was dropped (progress: clamped), the span kept; counted in llm_monitor_receiver_values_rejected_total{field}.',
+      'Logged at debug once per field, never answered: a span carried a number outside its range (a token count that is negative, fractional or above 2^53, a duration above 31 days, a time outside years 1970–9999, a progress outside 0–100) or a session or conversation id the API cannot be asked for (empty, over 256 characters). The value was dropped (progress: clamped), the span kept; counted in llm_monitor_receiver_values_rejected_total{field}.',
   },
 } as const;
 

@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { MetricsRegistry } from '@llm-monitor/prometheus-exporter';
-import { NUMERIC_FIELDS } from '@llm-monitor/sessions';
+import { VALUE_FIELDS } from '@llm-monitor/sessions';
 import type { SessionPipeline, SessionStore } from '@llm-monitor/sessions';
 import type { ReceiverConfig } from './config.js';
 import type { InternalErrors } from './internal-errors.js';
@@ -157,8 +157,8 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
     if (!cached || now - cached.at > 100) cached = { at: now, stats: pipeline.stats() };
     return cached.stats;
   };
-  totalsCounter(registry, 'llm_monitor_receiver_values_rejected_total', 'Numbers from spans outside their range (dropped; progress clamped), by the session field they were for.', 'field', () =>
-    Object.fromEntries(NUMERIC_FIELDS.map((field) => [field, stats().valuesRejected[field]])),
+  totalsCounter(registry, 'llm_monitor_receiver_values_rejected_total', 'Numbers and ids from spans outside their range (dropped; progress clamped), by the session field they were for.', 'field', () =>
+    Object.fromEntries(VALUE_FIELDS.map((field) => [field, stats().valuesRejected[field]])),
   );
   new Counter({
     name: 'llm_monitor_receiver_content_cut_total',

@@ -9,7 +9,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { SessionPipeline } from '@llm-monitor/sessions';
-import type { NumericField, SpanRecord } from '@llm-monitor/sessions';
+import type { ValueField, SpanRecord } from '@llm-monitor/sessions';
 import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -150,7 +150,7 @@ export async function buildReceiver(
   const logger = options.logger ?? pino({ level: config.logLevel, name: 'llm-monitor' });
   const internalErrors = new InternalErrors(logger);
   // Said once per field: a sender that gets one wrong usually gets it wrong on every span.
-  const reportedFields = new Set<NumericField>();
+  const reportedFields = new Set<ValueField>();
   const pipeline = new SessionPipeline({
     retentionMs: config.retentionSeconds * 1000,
     maxSessions: config.maxSessions,

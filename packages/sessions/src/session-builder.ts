@@ -54,7 +54,7 @@ import type { AdmissionLimits, AdmittedSpan, CutItem, CutReason } from './span-a
 import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
 import { addTokens, boundedDuration, numericValue, ValueRejections } from './span-values.js';
-import type { NumericField } from './span-values.js';
+import type { ValueField } from './span-values.js';
 
 const STATUS_ERROR = 2;
 
@@ -81,7 +81,7 @@ export interface SessionBuilderOptions extends Partial<AdmissionLimits> {
   /** Most traces held that are no session (yet), oldest evicted first (default 10,000). */
   readonly maxOrphanTraces?: number;
   /** Told of each numeric value rejected or clamped (for a log line; the counts are in the stats). */
-  readonly onValueRejected?: (field: NumericField, value: unknown) => void;
+  readonly onValueRejected?: (field: ValueField, value: unknown) => void;
 }
 
 /** What became of one span offered to {@link SessionBuilder.add}. */
@@ -111,7 +111,7 @@ export interface BuilderStats {
   /** Traces let go, by reason. */
   readonly tracesEvicted: Readonly<Record<TraceEviction, number>>;
   /** Numeric values rejected or clamped, by field. */
-  readonly valuesRejected: Readonly<Record<NumericField, number>>;
+  readonly valuesRejected: Readonly<Record<ValueField, number>>;
   /** What admission cut, as `[item, reason, count]`. */
   readonly cut: readonly [CutItem, CutReason, number][];
 }

@@ -19,10 +19,10 @@ import {
   LLM_MONITOR_NAMESPACE,
   OTEL,
 } from '@llm-monitor/semconv';
-import { FOREIGN_ATTRIBUTE_KEYS, FOREIGN_EVENT_NAMES } from './genai-mapping.js';
+import { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, FOREIGN_EVENT_NAMES } from './genai-mapping.js';
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
-import { NUMERIC_ATTRIBUTES, checkNumeric, isSaneTime, numericAttributeOf, VALUE_LIMITS } from './span-values.js';
-import type { ValueRejections } from './span-values.js';
+import { NUMERIC_ATTRIBUTES, checkNumeric, isSaneTime, isUsableId, numericAttributeOf, VALUE_LIMITS } from './span-values.js';
+import type { ValueField, ValueRejections } from './span-values.js';
 
 /** How much of a span is kept. */
 export interface AdmissionLimits {
@@ -143,6 +143,28 @@ const ESSENTIAL_KEYS: ReadonlySet<string> = new Set<string>([
   ...Object.keys(NUMERIC_ATTRIBUTES),
 ]);
 
+/** Attributes whose value the API looks a session up by: an id it cannot take is not kept. */
+const ID_KEYS: ReadonlyMap<string, ValueField> = new Map<string, ValueField>([
+  [ATTR_SESSION_ID, 'session_id'],
+  ...CONVERSATION_KEYS.map((key) => [key, 'conversation_id'] as [string, ValueField]),
+]);
+
+/** `String.prototype.isWellFormed` / `toWellFormed` (Node 20; the workspace's lib is ES2023). */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * `text` as kept: at most `maxLength` characters, and well-formed — a lone surrogate (possible in
+ * OTLP/JSON, or left by the cut) cannot be put in a URL or UTF-8, so it becomes U+FFFD, as a UTF-8
+ * decoder would have made it.
+ */
+function keptString(text: string, maxLength: number): string {
+  const kept = (text.length > maxLength ? text.slice(0, maxLength) : text) as unknown as WellFormedString;
+  return kept.isWellFormed() ? (kept as unknown as string) : kept.toWellFormed();
+}
+
 /** Estimated bytes of one kept entry besides its value. */
 const ENTRY_OVERHEAD_BYTES = 24;
 /** A string shorter than this is not worth keeping as a cut-to-fit remnant. */
@@ -172,7 +194,7 @@ function admitResource(resource: Attributes, maxLength: number): Attributes {
   let admitted = admittedResources.get(resource);
   if (!admitted) {
     const serviceName = resource[OTEL.serviceName];
-    admitted = typeof serviceName === 'string' ? { [OTEL.serviceName]: serviceName.slice(0, maxLength) } : EMPTY;
+    admitted = typeof serviceName === 'string' ? { [OTEL.serviceName]: keptString(serviceName, maxLength) } : EMPTY;
     admittedResources.set(resource, admitted);
   }
   return admitted;
@@ -265,9 +287,8 @@ export class SpanAdmission {
   }
 
   #string(text: string, maxLength: number): string {
-    if (text.length <= maxLength) return text;
-    this.cuts.cut('string', 'value_length');
-    return text.slice(0, maxLength);
+    if (text.length > maxLength) this.cuts.cut('string', 'value_length');
+    return keptString(text, maxLength);
   }
 
   /**
@@ -290,6 +311,12 @@ export class SpanAdmission {
     }
     let kept = value;
     if (typeof kept === 'string') kept = this.#string(kept, this.#limits.maxAttributeValueLength);
+    const idField = ID_KEYS.get(key);
+    if (idField && typeof kept === 'string' && !isUsableId(kept)) {
+      // An id the API could not be asked for: the session falls back to its trace id (or no conversation).
+      this.#rejections.reject(idField, kept.slice(0, 100));
+      return true;
+    }
     else if (kept !== null && typeof kept === 'object' && valueBytes(kept, this.#limits.maxAttributeValueLength) > this.#limits.maxAttributeValueLength) {
       // A structured value too large to cut sensibly: not kept.
       this.cuts.cut('attribute', 'value_length');

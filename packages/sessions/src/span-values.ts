@@ -36,13 +36,26 @@ export const VALUE_LIMITS = {
   latestTimeMs: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
   /** Progress is a percentage. */
   maxProgress: 100,
+  /**
+   * Session and conversation ids are at most 256 characters: the API takes them in a URL path, whose
+   * route accepts at most that (and a longer one would not fit in a request line anyway).
+   */
+  maxIdLength: 256,
 } as const;
+
+/** True when `id` can name a session or conversation in the API: 1 to 256 characters. */
+export function isUsableId(id: string): boolean {
+  return id.length > 0 && id.length <= VALUE_LIMITS.maxIdLength;
+}
 
 /**
  * The session field a rejected value was meant for: the `field` label of
- * `llm_monitor_receiver_values_rejected_total`. A closed set, so the label stays bounded.
+ * `llm_monitor_receiver_values_rejected_total`. A closed set, so the label stays bounded. Besides
+ * the numbers, the ids the API looks sessions up by are checked too (see {@link isUsableId}).
  */
-export type NumericField =
+export type ValueField =
+  | 'session_id'
+  | 'conversation_id'
   | 'input_tokens'
   | 'output_tokens'
   | 'total_tokens'
@@ -57,7 +70,9 @@ export type NumericField =
   | 'duration';
 
 /** Every field, for metrics that show zeros before anything happens. */
-export const NUMERIC_FIELDS: readonly NumericField[] = [
+export const VALUE_FIELDS: readonly ValueField[] = [
+  'session_id',
+  'conversation_id',
   'input_tokens',
   'output_tokens',
   'total_tokens',
@@ -77,7 +92,7 @@ type NumericKind = 'tokens' | 'seconds' | 'milliseconds' | 'rate' | 'progress';
 
 interface NumericAttribute {
   readonly kind: NumericKind;
-  readonly field: NumericField;
+  readonly field: ValueField;
 }
 
 /**
@@ -180,23 +195,23 @@ export function numericValue(attributes: Readonly<Record<string, AttributeValue>
 
 /** Counts of values rejected or clamped, by field, and the hook that hears of each. */
 export class ValueRejections {
-  readonly #counts = new Map<NumericField, number>();
-  readonly #onRejected: ((field: NumericField, value: unknown) => void) | undefined;
+  readonly #counts = new Map<ValueField, number>();
+  readonly #onRejected: ((field: ValueField, value: unknown) => void) | undefined;
 
-  constructor(onRejected?: (field: NumericField, value: unknown) => void) {
+  constructor(onRejected?: (field: ValueField, value: unknown) => void) {
     this.#onRejected = onRejected;
   }
 
   /** Counts one value of `field` that was out of range. */
-  reject(field: NumericField, value: unknown): void {
+  reject(field: ValueField, value: unknown): void {
     this.#counts.set(field, (this.#counts.get(field) ?? 0) + 1);
     this.#onRejected?.(field, value);
   }
 
   /** Totals so far, by field (every field, zeros included). */
-  totals(): Record<NumericField, number> {
-    const totals = {} as Record<NumericField, number>;
-    for (const field of NUMERIC_FIELDS) totals[field] = this.#counts.get(field) ?? 0;
+  totals(): Record<ValueField, number> {
+    const totals = {} as Record<ValueField, number>;
+    for (const field of VALUE_FIELDS) totals[field] = this.#counts.get(field) ?? 0;
     return totals;
   }
 }

@@ -7,14 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE, SPAN_TYPE } from '@llm-monitor/semconv';
 import { computeStatistics, SessionBuilder, SessionPipeline, SessionStore, SKELETON_SPAN_BYTES, VALUE_LIMITS } from '../src/index.js';
-import type { NumericField, SpanRecord } from '../src/index.js';
+import type { ValueField, SpanRecord } from '../src/index.js';
 import { checkNumeric } from '../src/span-values.js';
 import { completedSession, span, spanId, T0, TRACE_ID } from './span-fixtures.js';
 
 const session = (attributes: SpanRecord['attributes'], overrides: Partial<SpanRecord> = {}): SpanRecord =>
   span({ name: 'session', attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.session, 'llm_monitor.session.id': 's', ...attributes }, ...overrides });
 
-function rejectedBy(builder: SessionBuilder): Partial<Record<NumericField, number>> {
+function rejectedBy(builder: SessionBuilder): Partial<Record<ValueField, number>> {
   return Object.fromEntries(Object.entries(builder.stats().valuesRejected).filter(([, count]) => count > 0));
 }
 
@@ -229,5 +229,23 @@ describe('walls', () => {
     expect(pipeline.store.size).toBe(0);
     expect(pipeline.traceCount).toBe(0);
     expect(errors).toEqual(['broken', 'broken']);
+  });
+});
+
+describe('ids', () => {
+  it('keeps no session or conversation id the API could not be asked for: the session falls back to its trace id', () => {
+    const builder = new SessionBuilder();
+    for (const [n, id] of [['1', ''], ['2', 'x'.repeat(257)]] as const) {
+      const traceId = n.repeat(32);
+      const [built] = builder.ingest([session({ 'llm_monitor.session.id': id, 'gen_ai.conversation.id': id }, { traceId })]);
+      expect(built).toMatchObject({ session_id: traceId, conversation_id: null });
+    }
+    expect(rejectedBy(builder)).toEqual({ session_id: 2, conversation_id: 2 });
+  });
+
+  it('turns lone surrogates into U+FFFD, so every kept string can go into a URL', () => {
+    const [built] = new SessionBuilder().ingest([session({ 'llm_monitor.session.id': 'a\ud800b', 'gen_ai.request.model': '\udc00m' }, { resource: { 'service.name': 's\ud800' } })]);
+    expect(built).toMatchObject({ session_id: 'a\ufffdb', model: '\ufffdm', service_name: 's\ufffd' });
+    expect(() => encodeURIComponent(built!.session_id + built!.model! + built!.service_name!)).not.toThrow();
   });
 });
