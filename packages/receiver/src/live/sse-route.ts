@@ -30,6 +30,29 @@ function sseEvent(name: string, data: unknown): string {
   return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/**
+ * Text of a batch, made once however many clients get it: clients that want everything share one
+ * events array (and every client shares the statistics object), as on the WebSocket.
+ */
+const eventTexts = new WeakMap<readonly unknown[], string>();
+const statisticsTexts = new WeakMap<object, string>();
+
+function batchText(events: readonly { type: string }[], statistics: object | undefined): string {
+  let text = eventTexts.get(events);
+  if (text === undefined) {
+    text = '';
+    for (const event of events) text += sseEvent(event.type, event);
+    eventTexts.set(events, text);
+  }
+  if (!statistics) return text;
+  let statisticsText = statisticsTexts.get(statistics);
+  if (statisticsText === undefined) {
+    statisticsText = sseEvent('statistics', statistics);
+    statisticsTexts.set(statistics, statisticsText);
+  }
+  return text + statisticsText;
+}
+
 /** Registers the SSE endpoint on the API server. */
 export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): Promise<void> {
   app.get<{ Querystring: FilterFields & { session?: string } }>(
@@ -92,9 +115,7 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
             drop();
             return;
           }
-          let chunk = '';
-          for (const event of events) chunk += sseEvent(event.type, event);
-          if (statistics) chunk += sseEvent('statistics', statistics);
+          const chunk = batchText(events, statistics);
           if (chunk) raw.write(chunk);
         },
         close: () => drop(),
