@@ -1,8 +1,10 @@
 /**
  * Work in slices, so one large request cannot hold the event loop: a job is a generator that yields
- * after each small step (a few hundred spans decoded or ingested); the scheduler runs the steps of
- * every job in turn for at most `budgetMs`, then lets I/O in (health checks, live streams, other
- * requests' bodies) with `setImmediate` before the next turn.
+ * after each small step (a few hundred spans decoded or ingested); the scheduler runs steps for at
+ * most `budgetMs`, then lets I/O in (health checks, live streams, other requests' bodies) with
+ * `setImmediate` before the next turn. Jobs run in arrival order, one after the other: interleaving
+ * them would keep every waiting request's decoded spans in memory at once (bench/overload.bench.ts:
+ * RSS peaked at 698 MB round-robin against 609 MB in order, with the same throughput and latency).
  *
  * Written here rather than taken from a library: the work is a few generator steps per request and
  * needs no threads, and a worker pool would not help — handing 36,800 decoded spans back from a
@@ -27,7 +29,7 @@ export function runToEnd<T>(steps: Steps<T>): T {
   }
 }
 
-/** Round-robin scheduler of sliced jobs with a time budget per turn of the event loop. */
+/** Runs sliced jobs in arrival order, with a time budget per turn of the event loop. */
 export class SlicedWork {
   readonly #budgetMs: number;
   readonly #queue: Job[] = [];
@@ -61,16 +63,19 @@ export class SlicedWork {
     this.#scheduled = false;
     const deadline = performance.now() + this.#budgetMs;
     while (this.#queue.length > 0 && performance.now() < deadline) {
-      const job = this.#queue.shift()!;
+      const job = this.#queue[0]!;
       let step: IteratorResult<void, unknown>;
       try {
         step = job.steps.next();
       } catch (error) {
+        this.#queue.shift();
         job.reject(error);
         continue;
       }
-      if (step.done) job.resolve(step.value);
-      else this.#queue.push(job);
+      if (step.done) {
+        this.#queue.shift();
+        job.resolve(step.value);
+      }
     }
     if (this.#queue.length > 0) this.#schedule();
   }
