@@ -597,18 +597,24 @@ function realPayload(payloads: readonly Buffer[], pick: number): Buffer {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A well-formed request (nested within the limit) is decoded, never refused — refusing it would lose
+ * an application's spans — and every span in it is either kept or counted as rejected.
+ */
+function expectEverySpanAccounted(decoded: ReturnType<typeof decodeChecked>, request: Parameters<typeof spansOf>[0]): void {
+  expect(decoded, 'a well-formed request was refused').toBeDefined();
+  const sent = spansOf(request);
+  expect(decoded!.spans.length + decoded!.rejected).toBe(sent.length);
+  expect(decoded!.spans.length).toBe(sent.filter(hasUsableIds).length);
+}
+
 describe('OTLP decoders under fuzzing (property)', () => {
   it(
     'decode every well-formed protobuf request, whatever its values, accounting for every span',
     () => {
       fc.assert(
         fc.property(exportRequest, (request) => {
-          const decoded = decodeChecked('protobuf, structure-aware', 'protobuf', encodeTraceRequest(request));
-          // Well-formed and nested within the limit: refusing it would lose an application's spans.
-          expect(decoded, 'a well-formed request was refused').toBeDefined();
-          const sent = spansOf(request);
-          expect(decoded!.spans.length + decoded!.rejected).toBe(sent.length);
-          expect(decoded!.spans.length).toBe(sent.filter(hasUsableIds).length);
+          expectEverySpanAccounted(decodeChecked('protobuf, structure-aware', 'protobuf', encodeTraceRequest(request)), request);
         }),
         { numRuns: RUNS },
       );
@@ -621,11 +627,7 @@ describe('OTLP decoders under fuzzing (property)', () => {
     () => {
       fc.assert(
         fc.property(exportRequest, jsonStyle, (request, style) => {
-          const decoded = decodeChecked('json, structure-aware', 'json', Buffer.from(JSON.stringify(toJsonRequest(request, style))));
-          expect(decoded, 'a well-formed request was refused').toBeDefined();
-          const sent = spansOf(request);
-          expect(decoded!.spans.length + decoded!.rejected).toBe(sent.length);
-          expect(decoded!.spans.length).toBe(sent.filter(hasUsableIds).length);
+          expectEverySpanAccounted(decodeChecked('json, structure-aware', 'json', Buffer.from(JSON.stringify(toJsonRequest(request, style)))), request);
         }),
         { numRuns: RUNS },
       );
