@@ -98,6 +98,6 @@ describe.skipIf(!available)('a real Prometheus scraping the receiver', () => {
       const all = body.data.groups.flatMap((group) => group.rules);
       return all.length > 0 && all.every((rule) => rule.health === 'ok') ? all : undefined;
     }, 20_000, 250);
-    expect(rules.map((rule) => rule.name)).toHaveLength(5);
+    expect(rules.map((rule) => rule.name)).toHaveLength(7);
   });
 });
