@@ -18,7 +18,7 @@ export interface ReceiverMetricsSources {
   /** What the session builder holds, refuses, cuts and lets go. */
   readonly pipeline?: SessionPipeline;
   /** The limits the held amounts are shown against. */
-  readonly config?: Pick<ReceiverConfig, 'maxHeldBytes' | 'maxOrphanTraces' | 'maxRemovedTraces' | 'maxSpansPerTrace'>;
+  readonly config?: Pick<ReceiverConfig, 'maxHeldBytes' | 'maxOrphanTraces' | 'maxRemovedTraces'>;
   /** Errors caught at the walls around listeners and timers. */
   readonly internalErrors?: InternalErrors;
   readonly maxSessions: number;

@@ -2,7 +2,6 @@
  * `buildReceiver(config)`: the two servers of llm-monitor wired to one session pipeline, built but
  * not listening, so tests can `inject()` or listen on port 0. `main` (cli.ts) adds signals and the demo.
  */
-import type { Socket } from 'node:net';
 import { getHeapStatistics } from 'node:v8';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -13,7 +12,7 @@ import type { ValueField, SpanRecord } from '@llm-monitor/sessions';
 import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { apiClientErrorResponse, apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
+import { apiClientError, apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
 import { healthRoutes } from './api/health-routes.js';
 import type { ComponentHealth } from './api/health-routes.js';
 import { statisticsRoutes } from './api/statistics-routes.js';
@@ -26,7 +25,7 @@ import { DEFAULT_CONFIG, parseModelPrices, validateConfig } from './config.js';
 import { InternalErrors } from './internal-errors.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
-import { OTLP_TRACES_PATH, otlpClientErrorResponse, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
+import { OTLP_TRACES_PATH, otlpClientError, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
 import type { SpanRefusals } from './otlp/otlp-ingest.js';
 import { SlicedWork } from './otlp/sliced-work.js';
 import type { Steps } from './otlp/sliced-work.js';
@@ -87,12 +86,6 @@ const REDACT_SLICE = 256;
 /** Share of the V8 heap limit in use from which `/readyz` says memory is degraded, and unhealthy. */
 const HEAP_DEGRADED = 0.75;
 const HEAP_UNHEALTHY = 0.9;
-
-/** Writes a raw HTTP answer to a socket whose request the parser could not read, then closes it. */
-function answerClientError(socket: Socket, response: string): void {
-  if (socket.writable) socket.end(response);
-  else socket.destroy();
-}
 
 /** Addresses the receiver listens on once started. */
 export interface ReceiverAddresses {
@@ -185,7 +178,7 @@ export async function buildReceiver(
     // A client that stalls its upload must not hold an admission slot (or shutdown) for ever.
     requestTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
     connectionTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
-    clientErrorHandler: (error, socket) => answerClientError(socket, otlpClientErrorResponse(error)),
+    clientErrorHandler: otlpClientError,
   });
   otlpServer.setNotFoundHandler((request, reply) => {
     void reply
@@ -245,7 +238,7 @@ export async function buildReceiver(
     frameworkErrors: apiFrameworkErrors,
     // Per-request lines would flood the log at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    clientErrorHandler: (error, socket) => answerClientError(socket, apiClientErrorResponse(error)),
+    clientErrorHandler: apiClientError,
   });
   installApiErrorHandling(apiServer);
   await apiServer.register(swagger, {

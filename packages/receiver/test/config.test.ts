@@ -112,4 +112,15 @@ describe('model_prices', () => {
     expect(() => resolveConfig({ flags: { 'model-prices': 'gpt-4o=cheap' } })).toThrow(/model-prices.*"gpt-4o=cheap" is not a price \(expected model=input\/output/);
     expect(() => parseModelPrices(['=1/2'])).toThrow(LlmMonitorError);
   });
+
+  it('refuses a price no cost can be computed with (past a million dollars, or past what a double holds)', () => {
+    expect(() => parseModelPrices(['m=2000000/1'])).toThrow(/above 1000000 USD per million tokens/);
+    expect(() => parseModelPrices([`m=1/${'9'.repeat(400)}`])).toThrow(LlmMonitorError);
+  });
+
+  it('keeps a model named like an Object member as an entry of its own', () => {
+    const prices = parseModelPrices(['__proto__=1/2', 'constructor=3/4']);
+    expect(Object.keys(prices)).toEqual(['__proto__', 'constructor']);
+    expect(prices['__proto__']).toEqual({ input_per_million: 1, output_per_million: 2 });
+  });
 });

@@ -79,8 +79,10 @@ function vercelTimeToFirstChunk(span: SpanRecord): number | undefined {
   if (attribute !== undefined) return attribute;
   const event = span.events.find((candidate) => candidate.name === 'ai.stream.firstChunk');
   if (!event) return undefined;
-  if (event.timeUnixMs === 0 || span.startTimeUnixMs === 0) return firstNumber(event.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']);
-  return firstNumber(event.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']) ?? boundedDuration(event.timeUnixMs - span.startTimeUnixMs);
+  const fromEvent = firstNumber(event.attributes, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']);
+  // An unknown time (0) on either side says nothing about when the first chunk came.
+  if (fromEvent !== undefined || event.timeUnixMs === 0 || span.startTimeUnixMs === 0) return fromEvent;
+  return boundedDuration(event.timeUnixMs - span.startTimeUnixMs);
 }
 
 /** The facts of an LLM call span, or `undefined` when the span is none. */

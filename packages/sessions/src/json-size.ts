@@ -8,8 +8,8 @@
 const MAX_DEPTH = 64;
 
 /**
- * Estimated length of `JSON.stringify(value)` in characters: exact for plain ASCII without escapes,
- * a little under for text that needs escaping. Stops counting once past `limit`.
+ * Estimated length of `JSON.stringify(value)` in characters: exact for text without escapes and for
+ * integers, a little under for text that needs escaping. Stops counting once past `limit`.
  */
 export function approximateJsonLength(value: unknown, limit = Infinity): number {
   return measure(value, limit, 0);
@@ -30,20 +30,21 @@ function measure(value: unknown, limit: number, depth: number): number {
   }
   if (value === null) return 4;
   if (depth > MAX_DEPTH) return limit;
-  let total = 2;
+  // Brackets, plus a comma before every entry but the first.
+  let total = 1;
   if (Array.isArray(value)) {
     for (const item of value) {
       total += measure(item, limit, depth + 1) + 1;
       if (total > limit) return total;
     }
-    return total;
+    return Math.max(2, total);
   }
   for (const key in value) {
     if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
     total += key.length + 4 + measure((value as Record<string, unknown>)[key], limit, depth + 1);
     if (total > limit) return total;
   }
-  return total;
+  return Math.max(2, total);
 }
 
 /**
@@ -52,7 +53,8 @@ function measure(value: unknown, limit: number, depth: number): number {
  */
 export function withinJsonLength<T>(items: readonly T[], maxLength: number): { items: T[]; cut: boolean } {
   const kept: T[] = [];
-  let total = 2;
+  // Brackets, plus a comma before every item but the first.
+  let total = 1;
   for (const item of items) {
     total += approximateJsonLength(item, maxLength) + 1;
     if (total > maxLength && kept.length > 0) return { items: kept, cut: true };

@@ -141,6 +141,8 @@ interface TraceState {
   readonly parents: Map<string, string>;
   /** Spans plus marker entries held: what `maxSpansPerTrace` bounds. */
   items: number;
+  /** Of those, entries for events carried by markers (the first to make room for a real span). */
+  markerEvents: number;
   /** Estimated bytes held for the trace. */
   bytes: number;
   /** True once the trace gave a session; until then it is an orphan. */
@@ -294,7 +296,7 @@ export class SessionBuilder {
     };
   }
 
-  /** Counts `sessionTraceEvictions` sessions the pipeline let go to stay within its byte bound. */
+  /** Counts `sessions` the pipeline let go from the store to stay within its byte bound. */
   countEvictedForBytes(sessions: number): void {
     this.#evicted.held_bytes += sessions;
   }
@@ -310,7 +312,7 @@ export class SessionBuilder {
     if (!state) {
       // Even a plain span's parent matters (which calls nest in which), so it opens an entry; the
       // orphan cap bounds how many such traces are held.
-      state = { spans: new Map(), markers: new Map(), parents: new Map(), items: 0, bytes: TRACE_OVERHEAD_BYTES, isSession: false, lastSeenMs: nowMs };
+      state = { spans: new Map(), markers: new Map(), parents: new Map(), items: 0, markerEvents: 0, bytes: TRACE_OVERHEAD_BYTES, isSession: false, lastSeenMs: nowMs };
       this.#bytes += TRACE_OVERHEAD_BYTES;
       this.#traces.set(span.traceId, state);
       this.#orphans.set(span.traceId, state);
@@ -347,6 +349,7 @@ export class SessionBuilder {
     if (fold) {
       // The span itself arrived: its markers have nothing left to say.
       state.markers.delete(span.spanId);
+      state.markerEvents -= fold.events.size;
       this.#grow(state, -(1 + fold.events.size), -fold.bytes);
     }
     return 'kept';
@@ -368,19 +371,22 @@ export class SessionBuilder {
     // A full trace still takes a known span's latest state (it replaces, it does not grow); only the
     // events such a marker carries are refused.
     const admitted = this.#admission.admit(full ? { ...marker, events: [] } : marker, overBudget);
+    // The marker that opens a fold is counted in the fold's bytes; its events' entry adds none.
+    let entryBytes = admitted.bytes;
     if (!fold) {
       fold = { latest: admitted.span, firstStartMs: admitted.span.startTimeUnixMs, events: new Map(), bytes: admitted.bytes };
       state.markers.set(marker.parentSpanId, fold);
       this.#grow(state, 1, admitted.bytes);
+      entryBytes = 0;
     } else {
       if (admitted.span.startTimeUnixMs !== 0 && (fold.firstStartMs === 0 || admitted.span.startTimeUnixMs < fold.firstStartMs)) fold.firstStartMs = admitted.span.startTimeUnixMs;
       if (isLaterMarker(admitted.span, fold.latest)) fold.latest = admitted.span;
     }
     if (admitted.span.events.length > 0 && !fold.events.has(marker.spanId)) {
-      fold.events.set(marker.spanId, { endTimeUnixMs: admitted.span.endTimeUnixMs, events: admitted.span.events, bytes: admitted.bytes });
-      // The latest marker's own record holds its events too; counting them once per entry is enough.
-      fold.bytes += admitted.bytes;
-      this.#grow(state, 1, admitted.bytes);
+      fold.events.set(marker.spanId, { endTimeUnixMs: admitted.span.endTimeUnixMs, events: admitted.span.events, bytes: entryBytes });
+      fold.bytes += entryBytes;
+      state.markerEvents += 1;
+      this.#grow(state, 1, entryBytes);
     }
     if (full) {
       this.#spansRefused += 1;
@@ -391,12 +397,15 @@ export class SessionBuilder {
 
   /** Lets the oldest events a marker carried go, to make room for a span; false when there are none. */
   #dropOldestMarkerEvents(state: TraceState): boolean {
+    // Counted, so a trace full of spans (or of markers without events) does not walk its folds for
+    // every span it refuses.
+    if (state.markerEvents === 0) return false;
     for (const fold of state.markers.values()) {
       for (const [markerId, entry] of fold.events) {
         fold.events.delete(markerId);
-        const bytes = Math.min(fold.bytes, entry.bytes);
-        fold.bytes -= bytes;
-        this.#grow(state, -1, -bytes);
+        state.markerEvents -= 1;
+        fold.bytes -= entry.bytes;
+        this.#grow(state, -1, -entry.bytes);
         this.#admission.cuts.cut('event', 'trace_spans', entry.events.length);
         return true;
       }

@@ -152,17 +152,10 @@ export class SessionStore {
   }
 
   #enforceMaxSessions(): void {
-    if (this.#sessions.size <= this.#maxSessions) return;
-    // #endedAt is in order of ending, so its first entries are the oldest ended sessions.
-    for (const sessionId of this.#endedAt.keys()) {
-      if (this.#sessions.size <= this.#maxSessions) return;
-      this.#remove(sessionId);
-    }
-    // Only running sessions left and still too many (traces that never end): the least recently
-    // updated go, so memory stays bounded whatever senders do. Map order is update order.
-    for (const sessionId of this.#sessions.keys()) {
-      if (this.#sessions.size <= this.#maxSessions) return;
-      this.#remove(sessionId);
+    // Oldest ended first, then — only running sessions left and still too many (traces that never
+    // end) — the least recently updated, so memory stays bounded whatever senders do.
+    while (this.#sessions.size > this.#maxSessions && this.evictOldest()) {
+      // evictOldest removed one.
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE, SPAN_TYPE } from '@llm-monitor/semconv';
-import { computeStatistics, SessionBuilder, SessionPipeline, SessionStore, SKELETON_SPAN_BYTES, VALUE_LIMITS } from '../src/index.js';
+import { approximateJsonLength, computeStatistics, SessionBuilder, SessionPipeline, SessionStore, SKELETON_SPAN_BYTES, VALUE_LIMITS, withinJsonLength } from '../src/index.js';
 import type { ValueField, SpanRecord } from '../src/index.js';
 import { checkNumeric } from '../src/span-values.js';
 import { completedSession, span, spanId, T0, TRACE_ID } from './span-fixtures.js';
@@ -247,5 +247,45 @@ describe('ids', () => {
     const [built] = new SessionBuilder().ingest([session({ 'llm_monitor.session.id': 'a\ud800b', 'gen_ai.request.model': '\udc00m' }, { resource: { 'service.name': 's\ud800' } })]);
     expect(built).toMatchObject({ session_id: 'a\ufffdb', model: '\ufffdm', service_name: 's\ufffd' });
     expect(() => encodeURIComponent(built!.session_id + built!.model! + built!.service_name!)).not.toThrow();
+  });
+});
+
+describe('answer sizes', () => {
+  it('estimates the JSON length of a session without serialising it, and cuts lists to a length', () => {
+    const [built] = new SessionBuilder().ingest(completedSession().all);
+    expect(approximateJsonLength(built)).toBe(JSON.stringify(built).length);
+    const items = Array.from({ length: 10 }, (_, i) => ({ id: i, text: 'x'.repeat(100) }));
+    const one = JSON.stringify(items[0]).length;
+    const kept = withinJsonLength(items, 3 * one + 4);
+    expect(kept).toEqual({ items: items.slice(0, 3), cut: true });
+    // One item always goes, however long, so a caller always moves on.
+    expect(withinJsonLength(items, 1).items).toHaveLength(1);
+  });
+});
+
+describe('marker accounting', () => {
+  it('counts a running span and its markers once, and nothing of them after the span arrives', () => {
+    const builder = new SessionBuilder();
+    const root = session({});
+    const running = span({ spanId: spanId(), parentSpanId: root.spanId, endTimeUnixMs: 0, attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': 'streaming_response' } });
+    const markers = [1, 2, 3].map((i) =>
+      span({
+        parentSpanId: running.spanId,
+        startTimeUnixMs: T0,
+        endTimeUnixMs: T0 + i,
+        attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.pending, [ATTR_PENDING_SPAN_TYPE]: SPAN_TYPE.stage, [ATTR_PENDING_PARENT_ID]: root.spanId },
+        events: [{ name: 'llm_monitor.tokens', timeUnixMs: T0 + i, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.total': i } }],
+      }),
+    );
+    builder.ingest([root, ...markers]);
+    // The root, the fold of the running span, and one entry per marker's events.
+    expect(builder.stats().spans).toBe(1 + 1 + 3);
+    const ended = { ...running, endTimeUnixMs: T0 + 10 };
+    builder.ingest([ended]);
+    expect(builder.stats().spans).toBe(2);
+    const alone = new SessionBuilder();
+    alone.ingest([root, ended, ...markers]);
+    // What is held is what the spans cost, plus the markers' ids in the parent map.
+    expect(builder.heldBytes).toBe(alone.heldBytes);
   });
 });

@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LlmMonitorError } from '../errors.js';
+import { answerRawJson, parserErrorMessage, parserErrorStatus } from '../raw-http-answer.js';
 
 /** The JSON body of every API error: fastify's shape, with a catalogue code. */
 export interface ApiErrorBody {
@@ -61,15 +63,13 @@ export function clientErrorOf(error: { statusCode?: number; status?: number; mes
 }
 
 /**
- * The answer to a request Node's HTTP parser could not read (fastify's `clientErrorHandler`): a
- * coded 400 (431 for headers too large), then the connection is closed, as the parser cannot resume.
+ * Fastify's `clientErrorHandler` for the API: a request Node's HTTP parser could not read gets a
+ * coded 400 (431 for headers too large) like every other answer, then the connection closes.
  */
-export function apiClientErrorResponse(error: NodeJS.ErrnoException): string {
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const failure = new LlmMonitorError('LLMMON_ERR_BAD_REQUEST', tooLarge ? 'request headers too large' : `malformed HTTP request (${error.code ?? 'parse error'})`);
-  const status = tooLarge ? 431 : failure.statusCode;
-  const json = JSON.stringify({ ...body(failure), statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request' });
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`;
+export function apiClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const status = parserErrorStatus(error);
+  const failure = new LlmMonitorError('LLMMON_ERR_BAD_REQUEST', parserErrorMessage(error));
+  answerRawJson(socket, status, JSON.stringify({ ...body(failure), statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request' }));
 }
 
 /** Answers unknown routes and every thrown error with {@link ApiErrorBody}. */

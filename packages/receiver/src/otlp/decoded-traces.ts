@@ -16,9 +16,9 @@ export function emptyDecodedTraces(): DecodedTraces {
   return { spans: [], rejected: 0, rejectReasons: [] };
 }
 
-/** Counts a refused span and keeps the first few distinct reasons. */
-export function rejectSpan(decoded: DecodedTraces, reason: string): void {
-  decoded.rejected += 1;
+/** Counts `count` spans refused for `reason` and keeps the first few distinct reasons. */
+export function rejectSpan(decoded: DecodedTraces, reason: string, count = 1): void {
+  decoded.rejected += count;
   if (decoded.rejectReasons.length < MAX_REASONS && !decoded.rejectReasons.includes(reason)) {
     decoded.rejectReasons.push(reason);
   }

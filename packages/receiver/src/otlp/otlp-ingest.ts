@@ -3,11 +3,13 @@
  * fit OTLP (1 MiB body limit, no protobuf parser, no gzip), so this plugin takes raw bodies,
  * decompresses them within the size limit and decodes them itself.
  */
+import type { Socket } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SpanRecord } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
+import { answerRawJson, parserErrorMessage, parserErrorStatus } from '../raw-http-answer.js';
 import { decodeTraceRequestJsonSteps, OtlpJsonError } from './decode-json.js';
 import { decodeTraceRequestProtobufSteps } from './decode-protobuf.js';
 import { parseJsonRequestSteps } from './json-slices.js';
@@ -186,8 +188,8 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     options.observer?.requestRead(encoding, raw.length);
     const { decoded, refusals } = await work.run(requestSteps(encoding, body, options.ingest));
     const invalid = decoded.rejected;
-    if (refusals.tooLate > 0) rejectSpans(decoded, refusals.tooLate, 'session already removed');
-    if (refusals.traceFull > 0) rejectSpans(decoded, refusals.traceFull, 'trace already holds max_spans_per_trace spans');
+    if (refusals.tooLate > 0) rejectSpan(decoded, 'session already removed', refusals.tooLate);
+    if (refusals.traceFull > 0) rejectSpan(decoded, 'trace already holds max_spans_per_trace spans', refusals.traceFull);
     options.observer?.requestAccepted(decoded.spans.length + invalid, invalid, refusals.tooLate, refusals.traceFull);
     options.onAccepted?.(raw, request.headers['content-type'] ?? OTLP_MEDIA_TYPE[encoding], request.headers['content-encoding']);
     const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
@@ -196,21 +198,13 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
   });
 }
 
-/** Counts `count` spans refused for one reason. */
-function rejectSpans(decoded: DecodedTraces, count: number, reason: string): void {
-  for (let i = 0; i < count; i += 1) rejectSpan(decoded, reason);
-}
-
 /**
- * The answer to a request Node's HTTP parser could not read (fastify's `clientErrorHandler`): a
- * `google.rpc.Status` in JSON with a catalogue code, then the connection is closed.
+ * Fastify's `clientErrorHandler` for the OTLP server: a request Node's HTTP parser could not read
+ * gets a `google.rpc.Status` (JSON: the content type was never read) with a catalogue code.
  */
-export function otlpClientErrorResponse(error: NodeJS.ErrnoException): string {
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const body = encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_MALFORMED_OTLP: ${tooLarge ? 'request headers too large' : `malformed HTTP request (${error.code ?? 'parse error'})`}`);
-  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
-  return `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
+export function otlpClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  // The JSON encoding of a status is text.
+  answerRawJson(socket, parserErrorStatus(error), encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_MALFORMED_OTLP: ${parserErrorMessage(error)}`) as string);
 }
 
 /**
