@@ -1,4 +1,5 @@
 export type {
+  BudgetCrossing,
   LlmCallRecord,
   Metadata,
   ProcessingEvent,
@@ -9,7 +10,10 @@ export type {
   TokenCounts,
 } from './model.js';
 export {
+  analyticsReportSchema,
+  budgetCrossingSchema,
   llmCallRecordSchema,
+  llmCallRowSchema,
   processingEventSchema,
   processingSessionSchema,
   sessionStatisticsSchema,
@@ -19,22 +23,30 @@ export {
 export type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from './span-record.js';
 export { numberAttribute, stringAttribute } from './span-record.js';
 export { MAX_SPANS_PER_TRACE, SessionBuilder } from './session-builder.js';
-export type { AddOutcome, BuilderStats, SessionBuilderOptions, TraceEviction } from './session-builder.js';
+export type { AddOutcome, BuilderStats, SessionBuilderOptions, TraceEviction, TraceSnapshot } from './session-builder.js';
+export { abandonedSession, settledSession } from './session-derivation.js';
+export { callCursorAfter, MemoryHistoryStore, newestCallFirst, summaryForStatistics } from './history-store.js';
+export type { ConversationPage, HistoryCommit, HistoryStore } from './history-store.js';
 export { DEFAULT_ADMISSION_LIMITS, isReadAttribute, SKELETON_SPAN_BYTES, SPAN_OVERHEAD_BYTES } from './span-admission.js';
 export type { AdmissionLimits, CutItem, CutReason } from './span-admission.js';
 export { NUMERIC_ATTRIBUTES, VALUE_FIELDS, VALUE_LIMITS } from './span-values.js';
 export { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, TASK_KEYS, USER_KEYS } from './genai-mapping.js';
 export type { ValueField, NumericKey } from './span-values.js';
 export { approximateJsonLength, withinJsonLength } from './json-size.js';
-export { SessionStore, isEnded } from './session-store.js';
-export type { ListenerErrorHandler, SessionChange, SessionChangeListener, SessionChangeType, SessionStoreOptions } from './session-store.js';
+export { MemorySessionStore, isEnded } from './session-store.js';
+export type { ListenerErrorHandler, SessionChange, SessionChangeListener, SessionChangeType, SessionStore, SessionStoreOptions, StoreUpdate } from './session-store.js';
 export { SessionPipeline } from './session-pipeline.js';
 export type { IngestResult, PipelineStats, SessionPipelineOptions } from './session-pipeline.js';
 export { UNKNOWN_KEY, computeStatistics } from './statistics.js';
 export type { DurationSummary, SessionStatistics, StatisticsReport, StatisticsWindow } from './statistics.js';
-export { cursorAfter, matchesFilter, newestFirst, parseCursor, querySessions } from './session-query.js';
+export { cursorAfter, encodeCursor, matchesFilter, newestFirst, parseCursor, querySessions } from './session-query.js';
 export type { SessionFilter, SessionPage } from './session-query.js';
 export { coalesce, eventsBetween, seenStateOf, SUMMARY_TEXT_LENGTH, summaryOf } from './live-events.js';
 export type { LiveEvent, SeenState, SessionSummary } from './live-events.js';
-export { costUsd } from './model-prices.js';
+export { costUsd, priceOf, withDefaultPrices } from './model-prices.js';
+export { DEFAULT_MODEL_PRICES, DEFAULT_PRICES_SOURCE } from './default-prices.js';
+export { CALL_PREVIEW_LENGTH, callRowsOf, matchesCallFilter } from './call-log.js';
+export type { LlmCallFilter, LlmCallPage, LlmCallRow } from './call-log.js';
+export { ANALYTICS_DIMENSIONS, computeAnalytics } from './analytics.js';
+export type { AnalyticsDimension, AnalyticsQuery, AnalyticsReport, Percentiles, TopSession, TopUser, UsageFigures, UsageGroup } from './analytics.js';
 export type { ModelPrice, ModelPrices } from './model-prices.js';

@@ -2,7 +2,7 @@
  * What the live streams (WebSocket and SSE) send: compact session summaries and the events that
  * turn one state of a session into the next.
  */
-import type { ProcessingSession, SessionStatus } from './model.js';
+import type { BudgetCrossing, ProcessingSession, SessionStatus } from './model.js';
 
 /** A session without its timeline: what a live list needs. */
 export interface SessionSummary {
@@ -31,6 +31,7 @@ export type LiveEvent =
   | { type: 'tokens'; session_id: string; count: number; total: number; text?: string; text_reset?: true }
   | { type: 'session_renamed'; session_id: string; previous_session_id: string }
   | { type: 'session_removed'; session_id: string }
+  | ({ type: 'budget_exceeded'; session_id: string; user_id: string | null } & BudgetCrossing)
   | { type: 'session_completed' | 'session_failed' | 'session_abandoned'; session: SessionSummary };
 
 /**
@@ -73,6 +74,8 @@ export interface SeenState {
   streamed: number;
   /** The token text sent so far, joined. */
   text: string;
+  /** Budget crossings sent. */
+  budgets: number;
 }
 
 const stageKey = (stage: { stage: string; start_time: string }): string => `${stage.start_time} ${stage.stage}`;
@@ -84,6 +87,7 @@ export function seenStateOf(session: ProcessingSession): SeenState {
     stages: new Set(session.stages.map(stageKey)),
     streamed: session.token_counts.streamed,
     text: session.streamed_tokens.join(''),
+    budgets: session.budget_exceeded.length,
   };
 }
 
@@ -119,6 +123,9 @@ export function eventsBetween(before: SeenState | undefined, session: Processing
       event.text_reset = true;
     }
     events.push(event);
+  }
+  for (const crossing of session.budget_exceeded.slice(before?.budgets ?? 0)) {
+    events.push({ type: 'budget_exceeded', session_id: session.session_id, user_id: session.user_id, ...crossing });
   }
   const endedNow = session.status !== 'active' && before?.status !== session.status;
   if (endedNow) events.push({ type: `session_${session.status}` as 'session_completed' | 'session_failed' | 'session_abandoned', session: summaryOf(session) });

@@ -61,6 +61,8 @@ export interface LlmCallRecord {
   prompt_preview: string | null;
   /** First characters of the response, when the application keeps them. */
   response_preview: string | null;
+  /** USD from the price table (built-in prices and `model_prices`); `null` when the model has no price. */
+  cost_usd: number | null;
 }
 
 /** Token counts of a session. */
@@ -73,6 +75,18 @@ export interface TokenCounts {
   total: number | null;
   /** Tokens seen streaming (token events), 0 when none. */
   streamed: number;
+}
+
+/** A budget a session crossed (docs/configuration.md, budgets). */
+export interface BudgetCrossing {
+  /** `session_tokens`, `session_cost`, `user_daily_tokens` or `user_daily_cost`. */
+  budget: 'session_tokens' | 'session_cost' | 'user_daily_tokens' | 'user_daily_cost';
+  /** The limit configured. */
+  limit: number;
+  /** Tokens or USD when it was crossed (of the session, or of its user's day). */
+  value: number;
+  /** ISO 8601 time the receiver saw it crossed. */
+  at: string;
 }
 
 /** A processing session: one LLM request from start to end. */
@@ -106,12 +120,19 @@ export interface ProcessingSession {
   /** Token texts in arrival order, when the application captured them (off by default). */
   streamed_tokens: string[];
   token_counts: TokenCounts;
+  /**
+   * USD of the session: the sum of its priced calls, else (a session that reports only totals) its
+   * model's price of its tokens; `null` when nothing has a price.
+   */
+  cost_usd: number | null;
   /** Milliseconds from the session start to the first streamed token; `null` when unknown. */
   time_to_first_token_ms: number | null;
   /** Output tokens per second after the first token; `null` when unknown. */
   tokens_per_second: number | null;
   /** Mean milliseconds between output tokens after the first (inter-token latency); `null` when unknown. */
   time_per_output_token_ms: number | null;
+  /** Budgets this session crossed, in the order it crossed them; empty when none (or none set). */
+  budget_exceeded: BudgetCrossing[];
   metadata: Metadata;
   error: string | null;
 }

@@ -52,6 +52,7 @@ export const llmCallRecordSchema = {
   required: [
     'span_id', 'operation', 'provider', 'request_model', 'response_model', 'input_tokens',
     'output_tokens', 'start_time', 'end_time', 'duration_ms', 'status', 'error', 'prompt_preview', 'response_preview',
+    'cost_usd',
   ],
   properties: {
     span_id: { type: 'string' },
@@ -68,6 +69,20 @@ export const llmCallRecordSchema = {
     error: nullableString,
     prompt_preview: nullableString,
     response_preview: nullableString,
+    cost_usd: nullableNumber,
+  },
+} as const;
+
+/** Schema of a {@link BudgetCrossing}. */
+export const budgetCrossingSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['budget', 'limit', 'value', 'at'],
+  properties: {
+    budget: { enum: ['session_tokens', 'session_cost', 'user_daily_tokens', 'user_daily_cost'] },
+    limit: { type: 'number' },
+    value: { type: 'number' },
+    at: isoTime,
   },
 } as const;
 
@@ -80,7 +95,7 @@ export const processingSessionSchema = {
     'current_stage', 'progress', 'content_preview', 'result_preview', 'task', 'model', 'provider',
     'processor_type', 'service_name', 'conversation_id', 'user_id', 'events', 'stages', 'llm_calls',
     'streamed_tokens', 'token_counts', 'time_to_first_token_ms', 'tokens_per_second', 'time_per_output_token_ms',
-    'metadata', 'error',
+    'cost_usd', 'budget_exceeded', 'metadata', 'error',
   ],
   properties: {
     session_id: { type: 'string' },
@@ -119,6 +134,8 @@ export const processingSessionSchema = {
     time_to_first_token_ms: nullableNumber,
     tokens_per_second: nullableNumber,
     time_per_output_token_ms: nullableNumber,
+    cost_usd: nullableNumber,
+    budget_exceeded: { type: 'array', items: budgetCrossingSchema },
     metadata,
     error: nullableString,
   },
@@ -162,5 +179,125 @@ export const statisticsReportSchema = {
     by_model: { type: 'object', additionalProperties: sessionStatisticsSchema },
     by_task: { type: 'object', additionalProperties: sessionStatisticsSchema },
     by_processor_type: { type: 'object', additionalProperties: sessionStatisticsSchema },
+  },
+} as const;
+
+/** Schema of a {@link LlmCallRow} of the call log. */
+export const llmCallRowSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'call_id', 'session_id', 'trace_id', 'span_id', 'conversation_id', 'user_id', 'service_name', 'task', 'model',
+    'request_model', 'response_model', 'provider', 'operation', 'prompt_preview', 'response_preview', 'input_tokens',
+    'output_tokens', 'total_tokens', 'cached_tokens', 'finish_reasons', 'time_to_first_token_ms', 'duration_ms',
+    'status', 'error', 'cost_usd', 'metadata', 'start_time', 'end_time',
+  ],
+  properties: {
+    call_id: { type: 'string' },
+    session_id: { type: 'string' },
+    trace_id: { type: 'string' },
+    span_id: { type: 'string' },
+    conversation_id: nullableString,
+    user_id: nullableString,
+    service_name: nullableString,
+    task: nullableString,
+    model: nullableString,
+    request_model: nullableString,
+    response_model: nullableString,
+    provider: nullableString,
+    operation: { type: 'string' },
+    prompt_preview: nullableString,
+    response_preview: nullableString,
+    input_tokens: nullableNumber,
+    output_tokens: nullableNumber,
+    total_tokens: nullableNumber,
+    cached_tokens: nullableNumber,
+    finish_reasons: { type: ['array', 'null'], items: { type: 'string' } },
+    time_to_first_token_ms: nullableNumber,
+    duration_ms: nullableNumber,
+    status: { enum: ['running', 'ok', 'error'] },
+    error: nullableString,
+    cost_usd: nullableNumber,
+    metadata,
+    start_time: isoTime,
+    end_time: nullableIsoTime,
+  },
+} as const;
+
+const percentilesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['p50', 'p95'],
+  properties: { p50: nullableNumber, p95: nullableNumber },
+} as const;
+
+const usageFiguresProperties = {
+  sessions: { type: 'integer' },
+  calls: { type: 'integer' },
+  input_tokens: { type: 'number' },
+  output_tokens: { type: 'number' },
+  total_tokens: { type: 'number' },
+  cost_usd: nullableNumber,
+  error_rate: nullableNumber,
+  avg_tokens_per_session: nullableNumber,
+  duration_ms: percentilesSchema,
+  time_to_first_token_ms: percentilesSchema,
+} as const;
+const usageFiguresRequired = Object.keys(usageFiguresProperties);
+
+/** Schema of an {@link AnalyticsReport}. */
+export const analyticsReportSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['group_by', 'since', 'until', 'groups', 'totals', 'top_sessions', 'top_users'],
+  properties: {
+    group_by: { type: 'array', items: { enum: ['model', 'user', 'task', 'service', 'day'] } },
+    since: nullableIsoTime,
+    until: nullableIsoTime,
+    groups: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', ...usageFiguresRequired],
+        properties: {
+          key: { type: 'object', additionalProperties: nullableString },
+          ...usageFiguresProperties,
+        },
+      },
+    },
+    totals: { type: 'object', additionalProperties: false, required: usageFiguresRequired, properties: usageFiguresProperties },
+    top_sessions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['session_id', 'user_id', 'model', 'start_time', 'calls', 'total_tokens', 'cost_usd'],
+        properties: {
+          session_id: { type: 'string' },
+          user_id: nullableString,
+          model: nullableString,
+          start_time: isoTime,
+          calls: { type: 'integer' },
+          total_tokens: { type: 'number' },
+          cost_usd: { type: 'number' },
+        },
+      },
+    },
+    top_users: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['user_id', 'sessions', 'calls', 'total_tokens', 'cost_usd'],
+        properties: {
+          user_id: { type: 'string' },
+          sessions: { type: 'integer' },
+          calls: { type: 'integer' },
+          total_tokens: { type: 'number' },
+          cost_usd: { type: 'number' },
+        },
+      },
+    },
   },
 } as const;

@@ -1,10 +1,8 @@
-import { TERMINAL_STAGES } from '@llm-monitor/semconv';
-import { isoTime } from './attribute-values.js';
 import { SessionBuilder } from './session-builder.js';
-import type { BuilderStats, SessionBuilderOptions } from './session-builder.js';
+import type { BuilderStats, SessionBuilderOptions, TraceSnapshot } from './session-builder.js';
 import type { ProcessingSession } from './model.js';
-import { SessionStore } from './session-store.js';
-import type { SessionStoreOptions } from './session-store.js';
+import { MemorySessionStore } from './session-store.js';
+import type { SessionStore, SessionStoreOptions } from './session-store.js';
 import type { SpanRecord } from './span-record.js';
 
 /** Options of {@link SessionPipeline}. */
@@ -28,73 +26,6 @@ export interface SessionPipelineOptions extends SessionStoreOptions, SessionBuil
   readonly maxHeldBytes?: number;
   /** Told when a step of the sweep threw; the other steps still run. */
   readonly onSweepError?: (error: unknown, step: string) => void;
-  /**
-   * An active session with no new span for this long, in milliseconds, is marked abandoned
-   * (default 5 minutes). A later span brings it back.
-   */
-  readonly abandonAfterMs?: number;
-  /**
-   * A session of another instrumentation whose root span never came (its caller's spans went to
-   * another backend) is settled this long after its last span, in milliseconds, once all its calls
-   * have ended: completed, or failed if a call failed (default 30 s).
-   */
-  readonly settleAfterMs?: number;
-}
-
-/**
- * The session as it stands once given up: ended at the last moment its spans tell of (in the
- * sender's clock, like every other time of the session), with the reason as its error.
- */
-function abandoned(session: ProcessingSession, idleMs: number): ProcessingSession {
-  const startMs = Date.parse(session.start_time);
-  let lastMs = startMs;
-  for (const event of session.events) lastMs = Math.max(lastMs, Date.parse(event.timestamp));
-  for (const stage of session.stages) if (stage.end_time) lastMs = Math.max(lastMs, Date.parse(stage.end_time));
-  for (const call of session.llm_calls) lastMs = Math.max(lastMs, Date.parse(call.end_time ?? call.start_time));
-  const endTime = isoTime(lastMs);
-  const error = `abandoned: no span for ${Math.round(idleMs / 1000)} s`;
-  return {
-    ...session,
-    status: 'abandoned',
-    current_stage: TERMINAL_STAGES.abandoned,
-    end_time: endTime,
-    duration_ms: lastMs - startMs,
-    stages: session.stages.map((stage) => (stage.status === 'running' ? { ...stage, status: 'error', error } : stage)),
-    events: [
-      ...session.events,
-      { session_id: session.session_id, stage: TERMINAL_STAGES.abandoned, timestamp: endTime, message: error, progress: session.progress, metadata: {}, error },
-    ],
-    error,
-  };
-}
-
-/** A foreign session waiting only for a root that is elsewhere: all its calls have ended. */
-function settleable(session: ProcessingSession): boolean {
-  return session.source === 'gen_ai' && session.llm_calls.length > 0 && session.llm_calls.every((call) => call.end_time !== null);
-}
-
-/** The foreign session as its calls tell it: ended with the last of them, failed if one failed. */
-function settled(session: ProcessingSession): ProcessingSession {
-  // A loop, not Math.max(...calls): a spread of many thousand arguments overflows the stack.
-  let endMs = Date.parse(session.start_time);
-  for (const call of session.llm_calls) endMs = Math.max(endMs, Date.parse(call.end_time!));
-  const failure = session.llm_calls.find((call) => call.status === 'error');
-  const status = failure ? 'failed' : 'completed';
-  const endTime = isoTime(endMs);
-  const error = failure ? (failure.error ?? 'failed') : null;
-  return {
-    ...session,
-    status,
-    current_stage: status === 'failed' ? TERMINAL_STAGES.failed : TERMINAL_STAGES.completed,
-    end_time: endTime,
-    duration_ms: Math.max(0, endMs - Date.parse(session.start_time)),
-    progress: status === 'completed' ? 100 : session.progress,
-    events: [
-      ...session.events,
-      { session_id: session.session_id, stage: status, timestamp: endTime, message: status === 'failed' ? `Failed: ${error}` : 'Completed', progress: session.progress, metadata: {}, error },
-    ],
-    error,
-  };
 }
 
 /** A session under another id (its events name the session too). */
@@ -128,8 +59,8 @@ export interface PipelineStats extends BuilderStats {
 }
 
 /**
- * Spans in, stored sessions out: the builder rebuilds the sessions the spans touch and the store
- * keeps them.
+ * Spans in, stored sessions out: the builder rebuilds the sessions the spans touch (and decides,
+ * as time passes, which are abandoned or settled) and the store keeps them.
  *
  * The builder knows traces; the store knows session ids. The pipeline keeps the two in step: a
  * trace's session keeps one store entry even when its id changes (known by the trace id until a span
@@ -150,29 +81,25 @@ export class SessionPipeline {
   readonly #removedTraceMemoryMs: number;
   readonly #maxRemovedTraces: number;
   readonly #maxHeldBytes: number;
-  readonly #abandonAfterMs: number;
-  readonly #settleAfterMs: number;
   readonly #onSweepError: ((error: unknown, step: string) => void) | undefined;
-  /** When the last span of each session's trace arrived. */
-  readonly #lastSpanAt = new Map<string, number>();
   #nowMs = 0;
 
   constructor(options: SessionPipelineOptions = {}) {
-    this.store = new SessionStore(options);
+    this.store = new MemorySessionStore(options);
     this.#builder = new SessionBuilder(options);
     this.#orphanTraceIdleMs = options.orphanTraceIdleMs ?? 5 * 60 * 1000;
     this.#removedTraceMemoryMs = options.removedTraceMemoryMs ?? 10 * 60 * 1000;
     this.#maxRemovedTraces = options.maxRemovedTraces ?? 100_000;
     this.#maxHeldBytes = options.maxHeldBytes ?? 512 * 1024 * 1024;
-    this.#abandonAfterMs = options.abandonAfterMs ?? 5 * 60 * 1000;
-    this.#settleAfterMs = options.settleAfterMs ?? 30_000;
     this.#onSweepError = options.onSweepError;
-    this.store.subscribe((change) => {
-      if (change.type !== 'removed') return;
-      const traceId = change.session.trace_id;
+  }
+
+  /** Forgets the traces of sessions the store let go; their late spans are ignored for a while. */
+  #forgetRemoved(removed: Iterable<ProcessingSession>): void {
+    for (const session of removed) {
+      const traceId = session.trace_id;
       this.#builder.forget(traceId);
       this.#sessionIdOfTrace.delete(traceId);
-      this.#lastSpanAt.delete(traceId);
       this.#removedTraces.delete(traceId);
       this.#removedTraces.set(traceId, this.#nowMs);
       if (this.#removedTraces.size > this.#maxRemovedTraces) {
@@ -181,7 +108,7 @@ export class SessionPipeline {
           break;
         }
       }
-    }, 'pipeline');
+    }
   }
 
   /**
@@ -216,8 +143,8 @@ export class SessionPipeline {
         continue;
       }
       // Any span of a session's trace shows it is alive, even one that tells the session nothing
-      // (a database call, an HTTP request): it must not be abandoned while its work goes on.
-      if (this.#lastSpanAt.has(span.traceId)) this.#lastSpanAt.set(span.traceId, nowMs);
+      // (a database call, an HTTP request): the builder notes its arrival, so the session is not
+      // abandoned while its work goes on.
       const outcome = this.#builder.add(span, nowMs);
       if (outcome === 'kept') touched.add(span.traceId);
       else if (outcome === 'trace_full') refusedTraceFull += 1;
@@ -256,38 +183,32 @@ export class SessionPipeline {
     const previousId = this.#sessionIdOfTrace.get(traceId);
     if (previousId !== undefined && previousId !== session.session_id) this.store.rename(previousId, session.session_id);
     this.#sessionIdOfTrace.set(traceId, session.session_id);
-    this.#lastSpanAt.set(traceId, nowMs);
-    this.store.upsert(session, nowMs);
+    this.#forgetRemoved(this.store.upsert(session, nowMs).removed);
   }
 
   /** Makes room while the builder holds more than `maxHeldBytes`: orphans first, then sessions. */
   #enforceHeldBytes(): void {
     while (this.#builder.heldBytes > this.#maxHeldBytes) {
       if (this.#builder.evictOldestOrphan()) continue;
-      if (!this.store.evictOldest()) return;
+      const evicted = this.store.evictOldest();
+      if (!evicted) return;
+      this.#forgetRemoved([evicted]);
       this.#builder.countEvictedForBytes(1);
     }
   }
 
   /**
-   * Marks idle active sessions abandoned, applies retention (see {@link SessionStore.sweep}) and
-   * forgets idle traces that are no session. Each step runs even when another threw (reported to
+   * Moves time on: the builder abandons idle sessions and settles foreign ones (see
+   * {@link SessionBuilder.advance}), retention applies (see {@link SessionStore.sweep}), and idle
+   * traces that are no session are forgotten. Each step runs even when another threw (reported to
    * `onSweepError`), so one bad session cannot stop retention.
    */
   sweep(nowMs: number): void {
     this.#nowMs = nowMs;
-    for (const [traceId, lastSpanAt] of this.#lastSpanAt) {
-      const idleMs = nowMs - lastSpanAt;
-      if (idleMs < Math.min(this.#settleAfterMs, this.#abandonAfterMs)) continue;
-      this.#guarded('settle', () => {
-        const sessionId = this.#sessionIdOfTrace.get(traceId);
-        const session = sessionId === undefined ? undefined : this.store.get(sessionId);
-        if (session?.status !== 'active') return;
-        if (idleMs >= this.#settleAfterMs && settleable(session)) this.store.upsert(settled(session), nowMs);
-        else if (idleMs >= this.#abandonAfterMs) this.store.upsert(abandoned(session, idleMs), nowMs);
-      });
-    }
-    this.#guarded('retention', () => this.store.sweep(nowMs));
+    this.#guarded('settle', () => {
+      for (const session of this.#builder.advance(nowMs)) this.#store(session, nowMs);
+    });
+    this.#guarded('retention', () => this.#forgetRemoved(this.store.sweep(nowMs)));
     this.#guarded('orphans', () => this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs));
     this.#guarded('removed_traces', () => {
       for (const [traceId, removedAt] of this.#removedTraces) {
@@ -297,6 +218,33 @@ export class SessionPipeline {
       }
     });
     this.#guarded('held_bytes', () => this.#enforceHeldBytes());
+  }
+
+  /** Counts sessions from history toward their users' daily budgets (see {@link SessionBuilder.seedBudgets}). */
+  seedBudgets(sessions: Iterable<ProcessingSession>): void {
+    this.#builder.seedBudgets(sessions);
+  }
+
+  /** The records of a trace kept since the last call, for a durable store (see {@link SessionBuilder.takeUnsaved}). */
+  takeUnsaved(traceId: string): TraceSnapshot | undefined {
+    return this.#builder.takeUnsaved(traceId);
+  }
+
+  /**
+   * Takes running traces back from a durable store after a restart: their sessions return to the
+   * store as they stood, and carry on as their spans arrive. Returns how many sessions came back.
+   */
+  restore(snapshots: Iterable<TraceSnapshot>, nowMs: number): number {
+    this.#nowMs = nowMs;
+    let restored = 0;
+    for (const snapshot of snapshots) {
+      const session = this.#builder.restore(snapshot);
+      if (!session) continue;
+      this.#store(session, nowMs);
+      restored += 1;
+    }
+    this.#enforceHeldBytes();
+    return restored;
   }
 
   #guarded(step: string, work: () => void): void {

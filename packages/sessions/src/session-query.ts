@@ -53,11 +53,16 @@ export function newestFirst(a: ProcessingSession, b: ProcessingSession): number 
   return a.session_id === b.session_id ? 0 : a.session_id < b.session_id ? 1 : -1;
 }
 
+/** An opaque cursor of a position in newest-first order: a start time and the id that breaks ties. */
+export function encodeCursor(startTime: string, id: string): string {
+  // btoa, not Buffer: this package runs in browsers too. URI-encoding first keeps it to Latin-1.
+  const base64 = btoa(encodeURIComponent(JSON.stringify([startTime, id])));
+  return base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** The position after `session` in newest-first order, as an opaque cursor. */
 export function cursorAfter(session: ProcessingSession): string {
-  // btoa, not Buffer: this package runs in browsers too. URI-encoding first keeps it to Latin-1.
-  const base64 = btoa(encodeURIComponent(JSON.stringify([session.start_time, session.session_id])));
-  return base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return encodeCursor(session.start_time, session.session_id);
 }
 
 /** The sort key a cursor encodes, or `undefined` when it is not one of ours. */

@@ -22,7 +22,7 @@ export type SessionChangeListener = (change: SessionChange) => void;
  */
 export type ListenerErrorHandler = (error: unknown, listener: string, change: SessionChange) => void;
 
-/** Options of {@link SessionStore}. */
+/** Options of {@link MemorySessionStore}. */
 export interface SessionStoreOptions {
   /** How long an ended session is kept, in milliseconds (default one hour). */
   readonly retentionMs?: number;
@@ -50,11 +50,43 @@ function changeTypeOf(previous: SessionStatus | undefined, next: SessionStatus):
   return previous === undefined ? 'started' : 'updated';
 }
 
+/** What an upsert did: the change it made, and the sessions it let go to stay within `maxSessions`. */
+export interface StoreUpdate {
+  readonly change: SessionChange;
+  /** Sessions removed to make room (their traces should be forgotten by whoever built them). */
+  readonly removed: readonly ProcessingSession[];
+}
+
 /**
- * Sessions by id, in memory, with retention and change events. Time is passed in (`nowMs`) so the
- * store stays pure and testable; the receiver drives {@link SessionStore.sweep} from a timer.
+ * The live window: the sessions the receiver holds in memory, by id, with retention and change
+ * events. The live hub, the metrics and the pipeline work on it synchronously; what outlives it is
+ * the history store's (`history-store.ts`). Every operation that lets sessions go returns them, so
+ * the pipeline can forget their traces without listening to the store it writes.
  */
-export class SessionStore {
+export interface SessionStore {
+  /** Registers a change listener under a name (for error reports); returns the function that removes it. */
+  subscribe(listener: SessionChangeListener, name?: string): () => void;
+  /** Stores the current state of a session, tells subscribers, and returns what changed and what went. */
+  upsert(session: ProcessingSession, nowMs: number): StoreUpdate;
+  /** Moves a session to a new id, with a `renamed` change. */
+  rename(fromId: string, toId: string): void;
+  /** The session with this id, or `undefined`. */
+  get(sessionId: string): ProcessingSession | undefined;
+  /** All sessions, least recently updated first. */
+  values(): IterableIterator<ProcessingSession>;
+  /** Number of sessions held. */
+  readonly size: number;
+  /** Removes ended sessions older than the retention; returns them. */
+  sweep(nowMs: number): ProcessingSession[];
+  /** Lets the oldest session go (ended first) and returns it; `undefined` when empty. */
+  evictOldest(): ProcessingSession | undefined;
+}
+
+/**
+ * The {@link SessionStore} in memory. Time is passed in (`nowMs`) so the store stays pure and
+ * testable; the receiver drives {@link MemorySessionStore.sweep} from a timer.
+ */
+export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, ProcessingSession>();
   /** When each ended session ended (receiver clock), for retention. */
   readonly #endedAt = new Map<string, number>();
@@ -79,7 +111,7 @@ export class SessionStore {
   }
 
   /** Stores the current state of a session and tells subscribers what changed. */
-  upsert(session: ProcessingSession, nowMs: number): SessionChange {
+  upsert(session: ProcessingSession, nowMs: number): StoreUpdate {
     const previous = this.#sessions.get(session.session_id);
     // Map order is insertion order: re-inserting keeps the map ordered by last update.
     this.#sessions.delete(session.session_id);
@@ -95,8 +127,7 @@ export class SessionStore {
       previousStatus: previous?.status,
     };
     this.#emit(change);
-    this.#enforceMaxSessions();
-    return change;
+    return { change, removed: this.#enforceMaxSessions() };
   }
 
   /**
@@ -151,12 +182,16 @@ export class SessionStore {
     return undefined;
   }
 
-  #enforceMaxSessions(): void {
+  #enforceMaxSessions(): ProcessingSession[] {
     // Oldest ended first, then — only running sessions left and still too many (traces that never
     // end) — the least recently updated, so memory stays bounded whatever senders do.
-    while (this.#sessions.size > this.#maxSessions && this.evictOldest()) {
-      // evictOldest removed one.
+    const removed: ProcessingSession[] = [];
+    while (this.#sessions.size > this.#maxSessions) {
+      const session = this.evictOldest();
+      if (!session) break;
+      removed.push(session);
     }
+    return removed;
   }
 
   #remove(sessionId: string): ProcessingSession | undefined {

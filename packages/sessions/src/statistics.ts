@@ -49,7 +49,7 @@ export interface StatisticsWindow {
 export const UNKNOWN_KEY = 'unknown';
 
 /** The value at quantile `q` (nearest rank) of ascending `sorted`. */
-function quantile(sorted: readonly number[], q: number): number | null {
+export function quantile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }

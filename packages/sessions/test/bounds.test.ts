@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE, SPAN_TYPE } from '@llm-monitor/semconv';
-import { approximateJsonLength, computeStatistics, SessionBuilder, SessionPipeline, SessionStore, SKELETON_SPAN_BYTES, VALUE_LIMITS, withinJsonLength } from '../src/index.js';
+import { approximateJsonLength, computeStatistics, MemorySessionStore, SessionBuilder, SessionPipeline, SKELETON_SPAN_BYTES, VALUE_LIMITS, withinJsonLength } from '../src/index.js';
 import type { ValueField, SpanRecord } from '../src/index.js';
 import { checkNumeric } from '../src/span-values.js';
 import { completedSession, span, spanId, T0, TRACE_ID } from './span-fixtures.js';
@@ -204,14 +204,14 @@ describe('held amounts', () => {
 describe('walls', () => {
   it('a listener that throws fails neither the change nor the other listeners, and is reported by name', () => {
     const reported: [string, string][] = [];
-    const store = new SessionStore({ onListenerError: (error, listener) => reported.push([listener, (error as Error).message]) });
+    const store = new MemorySessionStore({ onListenerError: (error, listener) => reported.push([listener, (error as Error).message]) });
     const seen: string[] = [];
     store.subscribe(() => {
       throw new Error('boom');
     }, 'broken');
     store.subscribe((change) => seen.push(change.type), 'fine');
     const [built] = new SessionBuilder().ingest(completedSession().all);
-    expect(store.upsert(built!, 0).type).toBe('completed');
+    expect(store.upsert(built!, 0).change.type).toBe('completed');
     expect(seen).toEqual(['completed']);
     expect(reported).toEqual([['broken', 'boom']]);
     expect(store.get(built!.session_id)).toBeDefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionBuilder, SessionPipeline, SessionStore } from '../src/index.js';
+import { MemorySessionStore, SessionBuilder, SessionPipeline } from '../src/index.js';
 import type { ProcessingSession, SessionChange } from '../src/index.js';
 import { completedSession, pendingMarker, shuffled, T0, TRACE_ID } from './span-fixtures.js';
 
@@ -10,7 +10,7 @@ function sessionWith(id: string, status: ProcessingSession['status']): Processin
 
 describe('SessionStore', () => {
   it('emits started, updated and the final status', () => {
-    const store = new SessionStore();
+    const store = new MemorySessionStore();
     const changes: SessionChange[] = [];
     store.subscribe((change) => changes.push(change));
     store.upsert(sessionWith('a', 'active'), 0);
@@ -21,7 +21,7 @@ describe('SessionStore', () => {
   });
 
   it('removes ended sessions after the retention, never active ones', () => {
-    const store = new SessionStore({ retentionMs: 1000 });
+    const store = new MemorySessionStore({ retentionMs: 1000 });
     store.upsert(sessionWith('done', 'completed'), 0);
     store.upsert(sessionWith('running', 'active'), 0);
     expect(store.sweep(999)).toEqual([]);
@@ -31,7 +31,7 @@ describe('SessionStore', () => {
   });
 
   it('evicts the oldest ended sessions first beyond the maximum count', () => {
-    const store = new SessionStore({ maxSessions: 2 });
+    const store = new MemorySessionStore({ maxSessions: 2 });
     const removed: string[] = [];
     store.subscribe((change) => change.type === 'removed' && removed.push(change.session.session_id));
     store.upsert(sessionWith('old', 'completed'), 1);
@@ -131,7 +131,7 @@ describe('abandoned sessions', () => {
 
 describe('bounds a review found missing', () => {
   it('evicts the least recently updated running sessions when only running ones exceed the maximum', () => {
-    const store = new SessionStore({ maxSessions: 2 });
+    const store = new MemorySessionStore({ maxSessions: 2 });
     for (const id of ['a', 'b', 'c']) store.upsert(sessionWith(id, 'active'), 0);
     expect([...store.values()].map((s) => s.session_id)).toEqual(['b', 'c']);
   });

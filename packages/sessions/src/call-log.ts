@@ -1,0 +1,137 @@
+/**
+ * The LLM call log: one row per model call, as the `llm_calls` table stores it and
+ * `GET /api/monitoring/llm-calls` serves it. A row joins what the call span says with what its
+ * session says (conversation, user, service, task), so it can be queried on its own. Pure: rows are
+ * derived from sessions.
+ */
+import type { LlmCallRecord, Metadata, ProcessingSession } from './model.js';
+
+/** One LLM call with its session's context. Field names are the table's column names. */
+export interface LlmCallRow {
+  /** `<trace id>:<span id>`: unique across sessions. */
+  call_id: string;
+  session_id: string;
+  trace_id: string;
+  span_id: string;
+  conversation_id: string | null;
+  user_id: string | null;
+  service_name: string | null;
+  task: string | null;
+  /** The model that answered, else the one asked for. */
+  model: string | null;
+  request_model: string | null;
+  response_model: string | null;
+  provider: string | null;
+  /** `chat`, `text_completion`, `embeddings`, `execute_tool`, … as the span names it. */
+  operation: string;
+  prompt_preview: string | null;
+  response_preview: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  total_tokens: number | null;
+  cached_tokens: number | null;
+  finish_reasons: string[] | null;
+  time_to_first_token_ms: number | null;
+  duration_ms: number | null;
+  status: 'running' | 'ok' | 'error';
+  error: string | null;
+  /** USD from the price table; `null` when the model has no price or no tokens are known. */
+  cost_usd: number | null;
+  metadata: Metadata;
+  /** ISO 8601. */
+  start_time: string;
+  /** ISO 8601; `null` while the call runs. */
+  end_time: string | null;
+}
+
+/** What to look for in the call log. Every given field must match. */
+export interface LlmCallFilter {
+  readonly sessionId?: string;
+  readonly conversationId?: string;
+  readonly userId?: string;
+  /** Matches the answering or the requested model. */
+  readonly model?: string;
+  readonly status?: readonly LlmCallRow['status'][];
+  /** Started at or after (ms since the epoch). */
+  readonly sinceMs?: number;
+  /** Started before (ms since the epoch). */
+  readonly untilMs?: number;
+  /** Case-insensitive text in the prompt or response preview. */
+  readonly text?: string;
+}
+
+/** One page of calls, newest first, and where the next begins. */
+export interface LlmCallPage {
+  readonly calls: LlmCallRow[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** Characters of a prompt or response a call-log row keeps. */
+export const CALL_PREVIEW_LENGTH = 1000;
+
+/** The first {@link CALL_PREVIEW_LENGTH} characters, never splitting a surrogate pair. */
+function preview(text: string | null): string | null {
+  if (text === null || text.length <= CALL_PREVIEW_LENGTH) return text;
+  const end = /[\ud800-\udbff]/.test(text[CALL_PREVIEW_LENGTH - 1]!) ? CALL_PREVIEW_LENGTH - 1 : CALL_PREVIEW_LENGTH;
+  return text.slice(0, end);
+}
+
+function total(call: LlmCallRecord): number | null {
+  if (call.input_tokens === null && call.output_tokens === null) return null;
+  // Token counts are at most 2^53 − 1 each; their sum stays a safe float, never Infinity.
+  return Math.min(Number.MAX_SAFE_INTEGER, (call.input_tokens ?? 0) + (call.output_tokens ?? 0));
+}
+
+/** The call-log rows of a session's calls. */
+export function callRowsOf(session: ProcessingSession): LlmCallRow[] {
+  return session.llm_calls.map((call) => ({
+    call_id: `${session.trace_id}:${call.span_id}`,
+    session_id: session.session_id,
+    trace_id: session.trace_id,
+    span_id: call.span_id,
+    conversation_id: session.conversation_id,
+    user_id: session.user_id,
+    service_name: session.service_name,
+    task: session.task,
+    model: call.response_model ?? call.request_model,
+    request_model: call.request_model,
+    response_model: call.response_model,
+    provider: call.provider,
+    operation: call.operation,
+    prompt_preview: preview(call.prompt_preview),
+    response_preview: preview(call.response_preview),
+    input_tokens: call.input_tokens,
+    output_tokens: call.output_tokens,
+    total_tokens: total(call),
+    cached_tokens: null,
+    finish_reasons: null,
+    time_to_first_token_ms: null,
+    duration_ms: call.duration_ms,
+    status: call.status,
+    error: call.error,
+    cost_usd: call.cost_usd,
+    metadata: {},
+    start_time: call.start_time,
+    end_time: call.end_time,
+  }));
+}
+
+/** True when `row` matches every field of `filter`. */
+export function matchesCallFilter(row: LlmCallRow, filter: LlmCallFilter): boolean {
+  if (filter.sessionId !== undefined && row.session_id !== filter.sessionId) return false;
+  if (filter.conversationId !== undefined && row.conversation_id !== filter.conversationId) return false;
+  if (filter.userId !== undefined && row.user_id !== filter.userId) return false;
+  if (filter.model !== undefined && row.response_model !== filter.model && row.request_model !== filter.model) return false;
+  if (filter.status && !filter.status.includes(row.status)) return false;
+  if (filter.sinceMs !== undefined || filter.untilMs !== undefined) {
+    const startMs = Date.parse(row.start_time);
+    if (filter.sinceMs !== undefined && startMs < filter.sinceMs) return false;
+    if (filter.untilMs !== undefined && startMs >= filter.untilMs) return false;
+  }
+  if (filter.text !== undefined && filter.text !== '') {
+    const needle = filter.text.toLowerCase();
+    if (!`${row.prompt_preview ?? ''}\n${row.response_preview ?? ''}`.toLowerCase().includes(needle)) return false;
+  }
+  return true;
+}

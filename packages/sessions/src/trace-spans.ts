@@ -1,0 +1,231 @@
+/**
+ * The spans known for one trace: real spans by id, pending markers folded per running span, and
+ * the parent of every span seen. Everything here is about holding a trace's spans within its
+ * bounds; turning them into a session is `session-derivation.ts`.
+ */
+import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE } from '@llm-monitor/semconv';
+import type { BudgetCrossing, ProcessingSession } from './model.js';
+import type { AdmittedSpan, SpanAdmission } from './span-admission.js';
+import { stringAttribute } from './span-record.js';
+import type { Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
+import type { TimeOutcome } from './session-derivation.js';
+
+/** Estimated bytes of one entry of a trace's parent map (two span ids and the entry). */
+const PARENT_ENTRY_BYTES = 96;
+/** Estimated bytes of a trace's own bookkeeping. */
+export const TRACE_OVERHEAD_BYTES = 512;
+
+/** The markers of one running span, folded: they stand in for it until it arrives. */
+interface MarkerFold {
+  /** The latest marker (by end time, then span id): its attributes are the span's as of now. */
+  latest: SpanRecord;
+  /** When the announced span started: the earliest start any marker gave. */
+  firstStartMs: number;
+  /** Events carried by markers, by marker id, so a duplicate adds nothing and the order is total. */
+  readonly events: Map<string, { readonly endTimeUnixMs: number; readonly events: readonly SpanEventRecord[]; readonly bytes: number }>;
+  /** Estimated bytes held for this fold. */
+  bytes: number;
+}
+
+/** What became of one marker offered to {@link TraceSpans.addMarker}. */
+export type MarkerOutcome = 'kept' | 'trace_full';
+
+/** The spans of one trace and what they cost. Counters are the trace's own; the builder sums them. */
+export class TraceSpans {
+  /** Real spans by span id (pending markers excluded), with what each costs. */
+  readonly spans = new Map<string, AdmittedSpan>();
+  /** Pending markers by the id of the span they announce, folded. */
+  readonly #markers = new Map<string, MarkerFold>();
+  /**
+   * The parent of every span seen, kept or not (up to the span limit): enough to tell which calls
+   * nest in which, and which span is a service's entry into a trace that started elsewhere.
+   */
+  readonly parents = new Map<string, string>();
+  /** Spans plus marker entries held: what `maxSpansPerTrace` bounds. */
+  items = 0;
+  /** Of those, entries for events carried by markers (the first to make room for a real span). */
+  #markerEvents = 0;
+  /** Estimated bytes held for the trace. */
+  bytes = TRACE_OVERHEAD_BYTES;
+  /** True once the trace gave a session; until then it is an orphan. */
+  isSession = false;
+  /** When a span of this trace last arrived (caller's clock). */
+  lastSeenMs: number;
+  /** The session as last derived (with {@link TraceSpans.timeOutcome} applied). */
+  session: ProcessingSession | undefined;
+  /** What time decided while no span came; cleared when a span is kept. */
+  timeOutcome: TimeOutcome | undefined;
+  /** Budgets the session crossed, in order (they stay crossed). */
+  readonly budgetCrossings: BudgetCrossing[] = [];
+  /** Records kept since a durable store last took them (see {@link TraceSpans.takeUnsaved}). */
+  #unsaved: SpanRecord[] = [];
+
+  constructor(nowMs: number) {
+    this.lastSeenMs = nowMs;
+  }
+
+  /** Records where a span sits in the trace (up to `maxSpans` entries). */
+  recordParent(span: SpanRecord, maxSpans: number): void {
+    if (this.parents.has(span.spanId)) {
+      this.parents.set(span.spanId, span.parentSpanId);
+    } else if (this.parents.size < maxSpans) {
+      this.parents.set(span.spanId, span.parentSpanId);
+      this.bytes += PARENT_ENTRY_BYTES;
+    }
+  }
+
+  /** Keeps a real span (or a later version of one); its markers have nothing left to say. */
+  addSpan(admitted: AdmittedSpan): void {
+    const spanId = admitted.span.spanId;
+    const known = this.spans.get(spanId);
+    if (!known) {
+      this.spans.set(spanId, admitted);
+      this.items += 1;
+      this.bytes += admitted.bytes;
+      this.#unsaved.push(admitted.span);
+    } else if (isLaterVersion(admitted.span, known.span)) {
+      this.spans.set(spanId, admitted);
+      this.bytes += admitted.bytes - known.bytes;
+      this.#unsaved.push(admitted.span);
+    }
+    const fold = this.#markers.get(spanId);
+    if (fold) {
+      this.#markers.delete(spanId);
+      this.#markerEvents -= fold.events.size;
+      this.items -= 1 + fold.events.size;
+      this.bytes -= fold.bytes;
+    }
+  }
+
+  /**
+   * Folds a pending marker into the markers of the span it announces. A trace holding `maxSpans`
+   * items still takes a known span's latest state (it replaces, it does not grow); only the events
+   * such a marker carries are refused.
+   */
+  addMarker(marker: SpanRecord, maxSpans: number, admission: SpanAdmission, overBudget: boolean): MarkerOutcome {
+    // A marker's parent is the running span it announces; without one it announces nothing, and
+    // once that span itself has arrived, its markers have nothing left to say.
+    if (!marker.parentSpanId || this.spans.has(marker.parentSpanId)) return 'kept';
+    let fold = this.#markers.get(marker.parentSpanId);
+    const carriesEvents = marker.events.length > 0;
+    const newEntries = (fold ? 0 : 1) + (carriesEvents && !fold?.events.has(marker.spanId) ? 1 : 0);
+    const full = newEntries > 0 && this.items + newEntries > maxSpans;
+    if (full && !fold) return 'trace_full';
+    const admitted = admission.admit(full ? { ...marker, events: [] } : marker, overBudget);
+    // The marker that opens a fold is counted in the fold's bytes; its events' entry adds none.
+    let entryBytes = admitted.bytes;
+    let changed = false;
+    if (!fold) {
+      fold = { latest: admitted.span, firstStartMs: admitted.span.startTimeUnixMs, events: new Map(), bytes: admitted.bytes };
+      this.#markers.set(marker.parentSpanId, fold);
+      this.items += 1;
+      this.bytes += admitted.bytes;
+      entryBytes = 0;
+      changed = true;
+    } else {
+      if (admitted.span.startTimeUnixMs !== 0 && (fold.firstStartMs === 0 || admitted.span.startTimeUnixMs < fold.firstStartMs)) {
+        fold.firstStartMs = admitted.span.startTimeUnixMs;
+        changed = true;
+      }
+      if (isLaterMarker(admitted.span, fold.latest)) {
+        fold.latest = admitted.span;
+        changed = true;
+      }
+    }
+    if (admitted.span.events.length > 0 && !fold.events.has(marker.spanId)) {
+      fold.events.set(marker.spanId, { endTimeUnixMs: admitted.span.endTimeUnixMs, events: admitted.span.events, bytes: entryBytes });
+      fold.bytes += entryBytes;
+      this.#markerEvents += 1;
+      this.items += 1;
+      this.bytes += entryBytes;
+      changed = true;
+    }
+    if (changed) this.#unsaved.push(admitted.span);
+    return full ? 'trace_full' : 'kept';
+  }
+
+  /**
+   * Lets the oldest events a marker carried go, to make room for a span. Returns how many events
+   * went (0 when there were none to let go).
+   */
+  dropOldestMarkerEvents(): number {
+    // Counted, so a trace full of spans (or of markers without events) does not walk its folds for
+    // every span it refuses.
+    if (this.#markerEvents === 0) return 0;
+    for (const fold of this.#markers.values()) {
+      for (const [markerId, entry] of fold.events) {
+        fold.events.delete(markerId);
+        this.#markerEvents -= 1;
+        fold.bytes -= entry.bytes;
+        this.items -= 1;
+        this.bytes -= entry.bytes;
+        return entry.events.length;
+      }
+    }
+    return 0;
+  }
+
+  /** The spans a session is derived from: real spans, and the running spans markers announce. */
+  effectiveSpans(): SpanRecord[] {
+    const spans: SpanRecord[] = [];
+    for (const admitted of this.spans.values()) spans.push(admitted.span);
+    for (const [spanId, fold] of this.#markers) {
+      if (!this.spans.has(spanId)) spans.push(announcedSpan(fold));
+    }
+    return spans;
+  }
+
+  /**
+   * The records kept since the last call: admitted spans (and later versions of them) and markers
+   * that changed what their fold says. Offered to a new builder, all records a trace ever returned
+   * here rebuild what it holds (the builder is order-independent and merges repeats), so a durable
+   * store appends them as they come — a cost in proportion to what arrives, not to the trace — and
+   * a restarted receiver carries on where it stopped.
+   */
+  takeUnsaved(): SpanRecord[] {
+    const records = this.#unsaved;
+    this.#unsaved = [];
+    return records;
+  }
+}
+
+/**
+ * Of two versions of one span, the ended one wins, then the one that ended later, so the outcome
+ * does not depend on which version arrived first.
+ */
+function isLaterVersion(candidate: SpanRecord, known: SpanRecord): boolean {
+  if (known.endTimeUnixMs === 0) return candidate.endTimeUnixMs !== 0 || candidate.events.length > known.events.length;
+  return candidate.endTimeUnixMs > known.endTimeUnixMs;
+}
+
+/** Of two markers of one span, the later one (by end time, then span id): a total order. */
+function isLaterMarker(candidate: SpanRecord, known: SpanRecord): boolean {
+  if (candidate.endTimeUnixMs !== known.endTimeUnixMs) return candidate.endTimeUnixMs > known.endTimeUnixMs;
+  return candidate.spanId > known.spanId;
+}
+
+/**
+ * The running span its markers announce: the markers' parent, with the attributes of the latest
+ * marker (progress updates carry the running token total) and the events of all of them (each
+ * progress update carries the token batches since the one before).
+ */
+function announcedSpan(fold: MarkerFold): SpanRecord {
+  const marker = fold.latest;
+  const spanType = stringAttribute(marker.attributes, ATTR_PENDING_SPAN_TYPE);
+  const attributes: Record<string, Attributes[string]> = { ...marker.attributes };
+  delete attributes[ATTR_PENDING_PARENT_ID];
+  delete attributes[ATTR_PENDING_SPAN_TYPE];
+  if (spanType) attributes[ATTR_SPAN_TYPE] = spanType;
+  else delete attributes[ATTR_SPAN_TYPE];
+  const carried = [...fold.events.entries()].sort(([idA, a], [idB, b]) => a.endTimeUnixMs - b.endTimeUnixMs || (idA < idB ? -1 : 1));
+  return {
+    ...marker,
+    spanId: marker.parentSpanId,
+    parentSpanId: stringAttribute(marker.attributes, ATTR_PENDING_PARENT_ID) ?? '',
+    startTimeUnixMs: fold.firstStartMs,
+    endTimeUnixMs: 0,
+    attributes,
+    events: carried.flatMap(([, entry]) => entry.events),
+    status: { code: 0, message: '' },
+  };
+}
