@@ -8,6 +8,8 @@ import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-s
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as HeatmapPanel, YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
+import { PanelBuilder as BarGaugePanel } from '@grafana/grafana-foundation-sdk/bargauge';
+import { BarGaugeDisplayMode, ReduceDataOptionsBuilder, VizOrientation } from '@grafana/grafana-foundation-sdk/common';
 
 /** The Prometheus datasource, chosen by the `datasource` variable. */
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
@@ -77,6 +79,24 @@ export function timeseries(title: string, description: string, unit: string, que
 /** A single-value panel. */
 export function stat(title: string, description: string, unit: string, query: Query, width = 6): StatPanel {
   return targets(new StatPanel().title(title).description(description).unit(unit).datasource(DATASOURCE).gridPos({ h: 4, w: width, x: 0, y: 0 }), [{ ...query, instant: true }]);
+}
+
+/**
+ * A ranking: one horizontal bar per series of an instant query, in the order the query returns them
+ * (wrap it in `sort_desc`), e.g. the top spenders over the dashboard's time range.
+ */
+export function barGauge(title: string, description: string, unit: string, query: Query, width = 12): BarGaugePanel {
+  const panel = new BarGaugePanel()
+    .title(title)
+    .description(description)
+    .unit(unit)
+    .min(0)
+    .datasource(DATASOURCE)
+    .gridPos({ h: 8, w: width, x: 0, y: 0 })
+    .orientation(VizOrientation.Horizontal)
+    .displayMode(BarGaugeDisplayMode.Gradient)
+    .reduceOptions(new ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']));
+  return targets(panel, [{ ...query, instant: true }]);
 }
 
 /** A heatmap of a histogram's buckets. */

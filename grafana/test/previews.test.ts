@@ -40,6 +40,11 @@ describe('queries as Grafana sends them', () => {
     );
   });
 
+  it('fills in the time range, the dashboards\' default hour unless told', () => {
+    expect(asGrafanaSends('sum(increase(x[$__range])) / sum(increase(y[${__range}]))', '15s')).toBe('sum(increase(x[1h])) / sum(increase(y[1h]))');
+    expect(asGrafanaSends('increase(x[$__range]) + rate(x[$__rate_interval])', '15s', '360s')).toBe('increase(x[360s]) + rate(x[15s])');
+  });
+
   it('fills legends from labels, and names the label set without a format', () => {
     expect(legendOf('{{model}} {{ direction }}', { model: 'gpt-4o-mini', direction: 'output' })).toBe('gpt-4o-mini output');
     expect(legendOf(undefined, { __name__: 'up', job: 'llm-monitor' })).toBe('{job="llm-monitor"}');
@@ -108,6 +113,37 @@ describe('renderDashboardSvg', () => {
     expect(svg).not.toContain('<img');
     expect(svg).not.toContain('<dashboard>');
     expect(svg).toContain('Test &lt;dashboard&gt;');
+  });
+});
+
+describe('renderDashboardSvg of a bar gauge', () => {
+  const dashboard: DashboardJson = {
+    title: 'Ranking',
+    panels: [
+      { ...panel('bargauge', 'Top spenders', 'currencyUSD', 0, 0), targets: [{ expr: 'x', instant: true }] },
+      { ...panel('bargauge', 'Nothing', 'currencyUSD', 12, 0), targets: [{ expr: 'y', instant: true }] },
+    ],
+  };
+  const data: DashboardData = {
+    start: 1000,
+    end: 1030,
+    panels: [[series('user-7', { user: 'user-7' }, [4]), series('<b>user-2</b>', { user: '<b>user-2</b>' }, [1]), series('unknown', { user: 'unknown' }, [Number.NaN])], []],
+  };
+  const svg = renderDashboardSvg(dashboard, data);
+
+  it('draws one bar per series with a value, in query order, the largest longest, with its value in the panel unit', () => {
+    const widths = [...svg.matchAll(/<rect x="[0-9.]+" y="[0-9.]+" width="([0-9.]+)" height="[0-9.]+" fill="#(?:73bf69|f2cc0c)"\/>/g)].map((match) => Number(match[1]));
+    expect(widths).toHaveLength(2);
+    expect(widths[0]! / widths[1]!).toBeCloseTo(4, 1);
+    expect(svg.indexOf('>user-7<')).toBeLessThan(svg.indexOf('&lt;b&gt;user-2'));
+    expect(svg).toContain('>$4</text>');
+    expect(svg).toContain('>$1</text>');
+    expect(svg).not.toContain('>unknown<');
+    expect(svg).not.toContain('<b>');
+  });
+
+  it('says No data when the query returned nothing', () => {
+    expect(svg.match(/>No data</g)).toHaveLength(1);
   });
 });
 

@@ -13,6 +13,9 @@ export interface QueryRange {
   readonly rateInterval: string;
 }
 
+/** What `$__range` stands for when no range is given: the dashboards' default time range. */
+export const DEFAULT_RANGE = '1h';
+
 interface PrometheusAnswer {
   readonly status: string;
   readonly error?: string;
@@ -22,9 +25,15 @@ interface PrometheusAnswer {
   };
 }
 
-/** The expression Grafana sends: dashboard variables on "All" (`.*`) and `$__rate_interval` filled in. */
-export function asGrafanaSends(expr: string, rateInterval: string): string {
-  return expr.replace(/\$__rate_interval/g, rateInterval).replace(/\$\{?(model|task|instance)\}?/g, '.*');
+/**
+ * The expression Grafana sends: dashboard variables on "All" (`.*`), `$__rate_interval` and
+ * `$__range` (the dashboard's time range, e.g. `1h`) filled in.
+ */
+export function asGrafanaSends(expr: string, rateInterval: string, range = DEFAULT_RANGE): string {
+  return expr
+    .replace(/\$__rate_interval/g, rateInterval)
+    .replace(/\$__range\b|\$\{__range\}/g, range)
+    .replace(/\$\{?(model|task|instance)\}?/g, '.*');
 }
 
 async function ask(prometheusUrl: string, path: string, parameters: Record<string, string>): Promise<PrometheusAnswer['data']> {
@@ -36,7 +45,8 @@ async function ask(prometheusUrl: string, path: string, parameters: Record<strin
 
 /** Runs one panel query; instant queries come back as one point at the end of the range. */
 export async function querySeries(prometheusUrl: string, target: PanelTarget, range: QueryRange): Promise<Series[]> {
-  const query = asGrafanaSends(target.expr, range.rateInterval);
+  // Over the range the picture shows, as Grafana fills `$__range` in from the time picker.
+  const query = asGrafanaSends(target.expr, range.rateInterval, `${Math.max(1, Math.round(range.end - range.start))}s`);
   if (target.instant) {
     const data = await ask(prometheusUrl, '/api/v1/query', { query, time: String(range.end) });
     return (data?.result ?? []).map((sample) => ({

@@ -1,7 +1,7 @@
 /**
  * Draws a dashboard as an SVG picture from the data its queries returned: panels where the dashboard
  * puts them (Grafana's 24-column grid), time series as lines, stats as their value, the heatmap as
- * cells. It is a picture of the data, not of Grafana: colours and fonts only resemble Grafana's dark
+ * cells, bar gauges as bars. It is a picture of the data, not of Grafana: colours and fonts only resemble Grafana's dark
  * theme.
  */
 import { formatValue } from './format-value.js';
@@ -182,8 +182,41 @@ function heatmapBody(panel: PanelJson, series: readonly Series[], box: Box, data
   return parts.join('');
 }
 
+/** Grafana's horizontal bar gauge: one bar per series in query order, its last value, the largest filling the width. */
+function barGaugeBody(panel: PanelJson, series: readonly Series[], box: Box): string {
+  const bars = series.flatMap((one) => {
+    const value = one.points.at(-1)?.[1];
+    return value !== undefined && Number.isFinite(value) ? [{ legend: one.legend, value }] : [];
+  });
+  if (bars.length === 0) return noData(box);
+  const top = 32;
+  const room = box.height - top - 8;
+  const shown = bars.slice(0, Math.max(1, Math.floor(room / 14)));
+  const rowHeight = Math.min(26, room / shown.length);
+  const nameWidth = Math.min(150, box.width * 0.3);
+  const valueWidth = 72;
+  const barX = 10 + nameWidth;
+  const barWidth = Math.max(1, box.width - barX - valueWidth - 10);
+  const largest = Math.max(...shown.map((bar) => bar.value));
+  const unit = unitOf(panel);
+  return shown
+    .map((bar, index) => {
+      const y = top + index * rowHeight;
+      const length = largest > 0 ? (Math.max(0, bar.value) / largest) * barWidth : 0;
+      const middle = round(y + rowHeight / 2 + 4);
+      return [
+        `<text x="10" y="${middle}" font-size="11" fill="${TEXT}">${escape(clip(bar.legend, Math.floor(nameWidth / 6.5)))}</text>`,
+        `<rect x="${round(barX)}" y="${round(y + 3)}" width="${round(barWidth)}" height="${round(Math.max(1, rowHeight - 6))}" fill="${GRID}"/>`,
+        `<rect x="${round(barX)}" y="${round(y + 3)}" width="${round(Math.max(1, length))}" height="${round(Math.max(1, rowHeight - 6))}" fill="${PALETTE[index % PALETTE.length]!}"/>`,
+        `<text x="${box.width - 10}" y="${middle}" font-size="11" fill="${TEXT}" text-anchor="end">${escape(formatValue(bar.value, unit))}</text>`,
+      ].join('');
+    })
+    .join('');
+}
+
 function panelBody(panel: PanelJson, series: readonly Series[], box: Box, data: DashboardData): string {
   if (panel.type === 'stat') return statBody(panel, series, box);
+  if (panel.type === 'bargauge') return barGaugeBody(panel, series, box);
   if (panel.type === 'heatmap') return heatmapBody(panel, series, box, data);
   return timeseriesBody(panel, series, box, data);
 }

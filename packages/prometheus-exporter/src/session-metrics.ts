@@ -25,7 +25,10 @@ export function createOpenMetricsRegistry(): Registry<OpenMetricsContentType> {
 export interface SessionMetricsOptions {
   /** Most distinct values per label (model, task, processor type, stage, …); more become `other` (default 50). */
   readonly maxLabelValues?: number;
-  /** Prices by model, for `llm_monitor_cost_usd_total`; models without a price cost nothing. */
+  /**
+   * Prices by model, for the cost of a session that carries no `cost_usd` of its own; models without
+   * a price cost nothing.
+   */
   readonly prices?: ModelPrices;
 }
 
@@ -135,7 +138,21 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     enableExemplars,
   });
   const calls = new Counter({ name: 'llm_monitor_llm_calls_total', help: 'LLM calls, by model, call type and outcome.', labelNames: ['model', 'operation', 'status'] as const, registers });
-  const cost = new Counter({ name: 'llm_monitor_cost_usd_total', help: 'Cost of ended sessions in US dollars, from the configured price table.', labelNames: ['model'] as const, registers });
+  const cost = new Counter({ name: 'llm_monitor_cost_usd_total', help: 'Cost of ended sessions in US dollars, by session model: the session cost (its priced calls), else its model price of its tokens.', labelNames: ['model'] as const, registers });
+  const userCost = new Counter({ name: 'llm_monitor_user_cost_usd_total', help: 'Cost of ended sessions in US dollars, by user (the session user id; unknown when none).', labelNames: ['user'] as const, registers });
+  const userTokens = new Counter({
+    name: 'llm_monitor_user_tokens_total',
+    help: 'Tokens of ended sessions, by user (the session user id; unknown when none) and direction (input, output).',
+    labelNames: ['user', 'direction'] as const,
+    registers,
+  });
+
+  // The session's own cost (its priced calls, as the receiver priced them), else its model's price of
+  // its tokens; a value a counter cannot take (negative, not finite) counts as none.
+  const costOf = (session: ProcessingSession, input: number, output: number): number | null => {
+    const own = session.cost_usd ?? costUsd(options.prices ?? {}, session.model, input, output);
+    return typeof own === 'number' && Number.isFinite(own) && own >= 0 ? own : null;
+  };
 
   const observeEnded = (session: ProcessingSession, status: string): void => {
     const labels = sessionLabels(session);
@@ -157,8 +174,15 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     const output = session.token_counts.output ?? 0;
     if (input > 0) tokens.inc({ model: labels.model, direction: 'input' }, input);
     if (output > 0) tokens.inc({ model: labels.model, direction: 'output' }, output);
-    const sessionCost = costUsd(options.prices ?? {}, session.model, input, output);
+    const sessionCost = costOf(session, input, output);
     if (sessionCost !== null) cost.inc({ model: labels.model }, sessionCost);
+    if (input > 0 || output > 0 || sessionCost !== null) {
+      // Bounded like every label: the first maxLabelValues users keep their id, later ones are `other`.
+      const user = bounded('user', session.user_id || null);
+      if (input > 0) userTokens.inc({ user, direction: 'input' }, input);
+      if (output > 0) userTokens.inc({ user, direction: 'output' }, output);
+      if (sessionCost !== null) userCost.inc({ user }, sessionCost);
+    }
     for (const call of session.llm_calls) {
       const callModel = bounded('model', call.response_model ?? call.request_model);
       const operation = bounded('operation', call.operation);

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { SessionStore } from '@llm-monitor/sessions';
+import { MemorySessionStore } from '@llm-monitor/sessions';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 import { prometheusExporterPlugin } from '../src/index.js';
 
@@ -29,6 +29,7 @@ function session(id: string, status: ProcessingSession['status']): ProcessingSes
     llm_calls: [],
     streamed_tokens: [],
     token_counts: { input: null, output: null, total: null, streamed: 0 },
+    cost_usd: null,
     time_to_first_token_ms: null,
     tokens_per_second: null,
     time_per_output_token_ms: null,
@@ -39,7 +40,7 @@ function session(id: string, status: ProcessingSession['status']): ProcessingSes
 
 describe('prometheusExporterPlugin', () => {
   it('counts sessions from store change events and serves them at /metrics', async () => {
-    const store = new SessionStore();
+    const store = new MemorySessionStore();
     const app = Fastify();
     await app.register(prometheusExporterPlugin, { sessions: store, processMetrics: false });
     store.upsert(session('a', 'active'), 0);
@@ -61,8 +62,8 @@ describe('prometheusExporterPlugin', () => {
   it('exports process metrics by default, each instance in its own registry', async () => {
     const first = Fastify();
     const second = Fastify();
-    await first.register(prometheusExporterPlugin, { sessions: new SessionStore() });
-    await second.register(prometheusExporterPlugin, { sessions: new SessionStore() });
+    await first.register(prometheusExporterPlugin, { sessions: new MemorySessionStore() });
+    await second.register(prometheusExporterPlugin, { sessions: new MemorySessionStore() });
     expect((await first.inject('/metrics')).body).toContain('process_cpu_user_seconds_total');
     expect((await second.inject('/metrics')).statusCode).toBe(200);
     await first.close();
@@ -72,7 +73,7 @@ describe('prometheusExporterPlugin', () => {
 
 describe('ended sessions', () => {
   it('are counted once, even when an abandoned session completes after all', async () => {
-    const store = new SessionStore();
+    const store = new MemorySessionStore();
     const app = Fastify();
     await app.register(prometheusExporterPlugin, { sessions: store, processMetrics: false });
     store.upsert(session('a', 'active'), 0);
@@ -87,7 +88,7 @@ describe('ended sessions', () => {
 
 describe('a session abandoned twice', () => {
   it('is still counted as ended once', async () => {
-    const store = new SessionStore();
+    const store = new MemorySessionStore();
     const app = Fastify();
     await app.register(prometheusExporterPlugin, { sessions: store, processMetrics: false });
     for (const status of ['active', 'abandoned', 'active', 'abandoned', 'completed'] as const) store.upsert(session('a', status), 0);
