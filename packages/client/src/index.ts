@@ -1,6 +1,23 @@
 export { MonitorApiError, createMonitorClient } from './monitor-client.js';
-export type { MonitorClient, MonitorClientOptions, SessionPage, SessionQuery, StatisticsQuery } from './monitor-client.js';
-export type { ProcessingEvent, ProcessingSession, SessionStatistics, SessionStatus, StageRecord, StatisticsReport, TokenCounts } from '@llm-monitor/sessions';
+export type { AnalyticsQuery, LlmCallPage, LlmCallQuery, MonitorClient, MonitorClientOptions, SessionPage, SessionQuery, StatisticsQuery } from './monitor-client.js';
+export type {
+  AnalyticsDimension,
+  AnalyticsReport,
+  LlmCallRecord,
+  LlmCallRow,
+  Percentiles,
+  ProcessingEvent,
+  ProcessingSession,
+  SessionStatistics,
+  SessionStatus,
+  StageRecord,
+  StatisticsReport,
+  TokenCounts,
+  TopSession,
+  TopUser,
+  UsageFigures,
+  UsageGroup,
+} from '@llm-monitor/sessions';
 export { subscribeLive } from './live-subscription.js';
 export type {
   LiveFilter,

@@ -1,7 +1,7 @@
 /**
- * The page: a header with the connection state and the theme switch, and one of four views chosen
+ * The page: a header with the connection state and the theme switch, and one of five views chosen
  * by the URL fragment: `#/` live (statistics and active sessions), `#/sessions/<id>` details,
- * `#/history?…` recent sessions, `#/log` the event log.
+ * `#/history?…` recent sessions, `#/usage?window=…` usage and cost, `#/log` the event log.
  */
 import { createMonitorClient } from '@llm-monitor/client';
 import type { ModelPrices } from '@llm-monitor/sessions';
@@ -15,6 +15,7 @@ import { historyView } from './views/history-view.js';
 import { logView } from './views/log-view.js';
 import { sessionView } from './views/session-view.js';
 import { statisticsView } from './views/statistics-view.js';
+import { usageView } from './views/usage-view.js';
 
 function statusText(status: ConnectionStatus): string {
   switch (status.state) {
@@ -69,6 +70,7 @@ export function startApp(root: HTMLElement): void {
     { attributes: { 'aria-label': 'Views' } },
     h('a', { href: '#/', attributes: { 'data-view': 'live' } }, 'Live'),
     h('a', { href: '#/history', attributes: { 'data-view': 'history' } }, 'History'),
+    h('a', { href: '#/usage', attributes: { 'data-view': 'usage' } }, 'Usage'),
     h('a', { href: '#/log', attributes: { 'data-view': 'log' } }, 'Log'),
   );
   const main = h('main', {});
@@ -103,6 +105,9 @@ export function startApp(root: HTMLElement): void {
     } else if (path === '/history') {
       currentView = 'history';
       replaceChildren(main, historyView(client, parameters).element);
+    } else if (path === '/usage') {
+      currentView = 'usage';
+      replaceChildren(main, usageView(client, parameters).element);
     } else if (path === '/log') {
       const view = logView(state);
       closeView = view.close;

@@ -1,7 +1,8 @@
-/** Small live charts as SVG: stacked bars of endings per bucket, and a latency line. */
+/** Small charts as SVG: stacked bars of endings per bucket, a latency line, and stacked bars of usage per day. */
 import { svg } from '../dom.js';
 import { formatDuration } from '../format.js';
 import type { ChartBucket } from '../live-state.js';
+import type { StackedSeries } from '../usage-model.js';
 
 const WIDTH = 300;
 const HEIGHT = 80;
@@ -53,4 +54,32 @@ export function latencyChart(buckets: readonly ChartBucket[]): Chart {
     chart: stretched(`median processing time over the last minutes, up to ${formatDuration(largest)}`, svg('path', { d: path || `M0 ${HEIGHT}`, class: 'latency-line', 'vector-effect': 'non-scaling-stroke' })),
     label: `max ${formatDuration(largest)}`,
   };
+}
+
+/**
+ * Stacked bars, one per category (day), one coloured part per series (its colour `series-0`,
+ * `series-1`, … in the style sheet); each part names its series, category and value on hover.
+ */
+export function stackedBarChart(data: StackedSeries, format: (value: number) => string, description: string): Chart {
+  const largest = data.peak > 0 ? data.peak : 1;
+  const width = WIDTH / Math.max(1, data.categories.length);
+  const gap = data.categories.length > 40 ? 0.5 : 2;
+  const bars = data.categories.flatMap((category, index) => {
+    let top = HEIGHT;
+    return data.series.flatMap((part) => {
+      const value = part.values[index] ?? 0;
+      if (value <= 0) return [];
+      const height = (value / largest) * (HEIGHT - 2);
+      top -= height;
+      return [
+        svg(
+          'rect',
+          { class: `series-${part.colour}`, x: (index * width + gap / 2).toFixed(2), y: top.toFixed(2), width: Math.max(0.5, width - gap).toFixed(2), height: height.toFixed(2) },
+          svg('title', {}, `${category} · ${part.name}: ${format(value)}`),
+        ),
+      ];
+    });
+  });
+  const label = data.total > 0 ? `peak ${format(data.peak)} a day · ${format(data.total)} in all` : 'nothing in this window';
+  return { chart: stretched(`${description}; ${label}`, ...bars), label };
 }

@@ -48,6 +48,7 @@ function waterfall(session: ProcessingSession, now: number): HTMLElement {
   );
 }
 
+/** The session's LLM calls: tokens, duration, cost (the receiver's `cost_usd`, else priced from the table) and status. */
 function callsTable(session: ProcessingSession, prices: ModelPrices): HTMLElement {
   if (session.llm_calls.length === 0) return h('p', { class: 'empty' }, 'No LLM call recorded.');
   return h(
@@ -72,7 +73,7 @@ function callsTable(session: ProcessingSession, prices: ModelPrices): HTMLElemen
               h('td', {}, formatCount(call.input_tokens)),
               h('td', {}, formatCount(call.output_tokens)),
               h('td', {}, call.duration_ms === null ? 'running' : formatDuration(call.duration_ms)),
-              h('td', {}, formatUsd(costUsd(prices, model, call.input_tokens, call.output_tokens))),
+              h('td', {}, formatUsd(call.cost_usd ?? costUsd(prices, model, call.input_tokens, call.output_tokens))),
               h('td', { class: `status ${call.status}` }, call.error ? `${call.status}: ${call.error}` : call.status),
             ),
             previews.length === 0
@@ -123,8 +124,18 @@ function copyButton(permalink: string): HTMLButtonElement {
   return copy;
 }
 
+/** How each budget reads on the page. */
+const BUDGET_LABELS: Readonly<Record<ProcessingSession['budget_exceeded'][number]['budget'], string>> = {
+  session_tokens: 'session tokens',
+  session_cost: 'session cost',
+  user_daily_tokens: "user's tokens today",
+  user_daily_cost: "user's cost today",
+};
+
 function fields(session: ProcessingSession, prices: ModelPrices, now: number): HTMLElement {
-  const cost = costUsd(prices, session.model, session.token_counts.input, session.token_counts.output);
+  // The receiver prices calls and sessions itself (built-in prices and `model_prices`); older
+  // receivers do not, and the page prices them from the table it was given.
+  const cost = session.cost_usd ?? costUsd(prices, session.model, session.token_counts.input, session.token_counts.output);
   return h(
     'dl',
     { class: 'fields' },
@@ -137,6 +148,9 @@ function fields(session: ProcessingSession, prices: ModelPrices, now: number): H
     field('Time to first token', formatDuration(session.time_to_first_token_ms)),
     field('Tokens per second', session.tokens_per_second === null ? '–' : session.tokens_per_second.toFixed(1)),
     field('Cost', formatUsd(cost)),
+    ...(session.budget_exceeded ?? []).map((crossing) =>
+      field('Over budget', `${BUDGET_LABELS[crossing.budget]}: ${crossing.budget.endsWith('cost') ? formatUsd(crossing.value) : formatCount(crossing.value)} of ${crossing.budget.endsWith('cost') ? formatUsd(crossing.limit) : formatCount(crossing.limit)}`, 'details-budget'),
+    ),
     field('Conversation', session.conversation_id ?? '–'),
     field('User', session.user_id ?? '–'),
     field('Service', session.service_name ?? '–'),
