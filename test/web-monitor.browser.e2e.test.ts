@@ -231,6 +231,33 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await page.close();
   });
 
+  it('shows usage and cost by model and user, and the top spenders', async () => {
+    // Two users, two models; prices: gpt-4o-mini from model_prices, claude-sonnet-4 from the built-in table.
+    const calls: [string, string, number, number][] = [
+      ['usage-alice', 'gpt-4o-mini', 1000, 500],
+      ['usage-alice', 'claude-sonnet-4', 2000, 1000],
+      ['usage-bob', 'gpt-4o-mini', 400, 100],
+    ];
+    for (const [user, model, inputTokens, outputTokens] of calls) {
+      const session = setup.monitor.startSession({ task: 'browser-usage', model, userId: user });
+      const call = session.startLlmCall({ operation: 'chat', provider: 'test', model });
+      call.end({ responseModel: model, inputTokens, outputTokens });
+      session.complete();
+    }
+    await setup.processor.forceFlush();
+    const aliceCost = (1000 * 0.15 + 500 * 0.6) / 1e6 + (2000 * 3 + 1000 * 15) / 1e6;
+    const page = await openPage('/#/usage?window=24h');
+    await until('both users in the usage table', async () => (await textOf(page, '[data-testid=usage-by-user]')).includes('usage-bob'));
+    const byUser = await textOf(page, '[data-testid=usage-by-user]');
+    expect(byUser).toContain('usage-alice');
+    expect(byUser).toContain(`$${aliceCost.toFixed(3)}`);
+    expect(await textOf(page, '[data-testid=usage-by-model]')).toContain('claude-sonnet-4');
+    expect(await textOf(page, '[data-testid=usage-top-users]')).toMatch(/usage-alice[\s\S]*usage-bob/);
+    expect(await page.locator('[data-testid=usage-cost-chart] rect').count()).toBeGreaterThan(0);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it('follows the event stream in the log, and holds it while paused', async () => {
     const page = await openPage('/#/log');
     const first = setup.monitor.startSession({ task: 'browser-log', model: 'gpt-4o-mini' });
@@ -298,7 +325,7 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
 describe.skipIf(!available)('the web monitor when the receiver goes away', () => {
   it('says it is reconnecting, and reconnects when the receiver is back', async () => {
-    const first = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent' });
+    const first = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
     const { apiUrl } = await first.listen();
     const port = Number(new URL(apiUrl).port);
     const chromium = await launchChromium();
@@ -309,7 +336,7 @@ describe.skipIf(!available)('the web monitor when the receiver goes away', () =>
       await until('live', async () => (await page.locator('[data-testid=connection]').textContent()) === 'Live');
       await first.close();
       await until('reconnecting', async () => ((await page.locator('[data-testid=connection]').textContent()) ?? '').startsWith('Reconnecting'));
-      second = await buildReceiver({ port, otlpPort: 0, logLevel: 'silent' });
+      second = await buildReceiver({ port, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
       await second.listen();
       await until('live again', async () => (await page.locator('[data-testid=connection]').textContent()) === 'Live', 20_000);
     } finally {

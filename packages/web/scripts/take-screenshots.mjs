@@ -3,14 +3,19 @@
 // It starts `llm-monitor --demo` (built by `pnpm build`) on free ports, lets the demo run, and
 // photographs each view in Debian's Chromium (/usr/bin/chromium) into docs/images/web/.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const output = `${root}docs/images/web/`;
-const PRICES = 'gpt-4o-mini=0.15/0.6,claude-sonnet-4=3/15,mistral-small=0.1/0.3,llama3.1:8b=0/0';
+// The demo's hosted models are priced by the built-in table; its local Ollama model costs nothing.
+const PRICES = 'llama3.1:8b=0/0';
+// History in a SQLite file of its own, removed afterwards.
+const data = mkdtempSync(join(tmpdir(), 'llm-monitor-screenshots-'));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -40,7 +45,7 @@ async function waitForReady(url) {
 const [port, otlpPort] = [await freePort(), await freePort()];
 const receiver = spawn(
   process.execPath,
-  [`${root}packages/receiver/bin/llm-monitor.js`, '--port', String(port), '--otlp-port', String(otlpPort), '--demo', '--demo-rate', '3', '--model-prices', PRICES, '--log-level', 'warn'],
+  [`${root}packages/receiver/bin/llm-monitor.js`, '--port', String(port), '--otlp-port', String(otlpPort), '--demo', '--demo-rate', '3', '--model-prices', PRICES, '--storage-url', `sqlite:${join(data, 'history.db')}`, '--log-level', 'warn'],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 const base = `http://127.0.0.1:${port}`;
@@ -71,6 +76,13 @@ try {
   await page.waitForSelector('[data-testid=history-table] tbody tr');
   await page.screenshot({ path: `${output}history.png` });
 
+  await page.goto(`${base}/#/usage?window=24h`);
+  await page.waitForSelector('[data-testid=usage-by-model] tbody tr');
+  await sleep(1000);
+  await page.setViewportSize({ width: 1280, height: 1200 });
+  await page.screenshot({ path: `${output}usage.png` });
+  await page.setViewportSize({ width: 1280, height: 860 });
+
   await page.goto(`${base}/#/log`);
   await sleep(4000);
   await page.screenshot({ path: `${output}log.png` });
@@ -86,8 +98,10 @@ try {
   await phonePage.goto(`${base}/`);
   await sleep(4000);
   await phonePage.screenshot({ path: `${output}phone.png` });
-  process.stdout.write(`wrote live.png, session-details.png, history.png, log.png, live-dark.png and phone.png into docs/images/web/\n`);
+  process.stdout.write(`wrote live.png, session-details.png, history.png, usage.png, log.png, live-dark.png and phone.png into docs/images/web/\n`);
 } finally {
   await browser.close();
   receiver.kill('SIGTERM');
+  await new Promise((resolve) => receiver.once('exit', resolve));
+  rmSync(data, { recursive: true, force: true });
 }
