@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', new PlainSummaryReporter()],
+    // Receivers a test starts as a command keep nothing on disk unless the test gives a storage_url;
+    // tests of the stores and of the default start name their own files.
+    env: { LLM_MONITOR_STORAGE_URL: 'memory:' },
   },
 });

@@ -76,6 +76,9 @@ async function startDemo(config: ReceiverConfig, otlpPort: number): Promise<{ st
   });
 }
 
+/** Errors of opening the history store that end the start with exit code 2. */
+const STORE_START_ERRORS: ReadonlySet<string> = new Set(['LLMMON_ERR_STORE_CORRUPT', 'LLMMON_ERR_STORE_SCHEMA_NEWER', 'LLMMON_ERR_STORE_CONNECT']);
+
 /** Runs the command; resolves with the process exit code once the receiver has stopped. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: ReceiverConfig;
@@ -95,6 +98,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     receiver = await buildReceiver(config);
   } catch (error) {
+    // A store that cannot be used (damaged, foreign, newer, unreachable) is the operator's to fix: exit 2.
+    if (error instanceof LlmMonitorError && STORE_START_ERRORS.has(error.code)) {
+      process.stderr.write(`llm-monitor: cannot start: ${error.code}: ${error.message}\n`);
+      return 2;
+    }
     process.stderr.write(`llm-monitor: cannot start: ${(error as Error).message}\n`);
     return 1;
   }
@@ -117,6 +125,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.stdout.write(
       `llm-monitor: web monitor on ${apiUrl}/ (REST API: ${apiUrl}/api), OTLP/HTTP on ${otlpTracesUrl}\n`,
     );
+    process.stdout.write(`llm-monitor: history in ${receiver.history.kind === 'memory' ? 'memory only (storage_url memory:), nothing kept across restarts' : `${receiver.history.kind} ${receiver.history.location}`}\n`);
     if (demo) process.stdout.write(`llm-monitor: demo workload running, ${config.demoRate} session(s) per second\n`);
   } catch (error) {
     process.stderr.write(`llm-monitor: cannot start: ${(error as Error).message}\n`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ModelPrice } from '@llm-monitor/sessions';
 import { LlmMonitorError } from './errors.js';
+import { parseStorageUrl } from './storage/storage-url.js';
 
 /** The receiver's settings. */
 export interface ReceiverConfig {
@@ -64,6 +65,21 @@ export interface ReceiverConfig {
   metricsMaxLabelValues: number;
   /** Prices for the cost metric: `model=input/output`, in USD per million tokens. */
   modelPrices: string[];
+  /**
+   * Where history is kept: `sqlite:<path>` (the default, a file created on first start),
+   * `postgres://…` (PostgreSQL, for teams and replicas) or `memory:` (nothing kept beyond the live window).
+   */
+  storageUrl: string;
+  /** Days of history kept in the store; older sessions and calls are deleted in the background. */
+  historyRetentionDays: number;
+  /** Tokens one session may use before it is marked over budget (0 = no budget). */
+  budgetSessionTokens: number;
+  /** USD one session may cost before it is marked over budget (0 = no budget). */
+  budgetSessionCostUsd: number;
+  /** Tokens one user may use per UTC day (0 = no budget). */
+  budgetUserDailyTokens: number;
+  /** USD one user may spend per UTC day (0 = no budget). */
+  budgetUserDailyCostUsd: number;
   /** Bytes a live client may have waiting before it is dropped as too slow. */
   liveMaxBufferedBytes: number;
   /** Seconds between WebSocket pings; a client that misses one is dropped. */
@@ -76,7 +92,7 @@ export interface ReceiverConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel' | 'list' | 'redactMode' | 'url';
+type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel' | 'list' | 'redactMode' | 'url' | 'storageUrl' | 'limit';
 
 /** One setting: its names in each source, type, default and meaning. */
 export interface SettingDefinition {
@@ -114,6 +130,12 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'redactContent', file: 'redact_content', flag: 'redact-content', env: 'LLM_MONITOR_REDACT_CONTENT', type: 'boolean', description: 'redact prompt and response content before anything is stored or shown' },
   { key: 'redactAttributes', file: 'redact_attributes', flag: 'redact-attributes', env: 'LLM_MONITOR_REDACT_ATTRIBUTES', type: 'list', description: 'more attributes to redact: names or /regular expressions/, comma-separated' },
   { key: 'redactMode', file: 'redact_mode', flag: 'redact-mode', env: 'LLM_MONITOR_REDACT_MODE', type: 'redactMode', description: 'mask (replace with [REDACTED]) or drop' },
+  { key: 'storageUrl', file: 'storage_url', flag: 'storage-url', env: 'LLM_MONITOR_STORAGE_URL', type: 'storageUrl', description: 'where history is kept: sqlite:<path>, postgres://user@host:5432/db, or memory: (nothing kept)' },
+  { key: 'historyRetentionDays', file: 'history_retention_days', flag: 'history-retention-days', env: 'LLM_MONITOR_HISTORY_RETENTION_DAYS', type: 'positiveNumber', description: 'days of history kept in the store (sessions and LLM calls)' },
+  { key: 'budgetSessionTokens', file: 'budget_session_tokens', flag: 'budget-session-tokens', env: 'LLM_MONITOR_BUDGET_SESSION_TOKENS', type: 'limit', description: 'tokens one session may use before it is marked over budget (0 = none)' },
+  { key: 'budgetSessionCostUsd', file: 'budget_session_cost_usd', flag: 'budget-session-cost-usd', env: 'LLM_MONITOR_BUDGET_SESSION_COST_USD', type: 'limit', description: 'USD one session may cost before it is marked over budget (0 = none)' },
+  { key: 'budgetUserDailyTokens', file: 'budget_user_daily_tokens', flag: 'budget-user-daily-tokens', env: 'LLM_MONITOR_BUDGET_USER_DAILY_TOKENS', type: 'limit', description: 'tokens one user may use per UTC day (0 = none)' },
+  { key: 'budgetUserDailyCostUsd', file: 'budget_user_daily_cost_usd', flag: 'budget-user-daily-cost-usd', env: 'LLM_MONITOR_BUDGET_USER_DAILY_COST_USD', type: 'limit', description: 'USD one user may spend per UTC day (0 = none)' },
   { key: 'forwardEndpoint', file: 'forward_endpoint', flag: 'forward-endpoint', env: 'LLM_MONITOR_FORWARD_ENDPOINT', type: 'url', description: 'forward every accepted OTLP request unchanged to this OTLP/HTTP traces URL' },
   { key: 'forwardHeaders', file: 'forward_headers', flag: 'forward-headers', env: 'LLM_MONITOR_FORWARD_HEADERS', type: 'list', description: 'headers of forwarded requests, Name=value, comma-separated' },
   { key: 'forwardUnredacted', file: 'forward_unredacted', flag: 'forward-unredacted', env: 'LLM_MONITOR_FORWARD_UNREDACTED', type: 'boolean', description: 'allow forwarding while redaction is on (what is forwarded is the original, unredacted)' },
@@ -156,6 +178,12 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   liveTickMs: 50,
   metricsMaxLabelValues: 50,
   modelPrices: [],
+  storageUrl: 'sqlite:./data/llm-monitor.db',
+  historyRetentionDays: 30,
+  budgetSessionTokens: 0,
+  budgetSessionCostUsd: 0,
+  budgetUserDailyTokens: 0,
+  budgetUserDailyCostUsd: 0,
   liveMaxBufferedBytes: 1024 * 1024,
   livePingSeconds: 30,
   demo: false,
@@ -228,6 +256,12 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(setting, source, raw, 'an http(s) URL');
       return asText;
     }
+    case 'storageUrl': {
+      if (typeof asText !== 'string') throw invalid(setting, source, raw, 'sqlite:<path>, postgres://… or memory:');
+      const parsed = parseStorageUrl(asText);
+      if (typeof parsed === 'string') throw invalid(setting, source, raw, parsed);
+      return asText;
+    }
     case 'logLevel':
       if (typeof asText !== 'string' || !LOG_LEVELS.has(asText)) throw invalid(setting, source, raw, [...LOG_LEVELS].join(', '));
       return asText as ReceiverConfig['logLevel'];
@@ -241,6 +275,8 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
         if (!Number.isFinite(value) || value < MIN_RATE || value > MAX_RATE) {
           throw invalid(setting, source, raw, `a number from ${MIN_RATE} to ${MAX_RATE}`);
         }
+      } else if (setting.type === 'limit') {
+        if (!Number.isFinite(value) || value < 0) throw invalid(setting, source, raw, 'a number ≥ 0 (0 = no limit)');
       } else if (!Number.isFinite(value) || value <= 0) {
         throw invalid(setting, source, raw, 'a positive number');
       }
@@ -356,6 +392,10 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
     }
   }
   parseModelPrices(config.modelPrices, sourceOf('modelPrices'));
+  const storage = parseStorageUrl(config.storageUrl);
+  if (typeof storage === 'string') {
+    throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${sourceOf('storageUrl')}: ${JSON.stringify(config.storageUrl)} is not a storage URL: expected ${storage}`);
+  }
   const redacting = config.redactContent || config.redactAttributes.length > 0;
   if (redacting && config.forwardEndpoint && !config.forwardUnredacted) {
     throw new LlmMonitorError(

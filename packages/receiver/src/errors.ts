@@ -86,6 +86,29 @@ export const ERROR_CATALOGUE = {
     description:
       'Logged at debug once per field, never answered: a span carried a number outside its range (a token count that is negative, fractional or above 2^53, a duration above 31 days, a time outside years 1970–9999, a progress outside 0–100) or a session or conversation id the API cannot be asked for (empty, over 256 characters). The value was dropped (progress: clamped), the span kept; counted in llm_monitor_receiver_values_rejected_total{field}.',
   },
+  LLMMON_ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    description:
+      'The history store (SQLite or PostgreSQL) could not commit what a request carried: the database is down, full or read-only. Ingest answers 503 with Retry-After and acknowledges nothing it did not store; /readyz reports the store unhealthy until a commit succeeds again (probed every second). History queries answer 503 while the database is unreachable.',
+  },
+  LLMMON_ERR_STORE_CORRUPT: {
+    status: 500,
+    answered: false,
+    description:
+      'At start: the SQLite file is not a database, is damaged, or belongs to another program (no llm-monitor schema but other tables). The message names the file. Move it aside or point storage_url elsewhere. Exit code 2.',
+  },
+  LLMMON_ERR_STORE_SCHEMA_NEWER: {
+    status: 500,
+    answered: false,
+    description:
+      'At start: the database was migrated by a newer llm-monitor (its schema version is above the one this build knows). Run the newer version, or restore a backup taken before the upgrade. Exit code 2.',
+  },
+  LLMMON_ERR_STORE_CONNECT: {
+    status: 500,
+    answered: false,
+    description:
+      'At start: the database of storage_url cannot be opened or reached (a directory that cannot be created, PostgreSQL refusing the connection or the credentials). The message names the location. Exit code 2.',
+  },
 } as const;
 
 /** One code of the {@link ERROR_CATALOGUE}. */

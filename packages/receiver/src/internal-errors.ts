@@ -21,7 +21,7 @@ export class InternalErrors {
   }
 
   /** Counts and logs an error `component` threw, under `code`. */
-  report(code: Extract<ErrorCode, 'LLMMON_ERR_LISTENER_FAILED' | 'LLMMON_ERR_TIMER_FAILED'>, component: string, error: unknown): void {
+  report(code: Extract<ErrorCode, 'LLMMON_ERR_LISTENER_FAILED' | 'LLMMON_ERR_TIMER_FAILED' | 'LLMMON_ERR_INTERNAL'>, component: string, error: unknown): void {
     const count = (this.#counts.get(component) ?? 0) + 1;
     this.#counts.set(component, count);
     const now = Date.now();

@@ -11,6 +11,7 @@ import type { InternalErrors } from './internal-errors.js';
 import type { LiveHub, LiveTransport } from './live/live-hub.js';
 import type { OtlpIngestObserver } from './otlp/otlp-ingest.js';
 import type { OtlpForwarder } from './pipeline/otlp-forwarder.js';
+import type { HistoryWriter } from './storage/history-writer.js';
 
 /** What the self-metrics read from. */
 export interface ReceiverMetricsSources {
@@ -24,6 +25,8 @@ export interface ReceiverMetricsSources {
   readonly maxSessions: number;
   readonly hub: LiveHub;
   readonly forwarder?: OtlpForwarder;
+  /** The group committer to the history store. */
+  readonly historyWriter?: HistoryWriter;
 }
 
 /**
@@ -45,7 +48,7 @@ function totalsCounter(registry: MetricsRegistry, name: string, help: string, la
 }
 
 /** The parts whose errors are counted, shown at zero before any happens. */
-const COMPONENTS = ['metrics', 'live_hub', 'receiver_metrics', 'pipeline', 'sweep', 'live_tick', 'live_deliver'];
+const COMPONENTS = ['metrics', 'live_hub', 'receiver_metrics', 'pipeline', 'sweep', 'live_tick', 'live_deliver', 'history'];
 
 /** A gauge read at each scrape. */
 function readGauge(registry: MetricsRegistry, name: string, help: string, read: () => number): void {
@@ -122,6 +125,18 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
   }
   const pipeline = sources.pipeline;
   if (pipeline) registerHeldMetrics(registry, pipeline, sources.config);
+  const writer = sources.historyWriter;
+  if (writer) {
+    totalsCounter(registry, 'llm_monitor_receiver_history_commits_total', 'Group commits to the history store (storage_url), by outcome; a failed one answers its requests 503 and is retried.', 'outcome', () => {
+      const stats = writer.stats();
+      return { ok: stats.commits, failed: stats.failedCommits };
+    });
+    totalsCounter(registry, 'llm_monitor_receiver_history_sessions_written_total', 'Session versions written to the history store (a session changed by many requests between two commits is written once).', undefined, () => ({ '': writer.stats().sessionsWritten }));
+    totalsCounter(registry, 'llm_monitor_receiver_history_sessions_dropped_total', 'Sessions the history store refused on their own (a commit failing for its data, not for the database being away) and left out, so they cannot block the rest.', undefined, () => ({ '': writer.stats().sessionsDropped }));
+    readGauge(registry, 'llm_monitor_receiver_history_pending_sessions', 'Sessions changed and not yet committed to the history store.', () => writer.stats().pending);
+    readGauge(registry, 'llm_monitor_receiver_history_last_commit_seconds', 'Duration of the last successful commit to the history store.', () => (writer.stats().lastCommitMs ?? 0) / 1000);
+    readGauge(registry, 'llm_monitor_receiver_history_healthy', '1 while commits to the history store succeed, 0 while it fails (ingest answers 503).', () => (writer.healthy ? 1 : 0));
+  }
   const forwarder = sources.forwarder;
   if (forwarder) {
     totalsCounter(registry, 'llm_monitor_receiver_forward_requests_total', 'Requests forwarded downstream, by outcome (forwarded, failed, dropped).', 'outcome', () => ({ ...forwarder.stats() }));
@@ -157,6 +172,7 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
     if (!cached || now - cached.at > 100) cached = { at: now, stats: pipeline.stats() };
     return cached.stats;
   };
+  totalsCounter(registry, 'llm_monitor_budget_exceeded_total', 'Budgets crossed (budget_* settings), by budget: session_tokens, session_cost, user_daily_tokens, user_daily_cost.', 'budget', () => ({ ...stats().budgetsExceeded }));
   totalsCounter(registry, 'llm_monitor_receiver_values_rejected_total', 'Numbers and ids from spans outside their range (dropped; progress clamped), by the session field they were for.', 'field', () =>
     Object.fromEntries(VALUE_FIELDS.map((field) => [field, stats().valuesRejected[field]])),
   );

@@ -7,8 +7,8 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { SessionPipeline } from '@llm-monitor/sessions';
-import type { ValueField, SpanRecord } from '@llm-monitor/sessions';
+import { SessionPipeline, withDefaultPrices } from '@llm-monitor/sessions';
+import type { HistoryStore, ValueField, SpanRecord } from '@llm-monitor/sessions';
 import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -16,6 +16,13 @@ import { apiClientError, apiFrameworkErrors, installApiErrorHandling } from './a
 import { healthRoutes } from './api/health-routes.js';
 import type { ComponentHealth } from './api/health-routes.js';
 import { statisticsRoutes } from './api/statistics-routes.js';
+import { analyticsRoutes } from './api/analytics-routes.js';
+import { llmCallRoutes } from './api/llm-call-routes.js';
+import { HistoryWriter } from './storage/history-writer.js';
+import { openHistoryStore } from './storage/open-history.js';
+import { RetentionJob } from './storage/retention-job.js';
+import { parseStorageUrl } from './storage/storage-url.js';
+import type { StorageLocation } from './storage/storage-url.js';
 import { LiveHub } from './live/live-hub.js';
 import { sseRoute } from './live/sse-route.js';
 import { websocketRoute } from './live/websocket-route.js';
@@ -70,6 +77,8 @@ const API_INDEX = {
     recent_sessions: '/api/monitoring/sessions/recent?limit=50',
     statistics: '/api/monitoring/statistics',
     conversation: '/api/monitoring/conversations/{conversation_id}',
+    llm_calls: '/api/monitoring/llm-calls',
+    analytics: '/api/monitoring/analytics?group_by=model,day&window=7d',
     model_prices: '/api/monitoring/model-prices',
     metrics: '/metrics',
     health: '/healthz',
@@ -99,6 +108,10 @@ export interface ReceiverAddresses {
 export interface Receiver {
   readonly config: Readonly<ReceiverConfig>;
   readonly pipeline: SessionPipeline;
+  /** Where history is kept (`storage_url`): memory, SQLite or PostgreSQL. */
+  readonly history: HistoryStore;
+  /** The group committer between the live sessions and {@link Receiver.history}. */
+  readonly historyWriter: HistoryWriter;
   /** The OTLP/HTTP server (`POST /v1/traces`). */
   readonly otlpServer: FastifyInstance;
   /** The monitor API server (REST, health, metrics). */
@@ -124,6 +137,8 @@ export interface BuildReceiverOptions {
   readonly shutdownGraceMs?: number;
   /** The built web page to serve at `/` (default: dist/app of the installed `@llm-monitor/web`). */
   readonly webAppDirectory?: string;
+  /** A history store to use instead of opening the one `storage_url` names (tests inject failing ones). */
+  readonly history?: HistoryStore;
 }
 
 function urlOf(server: FastifyInstance): string {
@@ -139,8 +154,10 @@ export async function buildReceiver(
   options: BuildReceiverOptions = {},
 ): Promise<Receiver> {
   const config: ReceiverConfig = validateConfig({ ...DEFAULT_CONFIG, ...partialConfig });
-  const modelPrices = parseModelPrices(config.modelPrices);
+  // The built-in price table (docs/configuration.md#prices), with model_prices over it.
+  const modelPrices = withDefaultPrices(parseModelPrices(config.modelPrices));
   const logger = options.logger ?? pino({ level: config.logLevel, name: 'llm-monitor' });
+  const history = options.history ?? (await openHistoryStore(parseStorageUrl(config.storageUrl) as StorageLocation));
   const internalErrors = new InternalErrors(logger);
   // Said once per field: a sender that gets one wrong usually gets it wrong on every span.
   const reportedFields = new Set<ValueField>();
@@ -157,6 +174,13 @@ export async function buildReceiver(
     maxOrphanTraces: config.maxOrphanTraces,
     orphanTraceIdleMs: config.orphanTraceIdleSeconds * 1000,
     maxRemovedTraces: config.maxRemovedTraces,
+    prices: modelPrices,
+    budgets: {
+      sessionTokens: config.budgetSessionTokens,
+      sessionCostUsd: config.budgetSessionCostUsd,
+      userDailyTokens: config.budgetUserDailyTokens,
+      userDailyCostUsd: config.budgetUserDailyCostUsd,
+    },
     onListenerError: (error, listener) => internalErrors.report('LLMMON_ERR_LISTENER_FAILED', listener, error),
     onSweepError: (error, step) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', `sweep_${step}`, error),
     onValueRejected: (field, value) => {
@@ -166,7 +190,34 @@ export async function buildReceiver(
     },
   });
   const work = new SlicedWork();
-
+  // The sessions that were running when the receiver last stopped come back before anything
+  // listens: the metrics count what happens from now on, and the live view shows them at once.
+  let restored: number;
+  try {
+    if (config.budgetUserDailyTokens > 0 || config.budgetUserDailyCostUsd > 0) {
+      // What users spent today (and yesterday, for sessions still running across midnight) counts
+      // toward their daily budgets after a restart too.
+      const startOfYesterday = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000;
+      pipeline.seedBudgets(await history.sessionSummaries({ sinceMs: startOfYesterday }));
+    }
+    restored = pipeline.restore(await history.runningTraces(), Date.now());
+  } catch (error) {
+    await history.close().catch(() => undefined);
+    throw error;
+  }
+  if (restored > 0) logger.info({ sessions: restored, store: history.kind }, `restored ${restored} running session(s) from ${history.location}`);
+  const historyWriter = new HistoryWriter(history, {
+    store: pipeline.store,
+    takeUnsaved: (traceId) => pipeline.takeUnsaved(traceId),
+    onCommitError: (error) => logger.error({ err: error, code: 'LLMMON_ERR_STORE_UNAVAILABLE', store: history.location }, `LLMMON_ERR_STORE_UNAVAILABLE: cannot write to ${history.location}; ingest answers 503 until it recovers`),
+    onRecovered: () => logger.info({ store: history.location }, `the history store ${history.location} accepts writes again`),
+    onSessionDropped: (error, session) =>
+      internalErrors.report('LLMMON_ERR_INTERNAL', 'history', new Error(`${history.location} refused session ${session.session_id} (trace ${session.trace_id}); it is left out of the history: ${(error as Error).message}`, { cause: error })),
+  });
+  const retention = new RetentionJob(history, {
+    retentionMs: config.historyRetentionDays * 24 * 3600 * 1000,
+    onError: (error) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', 'history_retention', error),
+  });
   const otlpServer = Fastify({
     loggerInstance: logger.child({ server: 'otlp' }) as FastifyBaseLogger,
     // Per-request lines would flood the log at ingest rates; errors are still logged.
@@ -208,6 +259,7 @@ export async function buildReceiver(
     internalErrors,
     maxSessions: config.maxSessions,
     hub,
+    historyWriter,
     ...(forwarder ? { forwarder } : {}),
   });
   /** One request's spans: redacted and ingested, a slice at a time. */
@@ -230,6 +282,8 @@ export async function buildReceiver(
     observer: ingestObserver,
     work,
     ingest: ingestSteps,
+    commit: () => historyWriter.flush(),
+    storeAvailable: () => historyWriter.healthy,
     ...(forwarder ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) } : {}),
   });
 
@@ -250,7 +304,16 @@ export async function buildReceiver(
   await apiServer.register(swaggerUi, { routePrefix: '/docs' });
   const storeHealth = (): ComponentHealth => {
     const fill = pipeline.store.size / config.maxSessions;
-    return { status: fill >= 0.9 ? 'degraded' : 'healthy', details: { sessions: pipeline.store.size, max_sessions: config.maxSessions, traces: pipeline.traceCount } };
+    const writes = historyWriter.stats();
+    return {
+      status: !writes.healthy ? 'unhealthy' : fill >= 0.9 ? 'degraded' : 'healthy',
+      details: {
+        sessions: pipeline.store.size,
+        max_sessions: config.maxSessions,
+        traces: pipeline.traceCount,
+        history: { kind: history.kind, location: history.location, durable: history.durable, ...writes, retention: retention.stats() },
+      },
+    };
   };
   const ingestHealth = (): ComponentHealth => {
     if (closing) return { status: 'unhealthy', details: { reason: 'shutting down' } };
@@ -290,12 +353,14 @@ export async function buildReceiver(
   await apiServer.register(webAppRoutes, { assets: loadWebApp(options.webAppDirectory ?? locateWebApp()), apiIndex: API_INDEX });
   apiServer.get('/api/monitoring/model-prices', {
     schema: {
-      summary: 'The price table of the model_prices setting: USD per million input and output tokens, by model',
+      summary: 'The price table: the built-in prices (a snapshot of @pydantic/genai-prices) with the model_prices setting over them; USD per million input and output tokens, by model',
       response: { 200: { type: 'object', required: ['prices'], properties: { prices: { type: 'object', additionalProperties: { type: 'object', properties: { input_per_million: { type: 'number' }, output_per_million: { type: 'number' } } } } } } },
     },
   }, async () => ({ prices: modelPrices }));
-  await apiServer.register(sessionRoutes, { store: pipeline.store });
-  await apiServer.register(statisticsRoutes, { store: pipeline.store });
+  await apiServer.register(sessionRoutes, { store: pipeline.store, history });
+  await apiServer.register(statisticsRoutes, { history });
+  await apiServer.register(llmCallRoutes, { history });
+  await apiServer.register(analyticsRoutes, { history });
   await apiServer.register(prometheusExporterPlugin, {
     sessions: pipeline.store,
     registry,
@@ -308,6 +373,8 @@ export async function buildReceiver(
   return {
     config,
     pipeline,
+    history,
+    historyWriter,
     otlpServer,
     apiServer,
     logger,
@@ -323,13 +390,18 @@ export async function buildReceiver(
         } catch (error) {
           internalErrors.report('LLMMON_ERR_TIMER_FAILED', 'sweep', error);
         }
+        // What the sweep decided (abandoned, settled, removed) goes to the store in the background;
+        // a failure is the writer's to report and retry.
+        historyWriter.flush().catch(() => undefined);
       }, config.sweepIntervalSeconds * 1000);
       sweepTimer.unref();
+      retention.start();
       return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}` };
     },
     async close() {
       closing = true;
       if (sweepTimer) clearInterval(sweepTimer);
+      retention.stop();
       // Ingest first, so spans accepted while the API drains are not lost on the way out. Each step
       // has a deadline: a stalled client or downstream must not keep the process from stopping.
       const otlpClosed = otlpServer.close();
@@ -343,6 +415,9 @@ export async function buildReceiver(
       await within(apiClosed, graceMs);
       apiServer.server.closeAllConnections();
       await apiClosed;
+      // Last: what the last requests and sweep changed is committed, then the database let go.
+      await within(historyWriter.close(), graceMs);
+      await history.close().catch((error: unknown) => logger.warn({ err: error }, 'error while closing the history store'));
     },
   };
 }

@@ -6,7 +6,7 @@ import { oneSpanRequest } from './otlp-fixtures.js';
 let receiver: Receiver;
 
 beforeAll(async () => {
-  receiver = await buildReceiver({ logLevel: 'silent' });
+  receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent' });
   // One running GenAI span: a session still active, known by its trace id.
   await receiver.otlpServer.inject(oneSpanRequest({ traceId: '1'.repeat(32), spanId: '1'.repeat(16), name: 'chat m', attributes: { 'gen_ai.request.model': 'm' } }));
 });

@@ -34,7 +34,7 @@ function capturedLogger(): { logger: pino.Logger; lines: Record<string, unknown>
 }
 
 async function started(config: Partial<ReceiverConfig> = {}, logger?: pino.Logger): Promise<{ receiver: Receiver; apiUrl: string; otlpTracesUrl: string }> {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent', ...config }, logger ? { logger } : {});
+  receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', ...config }, logger ? { logger } : {});
   return { receiver, ...(await receiver.listen()) };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionStore } from '@llm-monitor/sessions';
+import { MemorySessionStore } from '@llm-monitor/sessions';
 import type { StageRecord } from '@llm-monitor/sessions';
 import { coalesce, eventsBetween, seenStateOf } from '@llm-monitor/sessions';
 import type { LiveEvent } from '@llm-monitor/sessions';
@@ -63,7 +63,7 @@ describe('LiveHub', () => {
   }
 
   it('lets a status=active subscriber see the end of the sessions it was shown, and renames follow the session', async () => {
-    const store = new SessionStore();
+    const store = new MemorySessionStore();
     const hub = new LiveHub(store, { tickMs: 5 });
     const watcher = client(subscriptionOf(undefined, { status: 'active' }));
     const disconnect = hub.connect(watcher);
@@ -84,7 +84,7 @@ describe('LiveHub', () => {
   });
 
   it('introduces a session that enters a filter late', async () => {
-    const store = new SessionStore();
+    const store = new MemorySessionStore();
     const hub = new LiveHub(store, { tickMs: 5 });
     const watcher = client(subscriptionOf(undefined, { model: 'late-model' }));
     hub.connect(watcher);

@@ -7,7 +7,7 @@ import { asProtobuf, deeplyNestedJson, deeplyNestedProtobuf, sdkSpans } from './
 let receiver: Receiver;
 
 beforeEach(async () => {
-  receiver = await buildReceiver({ logLevel: 'silent', otlpMaxBodyBytes: 64 * 1024 });
+  receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', otlpMaxBodyBytes: 64 * 1024 });
 });
 
 afterEach(async () => {

@@ -6,7 +6,7 @@ import { session } from './session-fixture.js';
 
 let receiver: Receiver;
 beforeAll(async () => {
-  receiver = await buildReceiver({ logLevel: 'silent', maxSessions: 2, liveTickMs: 5 });
+  receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', maxSessions: 2, liveTickMs: 5 });
 });
 afterAll(async () => {
   await receiver.close();

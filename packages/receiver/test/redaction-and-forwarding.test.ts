@@ -70,7 +70,7 @@ describe('createRedactor', () => {
 
 describe('redaction in the receiver', () => {
   it('keeps content out of what is stored and served', async () => {
-    receiver = await buildReceiver({ logLevel: 'silent', redactContent: true, redactAttributes: ['llm_monitor.metadata.customer'] });
+    receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactContent: true, redactAttributes: ['llm_monitor.metadata.customer'] });
     await receiver.otlpServer.inject(
       oneSpanRequest({
         traceId: '3'.repeat(32),
@@ -108,7 +108,7 @@ describe('forwarding to another OTLP endpoint', () => {
     receiver = await buildReceiver({
       port: 0,
       otlpPort: 0,
-      logLevel: 'silent',
+      storageUrl: 'memory:', logLevel: 'silent',
       forwardEndpoint: `http://127.0.0.1:${address.port}/v1/traces`,
       forwardHeaders: ['X-Scope-OrgID=llm'],
     });
@@ -136,7 +136,7 @@ describe('forwarding to another OTLP endpoint', () => {
     downstream = createServer((_request, response) => response.writeHead(503).end());
     await new Promise<void>((resolve) => downstream!.listen(0, '127.0.0.1', resolve));
     const { port } = downstream.address() as { port: number };
-    receiver = await buildReceiver({ logLevel: 'silent', forwardEndpoint: `http://127.0.0.1:${port}/v1/traces` });
+    receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', forwardEndpoint: `http://127.0.0.1:${port}/v1/traces` });
     const response = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/json' }, payload: '{}' });
     expect(response.statusCode).toBe(200);
     await receiver.forwarder!.drain();
@@ -161,10 +161,10 @@ describe('redaction rules and configuration a review found wrong once', () => {
   });
 
   it('refuses bad rules, bad headers and unannounced unredacted forwarding, naming the problem', async () => {
-    await expect(buildReceiver({ logLevel: 'silent', redactAttributes: ['/([/'] })).rejects.toThrow(/LLMMON_ERR_CONFIG|not a valid regular expression/);
-    await expect(buildReceiver({ logLevel: 'silent', forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardHeaders: ['no-equals'] })).rejects.toThrow(/expected Name=value/);
-    await expect(buildReceiver({ logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces' })).rejects.toThrow(/forward_unredacted/);
-    const allowed = await buildReceiver({ logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardUnredacted: true });
+    await expect(buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactAttributes: ['/([/'] })).rejects.toThrow(/LLMMON_ERR_CONFIG|not a valid regular expression/);
+    await expect(buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardHeaders: ['no-equals'] })).rejects.toThrow(/expected Name=value/);
+    await expect(buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces' })).rejects.toThrow(/forward_unredacted/);
+    const allowed = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardUnredacted: true });
     await allowed.close();
   });
 

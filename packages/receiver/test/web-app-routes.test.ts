@@ -14,7 +14,7 @@ afterAll(() => rmSync(build, { recursive: true, force: true }));
 
 describe('the web page routes', () => {
   it('serve index.html for revalidation and hashed assets for a year, gzip when asked, 304 on a matching ETag', async () => {
-    const receiver = await buildReceiver({ logLevel: 'silent' }, { webAppDirectory: build });
+    const receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent' }, { webAppDirectory: build });
     const page = await receiver.apiServer.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     expect(page.statusCode).toBe(200);
     expect(page.headers['cache-control']).toBe('no-cache');
@@ -42,7 +42,7 @@ describe('the web page routes', () => {
   });
 
   it('answer JSON clients at / and /api with the endpoint list', async () => {
-    const receiver = await buildReceiver({ logLevel: 'silent' }, { webAppDirectory: build });
+    const receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent' }, { webAppDirectory: build });
     for (const request of [{ url: '/', headers: { accept: 'application/json' } }, { url: '/api' }]) {
       const response = await receiver.apiServer.inject(request);
       expect(response.headers['content-type']).toContain('application/json');
@@ -52,7 +52,7 @@ describe('the web page routes', () => {
   });
 
   it('say how to build the page when it is not built, and keep the API answering', async () => {
-    const receiver = await buildReceiver({ logLevel: 'silent' }, { webAppDirectory: join(build, 'nothing-here') });
+    const receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent' }, { webAppDirectory: join(build, 'nothing-here') });
     const page = await receiver.apiServer.inject({ url: '/', headers: { accept: 'text/html' } });
     expect(page.statusCode).toBe(503);
     expect(page.json()).toMatchObject({ code: 'LLMMON_ERR_WEB_NOT_BUILT' });
@@ -64,10 +64,13 @@ describe('the web page routes', () => {
     await receiver.close();
   });
 
-  it('serve the configured model prices for the page to price calls with', async () => {
-    const receiver = await buildReceiver({ logLevel: 'silent', modelPrices: ['gpt-4o-mini=0.15/0.6'] }, { webAppDirectory: build });
-    const response = await receiver.apiServer.inject('/api/monitoring/model-prices');
-    expect(response.json()).toEqual({ prices: { 'gpt-4o-mini': { input_per_million: 0.15, output_per_million: 0.6 } } });
+  it('serve the built-in model prices with the configured ones over them, for the page to price calls with', async () => {
+    const receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', modelPrices: ['gpt-4o-mini=1.5/6', 'my-local-model=0/0'] }, { webAppDirectory: build });
+    const { prices } = (await receiver.apiServer.inject('/api/monitoring/model-prices')).json() as { prices: Record<string, unknown> };
+    expect(prices['gpt-4o-mini']).toEqual({ input_per_million: 1.5, output_per_million: 6 });
+    expect(prices['my-local-model']).toEqual({ input_per_million: 0, output_per_million: 0 });
+    // Built in: the demo's Anthropic model is priced without configuration.
+    expect(prices['claude-sonnet-4']).toEqual({ input_per_million: 3, output_per_million: 15 });
     await receiver.close();
   });
 });

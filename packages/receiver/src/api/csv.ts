@@ -1,5 +1,6 @@
-/** Sessions as CSV (RFC 4180), safe to open in a spreadsheet. */
-import type { ProcessingSession } from '@llm-monitor/sessions';
+/** Sessions, calls and analytics as CSV (RFC 4180), safe to open in a spreadsheet. */
+import { ANALYTICS_DIMENSIONS } from '@llm-monitor/sessions';
+import type { AnalyticsReport, LlmCallRow, ProcessingSession } from '@llm-monitor/sessions';
 
 /** The columns of a session export, in order. */
 export const CSV_COLUMNS: readonly [string, (session: ProcessingSession) => unknown][] = [
@@ -24,6 +25,7 @@ export const CSV_COLUMNS: readonly [string, (session: ProcessingSession) => unkn
   ['time_to_first_token_ms', (s) => s.time_to_first_token_ms],
   ['tokens_per_second', (s) => s.tokens_per_second],
   ['llm_calls', (s) => s.llm_calls.length],
+  ['cost_usd', (s) => s.cost_usd],
   ['content_preview', (s) => s.content_preview],
   ['error', (s) => s.error],
 ];
@@ -43,5 +45,41 @@ export function csvField(value: unknown): string {
 export function sessionsToCsv(sessions: readonly ProcessingSession[]): string {
   const lines = [CSV_COLUMNS.map(([name]) => name).join(',')];
   for (const session of sessions) lines.push(CSV_COLUMNS.map(([, read]) => csvField(read(session))).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** Every field of a call-log row, in the table's order; arrays and objects as JSON. */
+const CALL_FIELDS: readonly (keyof LlmCallRow)[] = [
+  'call_id', 'session_id', 'trace_id', 'span_id', 'conversation_id', 'user_id', 'service_name', 'task', 'model',
+  'request_model', 'response_model', 'provider', 'operation', 'prompt_preview', 'response_preview', 'input_tokens',
+  'output_tokens', 'total_tokens', 'cached_tokens', 'finish_reasons', 'time_to_first_token_ms', 'duration_ms',
+  'status', 'error', 'cost_usd', 'metadata', 'start_time', 'end_time',
+];
+
+/** LLM calls as a CSV document: every field of the call log. */
+export function callsToCsv(rows: readonly LlmCallRow[]): string {
+  const lines = [CALL_FIELDS.join(',')];
+  for (const row of rows) {
+    lines.push(CALL_FIELDS.map((field) => {
+      const value = row[field];
+      return csvField(value !== null && typeof value === 'object' ? JSON.stringify(value) : value);
+    }).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** An analytics report's groups as a CSV document: the grouped dimensions, then the figures. */
+export function analyticsToCsv(report: AnalyticsReport): string {
+  const dimensions = ANALYTICS_DIMENSIONS.filter((dimension) => report.group_by.includes(dimension));
+  const figures = ['sessions', 'calls', 'input_tokens', 'output_tokens', 'total_tokens', 'cost_usd', 'error_rate', 'avg_tokens_per_session'] as const;
+  const header = [...dimensions, ...figures, 'duration_p50_ms', 'duration_p95_ms', 'ttft_p50_ms', 'ttft_p95_ms'];
+  const lines = [header.join(',')];
+  for (const group of report.groups) {
+    lines.push([
+      ...dimensions.map((dimension) => group.key[dimension]),
+      ...figures.map((figure) => group[figure]),
+      group.duration_ms.p50, group.duration_ms.p95, group.time_to_first_token_ms.p50, group.time_to_first_token_ms.p95,
+    ].map(csvField).join(','));
+  }
   return `${lines.join('\r\n')}\r\n`;
 }

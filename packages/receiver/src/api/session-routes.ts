@@ -1,27 +1,26 @@
 // The route schemas carry OpenAPI fields (summary, description) that @fastify/swagger declares.
 import type {} from '@fastify/swagger';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { cursorAfter, isEnded, newestFirst, parseCursor, processingSessionSchema, querySessions, withinJsonLength } from '@llm-monitor/sessions';
-import type { ProcessingSession, SessionFilter, SessionPage, SessionStore } from '@llm-monitor/sessions';
+import type { FastifyInstance } from 'fastify';
+import { cursorAfter, isEnded, newestFirst, parseCursor, processingSessionSchema, withinJsonLength } from '@llm-monitor/sessions';
+import type { HistoryStore, ProcessingSession, SessionFilter, SessionPage, SessionStore } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from './api-errors.js';
 import { sessionsToCsv } from './csv.js';
+import { exportFormat, MAX_ANSWER_LENGTH, MAX_EXPORT, sendExport } from './exports.js';
 import { badParameter, statusParameter, windowParameters } from './query-parameters.js';
 
 /** Options of {@link sessionRoutes}. */
 export interface SessionRoutesOptions {
+  /** The live window: running sessions, and the freshest state of any session it holds. */
   readonly store: SessionStore;
+  /** Everything within the history retention: lists, exports, conversations. */
+  readonly history: HistoryStore;
 }
 
-/** Most sessions one export holds. */
-export const MAX_EXPORT = 10_000;
+/** Most sessions of one conversation answered. */
+const MAX_CONVERSATION_SESSIONS = 10_000;
 
-/**
- * Longest answer a list or export gives, in characters of JSON (or CSV): sessions carry their
- * streamed text and timelines, so a count alone does not bound an answer. A page cut here says where
- * the rest begins (`next_cursor`, `X-Next-Cursor`), so nothing is lost, only paged.
- */
-export const MAX_ANSWER_LENGTH = 32 * 1024 * 1024;
+export { MAX_ANSWER_LENGTH, MAX_EXPORT } from './exports.js';
 
 /** Most running sessions `/sessions/active` lists (newest first); `X-Total-Count` tells how many run. */
 export const MAX_ACTIVE_LISTED = 1000;
@@ -62,24 +61,6 @@ const recentQuerySchema = {
   },
 } as const;
 
-/** The quality an `Accept` header gives a media type (0 when absent). */
-function quality(accept: string, mediaType: string): number {
-  for (const part of accept.split(',')) {
-    const [type, ...parameters] = part.trim().toLowerCase().split(';');
-    if (type?.trim() !== mediaType) continue;
-    const q = parameters.map((parameter) => /^\s*q=([\d.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined);
-    return q === undefined ? 1 : Number(q);
-  }
-  return 0;
-}
-
-/** The export format a request asks for: `format`, else an `Accept` preferring CSV to JSON; `undefined` for a page. */
-function exportFormat(request: FastifyRequest, format: 'json' | 'csv' | undefined): 'json' | 'csv' | undefined {
-  if (format) return format;
-  const accept = request.headers.accept ?? '';
-  return quality(accept, 'text/csv') > quality(accept, 'application/json') ? 'csv' : undefined;
-}
-
 /** A page cut to {@link MAX_ANSWER_LENGTH}: when cut, the next page starts after the last session kept. */
 function bounded(page: SessionPage): SessionPage {
   const kept = withinJsonLength(page.sessions, MAX_ANSWER_LENGTH);
@@ -87,18 +68,19 @@ function bounded(page: SessionPage): SessionPage {
 }
 
 /** Session routes: one session, running sessions, recent sessions (paged, filtered, exported). */
-export async function sessionRoutes(app: FastifyInstance, { store }: SessionRoutesOptions): Promise<void> {
+export async function sessionRoutes(app: FastifyInstance, { store, history }: SessionRoutesOptions): Promise<void> {
   app.get<{ Params: { session_id: string } }>(
     '/api/monitoring/sessions/:session_id',
     {
       schema: {
         summary: 'One session: its timeline, stages, tokens, LLM calls, metadata and error',
         params: { type: 'object', properties: { session_id: { type: 'string', minLength: 1, maxLength: 256 } } },
-        response: { 200: processingSessionSchema, 404: apiErrorSchema },
+        response: { 200: processingSessionSchema, 404: apiErrorSchema, 503: apiErrorSchema },
       },
     },
     async (request) => {
-      const session = store.get(request.params.session_id);
+      // The live window first: it holds what the last sweep decided even before it is committed.
+      const session = store.get(request.params.session_id) ?? (await history.session(request.params.session_id));
       if (!session) {
         throw new LlmMonitorError('LLMMON_ERR_SESSION_NOT_FOUND', `no session with id ${JSON.stringify(request.params.session_id)}`);
       }
@@ -160,18 +142,12 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
       if (query.cursor !== undefined && !after) throw badParameter('cursor', query.cursor, 'a cursor this API gave out');
       const format = exportFormat(request, query.format);
       if (format) {
-        const { sessions, nextCursor } = bounded(querySessions(store.values(), filter, query.limit ?? 1000, after));
-        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-        void reply.header('content-disposition', `attachment; filename="llm-monitor-sessions-${stamp}.${format}"`);
-        // An export is cut at its limit: the cursor of the rest, for the next download.
-        if (nextCursor) void reply.header('x-next-cursor', nextCursor);
-        // An export bypasses the page schema: it is the sessions themselves, as a file.
-        if (format === 'csv') return reply.type('text/csv; charset=utf-8').serializer((payload: unknown) => payload as string).send(sessionsToCsv(sessions));
-        return reply.type('application/json; charset=utf-8').serializer((payload: unknown) => JSON.stringify(payload)).send(sessions);
+        const { sessions, nextCursor } = bounded(await history.sessions(filter, query.limit ?? 1000, after));
+        return sendExport(reply, 'sessions', format, sessions, nextCursor, sessionsToCsv);
       }
       const limit = query.limit ?? 50;
       if (limit > 1000) throw badParameter('limit', query.limit, 'at most 1000 for a page (exports take up to 10000)');
-      const page = bounded(querySessions(store.values(), filter, limit, after));
+      const page = bounded(await history.sessions(filter, limit, after));
       return { sessions: page.sessions, next_cursor: page.nextCursor };
     },
   );
@@ -194,10 +170,10 @@ export async function sessionRoutes(app: FastifyInstance, { store }: SessionRout
     },
     async (request) => {
       const id = request.params.conversation_id;
-      const sessions = [...store.values()].filter((session) => session.conversation_id === id).sort((a, b) => -newestFirst(a, b));
+      const { sessions, total } = await history.conversation(id, MAX_CONVERSATION_SESSIONS);
       if (sessions.length === 0) throw new LlmMonitorError('LLMMON_ERR_CONVERSATION_NOT_FOUND', `no session of conversation ${JSON.stringify(id)}`);
       const kept = withinJsonLength(sessions, MAX_ANSWER_LENGTH);
-      return { conversation_id: id, sessions: kept.items, sessions_total: sessions.length, truncated: kept.cut };
+      return { conversation_id: id, sessions: kept.items, sessions_total: total, truncated: kept.cut || total > sessions.length };
     },
   );
 }

@@ -2,12 +2,12 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { computeStatistics, statisticsReportSchema } from '@llm-monitor/sessions';
-import type { SessionStore } from '@llm-monitor/sessions';
+import type { HistoryStore } from '@llm-monitor/sessions';
 import { apiErrorSchema } from './api-errors.js';
 import { windowParameters } from './query-parameters.js';
 
 /** `GET /api/monitoring/statistics`, optionally over a window of start times. */
-export async function statisticsRoutes(app: FastifyInstance, { store }: { readonly store: SessionStore }): Promise<void> {
+export async function statisticsRoutes(app: FastifyInstance, { history }: { readonly history: HistoryStore }): Promise<void> {
   app.get<{ Querystring: { since?: string; until?: string; window?: string } }>(
     '/api/monitoring/statistics',
     {
@@ -22,9 +22,12 @@ export async function statisticsRoutes(app: FastifyInstance, { store }: { readon
             window: { type: 'string', description: 'sessions started within this long before now: 30s, 15m, 1h, 7d' },
           },
         },
-        response: { 200: statisticsReportSchema, 400: apiErrorSchema },
+        response: { 200: statisticsReportSchema, 400: apiErrorSchema, 503: apiErrorSchema },
       },
     },
-    async (request) => computeStatistics(store.values(), windowParameters(request.query, Date.now())),
+    async (request) => {
+      const window = windowParameters(request.query, Date.now());
+      return computeStatistics(await history.sessionSummaries(window), window);
+    },
   );
 }

@@ -39,6 +39,13 @@ export interface OtlpIngestOptions {
    * slices of work); returns how many of them it could not use after all, reported as rejected.
    */
   readonly ingest: (spans: SpanRecord[]) => Steps<SpanRefusals | void>;
+  /**
+   * Resolves once what the ingest changed is durable; the request is answered after it (and with
+   * 503 when it rejects). Without one, a request is answered as soon as it is ingested.
+   */
+  readonly commit?: () => Promise<void>;
+  /** False while the store cannot take writes: requests are refused with 503 before being read. */
+  readonly storeAvailable?: () => boolean;
   /** Runs each request's decoding and ingest in slices (default: a scheduler of its own). */
   readonly work?: SlicedWork;
   /** Receives every accepted request body as it came (for forwarding it unchanged). */
@@ -142,7 +149,8 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
 
   app.setErrorHandler((error: FastifyError | LlmMonitorError, request, reply) => {
     const failure = toCatalogueError(error);
-    if (failure.statusCode >= 500) request.log.error({ err: error }, failure.message);
+    // 503s (shutting down, store unavailable) are said once where they arise, not per request.
+    if (failure.statusCode >= 500 && failure.statusCode !== 503) request.log.error({ err: error }, failure.message);
     else request.log.debug({ code: failure.code }, failure.message);
     options.observer?.requestRefused(failure.code, encodingOfContentType(request.headers['content-type']));
     sendStatus(request, reply, failure);
@@ -157,6 +165,9 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || request.routeOptions.url !== OTLP_TRACES_PATH) return;
     if (options.isClosing()) throw new LlmMonitorError('LLMMON_ERR_SHUTTING_DOWN', 'the receiver is shutting down');
+    if (options.storeAvailable && !options.storeAvailable()) {
+      throw new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', 'the history store cannot take writes now; retry later (see /readyz)');
+    }
     if (inFlight >= options.maxConcurrentRequests) {
       throw new LlmMonitorError('LLMMON_ERR_OVERLOADED', `${inFlight} requests in progress (otlp_max_concurrent_requests)`);
     }
@@ -187,6 +198,9 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     const body = await decompress(request, raw, options.maxBodyBytes);
     options.observer?.requestRead(encoding, raw.length);
     const { decoded, refusals } = await work.run(requestSteps(encoding, body, options.ingest));
+    // Acknowledged only once stored: a failed commit answers 503 and the sender retries (the
+    // builder merges the repeated spans).
+    if (options.commit) await options.commit();
     const invalid = decoded.rejected;
     if (refusals.tooLate > 0) rejectSpan(decoded, 'session already removed', refusals.tooLate);
     if (refusals.traceFull > 0) rejectSpan(decoded, 'trace already holds max_spans_per_trace spans', refusals.traceFull);

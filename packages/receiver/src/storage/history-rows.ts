@@ -1,0 +1,169 @@
+/**
+ * How sessions and calls become table rows, shared by the SQLite and PostgreSQL stores: one list of
+ * columns, one mapping, so the two schemas cannot drift apart (docs/storage.md describes them).
+ */
+import { callRowsOf } from '@llm-monitor/sessions';
+import type { LlmCallRow, ProcessingSession, SpanRecord, TraceSnapshot } from '@llm-monitor/sessions';
+
+/** Columns of `sessions`, in the order the stores write them. `detail` is the session's JSON. */
+export const SESSION_COLUMNS = [
+  'trace_id', 'session_id', 'status', 'source', 'start_time', 'end_time', 'duration_ms', 'model', 'provider', 'task',
+  'processor_type', 'service_name', 'conversation_id', 'user_id', 'input_tokens', 'output_tokens', 'total_tokens',
+  'time_to_first_token_ms', 'cost_usd', 'budget_exceeded', 'error', 'content_preview', 'result_preview', 'calls', 'detail',
+] as const;
+
+/** Columns of `llm_calls`, in the order the stores write them (the fields of {@link LlmCallRow}). */
+export const CALL_COLUMNS = [
+  'call_id', 'session_id', 'trace_id', 'span_id', 'conversation_id', 'user_id', 'service_name', 'task', 'model',
+  'request_model', 'response_model', 'provider', 'operation', 'prompt_preview', 'response_preview', 'input_tokens',
+  'output_tokens', 'total_tokens', 'cached_tokens', 'finish_reasons', 'time_to_first_token_ms', 'duration_ms',
+  'status', 'error', 'cost_usd', 'metadata', 'start_time', 'end_time',
+] as const;
+
+/** A `sessions` row: every column but `detail` is for queries; `detail` is what the API answers. */
+export type SessionRow = Record<(typeof SESSION_COLUMNS)[number], string | number | null>;
+
+/** The `sessions` row of a session. */
+export function sessionRowOf(session: ProcessingSession): SessionRow {
+  return {
+    trace_id: session.trace_id,
+    session_id: session.session_id,
+    status: session.status,
+    source: session.source,
+    start_time: session.start_time,
+    end_time: session.end_time,
+    duration_ms: session.duration_ms,
+    model: session.model,
+    provider: session.provider,
+    task: session.task,
+    processor_type: session.processor_type,
+    service_name: session.service_name,
+    conversation_id: session.conversation_id,
+    user_id: session.user_id,
+    input_tokens: session.token_counts.input,
+    output_tokens: session.token_counts.output,
+    total_tokens: session.token_counts.total,
+    time_to_first_token_ms: session.time_to_first_token_ms,
+    cost_usd: session.cost_usd,
+    budget_exceeded: JSON.stringify(session.budget_exceeded),
+    error: session.error,
+    content_preview: session.content_preview,
+    result_preview: session.result_preview,
+    calls: session.llm_calls.length,
+    detail: JSON.stringify(session),
+  };
+}
+
+/** The call-log rows of a session, JSON columns as text. */
+export function callTableRowsOf(session: ProcessingSession): Record<(typeof CALL_COLUMNS)[number], string | number | null>[] {
+  return callRowsOf(session).map((row) => ({
+    ...row,
+    finish_reasons: row.finish_reasons === null ? null : JSON.stringify(row.finish_reasons),
+    metadata: JSON.stringify(row.metadata),
+  }));
+}
+
+/** A call-log row as read back: JSON columns parsed, numbers as numbers. */
+export function callRowFromTable(row: Record<string, unknown>): LlmCallRow {
+  const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
+  const time = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
+  const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+  return {
+    call_id: String(row.call_id),
+    session_id: String(row.session_id),
+    trace_id: String(row.trace_id),
+    span_id: String(row.span_id),
+    conversation_id: (row.conversation_id as string | null) ?? null,
+    user_id: (row.user_id as string | null) ?? null,
+    service_name: (row.service_name as string | null) ?? null,
+    task: (row.task as string | null) ?? null,
+    model: (row.model as string | null) ?? null,
+    request_model: (row.request_model as string | null) ?? null,
+    response_model: (row.response_model as string | null) ?? null,
+    provider: (row.provider as string | null) ?? null,
+    operation: String(row.operation),
+    prompt_preview: (row.prompt_preview as string | null) ?? null,
+    response_preview: (row.response_preview as string | null) ?? null,
+    input_tokens: number(row.input_tokens),
+    output_tokens: number(row.output_tokens),
+    total_tokens: number(row.total_tokens),
+    cached_tokens: number(row.cached_tokens),
+    finish_reasons: (json(row.finish_reasons) as string[] | null) ?? null,
+    time_to_first_token_ms: number(row.time_to_first_token_ms),
+    duration_ms: number(row.duration_ms),
+    status: row.status as LlmCallRow['status'],
+    error: (row.error as string | null) ?? null,
+    cost_usd: number(row.cost_usd),
+    metadata: (json(row.metadata) as LlmCallRow['metadata'] | null) ?? {},
+    start_time: time(row.start_time)!,
+    end_time: time(row.end_time),
+  };
+}
+
+/** A session as read back from its `detail` (text in SQLite, parsed already by pg for `json`). */
+export function sessionFromDetail(detail: unknown): ProcessingSession {
+  return (typeof detail === 'string' ? JSON.parse(detail) : detail) as ProcessingSession;
+}
+
+/** The schema version this build writes; a database with a higher one was made by a newer build. */
+export const SCHEMA_VERSION = 1;
+
+/** A session for statistics, from its `sessions` row (no timeline, calls or token texts). */
+export function sessionSummaryFromRow(row: Record<string, unknown>): ProcessingSession {
+  const text = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
+  const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+  return {
+    session_id: String(row.session_id),
+    trace_id: String(row.trace_id),
+    source: row.source as ProcessingSession['source'],
+    status: row.status as ProcessingSession['status'],
+    start_time: text(row.start_time)!,
+    end_time: text(row.end_time),
+    duration_ms: number(row.duration_ms),
+    current_stage: null,
+    progress: 0,
+    content_preview: null,
+    result_preview: null,
+    task: text(row.task),
+    model: text(row.model),
+    provider: text(row.provider),
+    processor_type: text(row.processor_type),
+    service_name: text(row.service_name),
+    conversation_id: text(row.conversation_id),
+    user_id: text(row.user_id),
+    events: [],
+    stages: [],
+    llm_calls: [],
+    streamed_tokens: [],
+    token_counts: { input: number(row.input_tokens), output: number(row.output_tokens), total: number(row.total_tokens), streamed: 0 },
+    time_to_first_token_ms: number(row.time_to_first_token_ms),
+    tokens_per_second: null,
+    time_per_output_token_ms: null,
+    cost_usd: number(row.cost_usd),
+    budget_exceeded: (typeof row.budget_exceeded === 'string' ? JSON.parse(row.budget_exceeded) : (row.budget_exceeded ?? [])) as ProcessingSession['budget_exceeded'],
+    metadata: {},
+    error: text(row.error),
+  };
+}
+
+/** Columns `sessionSummaryFromRow` reads. */
+export const SUMMARY_COLUMNS = [
+  'session_id', 'trace_id', 'source', 'status', 'start_time', 'end_time', 'duration_ms', 'task', 'model', 'provider',
+  'processor_type', 'service_name', 'conversation_id', 'user_id', 'input_tokens', 'output_tokens', 'total_tokens',
+  'time_to_first_token_ms', 'cost_usd', 'budget_exceeded', 'error',
+] as const;
+
+/** Stored span records (`[trace id, seen at, record]`, in append order) as one snapshot per trace. */
+export function groupRecords(rows: Iterable<readonly [string, number, SpanRecord]>): TraceSnapshot[] {
+  const traces = new Map<string, { lastSeenMs: number; spans: SpanRecord[] }>();
+  for (const [traceId, seenMs, record] of rows) {
+    const trace = traces.get(traceId);
+    if (trace) {
+      trace.spans.push(record);
+      trace.lastSeenMs = Math.max(trace.lastSeenMs, seenMs);
+    } else {
+      traces.set(traceId, { lastSeenMs: seenMs, spans: [record] });
+    }
+  }
+  return [...traces].map(([traceId, trace]) => ({ traceId, ...trace }));
+}

@@ -1,0 +1,180 @@
+/**
+ * The history schema, versioned. Each migration runs once, in order, inside one transaction; the
+ * applied versions are recorded in `llm_monitor_schema`. Never edit a released migration: add the
+ * next one (and raise SCHEMA_VERSION in history-rows.ts). docs/storage.md documents the tables.
+ */
+
+/** One step of the schema. */
+export interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+/** SQLite: times are ISO 8601 text (UTC, millisecond precision, so text order is time order). */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE sessions (
+        trace_id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        source TEXT NOT NULL,
+        start_time TEXT NOT NULL,
+        end_time TEXT,
+        duration_ms REAL,
+        model TEXT,
+        provider TEXT,
+        task TEXT,
+        processor_type TEXT,
+        service_name TEXT,
+        conversation_id TEXT,
+        user_id TEXT,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        total_tokens INTEGER,
+        time_to_first_token_ms REAL,
+        cost_usd REAL,
+        budget_exceeded TEXT NOT NULL,
+        error TEXT,
+        content_preview TEXT,
+        result_preview TEXT,
+        calls INTEGER NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX sessions_by_start ON sessions (start_time, session_id);
+      CREATE INDEX sessions_by_id ON sessions (session_id);
+      CREATE INDEX sessions_by_conversation ON sessions (conversation_id, start_time);
+      CREATE INDEX sessions_by_user ON sessions (user_id, start_time);
+      CREATE TABLE llm_calls (
+        call_id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        conversation_id TEXT,
+        user_id TEXT,
+        service_name TEXT,
+        task TEXT,
+        model TEXT,
+        request_model TEXT,
+        response_model TEXT,
+        provider TEXT,
+        operation TEXT NOT NULL,
+        prompt_preview TEXT,
+        response_preview TEXT,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        total_tokens INTEGER,
+        cached_tokens INTEGER,
+        finish_reasons TEXT,
+        time_to_first_token_ms REAL,
+        duration_ms REAL,
+        status TEXT NOT NULL,
+        error TEXT,
+        cost_usd REAL,
+        metadata TEXT NOT NULL,
+        start_time TEXT NOT NULL,
+        end_time TEXT
+      );
+      CREATE INDEX llm_calls_by_start ON llm_calls (start_time, call_id);
+      CREATE INDEX llm_calls_by_trace ON llm_calls (trace_id);
+      CREATE INDEX llm_calls_by_session ON llm_calls (session_id);
+      CREATE INDEX llm_calls_by_conversation ON llm_calls (conversation_id, start_time);
+      CREATE INDEX llm_calls_by_user ON llm_calls (user_id, start_time);
+      CREATE INDEX llm_calls_by_model ON llm_calls (model, start_time);
+      CREATE TABLE running_spans (
+        seq INTEGER PRIMARY KEY,
+        trace_id TEXT NOT NULL,
+        seen_ms REAL NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX running_spans_by_trace ON running_spans (trace_id);
+    `,
+  },
+];
+
+/**
+ * PostgreSQL: times are timestamptz, JSON columns jsonb (metadata, finish reasons, budgets) or json
+ * (a session's detail and a running trace's span records, kept as written: they are read whole).
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE sessions (
+        trace_id text PRIMARY KEY,
+        session_id text NOT NULL,
+        status text NOT NULL,
+        source text NOT NULL,
+        start_time timestamptz NOT NULL,
+        end_time timestamptz,
+        duration_ms double precision,
+        model text,
+        provider text,
+        task text,
+        processor_type text,
+        service_name text,
+        conversation_id text,
+        user_id text,
+        input_tokens bigint,
+        output_tokens bigint,
+        total_tokens bigint,
+        time_to_first_token_ms double precision,
+        cost_usd double precision,
+        budget_exceeded jsonb NOT NULL,
+        error text,
+        content_preview text,
+        result_preview text,
+        calls integer NOT NULL,
+        detail json NOT NULL
+      );
+      CREATE INDEX sessions_by_start ON sessions (start_time, session_id COLLATE "C");
+      CREATE INDEX sessions_by_id ON sessions (session_id);
+      CREATE INDEX sessions_by_conversation ON sessions (conversation_id, start_time);
+      CREATE INDEX sessions_by_user ON sessions (user_id, start_time);
+      CREATE TABLE llm_calls (
+        call_id text PRIMARY KEY,
+        session_id text NOT NULL,
+        trace_id text NOT NULL,
+        span_id text NOT NULL,
+        conversation_id text,
+        user_id text,
+        service_name text,
+        task text,
+        model text,
+        request_model text,
+        response_model text,
+        provider text,
+        operation text NOT NULL,
+        prompt_preview text,
+        response_preview text,
+        input_tokens bigint,
+        output_tokens bigint,
+        total_tokens bigint,
+        cached_tokens bigint,
+        finish_reasons jsonb,
+        time_to_first_token_ms double precision,
+        duration_ms double precision,
+        status text NOT NULL,
+        error text,
+        cost_usd double precision,
+        metadata jsonb NOT NULL,
+        start_time timestamptz NOT NULL,
+        end_time timestamptz
+      );
+      CREATE INDEX llm_calls_by_start ON llm_calls (start_time, call_id COLLATE "C");
+      CREATE INDEX llm_calls_by_trace ON llm_calls (trace_id);
+      CREATE INDEX llm_calls_by_session ON llm_calls (session_id);
+      CREATE INDEX llm_calls_by_conversation ON llm_calls (conversation_id, start_time);
+      CREATE INDEX llm_calls_by_user ON llm_calls (user_id, start_time);
+      CREATE INDEX llm_calls_by_model ON llm_calls (model, start_time);
+      CREATE TABLE running_spans (
+        seq bigserial PRIMARY KEY,
+        trace_id text NOT NULL,
+        seen_ms double precision NOT NULL,
+        record json NOT NULL
+      );
+      CREATE INDEX running_spans_by_trace ON running_spans (trace_id);
+    `,
+  },
+];

@@ -1,0 +1,322 @@
+/**
+ * The history store for teams and replicas: PostgreSQL through a `pg` pool. A commit is one
+ * transaction of three statements whatever its size: each table's rows travel as one JSON parameter
+ * and are unpacked by `json_populate_recordset`, so a group commit costs a few round trips, not one
+ * per row.
+ */
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import { callCursorAfter, callRowsOf, cursorAfter } from '@llm-monitor/sessions';
+import type {
+  ConversationPage,
+  HistoryCommit,
+  HistoryStore,
+  LlmCallFilter,
+  LlmCallPage,
+  LlmCallRow,
+  ProcessingSession,
+  SessionFilter,
+  SessionPage,
+  SpanRecord,
+  StatisticsWindow,
+  TraceSnapshot,
+} from '@llm-monitor/sessions';
+import { LlmMonitorError } from '../errors.js';
+import { CALL_COLUMNS, callRowFromTable, groupRecords, SCHEMA_VERSION, SESSION_COLUMNS, sessionFromDetail, sessionRowOf, sessionSummaryFromRow, SUMMARY_COLUMNS } from './history-rows.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+
+/** Key of the advisory lock that serialises migrations of replicas starting together. */
+const MIGRATION_LOCK = 7_316_452_001;
+
+/** The URL without its password, for logs and messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/** Collects `WHERE` clauses with numbered parameters. */
+class Where {
+  readonly clauses: string[] = [];
+  readonly parameters: unknown[] = [];
+
+  add(clause: (next: () => string) => string): void {
+    this.clauses.push(clause(() => `$${this.parameters.length + 1}`));
+  }
+
+  value(value: unknown): string {
+    this.parameters.push(value);
+    return `$${this.parameters.length}`;
+  }
+
+  get sql(): string {
+    return this.clauses.length > 0 ? `WHERE ${this.clauses.join(' AND ')}` : '';
+  }
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000, and its JSON functions refuse a lone surrogate; a span may
+ * carry either (a NUL in any string; a lone surrogate in a metadata key, or in a JSON metadata value
+ * the session decodes). Both become U+FFFD, as an invalid UTF-8 sequence would. Without this, one
+ * such span would fail every commit (the writer keeps retrying it) and ingest would answer 503 for good.
+ */
+function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
+
+/**
+ * JSON text (as JSON.stringify writes it: a lone surrogate, and only a lone one, as a `\udxxx`
+ * escape) with every `\u0000` and lone-surrogate escape made `\ufffd`, in strings and keys alike;
+ * escaped backslashes are kept.
+ */
+function pgSafeJson(json: string): string {
+  return /\\u(0000|d[89a-f])/.test(json) ? json.replace(/\\(\\|u0000|ud[89a-f][0-9a-f]{2})/g, (escape, what: string) => (what === '\\' ? escape : '\\ufffd')) : json;
+}
+
+function isoOf(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function windowInto(where: Where, window: StatisticsWindow): void {
+  if (window.sinceMs !== undefined) where.clauses.push(`start_time >= ${where.value(isoOf(window.sinceMs))}::timestamptz`);
+  if (window.untilMs !== undefined) where.clauses.push(`start_time < ${where.value(isoOf(window.untilMs))}::timestamptz`);
+}
+
+function sessionWhere(filter: SessionFilter, after?: readonly [string, string]): Where {
+  const where = new Where();
+  if (filter.status) where.clauses.push(`status = ANY(${where.value(filter.status)}::text[])`);
+  const equal: [string, string | undefined][] = [
+    ['model', filter.model],
+    ['task', filter.task],
+    ['processor_type', filter.processorType],
+    ['conversation_id', filter.conversationId],
+  ];
+  for (const [column, value] of equal) if (value !== undefined) where.clauses.push(`${column} = ${where.value(value)}`);
+  windowInto(where, filter);
+  if (filter.text) where.clauses.push(`strpos(lower(coalesce(content_preview, '') || E'\\n' || coalesce(result_preview, '')), lower(${where.value(filter.text)})) > 0`);
+  if (after) {
+    const time = where.value(after[0]);
+    where.clauses.push(`(start_time < ${time}::timestamptz OR (start_time = ${time}::timestamptz AND session_id COLLATE "C" < ${where.value(after[1])}))`);
+  }
+  return where;
+}
+
+function callWhere(filter: LlmCallFilter, after?: readonly [string, string]): Where {
+  const where = new Where();
+  const equal: [string, string | undefined][] = [
+    ['session_id', filter.sessionId],
+    ['conversation_id', filter.conversationId],
+    ['user_id', filter.userId],
+  ];
+  for (const [column, value] of equal) if (value !== undefined) where.clauses.push(`${column} = ${where.value(value)}`);
+  if (filter.model !== undefined) {
+    const model = where.value(filter.model);
+    where.clauses.push(`(response_model = ${model} OR request_model = ${model})`);
+  }
+  if (filter.status) where.clauses.push(`status = ANY(${where.value(filter.status)}::text[])`);
+  windowInto(where, filter);
+  if (filter.text) where.clauses.push(`strpos(lower(coalesce(prompt_preview, '') || E'\\n' || coalesce(response_preview, '')), lower(${where.value(filter.text)})) > 0`);
+  if (after) {
+    const time = where.value(after[0]);
+    where.clauses.push(`(start_time < ${time}::timestamptz OR (start_time = ${time}::timestamptz AND call_id COLLATE "C" < ${where.value(after[1])}))`);
+  }
+  return where;
+}
+
+const UPSERT_SESSIONS = `
+  INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
+  SELECT ${SESSION_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::sessions, $1::json)
+  ON CONFLICT (trace_id) DO UPDATE SET ${SESSION_COLUMNS.filter((column) => column !== 'trace_id').map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
+const UPSERT_CALLS = `
+  INSERT INTO llm_calls (${CALL_COLUMNS.join(', ')})
+  SELECT ${CALL_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::llm_calls, $1::json)
+  ON CONFLICT (call_id) DO UPDATE SET ${CALL_COLUMNS.filter((column) => column !== 'call_id').map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
+const APPEND_RUNNING = `
+  INSERT INTO running_spans (trace_id, seen_ms, record)
+  SELECT trace_id, seen_ms, record FROM json_populate_recordset(NULL::running_spans, $1::json)`;
+
+/** Opens a pool on `url`, checks the connection and applies the migrations the database lacks. */
+export async function openPostgresHistory(url: string, options: { readonly maxConnections?: number } = {}): Promise<PostgresHistoryStore> {
+  const location = redactedUrl(url);
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection (the server restarted) is an event, not a crash: the pool
+  // drops the client and the next query opens a new one.
+  pool.on('error', () => undefined);
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot connect to PostgreSQL ${location}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    await migrate(client, location);
+  } catch (error) {
+    client.release();
+    await pool.end().catch(() => undefined);
+    if (error instanceof LlmMonitorError) throw error;
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot prepare the schema in PostgreSQL ${location}: ${(error as Error).message}`, { cause: error });
+  }
+  client.release();
+  return new PostgresHistoryStore(pool, location);
+}
+
+async function migrate(client: PoolClient, location: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    const meta = await client.query("SELECT to_regclass('llm_monitor_schema') AS meta, to_regclass('sessions') AS sessions");
+    const { meta: hasMeta, sessions: hasSessions } = meta.rows[0] as { meta: string | null; sessions: string | null };
+    if (!hasMeta && hasSessions) {
+      throw new LlmMonitorError('LLMMON_ERR_STORE_CORRUPT', `PostgreSQL ${location} already has a "sessions" table that is not llm-monitor's: use another database or schema (search_path)`);
+    }
+    await client.query('CREATE TABLE IF NOT EXISTS llm_monitor_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+    const current = Number((await client.query('SELECT coalesce(max(version), 0) AS version FROM llm_monitor_schema')).rows[0].version);
+    if (current > SCHEMA_VERSION) {
+      throw new LlmMonitorError(
+        'LLMMON_ERR_STORE_SCHEMA_NEWER',
+        `PostgreSQL ${location} has schema version ${current}, newer than this llm-monitor knows (${SCHEMA_VERSION}): run the newer llm-monitor, or restore a backup from before the upgrade`,
+      );
+    }
+    for (const migration of POSTGRES_MIGRATIONS) {
+      if (migration.version <= current) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO llm_monitor_schema (version) VALUES ($1)', [migration.version]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The {@link HistoryStore} on PostgreSQL. */
+export class PostgresHistoryStore implements HistoryStore {
+  readonly kind = 'postgres';
+  readonly durable = true;
+  readonly location: string;
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool, location: string) {
+    this.#pool = pool;
+    this.location = location;
+  }
+
+  async #query<T extends Record<string, unknown>>(sql: string, parameters: unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.#pool.query(sql, parameters.map((parameter) => (typeof parameter === 'string' ? withoutNul(parameter) : parameter)))).rows as T[];
+    } catch (error) {
+      throw this.#unavailable(error);
+    }
+  }
+
+  /**
+   * The database's error as the writer needs it: `LLMMON_ERR_STORE_UNAVAILABLE` when waiting may
+   * help (connection lost, server shutting down, disk full, …), the error itself when the data or
+   * the statement is at fault (SQLSTATE classes 22, 23, 42), which no retry mends.
+   */
+  #unavailable(error: unknown): Error {
+    if (error instanceof LlmMonitorError) return error;
+    const sqlState = (error as { code?: unknown }).code;
+    if (typeof sqlState === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(sqlState)) return error as Error;
+    return new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', `PostgreSQL ${this.location}: ${(error as Error).message}`, { cause: error });
+  }
+
+  async commit(commit: HistoryCommit): Promise<void> {
+    // Objects, not JSON text, for the json/jsonb columns: json_populate_recordset takes them as they are.
+    const sessions = commit.sessions.map((session) => ({ ...sessionRowOf(session), budget_exceeded: session.budget_exceeded, detail: session }));
+    const calls = commit.sessions.flatMap((session) => callRowsOf(session));
+    const running = commit.running.flatMap((snapshot) => snapshot.spans.map((record) => ({ trace_id: snapshot.traceId, seen_ms: snapshot.lastSeenMs, record })));
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#unavailable(error);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      if (sessions.length > 0) await client.query(UPSERT_SESSIONS, [pgSafeJson(JSON.stringify(sessions))]);
+      if (calls.length > 0) await client.query(UPSERT_CALLS, [pgSafeJson(JSON.stringify(calls))]);
+      if (commit.settled.length > 0) await client.query('DELETE FROM running_spans WHERE trace_id = ANY($1::text[])', [commit.settled]);
+      if (running.length > 0) await client.query(APPEND_RUNNING, [pgSafeJson(JSON.stringify(running))]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw this.#unavailable(error);
+    } finally {
+      // A client whose connection broke mid-transaction is destroyed, not handed out again.
+      client.release(broken);
+    }
+  }
+
+  async runningTraces(): Promise<TraceSnapshot[]> {
+    const rows = await this.#query<{ trace_id: string; seen_ms: number; record: SpanRecord }>('SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq');
+    return groupRecords(rows.map((row) => [row.trace_id, Number(row.seen_ms), row.record]));
+  }
+
+  async session(sessionId: string): Promise<ProcessingSession | undefined> {
+    const rows = await this.#query<{ detail: unknown }>('SELECT detail FROM sessions WHERE session_id = $1 ORDER BY start_time DESC LIMIT 1', [sessionId]);
+    return rows[0] && sessionFromDetail(rows[0].detail);
+  }
+
+  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string]): Promise<SessionPage> {
+    const where = sessionWhere(filter, after);
+    const rows = await this.#query<{ detail: unknown }>(
+      `SELECT detail FROM sessions ${where.sql} ORDER BY start_time DESC, session_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`,
+      where.parameters,
+    );
+    const sessions = rows.slice(0, limit).map((row) => sessionFromDetail(row.detail));
+    return { sessions, nextCursor: rows.length > limit ? cursorAfter(sessions.at(-1)!) : null };
+  }
+
+  async conversation(conversationId: string, limit: number): Promise<ConversationPage> {
+    const rows = await this.#query<{ detail: unknown }>('SELECT detail FROM sessions WHERE conversation_id = $1 ORDER BY start_time ASC, session_id COLLATE "C" ASC LIMIT $2', [conversationId, limit]);
+    const [count] = await this.#query<{ total: string }>('SELECT count(*) AS total FROM sessions WHERE conversation_id = $1', [conversationId]);
+    return { sessions: rows.map((row) => sessionFromDetail(row.detail)), total: Number(count?.total ?? 0) };
+  }
+
+  async sessionSummaries(window: StatisticsWindow): Promise<ProcessingSession[]> {
+    const where = new Where();
+    windowInto(where, window);
+    return (await this.#query(`SELECT ${SUMMARY_COLUMNS.join(', ')} FROM sessions ${where.sql}`, where.parameters)).map(sessionSummaryFromRow);
+  }
+
+  async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
+    const where = callWhere(filter, after);
+    const rows = await this.#query(`SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`, where.parameters);
+    const calls = rows.slice(0, limit).map(callRowFromTable);
+    return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };
+  }
+
+  async callRows(window: StatisticsWindow): Promise<LlmCallRow[]> {
+    const where = new Where();
+    windowInto(where, window);
+    return (await this.#query(`SELECT * FROM llm_calls ${where.sql}`, where.parameters)).map(callRowFromTable);
+  }
+
+  async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {
+    const rows = await this.#query<{ trace_id: string }>(
+      `WITH doomed AS (SELECT trace_id FROM sessions WHERE start_time < $1::timestamptz LIMIT $2),
+            calls AS (DELETE FROM llm_calls WHERE trace_id IN (SELECT trace_id FROM doomed)),
+            running AS (DELETE FROM running_spans WHERE trace_id IN (SELECT trace_id FROM doomed))
+       DELETE FROM sessions WHERE trace_id IN (SELECT trace_id FROM doomed) RETURNING trace_id`,
+      [isoOf(cutoffMs), maxRows],
+    );
+    return rows.length;
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}

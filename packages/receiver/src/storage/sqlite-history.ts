@@ -1,0 +1,338 @@
+/**
+ * The embedded history store: one SQLite file (better-sqlite3), WAL mode. Commits are synchronous
+ * transactions on the main thread: bench/storage.bench.ts measured the event loop's stalls under
+ * load before deciding against a worker thread (docs/storage.md gives the figures).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement, Transaction } from 'better-sqlite3';
+import { callCursorAfter, cursorAfter } from '@llm-monitor/sessions';
+import type {
+  ConversationPage,
+  HistoryCommit,
+  HistoryStore,
+  LlmCallFilter,
+  LlmCallPage,
+  LlmCallRow,
+  ProcessingSession,
+  SessionFilter,
+  SessionPage,
+  SpanRecord,
+  StatisticsWindow,
+  TraceSnapshot,
+} from '@llm-monitor/sessions';
+import { LlmMonitorError } from '../errors.js';
+import {
+  CALL_COLUMNS,
+  callRowFromTable,
+  callTableRowsOf,
+  SCHEMA_VERSION,
+  SESSION_COLUMNS,
+  sessionFromDetail,
+  sessionRowOf,
+  groupRecords,
+  sessionSummaryFromRow,
+  SUMMARY_COLUMNS,
+} from './history-rows.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+/** SQLite's result codes that mean "cannot write now", not "the code is wrong". */
+const UNAVAILABLE_CODES = /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+
+function unavailable(error: unknown, path: string): Error {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
+    return new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', `SQLite ${path}: ${(error as Error).message} (${code})`, { cause: error });
+  }
+  return error as Error;
+}
+
+function isoOf(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** `WHERE` clauses and parameters of a session filter. */
+function sessionWhere(filter: SessionFilter, after?: readonly [string, string]): { sql: string; parameters: unknown[] } {
+  const clauses: string[] = [];
+  const parameters: unknown[] = [];
+  if (filter.status) {
+    clauses.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+    parameters.push(...filter.status);
+  }
+  const equal: [string, string | undefined][] = [
+    ['model', filter.model],
+    ['task', filter.task],
+    ['processor_type', filter.processorType],
+    ['conversation_id', filter.conversationId],
+  ];
+  for (const [column, value] of equal) {
+    if (value === undefined) continue;
+    clauses.push(`${column} = ?`);
+    parameters.push(value);
+  }
+  if (filter.sinceMs !== undefined) {
+    clauses.push('start_time >= ?');
+    parameters.push(isoOf(filter.sinceMs));
+  }
+  if (filter.untilMs !== undefined) {
+    clauses.push('start_time < ?');
+    parameters.push(isoOf(filter.untilMs));
+  }
+  if (filter.text) {
+    clauses.push("instr(llmmon_lower(coalesce(content_preview, '') || char(10) || coalesce(result_preview, '')), llmmon_lower(?)) > 0");
+    parameters.push(filter.text);
+  }
+  if (after) {
+    clauses.push('(start_time < ? OR (start_time = ? AND session_id < ?))');
+    parameters.push(after[0], after[0], after[1]);
+  }
+  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', parameters };
+}
+
+function callWhere(filter: LlmCallFilter, after?: readonly [string, string]): { sql: string; parameters: unknown[] } {
+  const clauses: string[] = [];
+  const parameters: unknown[] = [];
+  const equal: [string, string | undefined][] = [
+    ['session_id', filter.sessionId],
+    ['conversation_id', filter.conversationId],
+    ['user_id', filter.userId],
+  ];
+  for (const [column, value] of equal) {
+    if (value === undefined) continue;
+    clauses.push(`${column} = ?`);
+    parameters.push(value);
+  }
+  if (filter.model !== undefined) {
+    clauses.push('(response_model = ? OR request_model = ?)');
+    parameters.push(filter.model, filter.model);
+  }
+  if (filter.status) {
+    clauses.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+    parameters.push(...filter.status);
+  }
+  if (filter.sinceMs !== undefined) {
+    clauses.push('start_time >= ?');
+    parameters.push(isoOf(filter.sinceMs));
+  }
+  if (filter.untilMs !== undefined) {
+    clauses.push('start_time < ?');
+    parameters.push(isoOf(filter.untilMs));
+  }
+  if (filter.text) {
+    clauses.push("instr(llmmon_lower(coalesce(prompt_preview, '') || char(10) || coalesce(response_preview, '')), llmmon_lower(?)) > 0");
+    parameters.push(filter.text);
+  }
+  if (after) {
+    clauses.push('(start_time < ? OR (start_time = ? AND call_id < ?))');
+    parameters.push(after[0], after[0], after[1]);
+  }
+  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', parameters };
+}
+
+function windowWhere(window: StatisticsWindow): { sql: string; parameters: string[] } {
+  const clauses: string[] = [];
+  const parameters: string[] = [];
+  if (window.sinceMs !== undefined) {
+    clauses.push('start_time >= ?');
+    parameters.push(isoOf(window.sinceMs));
+  }
+  if (window.untilMs !== undefined) {
+    clauses.push('start_time < ?');
+    parameters.push(isoOf(window.untilMs));
+  }
+  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', parameters };
+}
+
+/** Opens (creating and migrating as needed) the SQLite history at `path`. */
+export function openSqliteHistory(path: string): SqliteHistoryStore {
+  const file = resolve(path);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch (error) {
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot create the directory of ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const existed = existsSync(file);
+  let database: SqliteDatabase;
+  try {
+    database = new Database(file);
+  } catch (error) {
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot open SQLite file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    // The first statement reads the header: a file that is no database fails here. A database of
+    // another program is refused before anything is written to it (WAL mode would stay in its header).
+    refuseForeign(database, file, existed);
+    database.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives the process being killed (the WAL is written before the
+    // commit returns); only a power loss may lose the last commits. docs/storage.md says so.
+    database.pragma('synchronous = NORMAL');
+    database.pragma('busy_timeout = 5000');
+    database.pragma('foreign_keys = OFF');
+    migrate(database, file);
+  } catch (error) {
+    database.close();
+    if (error instanceof LlmMonitorError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+      throw new LlmMonitorError('LLMMON_ERR_STORE_CORRUPT', `${file} is not a usable SQLite database (${(error as Error).message}); move it aside, or set storage_url to another file`, { cause: error });
+    }
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot prepare SQLite file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  return new SqliteHistoryStore(database, file);
+}
+
+/** Refuses a database of another program: no llm-monitor schema, but tables of its own. */
+function refuseForeign(database: SqliteDatabase, file: string, existed: boolean): void {
+  const hasMeta = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_monitor_schema'").get() !== undefined;
+  if (!hasMeta && existed) {
+    const tables = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+    if (tables.length > 0) {
+      throw new LlmMonitorError(
+        'LLMMON_ERR_STORE_CORRUPT',
+        `${file} is a SQLite database of another program (tables ${tables.slice(0, 5).map((table) => table.name).join(', ')}), not llm-monitor's; set storage_url to another file`,
+      );
+    }
+  }
+}
+
+/** Applies the migrations the file lacks; refuses files of newer builds. */
+function migrate(database: SqliteDatabase, file: string): void {
+  database.exec('CREATE TABLE IF NOT EXISTS llm_monitor_schema (version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
+  // The version is read inside the write transaction: two processes opening a new file at once
+  // apply each migration once (the second waits for the lock, then sees the first one's version).
+  const apply = database.transaction(() => {
+    const row = database.prepare('SELECT max(version) AS version FROM llm_monitor_schema').get() as { version: number | null };
+    const current = row.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new LlmMonitorError(
+        'LLMMON_ERR_STORE_SCHEMA_NEWER',
+        `${file} has schema version ${current}, newer than this llm-monitor knows (${SCHEMA_VERSION}): run the newer llm-monitor, or restore a backup from before the upgrade`,
+      );
+    }
+    for (const migration of SQLITE_MIGRATIONS) {
+      if (migration.version <= current) continue;
+      database.exec(migration.sql);
+      database.prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (?, ?)').run(migration.version, new Date().toISOString());
+    }
+  });
+  apply.immediate();
+}
+
+/** The {@link HistoryStore} on SQLite. */
+export class SqliteHistoryStore implements HistoryStore {
+  readonly kind = 'sqlite';
+  readonly durable = true;
+  readonly location: string;
+  readonly #database: SqliteDatabase;
+  readonly #upsertSession: Statement;
+  readonly #upsertCall: Statement;
+  readonly #appendRunning: Statement;
+  readonly #deleteRunning: Statement;
+  readonly #commit: Transaction<(commit: HistoryCommit) => void>;
+
+  constructor(database: SqliteDatabase, file: string) {
+    this.#database = database;
+    this.location = file;
+    // SQLite's lower() folds ASCII only: text search folds case as JavaScript does, like the other stores.
+    database.function('llmmon_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
+    this.#upsertSession = database.prepare(`INSERT OR REPLACE INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map((column) => `@${column}`).join(', ')})`);
+    this.#upsertCall = database.prepare(`INSERT OR REPLACE INTO llm_calls (${CALL_COLUMNS.join(', ')}) VALUES (${CALL_COLUMNS.map((column) => `@${column}`).join(', ')})`);
+    this.#appendRunning = database.prepare('INSERT INTO running_spans (trace_id, seen_ms, record) VALUES (?, ?, ?)');
+    this.#deleteRunning = database.prepare('DELETE FROM running_spans WHERE trace_id = ?');
+    this.#commit = database.transaction((commit: HistoryCommit) => {
+      for (const session of commit.sessions) {
+        this.#upsertSession.run(sessionRowOf(session));
+        for (const call of callTableRowsOf(session)) this.#upsertCall.run(call);
+      }
+      for (const traceId of commit.settled) this.#deleteRunning.run(traceId);
+      for (const snapshot of commit.running) {
+        for (const span of snapshot.spans) this.#appendRunning.run(snapshot.traceId, snapshot.lastSeenMs, JSON.stringify(span));
+      }
+    });
+  }
+
+  #run<T>(work: () => T): T {
+    // better-sqlite3 throws a plain TypeError on a closed connection: it is unavailable all the same.
+    if (!this.#database.open) throw new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', `SQLite ${this.location}: the database is closed`);
+    try {
+      return work();
+    } catch (error) {
+      throw unavailable(error, this.location);
+    }
+  }
+
+  async commit(commit: HistoryCommit): Promise<void> {
+    this.#run(() => this.#commit.immediate(commit));
+  }
+
+  async runningTraces(): Promise<TraceSnapshot[]> {
+    const rows = this.#run(() => this.#database.prepare('SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq').all()) as { trace_id: string; seen_ms: number; record: string }[];
+    return groupRecords(rows.map((row) => [row.trace_id, row.seen_ms, JSON.parse(row.record) as SpanRecord]));
+  }
+
+  async session(sessionId: string): Promise<ProcessingSession | undefined> {
+    const row = this.#run(() => this.#database.prepare('SELECT detail FROM sessions WHERE session_id = ? ORDER BY start_time DESC LIMIT 1').get(sessionId)) as { detail: string } | undefined;
+    return row && sessionFromDetail(row.detail);
+  }
+
+  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string]): Promise<SessionPage> {
+    const where = sessionWhere(filter, after);
+    const rows = this.#run(() => this.#database.prepare(`SELECT detail FROM sessions ${where.sql} ORDER BY start_time DESC, session_id DESC LIMIT ?`).all(...where.parameters, limit + 1)) as { detail: string }[];
+    const sessions = rows.slice(0, limit).map((row) => sessionFromDetail(row.detail));
+    return { sessions, nextCursor: rows.length > limit ? cursorAfter(sessions.at(-1)!) : null };
+  }
+
+  async conversation(conversationId: string, limit: number): Promise<ConversationPage> {
+    return this.#run(() => {
+      const rows = this.#database.prepare('SELECT detail FROM sessions WHERE conversation_id = ? ORDER BY start_time ASC, session_id ASC LIMIT ?').all(conversationId, limit) as { detail: string }[];
+      const { total } = this.#database.prepare('SELECT count(*) AS total FROM sessions WHERE conversation_id = ?').get(conversationId) as { total: number };
+      return { sessions: rows.map((row) => sessionFromDetail(row.detail)), total };
+    });
+  }
+
+  async sessionSummaries(window: StatisticsWindow): Promise<ProcessingSession[]> {
+    const where = windowWhere(window);
+    const rows = this.#run(() => this.#database.prepare(`SELECT ${SUMMARY_COLUMNS.join(', ')} FROM sessions ${where.sql}`).all(...where.parameters)) as Record<string, unknown>[];
+    return rows.map(sessionSummaryFromRow);
+  }
+
+  async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
+    const where = callWhere(filter, after);
+    const rows = this.#run(() => this.#database.prepare(`SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id DESC LIMIT ?`).all(...where.parameters, limit + 1)) as Record<string, unknown>[];
+    const calls = rows.slice(0, limit).map(callRowFromTable);
+    return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };
+  }
+
+  async callRows(window: StatisticsWindow): Promise<LlmCallRow[]> {
+    const where = windowWhere(window);
+    const rows = this.#run(() => this.#database.prepare(`SELECT * FROM llm_calls ${where.sql}`).all(...where.parameters)) as Record<string, unknown>[];
+    return rows.map(callRowFromTable);
+  }
+
+  async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {
+    const cutoff = isoOf(cutoffMs);
+    return this.#run(() =>
+      this.#database.transaction(() => {
+        const traces = this.#database.prepare('SELECT trace_id FROM sessions WHERE start_time < ? LIMIT ?').all(cutoff, maxRows) as { trace_id: string }[];
+        const deleteSession = this.#database.prepare('DELETE FROM sessions WHERE trace_id = ?');
+        const deleteCalls = this.#database.prepare('DELETE FROM llm_calls WHERE trace_id = ?');
+        const deleteRunning = this.#database.prepare('DELETE FROM running_spans WHERE trace_id = ?');
+        for (const { trace_id: traceId } of traces) {
+          deleteSession.run(traceId);
+          deleteCalls.run(traceId);
+          deleteRunning.run(traceId);
+        }
+        return traces.length;
+      }).immediate(),
+    );
+  }
+
+  async ping(): Promise<void> {
+    this.#run(() => this.#database.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#database.open) this.#database.close();
+  }
+}
