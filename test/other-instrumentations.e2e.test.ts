@@ -62,7 +62,7 @@ function startOpenAiStandIn(): Promise<void> {
 }
 
 beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, logLevel: 'silent' });
+  receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
   ({ otlpTracesUrl } = await receiver.listen());
   await startOpenAiStandIn();
 });
