@@ -9,7 +9,7 @@
  */
 import Fastify from 'fastify';
 import { afterAll, bench, describe } from 'vitest';
-import { SessionStore } from '@llm-monitor/sessions';
+import { MemorySessionStore } from '@llm-monitor/sessions';
 import type { LlmCallRecord, ProcessingSession } from '@llm-monitor/sessions';
 import { createOpenMetricsRegistry, prometheusExporterPlugin, renderPrometheusText } from '@llm-monitor/prometheus-exporter';
 
@@ -48,6 +48,7 @@ function sessionOf(i: number): ProcessingSession {
     response_preview: null,
     input_tokens: 100 + (i % 3000),
     output_tokens: 10 + (i % 400),
+    cost_usd: null,
   }));
   return {
     session_id: `session-${i}`,
@@ -73,6 +74,8 @@ function sessionOf(i: number): ProcessingSession {
     llm_calls: calls,
     streamed_tokens: [],
     token_counts: { input: 1000, output: 200, total: 1200, streamed: 200 },
+    cost_usd: null,
+    budget_exceeded: [],
     time_to_first_token_ms: 80 + (i % 2000),
     tokens_per_second: 40,
     time_per_output_token_ms: 25,
@@ -81,7 +84,7 @@ function sessionOf(i: number): ProcessingSession {
   };
 }
 
-const store = new SessionStore({ maxSessions: SESSIONS });
+const store = new MemorySessionStore({ maxSessions: SESSIONS });
 const registry = createOpenMetricsRegistry();
 const app = Fastify();
 const prices = Object.fromEntries(Array.from({ length: MODELS }, (_, m) => [`model-${m}`, { input_per_million: 1, output_per_million: 4 }]));

@@ -60,7 +60,7 @@ describe(`rebuild sessions from ${decoded.length} decoded spans`, () => {
 });
 
 const gzipped = gzipSync(protobuf);
-const receiver = await buildReceiver({ logLevel: 'silent' });
+const receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent' });
 const pipeline = new SessionPipeline();
 afterAll(async () => {
   await receiver.close();

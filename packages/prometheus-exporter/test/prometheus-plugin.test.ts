@@ -30,6 +30,7 @@ function session(id: string, status: ProcessingSession['status']): ProcessingSes
     streamed_tokens: [],
     token_counts: { input: null, output: null, total: null, streamed: 0 },
     cost_usd: null,
+    budget_exceeded: [],
     time_to_first_token_ms: null,
     tokens_per_second: null,
     time_per_output_token_ms: null,

@@ -40,6 +40,7 @@ function ended(id: string, usage: Usage, status: ProcessingSession['status'] = '
     streamed_tokens: [],
     token_counts: { input, output, total: input !== null || output !== null ? (input ?? 0) + (output ?? 0) : null, streamed: 0 },
     cost_usd: usage.cost ?? null,
+    budget_exceeded: [],
     time_to_first_token_ms: null,
     tokens_per_second: null,
     time_per_output_token_ms: null,

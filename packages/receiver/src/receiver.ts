@@ -198,7 +198,7 @@ export async function buildReceiver(
       // What users spent today (and yesterday, for sessions still running across midnight) counts
       // toward their daily budgets after a restart too.
       const startOfYesterday = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000;
-      pipeline.seedBudgets(await history.sessionSummaries({ sinceMs: startOfYesterday }));
+      for await (const chunk of history.sessionFigures({ sinceMs: startOfYesterday })) pipeline.seedBudgets(chunk);
     }
     restored = pipeline.restore(await history.runningTraces(), Date.now());
   } catch (error) {

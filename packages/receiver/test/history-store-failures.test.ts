@@ -192,9 +192,13 @@ describe('SQLite history store failures', () => {
       ['session', () => store.session('s-alpha')],
       ['sessions', () => store.sessions({}, 10)],
       ['conversation', () => store.conversation('conv-1', 10)],
-      ['sessionSummaries', () => store.sessionSummaries({})],
+      ['sessionFigures', async () => {
+        for await (const chunk of store.sessionFigures({})) void chunk;
+      }],
       ['llmCalls', () => store.llmCalls({}, 10)],
-      ['callRows', () => store.callRows({})],
+      ['callFigures', async () => {
+        for await (const chunk of store.callFigures({})) void chunk;
+      }],
       ['runningTraces', () => store.runningTraces()],
       ['deleteBefore', () => store.deleteBefore(T, 10)],
     ];

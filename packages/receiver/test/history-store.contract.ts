@@ -19,15 +19,17 @@ import {
   OTEL,
   SPAN_TYPE,
 } from '@llm-monitor/semconv';
-import { callRowsOf, computeStatistics, matchesCallFilter, matchesFilter, newestCallFirst, newestFirst, parseCursor, SessionBuilder } from '@llm-monitor/sessions';
+import { callFiguresOf, callRowsOf, computeStatistics, matchesCallFilter, matchesFilter, newestCallFirst, newestFirst, parseCursor, SessionBuilder, sessionFiguresOf } from '@llm-monitor/sessions';
 import type {
   Attributes,
+  CallFigures,
   HistoryCommit,
   HistoryStore,
   LlmCallFilter,
   LlmCallRow,
   ModelPrices,
   ProcessingSession,
+  SessionFigures,
   SessionFilter,
   SpanRecord,
   StatisticsWindow,
@@ -262,29 +264,24 @@ async function allCallPages(store: HistoryStore, filter: LlmCallFilter, limit: n
 }
 
 const byCallId = (a: LlmCallRow, b: LlmCallRow): number => (a.call_id < b.call_id ? -1 : a.call_id > b.call_id ? 1 : 0);
-const byTrace = (a: ProcessingSession, b: ProcessingSession): number => (a.trace_id < b.trace_id ? -1 : a.trace_id > b.trace_id ? 1 : 0);
 
-/** What a summary for statistics must keep of a session: every column statistics and analytics read. */
-function summaryFields(session: ProcessingSession): Partial<ProcessingSession> {
-  return {
-    session_id: session.session_id,
-    trace_id: session.trace_id,
-    source: session.source,
-    status: session.status,
-    start_time: session.start_time,
-    end_time: session.end_time,
-    duration_ms: session.duration_ms,
-    task: session.task,
-    model: session.model,
-    provider: session.provider,
-    processor_type: session.processor_type,
-    service_name: session.service_name,
-    conversation_id: session.conversation_id,
-    user_id: session.user_id,
-    time_to_first_token_ms: session.time_to_first_token_ms,
-    cost_usd: session.cost_usd,
-    error: session.error,
-  };
+/** Everything a read-through yields, its chunks joined. */
+async function collect<T>(chunks: AsyncIterable<T[]>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const chunk of chunks) all.push(...chunk);
+  return all;
+}
+
+/** Oldest first, ties by id: the order stores read through a window in. */
+function oldestFirst<T extends { start_time: string }>(id: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => (a.start_time !== b.start_time ? (a.start_time < b.start_time ? -1 : 1) : id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0);
+}
+const sessionsOldestFirst = oldestFirst<SessionFigures>((session) => session.trace_id);
+const callsOldestFirst = oldestFirst<CallFigures>((call) => call.call_id);
+
+/** The figures of sessions, as a store reads them through: oldest first, token counts without `streamed`. */
+function figuresOf(sessions: readonly ProcessingSession[]): SessionFigures[] {
+  return sessions.map((session) => ({ ...sessionFiguresOf(session), token_counts: { ...session.token_counts, streamed: 0 } })).sort(sessionsOldestFirst);
 }
 
 /**
@@ -337,8 +334,8 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       expect(await store.llmCalls({}, 10)).toEqual({ calls: [], nextCursor: null });
       expect(await store.session('s-alpha')).toBeUndefined();
       expect(await store.conversation('conv-1', 10)).toEqual({ sessions: [], total: 0 });
-      expect(await store.sessionSummaries({})).toEqual([]);
-      expect(await store.callRows({})).toEqual([]);
+      expect(await collect(store.sessionFigures({}))).toEqual([]);
+      expect(await collect(store.callFigures({}))).toEqual([]);
       expect(await store.runningTraces()).toEqual([]);
       expect(await store.deleteBefore(T + 10 ** 10, 100)).toBe(0);
     });
@@ -470,7 +467,7 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       expect(await store.conversation('conv-404', 10)).toEqual({ sessions: [], total: 0 });
     });
 
-    it('answers summaries of the sessions in a window: what statistics read, without timelines or calls', async () => {
+    it('reads through the figures of the sessions in a window, oldest first: what statistics read', async () => {
       const store = await openStore();
       const f = filterFixture();
       const all = Object.values(f);
@@ -483,15 +480,10 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
         [{ sinceMs: T + 6000 }, []],
       ];
       for (const [window, expected] of windows) {
-        const summaries = (await store.sessionSummaries(window)).sort(byTrace);
-        const sorted = [...expected].sort(byTrace);
-        expect(summaries.map(summaryFields)).toEqual(sorted.map(summaryFields));
-        for (const [index, summary] of summaries.entries()) {
-          expect(summary.token_counts).toMatchObject({ input: sorted[index]!.token_counts.input, output: sorted[index]!.token_counts.output, total: sorted[index]!.token_counts.total });
-          expect(summary).toMatchObject({ events: [], stages: [], llm_calls: [], streamed_tokens: [] });
-        }
-        // Statistics from the summaries are those from the full sessions.
-        expect(computeStatistics(summaries, window)).toEqual(computeStatistics(sorted, window));
+        const figures = await collect(store.sessionFigures(window));
+        expect(figures).toEqual(figuresOf(expected));
+        // Statistics from the figures are those from the full sessions.
+        expect(computeStatistics(figures, window)).toEqual(computeStatistics(expected, window));
       }
     });
 
@@ -575,7 +567,7 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       for (const [index, window] of windows.entries()) {
         const expected = rows.filter((row) => matchesCallFilter(row, window)).sort(byCallId);
         expect(expected).toHaveLength(expectedCounts[index]!);
-        expect((await store.callRows(window)).sort(byCallId)).toEqual(expected);
+        expect(await collect(store.callFigures(window))).toEqual(expected.map(callFiguresOf).sort(callsOldestFirst));
       }
     });
 
@@ -603,9 +595,9 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       expect((await store.llmCalls({}, 10)).calls).toEqual(callRowsOf(late!));
       expect((await store.llmCalls({ sessionId: traceId }, 10)).calls).toEqual([]);
       expect((await store.llmCalls({ status: ['running'] }, 10)).calls).toEqual([]);
-      expect(await store.callRows({})).toEqual(callRowsOf(late!));
+      expect(await collect(store.callFigures({}))).toEqual(callRowsOf(late!).map(callFiguresOf));
       expect(await store.conversation('conv-9', 10)).toEqual({ sessions: [late], total: 1 });
-      expect((await store.sessionSummaries({})).map(summaryFields)).toEqual([summaryFields(late!)]);
+      expect(await collect(store.sessionFigures({}))).toEqual(figuresOf([late!]));
     });
 
     it('appends the span records of running traces, gives them back for a restart, and drops them when the trace settles (durable stores; the memory store keeps none)', async () => {
@@ -663,9 +655,9 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
         expect(await store.session('s-gamma')).toBeUndefined();
         expect(ids((await store.sessions({}, 10)).sessions)).toEqual(ids([f.foreign, f.epsilon, f.delta, f.beta]));
         expect((await store.llmCalls({ sessionId: 's-gamma' }, 10)).calls).toEqual([]);
-        expect((await store.callRows({})).map((row) => row.session_id).sort()).toEqual(['s-beta', 's-delta', 's-delta', 's-epsilon', traceIdOf(6)].sort());
+        expect((await collect(store.callFigures({}))).map((row) => row.session_id).sort()).toEqual(['s-beta', 's-delta', 's-delta', 's-epsilon', traceIdOf(6)].sort());
         expect(await store.conversation('conv-1', 10)).toEqual({ sessions: [f.beta, f.epsilon], total: 2 });
-        expect((await store.sessionSummaries({})).map((summary) => summary.session_id).sort()).toEqual(['s-beta', 's-delta', 's-epsilon', traceIdOf(6)].sort());
+        expect((await collect(store.sessionFigures({}))).map((summary) => summary.session_id).sort()).toEqual(['s-beta', 's-delta', 's-epsilon', traceIdOf(6)].sort());
       }
     });
 
@@ -700,13 +692,13 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       expect((await store.sessions({}, 100)).sessions).toEqual(kept);
       for (const index of [0, 1, 2, 3, 4]) expect(await store.session(`s-old-${index}`)).toBeUndefined();
       expect((await store.llmCalls({}, 100)).calls).toEqual(kept.flatMap(callRowsOf).sort(newestCallFirst));
-      expect((await store.callRows({})).sort(byCallId)).toEqual(kept.flatMap(callRowsOf).sort(byCallId));
-      expect((await store.sessionSummaries({})).map((summary) => summary.session_id).sort()).toEqual(['s-old-5', 's-old-6']);
+      expect(await collect(store.callFigures({}))).toEqual(kept.flatMap(callRowsOf).map(callFiguresOf).sort(callsOldestFirst));
+      expect((await collect(store.sessionFigures({}))).map((summary) => summary.session_id).sort()).toEqual(['s-old-5', 's-old-6']);
       expect(await store.runningTraces()).toEqual(store.durable ? [made[6]!.snapshot] : []);
       // Everything, in one batch large enough.
       expect(await store.deleteBefore(T + 10 ** 9, 1000)).toBe(2);
       expect(await store.sessions({}, 100)).toEqual({ sessions: [], nextCursor: null });
-      expect(await store.callRows({})).toEqual([]);
+      expect(await collect(store.callFigures({}))).toEqual([]);
       expect(await store.runningTraces()).toEqual([]);
     });
 
@@ -734,10 +726,8 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       expect(await store.session('s-numbers')).toEqual(huge);
       expect((await store.sessions({ task: 'numbers' }, 10)).sessions).toEqual([huge]);
       expect((await store.llmCalls({ sessionId: 's-numbers' }, 10)).calls).toEqual([...rows].sort(newestCallFirst));
-      expect((await store.callRows({})).sort(byCallId)).toEqual([...rows].sort(byCallId));
-      const [summary] = await store.sessionSummaries({});
-      expect(summaryFields(summary!)).toEqual(summaryFields(huge));
-      expect(summary!.token_counts).toMatchObject({ input: huge.token_counts.input, output: huge.token_counts.output, total: huge.token_counts.total });
+      expect(await collect(store.callFigures({}))).toEqual(rows.map(callFiguresOf).sort(callsOldestFirst));
+      expect(await collect(store.sessionFigures({}))).toEqual(figuresOf([huge]));
     });
 
     it('keeps text exactly: unicode everywhere, and metadata keys such as __proto__ stay data', async () => {
@@ -782,7 +772,7 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       }
       expect(await store.session('s-awkward')).toEqual(stored);
       expect((await store.llmCalls({}, 10)).calls).toEqual(callRowsOf(stored));
-      expect(await store.callRows({})).toEqual(callRowsOf(stored));
+      expect(await collect(store.callFigures({}))).toEqual(callRowsOf(stored).map(callFiguresOf));
       expect((await store.sessions({ text: 'after' }, 10)).sessions).toEqual([stored]);
       // A NUL in a query finds what a NUL was stored as, and breaks nothing.
       expect((await store.sessions({ text: 'before\u0000AFTER' }, 10)).sessions).toEqual([stored]);

@@ -4,7 +4,32 @@
  * rows are passed in (the stores select them by time), so every store answers alike.
  */
 import type { LlmCallRow } from './call-log.js';
-import { quantile } from './statistics.js';
+import { quantile, sortedNumbers } from './statistics.js';
+
+/** What analytics read of a call: the call log's row without its previews and metadata. */
+export type CallFigures = Pick<
+  LlmCallRow,
+  | 'call_id'
+  | 'session_id'
+  | 'user_id'
+  | 'model'
+  | 'task'
+  | 'service_name'
+  | 'start_time'
+  | 'input_tokens'
+  | 'output_tokens'
+  | 'total_tokens'
+  | 'cost_usd'
+  | 'status'
+  | 'duration_ms'
+  | 'time_to_first_token_ms'
+>;
+
+/** Columns of {@link CallFigures}, for stores that select only them. */
+export const CALL_FIGURE_COLUMNS: readonly (keyof CallFigures)[] = [
+  'call_id', 'session_id', 'user_id', 'model', 'task', 'service_name', 'start_time', 'input_tokens', 'output_tokens',
+  'total_tokens', 'cost_usd', 'status', 'duration_ms', 'time_to_first_token_ms',
+];
 
 /** What analytics can group by. `day` is the UTC day a call started (`YYYY-MM-DD`). */
 export type AnalyticsDimension = 'model' | 'user' | 'task' | 'service' | 'day';
@@ -140,12 +165,12 @@ function addTokens(sum: number, value: number): number {
   return Math.min(Number.MAX_SAFE_INTEGER, sum + value);
 }
 
-function totalTokensOf(row: LlmCallRow): number {
+function totalTokensOf(row: CallFigures): number {
   return row.total_tokens ?? addTokens(row.input_tokens ?? 0, row.output_tokens ?? 0);
 }
 
-function percentiles(values: number[]): Percentiles {
-  values.sort((a, b) => a - b);
+function percentiles(unsorted: number[]): Percentiles {
+  const values = sortedNumbers(unsorted);
   return { p50: quantile(values, 0.5), p95: quantile(values, 0.95) };
 }
 
@@ -165,7 +190,7 @@ function figuresOf(acc: Accumulator): UsageFigures {
   };
 }
 
-function add(acc: Accumulator, row: LlmCallRow, session: number, total: number): void {
+function add(acc: Accumulator, row: CallFigures, session: number, total: number): void {
   acc.sessions.add(session);
   acc.calls += 1;
   acc.input = addTokens(acc.input, row.input_tokens ?? 0);
@@ -201,7 +226,7 @@ function dayFormatter(): (startMs: number) => string | null {
   };
 }
 
-function keyValue(row: LlmCallRow, dimension: AnalyticsDimension, startMs: number, dayOf: (startMs: number) => string | null): string | null {
+function keyValue(row: CallFigures, dimension: AnalyticsDimension, startMs: number, dayOf: (startMs: number) => string | null): string | null {
   switch (dimension) {
     case 'model':
       return row.model;
@@ -264,33 +289,65 @@ function checkedGroupBy(groupBy: readonly AnalyticsDimension[]): AnalyticsDimens
  * @throws RangeError for more than two dimensions, a dimension twice or an unknown one, a `top`
  *   that is not a whole number ≥ 0, or a bound that is not a time.
  */
-export function computeAnalytics(rows: Iterable<LlmCallRow>, query: AnalyticsQuery): AnalyticsReport {
-  const groupBy = checkedGroupBy(query.groupBy);
-  const top = query.top ?? DEFAULT_TOP;
-  if (!Number.isInteger(top) || top < 0) throw new RangeError(`top must be a whole number ≥ 0, got ${top}`);
-  const since = checkedBound('sinceMs', query.sinceMs);
-  const until = checkedBound('untilMs', query.untilMs);
-  const bounded = query.sinceMs !== undefined || query.untilMs !== undefined;
+export function computeAnalytics(rows: Iterable<CallFigures>, query: AnalyticsQuery): AnalyticsReport {
+  const accumulator = new AnalyticsAccumulator(query);
+  for (const row of rows) accumulator.add(row);
+  return accumulator.report();
+}
 
+/**
+ * {@link computeAnalytics} a row at a time, for stores that read the call log in chunks: what it
+ * keeps is per group, session and user (numbers, and the durations the percentiles need), never the
+ * rows themselves.
+ *
+ * @throws RangeError as {@link computeAnalytics} does, from the constructor.
+ */
+export class AnalyticsAccumulator {
+  readonly #query: AnalyticsQuery;
+  readonly #groupBy: AnalyticsDimension[];
+  readonly #top: number;
+  readonly #since: string | null;
+  readonly #until: string | null;
+  readonly #bounded: boolean;
   // One number per session id: the per-group sets then hold small integers, and a session id
   // arriving as a fresh string on every row (as database drivers hand them out) is kept once.
-  const sessionIndex = new Map<string, number>();
-  const sessionStates: SessionAccumulator[] = [];
-  const users = new Map<string, UserAccumulator>();
+  readonly #sessionIndex = new Map<string, number>();
+  readonly #sessionStates: SessionAccumulator[] = [];
+  readonly #users = new Map<string, UserAccumulator>();
   // Maps take `null` as a key of its own: no key strings to build per row, and no "null" to confuse with null.
-  const [first, second] = groupBy;
-  const groupIndex = new Map<string | null, Map<string | null, { key: UsageGroup['key']; acc: Accumulator }>>();
-  const groups: { key: UsageGroup['key']; acc: Accumulator }[] = [];
-  const dayOf = dayFormatter();
-  const totals = accumulator();
+  readonly #groupIndex = new Map<string | null, Map<string | null, { key: UsageGroup['key']; acc: Accumulator }>>();
+  readonly #groups: { key: UsageGroup['key']; acc: Accumulator }[] = [];
+  readonly #dayOf = dayFormatter();
+  readonly #totals = accumulator();
 
-  for (const row of rows) {
+  constructor(query: AnalyticsQuery) {
+    this.#query = query;
+    this.#groupBy = checkedGroupBy(query.groupBy);
+    this.#top = query.top ?? DEFAULT_TOP;
+    if (!Number.isInteger(this.#top) || this.#top < 0) throw new RangeError(`top must be a whole number ≥ 0, got ${this.#top}`);
+    this.#since = checkedBound('sinceMs', query.sinceMs);
+    this.#until = checkedBound('untilMs', query.untilMs);
+    this.#bounded = query.sinceMs !== undefined || query.untilMs !== undefined;
+  }
+
+  /** Counts one call (outside the window: skipped). */
+  add(row: CallFigures): void {
+    const query = this.#query;
+    const bounded = this.#bounded;
+    const sessionIndex = this.#sessionIndex;
+    const sessionStates = this.#sessionStates;
+    const users = this.#users;
+    const [first, second] = this.#groupBy;
+    const groupIndex = this.#groupIndex;
+    const groups = this.#groups;
+    const dayOf = this.#dayOf;
+    const totals = this.#totals;
     const startMs = Date.parse(row.start_time);
     if (bounded) {
       // NaN compares false both ways: a start time that is no time cannot be shown to lie within.
-      if (Number.isNaN(startMs)) continue;
-      if (query.sinceMs !== undefined && startMs < query.sinceMs) continue;
-      if (query.untilMs !== undefined && startMs >= query.untilMs) continue;
+      if (Number.isNaN(startMs)) return;
+      if (query.sinceMs !== undefined && startMs < query.sinceMs) return;
+      if (query.untilMs !== undefined && startMs >= query.untilMs) return;
     }
     const total = totalTokensOf(row);
 
@@ -365,46 +422,57 @@ export function computeAnalytics(rows: Iterable<LlmCallRow>, query: AnalyticsQue
     }
   }
 
-  const totalFigures = figuresOf(totals);
-  let usageGroups: UsageGroup[];
-  if (groupBy.length === 0) {
-    usageGroups = totals.calls === 0 ? [] : [{ key: {}, ...totalFigures }];
-  } else {
-    usageGroups = groups.map(({ key, acc }) => ({ key, ...figuresOf(acc) }));
-    usageGroups.sort((a, b) => {
-      if (a.cost_usd !== b.cost_usd) {
-        if (a.cost_usd === null) return 1;
-        if (b.cost_usd === null) return -1;
-        return b.cost_usd - a.cost_usd;
-      }
-      if (a.total_tokens !== b.total_tokens) return b.total_tokens - a.total_tokens;
-      for (const dimension of groupBy) {
-        const order = compareKeyValues(a.key[dimension] ?? null, b.key[dimension] ?? null);
-        if (order !== 0) return order;
-      }
-      return 0;
-    });
+  /** The report of the calls added so far. */
+  report(): AnalyticsReport {
+    const groupBy = this.#groupBy;
+    const top = this.#top;
+    const since = this.#since;
+    const until = this.#until;
+    const totals = this.#totals;
+    const groups = this.#groups;
+    const sessionStates = this.#sessionStates;
+    const users = this.#users;
+    const totalFigures = figuresOf(totals);
+    let usageGroups: UsageGroup[];
+    if (groupBy.length === 0) {
+      usageGroups = totals.calls === 0 ? [] : [{ key: {}, ...totalFigures }];
+    } else {
+      usageGroups = groups.map(({ key, acc }) => ({ key, ...figuresOf(acc) }));
+      usageGroups.sort((a, b) => {
+        if (a.cost_usd !== b.cost_usd) {
+          if (a.cost_usd === null) return 1;
+          if (b.cost_usd === null) return -1;
+          return b.cost_usd - a.cost_usd;
+        }
+        if (a.total_tokens !== b.total_tokens) return b.total_tokens - a.total_tokens;
+        for (const dimension of groupBy) {
+          const order = compareKeyValues(a.key[dimension] ?? null, b.key[dimension] ?? null);
+          if (order !== 0) return order;
+        }
+        return 0;
+      });
+    }
+
+    const topSessions: TopSession[] = sessionStates
+      .filter((state) => state.priced)
+      .sort((a, b) => b.cost - a.cost || compareKeyValues(a.id, b.id))
+      .slice(0, top)
+      .map((state) => ({
+        session_id: state.id,
+        user_id: state.userId,
+        model: state.model,
+        start_time: state.startTime,
+        calls: state.calls,
+        total_tokens: state.total,
+        cost_usd: state.cost,
+      }));
+
+    const topUsers: TopUser[] = [...users]
+      .filter(([, user]) => user.priced)
+      .sort(([idA, a], [idB, b]) => b.cost - a.cost || compareKeyValues(idA, idB))
+      .slice(0, top)
+      .map(([userId, user]) => ({ user_id: userId, sessions: user.sessions.size, calls: user.calls, total_tokens: user.total, cost_usd: user.cost }));
+
+    return { group_by: groupBy, since, until, groups: usageGroups, totals: totalFigures, top_sessions: topSessions, top_users: topUsers };
   }
-
-  const topSessions: TopSession[] = sessionStates
-    .filter((state) => state.priced)
-    .sort((a, b) => b.cost - a.cost || compareKeyValues(a.id, b.id))
-    .slice(0, top)
-    .map((state) => ({
-      session_id: state.id,
-      user_id: state.userId,
-      model: state.model,
-      start_time: state.startTime,
-      calls: state.calls,
-      total_tokens: state.total,
-      cost_usd: state.cost,
-    }));
-
-  const topUsers: TopUser[] = [...users]
-    .filter(([, user]) => user.priced)
-    .sort(([idA, a], [idB, b]) => b.cost - a.cost || compareKeyValues(idA, idB))
-    .slice(0, top)
-    .map(([userId, user]) => ({ user_id: userId, sessions: user.sessions.size, calls: user.calls, total_tokens: user.total, cost_usd: user.cost }));
-
-  return { group_by: groupBy, since, until, groups: usageGroups, totals: totalFigures, top_sessions: topSessions, top_users: topUsers };
 }

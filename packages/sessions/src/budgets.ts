@@ -5,6 +5,7 @@
  * see it. Pure: sessions and times are passed in.
  */
 import type { BudgetCrossing, ProcessingSession } from './model.js';
+import type { SessionFigures } from './history-store.js';
 
 /** Which budget a crossing is of. */
 export type BudgetName = BudgetCrossing['budget'];
@@ -137,7 +138,7 @@ export class BudgetTracker {
   }
 
   /** Counts usage already spent (history after a restart) without telling crossings again. */
-  seed(session: ProcessingSession): void {
+  seed(session: SessionFigures): void {
     if (!this.enabled || this.#sessions.has(session.trace_id) || session.user_id === null) return;
     const day = this.#userDay(`${session.user_id} ${dayOf(session.start_time)}`);
     day.tokens += session.token_counts.total ?? 0;

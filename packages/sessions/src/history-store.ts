@@ -5,13 +5,62 @@
  * window, nothing on disk) and the receiver's SQLite and PostgreSQL adapters. One behavioural test
  * suite runs against all three.
  */
+import type { CallFigures } from './analytics.js';
 import type { LlmCallFilter, LlmCallPage, LlmCallRow } from './call-log.js';
 import { callRowsOf, matchesCallFilter } from './call-log.js';
 import type { ProcessingSession } from './model.js';
 import type { TraceSnapshot } from './session-builder.js';
 import { encodeCursor, newestFirst, querySessions } from './session-query.js';
 import type { SessionFilter, SessionPage } from './session-query.js';
-import type { StatisticsWindow } from './statistics.js';
+import type { StatisticsInput, StatisticsWindow } from './statistics.js';
+
+/**
+ * What statistics and budgets read of a stored session: its figures, without timeline, calls or
+ * texts — a small fraction of the session, so a month of them can be read through in chunks.
+ */
+export type SessionFigures = StatisticsInput & Pick<ProcessingSession, 'trace_id' | 'session_id' | 'user_id' | 'cost_usd' | 'budget_exceeded'>;
+
+/** The figures of a session. */
+export function sessionFiguresOf(session: ProcessingSession): SessionFigures {
+  return {
+    trace_id: session.trace_id,
+    session_id: session.session_id,
+    status: session.status,
+    start_time: session.start_time,
+    duration_ms: session.duration_ms,
+    time_to_first_token_ms: session.time_to_first_token_ms,
+    token_counts: session.token_counts,
+    model: session.model,
+    task: session.task,
+    processor_type: session.processor_type,
+    user_id: session.user_id,
+    cost_usd: session.cost_usd,
+    budget_exceeded: session.budget_exceeded,
+  };
+}
+
+/** The figures of a call-log row (what analytics read). */
+export function callFiguresOf(row: LlmCallRow): CallFigures {
+  return {
+    call_id: row.call_id,
+    session_id: row.session_id,
+    user_id: row.user_id,
+    model: row.model,
+    task: row.task,
+    service_name: row.service_name,
+    start_time: row.start_time,
+    input_tokens: row.input_tokens,
+    output_tokens: row.output_tokens,
+    total_tokens: row.total_tokens,
+    cost_usd: row.cost_usd,
+    status: row.status,
+    duration_ms: row.duration_ms,
+    time_to_first_token_ms: row.time_to_first_token_ms,
+  };
+}
+
+/** Rows a store reads per chunk when it reads through a window. */
+export const SCAN_CHUNK = 2000;
 
 /** One group commit: everything that changed since the last one, keyed by trace. */
 export interface HistoryCommit {
@@ -60,14 +109,15 @@ export interface HistoryStore {
   /** The first `limit` sessions of a conversation, oldest first, and how many it has. */
   conversation(conversationId: string, limit: number): Promise<ConversationPage>;
   /**
-   * The sessions that started within the window, without their timelines, calls and token texts
-   * (empty arrays): what statistics need, at a fraction of the size.
+   * The figures of the sessions that started within the window, oldest first, in chunks of at most
+   * {@link SCAN_CHUNK} (larger only when that many started in the same millisecond), with the event
+   * loop let in between: what statistics and budgets read, however long the window.
    */
-  sessionSummaries(window: StatisticsWindow): Promise<ProcessingSession[]>;
+  sessionFigures(window: StatisticsWindow): AsyncIterable<SessionFigures[]>;
   /** A page of the LLM call log, newest first, after the cursor's `[start_time, call_id]`. */
   llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage>;
-  /** Every call that started within the window (for analytics). */
-  callRows(window: StatisticsWindow): Promise<LlmCallRow[]>;
+  /** The figures of the calls that started within the window, oldest first, in chunks (as {@link HistoryStore.sessionFigures}). */
+  callFigures(window: StatisticsWindow): AsyncIterable<CallFigures[]>;
   /**
    * Deletes up to `maxRows` sessions (and their calls) that started before `cutoffMs`; returns how
    * many went. Called repeatedly by the retention job, so no call holds the database for long.
@@ -95,9 +145,14 @@ function inWindow(startTime: string, window: StatisticsWindow): boolean {
   return (window.sinceMs === undefined || startMs >= window.sinceMs) && (window.untilMs === undefined || startMs < window.untilMs);
 }
 
-/** A session without what statistics do not read. */
-export function summaryForStatistics(session: ProcessingSession): ProcessingSession {
-  return { ...session, events: [], stages: [], llm_calls: [], streamed_tokens: [] };
+/** Oldest first, ties by `id`: the order stores read through a window in. */
+function byStart<T extends { start_time: string }>(id: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => (a.start_time !== b.start_time ? (a.start_time < b.start_time ? -1 : 1) : id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0);
+}
+
+/** Items in chunks of {@link SCAN_CHUNK}. */
+function* chunked<T>(items: readonly T[]): Generator<T[]> {
+  for (let at = 0; at < items.length; at += SCAN_CHUNK) yield items.slice(at, at + SCAN_CHUNK);
 }
 
 /**
@@ -137,10 +192,10 @@ export class MemoryHistoryStore implements HistoryStore {
     return { sessions: sessions.slice(0, limit), total: sessions.length };
   }
 
-  async sessionSummaries(window: StatisticsWindow): Promise<ProcessingSession[]> {
-    const summaries: ProcessingSession[] = [];
-    for (const session of this.#sessions.values()) if (inWindow(session.start_time, window)) summaries.push(summaryForStatistics(session));
-    return summaries;
+  async *sessionFigures(window: StatisticsWindow): AsyncGenerator<SessionFigures[]> {
+    const figures: SessionFigures[] = [];
+    for (const session of this.#sessions.values()) if (inWindow(session.start_time, window)) figures.push(sessionFiguresOf(session));
+    yield* chunked(figures.sort(byStart((session) => session.trace_id)));
   }
 
   async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
@@ -157,10 +212,10 @@ export class MemoryHistoryStore implements HistoryStore {
     return { calls, nextCursor: matching.length > limit ? callCursorAfter(calls.at(-1)!) : null };
   }
 
-  async callRows(window: StatisticsWindow): Promise<LlmCallRow[]> {
-    const rows: LlmCallRow[] = [];
-    for (const session of this.#sessions.values()) for (const row of callRowsOf(session)) if (inWindow(row.start_time, window)) rows.push(row);
-    return rows;
+  async *callFigures(window: StatisticsWindow): AsyncGenerator<CallFigures[]> {
+    const rows: CallFigures[] = [];
+    for (const session of this.#sessions.values()) for (const row of callRowsOf(session)) if (inWindow(row.start_time, window)) rows.push(callFiguresOf(row));
+    yield* chunked(rows.sort(byStart((row) => row.call_id)));
   }
 
   async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {

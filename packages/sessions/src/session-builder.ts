@@ -15,6 +15,7 @@
  */
 import { EVENT_TOKENS, SPAN_TYPE } from '@llm-monitor/semconv';
 import { isoTime } from './attribute-values.js';
+import type { SessionFigures } from './history-store.js';
 import { BudgetTracker } from './budgets.js';
 import type { BudgetName, Budgets } from './budgets.js';
 import { isLlmCall } from './genai-mapping.js';
@@ -251,7 +252,7 @@ export class SessionBuilder {
    * Counts sessions from history toward their users' daily budgets (after a restart), without
    * telling crossings again.
    */
-  seedBudgets(sessions: Iterable<ProcessingSession>): void {
+  seedBudgets(sessions: Iterable<SessionFigures>): void {
     for (const session of sessions) this.#budgets.seed(session);
   }
 

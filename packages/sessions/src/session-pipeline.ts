@@ -1,6 +1,7 @@
 import { SessionBuilder } from './session-builder.js';
 import type { BuilderStats, SessionBuilderOptions, TraceSnapshot } from './session-builder.js';
 import type { ProcessingSession } from './model.js';
+import type { SessionFigures } from './history-store.js';
 import { MemorySessionStore } from './session-store.js';
 import type { SessionStore, SessionStoreOptions } from './session-store.js';
 import type { SpanRecord } from './span-record.js';
@@ -221,7 +222,7 @@ export class SessionPipeline {
   }
 
   /** Counts sessions from history toward their users' daily budgets (see {@link SessionBuilder.seedBudgets}). */
-  seedBudgets(sessions: Iterable<ProcessingSession>): void {
+  seedBudgets(sessions: Iterable<SessionFigures>): void {
     this.#builder.seedBudgets(sessions);
   }
 

@@ -49,14 +49,24 @@ export interface StatisticsWindow {
 export const UNKNOWN_KEY = 'unknown';
 
 /** The value at quantile `q` (nearest rank) of ascending `sorted`. */
-export function quantile(sorted: readonly number[], q: number): number | null {
+export function quantile(sorted: ArrayLike<number>, q: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-function summarize(values: number[]): DurationSummary {
-  values.sort((a, b) => a - b);
-  const sum = values.reduce((total, value) => total + value, 0);
+/**
+ * The values in ascending order. A Float64Array sorts numerically in native code: a month of
+ * durations (hundreds of thousands) sorts in milliseconds, where `Array.prototype.sort` with a
+ * comparator held the event loop for hundreds (bench/storage.bench.ts, whole-history statistics).
+ */
+export function sortedNumbers(values: readonly number[]): Float64Array {
+  return Float64Array.from(values).sort();
+}
+
+function summarize(unsorted: readonly number[]): DurationSummary {
+  const values = sortedNumbers(unsorted);
+  let sum = 0;
+  for (const value of values) sum += value;
   return {
     count: values.length,
     mean: values.length === 0 ? null : sum / values.length,
@@ -66,62 +76,117 @@ function summarize(values: number[]): DurationSummary {
   };
 }
 
-function statisticsOf(sessions: readonly ProcessingSession[]): SessionStatistics {
-  const counts = { active: 0, completed: 0, failed: 0, abandoned: 0 };
-  const durations: number[] = [];
-  const firstTokens: number[] = [];
-  let tokensIn = 0;
-  let tokensOut = 0;
-  for (const session of sessions) {
-    counts[session.status] += 1;
-    if (session.status !== 'active' && session.duration_ms !== null) durations.push(session.duration_ms);
-    if (session.time_to_first_token_ms !== null) firstTokens.push(session.time_to_first_token_ms);
-    tokensIn += session.token_counts.input ?? 0;
-    tokensOut += session.token_counts.output ?? 0;
+/** What statistics read of a session: its figures, without timeline, calls or texts. */
+export type StatisticsInput = Pick<
+  ProcessingSession,
+  'status' | 'start_time' | 'duration_ms' | 'time_to_first_token_ms' | 'token_counts' | 'model' | 'task' | 'processor_type'
+>;
+
+/** Counts, sums and the durations percentiles need: what one group of statistics keeps. */
+class GroupFigures {
+  readonly counts = { active: 0, completed: 0, failed: 0, abandoned: 0 };
+  readonly durations: number[] = [];
+  readonly firstTokens: number[] = [];
+  tokensIn = 0;
+  tokensOut = 0;
+  total = 0;
+
+  add(session: StatisticsInput): void {
+    this.total += 1;
+    this.counts[session.status] += 1;
+    if (session.status !== 'active' && session.duration_ms !== null) this.durations.push(session.duration_ms);
+    if (session.time_to_first_token_ms !== null) this.firstTokens.push(session.time_to_first_token_ms);
+    this.tokensIn += session.token_counts.input ?? 0;
+    this.tokensOut += session.token_counts.output ?? 0;
   }
-  const ended = counts.completed + counts.failed + counts.abandoned;
-  return {
-    sessions_total: sessions.length,
-    ...counts,
-    success_rate: ended === 0 ? null : counts.completed / ended,
-    processing_time_ms: summarize(durations),
-    time_to_first_token_ms: summarize(firstTokens),
-    tokens_in: tokensIn,
-    tokens_out: tokensOut,
-  };
+
+  statistics(): SessionStatistics {
+    const counts = this.counts;
+    const ended = counts.completed + counts.failed + counts.abandoned;
+    return {
+      sessions_total: this.total,
+      ...counts,
+      success_rate: ended === 0 ? null : counts.completed / ended,
+      processing_time_ms: summarize(this.durations),
+      time_to_first_token_ms: summarize(this.firstTokens),
+      tokens_in: this.tokensIn,
+      tokens_out: this.tokensOut,
+    };
+  }
 }
 
-function breakdown(sessions: readonly ProcessingSession[], key: (session: ProcessingSession) => string | null): Record<string, SessionStatistics> {
-  const groups = new Map<string, ProcessingSession[]>();
-  for (const session of sessions) {
-    const name = key(session) ?? UNKNOWN_KEY;
-    let group = groups.get(name);
-    if (!group) groups.set(name, (group = []));
-    group.push(session);
+/** Groups of one breakdown, by name (sessions without a value under {@link UNKNOWN_KEY}). */
+class Breakdown {
+  readonly #groups = new Map<string, GroupFigures>();
+  readonly #key: (session: StatisticsInput) => string | null;
+
+  constructor(key: (session: StatisticsInput) => string | null) {
+    this.#key = key;
   }
-  const result: Record<string, SessionStatistics> = {};
-  for (const [name, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    // defineProperty: a model named `__proto__` is a key like any other, not the object's prototype.
-    Object.defineProperty(result, name, { value: statisticsOf(group), enumerable: true, writable: true, configurable: true });
+
+  add(session: StatisticsInput): void {
+    const name = this.#key(session) ?? UNKNOWN_KEY;
+    let group = this.#groups.get(name);
+    if (!group) this.#groups.set(name, (group = new GroupFigures()));
+    group.add(session);
   }
-  return result;
+
+  report(): Record<string, SessionStatistics> {
+    const result: Record<string, SessionStatistics> = {};
+    for (const [name, group] of [...this.#groups].sort(([a], [b]) => a.localeCompare(b))) {
+      // defineProperty: a model named `__proto__` is a key like any other, not the object's prototype.
+      Object.defineProperty(result, name, { value: group.statistics(), enumerable: true, writable: true, configurable: true });
+    }
+    return result;
+  }
+}
+
+/**
+ * {@link computeStatistics} a session at a time, for stores that read history in chunks: it keeps
+ * counts, sums and durations per group, never the sessions.
+ */
+export class StatisticsAccumulator {
+  readonly #window: StatisticsWindow;
+  readonly #all = new GroupFigures();
+  readonly #byModel = new Breakdown((session) => session.model);
+  readonly #byTask = new Breakdown((session) => session.task);
+  readonly #byProcessorType = new Breakdown((session) => session.processor_type);
+
+  constructor(window: StatisticsWindow = {}) {
+    this.#window = window;
+  }
+
+  /** Counts a session (one that started outside the window: skipped). */
+  add(session: StatisticsInput): void {
+    const window = this.#window;
+    if (window.sinceMs !== undefined || window.untilMs !== undefined) {
+      const startMs = Date.parse(session.start_time);
+      if (window.sinceMs !== undefined && startMs < window.sinceMs) return;
+      if (window.untilMs !== undefined && startMs >= window.untilMs) return;
+    }
+    this.#all.add(session);
+    this.#byModel.add(session);
+    this.#byTask.add(session);
+    this.#byProcessorType.add(session);
+  }
+
+  /** The report of the sessions added so far. */
+  report(): StatisticsReport {
+    const window = this.#window;
+    return {
+      since: window.sinceMs === undefined ? null : new Date(window.sinceMs).toISOString(),
+      until: window.untilMs === undefined ? null : new Date(window.untilMs).toISOString(),
+      ...this.#all.statistics(),
+      by_model: this.#byModel.report(),
+      by_task: this.#byTask.report(),
+      by_processor_type: this.#byProcessorType.report(),
+    };
+  }
 }
 
 /** Statistics of the sessions that started within the window (all of them without one). */
-export function computeStatistics(all: Iterable<ProcessingSession>, window: StatisticsWindow = {}): StatisticsReport {
-  const sessions: ProcessingSession[] = [];
-  for (const session of all) {
-    const startMs = Date.parse(session.start_time);
-    if (window.sinceMs !== undefined && startMs < window.sinceMs) continue;
-    if (window.untilMs !== undefined && startMs >= window.untilMs) continue;
-    sessions.push(session);
-  }
-  return {
-    since: window.sinceMs === undefined ? null : new Date(window.sinceMs).toISOString(),
-    until: window.untilMs === undefined ? null : new Date(window.untilMs).toISOString(),
-    ...statisticsOf(sessions),
-    by_model: breakdown(sessions, (session) => session.model),
-    by_task: breakdown(sessions, (session) => session.task),
-    by_processor_type: breakdown(sessions, (session) => session.processor_type),
-  };
+export function computeStatistics(all: Iterable<StatisticsInput>, window: StatisticsWindow = {}): StatisticsReport {
+  const accumulator = new StatisticsAccumulator(window);
+  for (const session of all) accumulator.add(session);
+  return accumulator.report();
 }

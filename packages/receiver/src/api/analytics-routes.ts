@@ -1,7 +1,7 @@
 // The route schemas carry OpenAPI fields (summary, description) that @fastify/swagger declares.
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { analyticsReportSchema, ANALYTICS_DIMENSIONS, computeAnalytics } from '@llm-monitor/sessions';
+import { AnalyticsAccumulator, analyticsReportSchema, ANALYTICS_DIMENSIONS } from '@llm-monitor/sessions';
 import type { AnalyticsDimension, HistoryStore } from '@llm-monitor/sessions';
 import { apiErrorSchema } from './api-errors.js';
 import { analyticsToCsv } from './csv.js';
@@ -57,8 +57,10 @@ export async function analyticsRoutes(app: FastifyInstance, { history }: { reado
       const query = request.query;
       const groupBy = groupByParameter(query.group_by);
       const window = windowParameters({ ...query, window: query.since === undefined ? (query.window ?? DEFAULT_WINDOW) : query.window }, Date.now());
-      const rows = await history.callRows(window);
-      const report = computeAnalytics(rows, { groupBy, ...window, top: query.top ?? 10 });
+      // Read through in chunks: what is kept is per group, session and user, never the month's rows.
+      const accumulator = new AnalyticsAccumulator({ groupBy, ...window, top: query.top ?? 10 });
+      for await (const chunk of history.callFigures(window)) for (const row of chunk) accumulator.add(row);
+      const report = accumulator.report();
       const format = exportFormat(request, query.format);
       if (format) {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -1,7 +1,7 @@
 // The route schemas carry OpenAPI fields (summary, description) that @fastify/swagger declares.
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { computeStatistics, statisticsReportSchema } from '@llm-monitor/sessions';
+import { StatisticsAccumulator, statisticsReportSchema } from '@llm-monitor/sessions';
 import type { HistoryStore } from '@llm-monitor/sessions';
 import { apiErrorSchema } from './api-errors.js';
 import { windowParameters } from './query-parameters.js';
@@ -27,7 +27,10 @@ export async function statisticsRoutes(app: FastifyInstance, { history }: { read
     },
     async (request) => {
       const window = windowParameters(request.query, Date.now());
-      return computeStatistics(await history.sessionSummaries(window), window);
+      // Read through in chunks: counts, sums and durations are kept, never the sessions.
+      const accumulator = new StatisticsAccumulator(window);
+      for await (const chunk of history.sessionFigures(window)) for (const session of chunk) accumulator.add(session);
+      return accumulator.report();
     },
   );
 }

@@ -2,8 +2,8 @@
  * How sessions and calls become table rows, shared by the SQLite and PostgreSQL stores: one list of
  * columns, one mapping, so the two schemas cannot drift apart (docs/storage.md describes them).
  */
-import { callRowsOf } from '@llm-monitor/sessions';
-import type { LlmCallRow, ProcessingSession, SpanRecord, TraceSnapshot } from '@llm-monitor/sessions';
+import { callRowsOf, SCAN_CHUNK } from '@llm-monitor/sessions';
+import type { CallFigures, LlmCallRow, ProcessingSession, SessionFigures, SpanRecord, TraceSnapshot } from '@llm-monitor/sessions';
 
 /** Columns of `sessions`, in the order the stores write them. `detail` is the session's JSON. */
 export const SESSION_COLUMNS = [
@@ -108,50 +108,88 @@ export function sessionFromDetail(detail: unknown): ProcessingSession {
 /** The schema version this build writes; a database with a higher one was made by a newer build. */
 export const SCHEMA_VERSION = 1;
 
-/** A session for statistics, from its `sessions` row (no timeline, calls or token texts). */
-export function sessionSummaryFromRow(row: Record<string, unknown>): ProcessingSession {
-  const text = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
-  const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+/** Columns {@link sessionFiguresFromRow} reads. */
+export const SESSION_FIGURE_COLUMNS = [
+  'trace_id', 'session_id', 'status', 'start_time', 'duration_ms', 'time_to_first_token_ms', 'input_tokens', 'output_tokens',
+  'total_tokens', 'model', 'task', 'processor_type', 'user_id', 'cost_usd', 'budget_exceeded',
+] as const;
+
+const text = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
+const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+/** A session's figures (statistics, budgets) from its `sessions` row. */
+export function sessionFiguresFromRow(row: Record<string, unknown>): SessionFigures {
   return {
-    session_id: String(row.session_id),
     trace_id: String(row.trace_id),
-    source: row.source as ProcessingSession['source'],
-    status: row.status as ProcessingSession['status'],
+    session_id: String(row.session_id),
+    status: row.status as SessionFigures['status'],
     start_time: text(row.start_time)!,
-    end_time: text(row.end_time),
     duration_ms: number(row.duration_ms),
-    current_stage: null,
-    progress: 0,
-    content_preview: null,
-    result_preview: null,
-    task: text(row.task),
-    model: text(row.model),
-    provider: text(row.provider),
-    processor_type: text(row.processor_type),
-    service_name: text(row.service_name),
-    conversation_id: text(row.conversation_id),
-    user_id: text(row.user_id),
-    events: [],
-    stages: [],
-    llm_calls: [],
-    streamed_tokens: [],
-    token_counts: { input: number(row.input_tokens), output: number(row.output_tokens), total: number(row.total_tokens), streamed: 0 },
     time_to_first_token_ms: number(row.time_to_first_token_ms),
-    tokens_per_second: null,
-    time_per_output_token_ms: null,
+    token_counts: { input: number(row.input_tokens), output: number(row.output_tokens), total: number(row.total_tokens), streamed: 0 },
+    model: text(row.model),
+    task: text(row.task),
+    processor_type: text(row.processor_type),
+    user_id: text(row.user_id),
     cost_usd: number(row.cost_usd),
-    budget_exceeded: (typeof row.budget_exceeded === 'string' ? JSON.parse(row.budget_exceeded) : (row.budget_exceeded ?? [])) as ProcessingSession['budget_exceeded'],
-    metadata: {},
-    error: text(row.error),
+    budget_exceeded: (typeof row.budget_exceeded === 'string' ? JSON.parse(row.budget_exceeded) : (row.budget_exceeded ?? [])) as SessionFigures['budget_exceeded'],
   };
 }
 
-/** Columns `sessionSummaryFromRow` reads. */
-export const SUMMARY_COLUMNS = [
-  'session_id', 'trace_id', 'source', 'status', 'start_time', 'end_time', 'duration_ms', 'task', 'model', 'provider',
-  'processor_type', 'service_name', 'conversation_id', 'user_id', 'input_tokens', 'output_tokens', 'total_tokens',
-  'time_to_first_token_ms', 'cost_usd', 'budget_exceeded', 'error',
-] as const;
+/** A call's figures (analytics) from its `llm_calls` row. */
+export function callFiguresFromRow(row: Record<string, unknown>): CallFigures {
+  return {
+    call_id: String(row.call_id),
+    session_id: String(row.session_id),
+    user_id: text(row.user_id),
+    model: text(row.model),
+    task: text(row.task),
+    service_name: text(row.service_name),
+    start_time: text(row.start_time)!,
+    input_tokens: number(row.input_tokens),
+    output_tokens: number(row.output_tokens),
+    total_tokens: number(row.total_tokens),
+    cost_usd: number(row.cost_usd),
+    status: row.status as CallFigures['status'],
+    duration_ms: number(row.duration_ms),
+    time_to_first_token_ms: number(row.time_to_first_token_ms),
+  };
+}
+
+/**
+ * Reads through a window in chunks, oldest first: `fetch(fromIso, limit)` answers at most `limit`
+ * rows that started at or after `fromIso` (from the window's start when `undefined`), ordered by
+ * start time (in any order within a millisecond), each with its `start_time` and a unique id. Each
+ * chunk starts again at the last millisecond of the one before, so none of that millisecond's rows
+ * is missed; those already read are recognised by id. A chunk of one millisecond only grows the
+ * limit, so the walk always advances. Between chunks the event loop is let in.
+ */
+export async function* scanInChunks<T>(
+  fetch: (fromIso: string | undefined, limit: number) => Promise<Record<string, unknown>[]> | Record<string, unknown>[],
+  idOf: (row: Record<string, unknown>) => string,
+  map: (row: Record<string, unknown>) => T,
+): AsyncGenerator<T[]> {
+  let from: string | undefined;
+  let seenAtFrom = new Set<string>();
+  let limit = SCAN_CHUNK;
+  for (;;) {
+    const rows = await fetch(from, limit);
+    const fresh = rows.filter((row) => !(text(row.start_time) === from && seenAtFrom.has(idOf(row))));
+    if (fresh.length > 0) yield fresh.map(map);
+    if (rows.length < limit) return;
+    const last = text(rows.at(-1)!.start_time)!;
+    if (last === from) {
+      // The whole chunk started in one millisecond: read more of it at once.
+      for (const row of rows) seenAtFrom.add(idOf(row));
+      limit *= 2;
+    } else {
+      from = last;
+      seenAtFrom = new Set(rows.filter((row) => text(row.start_time) === last).map(idOf));
+      limit = SCAN_CHUNK;
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
 
 /** Stored span records (`[trace id, seen at, record]`, in append order) as one snapshot per trace. */
 export function groupRecords(rows: Iterable<readonly [string, number, SpanRecord]>): TraceSnapshot[] {

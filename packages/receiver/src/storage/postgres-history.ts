@@ -6,8 +6,9 @@
  */
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { callCursorAfter, callRowsOf, cursorAfter } from '@llm-monitor/sessions';
+import { CALL_FIGURE_COLUMNS, callCursorAfter, callRowsOf, cursorAfter } from '@llm-monitor/sessions';
 import type {
+  CallFigures,
   ConversationPage,
   HistoryCommit,
   HistoryStore,
@@ -16,13 +17,14 @@ import type {
   LlmCallRow,
   ProcessingSession,
   SessionFilter,
+  SessionFigures,
   SessionPage,
   SpanRecord,
   StatisticsWindow,
   TraceSnapshot,
 } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
-import { CALL_COLUMNS, callRowFromTable, groupRecords, SCHEMA_VERSION, SESSION_COLUMNS, sessionFromDetail, sessionRowOf, sessionSummaryFromRow, SUMMARY_COLUMNS } from './history-rows.js';
+import { CALL_COLUMNS, callRowFromTable, groupRecords, SCHEMA_VERSION, SESSION_COLUMNS, sessionFromDetail, sessionRowOf, callFiguresFromRow, scanInChunks, SESSION_FIGURE_COLUMNS, sessionFiguresFromRow } from './history-rows.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 /** Key of the advisory lock that serialises migrations of replicas starting together. */
@@ -282,10 +284,20 @@ export class PostgresHistoryStore implements HistoryStore {
     return { sessions: rows.map((row) => sessionFromDetail(row.detail)), total: Number(count?.total ?? 0) };
   }
 
-  async sessionSummaries(window: StatisticsWindow): Promise<ProcessingSession[]> {
+  sessionFigures(window: StatisticsWindow): AsyncIterable<SessionFigures[]> {
+    return scanInChunks((fromIso, limit) => this.#chunk('sessions', SESSION_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.trace_id), sessionFiguresFromRow);
+  }
+
+  /**
+   * Rows of `table` that started within the window and at or after `fromIso`, by start time only —
+   * the order the start-time index gives without sorting (scanInChunks needs no order within a
+   * millisecond: it starts each chunk at the last millisecond of the one before).
+   */
+  #chunk(table: string, columns: readonly string[], window: StatisticsWindow, fromIso: string | undefined, limit: number): Promise<Record<string, unknown>[]> {
     const where = new Where();
     windowInto(where, window);
-    return (await this.#query(`SELECT ${SUMMARY_COLUMNS.join(', ')} FROM sessions ${where.sql}`, where.parameters)).map(sessionSummaryFromRow);
+    if (fromIso !== undefined) where.clauses.push(`start_time >= ${where.value(fromIso)}::timestamptz`);
+    return this.#query(`SELECT ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY start_time LIMIT ${where.value(limit)}`, where.parameters);
   }
 
   async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
@@ -295,10 +307,8 @@ export class PostgresHistoryStore implements HistoryStore {
     return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };
   }
 
-  async callRows(window: StatisticsWindow): Promise<LlmCallRow[]> {
-    const where = new Where();
-    windowInto(where, window);
-    return (await this.#query(`SELECT * FROM llm_calls ${where.sql}`, where.parameters)).map(callRowFromTable);
+  callFigures(window: StatisticsWindow): AsyncIterable<CallFigures[]> {
+    return scanInChunks((fromIso, limit) => this.#chunk('llm_calls', CALL_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.call_id), callFiguresFromRow);
   }
 
   async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {

@@ -7,8 +7,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement, Transaction } from 'better-sqlite3';
-import { callCursorAfter, cursorAfter } from '@llm-monitor/sessions';
+import { CALL_FIGURE_COLUMNS, callCursorAfter, cursorAfter } from '@llm-monitor/sessions';
 import type {
+  CallFigures,
   ConversationPage,
   HistoryCommit,
   HistoryStore,
@@ -17,6 +18,7 @@ import type {
   LlmCallRow,
   ProcessingSession,
   SessionFilter,
+  SessionFigures,
   SessionPage,
   SpanRecord,
   StatisticsWindow,
@@ -32,8 +34,10 @@ import {
   sessionFromDetail,
   sessionRowOf,
   groupRecords,
-  sessionSummaryFromRow,
-  SUMMARY_COLUMNS,
+  callFiguresFromRow,
+  scanInChunks,
+  SESSION_FIGURE_COLUMNS,
+  sessionFiguresFromRow,
 } from './history-rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -291,10 +295,25 @@ export class SqliteHistoryStore implements HistoryStore {
     });
   }
 
-  async sessionSummaries(window: StatisticsWindow): Promise<ProcessingSession[]> {
+  sessionFigures(window: StatisticsWindow): AsyncIterable<SessionFigures[]> {
+    return scanInChunks((fromIso, limit) => this.#chunk('sessions', SESSION_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.trace_id), sessionFiguresFromRow);
+  }
+
+  /**
+   * Rows of `table` that started within the window and at or after `fromIso`, by start time only —
+   * the order the start-time index gives without sorting (scanInChunks needs no order within a
+   * millisecond: it starts each chunk at the last millisecond of the one before).
+   */
+  #chunk(table: string, columns: readonly string[], window: StatisticsWindow, fromIso: string | undefined, limit: number): Record<string, unknown>[] {
     const where = windowWhere(window);
-    const rows = this.#run(() => this.#database.prepare(`SELECT ${SUMMARY_COLUMNS.join(', ')} FROM sessions ${where.sql}`).all(...where.parameters)) as Record<string, unknown>[];
-    return rows.map(sessionSummaryFromRow);
+    const clauses = where.sql === '' ? [] : [where.sql.slice('WHERE '.length)];
+    const parameters: unknown[] = [...where.parameters];
+    if (fromIso !== undefined) {
+      clauses.push('start_time >= ?');
+      parameters.push(fromIso);
+    }
+    const sql = `SELECT ${columns.join(', ')} FROM ${table} ${clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY start_time LIMIT ?`;
+    return this.#run(() => this.#database.prepare(sql).all(...parameters, limit)) as Record<string, unknown>[];
   }
 
   async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
@@ -304,10 +323,8 @@ export class SqliteHistoryStore implements HistoryStore {
     return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };
   }
 
-  async callRows(window: StatisticsWindow): Promise<LlmCallRow[]> {
-    const where = windowWhere(window);
-    const rows = this.#run(() => this.#database.prepare(`SELECT * FROM llm_calls ${where.sql}`).all(...where.parameters)) as Record<string, unknown>[];
-    return rows.map(callRowFromTable);
+  callFigures(window: StatisticsWindow): AsyncIterable<CallFigures[]> {
+    return scanInChunks((fromIso, limit) => this.#chunk('llm_calls', CALL_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.call_id), callFiguresFromRow);
   }
 
   async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {
