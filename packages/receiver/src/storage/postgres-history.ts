@@ -14,7 +14,6 @@ import type {
   HistoryStore,
   LlmCallFilter,
   LlmCallPage,
-  LlmCallRow,
   ProcessingSession,
   SessionFilter,
   SessionFigures,

@@ -15,7 +15,6 @@ import type {
   HistoryStore,
   LlmCallFilter,
   LlmCallPage,
-  LlmCallRow,
   ProcessingSession,
   SessionFilter,
   SessionFigures,
