@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Database as SqliteDatabase, Statement, Transaction } from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { CALL_FIGURE_COLUMNS, callCursorAfter, cursorAfter } from '@llm-monitor/sessions';
 import type {
   CallFigures,
@@ -25,11 +25,9 @@ import type {
 } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import {
-  CALL_COLUMNS,
   callRowFromTable,
   callTableRowsOf,
   SCHEMA_VERSION,
-  SESSION_COLUMNS,
   sessionFromDetail,
   sessionRowOf,
   groupRecords,
@@ -39,6 +37,9 @@ import {
   sessionFiguresFromRow,
 } from './history-rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { SqliteWriteThread } from './sqlite-write-thread.js';
+import { configureWriter, prepareWrites } from './sqlite-writes.js';
+import type { SqliteCommitRows, SqliteWrites } from './sqlite-writes.js';
 
 /** SQLite's result codes that mean "cannot write now", not "the code is wrong". */
 const UNAVAILABLE_CODES = /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
@@ -167,10 +168,7 @@ export function openSqliteHistory(path: string): SqliteHistoryStore {
     // another program is refused before anything is written to it (WAL mode would stay in its header).
     refuseForeign(database, file, existed);
     database.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a commit survives the process being killed (the WAL is written before the
-    // commit returns); only a power loss may lose the last commits. docs/storage.md says so.
-    database.pragma('synchronous = NORMAL');
-    database.pragma('busy_timeout = 5000');
+    configureWriter(database);
     database.pragma('foreign_keys = OFF');
     migrate(database, file);
   } catch (error) {
@@ -182,7 +180,7 @@ export function openSqliteHistory(path: string): SqliteHistoryStore {
     }
     throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot prepare SQLite file ${file}: ${(error as Error).message}`, { cause: error });
   }
-  return new SqliteHistoryStore(database, file);
+  return new SqliteHistoryStore(database, file, { writes: 'thread' });
 }
 
 /** Refuses a database of another program: no llm-monitor schema, but tables of its own. */
@@ -222,37 +220,46 @@ function migrate(database: SqliteDatabase, file: string): void {
   apply.immediate();
 }
 
-/** The {@link HistoryStore} on SQLite. */
+/** Options of {@link SqliteHistoryStore}. */
+export interface SqliteHistoryOptions {
+  /**
+   * Where writes run: `thread`, a worker thread of their own (what {@link openSqliteHistory} gives
+   * the receiver), or `inline`, on this connection on the calling thread (tools and tests).
+   */
+  readonly writes?: 'thread' | 'inline';
+}
+
+/** The {@link HistoryStore} on SQLite. Reads run on the calling thread; writes as configured. */
 export class SqliteHistoryStore implements HistoryStore {
   readonly kind = 'sqlite';
   readonly durable = true;
   readonly location: string;
   readonly #database: SqliteDatabase;
-  readonly #upsertSession: Statement;
-  readonly #upsertCall: Statement;
-  readonly #appendRunning: Statement;
-  readonly #deleteRunning: Statement;
-  readonly #commit: Transaction<(commit: HistoryCommit) => void>;
+  readonly #thread: SqliteWriteThread | undefined;
+  #inline: SqliteWrites | undefined;
 
-  constructor(database: SqliteDatabase, file: string) {
+  constructor(database: SqliteDatabase, file: string, options: SqliteHistoryOptions = {}) {
     this.#database = database;
     this.location = file;
     // SQLite's lower() folds ASCII only: text search folds case as JavaScript does, like the other stores.
     database.function('llmmon_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
-    this.#upsertSession = database.prepare(`INSERT OR REPLACE INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map((column) => `@${column}`).join(', ')})`);
-    this.#upsertCall = database.prepare(`INSERT OR REPLACE INTO llm_calls (${CALL_COLUMNS.join(', ')}) VALUES (${CALL_COLUMNS.map((column) => `@${column}`).join(', ')})`);
-    this.#appendRunning = database.prepare('INSERT INTO running_spans (trace_id, seen_ms, record) VALUES (?, ?, ?)');
-    this.#deleteRunning = database.prepare('DELETE FROM running_spans WHERE trace_id = ?');
-    this.#commit = database.transaction((commit: HistoryCommit) => {
-      for (const session of commit.sessions) {
-        this.#upsertSession.run(sessionRowOf(session));
-        for (const call of callTableRowsOf(session)) this.#upsertCall.run(call);
-      }
-      for (const traceId of commit.settled) this.#deleteRunning.run(traceId);
-      for (const snapshot of commit.running) {
-        for (const span of snapshot.spans) this.#appendRunning.run(snapshot.traceId, snapshot.lastSeenMs, JSON.stringify(span));
-      }
-    });
+    if (options.writes === 'thread') this.#thread = new SqliteWriteThread(file);
+  }
+
+  /** The inline writes, prepared on first use (a read-only connection never prepares them). */
+  #writes(): SqliteWrites {
+    this.#inline ??= prepareWrites(this.#database);
+    return this.#inline;
+  }
+
+  /** Runs a write where it is configured to run; SQLite's "cannot now" errors become LLMMON_ERR_STORE_UNAVAILABLE. */
+  async #write<T>(inThread: (thread: SqliteWriteThread) => Promise<T>, inline: (writes: SqliteWrites) => T): Promise<T> {
+    if (!this.#database.open) throw new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', `SQLite ${this.location}: the database is closed`);
+    try {
+      return this.#thread ? await inThread(this.#thread) : inline(this.#writes());
+    } catch (error) {
+      throw unavailable(error, this.location);
+    }
   }
 
   #run<T>(work: () => T): T {
@@ -266,7 +273,14 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async commit(commit: HistoryCommit): Promise<void> {
-    this.#run(() => this.#commit.immediate(commit));
+    // The rows are built here (JSON, about 25 µs a session); SQLite writes them where configured.
+    const rows: SqliteCommitRows = {
+      sessions: commit.sessions.map(sessionRowOf),
+      calls: commit.sessions.flatMap(callTableRowsOf),
+      running: commit.running.flatMap((snapshot) => snapshot.spans.map((span) => [snapshot.traceId, snapshot.lastSeenMs, JSON.stringify(span)] as const)),
+      settled: commit.settled,
+    };
+    await this.#write((thread) => thread.commit(rows), (writes) => writes.commit(rows));
   }
 
   async runningTraces(): Promise<TraceSnapshot[]> {
@@ -328,20 +342,7 @@ export class SqliteHistoryStore implements HistoryStore {
 
   async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {
     const cutoff = isoOf(cutoffMs);
-    return this.#run(() =>
-      this.#database.transaction(() => {
-        const traces = this.#database.prepare('SELECT trace_id FROM sessions WHERE start_time < ? LIMIT ?').all(cutoff, maxRows) as { trace_id: string }[];
-        const deleteSession = this.#database.prepare('DELETE FROM sessions WHERE trace_id = ?');
-        const deleteCalls = this.#database.prepare('DELETE FROM llm_calls WHERE trace_id = ?');
-        const deleteRunning = this.#database.prepare('DELETE FROM running_spans WHERE trace_id = ?');
-        for (const { trace_id: traceId } of traces) {
-          deleteSession.run(traceId);
-          deleteCalls.run(traceId);
-          deleteRunning.run(traceId);
-        }
-        return traces.length;
-      }).immediate(),
-    );
+    return this.#write((thread) => thread.deleteBefore(cutoff, maxRows), (writes) => writes.deleteBefore(cutoff, maxRows));
   }
 
   async ping(): Promise<void> {
@@ -349,6 +350,7 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async close(): Promise<void> {
+    await this.#thread?.close();
     if (this.#database.open) this.#database.close();
   }
 }
