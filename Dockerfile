@@ -1,10 +1,12 @@
 # The llm-monitor receiver (with the demo workload available via --demo or the llm-monitor-demo
 # command). Multi-stage: compile in a build stage, run as the unprivileged `node` user.
 #   docker build -t llm-monitor .
-#   docker run -p 8000:8000 -p 4318:4318 llm-monitor --demo
+#   docker run -p 8000:8000 -p 4318:4318 -v llm-monitor-data:/data llm-monitor --demo
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# better-sqlite3 (the embedded history store) compiles its addon when no prebuilt binary is reachable.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 RUN npm install -g pnpm@10
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
 COPY packages ./packages
@@ -18,9 +20,13 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     LLM_MONITOR_HOST=0.0.0.0 \
     LLM_MONITOR_PORT=8000 \
-    LLM_MONITOR_OTLP_PORT=4318
+    LLM_MONITOR_OTLP_PORT=4318 \
+    LLM_MONITOR_STORAGE_URL=sqlite:/data/llm-monitor.db
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app
+# The history (SQLite): keep it on a volume, or set LLM_MONITOR_STORAGE_URL to PostgreSQL.
+RUN mkdir /data && chown node:node /data
+VOLUME /data
 USER node
 EXPOSE 8000 4318
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

@@ -39,14 +39,17 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the receiver, the demo, Prometheus and Grafana, mounting files that exist', () => {
-    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, { volumes?: string[] }> };
+    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, { volumes?: string[] }>; volumes?: Record<string, unknown> };
     expect(Object.keys(file.services).sort()).toEqual(['demo', 'grafana', 'llm-monitor', 'llm-monitor-replica', 'otel-collector', 'prometheus']);
     for (const service of Object.values(file.services)) {
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0]!;
-        expect(existsSync(`${root}${source}`), volume).toBe(true);
+        // A named volume (the receiver's history) is declared at the top; a path must exist.
+        if (!source.startsWith('.') && !source.startsWith('/')) expect(Object.keys(file.volumes ?? {}), volume).toContain(source);
+        else expect(existsSync(`${root}${source}`), volume).toBe(true);
       }
     }
+    expect(file.services['llm-monitor']!.volumes).toContain('llm-monitor-data:/data');
     expect(existsSync(`${root}Dockerfile`)).toBe(true);
   });
 });
@@ -63,11 +66,11 @@ describe('deploy/kubernetes/llm-monitor.yaml', () => {
   const byKind = (kind: string): Manifest => manifests.find((manifest) => manifest.kind === kind)!;
 
   it('holds a ConfigMap the receiver accepts as its config file', () => {
-    expect(manifests.map((manifest) => manifest.kind)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ServiceMonitor']);
+    expect(manifests.map((manifest) => manifest.kind)).toEqual(['ConfigMap', 'PersistentVolumeClaim', 'Deployment', 'Service', 'ServiceMonitor']);
     const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-k8s-'));
     writeFileSync(join(directory, 'config.yaml'), byKind('ConfigMap').data!['config.yaml']!);
     const config = resolveConfig({ configFile: join(directory, 'config.yaml') });
-    expect(config).toMatchObject({ host: '0.0.0.0', port: 8000, otlpPort: 4318 });
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 8000, otlpPort: 4318, storageUrl: 'sqlite:/data/llm-monitor.db' });
   });
 
   it('probes, exposes and scrapes the receiver where it listens', () => {
@@ -75,6 +78,9 @@ describe('deploy/kubernetes/llm-monitor.yaml', () => {
     expect(deployment).toContain('"path":"/readyz"');
     expect(deployment).toContain('"path":"/healthz"');
     expect(deployment).toContain(`"name":"${CONFIG_FILE_ENV}"`);
+    // The root file system is read-only: the history lives on the claimed volume, where storage_url points.
+    expect(deployment).toContain('"mountPath":"/data"');
+    expect(deployment).toContain('"claimName":"llm-monitor-data"');
     const service = byKind('Service').spec as { ports: { name: string; port: number }[] };
     expect(service.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'http', port: 8000 }), expect.objectContaining({ name: 'otlp-http', port: 4318 })]));
     const monitor = byKind('ServiceMonitor').spec as { endpoints: { port: string; path: string }[] };
