@@ -49,6 +49,7 @@ function sessionOf(i: number): ProcessingSession {
     input_tokens: 100 + (i % 3000),
     output_tokens: 10 + (i % 400),
     cost_usd: null,
+    time_to_first_token_ms: null,
   }));
   return {
     session_id: `session-${i}`,

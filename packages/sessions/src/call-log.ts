@@ -106,7 +106,7 @@ export function callRowsOf(session: ProcessingSession): LlmCallRow[] {
     total_tokens: total(call),
     cached_tokens: null,
     finish_reasons: null,
-    time_to_first_token_ms: null,
+    time_to_first_token_ms: call.time_to_first_token_ms,
     duration_ms: call.duration_ms,
     status: call.status,
     error: call.error,

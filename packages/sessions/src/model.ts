@@ -63,6 +63,11 @@ export interface LlmCallRecord {
   response_preview: string | null;
   /** USD from the price table (built-in prices and `model_prices`); `null` when the model has no price. */
   cost_usd: number | null;
+  /**
+   * Milliseconds from the call's start to its first streamed token: what the span says (the Vercel
+   * AI SDK), else, for a session of ours, its first token event when it falls within this call.
+   */
+  time_to_first_token_ms: number | null;
 }
 
 /** Token counts of a session. */

@@ -70,6 +70,7 @@ export const llmCallRecordSchema = {
     prompt_preview: nullableString,
     response_preview: nullableString,
     cost_usd: nullableNumber,
+    time_to_first_token_ms: nullableNumber,
   },
 } as const;
 

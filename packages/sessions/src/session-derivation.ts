@@ -114,7 +114,26 @@ function llmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrice
     prompt_preview: facts.promptPreview,
     response_preview: facts.responsePreview,
     cost_usd: costUsd(prices, facts.responseModel ?? facts.requestModel, facts.inputTokens, facts.outputTokens),
+    time_to_first_token_ms: facts.timeToFirstTokenMs,
   };
+}
+
+/**
+ * The call a session's first streamed token belongs to (our token events sit on the streaming
+ * stage, not on the call): the earliest call running at that moment, given that token's delay.
+ */
+function withFirstTokenOfSession(calls: LlmCallRecord[], firstAtMs: number | undefined): LlmCallRecord[] {
+  if (firstAtMs === undefined || calls.some((call) => call.time_to_first_token_ms !== null)) return calls;
+  let chosen = -1;
+  for (const [index, call] of calls.entries()) {
+    const startMs = Date.parse(call.start_time);
+    const endMs = call.end_time === null ? Infinity : Date.parse(call.end_time);
+    if (startMs <= firstAtMs && firstAtMs <= endMs && (chosen < 0 || startMs < Date.parse(calls[chosen]!.start_time))) chosen = index;
+  }
+  if (chosen < 0) return calls;
+  const copy = [...calls];
+  copy[chosen] = { ...calls[chosen]!, time_to_first_token_ms: boundedDuration(firstAtMs - Date.parse(calls[chosen]!.start_time)) };
+  return copy;
 }
 
 /**
@@ -169,7 +188,7 @@ export function deriveSession(traceId: string, spans: SpanRecord[], parents: Rea
     status === 'active' ? (stages.at(-1)?.stage ?? null) : status === 'failed' ? TERMINAL_STAGES.failed : TERMINAL_STAGES.completed;
 
   const tokens = collectTokens(spans);
-  const llmCalls = calls.map((call) => llmCallRecord(call.span, call.facts, prices));
+  const llmCalls = withFirstTokenOfSession(calls.map((call) => llmCallRecord(call.span, call.facts, prices)), ours ? tokens.firstAtMs : undefined);
   // A foreign session's time to first token: the first call that reports one, from the session start.
   const firstChunk = calls.find((call) => call.facts.timeToFirstTokenMs !== null);
   const callTimeToFirstTokenMs = firstChunk

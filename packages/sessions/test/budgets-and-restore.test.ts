@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventsBetween, seenStateOf, SessionBuilder, SessionPipeline } from '../src/index.js';
+import { callRowsOf, eventsBetween, seenStateOf, SessionBuilder, SessionPipeline } from '../src/index.js';
 import type { ProcessingSession, SpanRecord } from '../src/index.js';
 import { completedSession, pendingMarker, shuffled, span, T0, TRACE_ID } from './span-fixtures.js';
 
@@ -141,5 +141,20 @@ describe('the builder decides time outcomes', () => {
     expect(builder.advance(5000)).toEqual([]);
     const [back] = builder.ingest([span({ ...rest[1]!, endTimeUnixMs: 0 })], 6000);
     expect(back!.status).toBe('active');
+  });
+});
+
+describe('time to first token of a call', () => {
+  it("is the session's first token event for the call it falls within, in the call log too", () => {
+    const [session] = new SessionBuilder().ingest(completedSession().all);
+    // The call runs T0+61 … T0+79; the first token event is at T0+72.
+    expect(session!.llm_calls[0]!.time_to_first_token_ms).toBe(11);
+    expect(callRowsOf(session!)[0]!.time_to_first_token_ms).toBe(11);
+  });
+
+  it('is unknown when no token falls within a call', () => {
+    const { root, stages, llmCall } = completedSession();
+    const [session] = new SessionBuilder().ingest([root, ...stages, { ...llmCall, startTimeUnixMs: T0 + 80, endTimeUnixMs: T0 + 90 }]);
+    expect(session!.llm_calls[0]!.time_to_first_token_ms).toBeNull();
   });
 });
