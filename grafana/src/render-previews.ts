@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const [apiPort, otlpPort] = [await freePort(), await freePort()];
   const receiver = spawn(
     process.execPath,
-    [`${root}packages/receiver/bin/llm-monitor.js`, '--port', String(apiPort), '--otlp-port', String(otlpPort), '--demo', '--demo-rate', String(values.rate), '--model-prices', MODEL_PRICES, '--log-level', 'warn'],
+    [`${root}packages/receiver/bin/llm-monitor.js`, '--port', String(apiPort), '--otlp-port', String(otlpPort), '--demo', '--demo-rate', String(values.rate), '--model-prices', MODEL_PRICES, '--storage-url', 'memory:', '--log-level', 'warn'],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const receiverExited = new Promise((resolve) => receiver.once('exit', resolve));
