@@ -39,7 +39,8 @@ describe('history beyond the live window', () => {
     const storage = `sqlite:${join(directory, 'data', 'llm-monitor.db')}`;
     const common = ['--port', '0', '--otlp-port', '0', '--storage-url', storage, '--retention-seconds', '1', '--sweep-interval-seconds', '1'];
     const first = await startMonitor([...common, '--demo', '--demo-rate', '8']);
-    expect(first.output()).toContain(`history in sqlite ${join(directory, 'data', 'llm-monitor.db')}`);
+    // The start banner's second line says where history goes (it may come a moment after the first).
+    await until('the history line of the banner', () => first.output().includes(`history in sqlite ${join(directory, 'data', 'llm-monitor.db')}`), 5000);
 
     // Enough ended sessions, and the live window has let most of them go.
     let ended: ProcessingSession[] = [];
