@@ -48,6 +48,10 @@ function sessionOf(i: number): ProcessingSession {
     response_preview: null,
     input_tokens: 100 + (i % 3000),
     output_tokens: 10 + (i % 400),
+    total_tokens: 110 + (i % 3000) + (i % 400),
+    cached_tokens: null,
+    finish_reasons: ['stop'],
+    user_id: null,
     cost_usd: null,
     time_to_first_token_ms: null,
   }));

@@ -89,6 +89,10 @@ describe('history beyond the live window', () => {
     for (const call of chat) {
       expect(call.cost_usd).toBeCloseTo(((call.input_tokens ?? 0) * 0.15 + (call.output_tokens ?? 0) * 0.6) / 1e6, 12);
       expect(call.user_id).toMatch(/^user-\d+$/);
+      // Complete records: the instrumentation's finish reason and total, and the call's time to first token.
+      expect(call.finish_reasons).toEqual(['stop']);
+      expect(call.total_tokens).toBe((call.input_tokens ?? 0) + (call.output_tokens ?? 0));
+      expect(call.time_to_first_token_ms).toBeGreaterThan(0);
     }
     const csv = await fetch(`${second.apiUrl}/api/monitoring/llm-calls?format=csv&limit=5`);
     expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename="llm-monitor-llm-calls-.*\.csv"/);

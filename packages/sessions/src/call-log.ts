@@ -77,7 +77,9 @@ function preview(text: string | null): string | null {
   return text.slice(0, end);
 }
 
+/** The call's total, else what is known of input and output (a call that reports only one of them). */
 function total(call: LlmCallRecord): number | null {
+  if (call.total_tokens !== null) return call.total_tokens;
   if (call.input_tokens === null && call.output_tokens === null) return null;
   // Token counts are at most 2^53 − 1 each; their sum stays a safe float, never Infinity.
   return Math.min(Number.MAX_SAFE_INTEGER, (call.input_tokens ?? 0) + (call.output_tokens ?? 0));
@@ -91,7 +93,7 @@ export function callRowsOf(session: ProcessingSession): LlmCallRow[] {
     trace_id: session.trace_id,
     span_id: call.span_id,
     conversation_id: session.conversation_id,
-    user_id: session.user_id,
+    user_id: call.user_id ?? session.user_id,
     service_name: session.service_name,
     task: session.task,
     model: call.response_model ?? call.request_model,
@@ -104,8 +106,8 @@ export function callRowsOf(session: ProcessingSession): LlmCallRow[] {
     input_tokens: call.input_tokens,
     output_tokens: call.output_tokens,
     total_tokens: total(call),
-    cached_tokens: null,
-    finish_reasons: null,
+    cached_tokens: call.cached_tokens,
+    finish_reasons: call.finish_reasons,
     time_to_first_token_ms: call.time_to_first_token_ms,
     duration_ms: call.duration_ms,
     status: call.status,

@@ -4,7 +4,7 @@
  * none of them. The mapping is documented in docs/semantic-conventions.md ("Spans from other
  * instrumentations").
  */
-import { ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_SPAN_TYPE, GEN_AI } from '@llm-monitor/semconv';
+import { ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_SPAN_TYPE, ATTR_USAGE_TOTAL_TOKENS, GEN_AI } from '@llm-monitor/semconv';
 import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanRecord } from './span-record.js';
 import { boundedDuration, numericValue } from './span-values.js';
@@ -18,6 +18,14 @@ export interface LlmCallFacts {
   readonly responseModel: string | null;
   readonly inputTokens: number | null;
   readonly outputTokens: number | null;
+  /** Total tokens as the span reports them (`null` when it does not: the record adds input and output). */
+  readonly totalTokens: number | null;
+  /** Input tokens read from the provider's prompt cache. */
+  readonly cachedTokens: number | null;
+  /** Why the model stopped (`stop`, `length`, `tool_calls`, …), one per choice. */
+  readonly finishReasons: readonly string[] | null;
+  /** The user the call was made for, when the call span says. */
+  readonly userId: string | null;
   /** Milliseconds from the call's start to its first streamed chunk, when the span says. */
   readonly timeToFirstTokenMs: number | null;
   readonly promptPreview: string | null;
@@ -85,6 +93,36 @@ function vercelTimeToFirstChunk(span: SpanRecord): number | undefined {
   return boundedDuration(event.timeUnixMs - span.startTimeUnixMs);
 }
 
+/** Attributes of an LLM call's finish reasons: a list (GenAI), or one reason (the Vercel AI SDK). */
+const FINISH_REASON_KEYS = [GEN_AI.responseFinishReasons, 'ai.response.finishReason', 'llm.response.finish_reason'] as const;
+
+/** Why the call stopped, from the first of {@link FINISH_REASON_KEYS} the span carries. */
+function finishReasons(attributes: Attributes): string[] | null {
+  for (const key of FINISH_REASON_KEYS) {
+    const value = attributes[key];
+    if (typeof value === 'string' && value !== '') return [value];
+    if (Array.isArray(value)) {
+      const reasons = (value as readonly unknown[]).filter((reason): reason is string => typeof reason === 'string' && reason !== '');
+      if (reasons.length > 0) return reasons.slice(0, MAX_FINISH_REASONS);
+    }
+  }
+  return null;
+}
+
+/** Most finish reasons kept per call (one per choice; a request rarely asks for more). */
+const MAX_FINISH_REASONS = 16;
+
+/** What every convention reports alike: totals, cache, finish reasons, the user. */
+function commonFacts(a: Attributes): Pick<LlmCallFacts, 'totalTokens' | 'cachedTokens' | 'finishReasons' | 'userId'> {
+  return {
+    totalTokens: firstNumber(a, [ATTR_USAGE_TOTAL_TOKENS, 'ai.usage.totalTokens', 'llm.usage.total_tokens', 'llm.token_count.total']) ?? null,
+    cachedTokens:
+      firstNumber(a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'ai.usage.cachedInputTokens', 'llm.token_count.prompt_details.cache_read']) ?? null,
+    finishReasons: finishReasons(a),
+    userId: first(a, USER_KEYS) ?? null,
+  };
+}
+
 /** The facts of an LLM call span, or `undefined` when the span is none. */
 export function llmCallFacts(span: SpanRecord): LlmCallFacts | undefined {
   const convention = conventionOf(span);
@@ -96,6 +134,7 @@ export function llmCallFacts(span: SpanRecord): LlmCallFacts | undefined {
   const previews = {
     promptPreview: stringAttribute(a, ATTR_PROMPT_PREVIEW) ?? null,
     responsePreview: stringAttribute(a, ATTR_RESPONSE_PREVIEW) ?? null,
+    ...commonFacts(a),
   };
   if (convention === 'vercel') {
     const providerCall = /\.(doStream|doGenerate|doEmbed)$/.exec(stringAttribute(a, 'ai.operationId') ?? span.name)?.[1];
@@ -166,6 +205,7 @@ export const FOREIGN_ATTRIBUTE_KEYS: readonly string[] = [
   'llm.provider',
   'llm.system',
   'llm.request.type',
+  ...FINISH_REASON_KEYS,
   ...CONVERSATION_KEYS,
   ...USER_KEYS,
   ...TASK_KEYS,

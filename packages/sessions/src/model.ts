@@ -52,6 +52,14 @@ export interface LlmCallRecord {
   response_model: string | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  /** As the span reports it, else input + output where both are known; `null` when none is known. */
+  total_tokens: number | null;
+  /** Input tokens read from the provider's prompt cache, when the span says. */
+  cached_tokens: number | null;
+  /** Why the model stopped (`stop`, `length`, `tool_calls`, …), one per choice; `null` when unknown. */
+  finish_reasons: string[] | null;
+  /** The user the call was made for, when the call span says (the call log falls back to the session's). */
+  user_id: string | null;
   start_time: string;
   end_time: string | null;
   duration_ms: number | null;

@@ -51,7 +51,7 @@ export const llmCallRecordSchema = {
   additionalProperties: false,
   required: [
     'span_id', 'operation', 'provider', 'request_model', 'response_model', 'input_tokens',
-    'output_tokens', 'start_time', 'end_time', 'duration_ms', 'status', 'error', 'prompt_preview', 'response_preview',
+    'output_tokens', 'total_tokens', 'cached_tokens', 'finish_reasons', 'user_id', 'start_time', 'end_time', 'duration_ms', 'status', 'error', 'prompt_preview', 'response_preview',
     'cost_usd',
   ],
   properties: {
@@ -62,6 +62,10 @@ export const llmCallRecordSchema = {
     response_model: nullableString,
     input_tokens: nullableNumber,
     output_tokens: nullableNumber,
+    total_tokens: nullableNumber,
+    cached_tokens: nullableNumber,
+    finish_reasons: { type: ['array', 'null'], items: { type: 'string' } },
+    user_id: nullableString,
     start_time: isoTime,
     end_time: nullableIsoTime,
     duration_ms: nullableNumber,

@@ -59,6 +59,7 @@ export type ValueField =
   | 'input_tokens'
   | 'output_tokens'
   | 'total_tokens'
+  | 'cached_tokens'
   | 'streamed_tokens'
   | 'time_to_first_token'
   | 'time_per_output_token'
@@ -76,6 +77,7 @@ export const VALUE_FIELDS: readonly ValueField[] = [
   'input_tokens',
   'output_tokens',
   'total_tokens',
+  'cached_tokens',
   'streamed_tokens',
   'time_to_first_token',
   'time_per_output_token',
@@ -114,6 +116,14 @@ export const NUMERIC_ATTRIBUTES = {
   'ai.usage.completionTokens': { kind: 'tokens', field: 'output_tokens' },
   'llm.token_count.prompt': { kind: 'tokens', field: 'input_tokens' },
   'llm.token_count.completion': { kind: 'tokens', field: 'output_tokens' },
+  // An LLM call's total and cached input tokens, as each convention names them.
+  'ai.usage.totalTokens': { kind: 'tokens', field: 'total_tokens' },
+  'llm.usage.total_tokens': { kind: 'tokens', field: 'total_tokens' },
+  'llm.token_count.total': { kind: 'tokens', field: 'total_tokens' },
+  'gen_ai.usage.cache_read.input_tokens': { kind: 'tokens', field: 'cached_tokens' },
+  'gen_ai.usage.cache_read_input_tokens': { kind: 'tokens', field: 'cached_tokens' },
+  'ai.usage.cachedInputTokens': { kind: 'tokens', field: 'cached_tokens' },
+  'llm.token_count.prompt_details.cache_read': { kind: 'tokens', field: 'cached_tokens' },
   [ATTR_TOKENS_COUNT]: { kind: 'tokens', field: 'streamed_tokens' },
   [ATTR_TOKENS_TOTAL]: { kind: 'tokens', field: 'streamed_tokens' },
   [ATTR_TIME_TO_FIRST_TOKEN]: { kind: 'seconds', field: 'time_to_first_token' },

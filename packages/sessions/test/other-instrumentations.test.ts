@@ -239,3 +239,49 @@ describe('a trace whose caller is elsewhere', () => {
     expect(pipeline.store.get(TRACE_ID)?.status).toBe('active');
   });
 });
+
+describe('complete LLM call records', () => {
+  const call = (attributes: SpanRecord['attributes'], name = 'chat gpt-4o'): SpanRecord[] => {
+    const root = span({ name: 'POST /chat', startTimeUnixMs: T0, endTimeUnixMs: T0 + 900, attributes: { 'user.id': 'session-user' } });
+    return [root, span({ parentSpanId: root.spanId, name, kind: 3, startTimeUnixMs: T0 + 100, endTimeUnixMs: T0 + 800, attributes })];
+  };
+
+  it('keep total and cached tokens, finish reasons and the call’s user (GenAI conventions)', () => {
+    const session = sessionOf(call({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.usage.input_tokens': 1200,
+      'gen_ai.usage.output_tokens': 80,
+      'gen_ai.usage.cache_read.input_tokens': 1024,
+      'gen_ai.response.finish_reasons': ['stop', 'length'],
+      'user.id': 'call-user',
+    }));
+    expect(session.llm_calls[0]).toMatchObject({ total_tokens: 1280, cached_tokens: 1024, finish_reasons: ['stop', 'length'], user_id: 'call-user' });
+  });
+
+  it('read the Vercel AI SDK’s names for them', () => {
+    const session = sessionOf(call({
+      'ai.operationId': 'ai.streamText.doStream',
+      'ai.model.id': 'gpt-4o-mini',
+      'ai.usage.inputTokens': 50,
+      'ai.usage.outputTokens': 20,
+      'ai.usage.totalTokens': 75,
+      'ai.usage.cachedInputTokens': 32,
+      'ai.response.finishReason': 'tool-calls',
+    }, 'ai.streamText.doStream'));
+    // The total is the span's own (it may count reasoning tokens that input + output leave out).
+    expect(session.llm_calls[0]).toMatchObject({ input_tokens: 50, output_tokens: 20, total_tokens: 75, cached_tokens: 32, finish_reasons: ['tool-calls'], user_id: null });
+  });
+
+  it('read OpenInference’s names for them, and add input and output when no total is given', () => {
+    const withTotal = sessionOf(call({ 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 5, 'llm.token_count.total': 15, 'llm.token_count.prompt_details.cache_read': 4 }));
+    expect(withTotal.llm_calls[0]).toMatchObject({ total_tokens: 15, cached_tokens: 4, finish_reasons: null });
+    const withoutTotal = sessionOf(call({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 3 }));
+    expect(withoutTotal.llm_calls[0]).toMatchObject({ total_tokens: 10, cached_tokens: null, finish_reasons: null, user_id: null });
+  });
+
+  it('drop a cached count that is no token count, and finish reasons that are not text', () => {
+    const session = sessionOf(call({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.cache_read.input_tokens': -3, 'gen_ai.response.finish_reasons': [1, '', 'stop'] as never }));
+    expect(session.llm_calls[0]).toMatchObject({ cached_tokens: null, finish_reasons: ['stop'] });
+  });
+});
