@@ -421,6 +421,35 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       }
     });
 
+    it('ends a page before maxBytes of session JSON (one session at least), and the cursor goes on from there', async () => {
+      const store = await openStore();
+      const sessions: ProcessingSession[] = [];
+      for (let trace = 300; trace < 312; trace += 1) {
+        sessions.push(sessionOf({ trace, sessionId: `sized-${trace}`, startMs: T + trace, durationMs: 10, model: 'gpt-4o-mini', conversationId: 'conv-sized' }));
+      }
+      await store.commit(commitOf(sessions));
+      const expected = [...sessions].sort(newestFirst);
+      const size = Math.max(...sessions.map((session) => JSON.stringify(session).length));
+      for (const [budget, perPage] of [[size * 3 + 4, 3], [1, 1]] as const) {
+        const visited: ProcessingSession[] = [];
+        let cursor: [string, string] | undefined;
+        for (let page = 0; page < 20; page += 1) {
+          const { sessions: got, nextCursor } = await store.sessions({}, 100, cursor, budget);
+          expect(got.length).toBeLessThanOrEqual(perPage);
+          expect(got.length).toBeGreaterThan(0);
+          visited.push(...got);
+          if (!nextCursor) break;
+          cursor = parseCursor(nextCursor);
+        }
+        expect(ids(visited)).toEqual(ids(expected));
+      }
+      const conversation = await store.conversation('conv-sized', 100, size * 2 + 3);
+      expect(conversation.total).toBe(12);
+      expect(ids(conversation.sessions)).toEqual(ids([...expected].reverse().slice(0, conversation.sessions.length)));
+      expect(conversation.sessions.length).toBeGreaterThanOrEqual(1);
+      expect(conversation.sessions.length).toBeLessThanOrEqual(2);
+    });
+
     it('pages through sessions with equal start times, visiting each exactly once in newest-first order', async () => {
       const store = await openStore();
       // 3 start times × 9 ids, mixed case and digits: the id breaks ties, in code-unit order.

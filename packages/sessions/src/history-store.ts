@@ -10,7 +10,8 @@ import type { LlmCallFilter, LlmCallPage, LlmCallRow } from './call-log.js';
 import { callRowsOf, matchesCallFilter } from './call-log.js';
 import type { ProcessingSession } from './model.js';
 import type { TraceSnapshot } from './session-builder.js';
-import { encodeCursor, newestFirst, querySessions } from './session-query.js';
+import { withinJsonLength } from './json-size.js';
+import { cursorAfter, encodeCursor, newestFirst, querySessions } from './session-query.js';
 import type { SessionFilter, SessionPage } from './session-query.js';
 import type { StatisticsInput, StatisticsWindow } from './statistics.js';
 
@@ -104,10 +105,14 @@ export interface HistoryStore {
   runningTraces(): Promise<TraceSnapshot[]>;
   /** The session with this id (the latest, should two traces have used it), or `undefined`. */
   session(sessionId: string): Promise<ProcessingSession | undefined>;
-  /** A page of sessions, newest first, after the cursor's `[start_time, session_id]`. */
-  sessions(filter: SessionFilter, limit: number, after?: readonly [string, string]): Promise<SessionPage>;
-  /** The first `limit` sessions of a conversation, oldest first, and how many it has. */
-  conversation(conversationId: string, limit: number): Promise<ConversationPage>;
+  /**
+   * A page of sessions, newest first, after the cursor's `[start_time, session_id]`: at most `limit`,
+   * and no more than `maxBytes` of session JSON (but at least one) — the page then ends early and its
+   * cursor continues after the last session given. Sessions that do not fit are never read whole.
+   */
+  sessions(filter: SessionFilter, limit: number, after?: readonly [string, string], maxBytes?: number): Promise<SessionPage>;
+  /** The first sessions of a conversation, oldest first (at most `limit` and `maxBytes` as above), and how many it has. */
+  conversation(conversationId: string, limit: number, maxBytes?: number): Promise<ConversationPage>;
   /**
    * The figures of the sessions that started within the window, oldest first, in chunks of at most
    * {@link SCAN_CHUNK} (larger only when that many started in the same millisecond), with the event
@@ -183,13 +188,15 @@ export class MemoryHistoryStore implements HistoryStore {
     return found;
   }
 
-  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string]): Promise<SessionPage> {
-    return querySessions(this.#sessions.values(), filter, limit, after && [after[0], after[1]]);
+  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string], maxBytes = Infinity): Promise<SessionPage> {
+    const page = querySessions(this.#sessions.values(), filter, limit, after && [after[0], after[1]]);
+    const kept = withinJsonLength(page.sessions, maxBytes);
+    return kept.cut ? { sessions: kept.items, nextCursor: cursorAfter(kept.items.at(-1)!) } : page;
   }
 
-  async conversation(conversationId: string, limit: number): Promise<ConversationPage> {
+  async conversation(conversationId: string, limit: number, maxBytes = Infinity): Promise<ConversationPage> {
     const sessions = [...this.#sessions.values()].filter((session) => session.conversation_id === conversationId).sort((a, b) => -newestFirst(a, b));
-    return { sessions: sessions.slice(0, limit), total: sessions.length };
+    return { sessions: withinJsonLength(sessions.slice(0, limit), maxBytes).items, total: sessions.length };
   }
 
   async *sessionFigures(window: StatisticsWindow): AsyncGenerator<SessionFigures[]> {

@@ -1,8 +1,8 @@
 // The route schemas carry OpenAPI fields (summary, description) that @fastify/swagger declares.
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { cursorAfter, isEnded, newestFirst, parseCursor, processingSessionSchema, withinJsonLength } from '@llm-monitor/sessions';
-import type { HistoryStore, ProcessingSession, SessionFilter, SessionPage, SessionStore } from '@llm-monitor/sessions';
+import { isEnded, newestFirst, parseCursor, processingSessionSchema, withinJsonLength } from '@llm-monitor/sessions';
+import type { HistoryStore, ProcessingSession, SessionFilter, SessionStore } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from './api-errors.js';
 import { sessionsToCsv } from './csv.js';
@@ -61,11 +61,6 @@ const recentQuerySchema = {
   },
 } as const;
 
-/** A page cut to {@link MAX_ANSWER_LENGTH}: when cut, the next page starts after the last session kept. */
-function bounded(page: SessionPage): SessionPage {
-  const kept = withinJsonLength(page.sessions, MAX_ANSWER_LENGTH);
-  return kept.cut ? { sessions: kept.items, nextCursor: cursorAfter(kept.items.at(-1)!) } : page;
-}
 
 /** Session routes: one session, running sessions, recent sessions (paged, filtered, exported). */
 export async function sessionRoutes(app: FastifyInstance, { store, history }: SessionRoutesOptions): Promise<void> {
@@ -142,12 +137,12 @@ export async function sessionRoutes(app: FastifyInstance, { store, history }: Se
       if (query.cursor !== undefined && !after) throw badParameter('cursor', query.cursor, 'a cursor this API gave out');
       const format = exportFormat(request, query.format);
       if (format) {
-        const { sessions, nextCursor } = bounded(await history.sessions(filter, query.limit ?? 1000, after));
+        const { sessions, nextCursor } = await history.sessions(filter, query.limit ?? 1000, after, MAX_ANSWER_LENGTH);
         return sendExport(reply, 'sessions', format, sessions, nextCursor, sessionsToCsv);
       }
       const limit = query.limit ?? 50;
       if (limit > 1000) throw badParameter('limit', query.limit, 'at most 1000 for a page (exports take up to 10000)');
-      const page = bounded(await history.sessions(filter, limit, after));
+      const page = await history.sessions(filter, limit, after, MAX_ANSWER_LENGTH);
       return { sessions: page.sessions, next_cursor: page.nextCursor };
     },
   );
@@ -170,10 +165,9 @@ export async function sessionRoutes(app: FastifyInstance, { store, history }: Se
     },
     async (request) => {
       const id = request.params.conversation_id;
-      const { sessions, total } = await history.conversation(id, MAX_CONVERSATION_SESSIONS);
+      const { sessions, total } = await history.conversation(id, MAX_CONVERSATION_SESSIONS, MAX_ANSWER_LENGTH);
       if (sessions.length === 0) throw new LlmMonitorError('LLMMON_ERR_CONVERSATION_NOT_FOUND', `no session of conversation ${JSON.stringify(id)}`);
-      const kept = withinJsonLength(sessions, MAX_ANSWER_LENGTH);
-      return { conversation_id: id, sessions: kept.items, sessions_total: total, truncated: kept.cut || total > sessions.length };
+      return { conversation_id: id, sessions, sessions_total: total, truncated: total > sessions.length };
     },
   );
 }

@@ -205,3 +205,18 @@ export function groupRecords(rows: Iterable<readonly [string, number, SpanRecord
   }
   return [...traces].map(([traceId, trace]) => ({ traceId, ...trace }));
 }
+
+/**
+ * How many of the first rows fit in `maxBytes` of JSON as a list (at least one), given each row's
+ * JSON length: the same count `withinJsonLength` gives for the sessions themselves, so a store can
+ * decide from the lengths before it reads any session whole.
+ */
+export function countWithin(lengths: readonly number[], maxBytes: number): number {
+  // Brackets, plus a comma before every item but the first.
+  let total = 1;
+  for (const [index, length] of lengths.entries()) {
+    total += length + 1;
+    if (total > maxBytes && index > 0) return index;
+  }
+  return lengths.length;
+}

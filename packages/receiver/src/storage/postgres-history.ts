@@ -23,7 +23,7 @@ import type {
   TraceSnapshot,
 } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
-import { CALL_COLUMNS, callRowFromTable, groupRecords, SCHEMA_VERSION, SESSION_COLUMNS, sessionFromDetail, sessionRowOf, callFiguresFromRow, scanInChunks, SESSION_FIGURE_COLUMNS, sessionFiguresFromRow } from './history-rows.js';
+import { CALL_COLUMNS, callRowFromTable, countWithin, groupRecords, SCHEMA_VERSION, SESSION_COLUMNS, sessionFromDetail, sessionRowOf, callFiguresFromRow, scanInChunks, SESSION_FIGURE_COLUMNS, sessionFiguresFromRow } from './history-rows.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 /** Key of the advisory lock that serialises migrations of replicas starting together. */
@@ -267,20 +267,34 @@ export class PostgresHistoryStore implements HistoryStore {
     return rows[0] && sessionFromDetail(rows[0].detail);
   }
 
-  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string]): Promise<SessionPage> {
+  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string], maxBytes = Infinity): Promise<SessionPage> {
     const where = sessionWhere(filter, after);
-    const rows = await this.#query<{ detail: unknown }>(
-      `SELECT detail FROM sessions ${where.sql} ORDER BY start_time DESC, session_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`,
+    // Lengths first: a page is cut at maxBytes before any detail crosses the network.
+    const rows = await this.#query<{ trace_id: string; size: number }>(
+      `SELECT trace_id, length(detail::text) AS size FROM sessions ${where.sql} ORDER BY start_time DESC, session_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`,
       where.parameters,
     );
-    const sessions = rows.slice(0, limit).map((row) => sessionFromDetail(row.detail));
-    return { sessions, nextCursor: rows.length > limit ? cursorAfter(sessions.at(-1)!) : null };
+    const kept = countWithin(rows.slice(0, limit).map((row) => Number(row.size)), maxBytes);
+    const sessions = await this.#details(rows.slice(0, kept).map((row) => row.trace_id));
+    return { sessions, nextCursor: kept < rows.length ? cursorAfter(sessions.at(-1)!) : null };
   }
 
-  async conversation(conversationId: string, limit: number): Promise<ConversationPage> {
-    const rows = await this.#query<{ detail: unknown }>('SELECT detail FROM sessions WHERE conversation_id = $1 ORDER BY start_time ASC, session_id COLLATE "C" ASC LIMIT $2', [conversationId, limit]);
+  async conversation(conversationId: string, limit: number, maxBytes = Infinity): Promise<ConversationPage> {
+    const rows = await this.#query<{ trace_id: string; size: number }>(
+      'SELECT trace_id, length(detail::text) AS size FROM sessions WHERE conversation_id = $1 ORDER BY start_time ASC, session_id COLLATE "C" ASC LIMIT $2',
+      [conversationId, limit],
+    );
+    const kept = countWithin(rows.map((row) => Number(row.size)), maxBytes);
     const [count] = await this.#query<{ total: string }>('SELECT count(*) AS total FROM sessions WHERE conversation_id = $1', [conversationId]);
-    return { sessions: rows.map((row) => sessionFromDetail(row.detail)), total: Number(count?.total ?? 0) };
+    return { sessions: await this.#details(rows.slice(0, kept).map((row) => row.trace_id)), total: Number(count?.total ?? 0) };
+  }
+
+  /** The sessions of these traces, in this order. */
+  async #details(traceIds: readonly string[]): Promise<ProcessingSession[]> {
+    if (traceIds.length === 0) return [];
+    const rows = await this.#query<{ trace_id: string; detail: unknown }>('SELECT trace_id, detail FROM sessions WHERE trace_id = ANY($1::text[])', [traceIds]);
+    const byTrace = new Map(rows.map((row) => [row.trace_id, row.detail]));
+    return traceIds.map((traceId) => sessionFromDetail(byTrace.get(traceId)));
   }
 
   sessionFigures(window: StatisticsWindow): AsyncIterable<SessionFigures[]> {

@@ -32,6 +32,7 @@ import {
   sessionRowOf,
   groupRecords,
   callFiguresFromRow,
+  countWithin,
   scanInChunks,
   SESSION_FIGURE_COLUMNS,
   sessionFiguresFromRow,
@@ -293,19 +294,32 @@ export class SqliteHistoryStore implements HistoryStore {
     return row && sessionFromDetail(row.detail);
   }
 
-  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string]): Promise<SessionPage> {
+  async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string], maxBytes = Infinity): Promise<SessionPage> {
     const where = sessionWhere(filter, after);
-    const rows = this.#run(() => this.#database.prepare(`SELECT detail FROM sessions ${where.sql} ORDER BY start_time DESC, session_id DESC LIMIT ?`).all(...where.parameters, limit + 1)) as { detail: string }[];
-    const sessions = rows.slice(0, limit).map((row) => sessionFromDetail(row.detail));
-    return { sessions, nextCursor: rows.length > limit ? cursorAfter(sessions.at(-1)!) : null };
+    // Lengths first: a page is cut at maxBytes before any detail is read whole.
+    const rows = this.#run(() =>
+      this.#database.prepare(`SELECT trace_id, length(detail) AS size FROM sessions ${where.sql} ORDER BY start_time DESC, session_id DESC LIMIT ?`).all(...where.parameters, limit + 1),
+    ) as { trace_id: string; size: number }[];
+    const kept = countWithin(rows.slice(0, limit).map((row) => row.size), maxBytes);
+    const sessions = this.#details(rows.slice(0, kept).map((row) => row.trace_id));
+    return { sessions, nextCursor: kept < rows.length ? cursorAfter(sessions.at(-1)!) : null };
   }
 
-  async conversation(conversationId: string, limit: number): Promise<ConversationPage> {
-    return this.#run(() => {
-      const rows = this.#database.prepare('SELECT detail FROM sessions WHERE conversation_id = ? ORDER BY start_time ASC, session_id ASC LIMIT ?').all(conversationId, limit) as { detail: string }[];
-      const { total } = this.#database.prepare('SELECT count(*) AS total FROM sessions WHERE conversation_id = ?').get(conversationId) as { total: number };
-      return { sessions: rows.map((row) => sessionFromDetail(row.detail)), total };
-    });
+  async conversation(conversationId: string, limit: number, maxBytes = Infinity): Promise<ConversationPage> {
+    const rows = this.#run(() =>
+      this.#database.prepare('SELECT trace_id, length(detail) AS size FROM sessions WHERE conversation_id = ? ORDER BY start_time ASC, session_id ASC LIMIT ?').all(conversationId, limit),
+    ) as { trace_id: string; size: number }[];
+    const kept = countWithin(rows.map((row) => row.size), maxBytes);
+    const { total } = this.#run(() => this.#database.prepare('SELECT count(*) AS total FROM sessions WHERE conversation_id = ?').get(conversationId)) as { total: number };
+    return { sessions: this.#details(rows.slice(0, kept).map((row) => row.trace_id)), total };
+  }
+
+  /** The sessions of these traces, in this order. */
+  #details(traceIds: readonly string[]): ProcessingSession[] {
+    if (traceIds.length === 0) return [];
+    const rows = this.#run(() => this.#database.prepare(`SELECT trace_id, detail FROM sessions WHERE trace_id IN (${traceIds.map(() => '?').join(', ')})`).all(...traceIds)) as { trace_id: string; detail: string }[];
+    const byTrace = new Map(rows.map((row) => [row.trace_id, row.detail]));
+    return traceIds.map((traceId) => sessionFromDetail(byTrace.get(traceId)!));
   }
 
   sessionFigures(window: StatisticsWindow): AsyncIterable<SessionFigures[]> {
