@@ -24,6 +24,8 @@ import type {
 } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import { CALL_COLUMNS, callRowFromTable, countWithin, groupRecords, SCHEMA_VERSION, SESSION_COLUMNS, sessionFromDetail, sessionRowOf, callFiguresFromRow, scanInChunks, SESSION_FIGURE_COLUMNS, sessionFiguresFromRow } from './history-rows.js';
+import { callWhere, isoOf, sessionWhere, Where, windowInto } from './history-filters.js';
+import type { SqlDialect } from './history-filters.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 /** Key of the advisory lock that serialises migrations of replicas starting together. */
@@ -40,24 +42,16 @@ export function redactedUrl(url: string): string {
   }
 }
 
-/** Collects `WHERE` clauses with numbered parameters. */
-class Where {
-  readonly clauses: string[] = [];
-  readonly parameters: unknown[] = [];
-
-  add(clause: (next: () => string) => string): void {
-    this.clauses.push(clause(() => `$${this.parameters.length + 1}`));
-  }
-
-  value(value: unknown): string {
-    this.parameters.push(value);
-    return `$${this.parameters.length}`;
-  }
-
-  get sql(): string {
-    return this.clauses.length > 0 ? `WHERE ${this.clauses.join(' AND ')}` : '';
-  }
-}
+/** How PostgreSQL writes the filters (history-filters.ts). */
+const POSTGRES: SqlDialect = {
+  placeholder: (n) => `$${n}`,
+  time: (placeholder) => `${placeholder}::timestamptz`,
+  oneOf: (column, values, where) => `${column} = ANY(${where.value(values)}::text[])`,
+  contains: (haystack, needle) => `strpos(lower(${haystack}), lower(${needle})) > 0`,
+  joined: (first, second) => `coalesce(${first}, '') || E'\\n' || coalesce(${second}, '')`,
+  // The database's collation may ignore case or punctuation: cursors compare in code order.
+  inCodeOrder: (column) => `${column} COLLATE "C"`,
+};
 
 /**
  * PostgreSQL text cannot hold U+0000, and its JSON functions refuse a lone surrogate; a span may
@@ -76,56 +70,6 @@ function withoutNul(text: string): string {
  */
 function pgSafeJson(json: string): string {
   return /\\u(0000|d[89a-f])/.test(json) ? json.replace(/\\(\\|u0000|ud[89a-f][0-9a-f]{2})/g, (escape, what: string) => (what === '\\' ? escape : '\\ufffd')) : json;
-}
-
-function isoOf(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function windowInto(where: Where, window: StatisticsWindow): void {
-  if (window.sinceMs !== undefined) where.clauses.push(`start_time >= ${where.value(isoOf(window.sinceMs))}::timestamptz`);
-  if (window.untilMs !== undefined) where.clauses.push(`start_time < ${where.value(isoOf(window.untilMs))}::timestamptz`);
-}
-
-function sessionWhere(filter: SessionFilter, after?: readonly [string, string]): Where {
-  const where = new Where();
-  if (filter.status) where.clauses.push(`status = ANY(${where.value(filter.status)}::text[])`);
-  const equal: [string, string | undefined][] = [
-    ['model', filter.model],
-    ['task', filter.task],
-    ['processor_type', filter.processorType],
-    ['conversation_id', filter.conversationId],
-  ];
-  for (const [column, value] of equal) if (value !== undefined) where.clauses.push(`${column} = ${where.value(value)}`);
-  windowInto(where, filter);
-  if (filter.text) where.clauses.push(`strpos(lower(coalesce(content_preview, '') || E'\\n' || coalesce(result_preview, '')), lower(${where.value(filter.text)})) > 0`);
-  if (after) {
-    const time = where.value(after[0]);
-    where.clauses.push(`(start_time < ${time}::timestamptz OR (start_time = ${time}::timestamptz AND session_id COLLATE "C" < ${where.value(after[1])}))`);
-  }
-  return where;
-}
-
-function callWhere(filter: LlmCallFilter, after?: readonly [string, string]): Where {
-  const where = new Where();
-  const equal: [string, string | undefined][] = [
-    ['session_id', filter.sessionId],
-    ['conversation_id', filter.conversationId],
-    ['user_id', filter.userId],
-  ];
-  for (const [column, value] of equal) if (value !== undefined) where.clauses.push(`${column} = ${where.value(value)}`);
-  if (filter.model !== undefined) {
-    const model = where.value(filter.model);
-    where.clauses.push(`(response_model = ${model} OR request_model = ${model})`);
-  }
-  if (filter.status) where.clauses.push(`status = ANY(${where.value(filter.status)}::text[])`);
-  windowInto(where, filter);
-  if (filter.text) where.clauses.push(`strpos(lower(coalesce(prompt_preview, '') || E'\\n' || coalesce(response_preview, '')), lower(${where.value(filter.text)})) > 0`);
-  if (after) {
-    const time = where.value(after[0]);
-    where.clauses.push(`(start_time < ${time}::timestamptz OR (start_time = ${time}::timestamptz AND call_id COLLATE "C" < ${where.value(after[1])}))`);
-  }
-  return where;
 }
 
 const UPSERT_SESSIONS = `
@@ -268,7 +212,7 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string], maxBytes = Infinity): Promise<SessionPage> {
-    const where = sessionWhere(filter, after);
+    const where = sessionWhere(POSTGRES, filter, after);
     // Lengths first: a page is cut at maxBytes before any detail crosses the network.
     const rows = await this.#query<{ trace_id: string; size: number }>(
       `SELECT trace_id, length(detail::text) AS size FROM sessions ${where.sql} ORDER BY start_time DESC, session_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`,
@@ -307,14 +251,13 @@ export class PostgresHistoryStore implements HistoryStore {
    * millisecond: it starts each chunk at the last millisecond of the one before).
    */
   #chunk(table: string, columns: readonly string[], window: StatisticsWindow, fromIso: string | undefined, limit: number): Promise<Record<string, unknown>[]> {
-    const where = new Where();
-    windowInto(where, window);
-    if (fromIso !== undefined) where.clauses.push(`start_time >= ${where.value(fromIso)}::timestamptz`);
+    const where = windowInto(POSTGRES, new Where(POSTGRES), window, fromIso);
     return this.#query(`SELECT ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY start_time LIMIT ${where.value(limit)}`, where.parameters);
   }
 
+
   async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
-    const where = callWhere(filter, after);
+    const where = callWhere(POSTGRES, filter, after);
     const rows = await this.#query(`SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`, where.parameters);
     const calls = rows.slice(0, limit).map(callRowFromTable);
     return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };

@@ -37,6 +37,8 @@ import {
   SESSION_FIGURE_COLUMNS,
   sessionFiguresFromRow,
 } from './history-rows.js';
+import { callWhere, isoOf, sessionWhere, Where, windowInto } from './history-filters.js';
+import type { SqlDialect } from './history-filters.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteWriteThread } from './sqlite-write-thread.js';
 import { configureWriter, prepareWrites } from './sqlite-writes.js';
@@ -53,101 +55,18 @@ function unavailable(error: unknown, path: string): Error {
   return error as Error;
 }
 
-function isoOf(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-/** `WHERE` clauses and parameters of a session filter. */
-function sessionWhere(filter: SessionFilter, after?: readonly [string, string]): { sql: string; parameters: unknown[] } {
-  const clauses: string[] = [];
-  const parameters: unknown[] = [];
-  if (filter.status) {
-    clauses.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
-    parameters.push(...filter.status);
-  }
-  const equal: [string, string | undefined][] = [
-    ['model', filter.model],
-    ['task', filter.task],
-    ['processor_type', filter.processorType],
-    ['conversation_id', filter.conversationId],
-  ];
-  for (const [column, value] of equal) {
-    if (value === undefined) continue;
-    clauses.push(`${column} = ?`);
-    parameters.push(value);
-  }
-  if (filter.sinceMs !== undefined) {
-    clauses.push('start_time >= ?');
-    parameters.push(isoOf(filter.sinceMs));
-  }
-  if (filter.untilMs !== undefined) {
-    clauses.push('start_time < ?');
-    parameters.push(isoOf(filter.untilMs));
-  }
-  if (filter.text) {
-    clauses.push("instr(llmmon_lower(coalesce(content_preview, '') || char(10) || coalesce(result_preview, '')), llmmon_lower(?)) > 0");
-    parameters.push(filter.text);
-  }
-  if (after) {
-    clauses.push('(start_time < ? OR (start_time = ? AND session_id < ?))');
-    parameters.push(after[0], after[0], after[1]);
-  }
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', parameters };
-}
-
-function callWhere(filter: LlmCallFilter, after?: readonly [string, string]): { sql: string; parameters: unknown[] } {
-  const clauses: string[] = [];
-  const parameters: unknown[] = [];
-  const equal: [string, string | undefined][] = [
-    ['session_id', filter.sessionId],
-    ['conversation_id', filter.conversationId],
-    ['user_id', filter.userId],
-  ];
-  for (const [column, value] of equal) {
-    if (value === undefined) continue;
-    clauses.push(`${column} = ?`);
-    parameters.push(value);
-  }
-  if (filter.model !== undefined) {
-    clauses.push('(response_model = ? OR request_model = ?)');
-    parameters.push(filter.model, filter.model);
-  }
-  if (filter.status) {
-    clauses.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
-    parameters.push(...filter.status);
-  }
-  if (filter.sinceMs !== undefined) {
-    clauses.push('start_time >= ?');
-    parameters.push(isoOf(filter.sinceMs));
-  }
-  if (filter.untilMs !== undefined) {
-    clauses.push('start_time < ?');
-    parameters.push(isoOf(filter.untilMs));
-  }
-  if (filter.text) {
-    clauses.push("instr(llmmon_lower(coalesce(prompt_preview, '') || char(10) || coalesce(response_preview, '')), llmmon_lower(?)) > 0");
-    parameters.push(filter.text);
-  }
-  if (after) {
-    clauses.push('(start_time < ? OR (start_time = ? AND call_id < ?))');
-    parameters.push(after[0], after[0], after[1]);
-  }
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', parameters };
-}
-
-function windowWhere(window: StatisticsWindow): { sql: string; parameters: string[] } {
-  const clauses: string[] = [];
-  const parameters: string[] = [];
-  if (window.sinceMs !== undefined) {
-    clauses.push('start_time >= ?');
-    parameters.push(isoOf(window.sinceMs));
-  }
-  if (window.untilMs !== undefined) {
-    clauses.push('start_time < ?');
-    parameters.push(isoOf(window.untilMs));
-  }
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', parameters };
-}
+/** How SQLite writes the filters (history-filters.ts). */
+const SQLITE: SqlDialect = {
+  placeholder: () => '?',
+  // Times are ISO text: text order is time order.
+  time: (placeholder) => placeholder,
+  oneOf: (column, values, where) => `${column} IN (${values.map((value) => where.value(value)).join(', ')})`,
+  // SQLite's lower() folds ASCII only: llmmon_lower (registered on the connection) folds as JavaScript does.
+  contains: (haystack, needle) => `instr(llmmon_lower(${haystack}), llmmon_lower(${needle})) > 0`,
+  joined: (first, second) => `coalesce(${first}, '') || char(10) || coalesce(${second}, '')`,
+  // BINARY, SQLite's default collation, is code order already.
+  inCodeOrder: (column) => column,
+};
 
 /** Opens (creating and migrating as needed) the SQLite history at `path`. */
 export function openSqliteHistory(path: string): SqliteHistoryStore {
@@ -295,7 +214,7 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async sessions(filter: SessionFilter, limit: number, after?: readonly [string, string], maxBytes = Infinity): Promise<SessionPage> {
-    const where = sessionWhere(filter, after);
+    const where = sessionWhere(SQLITE, filter, after);
     // Lengths first: a page is cut at maxBytes before any detail is read whole.
     const rows = this.#run(() =>
       this.#database.prepare(`SELECT trace_id, length(detail) AS size FROM sessions ${where.sql} ORDER BY start_time DESC, session_id DESC LIMIT ?`).all(...where.parameters, limit + 1),
@@ -332,19 +251,13 @@ export class SqliteHistoryStore implements HistoryStore {
    * millisecond: it starts each chunk at the last millisecond of the one before).
    */
   #chunk(table: string, columns: readonly string[], window: StatisticsWindow, fromIso: string | undefined, limit: number): Record<string, unknown>[] {
-    const where = windowWhere(window);
-    const clauses = where.sql === '' ? [] : [where.sql.slice('WHERE '.length)];
-    const parameters: unknown[] = [...where.parameters];
-    if (fromIso !== undefined) {
-      clauses.push('start_time >= ?');
-      parameters.push(fromIso);
-    }
-    const sql = `SELECT ${columns.join(', ')} FROM ${table} ${clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY start_time LIMIT ?`;
-    return this.#run(() => this.#database.prepare(sql).all(...parameters, limit)) as Record<string, unknown>[];
+    const where = windowInto(SQLITE, new Where(SQLITE), window, fromIso);
+    return this.#run(() => this.#database.prepare(`SELECT ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY start_time LIMIT ?`).all(...where.parameters, limit)) as Record<string, unknown>[];
   }
 
+
   async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
-    const where = callWhere(filter, after);
+    const where = callWhere(SQLITE, filter, after);
     const rows = this.#run(() => this.#database.prepare(`SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id DESC LIMIT ?`).all(...where.parameters, limit + 1)) as Record<string, unknown>[];
     const calls = rows.slice(0, limit).map(callRowFromTable);
     return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };
