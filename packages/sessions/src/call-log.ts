@@ -5,6 +5,7 @@
  * derived from sessions.
  */
 import type { LlmCallRecord, Metadata, ProcessingSession } from './model.js';
+import { previewsContain, startedWithin } from './session-query.js';
 
 /** One LLM call with its session's context. Field names are the table's column names. */
 export interface LlmCallRow {
@@ -126,14 +127,5 @@ export function matchesCallFilter(row: LlmCallRow, filter: LlmCallFilter): boole
   if (filter.userId !== undefined && row.user_id !== filter.userId) return false;
   if (filter.model !== undefined && row.response_model !== filter.model && row.request_model !== filter.model) return false;
   if (filter.status && !filter.status.includes(row.status)) return false;
-  if (filter.sinceMs !== undefined || filter.untilMs !== undefined) {
-    const startMs = Date.parse(row.start_time);
-    if (filter.sinceMs !== undefined && startMs < filter.sinceMs) return false;
-    if (filter.untilMs !== undefined && startMs >= filter.untilMs) return false;
-  }
-  if (filter.text !== undefined && filter.text !== '') {
-    const needle = filter.text.toLowerCase();
-    if (!`${row.prompt_preview ?? ''}\n${row.response_preview ?? ''}`.toLowerCase().includes(needle)) return false;
-  }
-  return true;
+  return startedWithin(row.start_time, filter) && previewsContain(row.prompt_preview, row.response_preview, filter.text);
 }

@@ -11,7 +11,7 @@ import { callRowsOf, matchesCallFilter } from './call-log.js';
 import type { ProcessingSession } from './model.js';
 import type { TraceSnapshot } from './session-builder.js';
 import { withinJsonLength } from './json-size.js';
-import { cursorAfter, encodeCursor, newestFirst, querySessions } from './session-query.js';
+import { cursorAfter, encodeCursor, newestFirst, querySessions, startedWithin } from './session-query.js';
 import type { SessionFilter, SessionPage } from './session-query.js';
 import type { StatisticsInput, StatisticsWindow } from './statistics.js';
 
@@ -145,10 +145,6 @@ export function newestCallFirst(a: LlmCallRow, b: LlmCallRow): number {
   return a.call_id === b.call_id ? 0 : a.call_id < b.call_id ? 1 : -1;
 }
 
-function inWindow(startTime: string, window: StatisticsWindow): boolean {
-  const startMs = Date.parse(startTime);
-  return (window.sinceMs === undefined || startMs >= window.sinceMs) && (window.untilMs === undefined || startMs < window.untilMs);
-}
 
 /** Oldest first, ties by `id`: the order stores read through a window in. */
 function byStart<T extends { start_time: string }>(id: (item: T) => string): (a: T, b: T) => number {
@@ -201,7 +197,7 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async *sessionFigures(window: StatisticsWindow): AsyncGenerator<SessionFigures[]> {
     const figures: SessionFigures[] = [];
-    for (const session of this.#sessions.values()) if (inWindow(session.start_time, window)) figures.push(sessionFiguresOf(session));
+    for (const session of this.#sessions.values()) if (startedWithin(session.start_time, window)) figures.push(sessionFiguresOf(session));
     yield* chunked(figures.sort(byStart((session) => session.trace_id)));
   }
 
@@ -221,7 +217,7 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async *callFigures(window: StatisticsWindow): AsyncGenerator<CallFigures[]> {
     const rows: CallFigures[] = [];
-    for (const session of this.#sessions.values()) for (const row of callRowsOf(session)) if (inWindow(row.start_time, window)) rows.push(callFiguresOf(row));
+    for (const session of this.#sessions.values()) for (const row of callRowsOf(session)) if (startedWithin(row.start_time, window)) rows.push(callFiguresOf(row));
     yield* chunked(rows.sort(byStart((row) => row.call_id)));
   }
 

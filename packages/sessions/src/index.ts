@@ -39,7 +39,7 @@ export { SessionPipeline } from './session-pipeline.js';
 export type { IngestResult, PipelineStats, SessionPipelineOptions } from './session-pipeline.js';
 export { StatisticsAccumulator, UNKNOWN_KEY, computeStatistics } from './statistics.js';
 export type { StatisticsInput, DurationSummary, SessionStatistics, StatisticsReport, StatisticsWindow } from './statistics.js';
-export { cursorAfter, encodeCursor, matchesFilter, newestFirst, parseCursor, querySessions } from './session-query.js';
+export { cursorAfter, encodeCursor, matchesFilter, previewsContain, startedWithin, newestFirst, parseCursor, querySessions } from './session-query.js';
 export type { SessionFilter, SessionPage } from './session-query.js';
 export { coalesce, eventsBetween, seenStateOf, SUMMARY_TEXT_LENGTH, summaryOf } from './live-events.js';
 export type { LiveEvent, SeenState, SessionSummary } from './live-events.js';

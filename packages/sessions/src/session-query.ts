@@ -26,6 +26,20 @@ export interface SessionPage {
   readonly nextCursor: string | null;
 }
 
+/** True when a start time lies in the window [sinceMs, untilMs) (either bound may be open). */
+export function startedWithin(startTime: string, window: { readonly sinceMs?: number; readonly untilMs?: number }): boolean {
+  if (window.sinceMs === undefined && window.untilMs === undefined) return true;
+  const startMs = Date.parse(startTime);
+  // Written as "not before, not after" so a time that is no time stays in (as it always did here).
+  return !(window.sinceMs !== undefined && startMs < window.sinceMs) && !(window.untilMs !== undefined && startMs >= window.untilMs);
+}
+
+/** True when `text` occurs, case-insensitively, in either of two previews (no text: always). */
+export function previewsContain(first: string | null, second: string | null, text: string | undefined): boolean {
+  if (text === undefined || text === '') return true;
+  return `${first ?? ''}\n${second ?? ''}`.toLowerCase().includes(text.toLowerCase());
+}
+
 /** True when `session` matches every field of `filter`. */
 export function matchesFilter(session: ProcessingSession, filter: SessionFilter): boolean {
   if (filter.status && !filter.status.includes(session.status)) return false;
@@ -33,17 +47,7 @@ export function matchesFilter(session: ProcessingSession, filter: SessionFilter)
   if (filter.task !== undefined && session.task !== filter.task) return false;
   if (filter.processorType !== undefined && session.processor_type !== filter.processorType) return false;
   if (filter.conversationId !== undefined && session.conversation_id !== filter.conversationId) return false;
-  if (filter.sinceMs !== undefined || filter.untilMs !== undefined) {
-    const startMs = Date.parse(session.start_time);
-    if (filter.sinceMs !== undefined && startMs < filter.sinceMs) return false;
-    if (filter.untilMs !== undefined && startMs >= filter.untilMs) return false;
-  }
-  if (filter.text !== undefined && filter.text !== '') {
-    const needle = filter.text.toLowerCase();
-    const haystack = `${session.content_preview ?? ''}\n${session.result_preview ?? ''}`.toLowerCase();
-    if (!haystack.includes(needle)) return false;
-  }
-  return true;
+  return startedWithin(session.start_time, filter) && previewsContain(session.content_preview, session.result_preview, filter.text);
 }
 
 /** Newest first; sessions that started at the same time by id, so the order is total. */

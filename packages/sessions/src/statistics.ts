@@ -4,6 +4,7 @@
  * sessions and the window are passed in.
  */
 import type { ProcessingSession } from './model.js';
+import { startedWithin } from './session-query.js';
 
 /** Distribution of a duration in milliseconds; `null`s when there is no value. */
 export interface DurationSummary {
@@ -158,12 +159,7 @@ export class StatisticsAccumulator {
 
   /** Counts a session (one that started outside the window: skipped). */
   add(session: StatisticsInput): void {
-    const window = this.#window;
-    if (window.sinceMs !== undefined || window.untilMs !== undefined) {
-      const startMs = Date.parse(session.start_time);
-      if (window.sinceMs !== undefined && startMs < window.sinceMs) return;
-      if (window.untilMs !== undefined && startMs >= window.untilMs) return;
-    }
+    if (!startedWithin(session.start_time, this.#window)) return;
     this.#all.add(session);
     this.#byModel.add(session);
     this.#byTask.add(session);
