@@ -19,9 +19,7 @@
  *   pnpm exec vitest bench --run bench/overload.bench.ts
  *   LLMMON_BENCH_BEFORE_BIN=/path/to/before/packages/receiver/bin/llm-monitor.js pnpm exec vitest bench --run bench/overload.bench.ts
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +30,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { createLlmMonitor } from '@llm-monitor/instrumentation';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 import { MONITOR_BIN } from '../test/support/monitor-process.js';
+import { mainThreadTimes, offsetsAfter, percentile, rssMb, startReceiverProcess } from './support/receiver-process.js';
 
 /** How requests are encoded: protobuf (the default, what Collectors send) or JSON. */
 const ENCODING = process.env.LLMMON_BENCH_ENCODING === 'json' ? 'json' : 'protobuf';
@@ -82,15 +81,9 @@ const SPANS_PER_REQUEST = exporter.getFinishedSpans().length;
 exporter.reset();
 await provider.shutdown();
 
-/** Offsets just past every occurrence of `mark` in the template. */
-function offsetsAfter(mark: Buffer): number[] {
-  const offsets: number[] = [];
-  for (let at = template.indexOf(mark); at !== -1; at = template.indexOf(mark, at + mark.length)) offsets.push(at + mark.length);
-  return offsets;
-}
 // In protobuf a trace id is 16 bytes; in OTLP/JSON, 32 hex characters.
-const traceIdOffsets = offsetsAfter(ENCODING === 'json' ? Buffer.from(TRACE_MARK, 'latin1') : Buffer.from(TRACE_MARK, 'hex'));
-const sessionIdOffsets = offsetsAfter(Buffer.from(SESSION_MARK, 'utf8'));
+const traceIdOffsets = offsetsAfter(template, ENCODING === 'json' ? Buffer.from(TRACE_MARK, 'latin1') : Buffer.from(TRACE_MARK, 'hex'));
+const sessionIdOffsets = offsetsAfter(template, Buffer.from(SESSION_MARK, 'utf8'));
 // Every span carries its trace id once; more hits would mean the mark also occurs by chance elsewhere.
 if (traceIdOffsets.length !== SPANS_PER_REQUEST || sessionIdOffsets.length < SESSIONS_PER_REQUEST) {
   throw new Error(`id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`);
@@ -228,79 +221,6 @@ function startProber(apiUrl: string): Prober {
 // ---------------------------------------------------------------------------------------------
 // The receiver as a child process, as a user runs it (the banner parsed as test/support does).
 
-const BANNER = /web monitor on (http:\/\/[^\s]+?)\/ .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
-
-interface ReceiverProcess {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly apiUrl: string;
-  readonly otlpUrl: string;
-  /** What it printed after its banner. */
-  logged(): string[];
-  alive(): boolean;
-  stop(): Promise<void>;
-}
-
-function startReceiver(bin: string): Promise<ReceiverProcess> {
-  const child = spawn(process.execPath, [bin, '--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
-  let output = '';
-  let bannerEnd = -1;
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      if (bannerEnd >= 0) return;
-      const match = BANNER.exec(output);
-      if (!match) return;
-      bannerEnd = output.indexOf('\n', match.index) + 1;
-      resolve({
-        child,
-        apiUrl: match[1]!,
-        otlpUrl: match[2]!,
-        logged: () => output.slice(bannerEnd).split('\n').filter((line) => line.trim() !== ''),
-        alive,
-        stop: async () => {
-          if (!alive()) return;
-          child.kill('SIGTERM');
-          const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`${bin} exited with ${code ?? signal}:\n${output}`)));
-  });
-}
-
-/** Resident set size of `pid` in MB, from /proc (undefined where there is none). */
-function rssMb(pid: number): number | undefined {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Time the main thread of `pid` has spent on a CPU and waiting for one, in seconds (Linux
- * schedstat). A slow probe with the main thread waiting for a CPU means a busy machine, one with it
- * on a CPU means a blocked event loop.
- */
-function mainThreadTimes(pid: number): { onCpu: number; waiting: number } | undefined {
-  try {
-    const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return onCpu === undefined || waiting === undefined ? undefined : { onCpu: onCpu / 1e9, waiting: waiting / 1e9 };
-  } catch {
-    return undefined;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The load: SENDERS loops, each sending one request and waiting for its answer before the next.
-
 interface Answer {
   /** HTTP status, or 0 when the exchange failed (reset, timeout). */
   readonly status: number;
@@ -360,10 +280,10 @@ interface ScenarioResult {
 const EMPTY: PhaseSamples = { latencies: [], failed: 0, statuses: {} };
 
 async function runScenario(label: string, bin: string): Promise<ScenarioResult> {
-  const receiver = await startReceiver(bin);
+  const receiver = await startReceiverProcess(bin);
   const rss: { at: number; mb: number }[] = [];
   const sampleRss = (): void => {
-    const mb = rssMb(receiver.child.pid!);
+    const mb = rssMb(receiver.pid);
     if (mb !== undefined) rss.push({ at: performance.now(), mb });
   };
   sampleRss();
@@ -379,7 +299,7 @@ async function runScenario(label: string, bin: string): Promise<ScenarioResult> 
     prober.phase('load');
     const loadStart = performance.now();
     const loadAverageAtStart = loadavg()[0]!;
-    const threadAtStart = mainThreadTimes(receiver.child.pid!);
+    const threadAtStart = mainThreadTimes(receiver.pid);
     const loadEnd = loadStart + LOAD_MS;
     const answers: Answer[] = [];
     let lastAnswer = loadStart;
@@ -393,7 +313,7 @@ async function runScenario(label: string, bin: string): Promise<ScenarioResult> 
       }
     };
     await Promise.all(Array.from({ length: SENDERS }, sender));
-    const threadAtEnd = mainThreadTimes(receiver.child.pid!);
+    const threadAtEnd = mainThreadTimes(receiver.pid);
     const probes = await prober.stop();
     return {
       label,
@@ -418,10 +338,6 @@ async function runScenario(label: string, bin: string): Promise<ScenarioResult> 
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 function latencyFigures(samples: PhaseSamples): { count: number; failed: number; p50: number; p90: number; p99: number; max: number } {
   const sorted = [...samples.latencies].sort((a, b) => a - b);

@@ -33,7 +33,6 @@
  * 200000); LLMMON_BENCH_CPU_PROF_DIR (run the ingest receivers under `--cpu-prof`, profiles there).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -51,6 +50,8 @@ import { SessionBuilder } from '@llm-monitor/sessions';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 import { openSqliteHistory } from '../packages/receiver/dist/storage/sqlite-history.js';
 import { MONITOR_BIN } from '../test/support/monitor-process.js';
+import { mainThreadTimes, offsetsAfter, percentile, rssMb, startReceiverProcess } from './support/receiver-process.js';
+import type { ReceiverProcess } from './support/receiver-process.js';
 
 const SESSIONS_PER_REQUEST = 30;
 const SENDERS = 4;
@@ -117,68 +118,13 @@ const SPANS_PER_REQUEST = exporter.getFinishedSpans().length;
 exporter.reset();
 await provider.shutdown();
 
-function offsetsAfter(mark: Buffer): number[] {
-  const offsets: number[] = [];
-  for (let at = template.indexOf(mark); at !== -1; at = template.indexOf(mark, at + mark.length)) offsets.push(at + mark.length);
-  return offsets;
-}
-const traceIdOffsets = offsetsAfter(Buffer.from(TRACE_MARK, 'hex'));
-const sessionIdOffsets = offsetsAfter(Buffer.from(SESSION_MARK, 'utf8'));
+const traceIdOffsets = offsetsAfter(template, Buffer.from(TRACE_MARK, 'hex'));
+const sessionIdOffsets = offsetsAfter(template, Buffer.from(SESSION_MARK, 'utf8'));
 if (traceIdOffsets.length !== SPANS_PER_REQUEST || sessionIdOffsets.length < SESSIONS_PER_REQUEST) {
   throw new Error(`id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`);
 }
 const TEMPLATE_PATH = join(WORK_DIR, 'request.pb');
 writeFileSync(TEMPLATE_PATH, template);
-
-// ---------------------------------------------------------------------------------------------
-// The receiver as a child process, as a user runs it (the banner parsed as test/support does).
-
-const BANNER = /web monitor on (http:\/\/[^\s]+?)\/ .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
-
-interface ReceiverProcess {
-  readonly pid: number;
-  readonly apiUrl: string;
-  readonly otlpUrl: string;
-  /** What it printed after its banner. */
-  logged(): string[];
-  alive(): boolean;
-  stop(): Promise<void>;
-}
-
-function startReceiver(args: readonly string[], nodeArgs: readonly string[] = []): Promise<ReceiverProcess> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [...nodeArgs, MONITOR_BIN, '--port', '0', '--otlp-port', '0', '--log-level', 'warn', ...args]);
-  let output = '';
-  let bannerEnd = -1;
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      if (bannerEnd >= 0) return;
-      const match = BANNER.exec(output);
-      if (!match) return;
-      bannerEnd = output.indexOf('\n', match.index) + 1;
-      resolve({
-        pid: child.pid!,
-        apiUrl: match[1]!,
-        otlpUrl: match[2]!,
-        // Past the banner's own second line, which says where history is kept.
-        logged: () => output.slice(bannerEnd).split('\n').filter((line) => line.trim() !== '' && !line.startsWith('llm-monitor: history in')),
-        alive,
-        stop: async () => {
-          if (!alive()) return;
-          child.kill('SIGTERM');
-          const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          await exited;
-          clearTimeout(killer);
-        },
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`llm-monitor ${args.join(' ')} exited with ${code ?? signal}:\n${output}`)));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // What /proc says of a process and of the machine.
@@ -191,17 +137,6 @@ const CLOCK_TICKS = ((): number => {
   }
 })();
 
-/** Resident set size of `pid` in MB (undefined where there is none). */
-function rssMb(pid: number): number | undefined {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU time of `pid`, all its threads, user + system, in seconds. */
 function cpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -213,15 +148,6 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** The main thread of `pid`: seconds on a CPU and waiting for one (schedstat). */
-function mainThreadTimes(pid: number): { onCpu: number; waiting: number } | undefined {
-  try {
-    const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return onCpu === undefined || waiting === undefined ? undefined : { onCpu: onCpu / 1e9, waiting: waiting / 1e9 };
-  } catch {
-    return undefined;
-  }
-}
 
 /** CPU ticks of the whole machine: busy and in all. */
 function machineTicks(): { busy: number; total: number } {
@@ -496,7 +422,7 @@ function snapshot(receiver: ReceiverProcess, withDatabase: boolean): Snapshot {
 async function runIngest(store: Store, requestBase: number): Promise<IngestResult> {
   const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF_DIR), '--cpu-prof-name', `storage-${store.label}.cpuprofile`] : [];
   if (CPU_PROF_DIR) mkdirSync(CPU_PROF_DIR, { recursive: true });
-  const receiver = await startReceiver(['--storage-url', store.storageUrl], nodeArgs);
+  const receiver = await startReceiverProcess(MONITOR_BIN, ['--storage-url', store.storageUrl], nodeArgs);
   const rss = new RssSampler(receiver.pid);
   const prober = new Prober(`${receiver.apiUrl}/healthz`);
   const withDatabase = store.label === 'postgres';
@@ -574,7 +500,7 @@ async function runIngest(store: Store, requestBase: number): Promise<IngestResul
   } finally {
     await prober.stop();
     rss.stop();
-    await receiver.stop();
+    await receiver.stop(30_000);
     await store.cleanup();
   }
 }
@@ -670,7 +596,7 @@ async function runHistory(label: string, sessions: number, spanMs: number, nowMs
     const size = fileMb(path);
     const started = performance.now();
     // 31 days: the retention job (30 by default, first run 30 s after start) must not thin the oldest day meanwhile.
-    const receiver = await startReceiver(['--storage-url', `sqlite:${path}`, '--history-retention-days', String(HISTORY_DAYS + 1)]);
+    const receiver = await startReceiverProcess(MONITOR_BIN, ['--storage-url', `sqlite:${path}`, '--history-retention-days', String(HISTORY_DAYS + 1)]);
     const rss = new RssSampler(receiver.pid);
     const prober = new Prober(`${receiver.apiUrl}/healthz`);
     try {
@@ -732,7 +658,7 @@ async function runHistory(label: string, sessions: number, spanMs: number, nowMs
     } finally {
       await prober.stop();
       rss.stop();
-      await receiver.stop();
+      await receiver.stop(30_000);
     }
   } finally {
     removeSqlite(path);
@@ -742,10 +668,6 @@ async function runHistory(label: string, sessions: number, spanMs: number, nowMs
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 function sortedOf(values: readonly number[]): number[] {
   return [...values].sort((a, b) => a - b);

@@ -1,0 +1,96 @@
+/**
+ * What the benchmarks that run a real `llm-monitor` share: starting it as a child process (the banner
+ * parsed as test/support does), what /proc says of it, offsets for patching ids into a request
+ * template, and percentiles.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const BANNER = /web monitor on (http:\/\/[^\s]+?)\/ .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
+
+/** A running receiver process. */
+export interface ReceiverProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly pid: number;
+  readonly apiUrl: string;
+  readonly otlpUrl: string;
+  /** What it printed after its banner (the banner's own line about history left out). */
+  logged(): string[];
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts `node [nodeArgs] bin --port 0 --otlp-port 0 --log-level warn [args]`; resolves once it serves. */
+export function startReceiverProcess(bin: string, args: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ReceiverProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, bin, '--port', '0', '--otlp-port', '0', '--log-level', 'warn', ...args]);
+  let output = '';
+  let bannerEnd = -1;
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      if (bannerEnd >= 0) return;
+      const match = BANNER.exec(output);
+      if (!match) return;
+      bannerEnd = output.indexOf('\n', match.index) + 1;
+      resolve({
+        child,
+        pid: child.pid!,
+        apiUrl: match[1]!,
+        otlpUrl: match[2]!,
+        logged: () => output.slice(bannerEnd).split('\n').filter((line) => line.trim() !== '' && !line.startsWith('llm-monitor: history in')),
+        alive,
+        stop: async (graceMs = 15_000) => {
+          if (!alive()) return;
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          await exited;
+          clearTimeout(killer);
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code, signal) => reject(new Error(`${bin} ${args.join(' ')} exited with ${code ?? signal}:\n${output}`)));
+  });
+}
+
+/** Resident set size of `pid` in MB, from /proc (undefined where there is none). */
+export function rssMb(pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Time the main thread of `pid` has spent on a CPU and waiting for one, in seconds (Linux
+ * schedstat). A slow probe with the main thread waiting for a CPU means a busy machine, one with it
+ * on a CPU means a blocked event loop.
+ */
+export function mainThreadTimes(pid: number): { onCpu: number; waiting: number } | undefined {
+  try {
+    const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return onCpu === undefined || waiting === undefined ? undefined : { onCpu: onCpu / 1e9, waiting: waiting / 1e9 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Offsets just past every occurrence of `mark` in `template` (where ids are patched in). */
+export function offsetsAfter(template: Buffer, mark: Buffer): number[] {
+  const offsets: number[] = [];
+  for (let at = template.indexOf(mark); at !== -1; at = template.indexOf(mark, at + mark.length)) offsets.push(at + mark.length);
+  return offsets;
+}
+
+/** The value at percentile `p` (nearest rank) of ascending `sorted`; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
