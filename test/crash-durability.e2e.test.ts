@@ -58,6 +58,7 @@ import { encodeTraceRequest, nanos, wire } from '../packages/receiver/test/otlp-
 import type { WireAttribute, WireSpan } from '../packages/receiver/test/otlp-wire.js';
 import { startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
 import type { MonitorProcess } from './support/monitor-process.js';
+import { rejectedSpansOfProtobuf } from './support/otlp-response.js';
 import { postgresUrl, withSearchPath } from './support/services.js';
 
 stopMonitorsAfterEach();
@@ -370,31 +371,6 @@ function planSessions(random: () => number, count: number, request: number, pref
 // Talking to the receiver
 // ---------------------------------------------------------------------------------------------
 
-/** `rejected_spans` of a protobuf `ExportTraceServiceResponse` (0 when it has no `partial_success`). */
-function rejectedSpans(body: Buffer): number {
-  let offset = 0;
-  const varint = (): number => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (offset >= body.length) throw new Error(`truncated export response ${body.toString('hex')}`);
-      const byte = body[offset++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  let rejected = 0;
-  while (offset < body.length) {
-    if (varint() !== ((1 << 3) | 2)) throw new Error(`unexpected export response ${body.toString('hex')}`);
-    const end = varint() + offset;
-    while (offset < end) {
-      const field = varint();
-      if (field === ((1 << 3) | 0)) rejected += varint();
-      else if ((field & 7) === 2) offset += varint();
-      else varint();
-    }
-  }
-  return rejected;
-}
 
 /** What became of one request: its status, or the error of a request that got no answer. */
 type Outcome = { readonly status: number; readonly rejected: number; readonly message?: string } | { readonly error: string };
@@ -404,7 +380,7 @@ async function post(otlpUrl: string, spans: WireSpan[]): Promise<Outcome> {
   try {
     const response = await fetch(otlpUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, signal: AbortSignal.timeout(HANG_GUARD_MS) });
     const answer = Buffer.from(await response.arrayBuffer());
-    if (response.status === 200) return { status: 200, rejected: rejectedSpans(answer) };
+    if (response.status === 200) return { status: 200, rejected: rejectedSpansOfProtobuf(answer) };
     // A google.rpc.Status: its message is readable as it stands.
     return { status: response.status, rejected: 0, message: answer.toString('utf8').replace(/[^\x20-\x7e]+/g, ' ').trim() };
   } catch (error) {
