@@ -6,7 +6,7 @@ import type { AnalyticsDimension, HistoryStore } from '@llm-monitor/sessions';
 import { apiErrorSchema } from './api-errors.js';
 import { analyticsToCsv } from './csv.js';
 import { exportFormat } from './exports.js';
-import { badParameter, windowParameters } from './query-parameters.js';
+import { badParameter, WINDOW_QUERY_PROPERTIES, windowParameters } from './query-parameters.js';
 
 interface AnalyticsQueryString {
   group_by?: string;
@@ -43,9 +43,8 @@ export async function analyticsRoutes(app: FastifyInstance, { history }: { reado
           additionalProperties: false,
           properties: {
             group_by: { type: 'string', description: 'one or two of model, user, task, service, day (comma-separated); none gives totals only' },
-            since: { type: 'string', description: 'calls started at or after: ISO 8601 or ms since the epoch' },
-            until: { type: 'string', description: 'calls started before: ISO 8601 or ms since the epoch' },
-            window: { type: 'string', description: `calls started within this long before now (default ${DEFAULT_WINDOW} when since is absent): 30s, 15m, 1h, 7d` },
+            ...WINDOW_QUERY_PROPERTIES,
+            window: { type: 'string', description: `started within this long before now (default ${DEFAULT_WINDOW} when since is absent): 30s, 15m, 1h, 7d` },
             top: { type: 'integer', minimum: 0, maximum: 1000, description: 'how many top sessions and users (default 10)' },
             format: { enum: ['json', 'csv'], description: 'download the groups as CSV (or the report as JSON)' },
           },

@@ -6,7 +6,7 @@ import type { HistoryStore, LlmCallFilter, LlmCallRow } from '@llm-monitor/sessi
 import { apiErrorSchema } from './api-errors.js';
 import { callsToCsv } from './csv.js';
 import { exportFormat, MAX_ANSWER_LENGTH, MAX_EXPORT, sendExport } from './exports.js';
-import { badParameter, windowParameters } from './query-parameters.js';
+import { badParameter, WINDOW_QUERY_PROPERTIES, windowParameters } from './query-parameters.js';
 
 interface CallQuery {
   session?: string;
@@ -47,9 +47,7 @@ export async function llmCallRoutes(app: FastifyInstance, { history }: { readonl
             user: { type: 'string', maxLength: 256, description: 'user id' },
             model: { type: 'string', maxLength: 256, description: 'the answering or requested model' },
             status: { type: 'string', description: 'comma-separated: running, ok, error' },
-            since: { type: 'string', description: 'started at or after: ISO 8601 or ms since the epoch' },
-            until: { type: 'string', description: 'started before: ISO 8601 or ms since the epoch' },
-            window: { type: 'string', description: 'started within this long before now: 30s, 15m, 1h, 7d' },
+            ...WINDOW_QUERY_PROPERTIES,
             q: { type: 'string', maxLength: 500, description: 'text in the prompt or response preview (case-insensitive)' },
             limit: { type: 'integer', minimum: 1, maximum: MAX_EXPORT, description: 'calls per page (default 50, at most 1,000) or per export (default 1,000, at most 10,000)' },
             cursor: { type: 'string', description: 'next_cursor of the previous page' },

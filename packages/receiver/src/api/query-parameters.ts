@@ -52,3 +52,10 @@ export function windowParameters(query: { since?: string; until?: string; window
   if (sinceMs !== undefined && untilMs !== undefined && untilMs <= sinceMs) throw badParameter('until', query.until, 'later than since');
   return { ...(sinceMs === undefined ? {} : { sinceMs }), ...(untilMs === undefined ? {} : { untilMs }) };
 }
+
+/** The query parameters of {@link windowParameters}, as the routes' schemas declare them. */
+export const WINDOW_QUERY_PROPERTIES = {
+  since: { type: 'string', description: 'started at or after: ISO 8601 or ms since the epoch' },
+  until: { type: 'string', description: 'started before: ISO 8601 or ms since the epoch' },
+  window: { type: 'string', description: 'started within this long before now: 30s, 15m, 1h, 7d' },
+} as const;

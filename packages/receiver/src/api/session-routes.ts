@@ -7,7 +7,7 @@ import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from './api-errors.js';
 import { sessionsToCsv } from './csv.js';
 import { exportFormat, MAX_ANSWER_LENGTH, MAX_EXPORT, sendExport } from './exports.js';
-import { badParameter, statusParameter, windowParameters } from './query-parameters.js';
+import { badParameter, statusParameter, WINDOW_QUERY_PROPERTIES, windowParameters } from './query-parameters.js';
 
 /** Options of {@link sessionRoutes}. */
 export interface SessionRoutesOptions {
@@ -53,9 +53,7 @@ const recentQuerySchema = {
     task: { type: 'string' },
     processor_type: { type: 'string' },
     conversation: { type: 'string', description: 'conversation id' },
-    since: { type: 'string', description: 'started at or after: ISO 8601 or ms since the epoch' },
-    until: { type: 'string', description: 'started before: ISO 8601 or ms since the epoch' },
-    window: { type: 'string', description: 'started within this long before now: 30s, 15m, 1h, 7d' },
+    ...WINDOW_QUERY_PROPERTIES,
     q: { type: 'string', maxLength: 500, description: 'text in the content or result preview (case-insensitive)' },
     format: { enum: ['json', 'csv'], description: 'download an export instead of a page (also by Accept: text/csv)' },
   },

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { StatisticsAccumulator, statisticsReportSchema } from '@llm-monitor/sessions';
 import type { HistoryStore } from '@llm-monitor/sessions';
 import { apiErrorSchema } from './api-errors.js';
-import { windowParameters } from './query-parameters.js';
+import { WINDOW_QUERY_PROPERTIES, windowParameters } from './query-parameters.js';
 
 /** `GET /api/monitoring/statistics`, optionally over a window of start times. */
 export async function statisticsRoutes(app: FastifyInstance, { history }: { readonly history: HistoryStore }): Promise<void> {
@@ -17,9 +17,7 @@ export async function statisticsRoutes(app: FastifyInstance, { history }: { read
           type: 'object',
           additionalProperties: false,
           properties: {
-            since: { type: 'string', description: 'sessions started at or after: ISO 8601 or ms since the epoch' },
-            until: { type: 'string', description: 'sessions started before: ISO 8601 or ms since the epoch' },
-            window: { type: 'string', description: 'sessions started within this long before now: 30s, 15m, 1h, 7d' },
+            ...WINDOW_QUERY_PROPERTIES,
           },
         },
         response: { 200: statisticsReportSchema, 400: apiErrorSchema, 503: apiErrorSchema },
