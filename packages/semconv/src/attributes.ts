@@ -110,6 +110,12 @@ export const GEN_AI = {
   conversationId: 'gen_ai.conversation.id',
   inputMessages: 'gen_ai.input.messages',
   outputMessages: 'gen_ai.output.messages',
+  toolName: 'gen_ai.tool.name',
+  toolCallId: 'gen_ai.tool.call.id',
+  toolCallArguments: 'gen_ai.tool.call.arguments',
+  toolCallResult: 'gen_ai.tool.call.result',
+  agentName: 'gen_ai.agent.name',
+  agentId: 'gen_ai.agent.id',
 } as const;
 
 /** Values of `gen_ai.operation.name` used by llm-monitor's LLM call spans. */
@@ -118,6 +124,8 @@ export const GEN_AI_OPERATION = {
   textCompletion: 'text_completion',
   embeddings: 'embeddings',
   executeTool: 'execute_tool',
+  invokeAgent: 'invoke_agent',
+  createAgent: 'create_agent',
 } as const;
 
 /** General OpenTelemetry attributes the contract uses. */

@@ -14,6 +14,37 @@ export const STEP_TYPE = {
   vectorStore: 'vector_store',
 } as const;
 
+/**
+ * What a step is, when its span type alone does not say (a chain step that retrieves or reranks);
+ * the value of `llm_monitor.step.kind`. The receiver maps every span, ours or not, to one of these.
+ */
+export const STEP_KIND = {
+  chain: 'chain',
+  retrieval: 'retrieval',
+  rerank: 'rerank',
+  template: 'template',
+  modelSelection: 'model_selection',
+  embedding: 'embedding',
+  vectorSearch: 'vector_search',
+  toolCall: 'tool_call',
+  llmCall: 'llm_call',
+  agent: 'agent',
+  other: 'other',
+} as const;
+
+/** A value of {@link STEP_KIND}. */
+export type StepKind = (typeof STEP_KIND)[keyof typeof STEP_KIND];
+
+/** `llm_monitor.step.kind`: one of {@link STEP_KIND}, on a chain step that is more than a chain. */
+export const ATTR_STEP_KIND = 'llm_monitor.step.kind';
+/**
+ * `llm_monitor.step.input_preview`: the first characters of what a step was given (only when the
+ * application keeps content, like LLM prompt previews).
+ */
+export const ATTR_STEP_INPUT_PREVIEW = 'llm_monitor.step.input_preview';
+/** `llm_monitor.step.output_preview`: the first characters of what a step returned: its intermediate result. */
+export const ATTR_STEP_OUTPUT_PREVIEW = 'llm_monitor.step.output_preview';
+
 /** `llm_monitor.template.id`: the template resolved. */
 export const ATTR_TEMPLATE_ID = 'llm_monitor.template.id';
 /** `llm_monitor.template.version`: its version. */

@@ -9,17 +9,33 @@ import type { Metadata } from './model.js';
  */
 export function metadataFromAttributes(attributes: Attributes): Metadata {
   const metadata: Metadata = {};
-  for (const [key, value] of Object.entries(attributes)) {
-    if (!key.startsWith(ATTR_METADATA_PREFIX)) continue;
-    // defineProperty, not assignment: a key `__proto__` must stay data, not become the prototype.
-    Object.defineProperty(metadata, key.slice(ATTR_METADATA_PREFIX.length), {
-      value: decodeJsonString(value),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+  // One prefix, checked inline: this runs for the root and every stage on each rebuild.
+  for (const key in attributes) {
+    if (key.startsWith(ATTR_METADATA_PREFIX)) putMetadata(metadata, key.slice(ATTR_METADATA_PREFIX.length), attributes[key]);
   }
   return metadata;
+}
+
+/**
+ * Collects the attributes under any of `prefixes` into a metadata object, keyed without the prefix
+ * (JSON strings decoded as {@link metadataFromAttributes} does).
+ */
+export function metadataWithPrefixes(attributes: Attributes, prefixes: readonly string[]): Metadata {
+  const metadata: Metadata = {};
+  for (const key in attributes) {
+    for (const prefix of prefixes) {
+      if (!key.startsWith(prefix)) continue;
+      putMetadata(metadata, key.slice(prefix.length), attributes[key]);
+      break;
+    }
+  }
+  return metadata;
+}
+
+/** Sets one metadata entry, its JSON text decoded. */
+function putMetadata(metadata: Metadata, key: string, value: unknown): void {
+  // defineProperty, not assignment: a key `__proto__` must stay data, not become the prototype.
+  Object.defineProperty(metadata, key, { value: decodeJsonString(value), enumerable: true, writable: true, configurable: true });
 }
 
 /** Longest JSON metadata string decoded; longer ones stay strings. */

@@ -4,6 +4,7 @@
  * session says (conversation, user, service, task), so it can be queried on its own. Pure: rows are
  * derived from sessions.
  */
+import { DEFAULT_PREVIEW_LENGTH, cutPreview } from './content-previews.js';
 import type { LlmCallRecord, Metadata, ProcessingSession } from './model.js';
 import { previewsContain, startedWithin } from './session-query.js';
 
@@ -68,14 +69,12 @@ export interface LlmCallPage {
   readonly nextCursor: string | null;
 }
 
-/** Characters of a prompt or response a call-log row keeps. */
-export const CALL_PREVIEW_LENGTH = 1000;
+/** Characters of a prompt or response a call-log row keeps (the same as a step's previews). */
+export const CALL_PREVIEW_LENGTH = DEFAULT_PREVIEW_LENGTH;
 
 /** The first {@link CALL_PREVIEW_LENGTH} characters, never splitting a surrogate pair. */
 function preview(text: string | null): string | null {
-  if (text === null || text.length <= CALL_PREVIEW_LENGTH) return text;
-  const end = /[\ud800-\udbff]/.test(text[CALL_PREVIEW_LENGTH - 1]!) ? CALL_PREVIEW_LENGTH - 1 : CALL_PREVIEW_LENGTH;
-  return text.slice(0, end);
+  return text === null ? null : cutPreview(text, CALL_PREVIEW_LENGTH);
 }
 
 /** The call's total, else what is known of input and output (a call that reports only one of them). */
@@ -114,7 +113,7 @@ export function callRowsOf(session: ProcessingSession): LlmCallRow[] {
     status: call.status,
     error: call.error,
     cost_usd: call.cost_usd,
-    metadata: {},
+    metadata: call.metadata,
     start_time: call.start_time,
     end_time: call.end_time,
   }));

@@ -4,7 +4,11 @@
  * none of them. The mapping is documented in docs/semantic-conventions.md ("Spans from other
  * instrumentations").
  */
-import { ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_SPAN_TYPE, ATTR_USAGE_TOTAL_TOKENS, GEN_AI } from '@llm-monitor/semconv';
+import { ATTR_METADATA_PREFIX, ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_SPAN_TYPE, ATTR_USAGE_TOTAL_TOKENS, GEN_AI, GEN_AI_OPERATION } from '@llm-monitor/semconv';
+import { metadataWithPrefixes } from './attribute-values.js';
+import { INPUT_PREVIEW_KEYS, OUTPUT_PREVIEW_KEYS, firstPreview, messagesPreview } from './content-previews.js';
+import type { Metadata } from './model.js';
+import { memoOf } from './span-memo.js';
 import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanRecord } from './span-record.js';
 import { boundedDuration, numericValue } from './span-values.js';
@@ -30,7 +34,18 @@ export interface LlmCallFacts {
   readonly timeToFirstTokenMs: number | null;
   readonly promptPreview: string | null;
   readonly responsePreview: string | null;
+  /** Metadata of the call itself (agent, role, …), from every convention's metadata attributes. */
+  readonly metadata: Metadata;
 }
+
+/**
+ * Prefixes of metadata attributes, by convention: ours, Langfuse's, the Vercel AI SDK's telemetry
+ * metadata and OpenLLMetry's association properties. Admission keeps attributes under them.
+ */
+export const METADATA_PREFIXES = [ATTR_METADATA_PREFIX, 'langfuse.observation.metadata.', 'ai.telemetry.metadata.', 'traceloop.association.properties.'] as const;
+
+/** Prefixes of a foreign session's metadata on its root span: the call prefixes and Langfuse's trace metadata. */
+export const ROOT_METADATA_PREFIXES = [...METADATA_PREFIXES, 'langfuse.trace.metadata.'] as const;
 
 function first(attributes: Attributes, keys: readonly string[]): string | undefined {
   for (const key of keys) {
@@ -54,10 +69,14 @@ const VERCEL_PROVIDER_CALL = /^ai\.\w+\.(doStream|doGenerate|doEmbed)$/;
 const OPENINFERENCE_MODEL_KINDS = new Set(['LLM', 'EMBEDDING']);
 
 /** The convention a span follows as an LLM call, or `undefined` when it is no LLM call. */
-function conventionOf(span: SpanRecord): 'gen_ai' | 'vercel' | 'openinference' | undefined {
+function conventionOf(span: SpanRecord): 'gen_ai' | 'vercel' | 'openinference' | 'langfuse' | undefined {
   const a = span.attributes;
   // Our own session, stage and step spans are not calls, whatever they carry.
   if (a[ATTR_SPAN_TYPE] !== undefined) return undefined;
+  // A tool call is a step of its own (step-mapping.ts), not a call to a model.
+  if (a[GEN_AI.operationName] === GEN_AI_OPERATION.executeTool) return undefined;
+  const observation = stringAttribute(a, 'langfuse.observation.type');
+  if ((observation === 'generation' || observation === 'embedding') && a['langfuse.observation.model.name'] !== undefined && a[GEN_AI.requestModel] === undefined) return 'langfuse';
   const operationId = stringAttribute(a, 'ai.operationId') ?? span.name;
   if (VERCEL_PROVIDER_CALL.test(operationId)) return 'vercel';
   // The Vercel SDK's outer spans (`ai.streamText`) repeat their provider call's usage: not a call.
@@ -93,8 +112,20 @@ function vercelTimeToFirstChunk(span: SpanRecord): number | undefined {
   return boundedDuration(event.timeUnixMs - span.startTimeUnixMs);
 }
 
+/**
+ * Time to the first token of a Langfuse generation: its `completion_start_time` (an ISO time, as JSON
+ * text) after the span's start; only a time within the span counts.
+ */
+function langfuseTimeToFirstToken(span: SpanRecord): number | null {
+  const raw = stringAttribute(span.attributes, 'langfuse.observation.completion_start_time');
+  if (raw === undefined || span.startTimeUnixMs === 0) return null;
+  const at = Date.parse(raw.startsWith('"') ? raw.slice(1, -1) : raw);
+  if (!Number.isFinite(at) || at < span.startTimeUnixMs || (span.endTimeUnixMs !== 0 && at > span.endTimeUnixMs)) return null;
+  return boundedDuration(at - span.startTimeUnixMs);
+}
+
 /** Attributes of an LLM call's finish reasons: a list (GenAI), or one reason (the Vercel AI SDK). */
-const FINISH_REASON_KEYS = [GEN_AI.responseFinishReasons, 'ai.response.finishReason', 'llm.response.finish_reason'] as const;
+const FINISH_REASON_KEYS = [GEN_AI.responseFinishReasons, 'ai.response.finishReason', 'llm.response.finish_reason', 'llm.finish_reason'] as const;
 
 /** Why the call stopped, from the first of {@link FINISH_REASON_KEYS} the span carries. */
 function finishReasons(attributes: Attributes): string[] | null {
@@ -123,8 +154,14 @@ function commonFacts(a: Attributes): Pick<LlmCallFacts, 'totalTokens' | 'cachedT
   };
 }
 
-/** The facts of an LLM call span, or `undefined` when the span is none. */
+/** The facts of an LLM call span, or `undefined` when the span is none (read once per record: `span-memo.ts`). */
 export function llmCallFacts(span: SpanRecord): LlmCallFacts | undefined {
+  const memo = memoOf(span);
+  if (memo.facts === undefined) memo.facts = readLlmCallFacts(span) ?? null;
+  return memo.facts ?? undefined;
+}
+
+function readLlmCallFacts(span: SpanRecord): LlmCallFacts | undefined {
   const convention = conventionOf(span);
   if (!convention) return undefined;
   const a = span.attributes;
@@ -132,10 +169,26 @@ export function llmCallFacts(span: SpanRecord): LlmCallFacts | undefined {
   const genAiInput = firstNumber(a, [GEN_AI.usageInputTokens, GEN_AI.usagePromptTokens]);
   const genAiOutput = firstNumber(a, [GEN_AI.usageOutputTokens, GEN_AI.usageCompletionTokens]);
   const previews = {
-    promptPreview: stringAttribute(a, ATTR_PROMPT_PREVIEW) ?? null,
-    responsePreview: stringAttribute(a, ATTR_RESPONSE_PREVIEW) ?? null,
+    promptPreview: stringAttribute(a, ATTR_PROMPT_PREVIEW) ?? messagesPreview(a, 'input') ?? firstPreview(a, INPUT_PREVIEW_KEYS),
+    responsePreview: stringAttribute(a, ATTR_RESPONSE_PREVIEW) ?? messagesPreview(a, 'output') ?? firstPreview(a, OUTPUT_PREVIEW_KEYS),
+    metadata: metadataWithPrefixes(a, METADATA_PREFIXES),
     ...commonFacts(a),
   };
+  if (convention === 'langfuse') {
+    const model = stringAttribute(a, 'langfuse.observation.model.name') ?? null;
+    return {
+      operation: a['langfuse.observation.type'] === 'embedding' ? 'embeddings' : 'chat',
+      provider: null,
+      requestModel: model,
+      responseModel: model,
+      inputTokens: firstNumber(a, ['langfuse.observation.usage_details.input']) ?? null,
+      outputTokens: firstNumber(a, ['langfuse.observation.usage_details.output']) ?? null,
+      timeToFirstTokenMs: langfuseTimeToFirstToken(span),
+      ...previews,
+      totalTokens: previews.totalTokens ?? firstNumber(a, ['langfuse.observation.usage_details.total']) ?? null,
+      cachedTokens: previews.cachedTokens ?? firstNumber(a, ['langfuse.observation.usage_details.cache_read_input_tokens']) ?? null,
+    };
+  }
   if (convention === 'vercel') {
     const providerCall = /\.(doStream|doGenerate|doEmbed)$/.exec(stringAttribute(a, 'ai.operationId') ?? span.name)?.[1];
     return {
@@ -188,7 +241,7 @@ export const CONVERSATION_KEYS = [
 export const USER_KEYS = ['user.id', 'langfuse.user.id', 'traceloop.association.properties.user_id', 'ai.telemetry.metadata.userId'] as const;
 
 /** Attributes naming what a foreign session is for (its task). */
-export const TASK_KEYS = ['ai.telemetry.functionId', 'traceloop.workflow.name', 'traceloop.entity.name'] as const;
+export const TASK_KEYS = ['ai.telemetry.functionId', 'traceloop.workflow.name', 'traceloop.entity.name', 'langfuse.trace.name'] as const;
 
 /**
  * The attributes of other conventions this file reads (besides the GenAI names and the numbers of
@@ -205,6 +258,9 @@ export const FOREIGN_ATTRIBUTE_KEYS: readonly string[] = [
   'llm.provider',
   'llm.system',
   'llm.request.type',
+  'langfuse.observation.type',
+  'langfuse.observation.model.name',
+  'langfuse.observation.completion_start_time',
   ...FINISH_REASON_KEYS,
   ...CONVERSATION_KEYS,
   ...USER_KEYS,

@@ -2,13 +2,22 @@ export type {
   BudgetCrossing,
   LlmCallRecord,
   Metadata,
+  ModelFallback,
   ProcessingEvent,
   ProcessingSession,
   SessionSource,
   SessionStatus,
   StageRecord,
+  StepConvention,
+  StepFacts,
+  StepKind,
+  StepRecord,
   TokenCounts,
 } from './model.js';
+export { STEP_KINDS } from './model.js';
+export { upgradeStoredSession } from './stored-session.js';
+export { MAX_STEPS_PER_SESSION } from './session-steps.js';
+export { DEFAULT_PREVIEW_LENGTH, INPUT_PREVIEW_KEYS, OUTPUT_PREVIEW_KEYS } from './content-previews.js';
 export {
   analyticsReportSchema,
   budgetCrossingSchema,
@@ -19,6 +28,8 @@ export {
   sessionStatisticsSchema,
   stageRecordSchema,
   statisticsReportSchema,
+  stepFactsSchema,
+  stepRecordSchema,
 } from './schemas.js';
 export type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from './span-record.js';
 export { numberAttribute, stringAttribute } from './span-record.js';
@@ -30,7 +41,8 @@ export type { ConversationPage, HistoryCommit, HistoryStore, SessionFigures } fr
 export { DEFAULT_ADMISSION_LIMITS, isReadAttribute, SKELETON_SPAN_BYTES, SPAN_OVERHEAD_BYTES } from './span-admission.js';
 export type { AdmissionLimits, CutItem, CutReason } from './span-admission.js';
 export { NUMERIC_ATTRIBUTES, VALUE_FIELDS, VALUE_LIMITS } from './span-values.js';
-export { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, TASK_KEYS, USER_KEYS } from './genai-mapping.js';
+export { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, METADATA_PREFIXES, TASK_KEYS, USER_KEYS } from './genai-mapping.js';
+export { STEP_ATTRIBUTE_KEYS, stepIdentityOf } from './step-mapping.js';
 export type { ValueField, NumericKey } from './span-values.js';
 export { approximateJsonLength, withinJsonLength } from './json-size.js';
 export { MemorySessionStore, isEnded } from './session-store.js';
@@ -41,8 +53,8 @@ export { StatisticsAccumulator, UNKNOWN_KEY, computeStatistics } from './statist
 export type { StatisticsInput, DurationSummary, SessionStatistics, StatisticsReport, StatisticsWindow } from './statistics.js';
 export { cursorAfter, encodeCursor, matchesFilter, previewsContain, startedWithin, newestFirst, parseCursor, querySessions } from './session-query.js';
 export type { SessionFilter, SessionPage } from './session-query.js';
-export { coalesce, eventsBetween, seenStateOf, SUMMARY_TEXT_LENGTH, summaryOf } from './live-events.js';
-export type { LiveEvent, SeenState, SessionSummary } from './live-events.js';
+export { coalesce, eventsBetween, liveStepOf, seenStateOf, sessionStartedEvent, SUMMARY_TEXT_LENGTH, summaryOf } from './live-events.js';
+export type { LiveEvent, LiveStep, SeenState, SessionSummary } from './live-events.js';
 export { costUsd, priceOf, withDefaultPrices } from './model-prices.js';
 export { DEFAULT_MODEL_PRICES, DEFAULT_PRICES_SOURCE } from './default-prices.js';
 export { CALL_PREVIEW_LENGTH, callRowsOf, matchesCallFilter } from './call-log.js';

@@ -2,7 +2,7 @@
  * What the live streams (WebSocket and SSE) send: compact session summaries and the events that
  * turn one state of a session into the next.
  */
-import type { BudgetCrossing, ProcessingSession, SessionStatus } from './model.js';
+import type { BudgetCrossing, Metadata, ProcessingSession, SessionStatus, StepRecord } from './model.js';
 
 /** A session without its timeline: what a live list needs. */
 export interface SessionSummary {
@@ -21,12 +21,22 @@ export interface SessionSummary {
   token_counts: ProcessingSession['token_counts'];
   time_to_first_token_ms: number | null;
   content_preview: string | null;
+  /** The result's first characters, once the session has one (so `session_completed` carries it). */
+  result_preview: string | null;
   error: string | null;
 }
 
+/** A step as the live streams send it: the step of the session, its previews shortened like a summary's. */
+export type LiveStep = StepRecord;
+
 /** One live event. */
 export type LiveEvent =
-  | { type: 'session_started'; session: SessionSummary }
+  /** A session was seen for the first time (or came back after it ended), with its metadata. */
+  | { type: 'session_started'; session: SessionSummary; metadata: Metadata }
+  /** A step was seen running (a step first seen ended gets only `step_completed`). */
+  | { type: 'step_started'; session_id: string; step: LiveStep }
+  /** A step ended, with its intermediate result (`output_preview`) when the span carries one. */
+  | { type: 'step_completed'; session_id: string; step: LiveStep }
   | { type: 'stage_changed'; session_id: string; stage: string; progress: number; message: string; timestamp: string }
   | { type: 'tokens'; session_id: string; count: number; total: number; text?: string; text_reset?: true }
   | { type: 'session_renamed'; session_id: string; previous_session_id: string }
@@ -62,7 +72,23 @@ export function summaryOf(session: ProcessingSession): SessionSummary {
     token_counts: session.token_counts,
     time_to_first_token_ms: session.time_to_first_token_ms,
     content_preview: shortened(session.content_preview),
+    result_preview: shortened(session.result_preview),
     error: shortened(session.error),
+  };
+}
+
+/** The `session_started` event of a session. */
+export function sessionStartedEvent(session: ProcessingSession): LiveEvent {
+  return { type: 'session_started', session: summaryOf(session), metadata: session.metadata };
+}
+
+/** A step as the live streams send it (previews and error shortened like a summary's). */
+export function liveStepOf(step: StepRecord): LiveStep {
+  return {
+    ...step,
+    error: shortened(step.error),
+    input_preview: shortened(step.input_preview),
+    output_preview: shortened(step.output_preview),
   };
 }
 
@@ -76,6 +102,8 @@ export interface SeenState {
   text: string;
   /** Budget crossings sent. */
   budgets: number;
+  /** Steps sent, by span id, and whether their end was sent. */
+  steps: Map<string, boolean>;
 }
 
 const stageKey = (stage: { stage: string; start_time: string }): string => `${stage.start_time} ${stage.stage}`;
@@ -88,6 +116,7 @@ export function seenStateOf(session: ProcessingSession): SeenState {
     streamed: session.token_counts.streamed,
     text: session.streamed_tokens.join(''),
     budgets: session.budget_exceeded.length,
+    steps: new Map(session.steps.map((step) => [step.span_id, step.end_time !== null])),
   };
 }
 
@@ -100,10 +129,16 @@ export function seenStateOf(session: ProcessingSession): SeenState {
 export function eventsBetween(before: SeenState | undefined, session: ProcessingSession): LiveEvent[] {
   const events: LiveEvent[] = [];
   const revived = before !== undefined && before.status !== 'active' && session.status === 'active';
-  if (!before || revived) events.push({ type: 'session_started', session: summaryOf(session) });
+  if (!before || revived) events.push(sessionStartedEvent(session));
   for (const stage of session.stages) {
     if (before?.stages.has(stageKey(stage))) continue;
     events.push({ type: 'stage_changed', session_id: session.session_id, stage: stage.stage, progress: stage.progress, message: stage.message, timestamp: stage.start_time });
+  }
+  for (const step of session.steps) {
+    const ended = step.end_time !== null;
+    const told = before?.steps.get(step.span_id);
+    if (told === true || (told === false && !ended)) continue;
+    events.push({ type: ended ? 'step_completed' : 'step_started', session_id: session.session_id, step: liveStepOf(step) });
   }
   const streamedBefore = before?.streamed ?? 0;
   const text = session.streamed_tokens.join('');
@@ -132,11 +167,19 @@ export function eventsBetween(before: SeenState | undefined, session: Processing
   return events;
 }
 
-/** Merges the token events of one session within a batch, so a busy stream sends one per tick. */
+/**
+ * Merges the token events of one session within a batch, so a busy stream sends one per tick; a
+ * step that started and ended within the batch is sent as ended only.
+ */
 export function coalesce(events: readonly LiveEvent[]): LiveEvent[] {
   const result: LiveEvent[] = [];
   const tokensAt = new Map<string, number>();
+  let completed: Set<string> | undefined;
   for (const event of events) {
+    if (event.type === 'step_completed') (completed ??= new Set()).add(`${event.session_id} ${event.step.span_id}`);
+  }
+  for (const event of events) {
+    if (event.type === 'step_started' && completed?.has(`${event.session_id} ${event.step.span_id}`)) continue;
     if (event.type !== 'tokens') {
       // Anything else about the session comes after its tokens so far: later tokens start a new event.
       if ('session_id' in event) tokensAt.delete(event.session_id);

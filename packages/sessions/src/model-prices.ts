@@ -104,6 +104,7 @@ export function withDefaultPrices(overrides: ModelPrices): ModelPrices {
  */
 export function costUsd(prices: ModelPrices, model: string | null | undefined, input: number | null | undefined, output: number | null | undefined): number | null {
   const price = priceOf(prices, model);
-  if (!price) return null;
+  // Nothing known of its tokens is no cost known: not zero.
+  if (!price || ((input ?? null) === null && (output ?? null) === null)) return null;
   return ((input ?? 0) * price.input_per_million + (output ?? 0) * price.output_per_million) / 1e6;
 }

@@ -3,6 +3,9 @@
  * the REST API and WebSocket send (described by the schemas in `schemas.ts`); keeping one shape
  * avoids a mapping layer that could drift.
  */
+import { STEP_KIND } from '@llm-monitor/semconv';
+import type { StepKind } from '@llm-monitor/semconv';
+
 
 /** Life cycle of a session. `abandoned`: no new spans for the configured time while still active. */
 export type SessionStatus = 'active' | 'completed' | 'failed' | 'abandoned';
@@ -43,6 +46,93 @@ export interface StageRecord {
   metadata: Metadata;
 }
 
+/**
+ * What a step is: `chain` (a sequence or workflow step), `retrieval`, `rerank`, `template`
+ * (prompt template resolution), `model_selection` (routing and fallbacks), `embedding`,
+ * `vector_search`, `tool_call`, `llm_call`, `agent`, or `other` (any other span, e.g. an HTTP call).
+ */
+export type { StepKind };
+
+/** Every {@link StepKind}, in the order the docs list them (a bounded metric label). */
+export const STEP_KINDS: readonly StepKind[] = Object.values(STEP_KIND);
+
+/** The convention a step's span followed (docs/semantic-conventions.md, "Steps"). */
+export type StepConvention = 'llm_monitor' | 'gen_ai' | 'openinference' | 'vercel_ai' | 'openllmetry' | 'langfuse' | 'langsmith' | 'otel';
+
+/** One model that failed during a model selection, before the next was tried. */
+export interface ModelFallback {
+  model: string;
+  /** Why it failed (the error's message, else its type). */
+  error: string | null;
+}
+
+/** The facts a step's kind has; only those its span carries are present. */
+export interface StepFacts {
+  /** Vector store or database product (`qdrant`, `pgvector`, …). */
+  store?: string;
+  /** Collection or index searched or written. */
+  collection?: string;
+  /** Store operation (`similarity_search`, `upsert`, …). */
+  operation?: string;
+  /** Results asked for. */
+  top_k?: number;
+  /** Results returned (or documents retrieved, records written). */
+  result_count?: number;
+  /** Similarity scores of the results, in the order returned (at most 100). */
+  scores?: number[];
+  template_id?: string;
+  template_version?: string;
+  /** Names of the variables filled in. */
+  template_variables?: string[];
+  /** Models considered, in order of preference. */
+  candidates?: string[];
+  /** The model chosen. */
+  chosen_model?: string;
+  /** Why it was chosen (the routing reason). */
+  selection_reason?: string;
+  /** Models that failed before the choice, in order, each with its reason. */
+  fallbacks?: ModelFallback[];
+  /** The conditional branch a chain step took. */
+  branch?: string;
+  tool_name?: string;
+  tool_call_id?: string;
+  agent_name?: string;
+  /** Model of an LLM call, embedding or agent. */
+  model?: string;
+  provider?: string;
+  input_tokens?: number;
+  output_tokens?: number;
+  /** Dimensions of the embeddings made. */
+  dimensions?: number;
+  /** Texts embedded in one call. */
+  input_count?: number;
+}
+
+/** One step of a session: any span of its trace that is not a stage (docs/api.md, "Steps"). */
+export interface StepRecord {
+  span_id: string;
+  /** The step this one ran inside; `null` when it ran directly in a stage or in the session. */
+  parent_span_id: string | null;
+  /** The stage it ran in (by its span, else by time); `null` when the session has no stages. */
+  stage: string | null;
+  kind: StepKind;
+  name: string;
+  convention: StepConvention;
+  /** ISO 8601 start time. */
+  start_time: string;
+  /** ISO 8601 end time, `null` while it runs. */
+  end_time: string | null;
+  /** Milliseconds; `null` while it runs. */
+  duration_ms: number | null;
+  status: 'running' | 'ok' | 'error';
+  error: string | null;
+  facts: StepFacts;
+  /** First characters of what the step was given, when the span carries it (redaction applies). */
+  input_preview: string | null;
+  /** First characters of what the step returned: its intermediate result. */
+  output_preview: string | null;
+}
+
 /** One call to a model (a GenAI span). */
 export interface LlmCallRecord {
   span_id: string;
@@ -52,7 +142,7 @@ export interface LlmCallRecord {
   response_model: string | null;
   input_tokens: number | null;
   output_tokens: number | null;
-  /** As the span reports it, else input + output where both are known; `null` when none is known. */
+  /** As the span reports it, else input + output (whichever is known: an embedding has input only); `null` when neither is known. */
   total_tokens: number | null;
   /** Input tokens read from the provider's prompt cache, when the span says. */
   cached_tokens: number | null;
@@ -71,6 +161,8 @@ export interface LlmCallRecord {
   response_preview: string | null;
   /** USD from the price table (built-in prices and `model_prices`); `null` when the model has no price. */
   cost_usd: number | null;
+  /** Metadata of the call itself (agent, role, …): `llm_monitor.metadata.*` and each framework's metadata attributes. */
+  metadata: Metadata;
   /**
    * Milliseconds from the call's start to its first streamed token: what the span says (the Vercel
    * AI SDK), else, for a session of ours, its first token event when it falls within this call.
@@ -130,6 +222,13 @@ export interface ProcessingSession {
   events: ProcessingEvent[];
   stages: StageRecord[];
   llm_calls: LlmCallRecord[];
+  /**
+   * The processing story: every span of the trace that is not the session or a stage, in start
+   * order, at most `max_steps_per_session` of them (the earliest).
+   */
+  steps: StepRecord[];
+  /** Steps beyond `max_steps_per_session` that were left out (0 when none). */
+  steps_dropped: number;
   /** Token texts in arrival order, when the application captured them (off by default). */
   streamed_tokens: string[];
   token_counts: TokenCounts;

@@ -4,6 +4,8 @@
  * with `additionalProperties: false`, so schema and model cannot drift apart unnoticed.
  */
 
+import { STEP_KINDS } from './model.js';
+
 const isoTime = { type: 'string', format: 'date-time' } as const;
 const nullableIsoTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const nullableString = { type: ['string', 'null'] } as const;
@@ -52,7 +54,7 @@ export const llmCallRecordSchema = {
   required: [
     'span_id', 'operation', 'provider', 'request_model', 'response_model', 'input_tokens',
     'output_tokens', 'total_tokens', 'cached_tokens', 'finish_reasons', 'user_id', 'start_time', 'end_time', 'duration_ms', 'status', 'error', 'prompt_preview', 'response_preview',
-    'cost_usd',
+    'cost_usd', 'metadata',
   ],
   properties: {
     span_id: { type: 'string' },
@@ -74,7 +76,71 @@ export const llmCallRecordSchema = {
     prompt_preview: nullableString,
     response_preview: nullableString,
     cost_usd: nullableNumber,
+    metadata,
     time_to_first_token_ms: nullableNumber,
+  },
+} as const;
+
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+const count = { type: 'integer', minimum: 0 } as const;
+
+/** Schema of {@link StepFacts}: only the facts a step's span carries are present. */
+export const stepFactsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    store: { type: 'string' },
+    collection: { type: 'string' },
+    operation: { type: 'string' },
+    top_k: count,
+    result_count: count,
+    scores: { type: 'array', items: { type: 'number' } },
+    template_id: { type: 'string' },
+    template_version: { type: 'string' },
+    template_variables: stringList,
+    candidates: stringList,
+    chosen_model: { type: 'string' },
+    selection_reason: { type: 'string' },
+    fallbacks: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['model', 'error'], properties: { model: { type: 'string' }, error: nullableString } },
+    },
+    branch: { type: 'string' },
+    tool_name: { type: 'string' },
+    tool_call_id: { type: 'string' },
+    agent_name: { type: 'string' },
+    model: { type: 'string' },
+    provider: { type: 'string' },
+    input_tokens: count,
+    output_tokens: count,
+    dimensions: count,
+    input_count: count,
+  },
+} as const;
+
+/** Schema of a {@link StepRecord}. */
+export const stepRecordSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'span_id', 'parent_span_id', 'stage', 'kind', 'name', 'convention', 'start_time', 'end_time', 'duration_ms', 'status', 'error',
+    'facts', 'input_preview', 'output_preview',
+  ],
+  properties: {
+    span_id: { type: 'string' },
+    parent_span_id: nullableString,
+    stage: nullableString,
+    kind: { enum: STEP_KINDS },
+    name: { type: 'string' },
+    convention: { enum: ['llm_monitor', 'gen_ai', 'openinference', 'vercel_ai', 'openllmetry', 'langfuse', 'langsmith', 'otel'] },
+    start_time: isoTime,
+    end_time: nullableIsoTime,
+    duration_ms: nullableNumber,
+    status: { enum: ['running', 'ok', 'error'] },
+    error: nullableString,
+    facts: stepFactsSchema,
+    input_preview: nullableString,
+    output_preview: nullableString,
   },
 } as const;
 
@@ -99,7 +165,7 @@ export const processingSessionSchema = {
     'session_id', 'trace_id', 'source', 'status', 'start_time', 'end_time', 'duration_ms',
     'current_stage', 'progress', 'content_preview', 'result_preview', 'task', 'model', 'provider',
     'processor_type', 'service_name', 'conversation_id', 'user_id', 'events', 'stages', 'llm_calls',
-    'streamed_tokens', 'token_counts', 'time_to_first_token_ms', 'tokens_per_second', 'time_per_output_token_ms',
+    'steps', 'steps_dropped', 'streamed_tokens', 'token_counts', 'time_to_first_token_ms', 'tokens_per_second', 'time_per_output_token_ms',
     'cost_usd', 'budget_exceeded', 'metadata', 'error',
   ],
   properties: {
@@ -124,6 +190,8 @@ export const processingSessionSchema = {
     events: { type: 'array', items: processingEventSchema },
     stages: { type: 'array', items: stageRecordSchema },
     llm_calls: { type: 'array', items: llmCallRecordSchema },
+    steps: { type: 'array', items: stepRecordSchema },
+    steps_dropped: count,
     streamed_tokens: { type: 'array', items: { type: 'string' } },
     token_counts: {
       type: 'object',

@@ -21,7 +21,8 @@ import type { BudgetName, Budgets } from './budgets.js';
 import { isLlmCall } from './genai-mapping.js';
 import type { ProcessingSession } from './model.js';
 import type { ModelPrices } from './model-prices.js';
-import { deriveSession, isEntrySpan, isSettleable, spanTypeOf, withTimeOutcome } from './session-derivation.js';
+import { DEFAULT_STEP_OPTIONS, deriveSession, isEntrySpan, isSettleable, spanTypeOf, withTimeOutcome } from './session-derivation.js';
+import type { StepOptions } from './session-steps.js';
 import { DEFAULT_ADMISSION_LIMITS, SpanAdmission } from './span-admission.js';
 import type { AdmissionLimits, CutItem, CutReason } from './span-admission.js';
 import type { SpanRecord } from './span-record.js';
@@ -63,14 +64,21 @@ export interface SessionBuilderOptions extends Partial<AdmissionLimits> {
   readonly prices?: ModelPrices;
   /** Token and cost budgets per session and per user and day (default: none). */
   readonly budgets?: Budgets;
+  /** Most steps a session lists (default 1,000, the earliest); the rest are counted. */
+  readonly maxStepsPerSession?: number;
+  /** Characters of a step's input and output preview (default 1,000). */
+  readonly stepPreviewLength?: number;
 }
 
 /** What became of one span offered to {@link SessionBuilder.add}. */
 export type AddOutcome =
-  /** Kept (or merged into what was kept). */
+  /** Kept (or merged into what was kept); its trace's session needs rebuilding. */
   | 'kept'
-  /** Says nothing about a session (a plain child span of an application's trace): not kept. */
-  | 'not_needed'
+  /**
+   * Kept as a step, but it cannot make its trace a session (a plain child span of a trace that is
+   * none yet): no rebuild is needed until a span that can arrives.
+   */
+  | 'held'
   /** Its trace already holds `maxSpansPerTrace` spans and markers: refused. */
   | 'trace_full';
 
@@ -97,6 +105,8 @@ export interface BuilderStats {
   readonly cut: readonly [CutItem, CutReason, number][];
   /** Budgets crossed, by budget. */
   readonly budgetsExceeded: Readonly<Record<BudgetName, number>>;
+  /** Steps left out of sessions beyond `maxStepsPerSession`. */
+  readonly stepsDropped: number;
 }
 
 /**
@@ -128,6 +138,8 @@ export class SessionBuilder {
   readonly #budgets: BudgetTracker;
   readonly #rejections: ValueRejections;
   readonly #admission: SpanAdmission;
+  readonly #stepOptions: StepOptions;
+  #stepsDropped = 0;
   #items = 0;
   #bytes = 0;
   #spansRefused = 0;
@@ -142,10 +154,15 @@ export class SessionBuilder {
     this.#prices = options.prices ?? {};
     this.#budgets = new BudgetTracker(options.budgets ?? {});
     this.#rejections = new ValueRejections(options.onValueRejected);
+    this.#stepOptions = {
+      maxSteps: options.maxStepsPerSession ?? DEFAULT_STEP_OPTIONS.maxSteps,
+      previewLength: options.stepPreviewLength ?? DEFAULT_STEP_OPTIONS.previewLength,
+    };
     this.#admission = new SpanAdmission(
       {
         maxAttributeValueLength: options.maxAttributeValueLength ?? DEFAULT_ADMISSION_LIMITS.maxAttributeValueLength,
         maxSpanBytes: options.maxSpanBytes ?? DEFAULT_ADMISSION_LIMITS.maxSpanBytes,
+        maxPreviewLength: this.#stepOptions.previewLength,
       },
       this.#rejections,
     );
@@ -177,7 +194,7 @@ export class SessionBuilder {
   sessionOf(traceId: string): ProcessingSession | undefined {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
-    return trace.session ?? deriveSession(traceId, trace.effectiveSpans(), trace.parents, this.#prices);
+    return trace.session ?? deriveSession(traceId, trace.effectiveSpans(), trace.parents, this.#prices, this.#stepOptions);
   }
 
   /**
@@ -187,10 +204,15 @@ export class SessionBuilder {
   rebuild(traceId: string): ProcessingSession | undefined {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
-    const derived = deriveSession(traceId, trace.effectiveSpans(), trace.parents, this.#prices);
+    const derived = deriveSession(traceId, trace.effectiveSpans(), trace.parents, this.#prices, this.#stepOptions);
     if (derived && !trace.isSession) {
       trace.isSession = true;
       this.#orphans.delete(traceId);
+    }
+    // Counted once per step: a rebuild that leaves out more than the last one counts the difference.
+    if (derived && derived.steps_dropped > trace.stepsDropped) {
+      this.#stepsDropped += derived.steps_dropped - trace.stepsDropped;
+      trace.stepsDropped = derived.steps_dropped;
     }
     let session = derived && withTimeOutcome(derived, trace.timeOutcome);
     if (session && this.#budgets.enabled) {
@@ -319,6 +341,7 @@ export class SessionBuilder {
       valuesRejected: this.#rejections.totals(),
       cut: this.#admission.cuts.totals(),
       budgetsExceeded: this.#budgets.totals(),
+      stepsDropped: this.#stepsDropped,
     };
   }
 
@@ -330,14 +353,12 @@ export class SessionBuilder {
   /** Offers one span; returns whether it was kept. Call {@link SessionBuilder.rebuild} for its trace after. */
   add(span: SpanRecord, nowMs: number): AddOutcome {
     const spanType = spanTypeOf(span);
-    const sessionSpan = spanType !== undefined || isLlmCall(span);
-    // Other spans of an application's traces say nothing about a session, except a root span or a
-    // service's entry span (duration and status of a GenAI trace) and spans carrying our token events.
-    const wanted = sessionSpan || span.parentSpanId === '' || isEntrySpan(span) || span.events.some((event) => event.name === EVENT_TOKENS);
+    // Every span is a step of its session, but only these can make a trace a session (or change
+    // what its root says): our spans, model calls, a root or a service's entry span, and spans
+    // carrying our token events. A plain child of a trace that is no session yet waits without a rebuild.
+    const formsSession = spanType !== undefined || isLlmCall(span) || span.parentSpanId === '' || isEntrySpan(span) || span.events.some((event) => event.name === EVENT_TOKENS);
     let trace = this.#traces.get(span.traceId);
     if (!trace) {
-      // Even a plain span's parent matters (which calls nest in which), so it opens an entry; the
-      // orphan cap bounds how many such traces are held.
       trace = new TraceSpans(nowMs);
       this.#bytes += TRACE_OVERHEAD_BYTES;
       this.#traces.set(span.traceId, trace);
@@ -349,7 +370,6 @@ export class SessionBuilder {
     const bytesBefore = trace.bytes;
     try {
       trace.recordParent(span, this.#maxSpansPerTrace);
-      if (!wanted) return 'not_needed';
       const overBudget = trace.bytes >= this.#maxTraceBytes;
       if (spanType === SPAN_TYPE.pending) {
         const outcome = trace.addMarker(span, this.#maxSpansPerTrace, this.#admission, overBudget);
@@ -368,7 +388,7 @@ export class SessionBuilder {
       }
       trace.addSpan(this.#admission.admit(span, overBudget));
       trace.timeOutcome = undefined;
-      return 'kept';
+      return formsSession || trace.isSession ? 'kept' : 'held';
     } finally {
       this.#items += trace.items - itemsBefore;
       this.#bytes += trace.bytes - bytesBefore;

@@ -29,17 +29,23 @@ import {
   TERMINAL_STAGES,
   builtinStageProgress,
 } from '@llm-monitor/semconv';
-import { isoTime, metadataFromAttributes } from './attribute-values.js';
-import { CONVERSATION_KEYS, TASK_KEYS, USER_KEYS, firstOnSpans, llmCallFacts } from './genai-mapping.js';
+import { isoTime, metadataFromAttributes, metadataWithPrefixes } from './attribute-values.js';
+import { CONVERSATION_KEYS, ROOT_METADATA_PREFIXES, TASK_KEYS, USER_KEYS, firstOnSpans, llmCallFacts } from './genai-mapping.js';
 import type { LlmCallFacts } from './genai-mapping.js';
 import type { LlmCallRecord, ProcessingEvent, ProcessingSession, SessionStatus, StageRecord } from './model.js';
 import { costUsd } from './model-prices.js';
 import type { ModelPrices } from './model-prices.js';
+import { DEFAULT_PREVIEW_LENGTH } from './content-previews.js';
+import { MAX_STEPS_PER_SESSION, deriveSteps } from './session-steps.js';
+import type { StepOptions } from './session-steps.js';
+import { memoOf } from './span-memo.js';
+import { STATUS_ERROR, errorOf, spanOutcome } from './span-outcome.js';
 import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanRecord } from './span-record.js';
 import { addTokens, boundedDuration, numericValue } from './span-values.js';
 
-const STATUS_ERROR = 2;
+/** Steps as the receiver's defaults bound them. */
+export const DEFAULT_STEP_OPTIONS: StepOptions = { maxSteps: MAX_STEPS_PER_SESSION, previewLength: DEFAULT_PREVIEW_LENGTH };
 
 /** The `llm_monitor.span.type` of a span, if it is one of ours. */
 export function spanTypeOf(span: SpanRecord): string | undefined {
@@ -49,19 +55,6 @@ export function spanTypeOf(span: SpanRecord): string | undefined {
 /** Spans sorted by start time, ties broken by span id so the order is total. */
 function byStart(a: SpanRecord, b: SpanRecord): number {
   return a.startTimeUnixMs - b.startTimeUnixMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
-}
-
-function errorOf(span: SpanRecord): string | null {
-  if (span.status.code !== STATUS_ERROR) return null;
-  if (span.status.message) return span.status.message;
-  const exception = span.events.find((event) => event.name === OTEL.exceptionEvent);
-  const message = exception && stringAttribute(exception.attributes, OTEL.exceptionMessage);
-  return message ?? stringAttribute(span.attributes, OTEL.errorType) ?? 'error';
-}
-
-function spanOutcome(span: SpanRecord): 'running' | 'ok' | 'error' {
-  if (span.endTimeUnixMs === 0) return 'running';
-  return span.status.code === STATUS_ERROR ? 'error' : 'ok';
 }
 
 function secondsToMs(seconds: number | undefined): number | null {
@@ -96,7 +89,16 @@ function sumKnown(values: (number | null)[]): number | null {
   return total;
 }
 
+/** The call record of a span, made once per record and price table (`span-memo.ts`). */
 function llmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrices): LlmCallRecord {
+  const memo = memoOf(span);
+  if (memo.call?.prices === prices) return memo.call.record;
+  const record = readLlmCallRecord(span, facts, prices);
+  memo.call = { prices, record };
+  return record;
+}
+
+function readLlmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrices): LlmCallRecord {
   const ended = span.endTimeUnixMs !== 0;
   return {
     span_id: span.spanId,
@@ -106,7 +108,7 @@ function llmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrice
     response_model: facts.responseModel,
     input_tokens: facts.inputTokens,
     output_tokens: facts.outputTokens,
-    total_tokens: facts.totalTokens ?? (facts.inputTokens !== null && facts.outputTokens !== null ? addTokens(facts.inputTokens, facts.outputTokens) : null),
+    total_tokens: facts.totalTokens ?? sumKnown([facts.inputTokens, facts.outputTokens]),
     cached_tokens: facts.cachedTokens,
     finish_reasons: facts.finishReasons === null ? null : [...facts.finishReasons],
     user_id: facts.userId,
@@ -118,6 +120,7 @@ function llmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrice
     prompt_preview: facts.promptPreview,
     response_preview: facts.responsePreview,
     cost_usd: costUsd(prices, facts.responseModel ?? facts.requestModel, facts.inputTokens, facts.outputTokens),
+    metadata: facts.metadata,
     time_to_first_token_ms: facts.timeToFirstTokenMs,
   };
 }
@@ -143,9 +146,15 @@ function withFirstTokenOfSession(calls: LlmCallRecord[], firstAtMs: number | und
 /**
  * Derives the session of one trace from its effective spans (real spans, and running spans their
  * markers announce), or `undefined` if the trace is no session. `parents` maps every span id seen
- * to its parent's; `prices` prices the calls.
+ * to its parent's; `prices` prices the calls; `stepOptions` bound the tree of steps.
  */
-export function deriveSession(traceId: string, spans: SpanRecord[], parents: ReadonlyMap<string, string>, prices: ModelPrices): ProcessingSession | undefined {
+export function deriveSession(
+  traceId: string,
+  spans: SpanRecord[],
+  parents: ReadonlyMap<string, string>,
+  prices: ModelPrices,
+  stepOptions: StepOptions = DEFAULT_STEP_OPTIONS,
+): ProcessingSession | undefined {
   spans.sort(byStart);
   const sessionSpan = spans.find((span) => spanTypeOf(span) === SPAN_TYPE.session);
   const stageSpans = spans.filter((span) => spanTypeOf(span) === SPAN_TYPE.stage);
@@ -200,7 +209,9 @@ export function deriveSession(traceId: string, spans: SpanRecord[], parents: Rea
     : null;
   // Where a foreign session's conversation, user and task come from: the root, then the calls.
   const described = root ? [root, ...llmSpans] : llmSpans;
-  const lastCall = [...llmCalls].reverse().find((call) => call.response_model !== null || call.request_model !== null);
+  // The model of a session is the model that answered, not the one that embedded its query.
+  const named = llmCalls.filter((call) => call.response_model !== null || call.request_model !== null);
+  const lastCall = named.findLast((call) => call.operation !== 'embeddings') ?? named.at(-1);
   const lastProvider = [...llmCalls].reverse().find((call) => call.provider !== null)?.provider ?? null;
   // A call that wraps calls reporting their own tokens (an agent around its chat calls, a framework's
   // LLM span around the client's) repeats their usage: only the innermost are added up.
@@ -238,6 +249,7 @@ export function deriveSession(traceId: string, spans: SpanRecord[], parents: Rea
   }
 
   const anySpan = root ?? ours ?? spans[0]!;
+  const { steps, dropped: stepsDropped } = deriveSteps(spans, parents, endMs, stepOptions);
   return {
     session_id: sessionId,
     trace_id: traceId,
@@ -264,6 +276,8 @@ export function deriveSession(traceId: string, spans: SpanRecord[], parents: Rea
     events,
     stages,
     llm_calls: llmCalls,
+    steps,
+    steps_dropped: stepsDropped,
     streamed_tokens: tokens.texts,
     token_counts: {
       input,
@@ -282,7 +296,8 @@ export function deriveSession(traceId: string, spans: SpanRecord[], parents: Rea
     cost_usd: sessionCost(counted, prices, model, input, output),
     // The builder adds the budgets crossed: they depend on other sessions too (a user's day).
     budget_exceeded: [],
-    metadata: metadataFromAttributes(rootAttributes),
+    // A foreign root's metadata is in its convention's attributes (Langfuse trace metadata, Vercel telemetry metadata).
+    metadata: ours ? metadataFromAttributes(rootAttributes) : metadataWithPrefixes(rootAttributes, ROOT_METADATA_PREFIXES),
     error,
   };
 }
@@ -372,6 +387,7 @@ export function abandonedSession(session: ProcessingSession, idleMs: number): Pr
   for (const event of session.events) lastMs = Math.max(lastMs, Date.parse(event.timestamp));
   for (const stage of session.stages) if (stage.end_time) lastMs = Math.max(lastMs, Date.parse(stage.end_time));
   for (const call of session.llm_calls) lastMs = Math.max(lastMs, Date.parse(call.end_time ?? call.start_time));
+  for (const step of session.steps) lastMs = Math.max(lastMs, Date.parse(step.end_time ?? step.start_time));
   const endTime = isoTime(lastMs);
   const error = `abandoned: no span for ${Math.round(idleMs / 1000)} s`;
   return {
@@ -381,6 +397,7 @@ export function abandonedSession(session: ProcessingSession, idleMs: number): Pr
     end_time: endTime,
     duration_ms: lastMs - startMs,
     stages: session.stages.map((stage) => (stage.status === 'running' ? { ...stage, status: 'error', error } : stage)),
+    steps: session.steps.map((step) => (step.status === 'running' ? { ...step, status: 'error', error } : step)),
     events: [
       ...session.events,
       { session_id: session.session_id, stage: TERMINAL_STAGES.abandoned, timestamp: endTime, message: error, progress: session.progress, metadata: {}, error },

@@ -19,7 +19,9 @@ import {
   LLM_MONITOR_NAMESPACE,
   OTEL,
 } from '@llm-monitor/semconv';
-import { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, FOREIGN_EVENT_NAMES } from './genai-mapping.js';
+import { DEFAULT_PREVIEW_LENGTH, isPreviewKey, previewText } from './content-previews.js';
+import { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, FOREIGN_EVENT_NAMES, ROOT_METADATA_PREFIXES } from './genai-mapping.js';
+import { STEP_ATTRIBUTE_KEYS, STEP_EVENT_NAMES } from './step-mapping.js';
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
 import { NUMERIC_ATTRIBUTES, checkNumeric, isSaneTime, isUsableId, numericAttributeOf, VALUE_LIMITS } from './span-values.js';
 import type { ValueField, ValueRejections } from './span-values.js';
@@ -30,12 +32,18 @@ export interface AdmissionLimits {
   readonly maxAttributeValueLength: number;
   /** Estimated bytes of attributes and events kept per span (default 1 MiB). */
   readonly maxSpanBytes: number;
+  /**
+   * Characters kept of an attribute a step's input or output preview is read from (default 1,000):
+   * a framework that records whole documents costs a preview, not the document.
+   */
+  readonly maxPreviewLength: number;
 }
 
 /** Defaults of {@link AdmissionLimits}. */
 export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = {
   maxAttributeValueLength: 16 * 1024,
   maxSpanBytes: 1024 * 1024,
+  maxPreviewLength: DEFAULT_PREVIEW_LENGTH,
 };
 
 /**
@@ -100,6 +108,7 @@ const READ_KEYS: ReadonlySet<string> = new Set<string>([
   GEN_AI.responseModel,
   GEN_AI.conversationId,
   ...FOREIGN_ATTRIBUTE_KEYS,
+  ...STEP_ATTRIBUTE_KEYS,
   ...Object.keys(NUMERIC_ATTRIBUTES),
   OTEL.errorType,
   OTEL.userId,
@@ -110,13 +119,36 @@ const OUR_PREFIX = `${LLM_MONITOR_NAMESPACE}.`;
 
 /** True when the mapping reads the attribute `key` (the builder keeps no other). */
 export function isReadAttribute(key: string): boolean {
-  return key.startsWith(OUR_PREFIX) || READ_KEYS.has(key);
+  return key.startsWith(OUR_PREFIX) || READ_KEYS.has(key) || ROOT_METADATA_PREFIXES.some((prefix) => key.startsWith(prefix)) || isPreviewKey(key);
+}
+
+/** Langfuse's usage, one JSON object: its counts become the numeric attributes `span-values.ts` lists. */
+const LANGFUSE_USAGE = 'langfuse.observation.usage_details';
+const LANGFUSE_USAGE_COUNTS = ['input', 'output', 'total', 'cache_read_input_tokens'] as const;
+
+/** The counts of a Langfuse usage object, as attributes to admit (nothing when it is no such object). */
+function langfuseUsage(value: AttributeValue): [string, AttributeValue][] {
+  if (typeof value !== 'string' || value.length > 4096 || !value.startsWith('{')) return [];
+  let usage: unknown;
+  try {
+    usage = JSON.parse(value);
+  } catch {
+    return [];
+  }
+  if (usage === null || typeof usage !== 'object') return [];
+  const counts: [string, AttributeValue][] = [];
+  for (const key of LANGFUSE_USAGE_COUNTS) {
+    const count = (usage as Record<string, unknown>)[key];
+    if (typeof count === 'number' || typeof count === 'string') counts.push([`${LANGFUSE_USAGE}.${key}`, count]);
+  }
+  return counts;
 }
 
 /** Events the mapping reads, with the attributes it reads of each. */
 const READ_EVENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map<string, ReadonlySet<string>>([
   [EVENT_TOKENS, new Set(Object.keys(NUMERIC_ATTRIBUTES).filter((key) => key.startsWith(OUR_PREFIX)).concat(ATTR_TOKENS_TEXT))],
   [OTEL.exceptionEvent, new Set([OTEL.exceptionMessage, OTEL.exceptionType])],
+  ...STEP_EVENT_NAMES.map(([name, keys]) => [name, new Set(keys)] as [string, ReadonlySet<string>]),
   ...FOREIGN_EVENT_NAMES.map(([name, keys]) => [name, new Set(keys)] as [string, ReadonlySet<string>]),
 ]);
 
@@ -266,6 +298,8 @@ export class SpanAdmission {
       if (!isReadAttribute(key)) continue;
       const value = span.attributes[key]!;
       if (ESSENTIAL_KEYS.has(key)) this.#keepAttribute(attributes, key, value, budget);
+      else if (key === LANGFUSE_USAGE) for (const count of langfuseUsage(value)) this.#keepAttribute(attributes, count[0], count[1], budget);
+      else if (isPreviewKey(key) && value !== null) rest.push([key, this.#preview(value)]);
       else rest.push([key, value]);
     }
     const events: SpanEventRecord[] = [];
@@ -298,6 +332,14 @@ export class SpanAdmission {
     // 0 is "unknown" (a start) or "not ended" (an end): only other values are wrong.
     if (ms !== 0) this.#rejections.reject(field, ms);
     return 0;
+  }
+
+  /** A preview's source as kept: text (structured values as JSON) of at most `maxPreviewLength` characters. */
+  #preview(value: AttributeValue): string {
+    const maxLength = this.#limits.maxPreviewLength;
+    const text = typeof value === 'string' ? value : previewText(value, maxLength + 1);
+    if (text.length > maxLength) this.cuts.cut('string', 'value_length');
+    return keptString(text, maxLength);
   }
 
   #string(text: string, maxLength: number): string {

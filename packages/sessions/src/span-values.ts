@@ -19,6 +19,10 @@ import {
   ATTR_TOKENS_PER_SECOND,
   ATTR_TOKENS_TOTAL,
   ATTR_USAGE_TOTAL_TOKENS,
+  ATTR_EMBEDDING_DIMENSIONS,
+  ATTR_EMBEDDING_INPUT_COUNT,
+  ATTR_VECTOR_RESULT_COUNT,
+  ATTR_VECTOR_TOP_K,
   GEN_AI,
 } from '@llm-monitor/semconv';
 import type { AttributeValue } from './span-record.js';
@@ -68,7 +72,8 @@ export type ValueField =
   | 'start_time'
   | 'end_time'
   | 'event_time'
-  | 'duration';
+  | 'duration'
+  | 'step_count';
 
 /** Every field, for metrics that show zeros before anything happens. */
 export const VALUE_FIELDS: readonly ValueField[] = [
@@ -87,10 +92,11 @@ export const VALUE_FIELDS: readonly ValueField[] = [
   'end_time',
   'event_time',
   'duration',
+  'step_count',
 ];
 
 /** How a kind of value is checked. */
-type NumericKind = 'tokens' | 'seconds' | 'milliseconds' | 'rate' | 'progress';
+type NumericKind = 'tokens' | 'count' | 'seconds' | 'milliseconds' | 'rate' | 'progress';
 
 interface NumericAttribute {
   readonly kind: NumericKind;
@@ -133,6 +139,16 @@ export const NUMERIC_ATTRIBUTES = {
   'ai.stream.msToFirstChunk': { kind: 'milliseconds', field: 'time_to_first_token' },
   [ATTR_TOKENS_PER_SECOND]: { kind: 'rate', field: 'tokens_per_second' },
   [ATTR_PROGRESS]: { kind: 'progress', field: 'progress' },
+  // Langfuse reports usage as one JSON object; admission spreads it into these keys (span-admission.ts).
+  'langfuse.observation.usage_details.input': { kind: 'tokens', field: 'input_tokens' },
+  'langfuse.observation.usage_details.output': { kind: 'tokens', field: 'output_tokens' },
+  'langfuse.observation.usage_details.total': { kind: 'tokens', field: 'total_tokens' },
+  'langfuse.observation.usage_details.cache_read_input_tokens': { kind: 'tokens', field: 'cached_tokens' },
+  // Counts a step's facts carry (search sizes, embeddings).
+  [ATTR_VECTOR_TOP_K]: { kind: 'count', field: 'step_count' },
+  [ATTR_VECTOR_RESULT_COUNT]: { kind: 'count', field: 'step_count' },
+  [ATTR_EMBEDDING_DIMENSIONS]: { kind: 'count', field: 'step_count' },
+  [ATTR_EMBEDDING_INPUT_COUNT]: { kind: 'count', field: 'step_count' },
 } as const satisfies Record<string, NumericAttribute>;
 
 /** A numeric attribute the builder reads. */
@@ -164,6 +180,7 @@ export function checkNumeric(kind: NumericKind, raw: AttributeValue | undefined)
   if (value === undefined || !Number.isFinite(value)) return undefined;
   switch (kind) {
     case 'tokens':
+    case 'count':
       return Number.isInteger(value) && value >= 0 && value <= VALUE_LIMITS.maxTokens ? { value, clamped: false } : undefined;
     case 'seconds':
       return value >= 0 && value * 1000 <= VALUE_LIMITS.maxDurationMs ? { value, clamped: false } : undefined;

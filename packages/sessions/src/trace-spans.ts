@@ -55,6 +55,8 @@ export class TraceSpans {
   session: ProcessingSession | undefined;
   /** What time decided while no span came; cleared when a span is kept. */
   timeOutcome: TimeOutcome | undefined;
+  /** Steps the session left out when last rebuilt (so each is counted once). */
+  stepsDropped = 0;
   /** Budgets the session crossed, in order (they stay crossed). */
   readonly budgetCrossings: BudgetCrossing[] = [];
   /** Records kept since a durable store last took them (see {@link TraceSpans.takeUnsaved}). */

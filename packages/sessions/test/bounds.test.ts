@@ -84,7 +84,7 @@ describe('numeric values', () => {
 describe('admission', () => {
   it('keeps only what the mapping reads, with strings cut to the longest value', () => {
     const builder = new SessionBuilder({ maxAttributeValueLength: 100 });
-    const root = session({ 'llm_monitor.content_preview': 'p'.repeat(1000), 'http.request.header.cookie': 'c'.repeat(1000), 'gen_ai.input.messages': 'm'.repeat(1000) }, { resource: { 'service.name': 'app', 'host.name': 'h'.repeat(1000) } });
+    const root = session({ 'llm_monitor.content_preview': 'p'.repeat(1000), 'http.request.header.cookie': 'c'.repeat(1000), 'gen_ai.system_instructions': 'm'.repeat(1000) }, { resource: { 'service.name': 'app', 'host.name': 'h'.repeat(1000) } });
     const [built] = builder.ingest([root]);
     expect(built!.content_preview).toBe('p'.repeat(100));
     expect(built!.service_name).toBe('app');

@@ -198,10 +198,11 @@ describe('costUsd', () => {
     expect(costUsd(TABLE, 'gpt-4o-mini', 0, 1_000_000)).toBe(0.6);
   });
 
-  it('counts unknown tokens as none and gives null for an unpriced model', () => {
+  it('counts unknown tokens as none, and gives null for an unpriced model or no tokens at all', () => {
     expect(costUsd(TABLE, 'gpt-4o', null, 1_000_000)).toBe(10);
     expect(costUsd(TABLE, 'gpt-4o', 1_000_000, undefined)).toBe(2.5);
-    expect(costUsd(TABLE, 'gpt-4o', null, null)).toBe(0);
+    // A call that reports no tokens at all has no known cost, not a cost of zero.
+    expect(costUsd(TABLE, 'gpt-4o', null, null)).toBeNull();
     expect(costUsd(TABLE, 'unknown-model', 1000, 1000)).toBeNull();
     expect(costUsd(TABLE, null, 1000, 1000)).toBeNull();
   });

@@ -19,7 +19,28 @@ interface SessionShape {
   failed: boolean;
   withMarkers: boolean;
   ended: boolean;
+  steps: StepShape[];
 }
+
+/** One step of the tree: which earlier step (or stage) it runs in, what it is, and whether it still runs. */
+interface StepShape {
+  parent: number;
+  variant: number;
+  running: boolean;
+  startMs: number;
+}
+
+/** Step spans of every convention the mapping reads, plus a plain span (an HTTP call). */
+const STEP_VARIANTS: { name: string; attributes: Record<string, string | number | string[]> }[] = [
+  { name: 'llm_monitor.chain_step retrieve', attributes: { 'llm_monitor.span_type': 'chain_step', 'llm_monitor.chain.step': 'retrieve', 'llm_monitor.step.kind': 'retrieval' } },
+  { name: 'llm_monitor.vector_search qdrant', attributes: { 'llm_monitor.span_type': 'vector_search', 'db.system.name': 'qdrant', 'db.collection.name': 'docs', 'llm_monitor.vector.top_k': 4 } },
+  { name: 'llm_monitor.model_selection', attributes: { 'llm_monitor.span_type': 'model_selection', 'llm_monitor.model_selection.candidates': ['a', 'b'], 'llm_monitor.model_selection.chosen': 'b' } },
+  { name: 'execute_tool search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search', 'gen_ai.tool.call.result': 'found' } },
+  { name: 'RunnableSequence', attributes: { 'openinference.span.kind': 'CHAIN', 'output.value': 'x' } },
+  { name: 'ai.toolCall', attributes: { 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': 'weather' } },
+  { name: 'agent', attributes: { 'langfuse.observation.type': 'agent' } },
+  { name: 'GET /index', attributes: { 'http.request.method': 'GET' } },
+];
 
 const shapes = fc.record({
   progressMarkers: fc.integer({ min: 0, max: 3 }),
@@ -31,6 +52,10 @@ const shapes = fc.record({
   failed: fc.boolean(),
   withMarkers: fc.boolean(),
   ended: fc.boolean(),
+  steps: fc.array(
+    fc.record({ parent: fc.nat(), variant: fc.nat({ max: STEP_VARIANTS.length - 1 }), running: fc.boolean(), startMs: fc.integer({ min: 0, max: 40 }) }),
+    { maxLength: 12 },
+  ),
 });
 
 const traceId = 'a1'.repeat(16);
@@ -95,6 +120,21 @@ function spansOf(shape: SessionShape): SpanRecord[] {
       }),
     );
   }
+  // The tree: each step runs in an earlier step or in a stage (or the session); a running one is
+  // known only from the marker that announced it, an ended one may come with its marker too.
+  const stepSpans: SpanRecord[] = [];
+  for (const [index, step] of shape.steps.entries()) {
+    const within = step.parent % (index + 1 + stages.length);
+    const parentSpanId = within < index ? stepSpans[within]!.spanId : (stages[within - index]?.spanId ?? rootId);
+    const variant = STEP_VARIANTS[step.variant]!;
+    const stepSpan = span({ traceId, spanId: id(), parentSpanId, name: variant.name, startTimeUnixMs: T0 + step.startMs, endTimeUnixMs: T0 + step.startMs + 3, attributes: variant.attributes });
+    stepSpans.push(stepSpan);
+    if (step.running) all.push(pendingMarker({ ...stepSpan, endTimeUnixMs: 0 }));
+    else {
+      all.push(stepSpan);
+      if (shape.withMarkers) all.push(pendingMarker(stepSpan));
+    }
+  }
   if (shape.withMarkers) all.push(pendingMarker({ ...root, endTimeUnixMs: 0 }), ...stages.map((stage) => pendingMarker(stage)));
   // Live progress of the last stage: several markers, each with the tokens since the one before.
   const last = stages.at(-1);
@@ -136,19 +176,22 @@ const deliveries = (spans: SpanRecord[]) =>
     });
 
 describe('order independence (property)', () => {
-  it('builds the identical session from any permutation, batching and duplication of its spans', () => {
+  it('builds the identical session, tree of steps included, from any permutation, batching and duplication of its spans', () => {
     fc.assert(
       fc.property(
         shapes.chain((shape) => {
           const spans = spansOf(shape);
-          return fc.tuple(fc.constant(spans), deliveries(spans));
+          return fc.tuple(fc.constant(shape), fc.constant(spans), deliveries(spans));
         }),
-        ([spans, batches]) => {
+        ([shape, spans, batches]) => {
           const reference = new SessionBuilder();
           reference.ingest(spans);
           const builder = new SessionBuilder();
           for (const batch of batches) builder.ingest(batch);
-          expect(builder.sessionOf(traceId)).toEqual(reference.sessionOf(traceId));
+          const expected = reference.sessionOf(traceId);
+          expect(builder.sessionOf(traceId)).toEqual(expected);
+          // The tree is there to compare: every step of the shape, and the call, is a step.
+          expect(expected?.steps).toHaveLength(shape.steps.length + (shape.withCall ? 1 : 0));
 
           const expectedStore = new SessionPipeline();
           expectedStore.ingest(spans, 0);
