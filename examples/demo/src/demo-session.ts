@@ -109,28 +109,36 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
 
     session.stage('resolving_template', { message: `Loading template ${task.template}` });
     // Retrieval-augmented context: embed the question, search, and (on a miss) widen the search.
-    const context = await session.chainStep('retrieve_context', async (step) => {
-      await step.embed({ model: 'text-embedding-3-small', provider: 'openai', inputCount: 1 }, async () => {
-        await wait(between(random, 0.02, 0.06));
-        return [Array.from({ length: 8 }, () => random())];
-      });
-      const [docs, faq] = await Promise.all([
-        step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 4 }, async () => {
-          await wait(between(random, 0.02, 0.08));
-          return Array.from({ length: 4 }, (_, i) => ({ id: `doc-${i}`, score: 0.95 - i * 0.07 - random() * 0.05 }));
-        }),
-        step.similaritySearch({ store: 'qdrant', collection: 'faq', topK: 2 }, async () => {
+    const context = await session.chainStep(
+      'retrieve_context',
+      async (step) => {
+        await step.embed({ model: 'text-embedding-3-small', provider: 'openai', inputCount: 1 }, async () => {
           await wait(between(random, 0.02, 0.06));
-          return random() < 0.3 ? [] : [{ id: 'faq-1', score: 0.7 + random() * 0.2 }];
-        }),
-      ]);
-      step.branch(faq.length > 0 ? 'docs_and_faq' : 'docs_only');
-      // A nested step: rerank what the searches found.
-      return step.chainStep('rerank', async () => {
-        await wait(between(random, 0.01, 0.03));
-        return [...docs, ...faq].sort((a, b) => b.score - a.score).slice(0, 4);
-      });
-    });
+          return [Array.from({ length: 8 }, () => random())];
+        });
+        const [docs, faq] = await Promise.all([
+          step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 4 }, async () => {
+            await wait(between(random, 0.02, 0.08));
+            return Array.from({ length: 4 }, (_, i) => ({ id: `doc-${i}`, score: 0.95 - i * 0.07 - random() * 0.05 }));
+          }),
+          step.similaritySearch({ store: 'qdrant', collection: 'faq', topK: 2 }, async () => {
+            await wait(between(random, 0.02, 0.06));
+            return random() < 0.3 ? [] : [{ id: 'faq-1', score: 0.7 + random() * 0.2 }];
+          }),
+        ]);
+        step.branch(faq.length > 0 ? 'docs_and_faq' : 'docs_only');
+        // A nested step: rerank what the searches found.
+        return step.chainStep(
+          'rerank',
+          async () => {
+            await wait(between(random, 0.01, 0.03));
+            return [...docs, ...faq].sort((a, b) => b.score - a.score).slice(0, 4);
+          },
+          { kind: 'rerank', input: { candidates: docs.length + faq.length } },
+        );
+      },
+      { kind: 'retrieval', input: content },
+    );
     const prompt = await session.resolveTemplate({ templateId: task.template, version: '3', variables: { input: content, context } }, async () => {
       await wait(between(random, 0.01, 0.05));
       return `Using ${context.length} passages, ${task.task.replace('_', ' ')}: ${content}`;
@@ -183,6 +191,11 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
 
     session.stage('processing_response', { message: 'Parsing and formatting the answer' });
     await wait(between(random, 0.02, 0.1));
+    // The answer cites its passages through a tool (a GenAI execute_tool span).
+    await session.toolCall({ name: 'cite_sources', callId: `call_${context.length}`, arguments: { passages: context.map((passage) => passage.id) } }, async () => {
+      await wait(0.01);
+      return { citations: context.length };
+    });
     session.stage('collecting_metadata', { message: 'Recording usage and timings' });
     // Keep the answer for later retrieval: a vector store write.
     await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () => wait(between(random, 0.01, 0.04)));

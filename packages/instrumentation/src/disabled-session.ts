@@ -25,6 +25,7 @@ const NOOP_STEP: ChainStep = {
   embed: (_options, embed) => run(embed),
   similaritySearch: <T>(_options: SimilaritySearchOptions<T>, search: () => readonly T[] | Promise<readonly T[]>) => run(search),
   vectorStore: (_options, write) => run(write),
+  toolCall: (_options, call) => run(call),
 };
 
 /**

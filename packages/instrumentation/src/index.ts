@@ -7,12 +7,14 @@ export { NOOP_LLM_CALL } from './llm-call.js';
 export type { LlmCall, LlmCallOptions, LlmCallResult, LlmMessage } from './llm-call.js';
 export type {
   ChainStep,
+  ChainStepOptions,
   EmbeddingOptions,
   ModelSelection,
   ModelSelectionOptions,
   ProcessingScope,
   SimilaritySearchOptions,
   TemplateOptions,
+  ToolCallOptions,
   VectorStoreOptions,
 } from './processing-scope.js';
 export { chunkText, chunkUsage } from './stream-tokens.js';
@@ -20,3 +22,4 @@ export type { StreamOutcome, StreamTokensOptions } from './stream-tokens.js';
 export { markerAttributes, markerSpanChannel } from './live-channel.js';
 export type { LiveChannel, LiveEvent, LiveUpdate } from './live-channel.js';
 export type { MonitorMetadata } from './attribute-encoding.js';
+export type { StepKind } from '@llm-monitor/semconv';

@@ -41,6 +41,12 @@ export interface LiveUpdate {
 /** Where live updates go. */
 export interface LiveChannel {
   announce(update: LiveUpdate): void;
+  /**
+   * True when the channel makes a marker only for a span still running when it exports (the
+   * {@link LiveSpanProcessor}): then announcing every step costs nothing for the many short ones, and
+   * the session announces its steps too, not only itself and its stages.
+   */
+  readonly deferred?: boolean;
 }
 
 /** The attributes of the pending marker for `update` (see docs/semantic-conventions.md). */

@@ -65,6 +65,8 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
   #exporting: Promise<void> | undefined;
   #shutDown = false;
   readonly #stats: LiveSpanProcessorStats = { exportedSpans: 0, droppedSpans: 0, droppedUpdates: 0, failedExports: 0, queuedSpans: 0 };
+  /** Markers are made at export time, only for spans still running: announcing short steps costs nothing. */
+  readonly deferred = true;
 
   constructor(exporter: SpanExporter, options: LiveSpanProcessorOptions = {}) {
     this.#exporter = exporter;

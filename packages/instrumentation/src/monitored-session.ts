@@ -31,12 +31,14 @@ import { neverThrow } from './never-throw.js';
 import { RecordingScope } from './processing-scope.js';
 import type {
   ChainStep,
+  ChainStepOptions,
   EmbeddingOptions,
   ModelSelection,
   ModelSelectionOptions,
   ProcessingScope,
   SimilaritySearchOptions,
   TemplateOptions,
+  ToolCallOptions,
   VectorStoreOptions,
 } from './processing-scope.js';
 import { createSessionClock } from './session-clock.js';
@@ -173,7 +175,17 @@ export class RecordingSession implements MonitoredSession {
     this.#sessionSpanId = this.#span.spanContext().spanId;
     this.#tracer = settings.tracer;
     this.#scope = new RecordingScope(
-      { tracer: settings.tracer, sessionId, now: this.#now, contentLength: settings.llmContentLength },
+      {
+        tracer: settings.tracer,
+        sessionId,
+        now: this.#now,
+        contentLength: settings.llmContentLength,
+        // Steps are announced like stages, so a long one shows while it runs — through a channel that
+        // makes markers only for spans still running: a marker span per step would double the spans.
+        ...(settings.live?.deferred
+          ? { announceStep: (span: Span, name: string, attributes: Attributes, spanType: string, parentSpanId: string, startTime: number) => this.#announce(span, name, attributes, spanType, parentSpanId, startTime, NO_EVENTS) }
+          : {}),
+      },
       () => this.context,
     );
     this.#announce(this.#span, start.name, start.attributes, SPAN_TYPE.session, '', this.#startedAt, NO_EVENTS);
@@ -276,8 +288,12 @@ export class RecordingSession implements MonitoredSession {
     return this.#scope.selectModel(options, select);
   }
 
-  chainStep<T>(name: string, run: (step: ChainStep) => T | Promise<T>): Promise<T> {
-    return this.#scope.chainStep(name, run);
+  chainStep<T>(name: string, run: (step: ChainStep) => T | Promise<T>, options?: ChainStepOptions): Promise<T> {
+    return this.#scope.chainStep(name, run, options);
+  }
+
+  toolCall<T>(options: ToolCallOptions, call: () => T | Promise<T>): Promise<T> {
+    return this.#scope.toolCall(options, call);
   }
 
   embed<T>(options: EmbeddingOptions, embed: () => T | Promise<T>): Promise<T> {

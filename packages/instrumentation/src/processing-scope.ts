@@ -22,6 +22,9 @@ import {
   ATTR_SELECTION_REASON,
   ATTR_SESSION_ID,
   ATTR_SPAN_TYPE,
+  ATTR_STEP_INPUT_PREVIEW,
+  ATTR_STEP_KIND,
+  ATTR_STEP_OUTPUT_PREVIEW,
   ATTR_TEMPLATE_ID,
   ATTR_TEMPLATE_VARIABLES,
   ATTR_TEMPLATE_VERSION,
@@ -36,7 +39,8 @@ import {
   llmCallSpanName,
   stepSpanName,
 } from '@llm-monitor/semconv';
-import { errorDetails } from './attribute-encoding.js';
+import type { StepKind } from '@llm-monitor/semconv';
+import { errorDetails, preview } from './attribute-encoding.js';
 import { startLlmCall } from './llm-call.js';
 import type { LlmCall, LlmCallOptions } from './llm-call.js';
 import { neverThrow } from './never-throw.js';
@@ -81,6 +85,27 @@ export interface SimilaritySearchOptions<T> {
   readonly score?: (result: T) => number | undefined;
 }
 
+/** What a chain step is and was given. */
+export interface ChainStepOptions {
+  /**
+   * What the step does, when it is more than a chain: `retrieval`, `rerank`, `agent`, … (default
+   * `chain`); the receiver's tree and metrics show it.
+   */
+  readonly kind?: StepKind;
+  /** What the step works on; kept as a preview of `llmContentLength` characters (0 = not kept). */
+  readonly input?: unknown;
+}
+
+/** A tool the application (or its model) calls. */
+export interface ToolCallOptions {
+  /** The tool's name (`gen_ai.tool.name`). */
+  readonly name: string;
+  /** The id the model gave the call, when it asked for it (`gen_ai.tool.call.id`). */
+  readonly callId?: string;
+  /** The call's arguments; kept as a preview of `llmContentLength` characters (0 = not kept). */
+  readonly arguments?: unknown;
+}
+
 /** A write or delete in a vector store. */
 export interface VectorStoreOptions {
   /** `upsert`, `insert`, `delete`, … (`db.operation.name`). */
@@ -99,8 +124,13 @@ export interface ProcessingScope {
   resolveTemplate<T>(options: TemplateOptions, render: () => T | Promise<T>): Promise<T>;
   /** Runs `select` as a model-selection span; record fallbacks and the choice on the `selection`. */
   selectModel<T>(options: ModelSelectionOptions, select: (selection: ModelSelection) => T | Promise<T>): Promise<T>;
-  /** Runs `run` as a chain step; steps nest through `step`, and run in parallel with `Promise.all`. */
-  chainStep<T>(name: string, run: (step: ChainStep) => T | Promise<T>): Promise<T>;
+  /**
+   * Runs `run` as a chain step; steps nest through `step`, and run in parallel with `Promise.all`.
+   * Its result is kept as the step's output preview (its intermediate result) when content is kept.
+   */
+  chainStep<T>(name: string, run: (step: ChainStep) => T | Promise<T>, options?: ChainStepOptions): Promise<T>;
+  /** Runs `call` as a tool call (a GenAI `execute_tool` span); its result is kept as the output preview when content is kept. */
+  toolCall<T>(options: ToolCallOptions, call: () => T | Promise<T>): Promise<T>;
   /** Runs `embed` as a GenAI embeddings span. */
   embed<T>(options: EmbeddingOptions, embed: () => T | Promise<T>): Promise<T>;
   /** Runs `search` as a similarity-search span recording top-k, result count and scores. */
@@ -120,8 +150,10 @@ export interface ScopeSettings {
   readonly tracer: Tracer;
   readonly sessionId: string | undefined;
   readonly now: () => number;
-  /** Characters kept of LLM prompts and responses (0 = none). */
+  /** Characters kept of LLM prompts and responses, and of step inputs and outputs (0 = none). */
   readonly contentLength: number;
+  /** Tells a live channel that a step started, so a receiver shows it while it runs. */
+  readonly announceStep?: (span: Span, name: string, attributes: Attributes, spanType: string, parentSpanId: string, startTime: number) => void;
 }
 
 interface SpanPlan {
@@ -198,11 +230,35 @@ export class RecordingScope implements ProcessingScope {
     );
   }
 
-  chainStep<T>(name: string, run: (step: ChainStep) => T | Promise<T>): Promise<T> {
+  chainStep<T>(name: string, run: (step: ChainStep) => T | Promise<T>, options?: ChainStepOptions): Promise<T> {
+    const attributes: Attributes = { [ATTR_CHAIN_STEP]: String(name) };
+    if (options?.kind !== undefined) attributes[ATTR_STEP_KIND] = String(options.kind);
+    const input = preview(options?.input, this.#settings.contentLength);
+    if (input !== undefined) attributes[ATTR_STEP_INPUT_PREVIEW] = input;
     return this.#run(
-      { name: stepSpanName(STEP_TYPE.chainStep, String(name)), type: STEP_TYPE.chainStep, attributes: { [ATTR_CHAIN_STEP]: String(name) } },
+      { name: stepSpanName(STEP_TYPE.chainStep, String(name)), type: STEP_TYPE.chainStep, attributes },
       (span, spanContext) => run(new RecordingChainStep(this.#settings, spanContext, span)),
+      (span, result) => this.#describeOutput(span, ATTR_STEP_OUTPUT_PREVIEW, result),
     );
+  }
+
+  toolCall<T>(options: ToolCallOptions, call: () => T | Promise<T>): Promise<T> {
+    const attributes: Attributes = { [GEN_AI.operationName]: GEN_AI_OPERATION.executeTool, [GEN_AI.toolName]: String(options.name) };
+    if (options.callId !== undefined) attributes[GEN_AI.toolCallId] = String(options.callId);
+    const args = preview(options.arguments, this.#settings.contentLength);
+    if (args !== undefined) attributes[GEN_AI.toolCallArguments] = args;
+    return this.#run(
+      // A GenAI `execute_tool` span, as the conventions name it, so other backends read it too.
+      { name: `${GEN_AI_OPERATION.executeTool} ${String(options.name)}`, type: undefined, attributes },
+      () => call(),
+      (span, result) => this.#describeOutput(span, GEN_AI.toolCallResult, result),
+    );
+  }
+
+  /** Records a step's result as its output preview, when content is kept. */
+  #describeOutput(span: Span, key: string, result: unknown): void {
+    const output = preview(result, this.#settings.contentLength);
+    if (output !== undefined) span.setAttribute(key, output);
   }
 
   embed<T>(options: EmbeddingOptions, embed: () => T | Promise<T>): Promise<T> {
@@ -264,7 +320,9 @@ export class RecordingScope implements ProcessingScope {
       const attributes: Attributes = { ...plan.attributes };
       if (plan.type !== undefined) attributes[ATTR_SPAN_TYPE] = plan.type;
       if (this.#settings.sessionId !== undefined) attributes[ATTR_SESSION_ID] = this.#settings.sessionId;
-      span = this.#settings.tracer.startSpan(plan.name, { attributes, kind: plan.kind ?? SpanKind.INTERNAL, startTime: this.#settings.now() }, parent);
+      const startTime = this.#settings.now();
+      span = this.#settings.tracer.startSpan(plan.name, { attributes, kind: plan.kind ?? SpanKind.INTERNAL, startTime }, parent);
+      this.#settings.announceStep?.(span, plan.name, attributes, plan.type ?? '', trace.getSpanContext(parent)?.spanId ?? '', startTime);
     } catch (error) {
       diag.error(`llm-monitor: cannot start span ${plan.name}`, error);
       span = trace.wrapSpanContext(trace.getSpanContext(parent) ?? { traceId: '', spanId: '', traceFlags: 0 });
