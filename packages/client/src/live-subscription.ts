@@ -3,7 +3,7 @@
  * with exponential backoff (and jitter), and the subscription restored after each reconnect. Works
  * with the browser's WebSocket and, in Node, with any implementation of the same interface (`ws`).
  */
-import type { LiveEvent, SessionStatus, SessionSummary, StatisticsReport } from '@llm-monitor/sessions';
+import type { LiveEvent, Metadata, SessionStatus, SessionSummary, StatisticsReport } from '@llm-monitor/sessions';
 
 /** A session as the live stream summarises it (the receiver's `SessionSummary`). */
 export type LiveSessionSummary = SessionSummary;
@@ -13,6 +13,9 @@ export type LiveStage = Omit<Extract<LiveEvent, { type: 'stage_changed' }>, 'typ
 
 /** Tokens that arrived (merged per tick); with `text_reset`, `text` replaces all text so far. */
 export type LiveTokens = Omit<Extract<LiveEvent, { type: 'tokens' }>, 'type'>;
+
+/** A step that started or ended, with the id of its session; `step.output_preview` is its intermediate result. */
+export type LiveStepEvent = Omit<Extract<LiveEvent, { type: 'step_started' | 'step_completed' }>, 'type'>;
 
 /** What to receive: every session (default), some sessions, or sessions matching a filter. */
 export interface LiveFilter {
@@ -31,8 +34,13 @@ export interface LiveHandlers {
    * many run in all (`active_total`; more than listed when the server cut the snapshot).
    */
   onSnapshot?(snapshot: { statistics: StatisticsReport; active_sessions: LiveSessionSummary[]; active_total?: number }): void;
-  onSessionStarted?(session: LiveSessionSummary): void;
+  /** A session started (or was first seen); `metadata` is the session's metadata. */
+  onSessionStarted?(session: LiveSessionSummary, metadata: Metadata): void;
   onStage?(stage: LiveStage): void;
+  /** A step of a session was seen running (a step first seen ended gets only `onStepCompleted`). */
+  onStepStarted?(step: LiveStepEvent): void;
+  /** A step ended: its status, duration, facts and output preview (the intermediate result). */
+  onStepCompleted?(step: LiveStepEvent): void;
   onTokens?(tokens: LiveTokens): void;
   onCompleted?(session: LiveSessionSummary): void;
   onFailed?(session: LiveSessionSummary): void;
@@ -124,7 +132,13 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
   const dispatch = (event: ServerEvent): void => {
     switch (event.type) {
       case 'session_started':
-        options.onSessionStarted?.(event.session!);
+        options.onSessionStarted?.(event.session!, (event.metadata as Metadata | undefined) ?? {});
+        break;
+      case 'step_started':
+        options.onStepStarted?.(event as unknown as LiveStepEvent);
+        break;
+      case 'step_completed':
+        options.onStepCompleted?.(event as unknown as LiveStepEvent);
         break;
       case 'stage_changed':
         options.onStage?.(event as unknown as LiveStage);

@@ -33,6 +33,10 @@ export interface ReceiverConfig {
   sweepIntervalSeconds: number;
   /** Most spans and pending markers held per trace; more are refused and reported. */
   maxSpansPerTrace: number;
+  /** Most steps a session lists (the earliest); the rest are counted. */
+  maxStepsPerSession: number;
+  /** Characters of a step's input and output preview. */
+  stepPreviewLength: number;
   /** Longest string kept from a span (attribute values, names, status messages), in characters. */
   maxAttributeValueLength: number;
   /** Estimated bytes of attributes and events kept per span; beyond, the rest is cut. */
@@ -92,7 +96,7 @@ export interface ReceiverConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-type SettingType = 'string' | 'port' | 'positiveInteger' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel' | 'list' | 'redactMode' | 'url' | 'storageUrl' | 'limit';
+type SettingType = 'string' | 'port' | 'positiveInteger' | 'count' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel' | 'list' | 'redactMode' | 'url' | 'storageUrl' | 'limit';
 
 /** One setting: its names in each source, type, default and meaning. */
 export interface SettingDefinition {
@@ -120,6 +124,8 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'settleAfterSeconds', file: 'settle_after_seconds', flag: 'settle-after-seconds', env: 'LLM_MONITOR_SETTLE_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds before a session of another instrumentation whose root never came is settled from its ended calls' },
   { key: 'sweepIntervalSeconds', file: 'sweep_interval_seconds', flag: 'sweep-interval-seconds', env: 'LLM_MONITOR_SWEEP_INTERVAL_SECONDS', type: 'positiveNumber', description: 'seconds between sweeps: abandoning, settling, retention, forgetting idle traces' },
   { key: 'maxSpansPerTrace', file: 'max_spans_per_trace', flag: 'max-spans-per-trace', env: 'LLM_MONITOR_MAX_SPANS_PER_TRACE', type: 'positiveInteger', description: 'most spans and live markers held per trace; more are refused (reported as rejected)' },
+  { key: 'maxStepsPerSession', file: 'max_steps_per_session', flag: 'max-steps-per-session', env: 'LLM_MONITOR_MAX_STEPS_PER_SESSION', type: 'count', description: 'most steps a session lists (the earliest); the rest are counted in steps_dropped (0 = no tree of steps)' },
+  { key: 'stepPreviewLength', file: 'step_preview_length', flag: 'step-preview-length', env: 'LLM_MONITOR_STEP_PREVIEW_LENGTH', type: 'positiveInteger', description: "characters kept of a step's input and output preview" },
   { key: 'maxAttributeValueLength', file: 'max_attribute_value_length', flag: 'max-attribute-value-length', env: 'LLM_MONITOR_MAX_ATTRIBUTE_VALUE_LENGTH', type: 'positiveInteger', description: 'longest string kept from a span, in characters; longer ones are cut' },
   { key: 'maxSpanBytes', file: 'max_span_bytes', flag: 'max-span-bytes', env: 'LLM_MONITOR_MAX_SPAN_BYTES', type: 'positiveInteger', description: 'estimated bytes of attributes and events kept per span; the rest is cut' },
   { key: 'maxTraceBytes', file: 'max_trace_bytes', flag: 'max-trace-bytes', env: 'LLM_MONITOR_MAX_TRACE_BYTES', type: 'positiveInteger', description: 'estimated bytes held per trace; later spans keep only what places them in the session' },
@@ -162,6 +168,8 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   settleAfterSeconds: 30,
   sweepIntervalSeconds: 10,
   maxSpansPerTrace: 5000,
+  maxStepsPerSession: 1000,
+  stepPreviewLength: 1000,
   maxAttributeValueLength: 16_384,
   maxSpanBytes: 1_048_576,
   maxTraceBytes: 4_194_304,
@@ -271,6 +279,8 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
         if (!Number.isInteger(value) || value < 0 || value > 65535) throw invalid(setting, source, raw, 'an integer from 0 to 65535');
       } else if (setting.type === 'positiveInteger') {
         if (!Number.isInteger(value) || value <= 0) throw invalid(setting, source, raw, 'a positive integer');
+      } else if (setting.type === 'count') {
+        if (!Number.isInteger(value) || value < 0) throw invalid(setting, source, raw, 'an integer ≥ 0');
       } else if (setting.type === 'rate') {
         if (!Number.isFinite(value) || value < MIN_RATE || value > MAX_RATE) {
           throw invalid(setting, source, raw, `a number from ${MIN_RATE} to ${MAX_RATE}`);

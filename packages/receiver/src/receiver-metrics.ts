@@ -186,6 +186,7 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
       for (const [item, reason, count] of stats().cut) this.inc({ item, reason }, count);
     },
   });
+  totalsCounter(registry, 'llm_monitor_receiver_steps_dropped_total', 'Steps left out of sessions beyond max_steps_per_session (each counted once; the session says how many in steps_dropped).', undefined, () => ({ '': stats().stepsDropped }));
   totalsCounter(registry, 'llm_monitor_receiver_traces_evicted_total', 'Traces let go before their session ended or before they became one, by reason (orphan_idle, orphan_cap, held_bytes).', 'reason', () => ({ ...stats().tracesEvicted }));
   new Gauge({
     name: 'llm_monitor_receiver_held_traces',

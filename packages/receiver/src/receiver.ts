@@ -167,6 +167,8 @@ export async function buildReceiver(
     abandonAfterMs: config.abandonAfterSeconds * 1000,
     settleAfterMs: config.settleAfterSeconds * 1000,
     maxSpansPerTrace: config.maxSpansPerTrace,
+    maxStepsPerSession: config.maxStepsPerSession,
+    stepPreviewLength: config.stepPreviewLength,
     maxAttributeValueLength: config.maxAttributeValueLength,
     maxSpanBytes: config.maxSpanBytes,
     maxTraceBytes: config.maxTraceBytes,

@@ -31,6 +31,27 @@ describe('eventsBetween', () => {
     expect(eventsBetween(seenStateOf(grown), changed)).toEqual([{ type: 'tokens', session_id: 's', count: 0, total: 2, text: 'Hi there', text_reset: true }]);
   });
 
+  it('announces a step running, then its end once with its intermediate result; a step first seen ended only ends', () => {
+    const running = session();
+    const call = running.steps[0]!;
+    expect(eventsBetween(undefined, running).map((event) => event.type)).toEqual(['session_started', 'step_started']);
+    expect(eventsBetween(seenStateOf(running), running)).toEqual([]);
+    const ended = session({ steps: [{ ...call, end_time: '2026-01-01T00:00:01.000Z', duration_ms: 5, status: 'ok', output_preview: 'x'.repeat(2000) }] });
+    const [completed] = eventsBetween(seenStateOf(running), ended);
+    expect(completed).toMatchObject({ type: 'step_completed', session_id: 's', step: { span_id: call.span_id, status: 'ok', duration_ms: 5 } });
+    // Previews are cut like a summary's: the whole step is one REST call away.
+    expect((completed as Extract<LiveEvent, { type: 'step_completed' }>).step.output_preview).toHaveLength(500);
+    expect(eventsBetween(seenStateOf(ended), ended)).toEqual([]);
+    expect(eventsBetween(seenStateOf(session({ steps: [] })), ended).map((event) => event.type)).toEqual(['step_completed']);
+  });
+
+  it('carries the metadata when a session starts and the result when it completes', () => {
+    const started = session({ metadata: { region: 'eu' } });
+    expect(eventsBetween(undefined, started)[0]).toMatchObject({ type: 'session_started', metadata: { region: 'eu' } });
+    const done = session({ status: 'completed', result_preview: 'the answer' });
+    expect(eventsBetween(seenStateOf(started), done).at(-1)).toMatchObject({ type: 'session_completed', session: { result_preview: 'the answer' } });
+  });
+
   it('starts a session again when an ended one comes back', () => {
     const abandoned = seenStateOf(session({ status: 'abandoned' }));
     expect(eventsBetween(abandoned, session({ status: 'active' }))[0]).toMatchObject({ type: 'session_started' });
@@ -54,6 +75,17 @@ describe('coalesce', () => {
       { type: 'tokens', session_id: 'a', count: 2, total: 6, text: 'RESET!', text_reset: true },
     ]);
   });
+
+  it('sends a step that started and ended within the tick as ended only', () => {
+    const step = session().steps[0]!;
+    const other = { ...step, span_id: 'c'.repeat(16) };
+    const events: LiveEvent[] = [
+      { type: 'step_started', session_id: 's', step },
+      { type: 'step_started', session_id: 's', step: other },
+      { type: 'step_completed', session_id: 's', step: { ...step, status: 'ok' } },
+    ];
+    expect(coalesce(events)).toEqual([events[1], events[2]]);
+  });
 });
 
 describe('LiveHub', () => {
@@ -76,6 +108,8 @@ describe('LiveHub', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(watcher.received.map((event) => `${event.type} ${'session_id' in event ? event.session_id : event.session.session_id}`)).toEqual([
       'session_started tmp',
+      // The fixture's session is one running LLM call: a step, announced as it starts.
+      'step_started tmp',
       'session_renamed real',
       'session_failed real',
     ]);

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { buildReceiver, createRedactor, decodeTraceRequestProtobuf, MASK, resolveConfig } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
 import { oneSpanRequest } from './otlp-fixtures.js';
+import { INPUT_PREVIEW_KEYS, OUTPUT_PREVIEW_KEYS } from '@llm-monitor/sessions';
 import type { SpanRecord } from '@llm-monitor/sessions';
 
 let receiver: Receiver | undefined;
@@ -56,6 +57,13 @@ describe('createRedactor', () => {
     ]);
     expect(Object.entries(span!.attributes).filter(([, value]) => value !== MASK)).toEqual([['gen_ai.request.model', 'kept']]);
     expect(span!.events[0]!.attributes).toEqual({ 'llm_monitor.tokens.text': MASK, 'llm_monitor.tokens.count': 1 });
+  });
+
+  it('masks every attribute a step or call preview is read from, so no preview can show content', () => {
+    const redact = createRedactor({ content: true, attributes: [], mode: 'mask' })!;
+    for (const key of [...INPUT_PREVIEW_KEYS, ...OUTPUT_PREVIEW_KEYS]) {
+      expect(redact([record({ [key]: 'secret' })])[0]!.attributes[key], key).toBe(MASK);
+    }
   });
 
   it('drops chosen attributes by name and by pattern, and leaves untouched spans as they are', () => {

@@ -6,7 +6,7 @@
  */
 import { approximateJsonLength, computeStatistics, isEnded, matchesFilter, newestFirst } from '@llm-monitor/sessions';
 import type { ProcessingSession, SessionFilter, SessionStore, StatisticsReport } from '@llm-monitor/sessions';
-import { coalesce, eventsBetween, seenStateOf, summaryOf } from '@llm-monitor/sessions';
+import { coalesce, eventsBetween, seenStateOf, sessionStartedEvent, summaryOf } from '@llm-monitor/sessions';
 import type { LiveEvent, SeenState, SessionSummary } from '@llm-monitor/sessions';
 
 /** What a client wants: every session (the default), some sessions by id, or sessions matching a filter. */
@@ -247,7 +247,7 @@ export class LiveHub {
         if (!admits(subscription, session) || sessionEvents[0]?.type === 'session_removed') continue;
         shown.add(id);
         // First sight of a session that entered the filter late: introduce it.
-        if (sessionEvents[0]?.type !== 'session_started') events.push({ type: 'session_started', session: summaryOf(session) });
+        if (sessionEvents[0]?.type !== 'session_started') events.push(sessionStartedEvent(session));
       }
       events.push(...sessionEvents);
       if (sessionEvents.some((event) => event.type === 'session_removed')) shown.delete(id);

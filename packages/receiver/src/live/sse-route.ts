@@ -61,7 +61,7 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
       // A HEAD would open a stream that never ends: the route answers GET only.
       exposeHeadRoute: false,
       schema: {
-        summary: 'Live session events as server-sent events: snapshot, session_started, stage_changed, tokens, session_completed, session_failed, session_abandoned, statistics',
+        summary: 'Live session events as server-sent events: snapshot, session_started, stage_changed, step_started, step_completed, tokens, budget_exceeded, session_completed, session_failed, session_abandoned, statistics',
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -2,7 +2,7 @@
  * How sessions and calls become table rows, shared by the SQLite and PostgreSQL stores: one list of
  * columns, one mapping, so the two schemas cannot drift apart (docs/storage.md describes them).
  */
-import { callRowsOf, SCAN_CHUNK } from '@llm-monitor/sessions';
+import { callRowsOf, SCAN_CHUNK, upgradeStoredSession } from '@llm-monitor/sessions';
 import type { CallFigures, LlmCallRow, ProcessingSession, SessionFigures, SpanRecord, TraceSnapshot } from '@llm-monitor/sessions';
 
 /** Columns of `sessions`, in the order the stores write them. `detail` is the session's JSON. */
@@ -102,7 +102,7 @@ export function callRowFromTable(row: Record<string, unknown>): LlmCallRow {
 
 /** A session as read back from its `detail` (text in SQLite, parsed already by pg for `json`). */
 export function sessionFromDetail(detail: unknown): ProcessingSession {
-  return (typeof detail === 'string' ? JSON.parse(detail) : detail) as ProcessingSession;
+  return upgradeStoredSession((typeof detail === 'string' ? JSON.parse(detail) : detail) as Parameters<typeof upgradeStoredSession>[0]);
 }
 
 /** The schema version this build writes; a database with a higher one was made by a newer build. */
