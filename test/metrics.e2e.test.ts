@@ -4,6 +4,7 @@
  * nothing to fault, and refused input shows up in the receiver's self-metrics.
  */
 import { describe, expect, it } from 'vitest';
+import { context } from '@opentelemetry/api';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import { useReceiver } from './support/receiver.js';
 import { runPromtool, toolAvailable } from './support/tools.js';
@@ -106,6 +107,49 @@ describe('/metrics of a receiver that saw sessions', () => {
     expect(body).toMatch(/^gen_ai_server_time_to_first_token_seconds_bucket\{[^}]*\} 1 # \{trace_id="[0-9a-f]{32}"\} [0-9.e-]+ [0-9.]+$/m);
     // And the classic format is still right after an OpenMetrics scrape.
     expect((await scrape()).body).toMatch(/^# TYPE llm_monitor_sessions_started_total counter$/m);
+  });
+
+  it('counts each step once, when it ends, by kind, with tools and fallback models bounded', async () => {
+    const setup = setupLlmMonitor({ endpoint: server.otlpTracesUrl, serviceName: 'metrics-e2e', progressIntervalMs: 0 });
+    const tracer = setup.tracerProvider.getTracer('metrics-e2e');
+    try {
+      const session = setup.monitor.startSession({ task: 'summarize', model: 'gpt-4o-mini', processorType: 'openai' });
+      await session.chainStep('retrieve', async (step) => {
+        await step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 3 }, async () => ['doc-1', 'doc-2']);
+      });
+      await session.selectModel({ candidates: ['claude-sonnet-4', 'gpt-4o-mini'] }, async (selection) => {
+        selection.fallback('claude-sonnet-4', new Error('503 model overloaded'));
+        selection.choose('gpt-4o-mini', 'the first that answered');
+        return 'gpt-4o-mini';
+      });
+      // Five tools by GenAI execute_tool spans; metrics_max_label_values is 3 here.
+      await session.chainStep('agent', async () => {
+        for (const tool of ['t-a', 't-b', 't-c', 't-d', 't-e']) {
+          tracer.startSpan(`execute_tool ${tool}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } }, context.active()).end();
+        }
+      });
+      session.complete({ result: 'done' });
+    } finally {
+      await setup.shutdown();
+    }
+    await until('the tool calls in /metrics', async () => (sample((await scrape()).body, 'llm_monitor_steps_total', { kind: 'tool_call', status: 'ok' }) ?? 0) >= 5);
+    // Scraped again after more changes of the session, nothing is counted twice.
+    const body = (await scrape()).body;
+    expect(sample(body, 'llm_monitor_steps_total', { kind: 'tool_call', status: 'ok' })).toBe(5);
+    expect(sample(body, 'llm_monitor_steps_total', { kind: 'chain', status: 'ok' })).toBe(2);
+    expect(sample(body, 'llm_monitor_steps_total', { kind: 'vector_search', status: 'ok' })).toBe(1);
+    expect(sample(body, 'llm_monitor_steps_total', { kind: 'model_selection', status: 'ok' })).toBe(1);
+    expect(sample(body, 'llm_monitor_steps_total', { kind: 'agent', status: 'error' })).toBe(0);
+    expect(sample(body, 'llm_monitor_step_duration_seconds_count', { kind: 'vector_search' })).toBe(1);
+    // Three tools keep their name (which three follows the order of the steps), two are other.
+    const named = ['t-a', 't-b', 't-c', 't-d', 't-e'].filter((tool) => sample(body, 'llm_monitor_tool_calls_total', { tool, status: 'ok' }) === 1);
+    expect(named).toHaveLength(3);
+    expect(sample(body, 'llm_monitor_tool_calls_total', { tool: 'other', status: 'ok' })).toBe(2);
+    expect(sample(body, 'llm_monitor_tool_calls_total', { tool: 'other', status: 'error' })).toBe(0);
+    expect(sample(body, 'llm_monitor_label_overflow_total', { label: 'tool' })).toBe(2);
+    expect(sample(body, 'llm_monitor_retrievals_total', { kind: 'vector_search' })).toBe(1);
+    expect(sample(body, 'llm_monitor_retrieval_results_sum', { kind: 'vector_search' })).toBe(2);
+    expect(sample(body, 'llm_monitor_model_fallbacks_total', { model: 'claude-sonnet-4' })).toBe(1);
   });
 
   it.skipIf(!promtool)('passes promtool check metrics with nothing to report', async () => {

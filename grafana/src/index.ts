@@ -9,5 +9,5 @@ export { queryDashboard, querySeries, asGrafanaSends } from './preview/prometheu
 export type { QueryRange } from './preview/prometheus-query.js';
 export { renderDashboardSvg } from './preview/svg-dashboard.js';
 export { formatValue } from './preview/format-value.js';
-export { legendOf, unitOf } from './preview/panel-data.js';
+export { isRow, legendOf, unitOf } from './preview/panel-data.js';
 export type { DashboardData, DashboardJson, PanelJson, PanelTarget, Series } from './preview/panel-data.js';

@@ -2,7 +2,7 @@
  * The few panel shapes our dashboards use, so every dashboard shares one datasource, one set of
  * template variables and one way to link back to the web monitor.
  */
-import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, DatasourceVariableBuilder, QueryVariableBuilder, TextBoxVariableBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, DatasourceVariableBuilder, QueryVariableBuilder, RowBuilder, TextBoxVariableBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -97,6 +97,14 @@ export function barGauge(title: string, description: string, unit: string, query
     .displayMode(BarGaugeDisplayMode.Gradient)
     .reduceOptions(new ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']));
   return targets(panel, [{ ...query, instant: true }]);
+}
+
+/**
+ * A row: a full-width title that groups the panels added after it, up to the next row. It starts
+ * expanded, so its panels stay at the top level of the dashboard JSON, where Grafana wants them.
+ */
+export function row(title: string): RowBuilder {
+  return new RowBuilder(title).collapsed(false);
 }
 
 /** A heatmap of a histogram's buckets. */

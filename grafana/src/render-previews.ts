@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { DashboardJson } from './preview/panel-data.js';
+import { isRow } from './preview/panel-data.js';
 import { freePort, startPrometheus, waitUntilOk } from './preview/prometheus-process.js';
 import { queryDashboard } from './preview/prometheus-query.js';
 import { renderDashboardSvg } from './preview/svg-dashboard.js';
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
       const data = await queryDashboard(prometheus.url, dashboard, range);
       const picture = file.replace(/\.json$/, '.svg');
       writeFileSync(`${output}${picture}`, renderDashboardSvg(dashboard, data));
-      const empty = dashboard.panels.filter((_, index) => (data.panels[index] ?? []).length === 0).map((panel) => panel.title);
+      const empty = dashboard.panels.filter((panel, index) => !isRow(panel) && (data.panels[index] ?? []).length === 0).map((panel) => panel.title);
       process.stdout.write(`wrote docs/images/dashboards/${picture}${empty.length > 0 ? ` (no data: ${empty.join(', ')})` : ''}\n`);
     }
   } finally {

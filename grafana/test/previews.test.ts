@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { asGrafanaSends, formatValue, legendOf, renderDashboardSvg } from '../src/index.js';
+import { asGrafanaSends, formatValue, isRow, legendOf, renderDashboardSvg } from '../src/index.js';
 import type { DashboardData, DashboardJson, PanelJson, Series } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,6 +21,7 @@ function series(legend: string, labels: Record<string, string>, values: number[]
 describe('formatValue', () => {
   it('prints the units our dashboards use the way Grafana does', () => {
     expect(formatValue(0.7, 'reqps')).toBe('0.7 req/s');
+    expect(formatValue(2500, 'ops')).toBe('2.5K ops/s');
     expect(formatValue(0.979, 'percentunit')).toBe('97.9%');
     expect(formatValue(0.0123, 's')).toBe('12.3 ms');
     expect(formatValue(0.0000042, 's')).toBe('4.2 µs');
@@ -116,6 +117,21 @@ describe('renderDashboardSvg', () => {
   });
 });
 
+describe('renderDashboardSvg of a row', () => {
+  const dashboard: DashboardJson = {
+    title: 'Rows',
+    panels: [panel('timeseries', 'Above', 's', 0, 0), { type: 'row', title: 'Steps <b>', gridPos: { x: 0, y: 8, w: 24, h: 1 } }, panel('timeseries', 'Below', 's', 0, 9)],
+  };
+  const svg = renderDashboardSvg(dashboard, { start: 1000, end: 1030, panels: [[series('a', {}, [1, 2])], [], [series('b', {}, [3, 4])]] });
+
+  it('draws its title across the grid, with no frame and no "No data"', () => {
+    expect(svg).toContain('>Steps &lt;b&gt;</text>');
+    expect(svg).not.toContain('No data');
+    // Two panel frames, none for the row.
+    expect(svg.match(/<rect width="[0-9.]+" height="[0-9.]+" rx="3"/g)).toHaveLength(2);
+  });
+});
+
 describe('renderDashboardSvg of a bar gauge', () => {
   const dashboard: DashboardJson = {
     title: 'Ranking',
@@ -164,7 +180,11 @@ describe('docs/dashboards.md', () => {
       const dashboard = JSON.parse(readFileSync(`${root}grafana/dashboards/${file}`, 'utf8')) as DashboardJson;
       const section = docs.split(/^## /m).find((part) => part.startsWith(dashboard.title));
       expect(section, dashboard.title).toBeDefined();
-      for (const one of dashboard.panels) expect(section, `${dashboard.title} / ${one.title}`).toContain(`| ${one.title} |`);
+      for (const one of dashboard.panels) {
+        // A row is a heading of its own over the panels it groups.
+        if (isRow(one)) expect(section, `${dashboard.title} / row ${one.title}`).toMatch(new RegExp(`^### ${one.title}$`, 'm'));
+        else expect(section, `${dashboard.title} / ${one.title}`).toContain(`| ${one.title} |`);
+      }
     }
   });
 });

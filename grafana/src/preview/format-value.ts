@@ -29,14 +29,16 @@ function seconds(value: number): string {
 }
 
 /**
- * Formats `value` for the Grafana unit id `unit` (the ones our dashboards use: reqps, percentunit,
- * s, bytes, currencyUSD, short); unknown units print as short numbers.
+ * Formats `value` for the Grafana unit id `unit` (the ones our dashboards use: reqps, ops,
+ * percentunit, s, bytes, currencyUSD, short); unknown units print as short numbers.
  */
 export function formatValue(value: number, unit: string | undefined): string {
   if (!Number.isFinite(value)) return '–';
   switch (unit) {
     case 'reqps':
       return `${scaled(value, 1000, ['', 'K', 'M', 'G'])} req/s`;
+    case 'ops':
+      return `${scaled(value, 1000, ['', 'K', 'M', 'G'])} ops/s`;
     case 'percentunit':
       return `${significant(value * 100)}%`;
     case 's':

@@ -12,7 +12,7 @@ export interface PanelTarget {
   readonly format?: string;
 }
 
-/** One panel, as committed in the dashboard JSON. */
+/** One panel, as committed in the dashboard JSON; a `row` panel is a titled band over the panels after it. */
 export interface PanelJson {
   readonly type: string;
   readonly title: string;
@@ -49,6 +49,11 @@ export function legendOf(format: string | undefined, labels: Readonly<Record<str
   if (format) return format.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, name: string) => labels[name] ?? '');
   const pairs = Object.entries(labels).filter(([name]) => name !== '__name__');
   return pairs.length === 0 ? 'value' : `{${pairs.map(([name, value]) => `${name}="${value}"`).join(', ')}}`;
+}
+
+/** True for a row: a title over the panels that follow it, with no query of its own. */
+export function isRow(panel: PanelJson): boolean {
+  return panel.type === 'row';
 }
 
 /** The unit a panel prints its values in. */

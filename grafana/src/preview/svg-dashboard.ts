@@ -1,12 +1,12 @@
 /**
  * Draws a dashboard as an SVG picture from the data its queries returned: panels where the dashboard
  * puts them (Grafana's 24-column grid), time series as lines, stats as their value, the heatmap as
- * cells, bar gauges as bars. It is a picture of the data, not of Grafana: colours and fonts only resemble Grafana's dark
+ * cells, bar gauges as bars, rows as their title. It is a picture of the data, not of Grafana: colours and fonts only resemble Grafana's dark
  * theme.
  */
 import { formatValue } from './format-value.js';
 import type { DashboardData, DashboardJson, PanelJson, Series } from './panel-data.js';
-import { unitOf } from './panel-data.js';
+import { isRow, unitOf } from './panel-data.js';
 
 const COLUMN_WIDTH = 50;
 const ROW_HEIGHT = 30;
@@ -221,6 +221,12 @@ function panelBody(panel: PanelJson, series: readonly Series[], box: Box, data: 
   return timeseriesBody(panel, series, box, data);
 }
 
+/** A row as Grafana draws an expanded one: its title across the grid, no frame. */
+function rowBand(panel: PanelJson, box: Box): string {
+  const middle = round(box.y + box.height / 2 + 5);
+  return `<text x="${box.x + 2}" y="${middle}" font-size="14" font-weight="600" fill="${TEXT}">${escape(clip(panel.title, Math.floor(box.width / 8)))}</text>`;
+}
+
 /** The whole dashboard as one SVG document. */
 export function renderDashboardSvg(dashboard: DashboardJson, data: DashboardData): string {
   const bottom = Math.max(...dashboard.panels.map((panel) => panel.gridPos.y + panel.gridPos.h));
@@ -233,6 +239,7 @@ export function renderDashboardSvg(dashboard: DashboardJson, data: DashboardData
       width: panel.gridPos.w * COLUMN_WIDTH - GAP,
       height: panel.gridPos.h * ROW_HEIGHT - GAP,
     };
+    if (isRow(panel)) return rowBand(panel, box);
     return frame(panel, box, panelBody(panel, data.panels[index] ?? [], box, data));
   });
   const range = `${new Date(data.start * 1000).toISOString().slice(0, 16).replace('T', ' ')} – ${clock(data.end)} UTC`;

@@ -3,6 +3,7 @@ import type { LabelValues, OpenMetricsContentType, PrometheusContentType } from 
 import { costUsd, isEnded } from '@llm-monitor/sessions';
 import type { ModelPrices, ProcessingSession, SessionChangeListener } from '@llm-monitor/sessions';
 import { LabelLimiter } from './label-limiter.js';
+import { registerStepMetrics } from './step-metrics.js';
 
 /** What the metrics read sessions from: the session store, or anything shaped like it. */
 export interface SessionSource {
@@ -45,7 +46,8 @@ export const GEN_AI_BUCKETS = {
 /**
  * Registers the session metrics on `registry` and keeps them fed from `source`'s change events:
  * counts as sessions start and end; durations, stages, tokens, calls, errors and cost once, when a
- * session ends. Returns the function that stops listening.
+ * session ends; each step once, when it ends (step-metrics.ts). Returns the function that stops
+ * listening.
  */
 export function registerSessionMetrics(registry: MetricsRegistry, source: SessionSource, options: SessionMetricsOptions = {}): () => void {
   const registers = [registry];
@@ -147,6 +149,8 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     registers,
   });
 
+  const stepMetrics = registerStepMetrics({ registers, enableExemplars, bounded, observe });
+
   // The session's own cost (its priced calls, as the receiver priced them), else its model's price of
   // its tokens; a value a counter cannot take (negative, not finite) counts as none.
   const costOf = (session: ProcessingSession, input: number, output: number): number | null => {
@@ -208,13 +212,19 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     const id = change.session.session_id;
     if (change.type === 'removed') {
       endedOnce.delete(id);
+      stepMetrics.forget(id);
       return;
     }
     if (change.type === 'renamed') {
-      if (change.previousId !== undefined && endedOnce.delete(change.previousId)) endedOnce.add(id);
+      if (change.previousId !== undefined) {
+        if (endedOnce.delete(change.previousId)) endedOnce.add(id);
+        stepMetrics.rename(change.previousId, id);
+      }
       return;
     }
     if (change.previousStatus === undefined) started.inc(sessionLabels(change.session));
+    // Steps as they end, not when the session does: an agent's tool calls show while it runs.
+    stepMetrics.observe(change.session);
     const ending = change.type === 'completed' || change.type === 'failed' || change.type === 'abandoned';
     if (ending && !endedOnce.has(id)) {
       endedOnce.add(id);

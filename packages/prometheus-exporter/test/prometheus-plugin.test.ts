@@ -27,6 +27,8 @@ function session(id: string, status: ProcessingSession['status']): ProcessingSes
     events: [],
     stages: [],
     llm_calls: [],
+    steps: [],
+    steps_dropped: 0,
     streamed_tokens: [],
     token_counts: { input: null, output: null, total: null, streamed: 0 },
     cost_usd: null,

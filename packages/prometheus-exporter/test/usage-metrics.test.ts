@@ -37,6 +37,8 @@ function ended(id: string, usage: Usage, status: ProcessingSession['status'] = '
     events: [],
     stages: [],
     llm_calls: [],
+    steps: [],
+    steps_dropped: 0,
     streamed_tokens: [],
     token_counts: { input, output, total: input !== null || output !== null ? (input ?? 0) + (output ?? 0) : null, streamed: 0 },
     cost_usd: usage.cost ?? null,
