@@ -2,10 +2,13 @@
  * The web monitor in a real browser (Debian's Chromium driven by playwright-core) against a real
  * receiver, with sessions from the instrumentation over OTLP/HTTP, as an engineer would see them.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildReceiver } from '@llm-monitor/receiver';
+import { runDemoSession } from '@llm-monitor/demo';
+import type { LlmMonitor } from '@llm-monitor/instrumentation';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import type { LlmMonitorSetup } from '@llm-monitor/instrumentation/setup';
 import { chromiumAvailable, launchChromium } from './support/browser.js';
@@ -13,7 +16,10 @@ import { useReceiver } from './support/receiver.js';
 import { until } from './support/wait.js';
 
 const available = chromiumAvailable();
-const server = useReceiver({ modelPrices: ['gpt-4o-mini=0.15/0.6'] });
+// At most 500 steps a session: the test of a big session sees what the receiver left out.
+const server = useReceiver({ modelPrices: ['gpt-4o-mini=0.15/0.6'], maxStepsPerSession: 500 });
+// Set LLMMON_SCREENSHOTS to a directory to keep pictures of the step tree, to judge how it reads.
+const SCREENSHOTS = process.env['LLMMON_SCREENSHOTS'];
 
 let browser: Browser;
 let context: BrowserContext;
@@ -42,10 +48,46 @@ function pageErrors(page: Page): string[] {
   return (page as Page & { errors: string[] }).errors;
 }
 
+async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  if (!SCREENSHOTS) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, name), fullPage });
+}
+
+/** `monitor`, telling `onSession` the id of each session it starts (the demo does not say). */
+function watchedMonitor(monitor: LlmMonitor, onSession: (sessionId: string) => void): LlmMonitor {
+  return new Proxy(monitor, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (key === 'startSession') {
+        return (...args: Parameters<LlmMonitor['startSession']>) => {
+          const session = target.startSession(...args);
+          onSession(session.sessionId);
+          return session;
+        };
+      }
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The row of the step or stage called `name` in the step tree. */
+function treeRow(page: Page, name: string): ReturnType<Page['locator']> {
+  return page.locator(`[data-testid=step-tree] .tree-row[data-name="${name.replace(/["\\]/g, '\\$&')}"]`);
+}
+
+/** The horizontal extent of a row's bar, in pixels. */
+async function barExtent(page: Page, name: string): Promise<{ left: number; right: number }> {
+  const box = (await treeRow(page, name).locator('.tree-bar').boundingBox())!;
+  return { left: box.x, right: box.x + box.width };
+}
+
 describe.skipIf(!available)('the web monitor in Chromium', () => {
   beforeAll(async () => {
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    // A missing element fails its test with the locator in the message, well before the test's own timeout.
+    context.setDefaultTimeout(10_000);
     setup = setupLlmMonitor({ endpoint: server.otlpTracesUrl, serviceName: 'web-e2e', captureTokenText: true, progressIntervalMs: 0 });
   });
 
@@ -97,8 +139,8 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
     await page.locator(`${card} a.card-link`).click();
     expect(new URL(page.url()).hash).toBe(`#/sessions/${session.sessionId}`);
-    await until('the waterfall', async () => (await page.locator('[data-testid=waterfall] li').count()) >= 3);
-    expect(await page.locator('[data-testid=waterfall] li').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-stage')))).toEqual(['initializing', 'connecting to model', 'streaming response']);
+    await until('the stages in the tree', async () => (await page.locator('[data-testid=step-tree] .stage-row').count()) >= 3);
+    expect(await page.locator('[data-testid=step-tree] .stage-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name')))).toEqual(['initializing', 'connecting to model', 'streaming response']);
     expect(await textOf(page, '[data-testid=details-response]')).toBe('Paris is ');
     expect(await textOf(page, 'main')).not.toContain('Loading…');
 
@@ -294,6 +336,244 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await page.close();
   });
 
+  it('draws a demo session as a tree: the retrieval chain, its parallel searches and nested rerank, the model selection with its fallback, and a step’s facts on click', async () => {
+    let sessionId = '';
+    const monitor = watchedMonitor(setup.monitor, (id) => (sessionId = id));
+    // A fixed random source: no injected failure, the FAQ search finds nothing, and the model selection falls back once.
+    const outcome = await runDemoSession({ monitor, random: () => 0.1, timeScale: 0.3, failureRate: 0, signal: new AbortController().signal });
+    expect(outcome).toBe('completed');
+    await setup.processor.forceFlush();
+    const page = await openPage(`/#/sessions/${encodeURIComponent(sessionId)}`);
+    await until('the completed demo session', async () => (await textOf(page, '[data-testid=details-status]')) === 'completed');
+    await until('the retrieval chain in the tree', async () => (await treeRow(page, 'retrieve_context').count()) === 1);
+
+    const chain = treeRow(page, 'retrieve_context');
+    expect(await chain.getAttribute('data-kind')).toBe('retrieval');
+    expect(await page.locator('[data-testid=step-tree] .stage-row[data-name="resolving template"]').count()).toBe(1);
+    // The chain sits under its stage, its steps under it, the rerank one level down as well.
+    expect(await chain.getAttribute('data-depth')).toBe('1');
+    for (const name of ['qdrant docs', 'qdrant faq', 'rerank', 'embeddings text-embedding-3-small']) expect(await treeRow(page, name).getAttribute('data-depth'), name).toBe('2');
+    expect(await treeRow(page, 'rerank').getAttribute('data-kind')).toBe('rerank');
+    expect(await treeRow(page, 'qdrant docs').getAttribute('data-kind')).toBe('vector_search');
+    // The two searches ran side by side: their bars overlap on the time axis, and both say so.
+    const docs = await barExtent(page, 'qdrant docs');
+    const faq = await barExtent(page, 'qdrant faq');
+    expect(Math.min(docs.right, faq.right)).toBeGreaterThan(Math.max(docs.left, faq.left));
+    expect(await textOf(page, '[data-testid=step-tree] .tree-row[data-name="qdrant docs"] .marker')).toContain('parallel');
+    // The rerank starts after the searches end.
+    expect((await barExtent(page, 'rerank')).left).toBeGreaterThanOrEqual(Math.max(docs.right, faq.right) - 2);
+
+    // The fallback is marked with words, not only colour.
+    const selection = page.locator('[data-testid=step-tree] .tree-row[data-kind=model_selection]');
+    expect(await selection.getAttribute('class')).toContain('has-fallback');
+    expect(await textOf(page, '[data-testid=step-tree] .tree-row[data-kind=model_selection] .marker.fallback')).toBe('↪ 1 fallback');
+
+    // A click on a row opens its facts; a click on another moves them there.
+    await treeRow(page, 'qdrant docs').locator('.tree-bar').click();
+    await until('the facts of the docs search', async () => (await textOf(page, '[data-testid=step-facts]')).includes('Collection'));
+    const facts = await textOf(page, '[data-testid=step-facts]');
+    expect(facts).toContain('docs');
+    expect(facts).toContain('Top k4');
+    expect(facts).toMatch(/Scores0\.\d{3}, /);
+    expect(await treeRow(page, 'qdrant docs').locator('.tree-name').getAttribute('aria-expanded')).toBe('true');
+    await screenshot(page, 'tree-demo.png', true);
+
+    await selection.locator('.tree-name').click();
+    await until('the model selection details', async () => (await page.locator('[data-testid=step-fallbacks]').count()) === 1);
+    expect(await page.locator('[data-testid=step-details]').count()).toBe(1);
+    expect(await textOf(page, '[data-testid=step-fallbacks]')).toContain('503 model overloaded');
+    expect(await textOf(page, '[data-testid=step-facts]')).toContain('lowest latency for the task');
+    await screenshot(page, 'tree-demo-fallback.png', true);
+
+    // The LLM call's details carry its tokens and cost, from the session's call of the same span.
+    await page.locator('[data-testid=step-tree] .tree-row[data-kind=llm_call] .tree-name').click();
+    await until('the call in the step details', async () => (await page.locator('[data-testid=step-llm-call]').count()) === 1);
+    expect(await textOf(page, '[data-testid=step-llm-call]')).toMatch(/Tokens in \/ out[\d,]+ \/ [\d,]+/);
+    expect(await textOf(page, '[data-testid=step-llm-call]')).toContain('$');
+    expect(await textOf(page, '[data-testid=step-input]')).toContain('You are a careful assistant.');
+
+    // On a phone the tree fits the width: labels above their bars.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+    await treeRow(page, 'retrieve_context').scrollIntoViewIfNeeded();
+    await screenshot(page, 'tree-demo-phone.png');
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+    if (SCREENSHOTS) {
+      const dark = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+      const darkPage = await dark.newPage();
+      await darkPage.goto(`${server.apiUrl}/#/sessions/${encodeURIComponent(sessionId)}`);
+      await until('the tree in the dark theme', async () => (await treeRow(darkPage, 'retrieve_context').count()) === 1);
+      await darkPage.locator('[data-testid=step-tree] .tree-row[data-kind=model_selection] .tree-name').click();
+      await screenshot(darkPage, 'tree-demo-dark.png');
+      await dark.close();
+    }
+  });
+
+  it('grows the tree while the session runs, keeping what the reader collapsed, focused and opened', async () => {
+    const session = setup.monitor.startSession({ task: 'browser-tree-live', model: 'gpt-4o-mini' });
+    session.stage('initializing');
+    await session.resolveTemplate({ templateId: 'qa', version: '2' }, () => 'a prompt');
+    session.stage('resolving_template');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gathering = session.chainStep('gather', async (step) => {
+      await step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 2 }, () => [{ score: 0.9 }]);
+      await gate;
+      await step.chainStep('late_child', () => 'found it');
+      return 'gathered';
+    });
+    await setup.processor.forceFlush();
+    const page = await openPage(`/#/sessions/${encodeURIComponent(session.sessionId)}`);
+    await until('the running chain', async () => (await treeRow(page, 'gather').getAttribute('data-status').catch(() => null)) === 'running');
+    expect(await textOf(page, '[data-testid=step-tree] .tree-row[data-name=gather] .tree-status')).toContain('running');
+
+    // The reader opens the search's details and collapses the first stage from the keyboard.
+    await treeRow(page, 'qdrant docs').locator('.tree-name').click();
+    await until('the search details', async () => (await textOf(page, '[data-testid=step-facts]')).includes('docs'));
+    const toggle = treeRow(page, 'initializing').locator('.tree-toggle');
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(await treeRow(page, 'qa').count()).toBe(0);
+
+    release();
+    await gathering;
+    session.stage('sending_request');
+    await setup.processor.forceFlush();
+    await until('the chain ended', async () => (await treeRow(page, 'gather').getAttribute('data-status')) === 'ok');
+    await until('the new step under it', async () => (await treeRow(page, 'late_child').count()) === 1);
+    await until('the new stage', async () => (await treeRow(page, 'sending request').count()) === 1);
+    // Redrawn many times meanwhile; what the reader did holds.
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(await page.evaluate('document.activeElement?.classList.contains("tree-toggle") && document.activeElement.getAttribute("aria-label")')).toBe('Expand initializing');
+    expect(await textOf(page, '[data-testid=step-facts]')).toContain('docs');
+    expect(await page.locator('[data-testid=step-details]').count()).toBe(1);
+    await screenshot(page, 'tree-live.png');
+    await page.keyboard.press('Space');
+    await until('the stage open again', async () => (await treeRow(page, 'qa').count()) === 1);
+    session.complete();
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps a session of 500 steps readable: collapsed groups, pages of rows, and the steps it left out', async () => {
+    const session = setup.monitor.startSession({ task: 'browser-tree-500', model: 'gpt-4o-mini' });
+    session.stage('initializing');
+    session.stage('resolving_template');
+    await session.resolveTemplate({ templateId: 'agent', version: '1' }, () => 'plan');
+    // An agent loop: 104 iterations of an embedding, a search, a model selection and a call: 522 steps, 500 kept.
+    await session.chainStep(
+      'agent_loop',
+      async (agent) => {
+        for (let index = 0; index < 104; index += 1) {
+          await agent.chainStep(`iteration ${index}`, async (iteration) => {
+            await iteration.embed({ model: 'text-embedding-3-small', inputCount: 1 }, () => [[0.1, 0.2, 0.3]]);
+            await iteration.similaritySearch({ store: 'qdrant', collection: `shard-${index % 4}`, topK: 3 }, () => [{ score: 0.9 }, { score: 0.7 }]);
+            await iteration.selectModel({ candidates: ['gpt-4o-mini', 'gpt-4o'] }, (selection) => {
+              if (index % 10 === 3) selection.fallback('gpt-4o', new Error('429 rate limited'));
+              selection.choose('gpt-4o-mini');
+              return 'gpt-4o-mini';
+            });
+            const call = iteration.startLlmCall({ model: 'gpt-4o-mini', prompt: `think about step ${index}` });
+            if (index % 25 === 7) call.end({ error: new Error('upstream 500') });
+            else call.end({ response: `step ${index} done`, inputTokens: 40, outputTokens: 12 });
+          });
+        }
+      },
+      { kind: 'agent' },
+    );
+    session.stage('sending_request');
+    session.complete();
+    await setup.processor.forceFlush();
+
+    const page = await openPage();
+    const started = Date.now();
+    await page.goto(`${server.apiUrl}/#/sessions/${encodeURIComponent(session.sessionId)}`);
+    await until('the agent loop in the tree', async () => (await treeRow(page, 'agent_loop').count()) === 1);
+    const firstRender = Date.now() - started;
+    // Loosely timed: a page that takes seconds to draw 500 steps is broken, whatever the machine.
+    expect(firstRender).toBeLessThan(5000);
+    expect(await textOf(page, '[data-testid=steps-dropped]')).toContain('22 more steps not kept');
+    expect(await textOf(page, '[data-testid=step-summary]')).toContain('500 steps');
+
+    // The loop has too many children to open by itself: one row says what it holds.
+    const loop = treeRow(page, 'agent_loop');
+    expect(await loop.locator('.tree-toggle').getAttribute('aria-expanded')).toBe('false');
+    const summary = await textOf(page, '[data-testid=step-tree] .tree-row[data-name=agent_loop] .tree-markers');
+    expect(summary).toMatch(/\d{3} steps inside/);
+    expect(summary).toMatch(/✕ \d+ errors? inside/);
+    expect(summary).toMatch(/↪ \d+ fallbacks? inside/);
+    expect(await page.locator('[data-testid=step-tree] .tree-row').count()).toBeLessThan(20);
+    await screenshot(page, 'tree-500-collapsed.png');
+
+    // Opened, it shows a page of iterations (each collapsed) and a row for the rest.
+    await loop.locator('.tree-toggle').click();
+    await until('a page of iterations', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="2"]').count()) === 50);
+    const more = page.locator('[data-testid=tree-more]');
+    expect(await textOf(page, '[data-testid=tree-more]')).toContain('more steps here');
+    await more.locator('button').click();
+    // 500 steps kept: the template, the loop, and 100 iterations (the last with only two of its steps).
+    await until('every iteration kept', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="2"]').count()) === 100);
+    expect(await page.locator('[data-testid=tree-more]').count()).toBe(0);
+
+    // An iteration opens to its four steps; the failed call is marked in words.
+    await treeRow(page, 'iteration 7').locator('.tree-toggle').click();
+    await until('the steps of iteration 7', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="3"]').count()) === 4);
+    expect(await textOf(page, '[data-testid=step-tree] .tree-row[data-depth="3"][data-status=error]')).toContain('✕ failed');
+    await treeRow(page, 'iteration 3').locator('.tree-toggle').click();
+    await until('the fallback of iteration 3', async () => (await page.locator('[data-testid=step-tree] .tree-row.has-fallback').count()) === 1);
+    await treeRow(page, 'iteration 3').scrollIntoViewIfNeeded();
+    await screenshot(page, 'tree-500-expanded.png');
+    expect(await page.evaluate('document.body.innerText.length')).toBeGreaterThan(1000);
+
+    await page.locator('[data-testid=tree-collapse-all]').click();
+    await until('only the stages', async () => (await page.locator('[data-testid=step-tree] .tree-row').count()) === (await page.locator('[data-testid=step-tree] .stage-row').count()));
+    await page.locator('[data-testid=tree-expand-all]').click();
+    await until('everything open, a page at a time', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="3"]').count()) > 100);
+    expect(await page.locator('[data-testid=step-tree] .tree-row').count()).toBeLessThan(600);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('treats step names, previews and facts as text: markup is shown, never run', async () => {
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    const session = setup.monitor.startSession({ task: 'browser-tree-xss', model: 'gpt-4o-mini' });
+    session.stage('resolving_template');
+    await session.chainStep(
+      hostile,
+      async (step) => {
+        await step.similaritySearch({ store: hostile, collection: '<svg onload="window.__pwned=2">', topK: 1 }, () => [{ score: 1 }]);
+        return '<script>window.__pwned=3</script>';
+      },
+      { input: hostile },
+    );
+    await session.selectModel({ candidates: [hostile] }, (selection) => {
+      selection.fallback('<b onmouseover="window.__pwned=4">model</b>', new Error(hostile));
+      selection.choose(hostile, '<iframe src="javascript:window.__pwned=5"></iframe>');
+      return hostile;
+    });
+    session.complete();
+    await setup.processor.forceFlush();
+    const page = await openPage(`/#/sessions/${encodeURIComponent(session.sessionId)}`);
+    await until('the hostile step in the tree', async () => (await textOf(page, '[data-testid=step-tree]')).includes(hostile));
+    await page.locator('[data-testid=step-tree] .tree-row[data-kind=chain] .tree-name').click();
+    await until('its previews as text', async () => (await textOf(page, '[data-testid=step-output]')).includes('<script>window.__pwned=3</script>'));
+    expect(await textOf(page, '[data-testid=step-input]')).toContain(hostile);
+    await page.locator('[data-testid=step-tree] .tree-row[data-kind=vector_search] .tree-name').click();
+    await until('the hostile facts as text', async () => (await textOf(page, '[data-testid=step-facts]')).includes('<svg onload="window.__pwned=2">'));
+    await page.locator('[data-testid=step-tree] .tree-row[data-kind=model_selection] .tree-name').click();
+    await until('the hostile fallback as text', async () => (await textOf(page, '[data-testid=step-fallbacks]')).includes('<b onmouseover="window.__pwned=4">model</b>'));
+    expect(await textOf(page, '[data-testid=step-fallbacks]')).toContain(hostile);
+    expect(await textOf(page, '[data-testid=step-facts]')).toContain('<iframe src="javascript:window.__pwned=5"></iframe>');
+    await page.locator('[data-testid=step-tree] .tree-row[data-kind=model_selection] .tree-name').hover();
+    expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
+    expect(await page.locator('main img, main svg[onload], main b, main script, main iframe').count()).toBe(0);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it('fits a phone-sized screen, and switches between light and dark themes', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await phone.newPage();
@@ -305,7 +585,7 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     const overflow = (): Promise<number> => page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
     expect(await overflow()).toBeLessThanOrEqual(0);
     await page.goto(`${server.apiUrl}/#/sessions/${encodeURIComponent(session.sessionId)}`);
-    await until('the details on the phone', async () => (await page.locator('[data-testid=waterfall] li').count()) >= 1);
+    await until('the details on the phone', async () => (await page.locator('[data-testid=step-tree] .tree-row').count()) >= 1);
     expect(await overflow()).toBeLessThanOrEqual(0);
     session.complete();
 

@@ -66,7 +66,7 @@ try {
   const streaming = page.locator('.session-card', { hasText: 'streaming response' }).first();
   await streaming.waitFor({ timeout: 30_000 });
   await streaming.locator('a.card-link').click();
-  await page.waitForSelector('[data-testid=waterfall] li');
+  await page.waitForSelector('[data-testid=step-tree] .tree-row');
   await sleep(1500);
   await page.setViewportSize({ width: 1280, height: 1300 });
   await page.screenshot({ path: `${output}session-details.png` });

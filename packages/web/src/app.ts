@@ -136,7 +136,7 @@ export function startApp(root: HTMLElement): void {
     if (withCharts) statistics.refreshCharts(now);
   };
   state.subscribe((change) => {
-    if (change === 'log' || change === 'connection') return;
+    if (change === 'log' || change === 'connection' || change === 'steps') return;
     frame ??= requestAnimationFrame(() => {
       frame = undefined;
       redraw();

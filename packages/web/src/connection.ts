@@ -26,6 +26,8 @@ export function connectWhileVisible(baseUrl: string, state: LiveState, onStatus:
       onSessionStarted: (session) => state.sessionStarted(session, Date.now()),
       onStage: (stage) => state.stage(stage, Date.now()),
       onTokens: (tokens) => state.tokens(tokens, Date.now()),
+      onStepStarted: (step) => state.step(step.session_id, Date.now()),
+      onStepCompleted: (step) => state.step(step.session_id, Date.now()),
       onCompleted: (session) => state.ended(session, Date.now()),
       onFailed: (session) => state.ended(session, Date.now()),
       onAbandoned: (session) => state.ended(session, Date.now()),

@@ -37,8 +37,8 @@ export interface ChartBucket {
   readonly p50Ms: number | null;
 }
 
-/** What changed, so views redraw only their part. */
-export type LiveChange = 'sessions' | 'statistics' | 'log' | 'connection';
+/** What changed, so views redraw only their part; `steps`: a step of {@link LiveState.lastStepSessionId} started or ended. */
+export type LiveChange = 'sessions' | 'statistics' | 'log' | 'connection' | 'steps';
 
 /** Options of {@link LiveState}. */
 export interface LiveStateOptions {
@@ -63,6 +63,8 @@ function dropOlderThan<T extends { readonly time: number }>(entries: T[], cutoff
 export class LiveState {
   readonly active = new Map<string, ActiveSession>();
   statistics: StatisticsReport | null = null;
+  /** The session of the latest step event (steps are not logged: a session can have hundreds). */
+  lastStepSessionId: string | null = null;
   readonly log: LogLine[] = [];
   #logId = 0;
   readonly #endings: { time: number; status: 'completed' | 'failed'; durationMs: number | null; sessionId: string }[] = [];
@@ -165,6 +167,14 @@ export class LiveState {
     const detail = summary.status === 'failed' && summary.error ? `: ${summary.error}` : summary.duration_ms === null ? '' : ` in ${Math.round(summary.duration_ms)} ms`;
     this.#addLog(now, summary.session_id, kind, `${summary.status}${detail}`);
     this.#emit('sessions');
+  }
+
+  /** A step of a session started or ended; the session page fetches that session again. */
+  step(sessionId: string, now: number): void {
+    this.lastStepSessionId = sessionId;
+    const session = this.active.get(sessionId);
+    if (session) session.updatedAt = now;
+    this.#emit('steps');
   }
 
   /** A session known by its trace id got its real id. */

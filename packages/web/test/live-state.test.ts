@@ -20,6 +20,7 @@ function summary(id: string, overrides: Partial<LiveSessionSummary> = {}): LiveS
     token_counts: { input: null, output: null, total: null, streamed: 0 },
     time_to_first_token_ms: null,
     content_preview: null,
+    result_preview: null,
     error: null,
     ...overrides,
   };
@@ -119,5 +120,17 @@ describe('LiveState', () => {
     state.ended(summary('a', { status: 'completed', duration_ms: 400 }), now);
     const totals = state.chartBuckets(now, 10_000).reduce((sum, bucket) => ({ completed: sum.completed + bucket.completed, failed: sum.failed + bucket.failed }), { completed: 0, failed: 0 });
     expect(totals).toEqual({ completed: 1, failed: 1 });
+  });
+
+  it('tells views which session a step event was about, without filling the log', () => {
+    const state = new LiveState();
+    const changes: LiveChange[] = [];
+    state.sessionStarted(summary('a'), 0);
+    state.subscribe((change) => changes.push(change));
+    state.step('a', 500);
+    expect(changes).toEqual(['steps']);
+    expect(state.lastStepSessionId).toBe('a');
+    expect(state.active.get('a')!.updatedAt).toBe(500);
+    expect(state.log.map((line) => line.kind)).toEqual(['started']);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * One session in full: the stage waterfall, LLM calls with tokens and cost, the streamed answer as it
- * arrives, the event list, metadata and the error. While the session runs, the view fetches it again
- * whenever the live stream reports a change to it.
+ * One session in full: its stages and steps as a tree on the session's time axis, LLM calls with
+ * tokens and cost, the streamed answer as it arrives, the event list, metadata and the error. While
+ * the session runs, the view fetches it again whenever the live stream reports a change to it (a
+ * stage, tokens, a step started or ended) and once a second.
  */
 import type { MonitorClient, ProcessingSession } from '@llm-monitor/client';
 import { costUsd } from '@llm-monitor/sessions';
@@ -9,43 +10,12 @@ import type { ModelPrices } from '@llm-monitor/sessions';
 import { h, replaceChildren } from '../dom.js';
 import { formatClock, formatCount, formatDuration, formatUsd, stageLabel } from '../format.js';
 import type { LiveState } from '../live-state.js';
+import { StepTreeView } from './step-tree-view.js';
 
 const REFETCH_EVERY_MS = 250;
 
 function field(name: string, value: string, testId?: string): HTMLElement {
   return h('div', { class: 'field' }, h('dt', {}, name), h('dd', testId ? { attributes: { 'data-testid': testId } } : {}, value));
-}
-
-/** Bars of stages (and LLM calls) on the session's own time axis. */
-function waterfall(session: ProcessingSession, now: number): HTMLElement {
-  const start = Date.parse(session.start_time);
-  const end = session.end_time ? Date.parse(session.end_time) : now;
-  const total = Math.max(1, end - start);
-  const rows = [
-    ...session.stages.map((stage) => ({ kind: 'stage', label: stageLabel(stage.stage), status: stage.status, start: stage.start_time, end: stage.end_time, durationMs: stage.duration_ms })),
-    ...session.llm_calls.map((call) => ({ kind: 'call', label: `${call.operation} ${call.response_model ?? call.request_model ?? ''}`.trim(), status: call.status, start: call.start_time, end: call.end_time, durationMs: call.duration_ms })),
-  ].sort((a, b) => a.start.localeCompare(b.start));
-  return h(
-    'ol',
-    { class: 'waterfall', attributes: { 'data-testid': 'waterfall', 'aria-label': 'Stage timeline' } },
-    ...rows.map((row) => {
-      const rowStart = Date.parse(row.start) - start;
-      const rowEnd = (row.end ? Date.parse(row.end) : now) - start;
-      const left = Math.min(100, Math.max(0, (rowStart / total) * 100));
-      const width = Math.max(0.4, Math.min(100 - left, ((rowEnd - rowStart) / total) * 100));
-      return h(
-        'li',
-        { class: `waterfall-row kind-${row.kind} ${row.status}`, attributes: { 'data-stage': row.label } },
-        h('span', { class: 'waterfall-label' }, row.label),
-        h(
-          'span',
-          { class: 'waterfall-track' },
-          h('span', { class: 'waterfall-bar', style: { left: `${left.toFixed(2)}%`, width: `${width.toFixed(2)}%` }, title: `starts at +${formatDuration(rowStart)}` }),
-        ),
-        h('span', { class: 'waterfall-duration' }, row.durationMs === null ? 'running' : formatDuration(row.durationMs)),
-      );
-    }),
-  );
 }
 
 /** The session's LLM calls: tokens, duration, cost (the receiver's `cost_usd`, else priced from the table) and status. */
@@ -67,7 +37,7 @@ function callsTable(session: ProcessingSession, prices: ModelPrices): HTMLElemen
           return [
             h(
               'tr',
-              {},
+              { attributes: { 'data-span-id': call.span_id } },
               h('td', {}, call.operation),
               h('td', {}, model ?? '–'),
               h('td', {}, formatCount(call.input_tokens)),
@@ -165,13 +135,14 @@ function fields(session: ProcessingSession, prices: ModelPrices, now: number): H
 class SessionPage {
   readonly element = h('div', { class: 'details-body' });
   readonly #parts = new Map<string, { holder: HTMLElement; signature: string }>();
+  readonly #tree = new StepTreeView();
 
   constructor() {
     for (const [name, title] of [
       ['head', ''],
       ['error', ''],
       ['fields', ''],
-      ['timeline', 'Timeline'],
+      ['timeline', 'Stages and steps'],
       ['prompt', 'Prompt'],
       ['response', ''],
       ['calls', 'LLM calls'],
@@ -183,6 +154,7 @@ class SessionPage {
       this.element.appendChild(holder);
       this.#parts.set(name, { holder, signature: '\u0000' });
     }
+    this.#parts.get('timeline')!.holder.appendChild(this.#tree.element);
   }
 
   #put(name: string, signature: string, build: () => (HTMLElement | null)[]): void {
@@ -219,7 +191,7 @@ class SessionPage {
     const moment = live ? String(Math.floor(now / 1000)) : 'ended';
     const priced = Object.keys(prices).length;
     this.#put('fields', `${moment} ${priced} ${JSON.stringify([session.current_stage, session.progress, session.token_counts, session.time_to_first_token_ms, session.tokens_per_second, session.duration_ms])}`, () => [fields(session, prices, now)]);
-    this.#put('timeline', `${moment} ${session.stages.length} ${session.llm_calls.length} ${session.duration_ms}`, () => [waterfall(session, now)]);
+    this.#tree.update(session, prices, now);
     this.#text('prompt', session.content_preview ?? '(not captured)', 'details-prompt');
     const answer = session.streamed_tokens.join('') || session.result_preview || '';
     this.#put('response', live ? 'streaming' : 'done', () => [h('h3', {}, live ? 'Response (streaming)' : 'Response')]);
@@ -301,6 +273,15 @@ export function sessionView(
     }, REFETCH_EVERY_MS);
   };
   const unsubscribe = state.subscribe((change) => {
+    if (change === 'steps') {
+      // A step of this session started or ended: its tree grows or settles.
+      const stepSession = state.lastStepSessionId;
+      if (stepSession !== null && (stepSession === currentId || state.resolveId(stepSession) === currentId)) {
+        settled = false;
+        schedule();
+      }
+      return;
+    }
     if (change !== 'log') return;
     const last = state.log.at(-1);
     if (!last) return;
