@@ -4,8 +4,6 @@
  * client talking to a local stand-in for the OpenAI API, and the Vercel AI SDK's own telemetry with
  * its mock model.
  */
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { OpenAIInstrumentation } from '@traceloop/instrumentation-openai';
@@ -17,59 +15,25 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { buildReceiver } from '@llm-monitor/receiver';
 import type { Receiver } from '@llm-monitor/receiver';
 import type { ProcessingSession } from '@llm-monitor/sessions';
+import { STAND_IN_CHAT_MODEL, startOpenAiStandIn } from './support/openai-stand-in.js';
+import type { OpenAiStandIn } from './support/openai-stand-in.js';
 
 let receiver: Receiver;
 let otlpTracesUrl: string;
-let openAiStandIn: Server;
-let openAiUrl: string;
+let openAiStandIn: OpenAiStandIn;
 
-const RESPONSE_MODEL = 'gpt-4o-mini-2024-07-18';
-
-/** Just enough of the OpenAI chat completions API: a JSON answer, or an SSE stream with usage. */
-function startOpenAiStandIn(): Promise<void> {
-  openAiStandIn = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      const asked = JSON.parse(body) as { stream?: boolean };
-      const base = { id: 'chatcmpl-1', created: 1_763_812_800, model: RESPONSE_MODEL };
-      if (!asked.stream) {
-        response.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            ...base,
-            object: 'chat.completion',
-            choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there' }, finish_reason: 'stop' }],
-            usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
-          }),
-        );
-        return;
-      }
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (choices: unknown[], extra: object = {}) => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...extra })}\n\n`;
-      response.write(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
-      for (const word of ['Hello', ' from', ' the', ' stream']) response.write(chunk([{ index: 0, delta: { content: word }, finish_reason: null }]));
-      response.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
-      response.write(chunk([], { usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 } }));
-      response.end('data: [DONE]\n\n');
-    });
-  });
-  return new Promise((resolve) =>
-    openAiStandIn.listen(0, '127.0.0.1', () => {
-      openAiUrl = `http://127.0.0.1:${(openAiStandIn.address() as { port: number }).port}/v1`;
-      resolve();
-    }),
-  );
-}
+const RESPONSE_MODEL = STAND_IN_CHAT_MODEL;
 
 beforeAll(async () => {
   receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
   ({ otlpTracesUrl } = await receiver.listen());
-  await startOpenAiStandIn();
+  // Plain answers: "Hello there", 12/5/17 tokens; streams: "Hello| from| the| stream", 9/4/13 tokens.
+  openAiStandIn = await startOpenAiStandIn();
 });
 
 afterAll(async () => {
   await receiver.close();
-  await new Promise((resolve) => openAiStandIn.close(resolve));
+  await openAiStandIn.close();
 });
 
 function providerFor(serviceName: string): BasicTracerProvider {
@@ -90,7 +54,7 @@ describe('OpenLLMetry: @traceloop/instrumentation-openai around the openai clien
     const instrumentation = new OpenAIInstrumentation({ enrichTokens: true });
     instrumentation.setTracerProvider(provider);
     instrumentation.manuallyInstrument(OpenAI);
-    const client = new OpenAI({ apiKey: 'test-key', baseURL: openAiUrl });
+    const client = new OpenAI({ apiKey: 'test-key', baseURL: openAiStandIn.baseUrl });
 
     const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
     expect(answer.choices[0]!.message.content).toBe('Hello there');
