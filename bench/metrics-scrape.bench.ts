@@ -54,6 +54,7 @@ function sessionOf(i: number): ProcessingSession {
     user_id: null,
     cost_usd: null,
     time_to_first_token_ms: null,
+    metadata: {},
   }));
   return {
     session_id: `session-${i}`,
@@ -77,6 +78,8 @@ function sessionOf(i: number): ProcessingSession {
     events: [],
     stages,
     llm_calls: calls,
+    steps: [],
+    steps_dropped: 0,
     streamed_tokens: [],
     token_counts: { input: 1000, output: 200, total: 1200, streamed: 200 },
     cost_usd: null,

@@ -1,0 +1,209 @@
+/**
+ * What the tree of steps costs session building (issue #14). Sessions are made by the real
+ * instrumentation and delivered to a `SessionPipeline` the way a live application sends them: in
+ * requests of 20 spans, so a session is rebuilt many times while it grows. Each iteration ingests
+ * the same sessions into a fresh pipeline; spans per second = spans × hz.
+ *
+ * - flat: today's shape without steps — ten stages, an LLM call, token events (13 spans);
+ * - demo: the demo workload's shape — the same plus a retrieval chain (embedding, two searches,
+ *   nested rerank), template, model selection with a fallback, a tool call and a vector store write;
+ * - agent: a deep agent trace of 200 steps (planning LLM calls, tool calls, nested chains with
+ *   searches, four levels deep).
+ *
+ * Then the whole ingest path: the same demo sessions as OTLP protobuf requests through a receiver
+ * (`inject`: parse, decode, admit, build, store, history, metrics, answer), in live-sized requests of
+ * 20 spans and in bulk requests of 330.
+ *
+ * Baselines in the same run: the demo workload with the tree turned off (`maxStepsPerSession: 0`:
+ * reading the same spans but listing no steps), and, when `LLMMON_BENCH_BEFORE` names the root of
+ * another build (e.g. a worktree of the commit before the tree, built), that build's
+ * `SessionPipeline` and receiver on the same spans. Target: the demo workload loses at most 20 % of
+ * its ingest throughput to the tree.
+ *
+ *   git worktree add ../before <commit> && (cd ../before && pnpm install && pnpm build)
+ *   LLMMON_BENCH_BEFORE=$PWD/../before pnpm exec vitest bench --run bench/step-tree.bench.ts
+ */
+import { bench, describe } from 'vitest';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { createLlmMonitor } from '@llm-monitor/instrumentation';
+import type { ChainStep, MonitoredSession } from '@llm-monitor/instrumentation';
+import { buildReceiver, decodeTraceRequestProtobuf } from '@llm-monitor/receiver';
+import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
+import { SessionPipeline } from '@llm-monitor/sessions';
+import type { SessionPipelineOptions, SpanRecord } from '@llm-monitor/sessions';
+
+/** Spans per request, as a live application's exporter sends them. */
+const BATCH = 20;
+
+type Shape = (session: MonitoredSession) => Promise<void>;
+
+async function stagesWith(session: MonitoredSession, inStage: Partial<Record<string, () => Promise<void>>>): Promise<void> {
+  for (const stage of BUILTIN_STAGE_IDS) {
+    session.stage(stage, { message: `stage ${stage}` });
+    await inStage[stage]?.();
+    if (stage === 'streaming_response') for (let t = 0; t < 20; t += 1) session.tokens(5);
+  }
+}
+
+const flat: Shape = async (session) => {
+  await stagesWith(session, {
+    sending_request: async () => session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'hello' }).end({ inputTokens: 100, outputTokens: 100 }),
+  });
+};
+
+const demo: Shape = async (session) => {
+  await stagesWith(session, {
+    resolving_template: async () => {
+      await session.chainStep(
+        'retrieve_context',
+        async (step) => {
+          await step.embed({ model: 'text-embedding-3-small', inputCount: 1 }, () => [[0.1, 0.2]]);
+          await Promise.all([
+            step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 4 }, () => [{ score: 0.9 }, { score: 0.8 }]),
+            step.similaritySearch({ store: 'qdrant', collection: 'faq', topK: 2 }, () => [{ score: 0.7 }]),
+          ]);
+          step.branch('docs_and_faq');
+          return step.chainStep('rerank', () => ['doc-1', 'doc-2'], { kind: 'rerank' });
+        },
+        { kind: 'retrieval', input: 'the question' },
+      );
+      await session.resolveTemplate({ templateId: 'summarize-v3', version: '3', variables: { input: 1 } }, () => 'prompt');
+    },
+    selecting_model: async () => {
+      await session.selectModel({ candidates: ['gpt-4o-mini', 'claude'] }, (selection) => {
+        selection.fallback('claude', new Error('503 model overloaded'));
+        selection.choose('gpt-4o-mini', 'cheapest');
+      });
+    },
+    sending_request: async () => session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'hello' }).end({ inputTokens: 100, outputTokens: 100, response: 'answer' }),
+    processing_response: async () => {
+      await session.toolCall({ name: 'cite_sources', arguments: { passages: 2 } }, () => ({ citations: 2 }));
+    },
+    collecting_metadata: async () => {
+      await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () => undefined);
+    },
+  });
+};
+
+/** A step of an agent: a planning call, a tool, and a nested chain with a search, `depth` levels down. */
+async function agentTurn(scope: MonitoredSession | ChainStep, turn: number, depth: number): Promise<void> {
+  scope.startLlmCall({ model: 'gpt-4o', prompt: `plan ${turn}` }).end({ inputTokens: 50, outputTokens: 20, response: 'use a tool' });
+  await scope.toolCall({ name: `tool_${turn % 8}`, arguments: { turn } }, () => ({ ok: true }));
+  if (depth > 0) await scope.chainStep(`sub_${depth}`, (step) => agentTurn(step, turn, depth - 1));
+  else await scope.similaritySearch({ store: 'qdrant', collection: 'memory', topK: 3 }, () => [{ score: 0.5 }]);
+}
+
+const agent: Shape = async (session) => {
+  await stagesWith(session, {
+    sending_request: async () => {
+      // 20 turns of 3 steps at each of 3 levels, plus the search at the bottom: 200 steps.
+      await session.chainStep(
+        'agent_loop',
+        async (loop) => {
+          for (let turn = 0; turn < 20; turn += 1) await agentTurn(loop, turn, 2);
+        },
+        { kind: 'agent' },
+      );
+    },
+  });
+};
+
+/** The spans of `count` sessions of a shape, in the order they ended: decoded and cut into live-sized requests, and as OTLP bodies. */
+async function requestsOf(shape: Shape, count: number): Promise<{ batches: SpanRecord[][]; spans: number; steps: number; bodies: (size: number) => Buffer[] }> {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const monitor = createLlmMonitor({ tracerProvider: provider });
+  for (let i = 0; i < count; i += 1) {
+    const session = monitor.startSession({ task: 'bench', model: 'gpt-4o-mini', content: 'benchmark input' });
+    await shape(session);
+    session.complete({ inputTokens: 100, outputTokens: 100 });
+  }
+  const finished = exporter.getFinishedSpans();
+  const spans = decodeTraceRequestProtobuf(Buffer.from(ProtobufTraceSerializer.serializeRequest(finished)!)).spans;
+  const batches: SpanRecord[][] = [];
+  for (let at = 0; at < spans.length; at += BATCH) batches.push(spans.slice(at, at + BATCH));
+  const pipeline = new SessionPipeline();
+  pipeline.ingest(spans, 0);
+  const steps = [...pipeline.store.values()].reduce((sum, session) => sum + session.steps.length, 0);
+  const bodies = (size: number): Buffer[] => {
+    const cut: Buffer[] = [];
+    for (let at = 0; at < finished.length; at += size) cut.push(Buffer.from(ProtobufTraceSerializer.serializeRequest(finished.slice(at, at + size))!));
+    return cut;
+  };
+  return { batches, spans: spans.length, steps, bodies };
+}
+
+/** Ingests every request into a fresh pipeline, as the receiver would. */
+function ingestAll(batches: SpanRecord[][], options: SessionPipelineOptions = {}, Pipeline: typeof SessionPipeline = SessionPipeline): void {
+  const pipeline = new Pipeline(options);
+  for (const batch of batches) pipeline.ingest(batch, 0);
+}
+
+// About 2,000 spans of each shape, so their rates compare directly.
+const flatRequests = await requestsOf(flat, 160);
+const demoRequests = await requestsOf(demo, 90);
+const agentRequests = await requestsOf(agent, 10);
+
+const beforeRoot = process.env.LLMMON_BENCH_BEFORE;
+const Before = beforeRoot ? ((await import(`${beforeRoot}/packages/sessions/dist/index.js`)) as { SessionPipeline: typeof SessionPipeline }).SessionPipeline : undefined;
+const buildBefore = beforeRoot ? ((await import(`${beforeRoot}/packages/receiver/dist/index.js`)) as { buildReceiver: typeof buildReceiver }).buildReceiver : undefined;
+
+const per = (requests: { spans: number; steps: number }, sessions: number): string => `${requests.spans} spans, ${requests.steps / sessions} steps per session`;
+
+describe(`demo workload, 90 sessions (${per(demoRequests, 90)}) in requests of ${BATCH} spans (spans/s = ${demoRequests.spans} × hz)`, () => {
+  bench('baseline: the tree off (maxStepsPerSession: 0)', () => {
+    ingestAll(demoRequests.batches, { maxStepsPerSession: 0 });
+  });
+  if (Before) {
+    bench('baseline: the build before the tree (LLMMON_BENCH_BEFORE)', () => {
+      ingestAll(demoRequests.batches, {}, Before);
+    });
+  }
+  bench('with the tree of steps', () => {
+    ingestAll(demoRequests.batches);
+  });
+});
+
+describe(`by shape, about 2,000 spans each (flat: 160 sessions, ${per(flatRequests, 160)}; demo: 90, ${per(demoRequests, 90)}; agent: 10, ${per(agentRequests, 10)})`, () => {
+  bench(`flat sessions (spans/s = ${flatRequests.spans} × hz)`, () => {
+    ingestAll(flatRequests.batches);
+  });
+  bench(`demo sessions (spans/s = ${demoRequests.spans} × hz)`, () => {
+    ingestAll(demoRequests.batches);
+  });
+  bench(`200-step agent sessions (spans/s = ${agentRequests.spans} × hz)`, () => {
+    ingestAll(agentRequests.batches);
+  });
+});
+
+// The whole path: every iteration sends the same requests to a new receiver, so each span is new to it.
+/** Sends every body to a new receiver built by `build`, as an application's exporter would. */
+async function sendAll(build: typeof buildReceiver, bodies: readonly Buffer[], options: Parameters<typeof buildReceiver>[0] = {}): Promise<void> {
+  const receiver = await build({ storageUrl: 'memory:', logLevel: 'silent', ...options });
+  try {
+    for (const payload of bodies) {
+      const answer = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, payload });
+      if (answer.statusCode !== 200) throw new Error(`ingest answered ${answer.statusCode}: ${answer.body}`);
+    }
+  } finally {
+    await receiver.close();
+  }
+}
+
+for (const size of [BATCH, 330]) {
+  const bodies = demoRequests.bodies(size);
+  describe(`the whole ingest path, demo workload in requests of ${size} spans (POST /v1/traces protobuf, a new receiver per iteration; spans/s = ${demoRequests.spans} × hz)`, () => {
+    bench('baseline: the tree off (max_steps_per_session: 0)', async () => {
+      await sendAll(buildReceiver, bodies, { maxStepsPerSession: 0 });
+    });
+    if (buildBefore) {
+      bench('baseline: the build before the tree (LLMMON_BENCH_BEFORE)', async () => {
+        await sendAll(buildBefore, bodies);
+      });
+    }
+    bench('with the tree of steps', async () => {
+      await sendAll(buildReceiver, bodies);
+    });
+  });
+}
