@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DEMO_FAILURES, runDemoWorkload } from '@llm-monitor/demo';
 import { useReceiver } from './support/receiver.js';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
+import type { ProcessingSession, StepRecord } from '@llm-monitor/sessions';
 
 const server = useReceiver();
 
@@ -75,6 +76,46 @@ describe('runDemoWorkload', () => {
       expect(failureStages).toContain(session.stages.at(-1)!.stage);
       expect(session.error).toBeTruthy();
     }
+  });
+
+  it("shows each demo session's processing story over REST: the retrieval chain, its nested rerank, both searches, the model fallback and the tool call", async () => {
+    // Seed 11 makes the model selection fall back in some sessions; every session retrieves.
+    const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-tree', rate: 20, timeScale: 0.03, failureRate: 0, maxSessions: 12, random: seeded(11) });
+    await workload.finished;
+    await workload.stop();
+    const ids = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'demo-tree').map((s) => s.session_id);
+    expect(ids).toHaveLength(12);
+    let fallbacks = 0;
+    for (const id of ids) {
+      const response = await fetch(`${server.apiUrl}/api/monitoring/sessions/${id}`);
+      expect(response.status).toBe(200);
+      const session = (await response.json()) as ProcessingSession;
+      const step = (name: string): StepRecord => {
+        const found = session.steps.find((candidate) => candidate.name === name);
+        expect(found, `${name} in ${session.steps.map((s) => s.name).join(', ')}`).toBeDefined();
+        return found!;
+      };
+      const chain = step('retrieve_context');
+      expect(chain).toMatchObject({ kind: 'retrieval', stage: 'resolving_template', parent_span_id: null, status: 'ok' });
+      expect(chain.input_preview).toBe(session.content_preview);
+      expect(step('rerank')).toMatchObject({ kind: 'rerank', parent_span_id: chain.span_id });
+      expect(step('rerank').output_preview).toMatch(/^\[\{"id":"(doc|faq)-/);
+      const searches = session.steps.filter((candidate) => candidate.kind === 'vector_search');
+      const byCollection = searches.map((search) => [search.facts.collection, search.facts.top_k, search.parent_span_id]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      expect(byCollection).toEqual([
+        ['docs', 4, chain.span_id],
+        ['faq', 2, chain.span_id],
+      ]);
+      expect(step('embeddings text-embedding-3-small')).toMatchObject({ kind: 'embedding', parent_span_id: chain.span_id });
+      const selection = step('model_selection');
+      expect(selection).toMatchObject({ kind: 'model_selection', stage: 'selecting_model', facts: { chosen_model: session.model, selection_reason: 'lowest latency for the task' } });
+      expect(selection.facts.candidates?.[0]).toBe(session.model);
+      for (const fallback of selection.facts.fallbacks ?? []) expect(fallback).toEqual({ model: expect.any(String), error: '503 model overloaded' });
+      fallbacks += selection.facts.fallbacks?.length ?? 0;
+      expect(step('cite_sources')).toMatchObject({ kind: 'tool_call', stage: 'processing_response', facts: { tool_name: 'cite_sources' } });
+      expect(step(`chat ${session.model!}`)).toMatchObject({ kind: 'llm_call', stage: 'sending_request' });
+    }
+    expect(fallbacks).toBeGreaterThan(0);
   });
 
   it('ends running sessions as failed when stopped', async () => {

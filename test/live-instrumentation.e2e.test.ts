@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
 import { useReceiver } from './support/receiver.js';
-import { createMonitorClient } from '@llm-monitor/client';
+import WebSocket from 'ws';
+import { createMonitorClient, subscribeLive } from '@llm-monitor/client';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 
 const server = useReceiver();
@@ -59,5 +60,47 @@ describe('a session instrumented with setupLlmMonitor', () => {
       await setup.shutdown();
     }
     expect(setup.processor.stats()).toMatchObject({ failedExports: 0, droppedSpans: 0 });
+  });
+
+  it('shows a running step, live, over the WebSocket: step_started while it runs, step_completed with its result', async () => {
+    const setup = setupLlmMonitor({ endpoint: server.otlpTracesUrl, serviceName: 'live-steps' });
+    const events: { type: string; step: { name: string; status: string; output_preview: string | null; parent_span_id: string | null } }[] = [];
+    const subscription = subscribeLive({
+      baseUrl: server.apiUrl,
+      WebSocket: WebSocket as unknown as NonNullable<Parameters<typeof subscribeLive>[0]['WebSocket']>,
+      onStepStarted: (event) => events.push({ type: 'started', step: event.step }),
+      onStepCompleted: (event) => events.push({ type: 'completed', step: event.step }),
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const session = setup.monitor.startSession({ task: 'answer' });
+      session.stage('resolving_template');
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const running = session.chainStep('retrieve_context', async (step) => {
+        await step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 2 }, () => [{ score: 0.9 }]);
+        await released;
+        return ['doc-1'];
+      }, { kind: 'retrieval' });
+      // While the chain still runs, the receiver shows it running, its finished search beneath it.
+      const deadline = Date.now() + 10_000;
+      while (!events.some((event) => event.type === 'started' && event.step.name === 'retrieve_context') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const started = events.find((event) => event.type === 'started' && event.step.name === 'retrieve_context');
+      expect(started?.step.status).toBe('running');
+      const during = await waitForSession(session.sessionId, (s) => s.steps.some((step) => step.name === 'qdrant docs' && step.status === 'ok'));
+      const chain = during.steps.find((step) => step.name === 'retrieve_context')!;
+      expect(chain).toMatchObject({ kind: 'retrieval', status: 'running', stage: 'resolving_template' });
+      expect(during.steps.find((step) => step.name === 'qdrant docs')!.parent_span_id).toBe(chain.span_id);
+
+      release();
+      await running;
+      session.complete();
+      await waitForSession(session.sessionId, (s) => s.status === 'completed');
+      while (!events.some((event) => event.type === 'completed' && event.step.name === 'retrieve_context') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(events.find((event) => event.type === 'completed' && event.step.name === 'retrieve_context')?.step).toMatchObject({ status: 'ok', output_preview: '["doc-1"]' });
+    } finally {
+      subscription.close();
+      await setup.shutdown();
+    }
   });
 });

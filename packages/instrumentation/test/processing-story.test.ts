@@ -15,6 +15,9 @@ import {
   ATTR_SELECTION_REASON,
   ATTR_SESSION_ID,
   ATTR_STAGE,
+  ATTR_STEP_INPUT_PREVIEW,
+  ATTR_STEP_KIND,
+  ATTR_STEP_OUTPUT_PREVIEW,
   ATTR_TEMPLATE_ID,
   ATTR_TEMPLATE_VARIABLES,
   ATTR_TEMPLATE_VERSION,
@@ -152,9 +155,68 @@ describe('processing-story spans', () => {
     expect(named(harness, 'llm_monitor.vector_store upsert qdrant').attributes).toMatchObject({ [ATTR_DB_OPERATION]: 'upsert', [ATTR_VECTOR_RESULT_COUNT]: 2 });
   });
 
+  it('records what a chain step is, its input and its result (the intermediate result) when content is kept', async () => {
+    const session = createLlmMonitor({ tracerProvider: harness.provider }).startSession({ task: 't' });
+    const found = await session.chainStep('retrieve', (step) => step.chainStep('rerank', () => ['doc-2', 'doc-1'], { kind: 'rerank' }), { kind: 'retrieval', input: 'the question' });
+    session.complete();
+    expect(found).toEqual(['doc-2', 'doc-1']);
+    expect(named(harness, 'llm_monitor.chain_step retrieve').attributes).toMatchObject({
+      [ATTR_STEP_KIND]: 'retrieval',
+      [ATTR_STEP_INPUT_PREVIEW]: 'the question',
+      [ATTR_STEP_OUTPUT_PREVIEW]: '["doc-2","doc-1"]',
+    });
+    expect(named(harness, 'llm_monitor.chain_step rerank').attributes).toMatchObject({ [ATTR_STEP_KIND]: 'rerank', [ATTR_STEP_OUTPUT_PREVIEW]: '["doc-2","doc-1"]' });
+  });
+
+  it('keeps no step content when the application keeps none (llmContentLength 0)', async () => {
+    const session = createLlmMonitor({ tracerProvider: harness.provider, llmContentLength: 0 }).startSession({ task: 't' });
+    await session.chainStep('retrieve', () => 'secret result', { input: 'secret question' });
+    await session.toolCall({ name: 'lookup', arguments: { account: 'secret' } }, () => 'secret answer');
+    session.complete();
+    expect(JSON.stringify(harness.spans().map((span) => span.attributes))).not.toContain('secret');
+  });
+
+  it('records a tool call as a GenAI execute_tool span, with its arguments and result, and passes errors through', async () => {
+    const session = createLlmMonitor({ tracerProvider: harness.provider }).startSession({ task: 't' });
+    session.stage('processing_response');
+    const weather = await session.toolCall({ name: 'weather', callId: 'call_1', arguments: { city: 'Paris' } }, () => ({ temperature: 21 }));
+    await expect(session.toolCall({ name: 'flaky' }, () => Promise.reject(new TypeError('timeout')))).rejects.toThrow('timeout');
+    session.complete();
+    expect(weather).toEqual({ temperature: 21 });
+    const span = named(harness, 'execute_tool weather');
+    expect(span.attributes).toMatchObject({
+      [GEN_AI.operationName]: 'execute_tool',
+      [GEN_AI.toolName]: 'weather',
+      [GEN_AI.toolCallId]: 'call_1',
+      [GEN_AI.toolCallArguments]: '{"city":"Paris"}',
+      [GEN_AI.toolCallResult]: '{"temperature":21}',
+      [ATTR_SESSION_ID]: session.sessionId,
+    });
+    const stage = harness.spans().find((s) => s.attributes[ATTR_STAGE] === 'processing_response')!;
+    expect(parentOf(span)).toBe(stage.spanContext().spanId);
+    expect(named(harness, 'execute_tool flaky')).toMatchObject({ status: { code: 2, message: 'timeout' }, attributes: expect.objectContaining({ 'error.type': 'TypeError' }) });
+  });
+
+  it('announces steps as they start only through a channel that makes markers for running spans alone', async () => {
+    const announced = (deferred: boolean): Promise<string[]> => {
+      const types: string[] = [];
+      const monitor = createLlmMonitor({ tracerProvider: harness.provider, live: { deferred, announce: (update) => types.push(update.spanType || update.name) } });
+      const session = monitor.startSession({ task: 't' });
+      session.stage('resolving_template');
+      return session.chainStep('retrieve', (step) => step.toolCall({ name: 'search' }, () => 1)).then(() => {
+        session.complete();
+        return types;
+      });
+    };
+    expect(await announced(true)).toEqual(['session', 'stage', 'chain_step', 'execute_tool search']);
+    // A marker span per step would double the spans of a plain provider: steps show when they end.
+    expect(await announced(false)).toEqual(['session', 'stage']);
+  });
+
   it('runs the application function unchanged when monitoring is disabled', async () => {
     const session = createLlmMonitor({ enabled: false }).startSession({ task: 't' });
     expect(await session.chainStep('x', (step) => step.chainStep('y', () => 42))).toBe(42);
+    expect(await session.toolCall({ name: 'x' }, () => 7)).toBe(7);
     expect(await session.selectModel({ candidates: ['m'] }, (selection) => (selection.choose('m'), 'm'))).toBe('m');
     await expect(session.similaritySearch({ store: 's', topK: 1 }, () => Promise.reject(new Error('down')))).rejects.toThrow('down');
     expect(harness.spans()).toEqual([]);

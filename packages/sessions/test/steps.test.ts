@@ -3,7 +3,7 @@
  * where each step hangs (its parent step and its stage), and the bounds on steps.
  */
 import { describe, expect, it } from 'vitest';
-import { SessionBuilder, SessionPipeline } from '../src/index.js';
+import { SessionBuilder, SessionPipeline, upgradeStoredSession } from '../src/index.js';
 import type { ProcessingSession, SpanRecord, StepRecord } from '../src/index.js';
 import { pendingMarker, span, T0, TRACE_ID } from './span-fixtures.js';
 
@@ -233,5 +233,16 @@ describe('bounds on steps', () => {
     const session = sessionOf([a, b, self]);
     expect(session.steps.map((step) => step.name).sort()).toEqual(['a', 'b', 'c']);
     expect(() => JSON.stringify(session)).not.toThrow();
+  });
+});
+
+describe('sessions stored by a build before steps', () => {
+  it('are read back with no steps and calls without metadata, the same object when nothing is missing', () => {
+    const current = sessionOf(ourSession().spans);
+    const { steps: _steps, steps_dropped: _dropped, ...older } = current;
+    const olderCalls = { ...older, llm_calls: [{ ...sessionOf([span({ attributes: { 'gen_ai.request.model': 'm' } })]).llm_calls[0]!, metadata: undefined }] };
+    expect(upgradeStoredSession(older)).toMatchObject({ steps: [], steps_dropped: 0 });
+    expect(upgradeStoredSession(olderCalls as never).llm_calls[0]!.metadata).toEqual({});
+    expect(upgradeStoredSession(current)).toBe(current);
   });
 });
