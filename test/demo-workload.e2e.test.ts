@@ -79,8 +79,9 @@ describe('runDemoWorkload', () => {
   });
 
   it("shows each demo session's processing story over REST: the retrieval chain, its nested rerank, both searches, the model fallback and the tool call", async () => {
-    // Seed 11 makes the model selection fall back in some sessions; every session retrieves.
-    const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-tree', rate: 20, timeScale: 0.03, failureRate: 0, maxSessions: 12, random: seeded(11) });
+    // Sessions run at once and draw from one random source in whatever order they get to it, so a
+    // seed does not fix which of them fall back; a source below the demo's 20 % makes every one do so.
+    const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-tree', rate: 20, timeScale: 0.03, failureRate: 0, maxSessions: 12, random: () => 0.1 });
     await workload.finished;
     await workload.stop();
     const ids = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'demo-tree').map((s) => s.session_id);
@@ -115,7 +116,7 @@ describe('runDemoWorkload', () => {
       expect(step('cite_sources')).toMatchObject({ kind: 'tool_call', stage: 'processing_response', facts: { tool_name: 'cite_sources' } });
       expect(step(`chat ${session.model!}`)).toMatchObject({ kind: 'llm_call', stage: 'sending_request' });
     }
-    expect(fallbacks).toBeGreaterThan(0);
+    expect(fallbacks).toBe(12);
   });
 
   it('ends running sessions as failed when stopped', async () => {
