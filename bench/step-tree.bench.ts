@@ -23,7 +23,7 @@
  *   git worktree add ../before <commit> && (cd ../before && pnpm install && pnpm build)
  *   LLMMON_BENCH_BEFORE=$PWD/../before pnpm exec vitest bench --run bench/step-tree.bench.ts
  */
-import { bench, describe } from 'vitest';
+import { afterAll, bench, describe } from 'vitest';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { createLlmMonitor } from '@llm-monitor/instrumentation';
@@ -177,33 +177,83 @@ describe(`by shape, about 2,000 spans each (flat: 160 sessions, ${per(flatReques
   });
 });
 
-// The whole path: every iteration sends the same requests to a new receiver, so each span is new to it.
-/** Sends every body to a new receiver built by `build`, as an application's exporter would. */
-async function sendAll(build: typeof buildReceiver, bodies: readonly Buffer[], options: Parameters<typeof buildReceiver>[0] = {}): Promise<void> {
-  const receiver = await build({ storageUrl: 'memory:', logLevel: 'silent', ...options });
-  try {
-    for (const payload of bodies) {
-      const answer = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, payload });
-      if (answer.statusCode !== 200) throw new Error(`ingest answered ${answer.statusCode}: ${answer.body}`);
-    }
-  } finally {
-    await receiver.close();
-  }
+// The whole path. The variants take turns, round after round (the order rotating), each sending a
+// set of demo sessions of its own (new trace ids) to its own receiver: sequential benches would give
+// the later ones a heap and a JIT the earlier ones left behind. Each round is timed in process CPU
+// (spans per CPU-second, as the issue-18 table counts) after three rounds of warm-up.
+const SETS = 25;
+const WARMUP_ROUNDS = 3;
+
+/** `SETS` sets of the demo's 90 sessions as OTLP bodies of `size` spans. */
+async function demoSets(size: number): Promise<Buffer[][]> {
+  const sets: Buffer[][] = [];
+  for (let set = 0; set < SETS; set += 1) sets.push((await requestsOf(demo, 90)).bodies(size));
+  return sets;
 }
 
-for (const size of [BATCH, 330]) {
-  const bodies = demoRequests.bodies(size);
-  describe(`the whole ingest path, demo workload in requests of ${size} spans (POST /v1/traces protobuf, a new receiver per iteration; spans/s = ${demoRequests.spans} × hz)`, () => {
-    bench('baseline: the tree off (max_steps_per_session: 0)', async () => {
-      await sendAll(buildReceiver, bodies, { maxStepsPerSession: 0 });
-    });
-    if (buildBefore) {
-      bench('baseline: the build before the tree (LLMMON_BENCH_BEFORE)', async () => {
-        await sendAll(buildBefore, bodies);
-      });
-    }
-    bench('with the tree of steps', async () => {
-      await sendAll(buildReceiver, bodies);
-    });
-  });
+interface Variant {
+  readonly label: string;
+  readonly build: typeof buildReceiver;
+  readonly options: Parameters<typeof buildReceiver>[0];
 }
+
+const variants: Variant[] = [
+  { label: 'tree off (max_steps_per_session: 0)', build: buildReceiver, options: { maxStepsPerSession: 0 } },
+  ...(buildBefore ? [{ label: 'the build before the tree', build: buildBefore, options: {} }] : []),
+  { label: 'with the tree of steps', build: buildReceiver, options: {} },
+];
+
+/** Spans per CPU-second of each variant in each timed round, for requests of `size` spans. */
+async function interleaved(size: number): Promise<number[][]> {
+  const sets = await demoSets(size);
+  const receivers = await Promise.all(variants.map((variant) => variant.build({ storageUrl: 'memory:', logLevel: 'silent', ...variant.options })));
+  const rates: number[][] = variants.map(() => []);
+  try {
+    for (let round = 0; round < SETS; round += 1) {
+      for (let turn = 0; turn < variants.length; turn += 1) {
+        const index = (round + turn) % variants.length;
+        const before = process.cpuUsage();
+        for (const payload of sets[round]!) {
+          const answer = await receivers[index]!.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, payload });
+          if (answer.statusCode !== 200) throw new Error(`ingest answered ${answer.statusCode}: ${answer.body}`);
+        }
+        const used = process.cpuUsage(before);
+        if (round >= WARMUP_ROUNDS) rates[index]!.push(demoRequests.spans / ((used.user + used.system) / 1e6));
+      }
+    }
+  } finally {
+    await Promise.all(receivers.map((receiver) => receiver.close()));
+  }
+  return rates;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+};
+
+const wholePath: { size: number; rates: number[][] }[] = [];
+afterAll(() => {
+  if (wholePath.length === 0) return;
+  const rows = wholePath.flatMap(({ size, rates }) => {
+    const medians = rates.map(median);
+    const reference = medians.length > 2 ? medians[1]! : medians[0]!;
+    return variants.map((variant, index) => [`${size}`, variant.label, `${Math.round(medians[index]!).toLocaleString('en')}`, `${Math.round(Math.min(...rates[index]!)).toLocaleString('en')}–${Math.round(Math.max(...rates[index]!)).toLocaleString('en')}`, `${Math.round((medians[index]! / reference) * 100)} %`]);
+  });
+  const header = ['spans per request', 'receiver', 'spans per CPU-second (median)', 'range', `of ${variants.length > 2 ? 'the build before' : 'the tree off'}`];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  process.stdout.write(`\nthe whole ingest path, demo workload (${demoRequests.spans} spans per round, ${SETS - WARMUP_ROUNDS} timed rounds each)\n${line(header)}\n${line(widths.map((width) => '-'.repeat(width)))}\n${rows.map(line).join('\n')}\n`);
+});
+
+describe('the whole ingest path, demo workload: POST /v1/traces protobuf, variants taking turns (figures printed after the run)', () => {
+  for (const size of [BATCH, 330]) {
+    bench(
+      `requests of ${size} spans`,
+      async () => {
+        wholePath.push({ size, rates: await interleaved(size) });
+      },
+      { time: 0, iterations: 1, warmupTime: 0, warmupIterations: 0 },
+    );
+  }
+});

@@ -78,11 +78,14 @@ export function registerStepMetrics(context: StepMetricsContext): StepMetrics {
   for (const kind of STEP_KIND_LABELS) for (const status of STEP_STATUSES) steps.inc({ kind, status }, 0);
   for (const kind of RETRIEVAL_KINDS) retrievals.inc({ kind }, 0);
   const toolsSeen = new Set<string>();
+  // The children of the fixed label sets, looked up once: a session has many steps, and prom-client
+  // hashes the labels on every `inc({ … })`.
+  const stepCounters = new Map(STEP_KIND_LABELS.flatMap((kind) => STEP_STATUSES.map((status) => [`${kind} ${status}`, steps.labels({ kind, status })] as const)));
 
   const observeStep = (step: StepRecord, traceId: string): void => {
     const kind: StepKind = isKind(step.kind) ? step.kind : 'other';
     const status = step.status === 'error' ? 'error' : 'ok';
-    steps.inc({ kind, status });
+    stepCounters.get(`${kind} ${status}`)!.inc();
     if (step.duration_ms !== null && Number.isFinite(step.duration_ms) && step.duration_ms >= 0) context.observe(duration, { kind }, step.duration_ms / 1000, traceId);
     const facts = step.facts;
     if (kind === 'tool_call') {

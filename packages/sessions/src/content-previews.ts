@@ -54,7 +54,7 @@ const MESSAGE_KEY = /^llm\.(input|output)_messages\.(\d{1,3})\.message\.(role|co
 
 /** True when admission keeps `key` as a preview's source (cut to the preview length). */
 export function isPreviewKey(key: string): boolean {
-  return PREVIEW_KEYS.has(key) || MESSAGE_KEY.test(key);
+  return PREVIEW_KEYS.has(key) || (key.startsWith('llm.') && MESSAGE_KEY.test(key));
 }
 
 /**

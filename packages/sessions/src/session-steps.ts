@@ -170,9 +170,10 @@ export function deriveSteps(spans: readonly SpanRecord[], parents: ReadonlyMap<s
  * the millisecond), a step comes after the step it ran in. `kept` and `parentOf` are in the steps' order.
  */
 function sortParentsFirst(steps: StepRecord[], kept: readonly SpanRecord[], parentOf: Int32Array): void {
-  let tied = false;
-  for (let index = 1; index < kept.length && !tied; index += 1) tied = kept[index]!.startTimeUnixMs === kept[index - 1]!.startTimeUnixMs;
-  if (!tied) return;
+  // Only a step listed before the step it ran in needs the sort (ties broken by span id put it there).
+  let misplaced = false;
+  for (let index = 0; index < kept.length && !misplaced; index += 1) misplaced = parentOf[index]! > index;
+  if (!misplaced) return;
   const depth = new Int32Array(kept.length);
   const depthOf = (index: number): number => {
     if (depth[index]! > 0) return depth[index]!;

@@ -8,6 +8,8 @@
  * is counted.
  */
 import {
+  ATTR_PROMPT_PREVIEW,
+  ATTR_RESPONSE_PREVIEW,
   ATTR_PENDING_PARENT_ID,
   ATTR_PENDING_SPAN_TYPE,
   ATTR_SESSION_ID,
@@ -294,8 +296,12 @@ export class SpanAdmission {
     const attributes: Record<string, AttributeValue> = {};
     // Essentials first, then events, then everything else: what places the span is never crowded out.
     const rest: [string, AttributeValue][] = [];
+    // A call of ours carries its previews as text: its GenAI message JSON would say the same again.
+    const ownPrompt = typeof span.attributes[ATTR_PROMPT_PREVIEW] === 'string';
+    const ownResponse = typeof span.attributes[ATTR_RESPONSE_PREVIEW] === 'string';
     for (const key of Object.keys(span.attributes)) {
       if (!isReadAttribute(key)) continue;
+      if ((ownPrompt && key === GEN_AI.inputMessages) || (ownResponse && key === GEN_AI.outputMessages)) continue;
       const value = span.attributes[key]!;
       if (ESSENTIAL_KEYS.has(key)) this.#keepAttribute(attributes, key, value, budget);
       else if (key === LANGFUSE_USAGE) for (const count of langfuseUsage(value)) this.#keepAttribute(attributes, count[0], count[1], budget);
