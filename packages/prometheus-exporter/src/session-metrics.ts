@@ -149,7 +149,7 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     registers,
   });
 
-  const stepMetrics = registerStepMetrics({ registers, enableExemplars, bounded, observe });
+  const stepMetrics = registerStepMetrics({ registers, bounded });
 
   // The session's own cost (its priced calls, as the receiver priced them), else its model's price of
   // its tokens; a value a counter cannot take (negative, not finite) counts as none.

@@ -92,9 +92,10 @@ function sumKnown(values: (number | null)[]): number | null {
 /** The call record of a span, made once per record and price table (`span-memo.ts`). */
 function llmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrices): LlmCallRecord {
   const memo = memoOf(span);
-  if (memo.call?.prices === prices) return memo.call.record;
+  if (memo.call !== undefined && memo.callPrices === prices) return memo.call;
   const record = readLlmCallRecord(span, facts, prices);
-  memo.call = { prices, record };
+  memo.call = record;
+  memo.callPrices = prices;
   return record;
 }
 

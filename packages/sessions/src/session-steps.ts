@@ -43,11 +43,11 @@ const LANGFUSE_STATUS_MESSAGE = 'langfuse.observation.status_message';
  */
 function stepOf(memo: SpanMemo, span: SpanRecord, previewLength: number, parent: string | null, stage: string | null): StepRecord {
   const last = memo.step;
-  if (last?.previewLength === previewLength) {
-    if (last.record.parent_span_id === parent && last.record.stage === stage) return last.record;
+  if (last !== undefined && memo.stepPreviewLength === previewLength) {
+    if (last.parent_span_id === parent && last.stage === stage) return last;
     // Object spread keeps the keys in their order: where it hangs stays second, as in the schema.
-    const moved = { ...last.record, parent_span_id: parent, stage };
-    memo.step = { previewLength, record: moved };
+    const moved = { ...last, parent_span_id: parent, stage };
+    memo.step = moved;
     return moved;
   }
   const identity = stepIdentityOf(span);
@@ -66,8 +66,9 @@ function stepOf(memo: SpanMemo, span: SpanRecord, previewLength: number, parent:
     kind: identity.kind,
     name: identity.name,
     convention: identity.convention,
-    start_time: isoTime(span.startTimeUnixMs),
-    end_time: ended ? isoTime(span.endTimeUnixMs) : null,
+    // A call's step says the same times as its call record: the same strings, held once.
+    start_time: memo.call?.start_time ?? isoTime(span.startTimeUnixMs),
+    end_time: ended ? (memo.call?.end_time ?? isoTime(span.endTimeUnixMs)) : null,
     duration_ms: ended ? boundedDuration(span.endTimeUnixMs - span.startTimeUnixMs) : null,
     status: failedByLevel ? 'error' : spanOutcome(span),
     error: errorOf(span) ?? (failedByLevel ? (stringAttribute(a, LANGFUSE_STATUS_MESSAGE) ?? 'error') : null),
@@ -75,7 +76,8 @@ function stepOf(memo: SpanMemo, span: SpanRecord, previewLength: number, parent:
     input_preview: input === null ? null : cutPreview(input, previewLength),
     output_preview: output === null ? null : cutPreview(output, previewLength),
   };
-  memo.step = { previewLength, record };
+  memo.step = record;
+  memo.stepPreviewLength = previewLength;
   return record;
 }
 

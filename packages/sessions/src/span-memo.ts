@@ -17,10 +17,12 @@ import type { SpanRecord } from './span-record.js';
 export interface SpanMemo {
   /** Its LLM call facts; `null` when it is no call. */
   facts?: LlmCallFacts | null;
-  /** Its call record, with the price table it was priced with. */
-  call?: { readonly prices: ModelPrices; readonly record: LlmCallRecord };
-  /** Its step as last made, with the preview length used: reused while it hangs where it did. */
-  step?: { readonly previewLength: number; readonly record: StepRecord };
+  /** Its call record, and the price table it was priced with. */
+  call?: LlmCallRecord;
+  callPrices?: ModelPrices;
+  /** Its step as last made, and the preview length used: reused while it hangs where it did. */
+  step?: StepRecord;
+  stepPreviewLength?: number;
 }
 
 const MEMO = Symbol('llm-monitor.span-memo');

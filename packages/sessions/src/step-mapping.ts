@@ -283,6 +283,8 @@ const FACT_SOURCES: readonly (readonly [FactName, readonly string[], (attributes
 /** Each attribute a fact is read from: the fact, its rank among the fact's sources, and its reader. */
 const FACT_OF_KEY = new Map(FACT_SOURCES.flatMap(([fact, keys, read]) => keys.map((key, rank) => [key, { fact, rank, read }] as const)));
 
+const NO_FACTS: StepFacts = Object.freeze({});
+
 /** The facts a step's span carries, whatever its kind (a fact absent from the span is absent here). */
 export function stepFactsOf(span: SpanRecord, identity: StepIdentity): StepFacts {
   const a = span.attributes;
@@ -324,5 +326,7 @@ export function stepFactsOf(span: SpanRecord, identity: StepIdentity): StepFacts
     if (call.inputTokens !== null) result.input_tokens = call.inputTokens;
     if (call.outputTokens !== null) result.output_tokens = call.outputTokens;
   }
-  return result;
+  // Steps without facts (a rerank, a plain span) share one empty object; nothing changes a session's parts.
+  for (const _key in result) return result;
+  return NO_FACTS;
 }
