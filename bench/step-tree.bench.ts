@@ -34,6 +34,7 @@ import type { ChainStep, MonitoredSession } from '@llm-monitor/instrumentation';
 import { decodeTraceRequestProtobuf } from '@llm-monitor/receiver';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 import { SessionPipeline } from '@llm-monitor/sessions';
+import { runDemoShapedSession } from './support/demo-shaped-session.mjs';
 import type { SessionPipelineOptions, SpanRecord } from '@llm-monitor/sessions';
 
 /** Spans per request, as a live application's exporter sends them. */
@@ -41,12 +42,14 @@ const BATCH = 20;
 
 type Shape = (session: MonitoredSession) => Promise<void>;
 
+/** Every stage of a session with what `inStage` does in some of them, then its end. */
 async function stagesWith(session: MonitoredSession, inStage: Partial<Record<string, () => Promise<void>>>): Promise<void> {
   for (const stage of BUILTIN_STAGE_IDS) {
     session.stage(stage, { message: `stage ${stage}` });
     await inStage[stage]?.();
     if (stage === 'streaming_response') for (let t = 0; t < 20; t += 1) session.tokens(5);
   }
+  session.complete({ inputTokens: 100, outputTokens: 100 });
 }
 
 const flat: Shape = async (session) => {
@@ -55,39 +58,8 @@ const flat: Shape = async (session) => {
   });
 };
 
-const demo: Shape = async (session) => {
-  await stagesWith(session, {
-    resolving_template: async () => {
-      await session.chainStep(
-        'retrieve_context',
-        async (step) => {
-          await step.embed({ model: 'text-embedding-3-small', inputCount: 1 }, () => [[0.1, 0.2]]);
-          await Promise.all([
-            step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 4 }, () => [{ score: 0.9 }, { score: 0.8 }]),
-            step.similaritySearch({ store: 'qdrant', collection: 'faq', topK: 2 }, () => [{ score: 0.7 }]),
-          ]);
-          step.branch('docs_and_faq');
-          return step.chainStep('rerank', () => ['doc-1', 'doc-2'], { kind: 'rerank' });
-        },
-        { kind: 'retrieval', input: 'the question' },
-      );
-      await session.resolveTemplate({ templateId: 'summarize-v3', version: '3', variables: { input: 1 } }, () => 'prompt');
-    },
-    selecting_model: async () => {
-      await session.selectModel({ candidates: ['gpt-4o-mini', 'claude'] }, (selection) => {
-        selection.fallback('claude', new Error('503 model overloaded'));
-        selection.choose('gpt-4o-mini', 'cheapest');
-      });
-    },
-    sending_request: async () => session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'hello' }).end({ inputTokens: 100, outputTokens: 100, response: 'answer' }),
-    processing_response: async () => {
-      await session.toolCall({ name: 'cite_sources', arguments: { passages: 2 } }, () => ({ citations: 2 }));
-    },
-    collecting_metadata: async () => {
-      await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () => undefined);
-    },
-  });
-};
+// The demo's shape is shared with the whole-path child process.
+const demo: Shape = runDemoShapedSession;
 
 /** A step of an agent: a planning call, a tool, and a nested chain with a search, `depth` levels down. */
 async function agentTurn(scope: MonitoredSession | ChainStep, turn: number, depth: number): Promise<void> {
@@ -118,9 +90,7 @@ async function requestsOf(shape: Shape, count: number): Promise<{ batches: SpanR
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const monitor = createLlmMonitor({ tracerProvider: provider });
   for (let i = 0; i < count; i += 1) {
-    const session = monitor.startSession({ task: 'bench', model: 'gpt-4o-mini', content: 'benchmark input' });
-    await shape(session);
-    session.complete({ inputTokens: 100, outputTokens: 100 });
+    await shape(monitor.startSession({ task: 'bench', model: 'gpt-4o-mini', content: 'benchmark input' }));
   }
   const finished = exporter.getFinishedSpans();
   const spans = decodeTraceRequestProtobuf(Buffer.from(ProtobufTraceSerializer.serializeRequest(finished)!)).spans;

@@ -5,11 +5,7 @@
  * whose model, tokens, conversation and user come from the OpenInference attributes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { context } from '@opentelemetry/api';
 import { LangChainInstrumentation } from '@arizeai/openinference-instrumentation-langchain';
 import { setSession, setUser } from '@arizeai/openinference-core';
 import * as CallbackManagerModule from '@langchain/core/callbacks/manager';
@@ -21,99 +17,30 @@ import type { BaseMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { ChatOpenAI } from '@langchain/openai';
 import { z } from 'zod';
-import type { ProcessingSession, StepRecord } from '@llm-monitor/sessions';
-import { useReceiver } from './support/receiver.js';
 import { TOOL_ANSWER, startOpenAiStandIn } from './support/openai-stand-in.js';
+import { expectStartOrder, stepNamed, stepTree, tree } from './support/step-tree.js';
+import { useTracedApp } from './support/traced-app.js';
 import type { OpenAiStandIn } from './support/openai-stand-in.js';
 
-const SERVICE = 'langchain-app';
-const server = useReceiver();
+const app = useTracedApp('langchain-app');
+const { theNewSession } = app;
 let standIn: OpenAiStandIn;
-let provider: BasicTracerProvider;
-let contextManager: AsyncLocalStorageContextManager;
 let instrumentation: LangChainInstrumentation;
 
 beforeAll(async () => {
   standIn = await startOpenAiStandIn({ reply: 'Hello Ada!' });
-  contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': SERVICE }),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: server.otlpTracesUrl }))],
-  });
-  trace.setGlobalTracerProvider(provider);
   // The ESM build of @langchain/core cannot be patched on import: hand the module to the instrumentation.
-  instrumentation = new LangChainInstrumentation({ tracerProvider: provider });
+  instrumentation = new LangChainInstrumentation({ tracerProvider: app.provider });
   instrumentation.manuallyInstrument(CallbackManagerModule);
 });
 
 afterAll(async () => {
   instrumentation.disable();
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
   await standIn.close();
 });
 
 function chatModel(): ChatOpenAI {
   return new ChatOpenAI({ model: 'gpt-4o-mini', apiKey: 'test-key', temperature: 0, configuration: { baseURL: standIn.baseUrl } });
-}
-
-async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`);
-  expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
-}
-
-const seen = new Set<string>();
-
-/** The one session that appeared since the last call, read back over the REST API. */
-async function theNewSession(): Promise<ProcessingSession> {
-  await provider.forceFlush();
-  const { sessions } = await getJson<{ sessions: ProcessingSession[] }>('/api/monitoring/sessions/recent?limit=100');
-  const fresh = sessions.filter((session) => session.service_name === SERVICE && !seen.has(session.session_id));
-  for (const session of fresh) seen.add(session.session_id);
-  expect(fresh.map((session) => session.session_id)).toHaveLength(1);
-  return getJson<ProcessingSession>(`/api/monitoring/sessions/${encodeURIComponent(fresh[0]!.session_id)}`);
-}
-
-type Branch = [head: string, ...lines: string[]];
-
-/** Branches in the order of their first line, each branch's lines indented under it. */
-function sortedBranches(branches: Branch[]): string[] {
-  return branches.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([head, ...lines]) => [head, ...lines.map((line) => `  ${line}`)]);
-}
-
-/**
- * The tree of steps as `kind name` lines, each step's children indented under it. Siblings are in
- * the order of their lines, not of their starts: the OTel JS SDK stamps a span's start in whole
- * milliseconds, so steps that start in the same millisecond have no order (their span ids decide).
- * Tests check the order that matters by the steps' times.
- */
-function stepTree(steps: readonly StepRecord[], parent: string | null = null): string[] {
-  return sortedBranches(steps.filter((step) => step.parent_span_id === parent).map((step): Branch => [`${step.kind} ${step.name}`, ...stepTree(steps, step.span_id)]));
-}
-
-/** A tree written as indented lines (two spaces a level), in the order {@link stepTree} gives. */
-function tree(lines: readonly string[]): string[] {
-  const branches: Branch[] = [];
-  for (const line of lines) {
-    if (line.startsWith('  ') && branches.length > 0) branches.at(-1)!.push(line.slice(2));
-    else branches.push([line]);
-  }
-  return sortedBranches(branches.map(([head, ...rest]): Branch => [head, ...tree(rest)]));
-}
-
-/** Each step starts no earlier than the one before it (to the millisecond, as the times are). */
-function expectStartOrder(steps: readonly StepRecord[]): void {
-  const starts = steps.map((step) => Date.parse(step.start_time));
-  expect(starts, steps.map((step) => step.name).join(' → ')).toEqual([...starts].sort((a, b) => a - b));
-}
-
-function stepNamed(session: ProcessingSession, name: string, index = 0): StepRecord {
-  const matching = session.steps.filter((step) => step.name === name);
-  expect(matching.length, `steps named ${name}`).toBeGreaterThan(index);
-  return matching[index]!;
 }
 
 describe('LangChain traced by OpenInference', () => {
@@ -135,7 +62,7 @@ describe('LangChain traced by OpenInference', () => {
     expect(session).toMatchObject({
       source: 'gen_ai',
       status: 'completed',
-      service_name: SERVICE,
+      service_name: 'langchain-app',
       model: 'gpt-4o-mini',
       conversation_id: 'lc-session-1',
       user_id: 'lc-user-1',

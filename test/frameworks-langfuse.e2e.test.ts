@@ -6,82 +6,16 @@
  * embedding with their usage, and whose task, conversation and user are the trace's, set once on
  * the root with `updateTrace` (v4 writes them on that span only).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
 import { startActiveObservation, startObservation } from '@langfuse/tracing';
-import type { ProcessingSession, StepRecord } from '@llm-monitor/sessions';
-import { useReceiver } from './support/receiver.js';
+import type { ProcessingSession } from '@llm-monitor/sessions';
+import { expectStartOrder, stepNamed, stepTree, tree } from './support/step-tree.js';
+import { useTracedApp } from './support/traced-app.js';
 
-const SERVICE = 'langfuse-app';
-const server = useReceiver();
-let provider: BasicTracerProvider;
+// @langfuse/tracing makes its spans with the global tracer provider.
+const app = useTracedApp('langfuse-app');
+const { getJson } = app;
 
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': SERVICE }),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: server.otlpTracesUrl }))],
-  });
-  // @langfuse/tracing makes its spans with the global tracer provider.
-  trace.setGlobalTracerProvider(provider);
-});
-
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-});
-
-async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`);
-  expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
-}
-
-type Branch = [head: string, ...lines: string[]];
-
-/** Branches in the order of their first line, each branch's lines indented under it. */
-function sortedBranches(branches: Branch[]): string[] {
-  return branches.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([head, ...lines]) => [head, ...lines.map((line) => `  ${line}`)]);
-}
-
-/**
- * The tree of steps as `kind name` lines, each step's children indented under it. Siblings are in
- * the order of their lines, not of their starts: the OTel JS SDK stamps a span's start in whole
- * milliseconds, so steps that start in the same millisecond have no order (their span ids decide).
- * Tests check the order that matters by the steps' times.
- */
-function stepTree(steps: readonly StepRecord[], parent: string | null = null): string[] {
-  return sortedBranches(steps.filter((step) => step.parent_span_id === parent).map((step): Branch => [`${step.kind} ${step.name}`, ...stepTree(steps, step.span_id)]));
-}
-
-/** A tree written as indented lines (two spaces a level), in the order {@link stepTree} gives. */
-function tree(lines: readonly string[]): string[] {
-  const branches: Branch[] = [];
-  for (const line of lines) {
-    if (line.startsWith('  ') && branches.length > 0) branches.at(-1)!.push(line.slice(2));
-    else branches.push([line]);
-  }
-  return sortedBranches(branches.map(([head, ...rest]): Branch => [head, ...tree(rest)]));
-}
-
-/** Each step starts no earlier than the one before it (to the millisecond, as the times are). */
-function expectStartOrder(steps: readonly StepRecord[]): void {
-  const starts = steps.map((step) => Date.parse(step.start_time));
-  expect(starts, steps.map((step) => step.name).join(' → ')).toEqual([...starts].sort((a, b) => a - b));
-}
-
-function stepNamed(session: ProcessingSession, name: string): StepRecord {
-  const step = session.steps.find((candidate) => candidate.name === name);
-  expect(step, `step ${name}`).toBeDefined();
-  return step!;
-}
-
-/** A few milliseconds, so the observations start in a known order. */
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2));
 
 /** A retrieval-augmented agent: embed the question, retrieve, ask the model, run the tool it asked for. */
@@ -137,7 +71,7 @@ async function runWeatherChat(): Promise<string> {
 describe('Langfuse @langfuse/tracing v4 on a plain OTel SDK', () => {
   it('a trace with an observation of every type becomes one session of steps by observation type', async () => {
     const traceId = await runWeatherChat();
-    await provider.forceFlush();
+    await app.provider.forceFlush();
 
     const { sessions } = await getJson<{ sessions: ProcessingSession[] }>('/api/monitoring/sessions/recent?limit=100');
     expect(sessions.map((listed) => listed.session_id)).toEqual([traceId]);
@@ -159,7 +93,7 @@ describe('Langfuse @langfuse/tracing v4 on a plain OTel SDK', () => {
     expect(session).toMatchObject({
       source: 'gen_ai',
       status: 'completed',
-      service_name: SERVICE,
+      service_name: 'langfuse-app',
       // The trace's name, session and user, set on the root only, are the whole session's.
       task: 'weather-chat',
       conversation_id: 'lf-session-1',

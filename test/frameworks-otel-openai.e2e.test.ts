@@ -20,87 +20,35 @@
  */
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { OpenAI } from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import type { ProcessingSession, StepRecord } from '@llm-monitor/sessions';
-import { useReceiver } from './support/receiver.js';
+import type { ProcessingSession } from '@llm-monitor/sessions';
 import { STAND_IN_CHAT_MODEL, STAND_IN_EMBEDDING_MODEL, TOOL_ANSWER, startOpenAiStandIn } from './support/openai-stand-in.js';
 import type { OpenAiStandIn } from './support/openai-stand-in.js';
+import { expectStartOrder, stepTree, tree } from './support/step-tree.js';
+import { useTracedApp } from './support/traced-app.js';
 
-const SERVICE = 'otel-openai-app';
-const server = useReceiver();
+const app = useTracedApp('otel-openai-app');
+const { getJson } = app;
 let standIn: OpenAiStandIn;
-let provider: BasicTracerProvider;
 let unregister: () => void;
 let OpenAIClient: typeof OpenAI;
 
 beforeAll(async () => {
   // Plain answers: 12/5/17 tokens; streams: "Hello| from| the| stream", 9/4/13 tokens; embeddings: 4 tokens.
   standIn = await startOpenAiStandIn();
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': SERVICE }),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: server.otlpTracesUrl }))],
-  });
-  trace.setGlobalTracerProvider(provider);
   // As an application starts its SDK: instrumentations first, then the library (see the comment at the top).
-  unregister = registerInstrumentations({ instrumentations: [new OpenAIInstrumentation()], tracerProvider: provider });
+  unregister = registerInstrumentations({ instrumentations: [new OpenAIInstrumentation()], tracerProvider: app.provider });
   ({ OpenAI: OpenAIClient } = createRequire(import.meta.url)('openai') as { OpenAI: typeof OpenAI });
 });
 
 afterAll(async () => {
   unregister();
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
   await standIn.close();
 });
-
-async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`);
-  expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
-}
-
-type Branch = [head: string, ...lines: string[]];
-
-/** Branches in the order of their first line, each branch's lines indented under it. */
-function sortedBranches(branches: Branch[]): string[] {
-  return branches.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([head, ...lines]) => [head, ...lines.map((line) => `  ${line}`)]);
-}
-
-/**
- * The tree of steps as `kind name` lines, each step's children indented under it. Siblings are in
- * the order of their lines, not of their starts: the OTel JS SDK stamps a span's start in whole
- * milliseconds, so steps that start in the same millisecond have no order (their span ids decide).
- * Tests check the order that matters by the steps' times.
- */
-function stepTree(steps: readonly StepRecord[], parent: string | null = null): string[] {
-  return sortedBranches(steps.filter((step) => step.parent_span_id === parent).map((step): Branch => [`${step.kind} ${step.name}`, ...stepTree(steps, step.span_id)]));
-}
-
-/** A tree written as indented lines (two spaces a level), in the order {@link stepTree} gives. */
-function tree(lines: readonly string[]): string[] {
-  const branches: Branch[] = [];
-  for (const line of lines) {
-    if (line.startsWith('  ') && branches.length > 0) branches.at(-1)!.push(line.slice(2));
-    else branches.push([line]);
-  }
-  return sortedBranches(branches.map(([head, ...rest]): Branch => [head, ...tree(rest)]));
-}
-
-/** Each step starts no earlier than the one before it (to the millisecond, as the times are). */
-function expectStartOrder(steps: readonly StepRecord[]): void {
-  const starts = steps.map((step) => Date.parse(step.start_time));
-  expect(starts, steps.map((step) => step.name).join(' → ')).toEqual([...starts].sort((a, b) => a - b));
-}
 
 const WEATHER_TOOL: ChatCompletionTool = {
   type: 'function',
@@ -144,7 +92,7 @@ describe('@opentelemetry/instrumentation-openai around the openai client', () =>
       root.end();
       return root.spanContext().traceId;
     });
-    await provider.forceFlush();
+    await app.provider.forceFlush();
 
     // A session of other instrumentations is its trace: its id is the trace id.
     const session = await getJson<ProcessingSession>(`/api/monitoring/sessions/${traceId}`);
@@ -162,7 +110,7 @@ describe('@opentelemetry/instrumentation-openai around the openai client', () =>
     expect(session).toMatchObject({
       source: 'gen_ai',
       status: 'completed',
-      service_name: SERVICE,
+      service_name: 'otel-openai-app',
       provider: 'openai',
       // Four chat calls (12 + 9 + 12 + 12 in, 5 + 4 + 5 + 5 out) and one embedding (4 in).
       token_counts: { input: 49, output: 19, total: 68, streamed: 0 },

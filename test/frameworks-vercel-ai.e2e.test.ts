@@ -6,93 +6,27 @@
  * call becomes one session with the stream's usage and time to first chunk.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { generateText, stepCountIs, streamText, tool } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { z } from 'zod';
-import type { ProcessingSession, StepRecord } from '@llm-monitor/sessions';
-import { useReceiver } from './support/receiver.js';
 import { STAND_IN_CHAT_MODEL, TOOL_ANSWER, TOOL_CALL_ID, startOpenAiStandIn } from './support/openai-stand-in.js';
 import type { OpenAiStandIn } from './support/openai-stand-in.js';
+import type { StepRecord } from '@llm-monitor/sessions';
+import { expectStartOrder, stepTree, tree } from './support/step-tree.js';
+import { useTracedApp } from './support/traced-app.js';
 
-const SERVICE = 'vercel-ai-app';
-const server = useReceiver();
+// `experimental_telemetry` uses the global tracer provider unless it is given a tracer.
+const { theNewSession } = useTracedApp('vercel-ai-app');
 let standIn: OpenAiStandIn;
-let provider: BasicTracerProvider;
 
 beforeAll(async () => {
   // Plain answers: 12/5/17 tokens; streams: "Hello| from| the| stream", 9/4/13 tokens.
   standIn = await startOpenAiStandIn();
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': SERVICE }),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: server.otlpTracesUrl }))],
-  });
-  // `experimental_telemetry` uses the global tracer provider unless it is given a tracer.
-  trace.setGlobalTracerProvider(provider);
 });
 
 afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
   await standIn.close();
 });
-
-async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`);
-  expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
-}
-
-const seen = new Set<string>();
-
-/** The one session that appeared since the last call, read back over the REST API. */
-async function theNewSession(): Promise<ProcessingSession> {
-  await provider.forceFlush();
-  const { sessions } = await getJson<{ sessions: ProcessingSession[] }>('/api/monitoring/sessions/recent?limit=100');
-  const fresh = sessions.filter((session) => session.service_name === SERVICE && !seen.has(session.session_id));
-  for (const session of fresh) seen.add(session.session_id);
-  expect(fresh.map((session) => session.session_id)).toHaveLength(1);
-  return getJson<ProcessingSession>(`/api/monitoring/sessions/${encodeURIComponent(fresh[0]!.session_id)}`);
-}
-
-type Branch = [head: string, ...lines: string[]];
-
-/** Branches in the order of their first line, each branch's lines indented under it. */
-function sortedBranches(branches: Branch[]): string[] {
-  return branches.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([head, ...lines]) => [head, ...lines.map((line) => `  ${line}`)]);
-}
-
-/**
- * The tree of steps as `kind name` lines, each step's children indented under it. Siblings are in
- * the order of their lines, not of their starts: the OTel JS SDK stamps a span's start in whole
- * milliseconds, so steps that start in the same millisecond have no order (their span ids decide).
- * Tests check the order that matters by the steps' times.
- */
-function stepTree(steps: readonly StepRecord[], parent: string | null = null): string[] {
-  return sortedBranches(steps.filter((step) => step.parent_span_id === parent).map((step): Branch => [`${step.kind} ${step.name}`, ...stepTree(steps, step.span_id)]));
-}
-
-/** A tree written as indented lines (two spaces a level), in the order {@link stepTree} gives. */
-function tree(lines: readonly string[]): string[] {
-  const branches: Branch[] = [];
-  for (const line of lines) {
-    if (line.startsWith('  ') && branches.length > 0) branches.at(-1)!.push(line.slice(2));
-    else branches.push([line]);
-  }
-  return sortedBranches(branches.map(([head, ...rest]): Branch => [head, ...tree(rest)]));
-}
-
-/** Each step starts no earlier than the one before it (to the millisecond, as the times are). */
-function expectStartOrder(steps: readonly StepRecord[]): void {
-  const starts = steps.map((step) => Date.parse(step.start_time));
-  expect(starts, steps.map((step) => step.name).join(' → ')).toEqual([...starts].sort((a, b) => a - b));
-}
 
 function model() {
   return createOpenAI({ baseURL: standIn.baseUrl, apiKey: 'test-key' }).chat('gpt-4o-mini');
@@ -126,7 +60,7 @@ describe('the Vercel AI SDK with @ai-sdk/openai', () => {
     expect(session).toMatchObject({
       source: 'gen_ai',
       status: 'completed',
-      service_name: SERVICE,
+      service_name: 'vercel-ai-app',
       task: 'weather-agent',
       conversation_id: 's-1',
       user_id: 'u-1',
