@@ -3,42 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '@llm-monitor/sessions';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 import { prometheusExporterPlugin } from '../src/index.js';
+import { sessionWith } from './session-fixture.js';
 
 function session(id: string, status: ProcessingSession['status']): ProcessingSession {
-  return {
-    session_id: id,
-    trace_id: 'a'.repeat(32),
-    source: 'llm_monitor',
-    status,
-    start_time: '2026-11-22T12:00:00.000Z',
-    end_time: null,
-    duration_ms: null,
-    current_stage: null,
-    progress: 0,
-    content_preview: null,
-    result_preview: null,
-    task: 'summarize',
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    processor_type: 'openai',
-    service_name: 'app',
-    conversation_id: null,
-    user_id: null,
-    events: [],
-    stages: [],
-    llm_calls: [],
-    steps: [],
-    steps_dropped: 0,
-    streamed_tokens: [],
-    token_counts: { input: null, output: null, total: null, streamed: 0 },
-    cost_usd: null,
-    budget_exceeded: [],
-    time_to_first_token_ms: null,
-    tokens_per_second: null,
-    time_per_output_token_ms: null,
-    metadata: {},
-    error: null,
-  };
+  return sessionWith({ session_id: id, status });
 }
 
 describe('prometheusExporterPlugin', () => {

@@ -7,6 +7,7 @@ import Fastify from 'fastify';
 import { MemorySessionStore } from '@llm-monitor/sessions';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 import { createOpenMetricsRegistry, prometheusExporterPlugin, registerSessionMetrics, renderPrometheusText } from '../src/index.js';
+import { endedAs, sessionWith } from './session-fixture.js';
 
 type Step = ProcessingSession['steps'][number];
 
@@ -34,41 +35,7 @@ function step(spanId: string, kind: Step['kind'], options: { status?: Step['stat
 }
 
 function session(id: string, steps: Step[], status: ProcessingSession['status'] = 'active'): ProcessingSession {
-  const ended = status !== 'active';
-  return {
-    session_id: id,
-    trace_id: TRACE,
-    source: 'llm_monitor',
-    status,
-    start_time: '2026-11-22T12:00:00.000Z',
-    end_time: ended ? '2026-11-22T12:00:01.000Z' : null,
-    duration_ms: ended ? 1000 : null,
-    current_stage: ended ? status : null,
-    progress: ended ? 100 : 0,
-    content_preview: null,
-    result_preview: null,
-    task: 'answer',
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    processor_type: 'openai',
-    service_name: 'app',
-    conversation_id: null,
-    user_id: null,
-    events: [],
-    stages: [],
-    llm_calls: [],
-    steps,
-    steps_dropped: 0,
-    streamed_tokens: [],
-    token_counts: { input: null, output: null, total: null, streamed: 0 },
-    cost_usd: null,
-    budget_exceeded: [],
-    time_to_first_token_ms: null,
-    tokens_per_second: null,
-    time_per_output_token_ms: null,
-    metadata: {},
-    error: null,
-  };
+  return sessionWith({ session_id: id, trace_id: TRACE, task: 'answer', steps, ...(status === 'active' ? {} : endedAs(status)) });
 }
 
 /** A store with the metrics on an OpenMetrics registry; `text` is the classic exposition. */

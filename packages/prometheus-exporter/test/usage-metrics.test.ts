@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '@llm-monitor/sessions';
 import type { ModelPrices, ProcessingSession } from '@llm-monitor/sessions';
 import { registerSessionMetrics } from '../src/index.js';
+import { endedAs, sessionWith } from './session-fixture.js';
 
 interface Usage {
   readonly user?: string | null;
@@ -15,40 +16,15 @@ interface Usage {
 function ended(id: string, usage: Usage, status: ProcessingSession['status'] = 'completed'): ProcessingSession {
   const input = usage.input ?? null;
   const output = usage.output ?? null;
-  return {
+  return sessionWith({
     session_id: id,
     trace_id: 'b'.repeat(32),
-    source: 'llm_monitor',
-    status,
-    start_time: '2026-11-22T12:00:00.000Z',
-    end_time: '2026-11-22T12:00:01.000Z',
-    duration_ms: 1000,
-    current_stage: status,
-    progress: 100,
-    content_preview: null,
-    result_preview: null,
-    task: 'summarize',
-    model: usage.model === undefined ? 'gpt-4o-mini' : usage.model,
-    provider: 'openai',
-    processor_type: 'openai',
-    service_name: 'app',
-    conversation_id: null,
+    ...endedAs(status),
+    ...(usage.model === undefined ? {} : { model: usage.model }),
     user_id: usage.user ?? null,
-    events: [],
-    stages: [],
-    llm_calls: [],
-    steps: [],
-    steps_dropped: 0,
-    streamed_tokens: [],
     token_counts: { input, output, total: input !== null || output !== null ? (input ?? 0) + (output ?? 0) : null, streamed: 0 },
     cost_usd: usage.cost ?? null,
-    budget_exceeded: [],
-    time_to_first_token_ms: null,
-    tokens_per_second: null,
-    time_per_output_token_ms: null,
-    metadata: {},
-    error: null,
-  };
+  });
 }
 
 const PRICES: ModelPrices = { 'gpt-4o-mini': { input_per_million: 1, output_per_million: 2 } };
