@@ -30,25 +30,26 @@ describe('subscribeLive', () => {
       baseUrl: server.apiUrl,
       WebSocket: Ws,
       onSnapshot: () => (snapshot = true),
-      onSessionStarted: (session) => seen.push(`started ${session.task}`),
+      onSessionStarted: (session, metadata) => seen.push(`started ${session.task} ${JSON.stringify(metadata)}`),
       onStage: (stage) => stages.push(stage),
       onTokens: (tokens) => seen.push(`tokens ${tokens.total}`),
-      onCompleted: (session) => seen.push(`completed ${session.task}`),
+      onCompleted: (session) => seen.push(`completed ${session.task} ${session.result_preview}`),
       onFailed: (session) => seen.push(`failed ${session.task} ${session.error}`),
     });
     await until('the snapshot', () => snapshot);
     app = setupLlmMonitor({ endpoint: server.otlpTracesUrl, progressIntervalMs: 0 });
-    const session = app.monitor.startSession({ task: 'client' });
+    const session = app.monitor.startSession({ task: 'client', metadata: { tenant: 'acme' } });
     session.stage('initializing');
     session.stage('sending_request');
     await until('the running stage', () => stages.some((stage) => stage.stage === 'sending_request'));
     session.stage('streaming_response');
     session.tokens(4);
     await until('the tokens', () => seen.includes('tokens 4'));
-    session.complete();
+    session.complete({ result: 'the answer' });
     app.monitor.startSession({ task: 'broken' }).fail(new Error('boom'));
-    await until('both ends', () => seen.includes('completed client') && seen.includes('failed broken boom'));
-    expect(seen[0]).toBe('started client');
+    await until('both ends', () => seen.includes('completed client the answer') && seen.includes('failed broken boom'));
+    // A session starts with its metadata, and completes with its result.
+    expect(seen[0]).toBe('started client {"tenant":"acme"}');
     expect(stages.filter((stage) => stage.session_id === session.sessionId).map((stage) => stage.stage)).toEqual(['initializing', 'sending_request', 'streaming_response']);
   });
 

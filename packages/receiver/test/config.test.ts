@@ -38,6 +38,10 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ flags: { 'otlp-port': '70000' } })).toThrow(/flag --otlp-port: "70000"/);
     expect(() => resolveConfig({ flags: { 'log-level': 'loud' } })).toThrow(/not a valid log_level/);
     expect(() => resolveConfig({ configFile: configFile('max_sessions: -3\n') })).toThrow(/max_sessions \(expected a positive integer\)/);
+    // A count may be 0 (no steps), not negative nor fractional.
+    expect(resolveConfig({ flags: { 'max-steps-per-session': '0' } }).maxStepsPerSession).toBe(0);
+    expect(() => resolveConfig({ flags: { 'max-steps-per-session': '-1' } })).toThrow(/max-steps-per-session: "-1" .*expected an integer ≥ 0/);
+    expect(() => resolveConfig({ env: { LLM_MONITOR_MAX_STEPS_PER_SESSION: '2.5' } })).toThrow(/expected an integer ≥ 0/);
   });
 
   it('refuses unknown keys, broken YAML and missing files with LLMMON_ERR_CONFIG', () => {

@@ -14,7 +14,7 @@ import { errorOf, spanOutcome } from './span-outcome.js';
 import { stringAttribute } from './span-record.js';
 import type { SpanRecord } from './span-record.js';
 import { boundedDuration } from './span-values.js';
-import { stepFactsOf, stepIdentityOf } from './step-mapping.js';
+import { conventionErrorOf, stepFactsOf, stepIdentityOf } from './step-mapping.js';
 
 /** Most steps a session keeps by default (`max_steps_per_session`); the earliest are kept. */
 export const MAX_STEPS_PER_SESSION = 1000;
@@ -33,8 +33,6 @@ export interface SessionSteps {
   readonly dropped: number;
 }
 
-const LANGFUSE_LEVEL = 'langfuse.observation.level';
-const LANGFUSE_STATUS_MESSAGE = 'langfuse.observation.status_message';
 
 /**
  * The step of a span as last made (`span-memo.ts`), made again only when where it hangs changed:
@@ -52,8 +50,8 @@ function stepOf(memo: SpanMemo, span: SpanRecord, previewLength: number, parent:
   }
   const identity = stepIdentityOf(span);
   const a = span.attributes;
-  // Langfuse marks a failed observation by its level, not by the span's status.
-  const failedByLevel = a[LANGFUSE_LEVEL] === 'ERROR' && span.endTimeUnixMs !== 0;
+  // A failure the span's status says, else one its convention says its own way.
+  const error = errorOf(span) ?? (span.endTimeUnixMs !== 0 ? conventionErrorOf(span) : null);
   // A model call's previews are its call's (chat messages before a framework's own serialisation).
   const call = llmCallFacts(span);
   const input = call ? call.promptPreview : firstPreview(a, INPUT_PREVIEW_KEYS);
@@ -70,8 +68,8 @@ function stepOf(memo: SpanMemo, span: SpanRecord, previewLength: number, parent:
     start_time: memo.call?.start_time ?? isoTime(span.startTimeUnixMs),
     end_time: ended ? (memo.call?.end_time ?? isoTime(span.endTimeUnixMs)) : null,
     duration_ms: ended ? boundedDuration(span.endTimeUnixMs - span.startTimeUnixMs) : null,
-    status: failedByLevel ? 'error' : spanOutcome(span),
-    error: errorOf(span) ?? (failedByLevel ? (stringAttribute(a, LANGFUSE_STATUS_MESSAGE) ?? 'error') : null),
+    status: error !== null ? 'error' : spanOutcome(span),
+    error,
     facts: stepFactsOf(span, identity),
     input_preview: input === null ? null : cutPreview(input, previewLength),
     output_preview: output === null ? null : cutPreview(output, previewLength),
@@ -112,11 +110,19 @@ export function deriveSteps(spans: readonly SpanRecord[], parents: ReadonlyMap<s
   const indexOf = new Map<string, number>();
   for (let index = 0; index < count; index += 1) indexOf.set(kept[index]!.spanId, index);
 
-  /** The stage running when `startMs` came: the last to start at or before it (spans come in start order). */
+  /**
+   * The stage running when `startMs` came: the last to start at or before it (spans come in start
+   * order). A binary search: a trace may hold thousands of stage spans, and every step asks.
+   */
   const stageAt = (startMs: number): string | null => {
-    let stage: string | null = null;
-    for (let index = 0; index < stageStarts.length && stageStarts[index]! <= startMs; index += 1) stage = stageIds[index]!;
-    return stage;
+    let low = 0;
+    let high = stageStarts.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (stageStarts[middle]! <= startMs) low = middle + 1;
+      else high = middle;
+    }
+    return low === 0 ? null : stageIds[low - 1]!;
   };
 
   // Where each step hangs: the index of its parent step (-1: none), and its stage.

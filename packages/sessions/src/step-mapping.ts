@@ -233,6 +233,15 @@ export function stepIdentityOf(span: SpanRecord): StepIdentity {
   return { kind: STEP_KIND.other, convention: 'otel', name: span.name };
 }
 
+/**
+ * A failure a convention says its own way rather than by the span's status: a Langfuse observation
+ * of level `ERROR` (its status message as the error); `null` when the span says none.
+ */
+export function conventionErrorOf(span: SpanRecord): string | null {
+  if (span.attributes['langfuse.observation.level'] !== 'ERROR') return null;
+  return stringAttribute(span.attributes, 'langfuse.observation.status_message') ?? 'error';
+}
+
 /** Strings of an array attribute, at most 100 of them. */
 function strings(value: AttributeValue | undefined): string[] | undefined {
   if (!Array.isArray(value)) return undefined;

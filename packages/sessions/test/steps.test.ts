@@ -209,6 +209,17 @@ describe('bounds on steps', () => {
     expect(builder.stats().stepsDropped).toBe(0);
   });
 
+  it("keeps no GenAI message JSON of a call of ours, whose previews say the same as text", () => {
+    const builder = new SessionBuilder();
+    const ours = span({ parentSpanId: root.spanId, name: 'chat m', attributes: { 'gen_ai.request.model': 'm', 'llm_monitor.prompt_preview': 'user: hi', 'gen_ai.input.messages': '[{"role":"user"}]', 'llm_monitor.response_preview': 'hello', 'gen_ai.output.messages': '[{"role":"assistant"}]' } });
+    const theirs = span({ parentSpanId: root.spanId, name: 'chat n', attributes: { 'gen_ai.request.model': 'n', 'gen_ai.input.messages': '[{"role":"user"}]' } });
+    builder.ingest([root, ours, theirs]);
+    const kept = builder.takeUnsaved(TRACE_ID)!.spans;
+    expect(Object.keys(kept.find((one) => one.name === 'chat m')!.attributes)).not.toContain('gen_ai.input.messages');
+    expect(Object.keys(kept.find((one) => one.name === 'chat m')!.attributes)).not.toContain('gen_ai.output.messages');
+    expect(kept.find((one) => one.name === 'chat n')!.attributes['gen_ai.input.messages']).toBe('[{"role":"user"}]');
+  });
+
   it('cuts inputs and outputs to the preview length as spans arrive', () => {
     const builder = new SessionBuilder({ stepPreviewLength: 50 });
     const tool = span({ parentSpanId: root.spanId, name: 'big', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'big', 'gen_ai.tool.call.arguments': 'a'.repeat(10_000), 'gen_ai.tool.call.result': { rows: Array.from({ length: 1000 }, (_, i) => ({ i })) } } });
@@ -224,6 +235,22 @@ describe('bounds on steps', () => {
     const step = stepNamed(sessionOf([root, odd]), 'odd');
     expect(typeof step.kind).toBe('string');
     expect(step.kind).toBe('llm_call');
+  });
+
+  it('lists a step after the step it ran in when both started in the same millisecond, whatever their span ids', () => {
+    const parent = span({ spanId: 'ffffffffffffffff', parentSpanId: root.spanId, name: 'outer', startTimeUnixMs: T0 + 5, attributes: { 'openinference.span.kind': 'CHAIN' } });
+    const child = span({ spanId: '0000000000000aaa', parentSpanId: parent.spanId, name: 'inner', startTimeUnixMs: T0 + 5, attributes: { 'openinference.span.kind': 'TOOL' } });
+    const names = sessionOf([child, root, parent]).steps.map((step) => step.name);
+    expect(names.indexOf('outer')).toBeLessThan(names.indexOf('inner'));
+  });
+
+  it('finds the stage running at a step among thousands of stages', () => {
+    const ours = span({ name: 'llm_monitor.session many', startTimeUnixMs: T0, endTimeUnixMs: 0, attributes: { 'llm_monitor.span_type': 'session', 'llm_monitor.session.id': 'many' } });
+    const stages = Array.from({ length: 3000 }, (_, i) =>
+      span({ parentSpanId: ours.spanId, name: 'stage', startTimeUnixMs: T0 + i, endTimeUnixMs: T0 + i + 1, attributes: { 'llm_monitor.span_type': 'stage', 'llm_monitor.stage': `stage_${i}` } }),
+    );
+    const loose = span({ parentSpanId: 'eeeeeeeeeeeeeeee', name: 'loose', startTimeUnixMs: T0 + 1234.5 });
+    expect(stepNamed(sessionOf([ours, ...stages, loose]), 'loose').stage).toBe('stage_1234');
   });
 
   it('survives a cycle of parents a hostile sender made', () => {
