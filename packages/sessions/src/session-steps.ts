@@ -33,7 +33,6 @@ export interface SessionSteps {
   readonly dropped: number;
 }
 
-
 /**
  * The step of a span as last made (`span-memo.ts`), made again only when where it hangs changed:
  * everything else about a step is its own span's, and a span record never changes. Sessions and
