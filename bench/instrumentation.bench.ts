@@ -13,7 +13,7 @@ import { bench, describe } from 'vitest';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createLlmMonitor, DISABLED_SESSION } from '@llm-monitor/instrumentation';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
+import { setupLlmMonitor } from '@llm-monitor/node';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 
 const CALLS = 1000;

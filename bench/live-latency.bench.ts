@@ -12,8 +12,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createLlmMonitor } from '@llm-monitor/instrumentation';
 import type { LlmMonitor } from '@llm-monitor/instrumentation';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
-import type { LlmMonitorSetup } from '@llm-monitor/instrumentation/setup';
+import { setupLlmMonitor } from '@llm-monitor/node';
+import type { LlmMonitorSetup } from '@llm-monitor/node';
 import { buildReceiver } from '@llm-monitor/receiver';
 import type { Receiver } from '@llm-monitor/receiver';
 

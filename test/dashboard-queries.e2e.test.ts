@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context, SpanStatusCode } from '@opentelemetry/api';
 import { runDemoWorkload } from '@llm-monitor/demo';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
+import { setupLlmMonitor } from '@llm-monitor/node';
 import type { DemoWorkload } from '@llm-monitor/demo';
 import { asGrafanaSends } from '@llm-monitor/grafana-dashboards';
 import type { DashboardJson } from '@llm-monitor/grafana-dashboards';

@@ -4,7 +4,7 @@
  * progress while they are still running.
  */
 import { describe, expect, it } from 'vitest';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
+import { setupLlmMonitor } from '@llm-monitor/node';
 import { useReceiver } from './support/receiver.js';
 import WebSocket from 'ws';
 import { createMonitorClient, subscribeLive } from '@llm-monitor/client';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { context } from '@opentelemetry/api';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
+import { setupLlmMonitor } from '@llm-monitor/node';
 import { useReceiver } from './support/receiver.js';
 import { runPromtool, toolAvailable } from './support/tools.js';
 import { until } from './support/wait.js';

@@ -8,8 +8,8 @@
 import { diag, SpanKind, TraceFlags } from '@opentelemetry/api';
 import type { Context, HrTime } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { markerAttributes } from './live-channel.js';
-import type { LiveChannel, LiveUpdate } from './live-channel.js';
+import { markerAttributes } from '@llm-monitor/instrumentation';
+import type { LiveChannel, LiveUpdate } from '@llm-monitor/instrumentation';
 
 /** Options of {@link LiveSpanProcessor}. */
 export interface LiveSpanProcessorOptions {

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE, ATTR_STAGE, ATTR_TOKENS_TOTAL } from '@llm-monitor/semconv';
-import { setupLlmMonitor } from '../src/setup.js';
-import type { LlmMonitorSetup } from '../src/setup.js';
+import { setupLlmMonitor } from '../src/index.js';
+import type { LlmMonitorSetup } from '../src/index.js';
 
 let setup: LlmMonitorSetup | undefined;
 afterEach(async () => {

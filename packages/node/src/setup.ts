@@ -1,7 +1,7 @@
 /**
- * `@llm-monitor/instrumentation/setup`: one call that builds a tracer provider exporting OTLP/HTTP
- * protobuf to the receiver through the {@link LiveSpanProcessor}, and a monitor that uses it. It needs
- * the OpenTelemetry SDK packages (optional peer dependencies); the main entry needs only the API.
+ * `setupLlmMonitor()`: one call that builds a tracer provider exporting OTLP/HTTP protobuf to the
+ * receiver through the {@link LiveSpanProcessor}, and a monitor that uses it. This package carries the
+ * OpenTelemetry SDK; `@llm-monitor/instrumentation` needs only the API.
  */
 import { diag, trace } from '@opentelemetry/api';
 import type { TracerProvider } from '@opentelemetry/api';
@@ -9,11 +9,12 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createLlmMonitor } from '@llm-monitor/instrumentation';
+import type { LlmMonitor, LlmMonitorOptions } from '@llm-monitor/instrumentation';
 import { ensureContextManager } from './context-manager.js';
+import { diagnoseEndpoint } from './endpoint-diagnostics.js';
 import { LiveSpanProcessor } from './live-span-processor.js';
 import type { LiveSpanProcessorOptions } from './live-span-processor.js';
-import { createLlmMonitor } from './llm-monitor.js';
-import type { LlmMonitor, LlmMonitorOptions } from './llm-monitor.js';
 
 /** The receiver's OTLP/HTTP traces endpoint on this machine. */
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318/v1/traces';
@@ -39,8 +40,8 @@ export interface SetupOptions extends Omit<LlmMonitorOptions, 'tracerProvider' |
   /** Also register the provider as the global one (default `false`: your app's own setup stays in charge). */
   readonly registerGlobal?: boolean;
   /**
-   * Register a context manager (AsyncLocalStorage) when none carries context yet (default `true`), so
-   * the application's own spans nest under the spans of `chainStep`, `selectModel`, …
+   * Register OpenTelemetry's AsyncLocalStorage context manager when none is registered yet (default
+   * `true`), so the application's own spans nest under the spans of `chainStep`, `selectModel`, …
    */
   readonly registerContextManager?: boolean;
   /** Export what waits when the event loop empties (`beforeExit`) (default `true`). */
@@ -97,7 +98,7 @@ function otlpExporter(options: SetupOptions): SpanExporter {
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${url} is not an http(s) URL`);
-    return new OTLPTraceExporter({ url, headers: { ...options.headers } });
+    return diagnoseEndpoint(new OTLPTraceExporter({ url, headers: { ...options.headers } }), url);
   } catch (error) {
     // A misconfigured endpoint must not stop the application: monitoring reports it and sends nothing.
     diag.error(`llm-monitor: cannot export to ${JSON.stringify(url)}; spans will be dropped`, error);
@@ -152,6 +153,3 @@ export function setupLlmMonitor(options: SetupOptions = {}): LlmMonitorSetup {
   };
 }
 
-export { LiveSpanProcessor } from './live-span-processor.js';
-export type { LiveSpanProcessorOptions, LiveSpanProcessorStats } from './live-span-processor.js';
-export { AsyncContextManager, contextPropagates, ensureContextManager } from './context-manager.js';
