@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ModelPrice } from '@llm-monitor/sessions';
+import { closestName } from './did-you-mean.js';
 import { LlmMonitorError } from './errors.js';
 import { parseStorageUrl } from './storage/storage-url.js';
 
@@ -114,8 +115,8 @@ export interface SettingDefinition {
 /** Every setting of the receiver. */
 export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'host', file: 'host', flag: 'host', env: 'LLM_MONITOR_HOST', type: 'string', description: 'interface to bind both servers to' },
-  { key: 'port', file: 'port', flag: 'port', env: 'LLM_MONITOR_PORT', type: 'port', description: 'port of the monitor API (REST, health, /metrics); 0 = any free port' },
-  { key: 'otlpPort', file: 'otlp_port', flag: 'otlp-port', env: 'LLM_MONITOR_OTLP_PORT', type: 'port', description: 'port of the OTLP/HTTP receiver (POST /v1/traces); 0 = any free port' },
+  { key: 'port', file: 'port', flag: 'port', env: 'LLM_MONITOR_PORT', type: 'port', description: 'port of the API server: web monitor, REST API, /docs, /metrics; 0 = any free port' },
+  { key: 'otlpPort', file: 'otlp_port', flag: 'otlp-port', env: 'LLM_MONITOR_OTLP_PORT', type: 'port', description: 'port of the OTLP/HTTP server (POST /v1/traces), where exporters send; 0 = any free port' },
   { key: 'otlpMaxBodyBytes', file: 'otlp_max_body_bytes', flag: 'otlp-max-body-bytes', env: 'LLM_MONITOR_OTLP_MAX_BODY_BYTES', type: 'positiveInteger', description: 'largest OTLP request body, in bytes after decompression' },
   { key: 'otlpMaxConcurrentRequests', file: 'otlp_max_concurrent_requests', flag: 'otlp-max-concurrent-requests', env: 'LLM_MONITOR_OTLP_MAX_CONCURRENT_REQUESTS', type: 'positiveInteger', description: 'most OTLP requests in progress at once; more get 429 with Retry-After' },
   { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
@@ -325,9 +326,10 @@ function readConfigFileRaw(path: string): RawSettings {
   for (const [key, value] of Object.entries(document)) {
     const setting = SETTINGS.find((candidate) => candidate.file === key);
     if (!setting) {
+      const suggestion = closestName(key, SETTINGS.map((s) => s.file));
       throw new LlmMonitorError(
         'LLMMON_ERR_CONFIG',
-        `config file ${path}: unknown setting "${key}" (known: ${SETTINGS.map((s) => s.file).join(', ')})`,
+        `config file ${path}: unknown setting "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ''} (known: ${SETTINGS.map((s) => s.file).join(', ')})`,
       );
     }
     result[setting.key] = { value, source: `config file ${path}, ${key}` };
@@ -387,6 +389,15 @@ export function resolveConfig(sources: ConfigSources = {}): ReceiverConfig {
  * `LLMMON_ERR_CONFIG` naming the setting's source; returns the config unchanged.
  */
 export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof ReceiverConfig) => string = (key) => key): ReceiverConfig {
+  // Both servers bind to the same host, so one port for both fails at start with a bare EADDRINUSE;
+  // said here, before anything listens, it can name both settings. 0 asks each for a free port of its own.
+  if (config.port === config.otlpPort && config.port !== 0) {
+    const from = (key: 'port' | 'otlpPort'): string => (sourceOf(key) === key ? '' : ` (${sourceOf(key)})`);
+    throw new LlmMonitorError(
+      'LLMMON_ERR_CONFIG',
+      `port${from('port')} and otlp_port${from('otlpPort')} are both ${config.port}: the API server and the OTLP/HTTP server need a port each; change one (--port or LLM_MONITOR_PORT, --otlp-port or LLM_MONITOR_OTLP_PORT), or set both to 0 for any free ports`,
+    );
+  }
   for (const rule of config.redactAttributes) {
     const pattern = /^\/(.+)\/([a-z]*)$/.exec(rule);
     if (!pattern) continue;

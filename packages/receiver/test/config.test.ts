@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, LlmMonitorError, SETTINGS, helpText, parseModelPrices, resolveConfig } from '../src/index.js';
+import { DEFAULT_CONFIG, LlmMonitorError, SETTINGS, helpText, parseModelPrices, resolveConfig, validateConfig } from '../src/index.js';
 
 function configFile(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'llm-monitor-config-')), 'config.yaml');
@@ -59,7 +59,26 @@ describe('resolveConfig', () => {
         expect((error as LlmMonitorError).code).toBe('LLMMON_ERR_CONFIG');
       }
     }
-    expect(attempts[0]).toThrow(/unknown setting "prot"/);
+    expect(attempts[0]).toThrow(/unknown setting "prot"; did you mean "port"\? \(known: host, port, /);
+    expect(() => resolveConfig({ configFile: configFile('colour: 1\n') })).toThrow(/unknown setting "colour" \(known: /);
+  });
+
+  it('refuses one port for both servers, naming both settings and their sources', () => {
+    expect(() => resolveConfig({ flags: { 'otlp-port': '8000' } })).toThrow(
+      'port (default) and otlp_port (flag --otlp-port) are both 8000: the API server and the OTLP/HTTP server need a port each; change one (--port or LLM_MONITOR_PORT, --otlp-port or LLM_MONITOR_OTLP_PORT), or set both to 0 for any free ports',
+    );
+    expect(() => resolveConfig({ configFile: configFile('port: 9000\n'), env: { LLM_MONITOR_OTLP_PORT: '9000' } })).toThrow(/^port \(config file .*, port\) and otlp_port \(environment variable LLM_MONITOR_OTLP_PORT\) are both 9000/);
+    try {
+      resolveConfig({ flags: { port: '4318' } });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as LlmMonitorError).code).toBe('LLMMON_ERR_CONFIG');
+    }
+    // Called directly (buildReceiver), the settings are named by their keys alone.
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, port: 9000, otlpPort: 9000 })).toThrow(/^port and otlp_port are both 9000: /);
+    // 0 asks each server for a free port of its own: no clash.
+    expect(resolveConfig({ flags: { port: '0', 'otlp-port': '0' } })).toMatchObject({ port: 0, otlpPort: 0 });
+    expect(resolveConfig({ flags: { port: '9000', 'otlp-port': '9001' } })).toMatchObject({ port: 9000, otlpPort: 9001 });
   });
 
   it('reads booleans from environment variables', () => {
@@ -76,6 +95,8 @@ describe('helpText', () => {
       expect(help).toContain(setting.env);
     }
     expect(help).toContain('--config FILE');
+    expect(help).toContain('--version');
+    expect(help).toMatch(/Exit codes: 0 .*2 cannot start/s);
   });
 });
 

@@ -72,10 +72,43 @@ export function apiClientError(error: NodeJS.ErrnoException, socket: Socket): vo
   answerRawJson(socket, status, JSON.stringify({ ...body(failure), statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request' }));
 }
 
-/** Answers unknown routes and every thrown error with {@link ApiErrorBody}. */
-export function installApiErrorHandling(app: FastifyInstance): void {
+/** Where the OTLP/HTTP server is, for the API's answer to an exporter that came to the wrong port. */
+export interface OtlpLocation {
+  /** The interface the servers bind to (`host`). */
+  readonly host: string;
+  /** The OTLP port: the one bound once listening (`otlp_port` may be 0), else the configured one. */
+  otlpPort(): number;
+}
+
+/** The paths of OTLP/HTTP's three signals; exporters post to them, nothing of the API lives there. */
+const OTLP_SIGNAL_PATH = /^\/v1\/(traces|metrics|logs)\/?(?:\?|$)/;
+
+/** Hosts that mean "every interface": no client can reach them by that name. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * The message for a request to an OTLP path on the API port, or `undefined` for any other path.
+ * This is the mistake a newcomer makes first (the exporter pointed at the page's port 8000): the
+ * answer names the OTLP URL to use instead. The host is the one the servers bind to; when they
+ * bind to every interface, the host the client used to reach this one.
+ */
+function otlpOnApiPort(request: FastifyRequest, otlp: OtlpLocation): string | undefined {
+  const signal = OTLP_SIGNAL_PATH.exec(request.url)?.[1];
+  if (signal === undefined) return undefined;
+  const host = WILDCARD_HOSTS.has(otlp.host) ? request.hostname || '127.0.0.1' : otlp.host.includes(':') ? `[${otlp.host}]` : otlp.host;
+  const base = `http://${host}:${otlp.otlpPort()}`;
+  const tracesOnly = signal === 'traces' ? '' : `; llm-monitor receives traces only, not ${signal}`;
+  return `${request.method} ${request.url}: this is the llm-monitor API port (web monitor, REST API, /metrics), not its OTLP port; send OTLP to ${base}/v1/traces (OTEL_EXPORTER_OTLP_ENDPOINT=${base})${tracesOnly}`;
+}
+
+/**
+ * Answers unknown routes and every thrown error with {@link ApiErrorBody}. With `otlp`, a request
+ * to an OTLP path (`/v1/traces`, `/v1/metrics`, `/v1/logs`) is told where the OTLP port is.
+ */
+export function installApiErrorHandling(app: FastifyInstance, otlp?: OtlpLocation): void {
   app.setNotFoundHandler((request, reply) => {
-    const error = new LlmMonitorError('LLMMON_ERR_ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url}`);
+    const wrongPort = otlp ? otlpOnApiPort(request, otlp) : undefined;
+    const error = new LlmMonitorError('LLMMON_ERR_ROUTE_NOT_FOUND', wrongPort ?? `no route for ${request.method} ${request.url}`);
     void reply.code(404).send(body(error));
   });
   app.setErrorHandler((error: FastifyError | LlmMonitorError, request, reply) => {
