@@ -1,5 +1,6 @@
 /** What the list endpoints share: answer bounds, export format negotiation, export downloads. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CSV, JSON_MEDIA_TYPE, preferredMediaType } from './negotiation.js';
 
 /** Most rows one export holds. */
 export const MAX_EXPORT = 10_000;
@@ -11,22 +12,13 @@ export const MAX_EXPORT = 10_000;
  */
 export const MAX_ANSWER_LENGTH = 32 * 1024 * 1024;
 
-/** The quality an `Accept` header gives a media type (0 when absent). */
-function quality(accept: string, mediaType: string): number {
-  for (const part of accept.split(',')) {
-    const [type, ...parameters] = part.trim().toLowerCase().split(';');
-    if (type?.trim() !== mediaType) continue;
-    const q = parameters.map((parameter) => /^\s*q=([\d.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined);
-    return q === undefined ? 1 : Number(q);
-  }
-  return 0;
-}
-
-/** The export format a request asks for: `format`, else an `Accept` preferring CSV to JSON; `undefined` for a page. */
+/**
+ * The export format a request asks for: `format`, else CSV when `Accept` prefers it to JSON;
+ * `undefined` for a page. JSON is offered first, so a browser's or curl's wildcard gets the page.
+ */
 export function exportFormat(request: FastifyRequest, format: 'json' | 'csv' | undefined): 'json' | 'csv' | undefined {
   if (format) return format;
-  const accept = request.headers.accept ?? '';
-  return quality(accept, 'text/csv') > quality(accept, 'application/json') ? 'csv' : undefined;
+  return preferredMediaType(request.headers.accept, [JSON_MEDIA_TYPE, CSV]) === CSV ? 'csv' : undefined;
 }
 
 /**
@@ -38,5 +30,5 @@ export function sendExport<T>(reply: FastifyReply, name: string, format: 'json' 
   void reply.header('content-disposition', `attachment; filename="llm-monitor-${name}-${stamp}.${format}"`);
   if (nextCursor) void reply.header('x-next-cursor', nextCursor);
   if (format === 'csv') return reply.type('text/csv; charset=utf-8').serializer((payload: unknown) => payload as string).send(toCsv(rows));
-  return reply.type('application/json; charset=utf-8').serializer((payload: unknown) => JSON.stringify(payload)).send(rows);
+  return reply.type(JSON_MEDIA_TYPE).serializer((payload: unknown) => JSON.stringify(payload)).send(rows);
 }
