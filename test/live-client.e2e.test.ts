@@ -2,13 +2,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { subscribeLive } from '@llm-monitor/client';
-import type { LiveStage, LiveSubscriptionHandle, WebSocketLike } from '@llm-monitor/client';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
-import type { LlmMonitorSetup } from '@llm-monitor/instrumentation/setup';
+import type { LiveBudgetExceeded, LiveError, LiveStage, LiveSubscriptionHandle, SessionStatus, WebSocketLike } from '@llm-monitor/client';
+import { setupLlmMonitor } from '@llm-monitor/node';
+import type { LlmMonitorSetup } from '@llm-monitor/node';
 import { useReceiver } from './support/receiver.js';
 import { until } from './support/wait.js';
 
 const server = useReceiver();
+const budgeted = useReceiver({ budgetSessionTokens: 1000 });
 
 let app: LlmMonitorSetup | undefined;
 let live: LiveSubscriptionHandle | undefined;
@@ -82,5 +83,42 @@ describe('subscribeLive', () => {
     live.close();
     await until('closed', () => states.at(-1) === 'closed');
     live = undefined;
+  });
+
+  it('subscribes by the wire names, and hands on what the server refuses with its code', async () => {
+    const started: string[] = [];
+    const errors: LiveError[] = [];
+    let snapshots = 0;
+    live = subscribeLive({
+      baseUrl: server.apiUrl,
+      WebSocket: Ws,
+      filter: { processor_type: 'batch', task: 'named' },
+      onSnapshot: () => (snapshots += 1),
+      onSessionStarted: (session) => started.push(`${session.processor_type} ${session.session_id}`),
+      onError: (error) => errors.push(error),
+    });
+    await until('the snapshot', () => snapshots === 1);
+    app = setupLlmMonitor({ endpoint: server.otlpTracesUrl });
+    const batch = app.monitor.startSession({ task: 'named', processorType: 'batch' });
+    app.monitor.startSession({ task: 'named', processorType: 'stream' }).complete();
+    batch.complete();
+    await until('the batch session', () => started.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(started).toEqual([`batch ${batch.sessionId}`]);
+    live.setFilter({ status: ['done' as SessionStatus] });
+    await until('the refusal', () => errors.length === 1);
+    expect(errors[0]).toMatchObject({ code: 'LLMMON_ERR_BAD_PARAMETER', message: expect.stringContaining('status') });
+  });
+
+  it('tells a budget crossing', async () => {
+    const crossings: LiveBudgetExceeded[] = [];
+    let open = false;
+    live = subscribeLive({ baseUrl: budgeted.apiUrl, WebSocket: Ws, onSnapshot: () => (open = true), onBudgetExceeded: (crossing) => crossings.push(crossing) });
+    await until('the snapshot', () => open);
+    app = setupLlmMonitor({ endpoint: budgeted.otlpTracesUrl });
+    const session = app.monitor.startSession({ task: 'expensive' });
+    session.complete({ inputTokens: 900, outputTokens: 300 });
+    await until('the crossing', () => crossings.length === 1);
+    expect(crossings[0]).toMatchObject({ session_id: session.sessionId, budget: 'session_tokens', limit: 1000, value: 1200 });
   });
 });

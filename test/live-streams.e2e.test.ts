@@ -1,8 +1,8 @@
 /** The live WebSocket and SSE streams over real sockets, fed by an instrumented application. */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
-import type { LlmMonitorSetup } from '@llm-monitor/instrumentation/setup';
+import { setupLlmMonitor } from '@llm-monitor/node';
+import type { LlmMonitorSetup } from '@llm-monitor/node';
 import { useReceiver } from './support/receiver.js';
 import { until } from './support/wait.js';
 
@@ -20,9 +20,9 @@ interface Message {
   [key: string]: unknown;
 }
 
-/** A WebSocket client that records every message. */
-async function connect(apiUrl: string): Promise<{ socket: WebSocket; messages: Message[]; closed: Promise<[number, string]> }> {
-  const socket = new WebSocket(`${apiUrl.replace('http', 'ws')}/ws/monitoring`);
+/** A WebSocket client that records every message; `query` is the URL's query (a subscription). */
+async function connect(apiUrl: string, query = ''): Promise<{ socket: WebSocket; messages: Message[]; closed: Promise<[number, string]> }> {
+  const socket = new WebSocket(`${apiUrl.replace('http', 'ws')}/ws/monitoring${query}`);
   const messages: Message[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as Message));
   const closed = new Promise<[number, string]>((resolve) => socket.on('close', (code, reason) => resolve([code, reason.toString()])));
@@ -35,6 +35,40 @@ async function connect(apiUrl: string): Promise<{ socket: WebSocket; messages: M
 
 const eventsOf = (messages: Message[]) => messages.flatMap((message) => message.events ?? []);
 const sessionOfEvent = (event: NonNullable<Message['events']>[number]) => event.session_id ?? event.session?.session_id;
+
+/** An SSE stream read as curl would: its text so far, until closed. */
+async function openStream(url: string): Promise<{ text(): string; close(): Promise<void> }> {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal });
+  expect(response.status, url).toBe(200);
+  const reader = response.body!.getReader();
+  let text = '';
+  const read = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += new TextDecoder().decode(value);
+    }
+  })().catch(() => undefined);
+  return {
+    text: () => text,
+    close: async () => {
+      controller.abort();
+      await read;
+    },
+  };
+}
+
+/** The ids of the sessions an SSE text's session events are about. */
+function sessionsOfStream(text: string): Set<string> {
+  const ids = new Set<string>();
+  for (const block of text.split('\n\n')) {
+    if (!block.startsWith('event: ') || /^event: (snapshot|statistics)\n/.test(block)) continue;
+    const event = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as NonNullable<Message['events']>[number];
+    ids.add(sessionOfEvent(event)!);
+  }
+  return ids;
+}
 
 let app: LlmMonitorSetup | undefined;
 afterEach(async () => {
@@ -120,6 +154,36 @@ describe('WebSocket /ws/monitoring', () => {
     await until('two errors', () => client.messages.filter((message) => message.type === 'error').length === 2);
     expect(client.messages.filter((message) => message.type === 'error').map((message) => message.code)).toEqual(['LLMMON_ERR_BAD_PARAMETER', 'LLMMON_ERR_BAD_PARAMETER']);
     client.socket.close();
+  });
+
+  it('takes the same names in its URL as in a subscribe message, and the deprecated session for sessions', async () => {
+    app = setupLlmMonitor({ endpoint: server.otlpTracesUrl });
+    const batch = app.monitor.startSession({ task: 'names', processorType: 'batch' });
+    const other = app.monitor.startSession({ task: 'names', processorType: 'stream' });
+    const byName = await connect(server.apiUrl, '?processor_type=batch');
+    const byAlias = await connect(server.apiUrl, `?session=${encodeURIComponent(other.sessionId)}`);
+    const byMessage = await connect(server.apiUrl);
+    byMessage.socket.send(JSON.stringify({ type: 'subscribe', session: [batch.sessionId] }));
+    await until('subscribed', () => byMessage.messages.some((message) => message.type === 'subscribed'));
+    // The reply names the subscription by its one name.
+    expect(byMessage.messages.find((message) => message.type === 'subscribed')!.subscription).toEqual({ active: true, sessions: [batch.sessionId] });
+    const from = byMessage.messages.length;
+    batch.stage('initializing');
+    other.stage('initializing');
+    batch.complete();
+    other.complete();
+    const ended = (client: { messages: Message[] }, id: string) => eventsOf(client.messages).some((event) => event.type === 'session_completed' && sessionOfEvent(event) === id);
+    await until('every client saw its session end', () => ended(byName, batch.sessionId) && ended(byAlias, other.sessionId) && ended({ messages: byMessage.messages.slice(from) }, batch.sessionId));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(new Set(eventsOf(byName.messages).map(sessionOfEvent))).toEqual(new Set([batch.sessionId]));
+    expect(new Set(eventsOf(byAlias.messages).map(sessionOfEvent))).toEqual(new Set([other.sessionId]));
+    expect(new Set(eventsOf(byMessage.messages.slice(from)).map(sessionOfEvent))).toEqual(new Set([batch.sessionId]));
+    for (const client of [byName, byAlias, byMessage]) client.socket.close();
+
+    // A name and its alias at once: which was meant cannot be told.
+    const both = await connect(server.apiUrl, '?session=a&sessions=b');
+    expect(await both.closed).toEqual([1008, 'bad subscription']);
+    expect(both.messages).toEqual([{ type: 'error', code: 'LLMMON_ERR_BAD_PARAMETER', message: 'sessions and its deprecated alias session were both given: give sessions only' }]);
   });
 
   it('closes a client that cannot keep up, with code 1013 and a reason', async () => {
@@ -229,6 +293,26 @@ describe('SSE /api/monitoring/stream', () => {
     expect(received).toContain('LLMMON_ERR_CLIENT_TOO_SLOW');
     expect(await metricsText(slowServer.apiUrl)).toMatch(/^llm_monitor_live_clients_dropped_total\{transport="sse"\} 1$/m);
   }, 60_000);
+
+  it('follows the session ids of sessions, or of the deprecated session, and refuses both at once', async () => {
+    app = setupLlmMonitor({ endpoint: server.otlpTracesUrl });
+    const watched = app.monitor.startSession({ task: 'sse-ids' });
+    const other = app.monitor.startSession({ task: 'sse-ids' });
+    const streams = await Promise.all(['sessions', 'session'].map((name) => openStream(`${server.apiUrl}/api/monitoring/stream?${name}=${encodeURIComponent(watched.sessionId)}`)));
+    watched.stage('initializing');
+    other.stage('initializing');
+    watched.complete();
+    other.complete();
+    await until('both streams saw the end', () => streams.every((stream) => stream.text().includes('event: session_completed')));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const stream of streams) {
+      await stream.close();
+      expect(sessionsOfStream(stream.text())).toEqual(new Set([watched.sessionId]));
+    }
+    const both = await fetch(`${server.apiUrl}/api/monitoring/stream?session=a&sessions=b`);
+    expect(both.status).toBe(400);
+    expect(await both.json()).toMatchObject({ code: 'LLMMON_ERR_BAD_PARAMETER', message: expect.stringContaining('deprecated alias session') });
+  });
 
   it('names a bad filter', async () => {
     const response = await fetch(`${server.apiUrl}/api/monitoring/stream?status=done`);

@@ -13,15 +13,15 @@ const SESSIONS = [
   { task: 'summarize', model: 'gpt-4o-mini', conversationId: 'conv-1', content: 'Quarterly report for ACME', fail: false },
   { task: 'summarize', model: 'gpt-4o-mini', conversationId: 'conv-1', content: '=HYPERLINK("http://evil")', fail: false },
   { task: 'translate', model: 'claude-sonnet-4', conversationId: 'conv-2', content: 'Bonjour, "le monde"', fail: true },
-  { task: 'classify', model: 'llama3.1:8b', conversationId: 'conv-3', content: 'Invoice charged twice', fail: false },
-  { task: 'classify', model: 'llama3.1:8b', conversationId: 'conv-3', content: 'App crashes on rotate', fail: false },
+  { task: 'classify', model: 'llama3.1:8b', conversationId: 'conv-3', content: 'Invoice charged twice', fail: false, processorType: 'batch' },
+  { task: 'classify', model: 'llama3.1:8b', conversationId: 'conv-3', content: 'App crashes on rotate', fail: false, processorType: 'batch' },
 ];
 
 beforeAll(async () => {
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: server.otlpTracesUrl }), { scheduledDelayMillis: 10 })] });
   const monitor = createLlmMonitor({ tracerProvider: provider });
   for (const [index, spec] of SESSIONS.entries()) {
-    const session = monitor.startSession({ task: spec.task, model: spec.model, conversationId: spec.conversationId, content: spec.content, sessionId: `s-${index}` });
+    const session = monitor.startSession({ task: spec.task, model: spec.model, conversationId: spec.conversationId, content: spec.content, sessionId: `s-${index}`, processorType: spec.processorType });
     session.stage('initializing');
     session.stage('streaming_response');
     session.tokens(10);
@@ -44,7 +44,8 @@ describe('GET /api/monitoring/statistics', () => {
     expect(report.processing_time_ms.count).toBe(5);
     expect(report.by_model['gpt-4o-mini']).toMatchObject({ sessions_total: 3, active: 1, completed: 2 });
     expect(report.by_task.classify).toMatchObject({ completed: 2, success_rate: 1 });
-    expect(Object.keys(report.by_processor_type)).toEqual(['unknown']);
+    expect(Object.keys(report.by_processor_type).sort()).toEqual(['batch', 'unknown']);
+    expect(report.by_processor_type.batch).toMatchObject({ sessions_total: 2, completed: 2 });
   });
 
   it('takes a window, and names a bad one', async () => {
@@ -76,6 +77,14 @@ describe('GET /api/monitoring/sessions/recent', () => {
     expect(await ids({ task: 'summarize', status: ['completed'] })).toEqual(['s-1', 's-0']);
     expect(await ids({ conversation: 'conv-1' })).toEqual(['s-1', 's-0']);
     expect(await ids({ q: 'acme' })).toEqual(['s-0']);
+    expect(await ids({ processor_type: 'batch' })).toEqual(['s-4', 's-3']);
+  });
+
+  it('takes the old spelling processorType from a client, as processor_type', async () => {
+    expect((await client().getRecentSessions({ processorType: 'batch' })).sessions.map((session) => session.session_id)).toEqual(['s-4', 's-3']);
+    expect((await client().getRecentSessions({ processorType: 'stream' })).sessions).toEqual([]);
+    const exported = (await (await fetch(client().exportUrl('json', { processorType: 'batch' }))).json()) as ProcessingSession[];
+    expect(exported.map((session) => session.session_id)).toEqual(['s-4', 's-3']);
   });
 
   it('names bad parameters', async () => {
@@ -117,6 +126,14 @@ describe('GET /api/monitoring/sessions/recent', () => {
     expect(json.headers.get('content-disposition')).toMatch(/\.json"$/);
     const sessions = (await json.json()) as ProcessingSession[];
     expect(sessions.map((session) => session.session_id)).toEqual(['s-4', 's-3', 's-1', 's-0']);
+  });
+});
+
+describe('GET /api/monitoring/model-prices', () => {
+  it('gives the client the price table the receiver prices with', async () => {
+    const { prices } = await client().getModelPrices();
+    expect(prices['gpt-4o-mini']).toEqual({ input_per_million: expect.any(Number), output_per_million: expect.any(Number) });
+    expect(Object.keys(prices).length).toBeGreaterThan(10);
   });
 });
 

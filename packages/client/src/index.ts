@@ -1,13 +1,23 @@
 export { MonitorApiError, createMonitorClient } from './monitor-client.js';
-export type { AnalyticsQuery, LlmCallPage, LlmCallQuery, MonitorClient, MonitorClientOptions, SessionPage, SessionQuery, StatisticsQuery } from './monitor-client.js';
+export type { AnalyticsQuery, LlmCallPage, LlmCallQuery, ModelPriceTable, MonitorClient, MonitorClientOptions, SessionPage, SessionQuery, StatisticsQuery } from './monitor-client.js';
+export { CLIENT_ERROR_CODES, LIVE_CLOSE_CODES, LIVE_ERROR_CODES } from '@llm-monitor/sessions';
 export type {
   AnalyticsDimension,
   AnalyticsReport,
+  ClientErrorCode,
+  LiveErrorCode,
+  LiveEvent,
+  LiveFilter,
+  LiveServerMessage,
+  LiveSnapshot,
   LlmCallRecord,
   LlmCallRow,
+  ModelPrice,
+  ModelPrices,
   Percentiles,
   ProcessingEvent,
   ProcessingSession,
+  SessionFilterParameters,
   SessionStatistics,
   SessionStatus,
   StageRecord,
@@ -23,7 +33,8 @@ export type {
 } from '@llm-monitor/sessions';
 export { subscribeLive } from './live-subscription.js';
 export type {
-  LiveFilter,
+  LiveBudgetExceeded,
+  LiveError,
   LiveHandlers,
   LiveOptions,
   LiveSessionSummary,

@@ -3,7 +3,7 @@
  * with exponential backoff (and jitter), and the subscription restored after each reconnect. Works
  * with the browser's WebSocket and, in Node, with any implementation of the same interface (`ws`).
  */
-import type { LiveEvent, Metadata, SessionStatus, SessionSummary, StatisticsReport } from '@llm-monitor/sessions';
+import type { LiveClientMessage, LiveEvent, LiveFilter, LiveServerMessage, LiveSnapshot, Metadata, SessionSummary, StatisticsReport } from '@llm-monitor/sessions';
 
 /** A session as the live stream summarises it (the receiver's `SessionSummary`). */
 export type LiveSessionSummary = SessionSummary;
@@ -17,15 +17,11 @@ export type LiveTokens = Omit<Extract<LiveEvent, { type: 'tokens' }>, 'type'>;
 /** A step that started or ended, with the id of its session; `step.output_preview` is its intermediate result. */
 export type LiveStepEvent = Omit<Extract<LiveEvent, { type: 'step_started' | 'step_completed' }>, 'type'>;
 
-/** What to receive: every session (default), some sessions, or sessions matching a filter. */
-export interface LiveFilter {
-  readonly sessions?: readonly string[];
-  readonly status?: readonly SessionStatus[];
-  readonly model?: string;
-  readonly task?: string;
-  readonly processor_type?: string;
-  readonly conversation?: string;
-}
+/** A session crossed a budget: which one, its limit, the value that crossed it and when. */
+export type LiveBudgetExceeded = Omit<Extract<LiveEvent, { type: 'budget_exceeded' }>, 'type'>;
+
+/** What the server says when it refuses a subscription; `code` is one of `LIVE_ERROR_CODES`. */
+export type LiveError = Omit<Extract<LiveServerMessage, { type: 'error' }>, 'type'>;
 
 /** Callbacks of a live subscription; all optional. */
 export interface LiveHandlers {
@@ -33,7 +29,7 @@ export interface LiveHandlers {
    * What runs when the (re)subscription starts: the newest running sessions (at most 1,000) and how
    * many run in all (`active_total`; more than listed when the server cut the snapshot).
    */
-  onSnapshot?(snapshot: { statistics: StatisticsReport; active_sessions: LiveSessionSummary[]; active_total?: number }): void;
+  onSnapshot?(snapshot: LiveSnapshot): void;
   /** A session started (or was first seen); `metadata` is the session's metadata. */
   onSessionStarted?(session: LiveSessionSummary, metadata: Metadata): void;
   onStage?(stage: LiveStage): void;
@@ -42,6 +38,8 @@ export interface LiveHandlers {
   /** A step ended: its status, duration, facts and output preview (the intermediate result). */
   onStepCompleted?(step: LiveStepEvent): void;
   onTokens?(tokens: LiveTokens): void;
+  /** A session crossed a budget (the receiver's `budgets` setting). */
+  onBudgetExceeded?(crossing: LiveBudgetExceeded): void;
   onCompleted?(session: LiveSessionSummary): void;
   onFailed?(session: LiveSessionSummary): void;
   onAbandoned?(session: LiveSessionSummary): void;
@@ -52,8 +50,8 @@ export interface LiveHandlers {
   onStatistics?(statistics: StatisticsReport): void;
   /** The connection state changed; `reconnecting` says when the next attempt is due. */
   onConnectionChange?(state: 'connecting' | 'open' | 'reconnecting' | 'closed', detail?: { retryInMs: number; closeCode?: number; reason?: string }): void;
-  /** The server refused a message (a bad filter). */
-  onError?(error: { code: string; message: string }): void;
+  /** The server refused a subscription (a bad filter): `LLMMON_ERR_BAD_PARAMETER`, naming the field. */
+  onError?(error: LiveError): void;
 }
 
 /** The part of the WebSocket interface the subscription uses. */
@@ -89,17 +87,14 @@ export interface LiveSubscriptionHandle {
   close(): void;
 }
 
-interface ServerEvent {
-  type: string;
-  session?: LiveSessionSummary;
-  [key: string]: unknown;
-}
-
 function subscribeMessage(filter: LiveFilter | undefined): string {
-  return JSON.stringify({ type: 'subscribe', ...filter });
+  const message: LiveClientMessage = { type: 'subscribe', ...filter };
+  return JSON.stringify(message);
 }
 
-/** The filter as URL query parameters: the server applies it from the first message on. */
+const UNSUBSCRIBE: string = JSON.stringify({ type: 'unsubscribe' } satisfies LiveClientMessage);
+
+/** The filter as URL query parameters, by the same names as the subscribe message: the server applies it from the first message on. */
 function filterQuery(filter: LiveFilter | undefined): string {
   if (!filter) return '';
   const params = new URLSearchParams();
@@ -129,55 +124,69 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
-  const dispatch = (event: ServerEvent): void => {
+  const dispatch = (event: LiveEvent): void => {
     switch (event.type) {
       case 'session_started':
-        options.onSessionStarted?.(event.session!, (event.metadata as Metadata | undefined) ?? {});
+        options.onSessionStarted?.(event.session, event.metadata ?? {});
         break;
       case 'step_started':
-        options.onStepStarted?.(event as unknown as LiveStepEvent);
+        options.onStepStarted?.(event);
         break;
       case 'step_completed':
-        options.onStepCompleted?.(event as unknown as LiveStepEvent);
+        options.onStepCompleted?.(event);
         break;
       case 'stage_changed':
-        options.onStage?.(event as unknown as LiveStage);
+        options.onStage?.(event);
         break;
       case 'tokens':
-        options.onTokens?.(event as unknown as LiveTokens);
+        options.onTokens?.(event);
+        break;
+      case 'budget_exceeded':
+        options.onBudgetExceeded?.(event);
         break;
       case 'session_completed':
-        options.onCompleted?.(event.session!);
+        options.onCompleted?.(event.session);
         break;
       case 'session_failed':
-        options.onFailed?.(event.session!);
+        options.onFailed?.(event.session);
         break;
       case 'session_abandoned':
-        options.onAbandoned?.(event.session!);
+        options.onAbandoned?.(event.session);
         break;
-      case 'session_renamed': {
-        const renamed = event as unknown as Extract<LiveEvent, { type: 'session_renamed' }>;
-        options.onRenamed?.({ session_id: renamed.session_id, previous_session_id: renamed.previous_session_id });
+      case 'session_renamed':
+        options.onRenamed?.({ session_id: event.session_id, previous_session_id: event.previous_session_id });
         break;
-      }
       case 'session_removed':
-        options.onRemoved?.({ session_id: (event as unknown as Extract<LiveEvent, { type: 'session_removed' }>).session_id });
+        options.onRemoved?.({ session_id: event.session_id });
         break;
+      default: {
+        // Every event type is handled (the compiler holds this to LiveEvent); one this client does
+        // not know yet, from a newer server, is skipped.
+        const unknown: never = event;
+        void unknown;
+      }
     }
   };
 
   const onMessage = (data: unknown): void => {
-    let message: ServerEvent & { events?: ServerEvent[]; statistics?: StatisticsReport };
+    let message: LiveServerMessage;
     try {
-      message = JSON.parse(String(data)) as typeof message;
+      message = JSON.parse(String(data)) as LiveServerMessage;
     } catch {
       return;
     }
-    if (message.type === 'snapshot') options.onSnapshot?.(message as never);
-    else if (message.type === 'batch') {
-      for (const event of message.events ?? []) dispatch(event);
-      if (message.statistics) options.onStatistics?.(message.statistics);
-    } else if (message.type === 'error') options.onError?.(message as never);
+    switch (message?.type) {
+      case 'snapshot':
+        options.onSnapshot?.(message);
+        break;
+      case 'batch':
+        for (const event of message.events ?? []) dispatch(event);
+        if (message.statistics) options.onStatistics?.(message.statistics);
+        break;
+      case 'error':
+        options.onError?.(message);
+        break;
+    }
   };
 
   const open = (): void => {
@@ -192,7 +201,7 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
       stableTimer = setTimeout(() => {
         backoff = initialBackoff;
       }, STABLE_AFTER_MS);
-      if (paused) current.send(JSON.stringify({ type: 'unsubscribe' }));
+      if (paused) current.send(UNSUBSCRIBE);
       options.onConnectionChange?.('open');
     };
     current.onmessage = (event) => onMessage(event.data);
@@ -218,11 +227,11 @@ export function subscribeLive(options: LiveOptions): LiveSubscriptionHandle {
     setFilter(next) {
       filter = next;
       paused = false;
-      if (socket && socket.readyState === 1) socket.send(next ? subscribeMessage(next) : JSON.stringify({ type: 'subscribe' }));
+      if (socket && socket.readyState === 1) socket.send(subscribeMessage(next));
     },
     unsubscribe() {
       paused = true;
-      if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: 'unsubscribe' }));
+      if (socket && socket.readyState === 1) socket.send(UNSUBSCRIBE);
     },
     close() {
       closed = true;

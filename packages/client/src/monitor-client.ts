@@ -1,4 +1,5 @@
-import type { AnalyticsDimension, AnalyticsReport, LlmCallRow, ProcessingSession, SessionStatus, StatisticsReport } from '@llm-monitor/sessions';
+import { CLIENT_ERROR_CODES } from '@llm-monitor/sessions';
+import type { AnalyticsDimension, AnalyticsReport, LlmCallRow, ModelPrices, ProcessingSession, SessionFilterParameters, StatisticsReport } from '@llm-monitor/sessions';
 
 /** Options of {@link createMonitorClient}. */
 export interface MonitorClientOptions {
@@ -8,7 +9,10 @@ export interface MonitorClientOptions {
   readonly fetch?: typeof globalThis.fetch;
 }
 
-/** An error answer of the API, with its catalogue code (`LLMMON_ERR_*`). */
+/**
+ * An error answer of the API, with its catalogue code (`LLMMON_ERR_*`), or one of the client's own
+ * (`CLIENT_ERROR_CODES`) when the answer is not the API's.
+ */
 export class MonitorApiError extends Error {
   readonly status: number;
   readonly code: string;
@@ -21,16 +25,19 @@ export class MonitorApiError extends Error {
   }
 }
 
-/** Filters of the recent-sessions list (all optional; every one given must match). */
-export interface SessionQuery {
+/**
+ * Filters of the recent-sessions list (all optional; every one given must match). The filter's
+ * names are the wire's (`SessionFilterParameters`), the same as the live streams take.
+ */
+export interface SessionQuery extends SessionFilterParameters {
   readonly limit?: number;
   /** `next_cursor` of the previous page. */
   readonly cursor?: string;
-  readonly status?: readonly SessionStatus[];
-  readonly model?: string;
-  readonly task?: string;
+  /**
+   * @deprecated The old spelling of `processor_type`; still sent as `processor_type`, unless
+   * `processor_type` is given too (then that one counts).
+   */
   readonly processorType?: string;
-  readonly conversation?: string;
   /** ISO 8601 or ms since the epoch. */
   readonly since?: string | number;
   readonly until?: string | number;
@@ -89,6 +96,8 @@ export interface LlmCallPage {
 /** What usage analytics to compute: the grouping and the time window. */
 export interface AnalyticsQuery {
   /** One or two dimensions, e.g. `['model', 'day']`; empty or absent for the totals only. */
+  readonly group_by?: readonly AnalyticsDimension[];
+  /** @deprecated The old spelling of `group_by`; still sent as `group_by`, unless `group_by` is given too (then that one counts). */
   readonly groupBy?: readonly AnalyticsDimension[];
   /** ISO 8601 or ms since the epoch. */
   readonly since?: string | number;
@@ -97,6 +106,12 @@ export interface AnalyticsQuery {
   readonly window?: string;
   /** How many top sessions and users (the server's default is 10). */
   readonly top?: number;
+}
+
+/** The price table the receiver prices sessions and calls with. */
+export interface ModelPriceTable {
+  /** USD per million input and output tokens, by model: the built-in prices with the receiver's `model_prices` setting over them. */
+  prices: ModelPrices;
 }
 
 /** Typed access to the monitor REST API. */
@@ -129,19 +144,33 @@ export interface MonitorClient {
   getAnalytics(query?: AnalyticsQuery): Promise<AnalyticsReport>;
   /** The URL that downloads the groups of {@link MonitorClient.getAnalytics} as CSV. */
   analyticsExportUrl(query?: AnalyticsQuery): string;
+  /**
+   * The price table (`GET /api/monitoring/model-prices`). Sessions and calls already carry
+   * `cost_usd`; the table prices what they do not (`costUsd` of `@llm-monitor/sessions`).
+   */
+  getModelPrices(): Promise<ModelPriceTable>;
 }
 
 type AnyQuery = SessionQuery | StatisticsQuery | LlmCallQuery | AnalyticsQuery;
 
-/** Query keys whose URL parameter is spelt differently. */
-const PARAMETER_NAMES: Readonly<Record<string, string>> = { processorType: 'processor_type', groupBy: 'group_by' };
+/**
+ * The client's old spellings of query keys (deprecated), with the wire name each stands for: every
+ * other key of a query is its URL parameter as it is.
+ */
+const DEPRECATED_QUERY_KEYS: ReadonlyMap<string, string> = new Map([
+  ['processorType', 'processor_type'],
+  ['groupBy', 'group_by'],
+]);
 
 function queryString(query: AnyQuery & { format?: string } = {}): string {
   const params = new URLSearchParams();
+  const given = query as Readonly<Record<string, unknown>>;
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined) continue;
-    const name = PARAMETER_NAMES[key] ?? key;
-    params.set(name, Array.isArray(value) ? value.join(',') : String(value));
+    const name = DEPRECATED_QUERY_KEYS.get(key);
+    // An old spelling counts only when its new name is not given too.
+    if (name !== undefined && given[name] !== undefined) continue;
+    params.set(name ?? key, Array.isArray(value) ? value.join(',') : String(value));
   }
   const text = params.toString();
   return text ? `?${text}` : '';
@@ -159,11 +188,14 @@ export function createMonitorClient(options: MonitorClientOptions): MonitorClien
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new MonitorApiError(response.status, 'LLMMON_ERR_CLIENT_BAD_RESPONSE', `GET ${path}: response is not JSON`);
+      throw new MonitorApiError(response.status, CLIENT_ERROR_CODES.BAD_RESPONSE, `GET ${path}: response is not JSON`);
     }
     if (!response.ok) {
-      const error = (body ?? {}) as { code?: string; message?: string };
-      throw new MonitorApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? `GET ${path} failed`);
+      const error = (body ?? {}) as { code?: unknown; message?: unknown };
+      // An error answer without a code is not the API's (a proxy's, another server's).
+      const code = typeof error.code === 'string' ? error.code : CLIENT_ERROR_CODES.BAD_RESPONSE;
+      const message = typeof error.message === 'string' ? error.message : `GET ${path} failed with HTTP ${response.status}`;
+      throw new MonitorApiError(response.status, code, message);
     }
     return body as T;
   }
@@ -179,5 +211,6 @@ export function createMonitorClient(options: MonitorClientOptions): MonitorClien
     llmCallsExportUrl: (format, query = {}) => `${base}/api/monitoring/llm-calls${queryString({ ...query, format })}`,
     getAnalytics: (query) => getJson(`/api/monitoring/analytics${queryString(query)}`),
     analyticsExportUrl: (query = {}) => `${base}/api/monitoring/analytics${queryString({ ...query, format: 'csv' })}`,
+    getModelPrices: () => getJson('/api/monitoring/model-prices'),
   };
 }

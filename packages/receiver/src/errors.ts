@@ -1,6 +1,9 @@
+import { LIVE_ERROR_CODES } from '@llm-monitor/sessions';
+
 /**
  * The receiver's error catalogue. Every error the receiver answers with, logs or exits on carries
- * one of these codes; docs/errors.md documents each.
+ * one of these codes; docs/errors.md documents each. The codes live clients get are spelt once, in
+ * `@llm-monitor/sessions` (`LIVE_ERROR_CODES`), which the client imports too: here they are keyed by it.
  */
 export const ERROR_CATALOGUE = {
   LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE: {
@@ -27,7 +30,7 @@ export const ERROR_CATALOGUE = {
     status: 503,
     description: 'The receiver is shutting down and takes no new spans; retry after the Retry-After seconds (another replica, or this one restarted).',
   },
-  LLMMON_ERR_CLIENT_TOO_SLOW: {
+  [LIVE_ERROR_CODES.CLIENT_TOO_SLOW]: {
     status: 429,
     description: 'A live client (WebSocket or SSE) fell more than live_max_buffered_bytes behind; its connection was ended.',
   },
@@ -47,7 +50,7 @@ export const ERROR_CATALOGUE = {
     status: 503,
     description: 'The web monitor page is not built (packages/web/dist/app is missing); the REST API still answers.',
   },
-  LLMMON_ERR_BAD_PARAMETER: {
+  [LIVE_ERROR_CODES.BAD_PARAMETER]: {
     status: 400,
     description: 'A query or path parameter is invalid; the message names it.',
   },
@@ -63,6 +66,18 @@ export const ERROR_CATALOGUE = {
     status: 500,
     answered: false,
     description: 'A setting from the config file, an environment variable or a flag is invalid; the message names it and its source.',
+  },
+  LLMMON_ERR_PORT_IN_USE: {
+    status: 500,
+    answered: false,
+    description:
+      'At start: the port of the API server (port) or of the OTLP/HTTP server (otlp_port) is already in use. The message names the server, the address and the flag and environment variable that change it; nothing is left listening. Exit code 2.',
+  },
+  LLMMON_ERR_PORT_NOT_PERMITTED: {
+    status: 500,
+    answered: false,
+    description:
+      'At start: the system does not let the receiver listen on the port (EACCES: ports below 1024 need privileges). The message names the server, the address and the flag and environment variable that change it. Exit code 2.',
   },
   LLMMON_ERR_INTERNAL: {
     status: 500,

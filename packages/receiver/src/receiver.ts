@@ -30,6 +30,8 @@ import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
 import { DEFAULT_CONFIG, parseModelPrices, validateConfig } from './config.js';
 import { InternalErrors } from './internal-errors.js';
+import { listenOn } from './listen-errors.js';
+import { RECEIVER_VERSION } from './version.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
 import { OTLP_TRACES_PATH, otlpClientError, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
@@ -38,7 +40,8 @@ import { SlicedWork } from './otlp/sliced-work.js';
 import type { Steps } from './otlp/sliced-work.js';
 import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import { createRedactor } from './pipeline/redaction.js';
-import { loadWebApp, locateWebApp, webAppRoutes } from './web/web-app-routes.js';
+import { locateWebApp, webAppRoutes } from './web/web-app-routes.js';
+import { installResponseCompression } from './web/response-compression.js';
 
 /** `Name=value` entries as headers. */
 function headersOf(entries: readonly string[]): Record<string, string> {
@@ -296,10 +299,19 @@ export async function buildReceiver(
     logController: new LogController({ disableRequestLogging: true }),
     clientErrorHandler: apiClientError,
   });
-  installApiErrorHandling(apiServer);
+  installApiErrorHandling(apiServer, {
+    host: config.host,
+    // An exporter pointed at this port is told the OTLP port actually bound (otlp_port may be 0).
+    otlpPort: () => {
+      const address = otlpServer.server.address();
+      return address !== null && typeof address === 'object' ? address.port : config.otlpPort;
+    },
+  });
+  // Before every route: it compresses the answers of the routes added after it.
+  await installResponseCompression(apiServer);
   await apiServer.register(swagger, {
     openapi: {
-      info: { title: 'llm-monitor', version: '0.1.0', description: 'Live LLM processing sessions rebuilt from OpenTelemetry spans.' },
+      info: { title: 'llm-monitor', version: RECEIVER_VERSION, description: 'Live LLM processing sessions rebuilt from OpenTelemetry spans.' },
     },
   });
   // The UI's assets come from the package itself: no CDN at run time.
@@ -352,7 +364,7 @@ export async function buildReceiver(
   await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth } });
   await apiServer.register(websocketRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingSeconds * 1000 });
   await apiServer.register(sseRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes });
-  await apiServer.register(webAppRoutes, { assets: loadWebApp(options.webAppDirectory ?? locateWebApp()), apiIndex: API_INDEX });
+  await apiServer.register(webAppRoutes, { directory: options.webAppDirectory ?? locateWebApp(), apiIndex: API_INDEX });
   apiServer.get('/api/monitoring/model-prices', {
     schema: {
       summary: 'The price table: the built-in prices (a snapshot of @pydantic/genai-prices) with the model_prices setting over them; USD per million input and output tokens, by model',
@@ -383,8 +395,15 @@ export async function buildReceiver(
     forwarder,
     hub,
     async listen() {
-      await otlpServer.listen({ host: config.host, port: config.otlpPort });
-      await apiServer.listen({ host: config.host, port: config.port });
+      await listenOn(otlpServer, 'otlpPort', config.host, config.otlpPort);
+      try {
+        await listenOn(apiServer, 'port', config.host, config.port);
+      } catch (error) {
+        // A failed start leaves nothing listening: an OTLP port left open would take spans that no
+        // API shows, and keep the port from the next attempt.
+        await otlpServer.close();
+        throw error;
+      }
       sweepTimer = setInterval(() => {
         // A wall: the pipeline guards each step of the sweep; this catches anything beyond them.
         try {

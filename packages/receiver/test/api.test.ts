@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEPRECATED_PARAMETER_ALIASES, LIVE_FILTER_PARAMETERS, SESSION_FILTER_PARAMETERS } from '@llm-monitor/sessions';
 import { buildReceiver } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
 import { oneSpanRequest } from './otlp-fixtures.js';
@@ -38,6 +39,27 @@ describe('monitor API', () => {
     expect(active.json()).toHaveLength(1);
     const recent = await receiver.apiServer.inject('/api/monitoring/sessions/recent?limit=1');
     expect(recent.json()).toEqual({ sessions: [expect.objectContaining({ model: 'm' })], next_cursor: null });
+  });
+
+  it('filters the recent sessions by the filter names', async () => {
+    const ids = async (query: string) => ((await receiver.apiServer.inject(`/api/monitoring/sessions/recent?${query}`)).json() as { sessions: { session_id: string }[] }).sessions.length;
+    expect(await ids('model=m&status=active')).toBe(1);
+    expect(await ids('model=other')).toBe(0);
+    // The running session has no processor type, task or conversation.
+    expect(await ids('processor_type=batch')).toBe(0);
+    expect(await ids('task=t')).toBe(0);
+    expect(await ids('conversation=c-1')).toBe(0);
+  });
+
+  it('declares the same filter names on the REST list and the SSE stream, the alias as deprecated', async () => {
+    // OpenAPI marks the alias deprecated on its schema.
+    type Parameter = { name: string; in: string; schema: { deprecated?: boolean } };
+    const spec = (await receiver.apiServer.inject('/docs/json')).json() as { paths: Record<string, { get: { parameters: Parameter[] } }> };
+    const query = (path: string): Parameter[] => spec.paths[path]!.get.parameters.filter((parameter) => parameter.in === 'query');
+    expect(query('/api/monitoring/sessions/recent').map((parameter) => parameter.name)).toEqual(expect.arrayContaining([...SESSION_FILTER_PARAMETERS]));
+    const stream = query('/api/monitoring/stream');
+    expect(stream.filter((parameter) => !parameter.schema.deprecated).map((parameter) => parameter.name).sort()).toEqual([...LIVE_FILTER_PARAMETERS].sort());
+    expect(stream.filter((parameter) => parameter.schema.deprecated).map((parameter) => parameter.name)).toEqual(Object.keys(DEPRECATED_PARAMETER_ALIASES));
   });
 
   it('answers a bad parameter with 400 naming it', async () => {

@@ -54,7 +54,11 @@ export type { StatisticsInput, DurationSummary, SessionStatistics, StatisticsRep
 export { cursorAfter, encodeCursor, matchesFilter, previewsContain, startedWithin, newestFirst, parseCursor, querySessions } from './session-query.js';
 export type { SessionFilter, SessionPage } from './session-query.js';
 export { coalesce, eventsBetween, liveStepOf, seenStateOf, sessionStartedEvent, SUMMARY_TEXT_LENGTH, summaryOf } from './live-events.js';
-export type { LiveEvent, LiveStep, SeenState, SessionSummary } from './live-events.js';
+export type { LiveClientMessage, LiveEvent, LiveServerMessage, LiveSnapshot, LiveStep, LiveSubscriptionDescription, SeenState, SessionSummary } from './live-events.js';
+export { DEPRECATED_PARAMETER_ALIASES, LIVE_FILTER_PARAMETERS, SESSION_FILTER_PARAMETERS } from './filter-parameters.js';
+export type { LiveFilter, SessionFilterParameters } from './filter-parameters.js';
+export { CLIENT_ERROR_CODES, LIVE_CLOSE_CODES, LIVE_ERROR_CODES } from './wire-error-codes.js';
+export type { ClientErrorCode, LiveErrorCode } from './wire-error-codes.js';
 export { costUsd, priceOf, withDefaultPrices } from './model-prices.js';
 export { DEFAULT_MODEL_PRICES, DEFAULT_PRICES_SOURCE } from './default-prices.js';
 export { CALL_PREVIEW_LENGTH, callRowsOf, matchesCallFilter } from './call-log.js';

@@ -1,8 +1,13 @@
 /**
- * What the live streams (WebSocket and SSE) send: compact session summaries and the events that
- * turn one state of a session into the next.
+ * What the live streams (WebSocket and SSE) send: compact session summaries, the events that turn
+ * one state of a session into the next, and the messages around them (snapshot, batch, replies to a
+ * subscription, errors); and what a WebSocket client sends them. The receiver writes these types and
+ * `@llm-monitor/client` reads them: one definition, so the two cannot drift.
  */
+import type { LiveFilter } from './filter-parameters.js';
 import type { BudgetCrossing, Metadata, ProcessingSession, SessionStatus, StepRecord } from './model.js';
+import type { StatisticsReport } from './statistics.js';
+import type { LiveErrorCode } from './wire-error-codes.js';
 
 /** A session without its timeline: what a live list needs. */
 export interface SessionSummary {
@@ -43,6 +48,34 @@ export type LiveEvent =
   | { type: 'session_removed'; session_id: string }
   | ({ type: 'budget_exceeded'; session_id: string; user_id: string | null } & BudgetCrossing)
   | { type: 'session_completed' | 'session_failed' | 'session_abandoned'; session: SessionSummary };
+
+/** What a live client gets first on each connection: where things stand. */
+export interface LiveSnapshot {
+  statistics: StatisticsReport;
+  /** The newest running sessions the subscription admits, at most 1,000 (and at most 2 MiB of summaries). */
+  active_sessions: SessionSummary[];
+  /** How many running sessions the subscription admits in all (more than listed when the snapshot was cut). */
+  active_total: number;
+}
+
+/** A subscription as the server understood it, in the wire names (the `subscribed` reply). */
+export type LiveSubscriptionDescription = { active: false } | ({ active: true } & LiveFilter);
+
+/**
+ * A message of the WebSocket (`/ws/monitoring`), server to client. The SSE stream sends the same
+ * things as named events: `snapshot`, each event of a batch under its own `type`, `statistics`, `error`.
+ */
+export type LiveServerMessage =
+  | ({ type: 'snapshot' } & LiveSnapshot)
+  /** The events of one tick, with statistics at most once a second while sessions change. */
+  | { type: 'batch'; events: LiveEvent[]; statistics?: StatisticsReport }
+  | { type: 'subscribed'; subscription: LiveSubscriptionDescription }
+  | { type: 'unsubscribed' }
+  /** The server refused a message or a subscription; `code` is one of `LIVE_ERROR_CODES`. */
+  | { type: 'error'; code: LiveErrorCode; message: string };
+
+/** A message of the WebSocket, client to server: what to receive from now on. */
+export type LiveClientMessage = ({ type: 'subscribe' } & LiveFilter) | { type: 'unsubscribe' };
 
 /**
  * Longest preview and error text in a summary, in characters: summaries go to every live client and

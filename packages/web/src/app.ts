@@ -36,9 +36,9 @@ export function startApp(root: HTMLElement): void {
   const client = createMonitorClient({ baseUrl });
   const state = new LiveState();
   // Views that show cost wait for the price table; without one, nothing has a price.
-  const prices: Promise<ModelPrices> = fetch(`${baseUrl}/api/monitoring/model-prices`)
-    .then((response) => (response.ok ? (response.json() as Promise<{ prices: ModelPrices }>) : { prices: {} }))
-    .then((body) => body.prices)
+  const prices: Promise<ModelPrices> = client
+    .getModelPrices()
+    .then((table) => table.prices)
     .catch(() => ({}));
 
   // The charts cover the last five minutes: fill them from the history rather than starting empty,

@@ -37,7 +37,7 @@ export function usageHash(window: string): string {
 
 /** The analytics the view asks for: model by day (the charts), by model and by user (the tables); each brings the totals and top lists. */
 export function usageQueries(window: string, top = TOP_COUNT): { readonly daily: AnalyticsQuery; readonly byModel: AnalyticsQuery; readonly byUser: AnalyticsQuery } {
-  const query = (groupBy: AnalyticsDimension[]): AnalyticsQuery => ({ groupBy, window, top });
+  const query = (dimensions: AnalyticsDimension[]): AnalyticsQuery => ({ group_by: dimensions, window, top });
   return { daily: query(['model', 'day']), byModel: query(['model']), byUser: query(['user']) };
 }
 

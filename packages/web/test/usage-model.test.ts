@@ -34,9 +34,9 @@ describe('the usage view', () => {
 
   it('asks for model by day, by model and by user over the window', () => {
     expect(usageQueries('30d')).toEqual({
-      daily: { groupBy: ['model', 'day'], window: '30d', top: 10 },
-      byModel: { groupBy: ['model'], window: '30d', top: 10 },
-      byUser: { groupBy: ['user'], window: '30d', top: 10 },
+      daily: { group_by: ['model', 'day'], window: '30d', top: 10 },
+      byModel: { group_by: ['model'], window: '30d', top: 10 },
+      byUser: { group_by: ['user'], window: '30d', top: 10 },
     });
   });
 

@@ -1,6 +1,6 @@
 /** Reading the query parameters the monitoring API shares, with errors that name the parameter. */
 import { LlmMonitorError } from '../errors.js';
-import type { SessionStatus } from '@llm-monitor/sessions';
+import type { SESSION_FILTER_PARAMETERS, SessionFilter, SessionStatus } from '@llm-monitor/sessions';
 
 /** A bad query parameter: 400 `LLMMON_ERR_BAD_PARAMETER`, naming it. */
 export function badParameter(name: string, value: unknown, expected: string): LlmMonitorError {
@@ -59,3 +59,33 @@ export const WINDOW_QUERY_PROPERTIES = {
   until: { type: 'string', description: 'started before: ISO 8601 or ms since the epoch' },
   window: { type: 'string', description: 'started within this long before now: 30s, 15m, 1h, 7d' },
 } as const;
+
+/** The session filter's parameters as a URL gives them: text, `status` comma-separated. */
+export type SessionFilterQuery = { readonly [K in (typeof SESSION_FILTER_PARAMETERS)[number]]?: string };
+
+/**
+ * The session filter's parameters, as the routes' schemas declare them: the REST list and the SSE
+ * stream take the same names (`SESSION_FILTER_PARAMETERS`; the `satisfies` holds this to that list).
+ */
+export const SESSION_FILTER_QUERY_PROPERTIES = {
+  status: { type: 'string', description: 'comma-separated: active, completed, failed, abandoned' },
+  model: { type: 'string' },
+  task: { type: 'string' },
+  processor_type: { type: 'string' },
+  conversation: { type: 'string', description: 'conversation id' },
+} as const satisfies Record<keyof SessionFilterQuery, object>;
+
+/**
+ * The filter the parameters given describe, in the store's terms. The one place where the wire
+ * names meet `SessionFilter`'s, for the REST list and the live streams alike.
+ */
+export function sessionFilterOf(query: SessionFilterQuery): Pick<SessionFilter, 'status' | 'model' | 'task' | 'processorType' | 'conversationId'> {
+  const status = statusParameter(query.status);
+  return {
+    ...(status === undefined ? {} : { status }),
+    ...(query.model === undefined ? {} : { model: query.model }),
+    ...(query.task === undefined ? {} : { task: query.task }),
+    ...(query.processor_type === undefined ? {} : { processorType: query.processor_type }),
+    ...(query.conversation === undefined ? {} : { conversationId: query.conversation }),
+  };
+}

@@ -7,7 +7,8 @@ import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from './api-errors.js';
 import { sessionsToCsv } from './csv.js';
 import { exportFormat, MAX_ANSWER_LENGTH, MAX_EXPORT, sendExport } from './exports.js';
-import { badParameter, statusParameter, WINDOW_QUERY_PROPERTIES, windowParameters } from './query-parameters.js';
+import { badParameter, SESSION_FILTER_QUERY_PROPERTIES, sessionFilterOf, WINDOW_QUERY_PROPERTIES, windowParameters } from './query-parameters.js';
+import type { SessionFilterQuery } from './query-parameters.js';
 
 /** Options of {@link sessionRoutes}. */
 export interface SessionRoutesOptions {
@@ -27,14 +28,9 @@ export const MAX_ACTIVE_LISTED = 1000;
 
 const sessionList = { type: 'array', items: processingSessionSchema } as const;
 
-interface RecentQuery {
+interface RecentQuery extends SessionFilterQuery {
   limit?: number;
   cursor?: string;
-  status?: string;
-  model?: string;
-  task?: string;
-  processor_type?: string;
-  conversation?: string;
   since?: string;
   until?: string;
   window?: string;
@@ -48,11 +44,7 @@ const recentQuerySchema = {
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: MAX_EXPORT, description: 'sessions per page (default 50, at most 1,000) or per export (default 1,000, at most 10,000)' },
     cursor: { type: 'string', description: 'next_cursor of the previous page' },
-    status: { type: 'string', description: 'comma-separated: active, completed, failed, abandoned' },
-    model: { type: 'string' },
-    task: { type: 'string' },
-    processor_type: { type: 'string' },
-    conversation: { type: 'string', description: 'conversation id' },
+    ...SESSION_FILTER_QUERY_PROPERTIES,
     ...WINDOW_QUERY_PROPERTIES,
     q: { type: 'string', maxLength: 500, description: 'text in the content or result preview (case-insensitive)' },
     format: { enum: ['json', 'csv'], description: 'download an export instead of a page (also by Accept: text/csv)' },
@@ -124,11 +116,7 @@ export async function sessionRoutes(app: FastifyInstance, { store, history }: Se
       const window = windowParameters(query, Date.now());
       const filter: SessionFilter = {
         ...window,
-        ...(query.status === undefined ? {} : { status: statusParameter(query.status) }),
-        ...(query.model === undefined ? {} : { model: query.model }),
-        ...(query.task === undefined ? {} : { task: query.task }),
-        ...(query.processor_type === undefined ? {} : { processorType: query.processor_type }),
-        ...(query.conversation === undefined ? {} : { conversationId: query.conversation }),
+        ...sessionFilterOf(query),
         ...(query.q === undefined ? {} : { text: query.q }),
       };
       const after = query.cursor === undefined ? undefined : parseCursor(query.cursor);

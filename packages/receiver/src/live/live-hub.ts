@@ -7,7 +7,7 @@
 import { approximateJsonLength, computeStatistics, isEnded, matchesFilter, newestFirst } from '@llm-monitor/sessions';
 import type { ProcessingSession, SessionFilter, SessionStore, StatisticsReport } from '@llm-monitor/sessions';
 import { coalesce, eventsBetween, seenStateOf, sessionStartedEvent, summaryOf } from '@llm-monitor/sessions';
-import type { LiveEvent, SeenState, SessionSummary } from '@llm-monitor/sessions';
+import type { LiveEvent, LiveSnapshot, SeenState, SessionSummary } from '@llm-monitor/sessions';
 
 /** What a client wants: every session (the default), some sessions by id, or sessions matching a filter. */
 export interface LiveSubscription {
@@ -37,14 +37,8 @@ export interface LiveClient {
   close(): void;
 }
 
-/** What a client gets on connecting. */
-export interface LiveSnapshot {
-  statistics: StatisticsReport;
-  /** The newest running sessions the subscription admits, at most {@link SNAPSHOT_MAX_SESSIONS}. */
-  active_sessions: SessionSummary[];
-  /** How many running sessions the subscription admits in all (more than listed when the snapshot was cut). */
-  active_total: number;
-}
+/** What a client gets on connecting: the shared wire type (`@llm-monitor/sessions`), cut to {@link SNAPSHOT_MAX_SESSIONS}. */
+export type { LiveSnapshot } from '@llm-monitor/sessions';
 
 /**
  * Most running sessions a snapshot lists, and the most characters their summaries take: a new client

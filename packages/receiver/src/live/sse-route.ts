@@ -5,9 +5,11 @@
  * cannot keep up is ended.
  */
 import type { FastifyInstance } from 'fastify';
+import { LIVE_ERROR_CODES } from '@llm-monitor/sessions';
+import { SESSION_FILTER_QUERY_PROPERTIES } from '../api/query-parameters.js';
+import type { SessionFilterQuery } from '../api/query-parameters.js';
 import type { LiveHub } from './live-hub.js';
-import { subscriptionOf } from './subscriptions.js';
-import type { FilterFields } from './subscriptions.js';
+import { subscriptionOfQuery } from './subscriptions.js';
 
 /** Path of the SSE stream. */
 export const SSE_PATH = '/api/monitoring/stream';
@@ -55,30 +57,26 @@ function batchText(events: readonly { type: string }[], statistics: object | und
 
 /** Registers the SSE endpoint on the API server. */
 export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): Promise<void> {
-  app.get<{ Querystring: FilterFields & { session?: string } }>(
+  app.get<{ Querystring: SessionFilterQuery & { sessions?: string; session?: string } }>(
     SSE_PATH,
     {
       // A HEAD would open a stream that never ends: the route answers GET only.
       exposeHeadRoute: false,
       schema: {
-        summary: 'Live session events as server-sent events: snapshot, session_started, stage_changed, step_started, step_completed, tokens, budget_exceeded, session_completed, session_failed, session_abandoned, statistics',
+        summary: 'Live session events as server-sent events: snapshot, session_started, stage_changed, step_started, step_completed, tokens, budget_exceeded, session_completed, session_failed, session_abandoned, session_renamed, session_removed, statistics, error',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            session: { type: 'string', description: 'comma-separated session ids' },
-            status: { type: 'string', description: 'comma-separated statuses' },
-            model: { type: 'string' },
-            task: { type: 'string' },
-            processor_type: { type: 'string' },
-            conversation: { type: 'string' },
+            sessions: { type: 'string', description: 'comma-separated session ids' },
+            session: { type: 'string', deprecated: true, description: 'deprecated alias of sessions (its old name here)' },
+            ...SESSION_FILTER_QUERY_PROPERTIES,
           },
         },
       },
     },
     (request, reply) => {
-      const { session, ...fields } = request.query;
-      const subscription = subscriptionOf(session === undefined ? undefined : session.split(',').filter(Boolean), fields, 'session');
+      const subscription = subscriptionOfQuery(request.query);
       const raw = reply.raw;
       reply.hijack();
       raw.writeHead(200, {
@@ -111,7 +109,7 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
           if (raw.writableLength > options.maxBufferedBytes) {
             options.hub.droppedTooSlow('sse', events.length);
             // Say why before ending, so the client knows not to come straight back as it was.
-            raw.write(sseEvent('error', { code: 'LLMMON_ERR_CLIENT_TOO_SLOW', message: `client too slow: ${raw.writableLength} bytes waiting` }));
+            raw.write(sseEvent('error', { code: LIVE_ERROR_CODES.CLIENT_TOO_SLOW, message: `client too slow: ${raw.writableLength} bytes waiting` }));
             drop();
             return;
           }

@@ -7,10 +7,12 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
+import { LIVE_CLOSE_CODES, LIVE_ERROR_CODES } from '@llm-monitor/sessions';
+import type { LiveServerMessage } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import type { LiveHub, LiveSubscription } from './live-hub.js';
-import { describeSubscription, subscriptionOf } from './subscriptions.js';
-import type { FilterFields } from './subscriptions.js';
+import { describeSubscription, subscriptionOfMessage, subscriptionOfQuery } from './subscriptions.js';
+import type { LiveParameters } from './subscriptions.js';
 
 /** Path of the live WebSocket. */
 export const WEBSOCKET_PATH = '/ws/monitoring';
@@ -24,16 +26,20 @@ export interface WebSocketRouteOptions {
   readonly pingIntervalMs: number;
 }
 
-/** Close code for a client that cannot keep up (1013, "try again later"). */
-export const CLOSE_TOO_SLOW = 1013;
+/** Close code for a client that cannot keep up (1013, "try again later"); the shared `LIVE_CLOSE_CODES` hold it. */
+export const CLOSE_TOO_SLOW = LIVE_CLOSE_CODES.TOO_SLOW;
 
-interface ClientMessage extends FilterFields {
-  type?: unknown;
-  sessions?: string[];
+/** A client's message before it is checked: any JSON object. */
+type ClientMessage = LiveParameters & { readonly type?: unknown };
+
+/** Batches go through {@link serialized}; every other message the server sends goes through here. */
+function send(socket: WebSocket, message: Exclude<LiveServerMessage, { type: 'batch' }>): void {
+  socket.send(JSON.stringify(message));
 }
 
-function send(socket: WebSocket, message: unknown): void {
-  socket.send(JSON.stringify(message));
+/** The error message of a refused message or subscription. */
+function refusal(message: string): Extract<LiveServerMessage, { type: 'error' }> {
+  return { type: 'error', code: LIVE_ERROR_CODES.BAD_PARAMETER, message };
 }
 
 /** Batches shared by many clients (those that want everything) are serialised once. */
@@ -52,16 +58,15 @@ function serialized(events: readonly unknown[], statistics: unknown): string {
 /** Registers the WebSocket endpoint on the API server. */
 export async function websocketRoute(app: FastifyInstance, options: WebSocketRouteOptions): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  app.get<{ Querystring: FilterFields & { sessions?: string } }>(WEBSOCKET_PATH, { websocket: true, schema: { hide: true } }, (socket, request) => {
+  app.get<{ Querystring: LiveParameters }>(WEBSOCKET_PATH, { websocket: true, schema: { hide: true } }, (socket, request) => {
     let alive = true;
     // The URL may carry the subscription, so a reconnecting client is filtered from its first message.
     let initial: LiveSubscription;
     try {
-      const { sessions, ...fields } = request.query;
-      initial = subscriptionOf(sessions === undefined ? undefined : sessions.split(',').filter(Boolean), fields);
+      initial = subscriptionOfQuery(request.query);
     } catch (error) {
-      send(socket, { type: 'error', code: 'LLMMON_ERR_BAD_PARAMETER', message: (error as Error).message });
-      socket.close(1008, 'bad subscription');
+      send(socket, refusal((error as Error).message));
+      socket.close(LIVE_CLOSE_CODES.BAD_SUBSCRIPTION, 'bad subscription');
       return;
     }
     const client = {
@@ -77,7 +82,7 @@ export async function websocketRoute(app: FastifyInstance, options: WebSocketRou
         }
         socket.send(serialized(events, statistics));
       },
-      close: () => closeFirmly(1001, 'server shutting down'),
+      close: () => closeFirmly(LIVE_CLOSE_CODES.SHUTTING_DOWN, 'server shutting down'),
     };
     /** Closes with a code and reason; a client that does not answer the close within a second is cut off. */
     const closeFirmly = (code: number, reason: string): void => {
@@ -106,12 +111,12 @@ export async function websocketRoute(app: FastifyInstance, options: WebSocketRou
         message = JSON.parse(data.toString()) as ClientMessage;
         if (typeof message !== 'object' || message === null) throw new Error('not an object');
       } catch {
-        send(socket, { type: 'error', code: 'LLMMON_ERR_BAD_PARAMETER', message: 'messages are JSON objects with a type: subscribe or unsubscribe' });
+        send(socket, refusal('messages are JSON objects with a type: subscribe or unsubscribe'));
         return;
       }
       try {
         if (message.type === 'subscribe') {
-          client.subscription = subscriptionOf(message.sessions, message);
+          client.subscription = subscriptionOfMessage(message);
           options.hub.resubscribed(client);
           send(socket, { type: 'subscribed', subscription: describeSubscription(client.subscription) });
         } else if (message.type === 'unsubscribe') {
@@ -119,11 +124,11 @@ export async function websocketRoute(app: FastifyInstance, options: WebSocketRou
           options.hub.resubscribed(client);
           send(socket, { type: 'unsubscribed' });
         } else {
-          throw new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', `unknown message type ${JSON.stringify(message.type)}: use subscribe or unsubscribe`);
+          throw new LlmMonitorError(LIVE_ERROR_CODES.BAD_PARAMETER, `unknown message type ${JSON.stringify(message.type)}: use subscribe or unsubscribe`);
         }
       } catch (error) {
-        const failure = error instanceof LlmMonitorError ? error : new LlmMonitorError('LLMMON_ERR_BAD_PARAMETER', (error as Error).message);
-        send(socket, { type: 'error', code: failure.code, message: failure.message });
+        // Whatever went wrong, it was reading the client's message: the client is told so.
+        send(socket, refusal((error as Error).message));
       }
     });
     socket.on('close', () => {
