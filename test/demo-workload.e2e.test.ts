@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { DEMO_FAILURES, runDemoWorkload } from '@llm-monitor/demo';
+import { DEMO_FAILURES, DEMO_TASKS, answerTokens, runDemoWorkload } from '@llm-monitor/demo';
+import type { DemoExample } from '@llm-monitor/demo';
 import { useReceiver } from './support/receiver.js';
 import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 import type { ProcessingSession, StepRecord } from '@llm-monitor/sessions';
@@ -76,6 +77,51 @@ describe('runDemoWorkload', () => {
       expect(failureStages).toContain(session.stages.at(-1)!.stage);
       expect(session.error).toBeTruthy();
     }
+  });
+
+  it('streams, in every session, the canned answer to the input it shows, with token counts that match the text', async () => {
+    const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-answers', rate: 40, timeScale: 0.03, failureRate: 0.3, maxSessions: 30, random: seeded(11) });
+    await workload.finished;
+    await workload.stop();
+    const sessions = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'demo-answers');
+    expect(sessions).toHaveLength(30);
+    // A preview is the text itself, or its start followed by an ellipsis.
+    const previews = (full: string, preview: string | null): boolean => preview === full || (preview !== null && preview.endsWith('…') && full.startsWith(preview.slice(0, -1)));
+    const answers = new Set<string>();
+    let brokenStreams = 0;
+    for (const session of sessions) {
+      const task = DEMO_TASKS.find((candidate) => candidate.task === session.task);
+      expect(task, String(session.task)).toBeDefined();
+      const example: DemoExample | undefined = task!.examples.find((candidate) => previews(candidate.input, session.content_preview));
+      expect(example, `an input of ${task!.task} that starts "${session.content_preview}"`).toBeDefined();
+      const { answer } = example!;
+      const streamed = session.streamed_tokens.join('');
+      const chat = session.llm_calls.find((call) => call.operation === 'chat');
+      if (session.status === 'completed') {
+        expect(streamed).toBe(answer);
+        const tokens = answerTokens(answer).length;
+        expect(session.token_counts).toMatchObject({ output: tokens, streamed: tokens });
+        expect(chat).toMatchObject({ output_tokens: tokens, finish_reasons: ['stop'] });
+        expect(previews(answer, chat!.response_preview), String(chat!.response_preview)).toBe(true);
+        expect(previews(answer, session.result_preview), String(session.result_preview)).toBe(true);
+        answers.add(answer);
+      } else {
+        // Failed before the stream, or broken off halfway through it: what arrived is the answer's start.
+        expect(answer.startsWith(streamed), streamed).toBe(true);
+        expect(session.token_counts.streamed).toBe(answerTokens(streamed).length);
+        if (session.stages.at(-1)!.stage === 'streaming_response') {
+          brokenStreams += 1;
+          expect(streamed.length).toBeGreaterThan(0);
+          expect(streamed.length).toBeLessThan(answer.length);
+          expect(chat?.output_tokens).toBe(session.token_counts.streamed);
+        } else {
+          expect(streamed).toBe('');
+        }
+      }
+    }
+    // Different tasks and inputs, not one text over and over.
+    expect(answers.size).toBeGreaterThan(5);
+    expect(brokenStreams).toBeGreaterThan(0);
   });
 
   it("shows each demo session's processing story over REST: the retrieval chain, its nested rerank, both searches, the model fallback and the tool call", async () => {

@@ -5,7 +5,8 @@
  * prompt and response, and the streamed answer through `streamTokens`.
  */
 import type { LlmMonitor } from '@llm-monitor/instrumentation';
-import { DEMO_FAILURES, DEMO_MODELS, DEMO_TASKS, DEMO_WORDS } from './scenarios.js';
+import { DEMO_FAILURES, DEMO_MODELS, DEMO_TASKS } from './scenarios.js';
+import { answerTokens, simulatedStream } from './simulated-stream.js';
 
 /** Source of randomness (injectable so tests can make runs repeatable). */
 export type Random = () => number;
@@ -59,30 +60,13 @@ class InjectedFailure extends Error {
   }
 }
 
-/** A simulated OpenAI-style chat stream: content chunks, then a final chunk with usage. */
-async function* simulatedStream(
-  random: Random,
-  words: number,
-  perSecond: number,
-  inputTokens: number,
-  wait: (seconds: number) => Promise<void>,
-  failAfter: number,
-  failure: Error | undefined,
-): AsyncGenerator<{ choices: { delta: { content?: string } }[]; usage?: { prompt_tokens: number; completion_tokens: number } }> {
-  for (let i = 0; i < words; i += 1) {
-    if (i >= failAfter && failure) throw failure;
-    yield { choices: [{ delta: { content: `${pick(random, DEMO_WORDS)} ` } }] };
-    await wait(1 / perSecond);
-  }
-  yield { choices: [], usage: { prompt_tokens: inputTokens, completion_tokens: words } };
-}
-
 /** Runs one realistic session through all ten stages, sometimes failing. */
 export async function runDemoSession(options: DemoSessionOptions): Promise<DemoOutcome> {
   const { monitor, random, timeScale, signal } = options;
   const model = pick(random, DEMO_MODELS);
   const task = pick(random, DEMO_TASKS);
-  const content = pick(random, task.inputs);
+  const example = pick(random, task.examples);
+  const content = example.input;
   const failure = random() < options.failureRate ? pick(random, DEMO_FAILURES) : undefined;
   const injected = failure ? new InjectedFailure(failure.message, failure.type) : undefined;
   const wait = (seconds: number): Promise<void> => sleep(seconds * 1000 * timeScale, signal);
@@ -141,7 +125,7 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
     );
     const prompt = await session.resolveTemplate({ templateId: task.template, version: '3', variables: { input: content, context } }, async () => {
       await wait(between(random, 0.01, 0.05));
-      return `Using ${context.length} passages, ${task.task.replace('_', ' ')}: ${content}`;
+      return `${task.instruction}\nRetrieved passages: ${context.map((passage) => passage.id).join(', ')}.\n\n${content}`;
     });
 
     session.stage('generating_prompt', { message: 'Rendering the prompt with its variables' });
@@ -175,16 +159,22 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
     });
     await wait(model.firstTokenSeconds * between(random, 0.6, 1.6));
 
-    const outputTokens = Math.round(between(random, task.outputTokens[0], task.outputTokens[1]));
+    // The answer belongs to the input: the canned text for it, streamed one token per chunk.
+    const tokens = answerTokens(example.answer);
+    const outputTokens = tokens.length;
     const failAfter = failure?.stage === 'streaming_response' ? Math.floor(outputTokens / 2) : Infinity;
-    const stream = simulatedStream(random, outputTokens, model.tokensPerSecond, inputTokens, wait, failAfter, injected);
+    const stream = simulatedStream({ tokens, tokensPerSecond: model.tokensPerSecond, inputTokens, wait, failAfter, failure: injected });
     let answer = '';
+    let received = 0;
     try {
       for await (const chunk of session.streamTokens(stream, { message: 'Receiving the response' })) {
-        answer += chunk.choices[0]?.delta.content ?? '';
+        const text = chunk.choices[0]?.delta.content;
+        if (text === undefined) continue;
+        answer += text;
+        received += 1;
       }
     } catch (error) {
-      call.end({ inputTokens, outputTokens: answer.split(' ').length - 1, error });
+      call.end({ inputTokens, outputTokens: received, error });
       throw error;
     }
     call.end({ responseModel: model.model, response: answer, inputTokens, outputTokens, finishReason: 'stop' });

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { setupLlmMonitor } from '@llm-monitor/instrumentation/setup';
+import { setupLlmMonitor } from '@llm-monitor/node';
 import { runDemoSession } from './demo-session.js';
 import type { Random } from './demo-session.js';
 
@@ -55,6 +55,9 @@ export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
     endpoint: options.endpoint,
     serviceName: options.serviceName ?? 'llm-monitor-demo',
     captureTokenText: true,
+    // The texts a session summarizes or translates run to a paragraph: keep them (and the result)
+    // whole, as its steps and LLM call do, so the page shows what the streamed answer answers.
+    previewLength: 1000,
     // The simulated model sends one token per chunk; a batch per 32 keeps events few but text fine-grained.
     tokenBatching: { maxTokens: 32 },
   });

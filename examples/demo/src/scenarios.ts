@@ -1,4 +1,6 @@
-/** The simulated application's repertoire: models, tasks and the text they work on. */
+/** The simulated application's repertoire: models, tasks and failures. */
+import { DEMO_EXAMPLES } from './task-examples.js';
+import type { DemoExample, DemoTaskName } from './task-examples.js';
 
 /** A model the demo pretends to call. */
 export interface DemoModel {
@@ -11,12 +13,14 @@ export interface DemoModel {
   readonly firstTokenSeconds: number;
 }
 
-/** A task the demo runs, with how long its answers are. */
+/** A task the demo runs: its template, what the template asks the model, and inputs with their answers. */
 export interface DemoTask {
-  readonly task: string;
+  readonly task: DemoTaskName;
   readonly template: string;
-  readonly outputTokens: readonly [min: number, max: number];
-  readonly inputs: readonly string[];
+  /** The template's instruction, the start of the prompt the model receives. */
+  readonly instruction: string;
+  /** Inputs with the answer the simulated model streams for each (their length sets the output tokens). */
+  readonly examples: readonly DemoExample[];
 }
 
 /** Models, from fast and small to slow and large. */
@@ -27,48 +31,40 @@ export const DEMO_MODELS: readonly DemoModel[] = [
   { model: 'mistral-small', provider: 'mistral_ai', processorType: 'multi_model', tokensPerSecond: 90, firstTokenSeconds: 0.4 },
 ];
 
-/** Tasks with sample inputs. */
+/** Tasks with sample inputs and answers (the texts live in task-examples.ts). */
 export const DEMO_TASKS: readonly DemoTask[] = [
   {
     task: 'summarize',
     template: 'summarize-v3',
-    outputTokens: [60, 220],
-    inputs: [
-      'Quarterly report: revenue grew 12% while support tickets fell by a third after the new onboarding flow shipped.',
-      'Meeting notes: the team agreed to move the launch by two weeks to finish the accessibility review.',
-    ],
+    instruction: 'Summarize the text below in a few sentences for a busy reader. Keep every figure exactly as written.',
+    examples: DEMO_EXAMPLES.summarize,
   },
   {
     task: 'translate',
     template: 'translate-de-en',
-    outputTokens: [30, 120],
-    inputs: ['Die Lieferung verzögert sich wegen des Streiks im Hafen um voraussichtlich drei Tage.'],
+    instruction: 'Translate the German text below into natural English. Keep names, dates and numbers.',
+    examples: DEMO_EXAMPLES.translate,
   },
   {
     task: 'classify',
     template: 'ticket-triage',
-    outputTokens: [5, 25],
-    inputs: ['My invoice shows a charge twice for the same month, please refund one of them.', 'The app crashes when I rotate my phone.'],
+    instruction:
+      'Classify the support ticket below. Answer with "Category:" (billing, bug, account, feature_request or how_to), "Priority:" (low, normal, high or urgent) and a one-sentence "Reason:".',
+    examples: DEMO_EXAMPLES.classify,
   },
   {
     task: 'answer_question',
     template: 'rag-answer',
-    outputTokens: [120, 420],
-    inputs: ['How do I rotate the API keys without downtime?', 'What is the retention period for audit logs?'],
+    instruction: 'Answer the customer question below from the retrieved documentation. Be concise; use a list for steps.',
+    examples: DEMO_EXAMPLES.answer_question,
   },
   {
     task: 'extract_entities',
     template: 'ner-json',
-    outputTokens: [40, 140],
-    inputs: ['Ada Lovelace met Charles Babbage in London in 1833 to discuss the Analytical Engine.'],
+    instruction: 'List the named entities in the text below as JSON: {"entities": [{"text", "type"}]}, each text exactly as it appears.',
+    examples: DEMO_EXAMPLES.extract_entities,
   },
 ];
-
-/** Words the simulated model streams. */
-export const DEMO_WORDS = (
-  'the model considers context carefully and answers with a short clear summary of key points ' +
-  'including dates names figures and next steps for the team to review before launch'
-).split(' ');
 
 /** Failures the demo injects, with the stage they happen in. */
 export const DEMO_FAILURES = [
