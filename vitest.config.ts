@@ -1,9 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { PlainSummaryReporter } from './test/support/plain-summary-reporter.js';
 
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'grafana/test/**/*.test.ts', 'test/**/*.test.ts'],
+    // The install tests run on their own (vitest.install.config.ts), after everything else.
+    exclude: [...configDefaults.exclude, 'test/**/*.install.test.ts'],
     // End-to-end tests bind real sockets and start child processes; a shared 2-core machine needs slack.
     testTimeout: 30_000,
     hookTimeout: 30_000,

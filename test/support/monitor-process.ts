@@ -38,9 +38,12 @@ export function stopMonitorsAfterEach(): void {
   });
 }
 
-/** Starts `llm-monitor` with `args` (and `nodeArgs` for node itself); resolves once it serves. */
-export function startMonitor(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<MonitorProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, MONITOR_BIN, ...args], { env: { ...process.env, ...env } });
+/**
+ * Starts `llm-monitor` with `args` (and `nodeArgs` for node itself); resolves once it serves. `bin` is
+ * the command's entry point: this checkout's by default, or one installed from the packed tarball.
+ */
+export function startMonitor(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [], bin = MONITOR_BIN): Promise<MonitorProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env } });
   running.add(child);
   let output = '';
   return new Promise((resolve, reject) => {
