@@ -8,8 +8,20 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { ...globals.node } },
+    languageOptions: {
+      globals: { ...globals.node },
+      // Type-aware rules read the types of the projects that hold each file: every package's sources,
+      // and tsconfig.check.json for the tests, benchmarks and configs.
+      parserOptions: {
+        project: ['./tsconfig.check.json', './packages/*/tsconfig.json', './examples/*/tsconfig.json', './grafana/tsconfig.json', './packages/web/tsconfig.vite.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
     rules: {
+      // A promise nobody awaits loses its errors (an unhandled rejection ends the process), and a
+      // promise where a callback is expected is never awaited: both must be said out loud (`void`).
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
@@ -20,8 +32,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js', 'vitest.config.ts', 'packages/web/vite.config.ts'],
+    files: ['eslint.config.js', 'vitest.config.ts', 'vitest.install.config.ts', 'packages/web/vite.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    // Plain JavaScript (command entry points, scripts, this file) has no types to check against.
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     // The web page: browser globals, and nothing from a span may ever be parsed as markup.
@@ -35,7 +52,15 @@ export default tseslint.config(
           message: 'Text from spans is untrusted: build elements with h() and text nodes (packages/web/src/dom.ts).',
         })),
       ],
-      'no-restricted-globals': ['error', { name: 'eval', message: 'No code from strings.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'eval', message: 'No code from strings.' },
+        // Every request of the page goes through the typed client, so the page cannot drift from the API.
+        ...['fetch', 'XMLHttpRequest', 'EventSource', 'WebSocket'].map((name) => ({
+          name,
+          message: 'Requests of the page go through @llm-monitor/client (createMonitorClient, subscribeLive).',
+        })),
+      ],
     },
   },
 );
