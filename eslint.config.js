@@ -13,7 +13,13 @@ export default tseslint.config(
       // Type-aware rules read the types of the projects that hold each file: every package's sources,
       // and tsconfig.check.json for the tests, benchmarks and configs.
       parserOptions: {
-        project: ['./tsconfig.check.json', './packages/*/tsconfig.json', './examples/*/tsconfig.json', './grafana/tsconfig.json', './packages/web/tsconfig.vite.json'],
+        project: [
+          './tsconfig.check.json',
+          './packages/*/tsconfig.json',
+          './examples/*/tsconfig.json',
+          './grafana/tsconfig.json',
+          './packages/web/tsconfig.vite.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -24,10 +30,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-syntax': [
-        'error',
-        { selector: 'ExportDefaultDeclaration', message: 'Named exports only (see DESIGN.md).' },
-      ],
+      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Named exports only (see DESIGN.md).' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },

@@ -95,7 +95,9 @@ function sessionOf(i: number): ProcessingSession {
 const store = new MemorySessionStore({ maxSessions: SESSIONS });
 const registry = createOpenMetricsRegistry();
 const app = Fastify();
-const prices = Object.fromEntries(Array.from({ length: MODELS }, (_, m) => [`model-${m}`, { input_per_million: 1, output_per_million: 4 }]));
+const prices = Object.fromEntries(
+  Array.from({ length: MODELS }, (_, m) => [`model-${m}`, { input_per_million: 1, output_per_million: 4 }]),
+);
 await app.register(prometheusExporterPlugin, { sessions: store, registry, metrics: { maxLabelValues: 100, prices } });
 await app.ready();
 for (let i = 0; i < SESSIONS; i += 1) {

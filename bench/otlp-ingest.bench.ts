@@ -74,7 +74,12 @@ describe(`the whole ingest path, ${spans.length} spans per request (spans/s = ${
     pipeline.ingest(decodeTraceRequestProtobuf(protobuf).spans, Date.now());
   });
   bench('POST /v1/traces protobuf (fastify inject: parse, decode, build, store, answer)', async () => {
-    await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, payload: protobuf });
+    await receiver.otlpServer.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/x-protobuf' },
+      payload: protobuf,
+    });
   });
   bench('POST /v1/traces protobuf + gzip', async () => {
     await receiver.otlpServer.inject({

@@ -86,7 +86,9 @@ const traceIdOffsets = offsetsAfter(template, ENCODING === 'json' ? Buffer.from(
 const sessionIdOffsets = offsetsAfter(template, Buffer.from(SESSION_MARK, 'utf8'));
 // Every span carries its trace id once; more hits would mean the mark also occurs by chance elsewhere.
 if (traceIdOffsets.length !== SPANS_PER_REQUEST || sessionIdOffsets.length < SESSIONS_PER_REQUEST) {
-  throw new Error(`id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`);
+  throw new Error(
+    `id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`,
+  );
 }
 
 let requestNumber = 0;
@@ -201,7 +203,12 @@ interface Prober {
 function startProber(apiUrl: string): Prober {
   const worker = new Worker(PROBE_WORKER, {
     eval: true,
-    workerData: { healthUrl: `${apiUrl}/healthz`, readyUrl: `${apiUrl}/readyz`, intervalMs: PROBE_INTERVAL_MS, readyzEvery: READYZ_EVERY_PROBES },
+    workerData: {
+      healthUrl: `${apiUrl}/healthz`,
+      readyUrl: `${apiUrl}/readyz`,
+      intervalMs: PROBE_INTERVAL_MS,
+      readyzEvery: READYZ_EVERY_PROBES,
+    },
   });
   const results = new Promise<ProbeResults>((resolve, reject) => {
     worker.once('message', (message: ProbeResults) => resolve(message));
@@ -234,7 +241,12 @@ function post(agent: http.Agent, url: string, body: Buffer): Promise<Answer> {
   return new Promise((resolve) => {
     const request = http.request(
       url,
-      { method: 'POST', agent, timeout: REQUEST_TIMEOUT_MS, headers: { 'content-type': ENCODING === 'json' ? 'application/json' : 'application/x-protobuf', 'content-length': body.length } },
+      {
+        method: 'POST',
+        agent,
+        timeout: REQUEST_TIMEOUT_MS,
+        headers: { 'content-type': ENCODING === 'json' ? 'application/json' : 'application/x-protobuf', 'content-length': body.length },
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -249,7 +261,12 @@ function post(agent: http.Agent, url: string, body: Buffer): Promise<Answer> {
               rejected = SPANS_PER_REQUEST;
             }
           }
-          resolve({ status, rejected: Number(rejected), ms: performance.now() - sent, retryAfterS: Number(response.headers['retry-after'] ?? 1) });
+          resolve({
+            status,
+            rejected: Number(rejected),
+            ms: performance.now() - sent,
+            retryAfterS: Number(response.headers['retry-after'] ?? 1),
+          });
         });
       },
     );
@@ -323,7 +340,10 @@ async function runScenario(label: string, bin: string): Promise<ScenarioResult> 
       answers,
       loadSeconds: (lastAnswer - loadStart) / 1000,
       rss: rss.map((sample) => ({ t: (sample.at - loadStart) / 1000, mb: sample.mb })),
-      mainThread: threadAtStart && threadAtEnd ? { onCpu: threadAtEnd.onCpu - threadAtStart.onCpu, waiting: threadAtEnd.waiting - threadAtStart.waiting } : undefined,
+      mainThread:
+        threadAtStart && threadAtEnd
+          ? { onCpu: threadAtEnd.onCpu - threadAtStart.onCpu, waiting: threadAtEnd.waiting - threadAtStart.waiting }
+          : undefined,
       loadAverage: [loadAverageAtStart, loadavg()[0]!],
       logged: receiver.logged(),
       survived: receiver.alive(),
@@ -337,7 +357,6 @@ async function runScenario(label: string, bin: string): Promise<ScenarioResult> 
 
 // ---------------------------------------------------------------------------------------------
 // Printing.
-
 
 function latencyFigures(samples: PhaseSamples): { count: number; failed: number; p50: number; p90: number; p99: number; max: number } {
   const sorted = [...samples.latencies].sort((a, b) => a - b);
@@ -357,7 +376,8 @@ function fixed(value: number, digits = 1): string {
 
 function table(title: string, header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
   return [`\n${title}`, line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -383,28 +403,64 @@ function report(results: readonly ScenarioResult[]): string {
   const latencyRows = results.flatMap((result) =>
     (['idle', 'load'] as const).map((phase) => {
       const figures = latencyFigures(result.healthz[phase]);
-      return [`${result.label} ${phase === 'idle' ? 'idle (baseline)' : 'under load'}`, String(figures.count), String(figures.failed), fixed(figures.p50), fixed(figures.p90), fixed(figures.p99), fixed(figures.max)];
+      return [
+        `${result.label} ${phase === 'idle' ? 'idle (baseline)' : 'under load'}`,
+        String(figures.count),
+        String(figures.failed),
+        fixed(figures.p50),
+        fixed(figures.p90),
+        fixed(figures.p99),
+        fixed(figures.max),
+      ];
     }),
   );
   out += table('/healthz latency, ms', ['build, phase', 'probes', 'failed', 'p50', 'p90', 'p99', 'max'], latencyRows);
 
   const column = (figure: (result: ScenarioResult) => string): string[] => results.map(figure);
-  const accepted = (result: ScenarioResult): number => result.answers.filter((answer) => answer.status === 200).reduce((sum, answer) => sum + SPANS_PER_REQUEST - answer.rejected, 0);
-  const requestMs = (result: ScenarioResult): number[] => result.answers.filter((answer) => answer.status === 200).map((answer) => answer.ms).sort((a, b) => a - b);
+  const accepted = (result: ScenarioResult): number =>
+    result.answers.filter((answer) => answer.status === 200).reduce((sum, answer) => sum + SPANS_PER_REQUEST - answer.rejected, 0);
+  const requestMs = (result: ScenarioResult): number[] =>
+    result.answers
+      .filter((answer) => answer.status === 200)
+      .map((answer) => answer.ms)
+      .sort((a, b) => a - b);
   const rows: string[][] = [
-    ['/healthz p99 load / p99 idle', ...column((r) => `${fixed(latencyFigures(r.healthz.load).p99 / latencyFigures(r.healthz.idle).p99)}×`)],
-    ['/healthz probes over 100 ms under load', ...column((r) => `${r.healthz.load.latencies.filter((ms) => ms > 100).length} of ${r.healthz.load.latencies.length + r.healthz.load.failed}`)],
+    [
+      '/healthz p99 load / p99 idle',
+      ...column((r) => `${fixed(latencyFigures(r.healthz.load).p99 / latencyFigures(r.healthz.idle).p99)}×`),
+    ],
+    [
+      '/healthz probes over 100 ms under load',
+      ...column(
+        (r) => `${r.healthz.load.latencies.filter((ms) => ms > 100).length} of ${r.healthz.load.latencies.length + r.healthz.load.failed}`,
+      ),
+    ],
     ['/readyz under load: answers', ...column((r) => statuses(r.readyz.load))],
-    ['/readyz under load: p99 / max ms', ...column((r) => `${fixed(latencyFigures(r.readyz.load).p99)} / ${fixed(latencyFigures(r.readyz.load).max)}`)],
+    [
+      '/readyz under load: p99 / max ms',
+      ...column((r) => `${fixed(latencyFigures(r.readyz.load).p99)} / ${fixed(latencyFigures(r.readyz.load).max)}`),
+    ],
     ['requests sent', ...column((r) => String(r.answers.length))],
     ['requests answered', ...column((r) => answersByStatus(r.answers))],
-    ['request time p50 / max, s (200 only)', ...column((r) => `${fixed(percentile(requestMs(r), 50) / 1000, 2)} / ${fixed((requestMs(r).at(-1) ?? Number.NaN) / 1000, 2)}`)],
+    [
+      'request time p50 / max, s (200 only)',
+      ...column((r) => `${fixed(percentile(requestMs(r), 50) / 1000, 2)} / ${fixed((requestMs(r).at(-1) ?? Number.NaN) / 1000, 2)}`),
+    ],
     ['spans accepted', ...column((r) => String(accepted(r)))],
     ['load window, s (to the last answer)', ...column((r) => fixed(r.loadSeconds))],
     ['spans/s accepted', ...column((r) => fixed(accepted(r) / r.loadSeconds, 0))],
-    ['receiver main thread on a CPU / waiting for one, s', ...column((r) => (r.mainThread ? `${fixed(r.mainThread.onCpu)} / ${fixed(r.mainThread.waiting)}` : '–'))],
+    [
+      'receiver main thread on a CPU / waiting for one, s',
+      ...column((r) => (r.mainThread ? `${fixed(r.mainThread.onCpu)} / ${fixed(r.mainThread.waiting)}` : '–')),
+    ],
     ['machine load average (1 min) at start / end', ...column((r) => `${fixed(r.loadAverage[0], 2)} / ${fixed(r.loadAverage[1], 2)}`)],
-    ['RSS idle / max / end, MB', ...column((r) => `${fixed(r.rss.filter((s) => s.t <= 0).at(-1)?.mb ?? Number.NaN, 0)} / ${fixed(Math.max(...r.rss.map((s) => s.mb)), 0)} / ${fixed(r.rss.at(-1)?.mb ?? Number.NaN, 0)}`)],
+    [
+      'RSS idle / max / end, MB',
+      ...column(
+        (r) =>
+          `${fixed(r.rss.filter((s) => s.t <= 0).at(-1)?.mb ?? Number.NaN, 0)} / ${fixed(Math.max(...r.rss.map((s) => s.mb)), 0)} / ${fixed(r.rss.at(-1)?.mb ?? Number.NaN, 0)}`,
+      ),
+    ],
     ['lines logged (warn and above)', ...column((r) => String(r.logged.length))],
     ['process alive at the end', ...column((r) => (r.survived ? 'yes' : 'NO'))],
   ];
@@ -419,12 +475,22 @@ function report(results: readonly ScenarioResult[]): string {
   const lastT = Math.max(...results.map((r) => r.rss.at(-1)?.t ?? 0));
   const rssRows: string[][] = [];
   for (let t = 0; t <= lastT; t += RSS_ROW_EVERY_S) rssRows.push([String(t), ...results.map((r) => rssAt(r, t))]);
-  rssRows.push(['last sample', ...results.map((r) => `${fixed(r.rss.at(-1)?.mb ?? Number.NaN, 0)} (t ${fixed(r.rss.at(-1)?.t ?? Number.NaN)})`)]);
-  out += table('receiver RSS over time, MB (t: seconds since the load started; 0 = end of idle)', ['t, s', ...results.map((r) => r.label)], rssRows);
+  rssRows.push([
+    'last sample',
+    ...results.map((r) => `${fixed(r.rss.at(-1)?.mb ?? Number.NaN, 0)} (t ${fixed(r.rss.at(-1)?.t ?? Number.NaN)})`),
+  ]);
+  out += table(
+    'receiver RSS over time, MB (t: seconds since the load started; 0 = end of idle)',
+    ['t, s', ...results.map((r) => r.label)],
+    rssRows,
+  );
 
   for (const result of results) {
     if (result.logged.length === 0) continue;
-    out += `\n${result.label} logged (first 3 of ${result.logged.length}):\n${result.logged.slice(0, 3).map((line) => `  ${line.slice(0, 300)}\n`).join('')}`;
+    out += `\n${result.label} logged (first 3 of ${result.logged.length}):\n${result.logged
+      .slice(0, 3)
+      .map((line) => `  ${line.slice(0, 300)}\n`)
+      .join('')}`;
   }
   return out;
 }

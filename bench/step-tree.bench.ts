@@ -54,7 +54,8 @@ async function stagesWith(session: MonitoredSession, inStage: Partial<Record<str
 
 const flat: Shape = async (session) => {
   await stagesWith(session, {
-    sending_request: async () => session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'hello' }).end({ inputTokens: 100, outputTokens: 100 }),
+    sending_request: async () =>
+      session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'hello' }).end({ inputTokens: 100, outputTokens: 100 }),
   });
 };
 
@@ -103,7 +104,11 @@ async function requestsOf(shape: Shape, count: number): Promise<{ batches: SpanR
 }
 
 /** Ingests every request into a fresh pipeline, as the receiver would. */
-function ingestAll(batches: SpanRecord[][], options: SessionPipelineOptions = {}, Pipeline: typeof SessionPipeline = SessionPipeline): void {
+function ingestAll(
+  batches: SpanRecord[][],
+  options: SessionPipelineOptions = {},
+  Pipeline: typeof SessionPipeline = SessionPipeline,
+): void {
   const pipeline = new Pipeline(options);
   for (const batch of batches) pipeline.ingest(batch, 0);
 }
@@ -114,9 +119,12 @@ const demoRequests = await requestsOf(demo, 90);
 const agentRequests = await requestsOf(agent, 10);
 
 const beforeRoot = process.env.LLMMON_BENCH_BEFORE;
-const Before = beforeRoot ? ((await import(`${beforeRoot}/packages/sessions/dist/index.js`)) as { SessionPipeline: typeof SessionPipeline }).SessionPipeline : undefined;
+const Before = beforeRoot
+  ? ((await import(`${beforeRoot}/packages/sessions/dist/index.js`)) as { SessionPipeline: typeof SessionPipeline }).SessionPipeline
+  : undefined;
 
-const per = (requests: { spans: number; steps: number }, sessions: number): string => `${requests.spans} spans, ${requests.steps / sessions} steps per session`;
+const per = (requests: { spans: number; steps: number }, sessions: number): string =>
+  `${requests.spans} spans, ${requests.steps / sessions} steps per session`;
 
 describe(`demo workload, 90 sessions (${per(demoRequests, 90)}) in requests of ${BATCH} spans (spans/s = ${demoRequests.spans} × hz)`, () => {
   bench('baseline: the tree off (maxStepsPerSession: 0)', () => {
@@ -160,7 +168,9 @@ interface Variant {
 const currentReceiver = fileURLToPath(new URL('../packages/receiver/dist/index.js', import.meta.url));
 const variants: Variant[] = [
   { label: 'tree off (max_steps_per_session: 0)', receiverModule: currentReceiver, options: { maxStepsPerSession: 0 } },
-  ...(beforeRoot ? [{ label: 'the build before the tree', receiverModule: `${beforeRoot}/packages/receiver/dist/index.js`, options: {} }] : []),
+  ...(beforeRoot
+    ? [{ label: 'the build before the tree', receiverModule: `${beforeRoot}/packages/receiver/dist/index.js`, options: {} }]
+    : []),
   { label: 'with the tree of steps', receiverModule: currentReceiver, options: {} },
 ];
 
@@ -171,7 +181,13 @@ interface Measurement {
 }
 
 function measure(variant: Variant, spansPerRequest: number): Measurement {
-  const argument = JSON.stringify({ receiverModule: variant.receiverModule, spansPerRequest, sets: 30, sessionsPerSet: 90, options: variant.options });
+  const argument = JSON.stringify({
+    receiverModule: variant.receiverModule,
+    spansPerRequest,
+    sets: 30,
+    sessionsPerSet: 90,
+    options: variant.options,
+  });
   const output = execFileSync(process.execPath, ['--expose-gc', CHILD, argument], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(output.trim().split('\n').at(-1)!) as Measurement;
 }
@@ -196,10 +212,19 @@ afterAll(() => {
       `${(median(runs[index]!.map((one) => one.heapPerSessionBytes)) / 1024).toFixed(1)}`,
     ]);
   });
-  const header = ['spans per request', 'receiver', 'spans per CPU-second (median)', 'runs', `of ${variants[reference]!.label}`, 'heap per session, KB'];
+  const header = [
+    'spans per request',
+    'receiver',
+    'spans per CPU-second (median)',
+    'runs',
+    `of ${variants[reference]!.label}`,
+    'heap per session, KB',
+  ];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
-  process.stdout.write(`\nthe whole ingest path, demo workload: 30 × 90 sessions per process, ${RUNS} processes per receiver\n${line(header)}\n${line(widths.map((width) => '-'.repeat(width)))}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(
+    `\nthe whole ingest path, demo workload: 30 × 90 sessions per process, ${RUNS} processes per receiver\n${line(header)}\n${line(widths.map((width) => '-'.repeat(width)))}\n${rows.map(line).join('\n')}\n`,
+  );
 });
 
 describe('the whole ingest path, demo workload: POST /v1/traces protobuf, a process per measurement (figures printed after the run)', () => {

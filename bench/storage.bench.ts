@@ -105,7 +105,8 @@ for (let i = 0; i < SESSIONS_PER_REQUEST; i += 1) {
   let call: ReturnType<typeof session.startLlmCall> | undefined;
   for (const stage of BUILTIN_STAGE_IDS) {
     session.stage(stage, { message: `stage ${stage}` });
-    if (stage === 'sending_request') call = session.startLlmCall({ model: 'gpt-4o-mini', provider: 'openai', prompt: 'Summarize the following text. '.repeat(6) });
+    if (stage === 'sending_request')
+      call = session.startLlmCall({ model: 'gpt-4o-mini', provider: 'openai', prompt: 'Summarize the following text. '.repeat(6) });
     if (stage === 'streaming_response') {
       for (let t = 0; t < 20; t += 1) session.tokens(5, 'a few tokens ');
       call?.end({ inputTokens: 420, outputTokens: 100, responseModel: 'gpt-4o-mini-2024-07-18' });
@@ -121,7 +122,9 @@ await provider.shutdown();
 const traceIdOffsets = offsetsAfter(template, Buffer.from(TRACE_MARK, 'hex'));
 const sessionIdOffsets = offsetsAfter(template, Buffer.from(SESSION_MARK, 'utf8'));
 if (traceIdOffsets.length !== SPANS_PER_REQUEST || sessionIdOffsets.length < SESSIONS_PER_REQUEST) {
-  throw new Error(`id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`);
+  throw new Error(
+    `id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`,
+  );
 }
 const TEMPLATE_PATH = join(WORK_DIR, 'request.pb');
 writeFileSync(TEMPLATE_PATH, template);
@@ -147,7 +150,6 @@ function cpuSeconds(pid: number): number | undefined {
     return undefined;
   }
 }
-
 
 /** CPU ticks of the whole machine: busy and in all. */
 function machineTicks(): { busy: number; total: number } {
@@ -233,17 +235,19 @@ class Prober {
   #probe(): void {
     const samples = this.samples(this.#phase);
     this.#outstanding += 1;
-    get(this.#url, 30_000).then(
-      (answer) => {
-        if (answer.status === 200) samples.latencies.push(answer.ms);
-        else samples.failed += 1;
-      },
-      () => {
-        samples.failed += 1;
-      },
-    ).finally(() => {
-      this.#outstanding -= 1;
-    });
+    get(this.#url, 30_000)
+      .then(
+        (answer) => {
+          if (answer.status === 200) samples.latencies.push(answer.ms);
+          else samples.failed += 1;
+        },
+        () => {
+          samples.failed += 1;
+        },
+      )
+      .finally(() => {
+        this.#outstanding -= 1;
+      });
   }
 
   /** Stops probing; resolves once every probe sent is answered. */
@@ -284,9 +288,13 @@ class RssSampler {
 }
 
 /** The store's figures in `/readyz` (commits so far), when it answers. */
-async function historyStats(apiUrl: string): Promise<{ commits: number; sessionsWritten: number; lastCommitMs: number | null } | undefined> {
+async function historyStats(
+  apiUrl: string,
+): Promise<{ commits: number; sessionsWritten: number; lastCommitMs: number | null } | undefined> {
   try {
-    const answer = JSON.parse((await get(`${apiUrl}/readyz`)).body) as { components?: { store?: { details?: { history?: { commits: number; sessionsWritten: number; lastCommitMs: number | null } } } } };
+    const answer = JSON.parse((await get(`${apiUrl}/readyz`)).body) as {
+      components?: { store?: { details?: { history?: { commits: number; sessionsWritten: number; lastCommitMs: number | null } } } };
+    };
     return answer.components?.store?.details?.history;
   } catch {
     return undefined;
@@ -296,7 +304,9 @@ async function historyStats(apiUrl: string): Promise<{ commits: number; sessions
 /** The receiver's V8 heap in use, in MB, from `/readyz`. */
 async function heapUsedMb(apiUrl: string): Promise<number> {
   try {
-    const answer = JSON.parse((await get(`${apiUrl}/readyz`)).body) as { components?: { memory?: { details?: { heap_used_bytes?: number } } } };
+    const answer = JSON.parse((await get(`${apiUrl}/readyz`)).body) as {
+      components?: { memory?: { details?: { heap_used_bytes?: number } } };
+    };
     return (answer.components?.memory?.details?.heap_used_bytes ?? Number.NaN) / 1024 / 1024;
   } catch {
     return Number.NaN;
@@ -420,7 +430,9 @@ function snapshot(receiver: ReceiverProcess, withDatabase: boolean): Snapshot {
 }
 
 async function runIngest(store: Store, requestBase: number): Promise<IngestResult> {
-  const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF_DIR), '--cpu-prof-name', `storage-${store.label}.cpuprofile`] : [];
+  const nodeArgs = CPU_PROF_DIR
+    ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF_DIR), '--cpu-prof-name', `storage-${store.label}.cpuprofile`]
+    : [];
   if (CPU_PROF_DIR) mkdirSync(CPU_PROF_DIR, { recursive: true });
   const receiver = await startReceiverProcess(MONITOR_BIN, ['--storage-url', store.storageUrl], nodeArgs);
   const rss = new RssSampler(receiver.pid);
@@ -479,13 +491,19 @@ async function runIngest(store: Store, requestBase: number): Promise<IngestResul
     await prober.stop();
     if (!start || !end) throw new Error('the load process never reported its measured window');
     const [historyAtStart, historyAtEnd] = await Promise.all([start.history, end.history]);
-    const cores = (end.machine.total - start.machine.total) > 0 ? (end.machine.busy - start.machine.busy) / (end.machine.total - start.machine.total) : Number.NaN;
+    const cores =
+      end.machine.total - start.machine.total > 0
+        ? (end.machine.busy - start.machine.busy) / (end.machine.total - start.machine.total)
+        : Number.NaN;
     return {
       label: store.label,
       answers,
       loadSeconds: (end.at - start.at) / 1000,
       cpuSeconds: end.cpu - start.cpu,
-      mainThread: start.thread && end.thread ? { onCpu: end.thread.onCpu - start.thread.onCpu, waiting: end.thread.waiting - start.thread.waiting } : undefined,
+      mainThread:
+        start.thread && end.thread
+          ? { onCpu: end.thread.onCpu - start.thread.onCpu, waiting: end.thread.waiting - start.thread.waiting }
+          : undefined,
       machineBusy: cores,
       databaseCpuSeconds: end.database - start.database,
       healthzIdle: prober.samples('idle'),
@@ -596,7 +614,12 @@ async function runHistory(label: string, sessions: number, spanMs: number, nowMs
     const size = fileMb(path);
     const started = performance.now();
     // 31 days: the retention job (30 by default, first run 30 s after start) must not thin the oldest day meanwhile.
-    const receiver = await startReceiverProcess(MONITOR_BIN, ['--storage-url', `sqlite:${path}`, '--history-retention-days', String(HISTORY_DAYS + 1)]);
+    const receiver = await startReceiverProcess(MONITOR_BIN, [
+      '--storage-url',
+      `sqlite:${path}`,
+      '--history-retention-days',
+      String(HISTORY_DAYS + 1),
+    ]);
     const rss = new RssSampler(receiver.pid);
     const prober = new Prober(`${receiver.apiUrl}/healthz`);
     try {
@@ -635,11 +658,21 @@ async function runHistory(label: string, sessions: number, spanMs: number, nowMs
         };
       };
       const sessionsTotal = (body: string): string => `${(JSON.parse(body) as { sessions_total: number }).sessions_total} sessions`;
-      const recent = await timed('recent', `${receiver.apiUrl}/api/monitoring/sessions/recent`, 5, (body) => `${(JSON.parse(body) as { sessions: unknown[] }).sessions.length} sessions`);
+      const recent = await timed(
+        'recent',
+        `${receiver.apiUrl}/api/monitoring/sessions/recent`,
+        5,
+        (body) => `${(JSON.parse(body) as { sessions: unknown[] }).sessions.length} sessions`,
+      );
       const hour = await timed('hour', `${receiver.apiUrl}/api/monitoring/statistics?window=1h`, 5, sessionsTotal);
       // Once each: with 200,000 sessions either takes seconds to tens of seconds on a busy 2-core machine.
       const whole = await timed('whole', `${receiver.apiUrl}/api/monitoring/statistics`, 1, sessionsTotal);
-      const analytics = await timed('analytics', `${receiver.apiUrl}/api/monitoring/analytics?window=${HISTORY_DAYS}d`, 1, (body) => `${(body.length / 1024).toFixed(0)} KB`);
+      const analytics = await timed(
+        'analytics',
+        `${receiver.apiUrl}/api/monitoring/analytics?window=${HISTORY_DAYS}d`,
+        1,
+        (body) => `${(body.length / 1024).toFixed(0)} KB`,
+      );
       return {
         label,
         sessions,
@@ -668,7 +701,6 @@ async function runHistory(label: string, sessions: number, spanMs: number, nowMs
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-
 function sortedOf(values: readonly number[]): number[] {
   return [...values].sort((a, b) => a - b);
 }
@@ -690,7 +722,8 @@ function thousands(value: number): string {
 
 function table(title: string, header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
   return [`\n${title}`, line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -724,15 +757,47 @@ function ingestReport(results: readonly IngestResult[], notes: readonly string[]
     ['spans/s acknowledged', ...column((r) => thousands(spansPerSecond(r)))],
     ['receiver CPU, cores (all threads)', ...column((r) => fixed(r.cpuSeconds / r.loadSeconds, 2))],
     ['spans per receiver CPU-second', ...column((r) => thousands(acknowledged(r) / r.cpuSeconds))],
-    ['receiver main thread on a CPU / waiting, s', ...column((r) => (r.mainThread ? `${fixed(r.mainThread.onCpu)} / ${fixed(r.mainThread.waiting)}` : '–'))],
+    [
+      'receiver main thread on a CPU / waiting, s',
+      ...column((r) => (r.mainThread ? `${fixed(r.mainThread.onCpu)} / ${fixed(r.mainThread.waiting)}` : '–')),
+    ],
     ['PostgreSQL server CPU, cores', ...column((r) => (r.label === 'postgres' ? fixed(r.databaseCpuSeconds / r.loadSeconds, 2) : '–'))],
-    ['spans per CPU-second, receiver + PostgreSQL', ...column((r) => (r.label === 'postgres' ? thousands(acknowledged(r) / (r.cpuSeconds + r.databaseCpuSeconds)) : '–'))],
+    [
+      'spans per CPU-second, receiver + PostgreSQL',
+      ...column((r) => (r.label === 'postgres' ? thousands(acknowledged(r) / (r.cpuSeconds + r.databaseCpuSeconds)) : '–')),
+    ],
     ['machine CPUs busy (all processes), %', ...column((r) => fixed(r.machineBusy * 100, 0))],
-    ['request ms p50 / p95 / p99 / max', ...column((r) => `${fixed(percentile(okMs(r), 50))} / ${fixed(percentile(okMs(r), 95))} / ${fixed(percentile(okMs(r), 99))} / ${fixed(okMs(r).at(-1))}`)],
-    ['/healthz ms idle p50 / p99', ...column((r) => `${fixed(percentile(healthz(r.healthzIdle), 50))} / ${fixed(percentile(healthz(r.healthzIdle), 99))}`)],
-    ['/healthz ms load p50 / p95 / p99 / max', ...column((r) => `${fixed(percentile(healthz(r.healthzLoad), 50))} / ${fixed(percentile(healthz(r.healthzLoad), 95))} / ${fixed(percentile(healthz(r.healthzLoad), 99))} / ${fixed(healthz(r.healthzLoad).at(-1))}`)],
-    [`/healthz probes over ${STALL_MS} ms (or failed) under load`, ...column((r) => `${r.healthzLoad.latencies.filter((ms) => ms > STALL_MS).length + r.healthzLoad.failed} of ${r.healthzLoad.latencies.length + r.healthzLoad.failed}`)],
-    ['commits in the window, sessions per commit', ...column((r) => (r.commits === undefined || r.sessionsWritten === undefined ? '–' : `${r.commits}, ${fixed(r.sessionsWritten / r.commits)}`))],
+    [
+      'request ms p50 / p95 / p99 / max',
+      ...column(
+        (r) =>
+          `${fixed(percentile(okMs(r), 50))} / ${fixed(percentile(okMs(r), 95))} / ${fixed(percentile(okMs(r), 99))} / ${fixed(okMs(r).at(-1))}`,
+      ),
+    ],
+    [
+      '/healthz ms idle p50 / p99',
+      ...column((r) => `${fixed(percentile(healthz(r.healthzIdle), 50))} / ${fixed(percentile(healthz(r.healthzIdle), 99))}`),
+    ],
+    [
+      '/healthz ms load p50 / p95 / p99 / max',
+      ...column(
+        (r) =>
+          `${fixed(percentile(healthz(r.healthzLoad), 50))} / ${fixed(percentile(healthz(r.healthzLoad), 95))} / ${fixed(percentile(healthz(r.healthzLoad), 99))} / ${fixed(healthz(r.healthzLoad).at(-1))}`,
+      ),
+    ],
+    [
+      `/healthz probes over ${STALL_MS} ms (or failed) under load`,
+      ...column(
+        (r) =>
+          `${r.healthzLoad.latencies.filter((ms) => ms > STALL_MS).length + r.healthzLoad.failed} of ${r.healthzLoad.latencies.length + r.healthzLoad.failed}`,
+      ),
+    ],
+    [
+      'commits in the window, sessions per commit',
+      ...column((r) =>
+        r.commits === undefined || r.sessionsWritten === undefined ? '–' : `${r.commits}, ${fixed(r.sessionsWritten / r.commits)}`,
+      ),
+    ],
     ['RSS idle / end / max under load, MB', ...column((r) => `${fixed(r.rss.idle, 0)} / ${fixed(r.rss.end, 0)} / ${fixed(r.rss.max, 0)}`)],
     ['machine load average at start / end', ...column((r) => `${fixed(r.loadAverage[0], 2)} / ${fixed(r.loadAverage[1], 2)}`)],
     ['lines logged (warn and above)', ...column((r) => String(r.logged.length))],
@@ -749,7 +814,7 @@ function ingestReport(results: readonly IngestResult[], notes: readonly string[]
         return [
           r.label,
           `${fixed(ratio * 100, 0)} %`,
-          `${fixed(((acknowledged(r) / r.cpuSeconds) / (acknowledged(memory) / memory.cpuSeconds)) * 100, 0)} %`,
+          `${fixed((acknowledged(r) / r.cpuSeconds / (acknowledged(memory) / memory.cpuSeconds)) * 100, 0)} %`,
           `${fixed(percentile(okMs(r), 99) / percentile(okMs(memory), 99))}×`,
           `${fixed(waitingShare(r) * 100, 0)} % / ${fixed(waitingShare(memory) * 100, 0)} %`,
           r.label === 'sqlite' ? (ratio >= 0.5 ? 'met (≥ 50 %)' : 'MISSED (< 50 %)') : '–',
@@ -757,15 +822,26 @@ function ingestReport(results: readonly IngestResult[], notes: readonly string[]
       });
     out += table(
       'durable stores against memory: (store) / (memory) in the same run',
-      ['store', 'spans/s', 'spans per receiver CPU-s', 'request p99', 'main thread waiting for a CPU, store / memory', 'target SQLite ≥ 50 % of memory (spans/s)'],
+      [
+        'store',
+        'spans/s',
+        'spans per receiver CPU-s',
+        'request p99',
+        'main thread waiting for a CPU, store / memory',
+        'target SQLite ≥ 50 % of memory (spans/s)',
+      ],
       ratioRows,
     );
-    out += '  spans/s follows what else runs on the machine (a receiver whose main thread waits for a CPU half the window acknowledges less);\n';
+    out +=
+      '  spans/s follows what else runs on the machine (a receiver whose main thread waits for a CPU half the window acknowledges less);\n';
     out += '  spans per receiver CPU-second is what the store itself costs.\n';
   }
   for (const result of results) {
     if (result.logged.length === 0) continue;
-    out += `\n${result.label} logged (first 3 of ${result.logged.length}):\n${result.logged.slice(0, 3).map((line) => `  ${line.slice(0, 300)}\n`).join('')}`;
+    out += `\n${result.label} logged (first 3 of ${result.logged.length}):\n${result.logged
+      .slice(0, 3)
+      .map((line) => `  ${line.slice(0, 300)}\n`)
+      .join('')}`;
   }
   return out;
 }
@@ -775,7 +851,10 @@ function historyReport(results: readonly HistoryResult[]): string {
   const column = (figure: (result: HistoryResult) => string): string[] => results.map(figure);
   const median = (values: readonly number[]): number => percentile(sortedOf(values), 50);
   const timedRows = (name: string, pick: (result: HistoryResult) => Timed): string[][] => [
-    [pick(results[0]!).ms.length > 1 ? `${name}: ms first / median of ${pick(results[0]!).ms.length}` : `${name}: ms`, ...column((r) => (pick(r).ms.length > 1 ? `${fixed(pick(r).ms[0])} / ${fixed(median(pick(r).ms))}` : fixed(pick(r).ms[0])))],
+    [
+      pick(results[0]!).ms.length > 1 ? `${name}: ms first / median of ${pick(results[0]!).ms.length}` : `${name}: ms`,
+      ...column((r) => (pick(r).ms.length > 1 ? `${fixed(pick(r).ms[0])} / ${fixed(median(pick(r).ms))}` : fixed(pick(r).ms[0]))),
+    ],
     [`${name}: answer`, ...column((r) => pick(r).note)],
     [`${name}: RSS max during / after, MB`, ...column((r) => `${fixed(pick(r).rssMax, 0)} / ${fixed(pick(r).rssAfter, 0)}`)],
     [`${name}: V8 heap used after, MB`, ...column((r) => fixed(pick(r).heapAfter, 0))],
@@ -795,7 +874,11 @@ function historyReport(results: readonly HistoryResult[]): string {
     ['lines logged (warn and above)', ...column((r) => String(r.logged.length))],
     ['process alive at the end', ...column((r) => (r.survived ? 'yes' : 'NO'))],
   ];
-  out += table('receiver on a SQLite history (in request order: recent ×5, statistics 1h ×5, statistics whole ×1, analytics 30d ×1)', ['', ...results.map((r) => r.label)], rows);
+  out += table(
+    'receiver on a SQLite history (in request order: recent ×5, statistics 1h ×5, statistics whole ×1, analytics 30d ×1)',
+    ['', ...results.map((r) => r.label)],
+    rows,
+  );
   if (results.length === 2) {
     const [hour, month] = results as [HistoryResult, HistoryResult];
     out += table(
@@ -803,17 +886,40 @@ function historyReport(results: readonly HistoryResult[]): string {
       ['after', '1 hour', '30 days', 'difference'],
       [
         ['ready', fixed(hour.rssReady, 0), fixed(month.rssReady, 0), signed(month.rssReady - hour.rssReady)],
-        ['recent ×5', fixed(hour.recent.rssAfter, 0), fixed(month.recent.rssAfter, 0), signed(month.recent.rssAfter - hour.recent.rssAfter)],
+        [
+          'recent ×5',
+          fixed(hour.recent.rssAfter, 0),
+          fixed(month.recent.rssAfter, 0),
+          signed(month.recent.rssAfter - hour.recent.rssAfter),
+        ],
         ['statistics 1h ×5', fixed(hour.hour.rssAfter, 0), fixed(month.hour.rssAfter, 0), signed(month.hour.rssAfter - hour.hour.rssAfter)],
-        ['statistics whole (max during)', fixed(hour.whole.rssMax, 0), fixed(month.whole.rssMax, 0), signed(month.whole.rssMax - hour.whole.rssMax)],
-        ['statistics whole (after)', fixed(hour.whole.rssAfter, 0), fixed(month.whole.rssAfter, 0), signed(month.whole.rssAfter - hour.whole.rssAfter)],
-        ['analytics 30d (max during)', fixed(hour.analytics.rssMax, 0), fixed(month.analytics.rssMax, 0), signed(month.analytics.rssMax - hour.analytics.rssMax)],
+        [
+          'statistics whole (max during)',
+          fixed(hour.whole.rssMax, 0),
+          fixed(month.whole.rssMax, 0),
+          signed(month.whole.rssMax - hour.whole.rssMax),
+        ],
+        [
+          'statistics whole (after)',
+          fixed(hour.whole.rssAfter, 0),
+          fixed(month.whole.rssAfter, 0),
+          signed(month.whole.rssAfter - hour.whole.rssAfter),
+        ],
+        [
+          'analytics 30d (max during)',
+          fixed(hour.analytics.rssMax, 0),
+          fixed(month.analytics.rssMax, 0),
+          signed(month.analytics.rssMax - hour.analytics.rssMax),
+        ],
       ],
     );
   }
   for (const result of results) {
     if (result.logged.length === 0) continue;
-    out += `\n${result.label} logged (first 3 of ${result.logged.length}):\n${result.logged.slice(0, 3).map((line) => `  ${line.slice(0, 300)}\n`).join('')}`;
+    out += `\n${result.label} logged (first 3 of ${result.logged.length}):\n${result.logged
+      .slice(0, 3)
+      .map((line) => `  ${line.slice(0, 300)}\n`)
+      .join('')}`;
   }
   return out;
 }

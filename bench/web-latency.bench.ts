@@ -78,7 +78,9 @@ async function shownOnPage(monitor: LlmMonitor): Promise<void> {
   session.stage('connecting_to_model');
   // Checked in the page on every frame. A function, not a string: the page's CSP forbids eval.
   await page.waitForFunction(
-    (id) => (globalThis as unknown as PageGlobals).document.querySelector(`.session-card[data-session-id="${id}"] [data-testid=session-stage]`)?.textContent === 'connecting to model',
+    (id) =>
+      (globalThis as unknown as PageGlobals).document.querySelector(`.session-card[data-session-id="${id}"] [data-testid=session-stage]`)
+        ?.textContent === 'connecting to model',
     session.sessionId,
     { polling: 'raf', timeout: 10_000 },
   );

@@ -18,7 +18,9 @@ mkdirSync(destination, { recursive: true });
 for (const pkg of published) {
   execFileSync(pnpm, ['pack', '--pack-destination', destination], { cwd: pkg.path, stdio: ['ignore', 'ignore', 'inherit'] });
 }
-const tarballs = readdirSync(destination).filter((name) => name.endsWith('.tgz')).sort();
+const tarballs = readdirSync(destination)
+  .filter((name) => name.endsWith('.tgz'))
+  .sort();
 if (tarballs.length !== published.length) {
   process.stderr.write(`pack-all: expected ${published.length} tarballs, found ${tarballs.length}\n`);
   process.exit(1);

@@ -23,10 +23,17 @@ async function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ api
 describe('llm-monitor command', () => {
   it('with --demo serves completed sessions with all ten stages, progress 100 and token counts', async () => {
     const { apiUrl } = await start(['--demo', '--demo-rate', '4', '--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
-    const completed = await waitFor('a completed demo session', async () => {
-      const recent = (await (await fetch(`${apiUrl}/api/monitoring/sessions/recent?limit=200&status=completed`)).json()) as { sessions: ProcessingSession[] };
-      return recent.sessions[0];
-    }, 20_000, 200);
+    const completed = await waitFor(
+      'a completed demo session',
+      async () => {
+        const recent = (await (await fetch(`${apiUrl}/api/monitoring/sessions/recent?limit=200&status=completed`)).json()) as {
+          sessions: ProcessingSession[];
+        };
+        return recent.sessions[0];
+      },
+      20_000,
+      200,
+    );
     const response = await fetch(`${apiUrl}/api/monitoring/sessions/${completed.session_id}`);
     expect(response.status).toBe(200);
     const session = (await response.json()) as ProcessingSession;
@@ -39,7 +46,11 @@ describe('llm-monitor command', () => {
   });
 
   it('reads settings from LLM_MONITOR_* variables, with flags winning', async () => {
-    const { apiUrl } = await start(['--otlp-port', '0'], { LLM_MONITOR_PORT: '0', LLM_MONITOR_OTLP_PORT: 'not-a-port', LLM_MONITOR_LOG_LEVEL: 'warn' });
+    const { apiUrl } = await start(['--otlp-port', '0'], {
+      LLM_MONITOR_PORT: '0',
+      LLM_MONITOR_OTLP_PORT: 'not-a-port',
+      LLM_MONITOR_LOG_LEVEL: 'warn',
+    });
     expect((await fetch(`${apiUrl}/healthz`)).status).toBe(200);
   });
 
@@ -73,7 +84,9 @@ describe('llm-monitor command', () => {
     );
     const otlp = spawnSync(process.execPath, [BIN, '--port', '0', '--otlp-port', otlpPort], { encoding: 'utf8', timeout: 20_000 });
     expect(otlp.status).toBe(2);
-    expect(otlp.stderr).toContain(`llm-monitor: cannot start: LLMMON_ERR_PORT_IN_USE: the OTLP/HTTP server cannot listen on 127.0.0.1:${otlpPort}: the port is already in use`);
+    expect(otlp.stderr).toContain(
+      `llm-monitor: cannot start: LLMMON_ERR_PORT_IN_USE: the OTLP/HTTP server cannot listen on 127.0.0.1:${otlpPort}: the port is already in use`,
+    );
     expect(otlp.stderr).toContain('--otlp-port or LLM_MONITOR_OTLP_PORT');
   });
 
@@ -88,7 +101,11 @@ describe('llm-monitor command', () => {
   })();
   it.skipIf(!(unprivilegedStart > 80))('says when a port needs privileges, and exits 2', () => {
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534, cwd: '/tmp' } : {};
-    const result = spawnSync(process.execPath, [BIN, '--port', '80', '--otlp-port', '0', '--storage-url', 'memory:'], { encoding: 'utf8', timeout: 20_000, ...asNobody });
+    const result = spawnSync(process.execPath, [BIN, '--port', '80', '--otlp-port', '0', '--storage-url', 'memory:'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      ...asNobody,
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(
       'llm-monitor: cannot start: LLMMON_ERR_PORT_NOT_PERMITTED: the API server (web monitor, REST API, /metrics) cannot listen on 127.0.0.1:80: permission denied (ports below 1024 need privileges). Choose a port from 1024 up with --port or LLM_MONITOR_PORT (port in the config file)\n',
@@ -104,7 +121,9 @@ describe('llm-monitor command', () => {
   });
 
   it('prints the version of the receiver package with --version and -v', () => {
-    const { version } = JSON.parse(readFileSync(new URL('../packages/receiver/package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL('../packages/receiver/package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     for (const flag of ['--version', '-v']) {
       // A broken setting does not stand in the way of asking for the version.
       const result = spawnSync(process.execPath, [BIN, flag], { encoding: 'utf8', env: { ...process.env, LLM_MONITOR_PORT: 'broken' } });
@@ -116,7 +135,8 @@ describe('llm-monitor command', () => {
   it('prints --help and exits 0', () => {
     const result = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(0);
-    for (const flag of ['--host', '--port', '--otlp-port', '--config FILE', '--[no-]demo', '--version', '--help']) expect(result.stdout).toContain(flag);
+    for (const flag of ['--host', '--port', '--otlp-port', '--config FILE', '--[no-]demo', '--version', '--help'])
+      expect(result.stdout).toContain(flag);
     // Every description starts in one column, after at least two spaces, however long the flag.
     const optionLines = result.stdout.split('\n').filter((line) => line.startsWith('  --'));
     const columns = new Set(optionLines.map((line) => /^ {2}\S+(?: \S+)? {2,}/.exec(line)?.[0].length));

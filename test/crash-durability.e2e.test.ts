@@ -359,11 +359,28 @@ class PlannedSession {
 function planSessions(random: () => number, count: number, request: number, prefix: string): PlannedSession[] {
   return Array.from({ length: count }, (_, index) => {
     const draw = random();
-    const kind: Kind = draw < 0.45 ? 'completed' : draw < 0.55 ? 'failed' : draw < 0.65 ? 'running-marker' : draw < 0.9 ? 'running-stages' : 'running-no-root';
+    const kind: Kind =
+      draw < 0.45
+        ? 'completed'
+        : draw < 0.55
+          ? 'failed'
+          : draw < 0.65
+            ? 'running-marker'
+            : draw < 0.9
+              ? 'running-stages'
+              : 'running-no-root';
     // Running sessions stop after 1–9 stages; a failed one fails in stage 3–10.
     const firstStages = kind === 'failed' ? 3 + Math.floor(random() * 8) : 1 + Math.floor(random() * 9);
     const n = request * 100 + index;
-    return new PlannedSession(kind, `${prefix}-r${request}-s${index}`, `user-${n % 17}`, `${prefix}-conv-${n % 23}`, 100 + n, 10 + (n % 97), firstStages);
+    return new PlannedSession(
+      kind,
+      `${prefix}-r${request}-s${index}`,
+      `user-${n % 17}`,
+      `${prefix}-conv-${n % 23}`,
+      100 + n,
+      10 + (n % 97),
+      firstStages,
+    );
   });
 }
 
@@ -371,18 +388,31 @@ function planSessions(random: () => number, count: number, request: number, pref
 // Talking to the receiver
 // ---------------------------------------------------------------------------------------------
 
-
 /** What became of one request: its status, or the error of a request that got no answer. */
 type Outcome = { readonly status: number; readonly rejected: number; readonly message?: string } | { readonly error: string };
 
 async function post(otlpUrl: string, spans: WireSpan[]): Promise<Outcome> {
-  const body = encodeTraceRequest([{ resource: wire.attributes({ 'service.name': wire.string('crash-app') }), scope: { name: 'llm-monitor', version: '0.1.0' }, spans }]);
+  const body = encodeTraceRequest([
+    { resource: wire.attributes({ 'service.name': wire.string('crash-app') }), scope: { name: 'llm-monitor', version: '0.1.0' }, spans },
+  ]);
   try {
-    const response = await fetch(otlpUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, signal: AbortSignal.timeout(HANG_GUARD_MS) });
+    const response = await fetch(otlpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body,
+      signal: AbortSignal.timeout(HANG_GUARD_MS),
+    });
     const answer = Buffer.from(await response.arrayBuffer());
     if (response.status === 200) return { status: 200, rejected: rejectedSpansOfProtobuf(answer) };
     // A google.rpc.Status: its message is readable as it stands.
-    return { status: response.status, rejected: 0, message: answer.toString('utf8').replace(/[^\x20-\x7e]+/g, ' ').trim() };
+    return {
+      status: response.status,
+      rejected: 0,
+      message: answer
+        .toString('utf8')
+        .replace(/[^\x20-\x7e]+/g, ' ')
+        .trim(),
+    };
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     return { error: cause?.code ?? cause?.message ?? (error as Error).message };
@@ -466,13 +496,22 @@ async function eachParallel<T>(items: readonly T[], parallel: number, work: (ite
 function differences(session: ProcessingSession, calls: readonly LlmCallRow[], expected: SessionState): string[] {
   const found: string[] = [];
   const same = (what: string, actual: unknown, wanted: unknown): void => {
-    if (JSON.stringify(actual) !== JSON.stringify(wanted)) found.push(`${what} ${JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`);
+    if (JSON.stringify(actual) !== JSON.stringify(wanted))
+      found.push(`${what} ${JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`);
   };
   same('status', session.status, expected.status);
-  same('stages', session.stages.map((stage) => stage.stage), expected.stages);
+  same(
+    'stages',
+    session.stages.map((stage) => stage.stage),
+    expected.stages,
+  );
   same('user_id', session.user_id, expected.userId);
   same('conversation_id', session.conversation_id, expected.conversationId);
-  same('tokens', [session.token_counts.input, session.token_counts.output, session.token_counts.streamed], [expected.call?.input ?? null, expected.call?.output ?? null, expected.streamed]);
+  same(
+    'tokens',
+    [session.token_counts.input, session.token_counts.output, session.token_counts.streamed],
+    [expected.call?.input ?? null, expected.call?.output ?? null, expected.streamed],
+  );
   same(
     'llm_calls',
     session.llm_calls.map((call) => [call.span_id, call.input_tokens, call.output_tokens, call.status]),
@@ -481,7 +520,9 @@ function differences(session: ProcessingSession, calls: readonly LlmCallRow[], e
   same(
     '/llm-calls rows',
     calls.map((call) => [call.span_id, call.input_tokens, call.output_tokens, call.status, call.user_id, call.conversation_id]),
-    expected.call ? [[expected.call.spanId, expected.call.input, expected.call.output, 'ok', expected.userId, expected.conversationId]] : [],
+    expected.call
+      ? [[expected.call.spanId, expected.call.input, expected.call.output, 'ok', expected.userId, expected.conversationId]]
+      : [],
   );
   return found;
 }
@@ -526,7 +567,10 @@ async function loadAndKill(monitor: MonitorProcess, prefix: string): Promise<Loa
         session.continued = true;
         carried.push({ session, ...session.rest(`request ${request} (rest)`) });
       }
-      const outcome = await post(monitor.otlpUrl, carried.flatMap((item) => item.spans));
+      const outcome = await post(
+        monitor.otlpUrl,
+        carried.flatMap((item) => item.spans),
+      );
       if ('status' in outcome && outcome.status === 200) {
         expect(outcome.rejected, `spans rejected in request ${request}`).toBe(0);
         acknowledged += 1;
@@ -607,15 +651,20 @@ async function verify(monitor: MonitorProcess, sessions: readonly PlannedSession
     found += 1;
     if (!listed.has(planned.sessionId)) problems.push(`${planned.sessionId}: not listed by /sessions/recent`);
     const call = candidates[match]!.call;
-    if (call && listedCalls.get(call.spanId) !== 1) problems.push(`${planned.sessionId}: its call is listed ${listedCalls.get(call.spanId) ?? 0} times by /llm-calls`);
+    if (call && listedCalls.get(call.spanId) !== 1)
+      problems.push(`${planned.sessionId}: its call is listed ${listedCalls.get(call.spanId) ?? 0} times by /llm-calls`);
     if (candidates[match]!.status === 'active') {
       if (active.ids.has(planned.sessionId)) runningRestored += 1;
-      else problems.push(`${planned.sessionId} (${planned.kind}, acknowledged by ${planned.acknowledged.phase}): running, but not in /sessions/active`);
+      else
+        problems.push(
+          `${planned.sessionId} (${planned.kind}, acknowledged by ${planned.acknowledged.phase}): running, but not in /sessions/active`,
+        );
     } else if (active.ids.has(planned.sessionId)) {
       problems.push(`${planned.sessionId}: ${session.status}, but listed by /sessions/active`);
     }
   });
-  if (active.total !== active.ids.size) problems.push(`/sessions/active lists ${active.ids.size} sessions, X-Total-Count says ${active.total}`);
+  if (active.total !== active.ids.size)
+    problems.push(`/sessions/active lists ${active.ids.size} sessions, X-Total-Count says ${active.total}`);
   const known = new Set(sessions.map((session) => session.sessionId));
   for (const id of active.ids) if (!known.has(id)) problems.push(`/sessions/active lists ${id}, which no request carried`);
   const acknowledged = sessions.filter((session) => session.acknowledged);
@@ -640,9 +689,14 @@ async function finish(monitor: MonitorProcess, planned: PlannedSession): Promise
   planned.acknowledged = state;
   const session = await sessionOf(monitor.apiUrl, planned.sessionId);
   expect(session, planned.sessionId).toBeDefined();
-  expect(differences(session!, await callsOf(monitor.apiUrl, planned.sessionId), state), `${planned.sessionId} completed after the restart`).toEqual([]);
+  expect(
+    differences(session!, await callsOf(monitor.apiUrl, planned.sessionId), state),
+    `${planned.sessionId} completed after the restart`,
+  ).toEqual([]);
   // The stages sent before the crash are part of it: they came back from the store, not from this request.
-  expect(session!.stages.slice(0, stagesBefore).map((stage) => stage.message)).toEqual(BUILTIN_STAGES.slice(0, stagesBefore).map((stage) => `${planned.sessionId}: ${stage.label}`));
+  expect(session!.stages.slice(0, stagesBefore).map((stage) => stage.message)).toEqual(
+    BUILTIN_STAGES.slice(0, stagesBefore).map((stage) => `${planned.sessionId}: ${stage.label}`),
+  );
   expect(session!.stages.every((stage) => stage.end_time !== null)).toBe(true);
   expect((await activeIds(monitor.apiUrl)).ids.has(planned.sessionId), `${planned.sessionId} still in /sessions/active`).toBe(false);
 }
@@ -676,7 +730,11 @@ async function crashTest(storeName: string, storageUrl: string): Promise<void> {
   // some stages done, one known only by its first stages.
   const restoredRunning = (kind: Kind): PlannedSession => {
     const candidate = result.acknowledged.find(
-      (session) => session.kind === kind && session.acknowledged!.status === 'active' && session.unacknowledged.length === 0 && session.stagesSent >= 2,
+      (session) =>
+        session.kind === kind &&
+        session.acknowledged!.status === 'active' &&
+        session.unacknowledged.length === 0 &&
+        session.stagesSent >= 2,
     );
     if (!candidate) throw new Error(`no ${kind} session was running at the kill`);
     return candidate;
@@ -693,14 +751,19 @@ async function crashTest(storeName: string, storageUrl: string): Promise<void> {
   for (const planned of continued) {
     const session = await sessionOf(third.apiUrl, planned.sessionId);
     expect(session, planned.sessionId).toBeDefined();
-    expect(differences(session!, await callsOf(third.apiUrl, planned.sessionId), planned.acknowledged!), `${planned.sessionId} after the second restart`).toEqual([]);
+    expect(
+      differences(session!, await callsOf(third.apiUrl, planned.sessionId), planned.acknowledged!),
+      `${planned.sessionId} after the second restart`,
+    ).toEqual([]);
     expect(active.ids.has(planned.sessionId), `${planned.sessionId} revived as running`).toBe(false);
   }
   // Every other session that ran at the first restart still runs (those of requests committed but
   // never answered included): nothing more, nothing less.
   const stillRunning = [...result.active].filter((id) => !continued.some((session) => session.sessionId === id));
   expect([...active.ids].sort(), 'running sessions after the second restart').toEqual(stillRunning.sort());
-  console.log(`crash test ${storeName}: finished ${continued.length} restored sessions after the restart; second restart shows ${active.ids.size} running; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `crash test ${storeName}: finished ${continued.length} restored sessions after the restart; second restart shows ${active.ids.size} running; ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 describe('a receiver killed with SIGKILL mid-load loses nothing it acknowledged', () => {
@@ -708,14 +771,18 @@ describe('a receiver killed with SIGKILL mid-load loses nothing it acknowledged'
   // machine, twice that beside other suites; the limit leaves room for a slow shared runner.
   const TIMEOUT_MS = 60_000;
 
-  it('on SQLite (a temporary file)', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'llmmon-crash-'));
-    try {
-      await crashTest('sqlite', `sqlite:${join(directory, 'history.db')}`);
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
-  }, TIMEOUT_MS);
+  it(
+    'on SQLite (a temporary file)',
+    async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'llmmon-crash-'));
+      try {
+        await crashTest('sqlite', `sqlite:${join(directory, 'history.db')}`);
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT_MS,
+  );
 
   describe.runIf(POSTGRES_URL !== undefined)('on PostgreSQL', () => {
     const schema = `llmmon_crash_${hex(6)}`;
@@ -723,9 +790,13 @@ describe('a receiver killed with SIGKILL mid-load loses nothing it acknowledged'
       await withPg(POSTGRES_URL!, (client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
     });
 
-    it('in a fresh schema', async () => {
-      await withPg(POSTGRES_URL!, (client) => client.query(`CREATE SCHEMA ${schema}`));
-      await crashTest('postgres', withSearchPath(POSTGRES_URL!, schema));
-    }, TIMEOUT_MS);
+    it(
+      'in a fresh schema',
+      async () => {
+        await withPg(POSTGRES_URL!, (client) => client.query(`CREATE SCHEMA ${schema}`));
+        await crashTest('postgres', withSearchPath(POSTGRES_URL!, schema));
+      },
+      TIMEOUT_MS,
+    );
   });
 });

@@ -35,9 +35,10 @@ const queries: PanelQuery[] = readdirSync(directory)
   .filter((file) => file.endsWith('.json'))
   .flatMap((file) => {
     const dashboard = JSON.parse(readFileSync(`${directory}${file}`, 'utf8')) as DashboardJson;
-    return dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ dashboard: dashboard.title, panel: panel.title, expr: target.expr })));
+    return dashboard.panels.flatMap((panel) =>
+      (panel.targets ?? []).map((target) => ({ dashboard: dashboard.title, panel: panel.title, expr: target.expr })),
+    );
   });
-
 
 /**
  * An agent that calls tools: sessions with a chain step holding two GenAI `execute_tool` spans,
@@ -51,8 +52,15 @@ function runToolWorkload(endpoint: string): { stop(): Promise<void> } {
     for (let round = 0; running; round += 1) {
       const session = setup.monitor.startSession({ task: 'agent', model: 'gpt-4o-mini', processorType: 'openai' });
       await session.chainStep('agent_loop', async () => {
-        for (const [tool, fails] of [['search', false], ['weather', round % 3 === 0]] as const) {
-          const span = tracer.startSpan(`execute_tool ${tool}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } }, context.active());
+        for (const [tool, fails] of [
+          ['search', false],
+          ['weather', round % 3 === 0],
+        ] as const) {
+          const span = tracer.startSpan(
+            `execute_tool ${tool}`,
+            { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
+            context.active(),
+          );
           await sleep(5);
           if (fails) span.setStatus({ code: SpanStatusCode.ERROR, message: 'tool timed out' });
           span.end();
@@ -122,15 +130,28 @@ describe.skipIf(!available)('every dashboard query against a real Prometheus', (
   }, 90_000);
 
   it('covers the Steps row with the steps the workloads make: every kind they make, both tools, retrievals, fallbacks', async () => {
-    const steps = queries.filter((query) => query.dashboard === 'LLM monitor / Stages' && /llm_monitor_(step|steps|tool_calls|retrievals|retrieval_results|model_fallbacks)_/.test(query.expr));
+    const steps = queries.filter(
+      (query) =>
+        query.dashboard === 'LLM monitor / Stages' &&
+        /llm_monitor_(step|steps|tool_calls|retrievals|retrieval_results|model_fallbacks)_/.test(query.expr),
+    );
     expect(new Set(steps.map((query) => query.panel)).size).toBe(9);
     /** The label values of `label` among the series of `expr` above zero. */
-    const values = async (expr: string, label: string): Promise<string[]> => [...new Set((await prometheus!.query(`${expr} > 0`)).map((sample) => sample.metric[label] ?? ''))].sort();
+    const values = async (expr: string, label: string): Promise<string[]> =>
+      [...new Set((await prometheus!.query(`${expr} > 0`)).map((sample) => sample.metric[label] ?? ''))].sort();
     const expected: [string, string, string[]][] = [
       // The demo: an embedding and two vector searches in its retrieval step, a template, a model
       // selection and the LLM call; the agent: its chain step and its tool calls.
-      ['sum by (kind) (llm_monitor_steps_total)', 'kind', ['chain', 'embedding', 'llm_call', 'model_selection', 'template', 'tool_call', 'vector_search']],
-      ['sum by (kind) (llm_monitor_step_duration_seconds_count)', 'kind', ['chain', 'embedding', 'llm_call', 'model_selection', 'template', 'tool_call', 'vector_search']],
+      [
+        'sum by (kind) (llm_monitor_steps_total)',
+        'kind',
+        ['chain', 'embedding', 'llm_call', 'model_selection', 'template', 'tool_call', 'vector_search'],
+      ],
+      [
+        'sum by (kind) (llm_monitor_step_duration_seconds_count)',
+        'kind',
+        ['chain', 'embedding', 'llm_call', 'model_selection', 'template', 'tool_call', 'vector_search'],
+      ],
       ['sum by (tool, status) (llm_monitor_tool_calls_total)', 'tool', ['search', 'weather']],
       ['sum by (status) (llm_monitor_tool_calls_total{tool="weather"})', 'status', ['error', 'ok']],
       ['sum by (status) (llm_monitor_tool_calls_total{tool="search"})', 'status', ['ok']],
@@ -149,7 +170,10 @@ describe.skipIf(!available)('every dashboard query against a real Prometheus', (
     // The demo's model selections fall back (one in five) from one of its own models.
     const fallbacks = await values('sum by (model) (llm_monitor_model_fallbacks_total)', 'model');
     expect(fallbacks.length).toBeGreaterThan(0);
-    expect(fallbacks.every((model) => ['gpt-4o-mini', 'claude-sonnet-4', 'mistral-small', 'llama3.1:8b'].includes(model)), fallbacks.join()).toBe(true);
+    expect(
+      fallbacks.every((model) => ['gpt-4o-mini', 'claude-sonnet-4', 'mistral-small', 'llama3.1:8b'].includes(model)),
+      fallbacks.join(),
+    ).toBe(true);
     // An empty FAQ search (three in ten) lands in the 0 bucket.
     expect(await values('sum by (le) (llm_monitor_retrieval_results_bucket{le=~"0|0.0"})', 'le')).toHaveLength(1);
   }, 60_000);

@@ -27,7 +27,15 @@ describe('runDemoWorkload', () => {
     process.on('warning', onWarning);
     try {
       // 40 sessions started within 0.2 s, each waiting on the shared signal for most of its run.
-      const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-many-at-once', rate: 200, timeScale: 0.2, failureRate: 0, maxSessions: 40, random: seeded(3) });
+      const workload = runDemoWorkload({
+        endpoint: server.otlpTracesUrl,
+        serviceName: 'demo-many-at-once',
+        rate: 200,
+        timeScale: 0.2,
+        failureRate: 0,
+        maxSessions: 40,
+        random: seeded(3),
+      });
       await workload.finished;
       await workload.stop();
       // Warnings are emitted on the next tick.
@@ -80,13 +88,22 @@ describe('runDemoWorkload', () => {
   });
 
   it('streams, in every session, the canned answer to the input it shows, with token counts that match the text', async () => {
-    const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-answers', rate: 40, timeScale: 0.03, failureRate: 0.3, maxSessions: 30, random: seeded(11) });
+    const workload = runDemoWorkload({
+      endpoint: server.otlpTracesUrl,
+      serviceName: 'demo-answers',
+      rate: 40,
+      timeScale: 0.03,
+      failureRate: 0.3,
+      maxSessions: 30,
+      random: seeded(11),
+    });
     await workload.finished;
     await workload.stop();
     const sessions = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'demo-answers');
     expect(sessions).toHaveLength(30);
     // A preview is the text itself, or its start followed by an ellipsis.
-    const previews = (full: string, preview: string | null): boolean => preview === full || (preview !== null && preview.endsWith('…') && full.startsWith(preview.slice(0, -1)));
+    const previews = (full: string, preview: string | null): boolean =>
+      preview === full || (preview !== null && preview.endsWith('…') && full.startsWith(preview.slice(0, -1)));
     const answers = new Set<string>();
     let brokenStreams = 0;
     for (const session of sessions) {
@@ -127,7 +144,15 @@ describe('runDemoWorkload', () => {
   it("shows each demo session's processing story over REST: the retrieval chain, its nested rerank, both searches, the model fallback and the tool call", async () => {
     // Sessions run at once and draw from one random source in whatever order they get to it, so a
     // seed does not fix which of them fall back; a source below the demo's 20 % makes every one do so.
-    const workload = runDemoWorkload({ endpoint: server.otlpTracesUrl, serviceName: 'demo-tree', rate: 20, timeScale: 0.03, failureRate: 0, maxSessions: 12, random: () => 0.1 });
+    const workload = runDemoWorkload({
+      endpoint: server.otlpTracesUrl,
+      serviceName: 'demo-tree',
+      rate: 20,
+      timeScale: 0.03,
+      failureRate: 0,
+      maxSessions: 12,
+      random: () => 0.1,
+    });
     await workload.finished;
     await workload.stop();
     const ids = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'demo-tree').map((s) => s.session_id);
@@ -148,16 +173,23 @@ describe('runDemoWorkload', () => {
       expect(step('rerank')).toMatchObject({ kind: 'rerank', parent_span_id: chain.span_id });
       expect(step('rerank').output_preview).toMatch(/^\[\{"id":"(doc|faq)-/);
       const searches = session.steps.filter((candidate) => candidate.kind === 'vector_search');
-      const byCollection = searches.map((search) => [search.facts.collection, search.facts.top_k, search.parent_span_id]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      const byCollection = searches
+        .map((search) => [search.facts.collection, search.facts.top_k, search.parent_span_id])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
       expect(byCollection).toEqual([
         ['docs', 4, chain.span_id],
         ['faq', 2, chain.span_id],
       ]);
       expect(step('embeddings text-embedding-3-small')).toMatchObject({ kind: 'embedding', parent_span_id: chain.span_id });
       const selection = step('model_selection');
-      expect(selection).toMatchObject({ kind: 'model_selection', stage: 'selecting_model', facts: { chosen_model: session.model, selection_reason: 'lowest latency for the task' } });
+      expect(selection).toMatchObject({
+        kind: 'model_selection',
+        stage: 'selecting_model',
+        facts: { chosen_model: session.model, selection_reason: 'lowest latency for the task' },
+      });
       expect(selection.facts.candidates?.[0]).toBe(session.model);
-      for (const fallback of selection.facts.fallbacks ?? []) expect(fallback).toEqual({ model: expect.any(String), error: '503 model overloaded' });
+      for (const fallback of selection.facts.fallbacks ?? [])
+        expect(fallback).toEqual({ model: expect.any(String), error: '503 model overloaded' });
       fallbacks += selection.facts.fallbacks?.length ?? 0;
       expect(step('cite_sources')).toMatchObject({ kind: 'tool_call', stage: 'processing_response', facts: { tool_name: 'cite_sources' } });
       expect(step(`chat ${session.model!}`)).toMatchObject({ kind: 'llm_call', stage: 'sending_request' });
@@ -178,7 +210,15 @@ describe('runDemoWorkload', () => {
 describe('llm-monitor-demo command', () => {
   it('exports the asked number of sessions to the given endpoint and exits 0', async () => {
     const bin = fileURLToPath(new URL('../examples/demo/bin/llm-monitor-demo.js', import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--endpoint', server.otlpTracesUrl, '--rate', '10', '--sessions', '3']);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      bin,
+      '--endpoint',
+      server.otlpTracesUrl,
+      '--rate',
+      '10',
+      '--sessions',
+      '3',
+    ]);
     expect(stdout).toMatch(/3 started, \d completed, \d failed/);
     const demoSessions = [...server.receiver.pipeline.store.values()].filter((s) => s.service_name === 'llm-monitor-demo');
     expect(demoSessions.length).toBeGreaterThanOrEqual(3);

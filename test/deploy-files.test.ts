@@ -19,28 +19,45 @@ const compose = toolAvailable('docker-compose', 'docker-compose');
 describe('docker-compose.yml', () => {
   it.skipIf(!compose)('passes docker-compose config, with every profile', () => {
     for (const profiles of [[], ['--profile', 'collector'], ['--profile', 'scaled']]) {
-      const result = spawnSync('docker-compose', ['-f', `${root}docker-compose.yml`, ...profiles, 'config', '-q'], { encoding: 'utf8', cwd: root });
+      const result = spawnSync('docker-compose', ['-f', `${root}docker-compose.yml`, ...profiles, 'config', '-q'], {
+        encoding: 'utf8',
+        cwd: root,
+      });
       expect(result.stderr, profiles.join(' ')).toBe('');
       expect(result.status).toBe(0);
     }
   });
 
   it('scales out receivers that Prometheus finds by their service name', () => {
-    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, { profiles?: string[]; command?: string[]; deploy?: { replicas?: number } }> };
+    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as {
+      services: Record<string, { profiles?: string[]; command?: string[]; deploy?: { replicas?: number } }>;
+    };
     const replicas = Object.entries(file.services).filter(([, service]) => service.profiles?.includes('scaled'));
     expect(replicas.map(([name]) => name)).toEqual(['llm-monitor-replica']);
     const [name, replica] = replicas[0]!;
     expect(replica.deploy?.replicas).toBeGreaterThan(1);
     // Each replica makes its own sessions: a trace split across receivers would build two halves.
     expect(replica.command).toContain('--demo');
-    const prometheus = parse(readFileSync(`${root}deploy/prometheus/prometheus.yml`, 'utf8')) as { scrape_configs: { dns_sd_configs?: { names: string[]; port: number }[] }[] };
+    const prometheus = parse(readFileSync(`${root}deploy/prometheus/prometheus.yml`, 'utf8')) as {
+      scrape_configs: { dns_sd_configs?: { names: string[]; port: number }[] }[];
+    };
     const discovered = prometheus.scrape_configs.flatMap((job) => job.dns_sd_configs ?? []);
     expect(discovered).toEqual([expect.objectContaining({ names: [name], port: 8000 })]);
   });
 
   it('runs the receiver, the demo, Prometheus and Grafana, mounting files that exist', () => {
-    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, { volumes?: string[] }>; volumes?: Record<string, unknown> };
-    expect(Object.keys(file.services).sort()).toEqual(['demo', 'grafana', 'llm-monitor', 'llm-monitor-replica', 'otel-collector', 'prometheus']);
+    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as {
+      services: Record<string, { volumes?: string[] }>;
+      volumes?: Record<string, unknown>;
+    };
+    expect(Object.keys(file.services).sort()).toEqual([
+      'demo',
+      'grafana',
+      'llm-monitor',
+      'llm-monitor-replica',
+      'otel-collector',
+      'prometheus',
+    ]);
     for (const service of Object.values(file.services)) {
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0]!;
@@ -62,11 +79,19 @@ interface Manifest {
 }
 
 describe('deploy/kubernetes/llm-monitor.yaml', () => {
-  const manifests = parseAllDocuments(readFileSync(`${root}deploy/kubernetes/llm-monitor.yaml`, 'utf8')).map((document) => document.toJS() as Manifest);
+  const manifests = parseAllDocuments(readFileSync(`${root}deploy/kubernetes/llm-monitor.yaml`, 'utf8')).map(
+    (document) => document.toJS() as Manifest,
+  );
   const byKind = (kind: string): Manifest => manifests.find((manifest) => manifest.kind === kind)!;
 
   it('holds a ConfigMap the receiver accepts as its config file', () => {
-    expect(manifests.map((manifest) => manifest.kind)).toEqual(['ConfigMap', 'PersistentVolumeClaim', 'Deployment', 'Service', 'ServiceMonitor']);
+    expect(manifests.map((manifest) => manifest.kind)).toEqual([
+      'ConfigMap',
+      'PersistentVolumeClaim',
+      'Deployment',
+      'Service',
+      'ServiceMonitor',
+    ]);
     const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-k8s-'));
     writeFileSync(join(directory, 'config.yaml'), byKind('ConfigMap').data!['config.yaml']!);
     const config = resolveConfig({ configFile: join(directory, 'config.yaml') });
@@ -82,14 +107,19 @@ describe('deploy/kubernetes/llm-monitor.yaml', () => {
     expect(deployment).toContain('"mountPath":"/data"');
     expect(deployment).toContain('"claimName":"llm-monitor-data"');
     const service = byKind('Service').spec as { ports: { name: string; port: number }[] };
-    expect(service.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'http', port: 8000 }), expect.objectContaining({ name: 'otlp-http', port: 4318 })]));
+    expect(service.ports).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'http', port: 8000 }),
+        expect.objectContaining({ name: 'otlp-http', port: 4318 }),
+      ]),
+    );
     const monitor = byKind('ServiceMonitor').spec as { endpoints: { port: string; path: string }[] };
     expect(monitor.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
   });
 });
 
 describe('deploy/otel-collector/config.yaml', () => {
-  it('receives OTLP over gRPC and HTTP and exports it to the receiver\'s OTLP/HTTP traces endpoint', () => {
+  it("receives OTLP over gRPC and HTTP and exports it to the receiver's OTLP/HTTP traces endpoint", () => {
     const config = parse(readFileSync(`${root}deploy/otel-collector/config.yaml`, 'utf8')) as {
       receivers: { otlp: { protocols: Record<string, unknown> } };
       exporters: Record<string, { traces_endpoint?: string }>;

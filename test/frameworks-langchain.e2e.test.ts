@@ -58,7 +58,9 @@ describe('LangChain traced by OpenInference', () => {
     expect(answer).toBe('Hello Ada!');
 
     const session = await theNewSession();
-    expect(stepTree(session.steps)).toEqual(tree(['chain RunnableSequence', '  template ChatPromptTemplate', '  llm_call ChatOpenAI', '  chain StrOutputParser']));
+    expect(stepTree(session.steps)).toEqual(
+      tree(['chain RunnableSequence', '  template ChatPromptTemplate', '  llm_call ChatOpenAI', '  chain StrOutputParser']),
+    );
     expect(session).toMatchObject({
       source: 'gen_ai',
       status: 'completed',
@@ -87,7 +89,13 @@ describe('LangChain traced by OpenInference', () => {
     expect(session.llm_calls[0]!.response_preview).toBe('Hello Ada!');
 
     const root = stepNamed(session, 'RunnableSequence');
-    expect(root).toMatchObject({ parent_span_id: null, convention: 'openinference', status: 'ok', input_preview: 'Ada', output_preview: 'Hello Ada!' });
+    expect(root).toMatchObject({
+      parent_span_id: null,
+      convention: 'openinference',
+      status: 'ok',
+      input_preview: 'Ada',
+      output_preview: 'Hello Ada!',
+    });
     for (const name of ['ChatPromptTemplate', 'ChatOpenAI', 'StrOutputParser']) {
       expect(stepNamed(session, name), name).toMatchObject({ parent_span_id: root.span_id, convention: 'openinference', status: 'ok' });
     }
@@ -115,13 +123,17 @@ describe('LangChain traced by OpenInference', () => {
       return final.content;
     }).withConfig({ runName: 'weather_agent' });
 
-    const answer = await context.with(setSession(context.active(), { sessionId: 'lc-session-2' }), () => agent.invoke('What is the weather in Paris?'));
+    const answer = await context.with(setSession(context.active(), { sessionId: 'lc-session-2' }), () =>
+      agent.invoke('What is the weather in Paris?'),
+    );
     expect(answer).toBe(TOOL_ANSWER);
     // The tool's result went back to the model.
     expect(standIn.requests.at(-1)?.body).toMatchObject({ messages: expect.arrayContaining([expect.objectContaining({ role: 'tool' })]) });
 
     const session = await theNewSession();
-    expect(stepTree(session.steps)).toEqual(tree(['chain weather_agent', '  llm_call ChatOpenAI', '  tool_call weather', '  llm_call ChatOpenAI']));
+    expect(stepTree(session.steps)).toEqual(
+      tree(['chain weather_agent', '  llm_call ChatOpenAI', '  tool_call weather', '  llm_call ChatOpenAI']),
+    );
     expect(session).toMatchObject({
       status: 'completed',
       model: 'gpt-4o-mini',
@@ -135,7 +147,12 @@ describe('LangChain traced by OpenInference', () => {
     ]);
 
     const root = stepNamed(session, 'weather_agent');
-    expect(root).toMatchObject({ parent_span_id: null, kind: 'chain', input_preview: 'What is the weather in Paris?', output_preview: TOOL_ANSWER });
+    expect(root).toMatchObject({
+      parent_span_id: null,
+      kind: 'chain',
+      input_preview: 'What is the weather in Paris?',
+      output_preview: TOOL_ANSWER,
+    });
     const toolStep = stepNamed(session, 'weather');
     expect(toolStep).toMatchObject({ parent_span_id: root.span_id, kind: 'tool_call', convention: 'openinference', status: 'ok' });
     expect(toolStep.facts).toMatchObject({ tool_name: 'weather' });
@@ -143,6 +160,10 @@ describe('LangChain traced by OpenInference', () => {
     expect(toolStep.input_preview).toContain('Paris');
     expect(toolStep.output_preview).toContain('"temperature\\":21');
     expectStartOrder([root, stepNamed(session, 'ChatOpenAI', 0), toolStep, stepNamed(session, 'ChatOpenAI', 1)]);
-    for (const index of [0, 1]) expect(stepNamed(session, 'ChatOpenAI', index)).toMatchObject({ parent_span_id: root.span_id, facts: { model: 'gpt-4o-mini', input_tokens: 12, output_tokens: 5 } });
+    for (const index of [0, 1])
+      expect(stepNamed(session, 'ChatOpenAI', index)).toMatchObject({
+        parent_span_id: root.span_id,
+        facts: { model: 'gpt-4o-mini', input_tokens: 12, output_tokens: 5 },
+      });
   });
 });

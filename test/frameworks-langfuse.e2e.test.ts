@@ -22,20 +22,40 @@ const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2
 async function runWeatherChat(): Promise<string> {
   return startActiveObservation('handle-request', async (root) => {
     root.update({ input: { question: 'What is the weather in Paris?' }, metadata: { route: '/chat' } });
-    root.updateTrace({ name: 'weather-chat', sessionId: 'lf-session-1', userId: 'lf-user-1', tags: ['demo'], metadata: { plan: 'pro' }, release: 'r-1', version: 'v-1' });
+    root.updateTrace({
+      name: 'weather-chat',
+      sessionId: 'lf-session-1',
+      userId: 'lf-user-1',
+      tags: ['demo'],
+      metadata: { plan: 'pro' },
+      release: 'r-1',
+      version: 'v-1',
+    });
 
     await startActiveObservation(
       'weather-agent',
       async (agent) => {
         agent.update({ input: 'What is the weather in Paris?' });
 
-        startObservation('embed-query', { model: 'text-embedding-3-small', input: 'paris weather', usageDetails: { input: 4 } }, { asType: 'embedding' }).end();
+        startObservation(
+          'embed-query',
+          { model: 'text-embedding-3-small', input: 'paris weather', usageDetails: { input: 4 } },
+          { asType: 'embedding' },
+        ).end();
         await tick();
-        startObservation('doc-search', { input: 'paris weather', output: [{ id: 'doc1', text: 'Paris is mild.' }] }, { asType: 'retriever' }).end();
+        startObservation(
+          'doc-search',
+          { input: 'paris weather', output: [{ id: 'doc1', text: 'Paris is mild.' }] },
+          { asType: 'retriever' },
+        ).end();
         await tick();
         const generation = startObservation(
           'llm-call',
-          { model: 'gpt-4o-mini', modelParameters: { temperature: 0.2 }, input: [{ role: 'user', content: 'What is the weather in Paris?' }] },
+          {
+            model: 'gpt-4o-mini',
+            modelParameters: { temperature: 0.2 },
+            input: [{ role: 'user', content: 'What is the weather in Paris?' }],
+          },
           { asType: 'generation' },
         );
         await tick();
@@ -77,18 +97,20 @@ describe('Langfuse @langfuse/tracing v4 on a plain OTel SDK', () => {
     expect(sessions.map((listed) => listed.session_id)).toEqual([traceId]);
     const session = await getJson<ProcessingSession>(`/api/monitoring/sessions/${traceId}`);
 
-    expect(stepTree(session.steps)).toEqual(tree([
-      'chain handle-request',
-      '  agent weather-agent',
-      '    embedding embed-query',
-      '    retrieval doc-search',
-      '    llm_call llm-call',
-      '    tool_call weather',
-      '    other pii-check',
-      '    other cache-miss',
-      '    chain format-answer',
-      '    other quality-eval',
-    ]));
+    expect(stepTree(session.steps)).toEqual(
+      tree([
+        'chain handle-request',
+        '  agent weather-agent',
+        '    embedding embed-query',
+        '    retrieval doc-search',
+        '    llm_call llm-call',
+        '    tool_call weather',
+        '    other pii-check',
+        '    other cache-miss',
+        '    chain format-answer',
+        '    other quality-eval',
+      ]),
+    );
     expect(session.steps.every((step) => step.convention === 'langfuse')).toBe(true);
     expect(session).toMatchObject({
       source: 'gen_ai',
@@ -104,7 +126,9 @@ describe('Langfuse @langfuse/tracing v4 on a plain OTel SDK', () => {
       error: null,
     });
 
-    expect(session.llm_calls.map((call) => [call.operation, call.request_model, call.response_model, call.input_tokens, call.output_tokens])).toEqual([
+    expect(
+      session.llm_calls.map((call) => [call.operation, call.request_model, call.response_model, call.input_tokens, call.output_tokens]),
+    ).toEqual([
       ['embeddings', 'text-embedding-3-small', 'text-embedding-3-small', 4, null],
       ['chat', 'gpt-4o-mini', 'gpt-4o-mini', 12, 5],
     ]);
@@ -118,21 +142,43 @@ describe('Langfuse @langfuse/tracing v4 on a plain OTel SDK', () => {
     expect(call.response_preview).toContain('"tool_calls"');
     // The generation's `completionStartTime` (`langfuse.observation.completion_start_time`) is its
     // time to first token: 2 ms or more after it started, before it ended.
-    expect(call.time_to_first_token_ms, 'time_to_first_token_ms: completion_start_time − start').toSatisfy((ms: number | null) => ms !== null && ms >= 1 && ms <= call.duration_ms!);
+    expect(call.time_to_first_token_ms, 'time_to_first_token_ms: completion_start_time − start').toSatisfy(
+      (ms: number | null) => ms !== null && ms >= 1 && ms <= call.duration_ms!,
+    );
 
     const root = stepNamed(session, 'handle-request');
     const agent = stepNamed(session, 'weather-agent');
-    expect(root).toMatchObject({ parent_span_id: null, input_preview: '{"question":"What is the weather in Paris?"}', output_preview: 'It is 21 degrees in Paris.' });
-    expect(agent).toMatchObject({ parent_span_id: root.span_id, facts: { agent_name: 'weather-agent' }, output_preview: 'It is 21 degrees in Paris.' });
-    expectStartOrder([root, agent, ...['embed-query', 'doc-search', 'llm-call', 'weather', 'pii-check', 'cache-miss', 'format-answer', 'quality-eval'].map((name) => stepNamed(session, name))]);
+    expect(root).toMatchObject({
+      parent_span_id: null,
+      input_preview: '{"question":"What is the weather in Paris?"}',
+      output_preview: 'It is 21 degrees in Paris.',
+    });
+    expect(agent).toMatchObject({
+      parent_span_id: root.span_id,
+      facts: { agent_name: 'weather-agent' },
+      output_preview: 'It is 21 degrees in Paris.',
+    });
+    expectStartOrder([
+      root,
+      agent,
+      ...['embed-query', 'doc-search', 'llm-call', 'weather', 'pii-check', 'cache-miss', 'format-answer', 'quality-eval'].map((name) =>
+        stepNamed(session, name),
+      ),
+    ]);
     expect(stepNamed(session, 'llm-call').facts).toEqual({ model: 'gpt-4o-mini', input_tokens: 12, output_tokens: 5 });
-    expect(stepNamed(session, 'embed-query')).toMatchObject({ facts: { model: 'text-embedding-3-small', input_tokens: 4 }, input_preview: 'paris weather' });
+    expect(stepNamed(session, 'embed-query')).toMatchObject({
+      facts: { model: 'text-embedding-3-small', input_tokens: 4 },
+      input_preview: 'paris weather',
+    });
     expect(stepNamed(session, 'weather')).toMatchObject({
       facts: { tool_name: 'weather' },
       input_preview: '{"city":"Paris"}',
       output_preview: '{"city":"Paris","temperature":21}',
     });
-    expect(stepNamed(session, 'doc-search')).toMatchObject({ input_preview: 'paris weather', output_preview: '[{"id":"doc1","text":"Paris is mild."}]' });
+    expect(stepNamed(session, 'doc-search')).toMatchObject({
+      input_preview: 'paris weather',
+      output_preview: '[{"id":"doc1","text":"Paris is mild."}]',
+    });
     // A warning is no failure (only level ERROR is).
     expect(stepNamed(session, 'cache-miss')).toMatchObject({ status: 'ok', error: null, input_preview: '{"key":"paris"}' });
     expect(session.steps.every((step) => step.status === 'ok' && step.end_time !== null)).toBe(true);

@@ -52,7 +52,11 @@ afterAll(async () => {
 
 const WEATHER_TOOL: ChatCompletionTool = {
   type: 'function',
-  function: { name: 'weather', description: 'Get the weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'weather',
+    description: 'Get the weather',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };
 
 describe('@opentelemetry/instrumentation-openai around the openai client', () => {
@@ -83,7 +87,11 @@ describe('@opentelemetry/instrumentation-openai around the openai client', () =>
       const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris?' }];
       const asked = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, tools: [WEATHER_TOOL] });
       const call = asked.choices[0]!.message.tool_calls![0]!;
-      messages.push(asked.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: JSON.stringify({ city: 'Paris', temperature: 21 }) });
+      messages.push(asked.choices[0]!.message, {
+        role: 'tool',
+        tool_call_id: call.id,
+        content: JSON.stringify({ city: 'Paris', temperature: 21 }),
+      });
       const answered = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, tools: [WEATHER_TOOL] });
       expect(answered.choices[0]!.message.content).toBe(TOOL_ANSWER);
 
@@ -99,14 +107,16 @@ describe('@opentelemetry/instrumentation-openai around the openai client', () =>
     const { sessions } = await getJson<{ sessions: ProcessingSession[] }>('/api/monitoring/sessions/recent?limit=100');
     expect(sessions.map((listed) => listed.session_id)).toEqual([traceId]);
 
-    expect(stepTree(session.steps)).toEqual(tree([
-      'other app.request',
-      '  llm_call chat gpt-4o-mini',
-      '  llm_call chat gpt-4o-mini',
-      '  llm_call chat gpt-4o-mini',
-      '  llm_call chat gpt-4o-mini',
-      `  embedding embeddings ${STAND_IN_EMBEDDING_MODEL}`,
-    ]));
+    expect(stepTree(session.steps)).toEqual(
+      tree([
+        'other app.request',
+        '  llm_call chat gpt-4o-mini',
+        '  llm_call chat gpt-4o-mini',
+        '  llm_call chat gpt-4o-mini',
+        '  llm_call chat gpt-4o-mini',
+        `  embedding embeddings ${STAND_IN_EMBEDDING_MODEL}`,
+      ]),
+    );
     expect(session).toMatchObject({
       source: 'gen_ai',
       status: 'completed',

@@ -51,12 +51,14 @@ describe('the Vercel AI SDK with @ai-sdk/openai', () => {
     expect(result.steps).toHaveLength(2);
 
     const session = await theNewSession();
-    expect(stepTree(session.steps)).toEqual(tree([
-      'chain ai.generateText',
-      '  llm_call ai.generateText.doGenerate',
-      '  tool_call weather',
-      '  llm_call ai.generateText.doGenerate',
-    ]));
+    expect(stepTree(session.steps)).toEqual(
+      tree([
+        'chain ai.generateText',
+        '  llm_call ai.generateText.doGenerate',
+        '  tool_call weather',
+        '  llm_call ai.generateText.doGenerate',
+      ]),
+    );
     expect(session).toMatchObject({
       source: 'gen_ai',
       status: 'completed',
@@ -69,7 +71,16 @@ describe('the Vercel AI SDK with @ai-sdk/openai', () => {
       error: null,
     });
     expect(session.llm_calls).toHaveLength(2);
-    expect(session.llm_calls.map((call) => [call.operation, call.request_model, call.response_model, call.input_tokens, call.output_tokens, call.total_tokens])).toEqual([
+    expect(
+      session.llm_calls.map((call) => [
+        call.operation,
+        call.request_model,
+        call.response_model,
+        call.input_tokens,
+        call.output_tokens,
+        call.total_tokens,
+      ]),
+    ).toEqual([
       ['chat', 'gpt-4o-mini', STAND_IN_CHAT_MODEL, 12, 5, 17],
       ['chat', 'gpt-4o-mini', STAND_IN_CHAT_MODEL, 12, 5, 17],
     ]);
@@ -85,7 +96,11 @@ describe('the Vercel AI SDK with @ai-sdk/openai', () => {
     expect(root.input_preview).toContain('What is the weather in Paris?');
     expect(root.facts).toMatchObject({ model: 'gpt-4o-mini' });
     for (const call of [firstCall, secondCall]) {
-      expect(call).toMatchObject({ parent_span_id: root.span_id, convention: 'vercel_ai', facts: { model: STAND_IN_CHAT_MODEL, input_tokens: 12, output_tokens: 5 } });
+      expect(call).toMatchObject({
+        parent_span_id: root.span_id,
+        convention: 'vercel_ai',
+        facts: { model: STAND_IN_CHAT_MODEL, input_tokens: 12, output_tokens: 5 },
+      });
     }
     expect(firstCall.input_preview).toContain('What is the weather in Paris?');
     expect(toolCall).toMatchObject({
@@ -125,7 +140,13 @@ describe('the Vercel AI SDK with @ai-sdk/openai', () => {
       token_counts: { input: 9, output: 4, total: 13, streamed: 0 },
     });
     expect(session.llm_calls).toHaveLength(1);
-    expect(session.llm_calls[0]).toMatchObject({ input_tokens: 9, output_tokens: 4, total_tokens: 13, finish_reasons: ['stop'], response_preview: 'Hello from the stream' });
+    expect(session.llm_calls[0]).toMatchObject({
+      input_tokens: 9,
+      output_tokens: 4,
+      total_tokens: 13,
+      finish_reasons: ['stop'],
+      response_preview: 'Hello from the stream',
+    });
     expect(session.llm_calls[0]!.time_to_first_token_ms).toBeGreaterThan(0);
     expect(session.time_to_first_token_ms).toBeGreaterThanOrEqual(session.llm_calls[0]!.time_to_first_token_ms!);
     const root = session.steps.find((step) => step.parent_span_id === null)!;

@@ -74,7 +74,10 @@ function printFigures(extra: string[]): void {
   for (const [target, entry] of figures) {
     inputs += entry.inputs;
     const perSecond = entry.totalMs > 0 ? Math.round((entry.inputs * 1000) / entry.totalMs) : 0;
-    const outcomes = [...entry.outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([outcome, n]) => `${outcome} ${n}`).join(', ');
+    const outcomes = [...entry.outcomes]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([outcome, n]) => `${outcome} ${n}`)
+      .join(', ');
     lines.push(`  ${target}: ${entry.inputs} requests, ${perSecond} requests/s, slowest ${entry.slowestMs.toFixed(1)} ms`);
     lines.push(`    ${outcomes}`);
   }
@@ -92,13 +95,30 @@ const afterwards: string[] = [];
 
 beforeAll(async () => {
   monitor = await startMonitor([
-    '--port', '0', '--otlp-port', '0', '--log-level', 'warn',
-    '--settle-after-seconds', '0.2', '--sweep-interval-seconds', '0.1',
+    '--port',
+    '0',
+    '--otlp-port',
+    '0',
+    '--log-level',
+    'warn',
+    '--settle-after-seconds',
+    '0.2',
+    '--sweep-interval-seconds',
+    '0.1',
     // Small bounds, so the fuzz also drives abandoning and eviction; ended sessions are kept past the
     // run (eviction by count removes them meanwhile), so the checks afterwards have sessions to read.
-    '--abandon-after-seconds', '1', '--retention-seconds', '3600', '--max-sessions', '150',
-    '--otlp-max-body-bytes', String(MAX_BODY_BYTES), '--max-spans-per-trace', '40',
-    '--model-prices', 'priced-model=2.5/10,gpt-4o=1000000/1000000',
+    '--abandon-after-seconds',
+    '1',
+    '--retention-seconds',
+    '3600',
+    '--max-sessions',
+    '150',
+    '--otlp-max-body-bytes',
+    String(MAX_BODY_BYTES),
+    '--max-spans-per-trace',
+    '40',
+    '--model-prices',
+    'priced-model=2.5/10,gpt-4o=1000000/1000000',
   ]);
   socket = new WebSocket(`${monitor.apiUrl.replace('http', 'ws')}/ws/monitoring`);
   socket.on('message', (data: Buffer) => liveMessages.push(data.toString('utf8')));
@@ -158,10 +178,18 @@ async function postChecked(target: string, delivery: Delivery): Promise<void> {
   let response: Response;
   let answer: Buffer;
   try {
-    response = await fetch(monitor.otlpUrl, { method: 'POST', headers, body: delivery.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    response = await fetch(monitor.otlpUrl, {
+      method: 'POST',
+      headers,
+      body: delivery.body,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     answer = Buffer.from(await response.arrayBuffer());
   } catch (error) {
-    throw new Error(`${target}: no answer within ${REQUEST_TIMEOUT_MS} ms or the connection failed (${String(error)}); process alive: ${monitor.alive()}`, { cause: error });
+    throw new Error(
+      `${target}: no answer within ${REQUEST_TIMEOUT_MS} ms or the connection failed (${String(error)}); process alive: ${monitor.alive()}`,
+      { cause: error },
+    );
   }
   const elapsedMs = performance.now() - started;
   const status = response.status;
@@ -196,12 +224,55 @@ async function postChecked(target: string, delivery: Delivery): Promise<void> {
 
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
 
-const EXTREME_DOUBLES = [0, -0, NaN, Infinity, -Infinity, 1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 1, 0.5, 100.5, 101, -1];
+const EXTREME_DOUBLES = [
+  0,
+  -0,
+  NaN,
+  Infinity,
+  -Infinity,
+  1e308,
+  -1e308,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  2 ** 53 + 1,
+  0.5,
+  100.5,
+  101,
+  -1,
+];
 const EXTREME_INTS = [0n, 1n, -1n, 2n ** 53n - 1n, 2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n), 100n, 101n];
 const SPECIAL_STRINGS = [
-  '', '__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'session', 'stage', 'pending', 'streaming_response', 'LLM', 'EMBEDDING',
-  'ai.streamText.doStream', 'priced-model', 'gpt-4o', 'NaN', 'Infinity', '-Infinity', '9223372036854775807', '1e309', ' 7 ', '{"__proto__":{"x":1}}',
-  `${'['.repeat(40)}${']'.repeat(40)}`, '\ud800', 'a\u0000b', 'é✓😀', 'line\nbreak,"quoted"', '=SUM(A1)', '# HELP fake', 'x{le="+Inf"} NaN',
+  '',
+  '__proto__',
+  'constructor',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'session',
+  'stage',
+  'pending',
+  'streaming_response',
+  'LLM',
+  'EMBEDDING',
+  'ai.streamText.doStream',
+  'priced-model',
+  'gpt-4o',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '9223372036854775807',
+  '1e309',
+  ' 7 ',
+  '{"__proto__":{"x":1}}',
+  `${'['.repeat(40)}${']'.repeat(40)}`,
+  '\ud800',
+  'a\u0000b',
+  'é✓😀',
+  'line\nbreak,"quoted"',
+  '=SUM(A1)',
+  '# HELP fake',
+  'x{le="+Inf"} NaN',
 ];
 
 const stringValue = fc.oneof(
@@ -214,13 +285,21 @@ const { value: wireValue } = fc.letrec<{ value: WireValue; attribute: WireAttrib
   value: fc.oneof(
     { depthSize: 'small', maxDepth: 3 },
     { weight: 4, arbitrary: fc.oneof(fc.constantFrom(...EXTREME_DOUBLES), fc.double()).map((double): WireValue => ({ double })) },
-    { weight: 3, arbitrary: fc.oneof(fc.constantFrom(...EXTREME_INTS), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })).map((int): WireValue => ({ int })) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .oneof(fc.constantFrom(...EXTREME_INTS), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }))
+        .map((int): WireValue => ({ int })),
+    },
     { weight: 4, arbitrary: stringValue.map((text): WireValue => ({ string: text })) },
     { weight: 1, arbitrary: fc.boolean().map((bool): WireValue => ({ bool })) },
     { weight: 1, arbitrary: fc.constant<WireValue>({ empty: true }) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 8 }).map((bytes): WireValue => ({ bytes })) },
     { weight: 1, arbitrary: fc.array(tie('value'), { maxLength: 3 }).map((array): WireValue => ({ array })) },
-    { weight: 1, arbitrary: fc.array(tie('attribute'), { maxLength: 3 }).map((kvlist): WireValue => ({ kvlist: kvlist as WireAttribute[] })) },
+    {
+      weight: 1,
+      arbitrary: fc.array(tie('attribute'), { maxLength: 3 }).map((kvlist): WireValue => ({ kvlist: kvlist as WireAttribute[] })),
+    },
   ),
   attribute: fc.record({ key: fc.constantFrom('__proto__', 'constructor', 'a', ''), value: tie('value') as fc.Arbitrary<WireValue> }),
 }));
@@ -230,18 +309,44 @@ const READ_KEYS = [
   ...Object.values(GEN_AI),
   ...FOREIGN_ATTRIBUTE_KEYS,
   OTEL.errorType,
-  ATTR_SPAN_TYPE, ATTR_SESSION_ID, ATTR_STAGE, ATTR_STAGE_MESSAGE, ATTR_TASK, ATTR_PROCESSOR_TYPE, ATTR_CONTENT_PREVIEW, ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE,
+  ATTR_SPAN_TYPE,
+  ATTR_SESSION_ID,
+  ATTR_STAGE,
+  ATTR_STAGE_MESSAGE,
+  ATTR_TASK,
+  ATTR_PROCESSOR_TYPE,
+  ATTR_CONTENT_PREVIEW,
+  ATTR_PENDING_PARENT_ID,
+  ATTR_PENDING_SPAN_TYPE,
   ...['template', '__proto__', 'constructor'].map((key) => `${ATTR_METADATA_PREFIX}${key}`),
 ];
 
 /** Attributes that make a span one the builder maps; hostile values are added on top. */
 const ROLES: Record<string, WireAttribute[]> = {
-  session: [{ key: ATTR_SPAN_TYPE, value: { string: 'session' } }, { key: GEN_AI.requestModel, value: { string: 'priced-model' } }],
-  stage: [{ key: ATTR_SPAN_TYPE, value: { string: 'stage' } }, { key: ATTR_STAGE, value: { string: 'streaming_response' } }],
-  pending: [{ key: ATTR_SPAN_TYPE, value: { string: 'pending' } }, { key: ATTR_PENDING_SPAN_TYPE, value: { string: 'session' } }],
-  genAi: [{ key: GEN_AI.operationName, value: { string: 'chat' } }, { key: GEN_AI.requestModel, value: { string: 'priced-model' } }],
-  vercel: [{ key: 'ai.operationId', value: { string: 'ai.streamText.doStream' } }, { key: 'ai.model.id', value: { string: 'gpt-4o' } }],
-  openInference: [{ key: 'openinference.span.kind', value: { string: 'LLM' } }, { key: 'llm.model_name', value: { string: 'gpt-4o' } }],
+  session: [
+    { key: ATTR_SPAN_TYPE, value: { string: 'session' } },
+    { key: GEN_AI.requestModel, value: { string: 'priced-model' } },
+  ],
+  stage: [
+    { key: ATTR_SPAN_TYPE, value: { string: 'stage' } },
+    { key: ATTR_STAGE, value: { string: 'streaming_response' } },
+  ],
+  pending: [
+    { key: ATTR_SPAN_TYPE, value: { string: 'pending' } },
+    { key: ATTR_PENDING_SPAN_TYPE, value: { string: 'session' } },
+  ],
+  genAi: [
+    { key: GEN_AI.operationName, value: { string: 'chat' } },
+    { key: GEN_AI.requestModel, value: { string: 'priced-model' } },
+  ],
+  vercel: [
+    { key: 'ai.operationId', value: { string: 'ai.streamText.doStream' } },
+    { key: 'ai.model.id', value: { string: 'gpt-4o' } },
+  ],
+  openInference: [
+    { key: 'openinference.span.kind', value: { string: 'LLM' } },
+    { key: 'llm.model_name', value: { string: 'gpt-4o' } },
+  ],
   plain: [],
 };
 
@@ -254,8 +359,24 @@ const nanosTime = fc.oneof(
 const attributes = fc.array(fc.record({ key: fc.constantFrom(...READ_KEYS), value: wireValue }), { maxLength: 6 });
 
 const event: fc.Arbitrary<WireEvent> = fc.oneof(
-  fc.record({ timeUnixNano: nanosTime, name: fc.constant(EVENT_TOKENS), attributes: fc.array(fc.record({ key: fc.constantFrom(ATTR_TOKENS_COUNT, ATTR_TOKENS_TOTAL, ATTR_TOKENS_TEXT), value: wireValue }), { maxLength: 3 }) }),
-  fc.record({ timeUnixNano: nanosTime, name: fc.constantFrom(OTEL.exceptionEvent, 'ai.stream.firstChunk'), attributes: fc.array(fc.record({ key: fc.constantFrom(OTEL.exceptionMessage, OTEL.exceptionType, 'ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk'), value: wireValue }), { maxLength: 3 }) }),
+  fc.record({
+    timeUnixNano: nanosTime,
+    name: fc.constant(EVENT_TOKENS),
+    attributes: fc.array(fc.record({ key: fc.constantFrom(ATTR_TOKENS_COUNT, ATTR_TOKENS_TOTAL, ATTR_TOKENS_TEXT), value: wireValue }), {
+      maxLength: 3,
+    }),
+  }),
+  fc.record({
+    timeUnixNano: nanosTime,
+    name: fc.constantFrom(OTEL.exceptionEvent, 'ai.stream.firstChunk'),
+    attributes: fc.array(
+      fc.record({
+        key: fc.constantFrom(OTEL.exceptionMessage, OTEL.exceptionType, 'ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk'),
+        value: wireValue,
+      }),
+      { maxLength: 3 },
+    ),
+  }),
 );
 
 /** Ids from small numbers: spans of a request share traces, parents and duplicates. */
@@ -290,20 +411,18 @@ const hostileRequest: fc.Arbitrary<WireResourceSpans[]> = fc
     {
       resource: serviceName ? [{ key: OTEL.serviceName, value: serviceName }] : [],
       scope: { name: 'fuzz', version: '1' },
-      spans: spans.map(
-        (spec): WireSpan => ({
-          traceId: id(traceBase + spec.trace, 16),
-          spanId: id(spec.span, 8),
-          parentSpanId: spec.parent < 0 ? '' : id(spec.parent, 8),
-          name: spec.name,
-          kind: spec.kind,
-          startTimeUnixNano: spec.start,
-          endTimeUnixNano: spec.end,
-          attributes: [...ROLES[spec.role]!, { key: ATTR_SESSION_ID, value: { string: spec.sessionId } }, ...spec.attributes],
-          events: spec.events,
-          status: spec.status,
-        }),
-      ),
+      spans: spans.map((spec): WireSpan => ({
+        traceId: id(traceBase + spec.trace, 16),
+        spanId: id(spec.span, 8),
+        parentSpanId: spec.parent < 0 ? '' : id(spec.parent, 8),
+        name: spec.name,
+        kind: spec.kind,
+        startTimeUnixNano: spec.start,
+        endTimeUnixNano: spec.end,
+        attributes: [...ROLES[spec.role]!, { key: ATTR_SESSION_ID, value: { string: spec.sessionId } }, ...spec.attributes],
+        events: spec.events,
+        status: spec.status,
+      })),
     },
   ]);
 
@@ -319,7 +438,8 @@ function toJson(request: readonly WireResourceSpans[]): string {
     if ('kvlist' in value) return { kvlistValue: { values: keyValues(value.kvlist) } };
     return {};
   };
-  const keyValues = (list: readonly WireAttribute[]): unknown[] => list.map((attribute) => ({ key: attribute.key, value: anyValue(attribute.value) }));
+  const keyValues = (list: readonly WireAttribute[]): unknown[] =>
+    list.map((attribute) => ({ key: attribute.key, value: anyValue(attribute.value) }));
   return JSON.stringify({
     resourceSpans: request.map((group) => ({
       resource: { attributes: keyValues(group.resource) },
@@ -335,7 +455,11 @@ function toJson(request: readonly WireResourceSpans[]): string {
             startTimeUnixNano: span.startTimeUnixNano.toString(),
             endTimeUnixNano: span.endTimeUnixNano.toString(),
             attributes: keyValues(span.attributes),
-            events: (span.events ?? []).map((item) => ({ timeUnixNano: item.timeUnixNano.toString(), name: item.name, attributes: keyValues(item.attributes) })),
+            events: (span.events ?? []).map((item) => ({
+              timeUnixNano: item.timeUnixNano.toString(),
+              name: item.name,
+              attributes: keyValues(item.attributes),
+            })),
             status: span.status,
           })),
         },
@@ -360,7 +484,14 @@ type Mutation =
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 12 }), fc.constantFrom(...INVALID_UTF8).map((bytes) => Uint8Array.from(bytes))) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 12 }),
+      fc.constantFrom(...INVALID_UTF8).map((bytes) => Uint8Array.from(bytes)),
+    ),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
   fc.record({ kind: fc.constant('varint' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 11 }) }),
 );
@@ -404,12 +535,19 @@ const mutatedBody = (encoding: Encoding): fc.Arbitrary<Buffer> =>
   fc
     .tuple(fc.oneof(fc.constant(undefined), hostileRequest), fc.array(mutation, { minLength: 1, maxLength: 4 }))
     .map(([request, changes]) => {
-      let body = request ? (encoding === 'protobuf' ? encodeTraceRequest(request) : Buffer.from(toJson(request))) : encoding === 'protobuf' ? realProtobuf : realJson;
+      let body = request
+        ? encoding === 'protobuf'
+          ? encodeTraceRequest(request)
+          : Buffer.from(toJson(request))
+        : encoding === 'protobuf'
+          ? realProtobuf
+          : realJson;
       for (const change of changes) body = mutate(body, change);
       return body;
     });
 
-const contentTypeOf = (encoding: Encoding): fc.Arbitrary<string> => fc.constantFrom(...CONTENT_TYPES.filter(([, readAs]) => readAs === encoding).map(([type]) => type!));
+const contentTypeOf = (encoding: Encoding): fc.Arbitrary<string> =>
+  fc.constantFrom(...CONTENT_TYPES.filter(([, readAs]) => readAs === encoding).map(([type]) => type!));
 
 // ---------------------------------------------------------------------------------------------
 
@@ -462,8 +600,12 @@ describe('OTLP over HTTP under fuzzing (property)', () => {
         fc.uint8Array({ maxLength: 256 }).map((bytes) => ({ kind: 'garbage, not gzip', body: Buffer.from(bytes) })),
         fc.uint8Array({ maxLength: 256 }).map((bytes) => ({ kind: 'gzip of garbage', body: gzipSync(bytes) })),
         fc.constant({ kind: 'gzip of a real export', body: gzipSync(realJson) }),
-        fc.array(mutation, { minLength: 1, maxLength: 3 }).map((changes) => ({ kind: 'gzip of a mutated export', body: gzipSync(changes.reduce(mutate, realJson)) })),
-        fc.array(mutation, { minLength: 1, maxLength: 3 }).map((changes) => ({ kind: 'mutated gzip', body: changes.reduce(mutate, gzipSync(realJson)) })),
+        fc
+          .array(mutation, { minLength: 1, maxLength: 3 })
+          .map((changes) => ({ kind: 'gzip of a mutated export', body: gzipSync(changes.reduce(mutate, realJson)) })),
+        fc
+          .array(mutation, { minLength: 1, maxLength: 3 })
+          .map((changes) => ({ kind: 'mutated gzip', body: changes.reduce(mutate, gzipSync(realJson)) })),
         // Inflate to just past the limit, and to fifty times it.
         fc.constantFrom(...gzipBombs).map((body) => ({ kind: 'gzip bomb', body })),
       );
@@ -477,7 +619,11 @@ describe('OTLP over HTTP under fuzzing (property)', () => {
           contentEncoding,
           fc.constantFrom<Encoding>('json', 'protobuf'),
           async ({ kind, body }, contentEncoding, encoding) => {
-            await postChecked(`gzip: ${kind}`, { body, contentType: encoding === 'json' ? 'application/json' : 'application/x-protobuf', contentEncoding });
+            await postChecked(`gzip: ${kind}`, {
+              body,
+              contentType: encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+              contentEncoding,
+            });
           },
         ),
         { numRuns: RUNS },
@@ -494,7 +640,11 @@ describe('OTLP over HTTP under fuzzing (property)', () => {
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(...CONTENT_TYPES.map(([type]) => type)),
-          fc.oneof(fc.constant(null).map(() => realJson), fc.constant(null).map(() => realProtobuf), fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes))),
+          fc.oneof(
+            fc.constant(null).map(() => realJson),
+            fc.constant(null).map(() => realProtobuf),
+            fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+          ),
           async (contentType, body) => {
             await postChecked('content types', { body, contentType });
           },
@@ -557,7 +707,9 @@ describe('OTLP over HTTP under fuzzing (property)', () => {
       // to send, is unreachable. All of them are listed, not only the first.
       const unreachable: string[] = [];
       for (const session of recent.sessions) {
-        const shownId = JSON.stringify(session.session_id.slice(0, 40)) + (session.session_id.length > 40 ? `… (${session.session_id.length} characters)` : '');
+        const shownId =
+          JSON.stringify(session.session_id.slice(0, 40)) +
+          (session.session_id.length > 40 ? `… (${session.session_id.length} characters)` : '');
         let path: string;
         try {
           path = `/api/monitoring/sessions/${encodeURIComponent(session.session_id)}`;

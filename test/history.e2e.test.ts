@@ -37,17 +37,35 @@ async function stop(monitor: MonitorProcess): Promise<void> {
 describe('history beyond the live window', () => {
   it('answers lists, details, the call log, analytics and statistics from the store, across a restart', { timeout: 90_000 }, async () => {
     const storage = `sqlite:${join(directory, 'data', 'llm-monitor.db')}`;
-    const common = ['--port', '0', '--otlp-port', '0', '--storage-url', storage, '--retention-seconds', '1', '--sweep-interval-seconds', '1'];
+    const common = [
+      '--port',
+      '0',
+      '--otlp-port',
+      '0',
+      '--storage-url',
+      storage,
+      '--retention-seconds',
+      '1',
+      '--sweep-interval-seconds',
+      '1',
+    ];
     const first = await startMonitor([...common, '--demo', '--demo-rate', '8']);
     // The start banner's second line says where history goes (it may come a moment after the first).
-    await until('the history line of the banner', () => first.output().includes(`history in sqlite ${join(directory, 'data', 'llm-monitor.db')}`), 5000);
+    await until(
+      'the history line of the banner',
+      () => first.output().includes(`history in sqlite ${join(directory, 'data', 'llm-monitor.db')}`),
+      5000,
+    );
 
     // Enough ended sessions, and the live window has let most of them go.
     let ended: ProcessingSession[] = [];
     await until(
       'ended sessions that left the live window',
       async () => {
-        const page = await get<{ sessions: ProcessingSession[] }>(first, '/api/monitoring/sessions/recent?status=completed,failed&limit=1000');
+        const page = await get<{ sessions: ProcessingSession[] }>(
+          first,
+          '/api/monitoring/sessions/recent?status=completed,failed&limit=1000',
+        );
         ended = page.sessions;
         const ready = await get<Readiness>(first, '/readyz');
         return ended.length >= 12 && ready.components.store.details.sessions < ended.length;
@@ -65,7 +83,10 @@ describe('history beyond the live window', () => {
 
     // A new process on the same file, without the demo: the history is all there.
     const second = await startMonitor(common);
-    const again = await get<{ sessions: ProcessingSession[] }>(second, '/api/monitoring/sessions/recent?status=completed,failed&limit=1000');
+    const again = await get<{ sessions: ProcessingSession[] }>(
+      second,
+      '/api/monitoring/sessions/recent?status=completed,failed&limit=1000',
+    );
     const ids = new Set(again.sessions.map((session) => session.session_id));
     for (const session of ended) expect(ids.has(session.session_id), session.session_id).toBe(true);
     expect(await get<ProcessingSession>(second, `/api/monitoring/sessions/${encodeURIComponent(sample.session_id)}`)).toEqual(sample);
@@ -74,7 +95,10 @@ describe('history beyond the live window', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { sessions: ProcessingSession[]; next_cursor: string | null } = await get(second, `/api/monitoring/sessions/recent?limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { sessions: ProcessingSession[]; next_cursor: string | null } = await get(
+        second,
+        `/api/monitoring/sessions/recent?limit=5${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       seen.push(...page.sessions.map((session) => session.session_id));
       cursor = page.next_cursor;
     } while (cursor);
@@ -111,7 +135,10 @@ describe('history beyond the live window', () => {
 
     // A conversation of the demo reads back whole, oldest first.
     const conversationId = sample.conversation_id!;
-    const conversation = await get<{ sessions: ProcessingSession[]; sessions_total: number }>(second, `/api/monitoring/conversations/${encodeURIComponent(conversationId)}`);
+    const conversation = await get<{ sessions: ProcessingSession[]; sessions_total: number }>(
+      second,
+      `/api/monitoring/conversations/${encodeURIComponent(conversationId)}`,
+    );
     expect(conversation.sessions.some((session) => session.session_id === sample.session_id)).toBe(true);
     expect(conversation.sessions_total).toBe(conversation.sessions.length);
   });

@@ -51,7 +51,11 @@ function request(spans: SpanSpec[]): string {
               startTimeUnixNano: span.start ?? ns(0),
               endTimeUnixNano: span.end ?? ns(10),
               attributes: attrs(span.attributes),
-              events: (span.events ?? []).map((event) => ({ name: event.name, timeUnixNano: event.time, attributes: attrs(event.attributes) })),
+              events: (span.events ?? []).map((event) => ({
+                name: event.name,
+                timeUnixNano: event.time,
+                attributes: attrs(event.attributes),
+              })),
             })),
           },
         ],
@@ -73,7 +77,12 @@ const EXAMPLES: [string, SpanSpec[]][] = [
       parentSpanId: span(99),
       name: 'chat gpt-4o',
       kind: 3,
-      attributes: { 'gen_ai.operation.name': text('chat'), 'gen_ai.request.model': text('gpt-4o'), 'gen_ai.usage.input_tokens': double(1e308), 'gen_ai.usage.output_tokens': double(1.7976931348623157e308) },
+      attributes: {
+        'gen_ai.operation.name': text('chat'),
+        'gen_ai.request.model': text('gpt-4o'),
+        'gen_ai.usage.input_tokens': double(1e308),
+        'gen_ai.usage.output_tokens': double(1.7976931348623157e308),
+      },
     })),
   ],
   [
@@ -101,10 +110,22 @@ const EXAMPLES: [string, SpanSpec[]][] = [
         spanId: span(11),
         parentSpanId: span(10),
         name: 'streaming_response',
-        attributes: { 'llm_monitor.span_type': text('stage'), 'llm_monitor.stage': text('streaming_response'), 'llm_monitor.progress': double(-1e300) },
+        attributes: {
+          'llm_monitor.span_type': text('stage'),
+          'llm_monitor.stage': text('streaming_response'),
+          'llm_monitor.progress': double(-1e300),
+        },
         events: [
-          { name: 'llm_monitor.tokens', time: ns(5), attributes: { 'llm_monitor.tokens.count': int('9223372036854775807'), 'llm_monitor.tokens.total': double('NaN') } },
-          { name: 'llm_monitor.tokens', time: '9'.repeat(30), attributes: { 'llm_monitor.tokens.count': double(-5), 'llm_monitor.tokens.text': text('x') } },
+          {
+            name: 'llm_monitor.tokens',
+            time: ns(5),
+            attributes: { 'llm_monitor.tokens.count': int('9223372036854775807'), 'llm_monitor.tokens.total': double('NaN') },
+          },
+          {
+            name: 'llm_monitor.tokens',
+            time: '9'.repeat(30),
+            attributes: { 'llm_monitor.tokens.count': double(-5), 'llm_monitor.tokens.text': text('x') },
+          },
         ],
       },
     ],
@@ -119,7 +140,12 @@ const EXAMPLES: [string, SpanSpec[]][] = [
         name: 'llm_monitor.session',
         start: 1e300,
         end: '9'.repeat(40),
-        attributes: { 'llm_monitor.span_type': text('pending'), 'llm_monitor.pending.span_type': text('session'), 'llm_monitor.session.id': text('far-future'), 'llm_monitor.progress': double(1e300) },
+        attributes: {
+          'llm_monitor.span_type': text('pending'),
+          'llm_monitor.pending.span_type': text('session'),
+          'llm_monitor.session.id': text('far-future'),
+          'llm_monitor.progress': double(1e300),
+        },
       },
     ],
   ],
@@ -132,7 +158,13 @@ const EXAMPLES: [string, SpanSpec[]][] = [
         name: 'ai.streamText.doStream',
         start: ns(0),
         end: ns(-5000),
-        attributes: { 'ai.operationId': text('ai.streamText.doStream'), 'ai.model.id': text('gpt-4o'), 'ai.response.msToFirstChunk': double('Infinity'), 'ai.usage.promptTokens': int(-3), 'ai.usage.completionTokens': double(2.5) },
+        attributes: {
+          'ai.operationId': text('ai.streamText.doStream'),
+          'ai.model.id': text('gpt-4o'),
+          'ai.response.msToFirstChunk': double('Infinity'),
+          'ai.usage.promptTokens': int(-3),
+          'ai.usage.completionTokens': double(2.5),
+        },
       },
     ],
   ],
@@ -140,22 +172,47 @@ const EXAMPLES: [string, SpanSpec[]][] = [
 
 /** Every number in a session is finite and within its range. */
 function expectSane(session: ProcessingSession): void {
-  const tokens = [session.token_counts.input, session.token_counts.output, session.token_counts.total, session.token_counts.streamed, ...session.llm_calls.flatMap((call) => [call.input_tokens, call.output_tokens])];
+  const tokens = [
+    session.token_counts.input,
+    session.token_counts.output,
+    session.token_counts.total,
+    session.token_counts.streamed,
+    ...session.llm_calls.flatMap((call) => [call.input_tokens, call.output_tokens]),
+  ];
   for (const count of tokens) if (count !== null) expect(Number.isSafeInteger(count) && count >= 0, `token count ${count}`).toBe(true);
   expect(session.progress).toBeGreaterThanOrEqual(0);
   expect(session.progress).toBeLessThanOrEqual(100);
   for (const stage of session.stages) expect(stage.progress >= 0 && stage.progress <= 100).toBe(true);
-  const durations = [session.duration_ms, session.time_to_first_token_ms, session.time_per_output_token_ms, session.tokens_per_second, ...session.stages.map((stage) => stage.duration_ms), ...session.llm_calls.map((call) => call.duration_ms)];
+  const durations = [
+    session.duration_ms,
+    session.time_to_first_token_ms,
+    session.time_per_output_token_ms,
+    session.tokens_per_second,
+    ...session.stages.map((stage) => stage.duration_ms),
+    ...session.llm_calls.map((call) => call.duration_ms),
+  ];
   for (const value of durations) if (value !== null) expect(Number.isFinite(value) && value >= 0, `value ${value}`).toBe(true);
-  for (const time of [session.start_time, session.end_time, ...session.stages.map((stage) => stage.start_time)]) if (time !== null) expect(Number.isNaN(Date.parse(time))).toBe(false);
+  for (const time of [session.start_time, session.end_time, ...session.stages.map((stage) => stage.start_time)])
+    if (time !== null) expect(Number.isNaN(Date.parse(time))).toBe(false);
 }
 
 describe('numbers out of range, through a real llm-monitor process', () => {
   it('keeps the process alive past the settle interval, every output readable, and counts what it rejected', async () => {
     const monitor = await startMonitor([
-      '--port', '0', '--otlp-port', '0', '--log-level', 'warn',
-      '--settle-after-seconds', '0.3', '--sweep-interval-seconds', '0.1', '--abandon-after-seconds', '60',
-      '--model-prices', 'gpt-4o=2.5/10',
+      '--port',
+      '0',
+      '--otlp-port',
+      '0',
+      '--log-level',
+      'warn',
+      '--settle-after-seconds',
+      '0.3',
+      '--sweep-interval-seconds',
+      '0.1',
+      '--abandon-after-seconds',
+      '60',
+      '--model-prices',
+      'gpt-4o=2.5/10',
     ]);
     const { apiUrl, otlpUrl } = monitor;
 
@@ -180,10 +237,15 @@ describe('numbers out of range, through a real llm-monitor process', () => {
       expect(response.status, what).toBe(200);
       await response.text();
     }
-    await until('the foreign session to settle', async () => {
-      const session = (await (await fetch(`${apiUrl}/api/monitoring/sessions/${trace(1)}`)).json()) as ProcessingSession;
-      return session.status === 'completed';
-    }, 10_000, 50);
+    await until(
+      'the foreign session to settle',
+      async () => {
+        const session = (await (await fetch(`${apiUrl}/api/monitoring/sessions/${trace(1)}`)).json()) as ProcessingSession;
+        return session.status === 'completed';
+      },
+      10_000,
+      50,
+    );
     // Several sweeps later, the process is still here.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(monitor.alive()).toBe(true);
@@ -233,7 +295,12 @@ describe('numbers out of range, through a real llm-monitor process', () => {
     }
 
     // The live streams delivered the sessions as JSON that parses, and never an error.
-    await until('live events of every session', () => wsMessages.some((message) => message.includes('hostile-session')) && sseText.includes('hostile-session'), 5000, 20);
+    await until(
+      'live events of every session',
+      () => wsMessages.some((message) => message.includes('hostile-session')) && sseText.includes('hostile-session'),
+      5000,
+      20,
+    );
     for (const message of wsMessages) expect(JSON.parse(message)).toHaveProperty('type');
     expect(wsMessages.map((message) => (JSON.parse(message) as { type: string }).type)).not.toContain('error');
     for (const data of sseText.split('\n').filter((line) => line.startsWith('data: '))) JSON.parse(data.slice(6));

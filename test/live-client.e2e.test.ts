@@ -51,7 +51,11 @@ describe('subscribeLive', () => {
     await until('both ends', () => seen.includes('completed client the answer') && seen.includes('failed broken boom'));
     // A session starts with its metadata, and completes with its result.
     expect(seen[0]).toBe('started client {"tenant":"acme"}');
-    expect(stages.filter((stage) => stage.session_id === session.sessionId).map((stage) => stage.stage)).toEqual(['initializing', 'sending_request', 'streaming_response']);
+    expect(stages.filter((stage) => stage.session_id === session.sessionId).map((stage) => stage.stage)).toEqual([
+      'initializing',
+      'sending_request',
+      'streaming_response',
+    ]);
   });
 
   it('reconnects after the connection drops, with backoff, and restores its subscription', async () => {
@@ -113,7 +117,12 @@ describe('subscribeLive', () => {
   it('tells a budget crossing', async () => {
     const crossings: LiveBudgetExceeded[] = [];
     let open = false;
-    live = subscribeLive({ baseUrl: budgeted.apiUrl, WebSocket: Ws, onSnapshot: () => (open = true), onBudgetExceeded: (crossing) => crossings.push(crossing) });
+    live = subscribeLive({
+      baseUrl: budgeted.apiUrl,
+      WebSocket: Ws,
+      onSnapshot: () => (open = true),
+      onBudgetExceeded: (crossing) => crossings.push(crossing),
+    });
     await until('the snapshot', () => open);
     app = setupLlmMonitor({ endpoint: budgeted.otlpTracesUrl });
     const session = app.monitor.startSession({ task: 'expensive' });

@@ -31,7 +31,12 @@ async function waitForSession(id: string, check: (session: ProcessingSession) =>
 
 describe('a session instrumented with setupLlmMonitor', () => {
   it('is visible at the receiver with its running stage and streaming progress before anything ends', async () => {
-    const setup = setupLlmMonitor({ endpoint: server.otlpTracesUrl, serviceName: 'live-e2e', captureTokenText: true, progressIntervalMs: 0 });
+    const setup = setupLlmMonitor({
+      endpoint: server.otlpTracesUrl,
+      serviceName: 'live-e2e',
+      captureTokenText: true,
+      progressIntervalMs: 0,
+    });
     try {
       const session = setup.monitor.startSession({ task: 'answer', model: 'gpt-4o-mini' });
       session.stage('initializing');
@@ -64,7 +69,8 @@ describe('a session instrumented with setupLlmMonitor', () => {
 
   it('shows a running step, live, over the WebSocket: step_started while it runs, step_completed with its result', async () => {
     const setup = setupLlmMonitor({ endpoint: server.otlpTracesUrl, serviceName: 'live-steps' });
-    const events: { type: string; step: { name: string; status: string; output_preview: string | null; parent_span_id: string | null } }[] = [];
+    const events: { type: string; step: { name: string; status: string; output_preview: string | null; parent_span_id: string | null } }[] =
+      [];
     const subscription = subscribeLive({
       baseUrl: server.apiUrl,
       WebSocket: WebSocket as unknown as NonNullable<Parameters<typeof subscribeLive>[0]['WebSocket']>,
@@ -77,17 +83,24 @@ describe('a session instrumented with setupLlmMonitor', () => {
       session.stage('resolving_template');
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
-      const running = session.chainStep('retrieve_context', async (step) => {
-        await step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 2 }, () => [{ score: 0.9 }]);
-        await released;
-        return ['doc-1'];
-      }, { kind: 'retrieval' });
+      const running = session.chainStep(
+        'retrieve_context',
+        async (step) => {
+          await step.similaritySearch({ store: 'qdrant', collection: 'docs', topK: 2 }, () => [{ score: 0.9 }]);
+          await released;
+          return ['doc-1'];
+        },
+        { kind: 'retrieval' },
+      );
       // While the chain still runs, the receiver shows it running, its finished search beneath it.
       const deadline = Date.now() + 10_000;
-      while (!events.some((event) => event.type === 'started' && event.step.name === 'retrieve_context') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (!events.some((event) => event.type === 'started' && event.step.name === 'retrieve_context') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       const started = events.find((event) => event.type === 'started' && event.step.name === 'retrieve_context');
       expect(started?.step.status).toBe('running');
-      const during = await waitForSession(session.sessionId, (s) => s.steps.some((step) => step.name === 'qdrant docs' && step.status === 'ok'));
+      const during = await waitForSession(session.sessionId, (s) =>
+        s.steps.some((step) => step.name === 'qdrant docs' && step.status === 'ok'),
+      );
       const chain = during.steps.find((step) => step.name === 'retrieve_context')!;
       expect(chain).toMatchObject({ kind: 'retrieval', status: 'running', stage: 'resolving_template' });
       expect(during.steps.find((step) => step.name === 'qdrant docs')!.parent_span_id).toBe(chain.span_id);
@@ -96,8 +109,12 @@ describe('a session instrumented with setupLlmMonitor', () => {
       await running;
       session.complete();
       await waitForSession(session.sessionId, (s) => s.status === 'completed');
-      while (!events.some((event) => event.type === 'completed' && event.step.name === 'retrieve_context') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(events.find((event) => event.type === 'completed' && event.step.name === 'retrieve_context')?.step).toMatchObject({ status: 'ok', output_preview: '["doc-1"]' });
+      while (!events.some((event) => event.type === 'completed' && event.step.name === 'retrieve_context') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(events.find((event) => event.type === 'completed' && event.step.name === 'retrieve_context')?.step).toMatchObject({
+        status: 'ok',
+        output_preview: '["doc-1"]',
+      });
     } finally {
       subscription.close();
       await setup.shutdown();

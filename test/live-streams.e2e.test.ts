@@ -16,7 +16,15 @@ const pingingServer = useReceiver({ livePingSeconds: 0.2 });
 
 interface Message {
   type: string;
-  events?: { type: string; session_id?: string; session?: { session_id: string }; stage?: string; count?: number; total?: number; text?: string }[];
+  events?: {
+    type: string;
+    session_id?: string;
+    session?: { session_id: string };
+    stage?: string;
+    count?: number;
+    total?: number;
+    text?: string;
+  }[];
   [key: string]: unknown;
 }
 
@@ -86,14 +94,20 @@ describe('WebSocket /ws/monitoring', () => {
     const session = app.monitor.startSession({ task: 'live-ws', model: 'm' });
     session.stage('initializing');
     session.stage('connecting_to_model');
-    await until('the running stage', () => eventsOf(client.messages).some((event) => event.type === 'stage_changed' && event.stage === 'connecting_to_model'));
-    expect(eventsOf(client.messages).some((event) => event.type === 'session_started' && sessionOfEvent(event) === session.sessionId)).toBe(true);
+    await until('the running stage', () =>
+      eventsOf(client.messages).some((event) => event.type === 'stage_changed' && event.stage === 'connecting_to_model'),
+    );
+    expect(eventsOf(client.messages).some((event) => event.type === 'session_started' && sessionOfEvent(event) === session.sessionId)).toBe(
+      true,
+    );
 
     session.stage('streaming_response');
     session.tokens(3, 'Hi ');
     await until('tokens', () => eventsOf(client.messages).some((event) => event.type === 'tokens' && event.text?.includes('Hi')));
     session.complete();
-    await until('the end', () => eventsOf(client.messages).some((event) => event.type === 'session_completed' && sessionOfEvent(event) === session.sessionId));
+    await until('the end', () =>
+      eventsOf(client.messages).some((event) => event.type === 'session_completed' && sessionOfEvent(event) === session.sessionId),
+    );
     client.socket.close();
   });
 
@@ -103,7 +117,11 @@ describe('WebSocket /ws/monitoring', () => {
     const session = app.monitor.startSession({ task: 'coalesce' });
     session.stage('streaming_response');
     for (let i = 0; i < 40; i += 1) session.tokens(1);
-    await until('all tokens', () => eventsOf(client.messages).some((event) => event.type === 'tokens' && sessionOfEvent(event) === session.sessionId && event.total === 40));
+    await until('all tokens', () =>
+      eventsOf(client.messages).some(
+        (event) => event.type === 'tokens' && sessionOfEvent(event) === session.sessionId && event.total === 40,
+      ),
+    );
     const tokenEvents = eventsOf(client.messages).filter((event) => event.type === 'tokens' && sessionOfEvent(event) === session.sessionId);
     expect(tokenEvents.reduce((sum, event) => sum + (event.count ?? 0), 0)).toBe(40);
     expect(tokenEvents.length).toBeLessThan(40);
@@ -127,7 +145,9 @@ describe('WebSocket /ws/monitoring', () => {
     other.stage('initializing');
     watched.complete();
     other.complete();
-    await until('the watched session ends', () => eventsOf(client.messages.slice(from)).some((event) => event.type === 'session_completed'));
+    await until('the watched session ends', () =>
+      eventsOf(client.messages.slice(from)).some((event) => event.type === 'session_completed'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(new Set(eventsOf(client.messages.slice(from)).map(sessionOfEvent))).toEqual(new Set([watched.sessionId]));
 
@@ -138,7 +158,9 @@ describe('WebSocket /ws/monitoring', () => {
     const ignored = app.monitor.startSession({ task: 'watched', model: 'm-watched' });
     again.complete();
     ignored.complete();
-    await until('the filtered session ends', () => eventsOf(client.messages.slice(fromFilter)).some((event) => event.type === 'session_completed'));
+    await until('the filtered session ends', () =>
+      eventsOf(client.messages.slice(fromFilter)).some((event) => event.type === 'session_completed'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(new Set(eventsOf(client.messages.slice(fromFilter)).map(sessionOfEvent))).toEqual(new Set([again.sessionId]));
 
@@ -152,7 +174,10 @@ describe('WebSocket /ws/monitoring', () => {
     client.socket.send('not json');
     client.socket.send(JSON.stringify({ type: 'subscribe', status: 'done' }));
     await until('two errors', () => client.messages.filter((message) => message.type === 'error').length === 2);
-    expect(client.messages.filter((message) => message.type === 'error').map((message) => message.code)).toEqual(['LLMMON_ERR_BAD_PARAMETER', 'LLMMON_ERR_BAD_PARAMETER']);
+    expect(client.messages.filter((message) => message.type === 'error').map((message) => message.code)).toEqual([
+      'LLMMON_ERR_BAD_PARAMETER',
+      'LLMMON_ERR_BAD_PARAMETER',
+    ]);
     client.socket.close();
   });
 
@@ -166,14 +191,24 @@ describe('WebSocket /ws/monitoring', () => {
     byMessage.socket.send(JSON.stringify({ type: 'subscribe', session: [batch.sessionId] }));
     await until('subscribed', () => byMessage.messages.some((message) => message.type === 'subscribed'));
     // The reply names the subscription by its one name.
-    expect(byMessage.messages.find((message) => message.type === 'subscribed')!.subscription).toEqual({ active: true, sessions: [batch.sessionId] });
+    expect(byMessage.messages.find((message) => message.type === 'subscribed')!.subscription).toEqual({
+      active: true,
+      sessions: [batch.sessionId],
+    });
     const from = byMessage.messages.length;
     batch.stage('initializing');
     other.stage('initializing');
     batch.complete();
     other.complete();
-    const ended = (client: { messages: Message[] }, id: string) => eventsOf(client.messages).some((event) => event.type === 'session_completed' && sessionOfEvent(event) === id);
-    await until('every client saw its session end', () => ended(byName, batch.sessionId) && ended(byAlias, other.sessionId) && ended({ messages: byMessage.messages.slice(from) }, batch.sessionId));
+    const ended = (client: { messages: Message[] }, id: string) =>
+      eventsOf(client.messages).some((event) => event.type === 'session_completed' && sessionOfEvent(event) === id);
+    await until(
+      'every client saw its session end',
+      () =>
+        ended(byName, batch.sessionId) &&
+        ended(byAlias, other.sessionId) &&
+        ended({ messages: byMessage.messages.slice(from) }, batch.sessionId),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(new Set(eventsOf(byName.messages).map(sessionOfEvent))).toEqual(new Set([batch.sessionId]));
     expect(new Set(eventsOf(byAlias.messages).map(sessionOfEvent))).toEqual(new Set([other.sessionId]));
@@ -183,14 +218,25 @@ describe('WebSocket /ws/monitoring', () => {
     // A name and its alias at once: which was meant cannot be told.
     const both = await connect(server.apiUrl, '?session=a&sessions=b');
     expect(await both.closed).toEqual([1008, 'bad subscription']);
-    expect(both.messages).toEqual([{ type: 'error', code: 'LLMMON_ERR_BAD_PARAMETER', message: 'sessions and its deprecated alias session were both given: give sessions only' }]);
+    expect(both.messages).toEqual([
+      {
+        type: 'error',
+        code: 'LLMMON_ERR_BAD_PARAMETER',
+        message: 'sessions and its deprecated alias session were both given: give sessions only',
+      },
+    ]);
   });
 
   it('closes a client that cannot keep up, with code 1013 and a reason', async () => {
     const client = await connect(slowServer.apiUrl);
     // Stop reading: what the server sends piles up in its buffers.
     (client.socket as unknown as { _socket: { pause(): void } })._socket.pause();
-    app = setupLlmMonitor({ endpoint: slowServer.otlpTracesUrl, captureTokenText: true, progressIntervalMs: 0, tokenBatching: { maxTokens: 1 } });
+    app = setupLlmMonitor({
+      endpoint: slowServer.otlpTracesUrl,
+      captureTokenText: true,
+      progressIntervalMs: 0,
+      tokenBatching: { maxTokens: 1 },
+    });
     const chunk = 'x'.repeat(16 * 1024);
     const closed = Promise.race([client.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 20_000))]);
     // A session per round: one session's text is bounded by max_trace_bytes, the traffic is not.
@@ -251,8 +297,14 @@ describe('SSE /api/monitoring/stream', () => {
     controller.abort();
     await read;
     expect(text.startsWith('retry: 3000\n\nevent: snapshot\ndata: {')).toBe(true);
-    const events = text.split('\n\n').filter((block) => block.startsWith('event: ') && !block.startsWith('event: snapshot') && !block.startsWith('event: statistics'));
-    expect(events.map((block) => block.split('\n')[0])).toEqual(['event: session_started', 'event: stage_changed', 'event: session_completed']);
+    const events = text
+      .split('\n\n')
+      .filter((block) => block.startsWith('event: ') && !block.startsWith('event: snapshot') && !block.startsWith('event: statistics'));
+    expect(events.map((block) => block.split('\n')[0])).toEqual([
+      'event: session_started',
+      'event: stage_changed',
+      'event: session_completed',
+    ]);
     // Statistics cover everything; session events only what the filter asks for.
     expect(events.join('\n')).not.toContain('not-this-one');
   });
@@ -271,7 +323,12 @@ describe('SSE /api/monitoring/stream', () => {
           resolve();
         });
         void (async () => {
-          app = setupLlmMonitor({ endpoint: slowServer.otlpTracesUrl, captureTokenText: true, progressIntervalMs: 0, tokenBatching: { maxTokens: 1 } });
+          app = setupLlmMonitor({
+            endpoint: slowServer.otlpTracesUrl,
+            captureTokenText: true,
+            progressIntervalMs: 0,
+            tokenBatching: { maxTokens: 1 },
+          });
           const chunk = 'y'.repeat(16 * 1024);
           // A session per round: one session's text is bounded by max_trace_bytes, the traffic is not.
           let session = app.monitor.startSession({ task: 'sse-flood' });
@@ -298,7 +355,11 @@ describe('SSE /api/monitoring/stream', () => {
     app = setupLlmMonitor({ endpoint: server.otlpTracesUrl });
     const watched = app.monitor.startSession({ task: 'sse-ids' });
     const other = app.monitor.startSession({ task: 'sse-ids' });
-    const streams = await Promise.all(['sessions', 'session'].map((name) => openStream(`${server.apiUrl}/api/monitoring/stream?${name}=${encodeURIComponent(watched.sessionId)}`)));
+    const streams = await Promise.all(
+      ['sessions', 'session'].map((name) =>
+        openStream(`${server.apiUrl}/api/monitoring/stream?${name}=${encodeURIComponent(watched.sessionId)}`),
+      ),
+    );
     watched.stage('initializing');
     other.stage('initializing');
     watched.complete();
@@ -311,7 +372,10 @@ describe('SSE /api/monitoring/stream', () => {
     }
     const both = await fetch(`${server.apiUrl}/api/monitoring/stream?session=a&sessions=b`);
     expect(both.status).toBe(400);
-    expect(await both.json()).toMatchObject({ code: 'LLMMON_ERR_BAD_PARAMETER', message: expect.stringContaining('deprecated alias session') });
+    expect(await both.json()).toMatchObject({
+      code: 'LLMMON_ERR_BAD_PARAMETER',
+      message: expect.stringContaining('deprecated alias session'),
+    });
   });
 
   it('names a bad filter', async () => {

@@ -131,11 +131,19 @@ interface OtlpAnswer {
   readonly body: Buffer;
 }
 
-async function postTraces(otlpUrl: string, body: Buffer | string, contentType: 'application/x-protobuf' | 'application/json'): Promise<OtlpAnswer> {
-  const response = await fetch(otlpUrl, { method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(HANG_GUARD_MS) });
+async function postTraces(
+  otlpUrl: string,
+  body: Buffer | string,
+  contentType: 'application/x-protobuf' | 'application/json',
+): Promise<OtlpAnswer> {
+  const response = await fetch(otlpUrl, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+    signal: AbortSignal.timeout(HANG_GUARD_MS),
+  });
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
 }
-
 
 /** The samples of `/metrics`, by series (`name{labels}`); a missing series is an error, not 0. */
 async function metricsOf(apiUrl: string): Promise<(series: string) => number> {
@@ -197,7 +205,9 @@ async function expectEveryEndpointAnswers(apiUrl: string, extraPaths: readonly s
 }
 
 async function sessionOf(apiUrl: string, sessionId: string): Promise<ProcessingSession> {
-  const response = await fetch(`${apiUrl}/api/monitoring/sessions/${encodeURIComponent(sessionId)}`, { signal: AbortSignal.timeout(HANG_GUARD_MS) });
+  const response = await fetch(`${apiUrl}/api/monitoring/sessions/${encodeURIComponent(sessionId)}`, {
+    signal: AbortSignal.timeout(HANG_GUARD_MS),
+  });
   expect(response.status, sessionId).toBe(200);
   return (await response.json()) as ProcessingSession;
 }
@@ -284,7 +294,9 @@ afterAll(() => {
 function record(row: Figures): void {
   figures.push(row);
   // Also said before the assertions, so a failing run still shows its figures.
-  process.stdout.write(`${row.scenario}: idle ${(row.idleRss / MIB).toFixed(0)} MiB, peak ${(row.peakRss / MIB).toFixed(0)} MiB, bound ${(row.bound / MIB).toFixed(0)} MiB; ${row.held}\n`);
+  process.stdout.write(
+    `${row.scenario}: idle ${(row.idleRss / MIB).toFixed(0)} MiB, peak ${(row.peakRss / MIB).toFixed(0)} MiB, bound ${(row.bound / MIB).toFixed(0)} MiB; ${row.held}\n`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,13 +328,26 @@ describe('memory bounds of a real llm-monitor process', () => {
         'user_agent.original': wire.string('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)'),
       }),
     }));
-    const template = encodeTraceRequest([{ resource: wire.attributes({ 'service.name': wire.string('shop-api') }), scope: { name: '@opentelemetry/instrumentation-http', version: '0.57.0' }, spans }]);
-    const requests = new RestampedBody(template, spans.map((span) => span.traceId));
+    const template = encodeTraceRequest([
+      {
+        resource: wire.attributes({ 'service.name': wire.string('shop-api') }),
+        scope: { name: '@opentelemetry/instrumentation-http', version: '0.57.0' },
+        spans,
+      },
+    ]);
+    const requests = new RestampedBody(
+      template,
+      spans.map((span) => span.traceId),
+    );
 
     const requestCount = TRACES / SPANS_PER_REQUEST;
     await sendAll(requestCount, PARALLEL_REQUESTS, async (index) => {
       // Trace ids are numbered through the whole run: a million distinct traces.
-      const answer = await postTraces(monitor.otlpUrl, requests.stamp((slot) => BigInt(index * SPANS_PER_REQUEST + slot + 1)), 'application/x-protobuf');
+      const answer = await postTraces(
+        monitor.otlpUrl,
+        requests.stamp((slot) => BigInt(index * SPANS_PER_REQUEST + slot + 1)),
+        'application/x-protobuf',
+      );
       expect(answer.status).toBe(200);
       expect(rejectedSpansOfProtobuf(answer.body)).toBe(0);
     });
@@ -366,11 +391,16 @@ describe('memory bounds of a real llm-monitor process', () => {
     const MAX_TRACE_BYTES = 256 * KIB;
     const MAX_HELD_BYTES = 4 * MIB;
     const { monitor, pid, idleRss } = await startMeasuredMonitor([
-      '--max-attribute-value-length', String(MAX_ATTRIBUTE_VALUE_LENGTH),
-      '--max-span-bytes', String(MAX_SPAN_BYTES),
-      '--max-trace-bytes', String(MAX_TRACE_BYTES),
-      '--max-held-bytes', String(MAX_HELD_BYTES),
-      '--max-sessions', '1000',
+      '--max-attribute-value-length',
+      String(MAX_ATTRIBUTE_VALUE_LENGTH),
+      '--max-span-bytes',
+      String(MAX_SPAN_BYTES),
+      '--max-trace-bytes',
+      String(MAX_TRACE_BYTES),
+      '--max-held-bytes',
+      String(MAX_HELD_BYTES),
+      '--max-sessions',
+      '1000',
     ]);
 
     // 8 MiB the builder reads (metadata, in long values: more than a span's byte budget even once
@@ -380,7 +410,10 @@ describe('memory bounds of a real llm-monitor process', () => {
       key: `${ATTR_METADATA_PREFIX}document_${k}`,
       value: wire.string(`${String.fromCharCode(97 + (k % 26))}${'lorem ipsum dolor sit amet '.repeat(10_000)}`.slice(0, 256 * KIB)),
     }));
-    const junk: WireAttribute[] = Array.from({ length: 512 }, (_, k) => ({ key: `app.cache.entry_${k}`, value: wire.string('x'.repeat(4 * KIB)) }));
+    const junk: WireAttribute[] = Array.from({ length: 512 }, (_, k) => ({
+      key: `app.cache.entry_${k}`,
+      value: wire.string('x'.repeat(4 * KIB)),
+    }));
     const sessionRequest = (n: number): Buffer =>
       encodeTraceRequest([
         {
@@ -416,7 +449,8 @@ describe('memory bounds of a real llm-monitor process', () => {
     expect(monitor.alive()).toBe(true);
     const memory = await memoryOf(monitor.apiUrl);
     const metric = await metricsOf(monitor.apiUrl);
-    const cut = (item: string, reason: string): number => metric(`llm_monitor_receiver_content_cut_total{item="${item}",reason="${reason}"}`);
+    const cut = (item: string, reason: string): number =>
+      metric(`llm_monitor_receiver_content_cut_total{item="${item}",reason="${reason}"}`);
     const peak = residentMemoryOf(pid).peak;
     // Held: the byte bound plus one trace over it (estimated bytes; twice that for what the heap
     // spends beside the strings); in flight: each request's body and its decoded strings.
@@ -477,7 +511,11 @@ describe('memory bounds of a real llm-monitor process', () => {
               name: 'llm_monitor.session chat',
               startTimeUnixNano: nanos(START_MS),
               endTimeUnixNano: nanos(START_MS),
-              attributes: wire.attributes({ [ATTR_SPAN_TYPE]: wire.string(SPAN_TYPE.pending), [ATTR_PENDING_SPAN_TYPE]: wire.string(SPAN_TYPE.session), [ATTR_SESSION_ID]: wire.string(sessionId) }),
+              attributes: wire.attributes({
+                [ATTR_SPAN_TYPE]: wire.string(SPAN_TYPE.pending),
+                [ATTR_PENDING_SPAN_TYPE]: wire.string(SPAN_TYPE.session),
+                [ATTR_SESSION_ID]: wire.string(sessionId),
+              }),
             },
           ],
         },
@@ -509,12 +547,18 @@ describe('memory bounds of a real llm-monitor process', () => {
           {
             timeUnixNano: nanos(START_MS + 1 + slot),
             name: EVENT_TOKENS,
-            attributes: wire.attributes({ [ATTR_TOKENS_COUNT]: wire.int(4), [ATTR_TOKENS_TOTAL]: wire.int(4 * (slot + 1)), [ATTR_TOKENS_TEXT]: wire.string('the quick brown fox ') }),
+            attributes: wire.attributes({
+              [ATTR_TOKENS_COUNT]: wire.int(4),
+              [ATTR_TOKENS_TOTAL]: wire.int(4 * (slot + 1)),
+              [ATTR_TOKENS_TEXT]: wire.string('the quick brown fox '),
+            }),
           },
         ],
       };
     });
-    const placeholders = markers.flatMap((marker) => (marker.parentSpanId === streamingStageId ? [marker.spanId] : [marker.spanId, marker.parentSpanId!]));
+    const placeholders = markers.flatMap((marker) =>
+      marker.parentSpanId === streamingStageId ? [marker.spanId] : [marker.spanId, marker.parentSpanId!],
+    );
     const template = encodeTraceRequest([{ resource: wire.attributes({ 'service.name': wire.string('chatty-app') }), spans: markers }]);
     const requests = new RestampedBody(template, placeholders);
 
@@ -539,7 +583,11 @@ describe('memory bounds of a real llm-monitor process', () => {
         const started = performance.now();
         // Every marker and every announced stage gets an id of its own in each request, far above
         // the fixed ids of the session and its streaming stage.
-        const answer = await postTraces(monitor.otlpUrl, requests.stamp((n) => STAMPED_IDS_FROM + BigInt(index * placeholders.length + n)), 'application/x-protobuf');
+        const answer = await postTraces(
+          monitor.otlpUrl,
+          requests.stamp((n) => STAMPED_IDS_FROM + BigInt(index * placeholders.length + n)),
+          'application/x-protobuf',
+        );
         slowestOtlpMs = Math.max(slowestOtlpMs, performance.now() - started);
         expect(answer.status).toBe(200);
         rejectedInAnswers += rejectedSpansOfProtobuf(answer.body);
@@ -578,7 +626,8 @@ describe('memory bounds of a real llm-monitor process', () => {
     };
     const jsonAnswer = await postTraces(monitor.otlpUrl, JSON.stringify(lateStages), 'application/json');
     expect(jsonAnswer.status).toBe(200);
-    const partial = (JSON.parse(jsonAnswer.body.toString('utf8')) as { partialSuccess?: { rejectedSpans?: string; errorMessage?: string } }).partialSuccess;
+    const partial = (JSON.parse(jsonAnswer.body.toString('utf8')) as { partialSuccess?: { rejectedSpans?: string; errorMessage?: string } })
+      .partialSuccess;
     const rejectedAsJson = Number(partial?.rejectedSpans ?? 0);
 
     expect(monitor.alive()).toBe(true);
@@ -628,9 +677,12 @@ describe('memory bounds of a real llm-monitor process', () => {
     const TOKEN_EVENTS_PER_SESSION = 40;
     const TOKEN_TEXT = 'lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(5);
     const { monitor, pid, idleRss } = await startMeasuredMonitor([
-      '--live-max-buffered-bytes', String(LIVE_MAX_BUFFERED_BYTES),
-      '--live-tick-ms', String(LIVE_TICK_MS),
-      '--max-sessions', String(MAX_SESSIONS),
+      '--live-max-buffered-bytes',
+      String(LIVE_MAX_BUFFERED_BYTES),
+      '--live-tick-ms',
+      String(LIVE_TICK_MS),
+      '--max-sessions',
+      String(MAX_SESSIONS),
     ]);
     const api = new URL(monitor.apiUrl);
 
@@ -650,7 +702,12 @@ describe('memory bounds of a real llm-monitor process', () => {
         clients.push(socket);
         clientPorts.add(socket.localPort!);
       }
-      await until('every SSE client connected', async () => (await metricsOf(monitor.apiUrl))('llm_monitor_live_clients{transport="sse"}') === CLIENTS, HANG_GUARD_MS, 50);
+      await until(
+        'every SSE client connected',
+        async () => (await metricsOf(monitor.apiUrl))('llm_monitor_live_clients{transport="sse"}') === CLIENTS,
+        HANG_GUARD_MS,
+        50,
+      );
       expect(connectionsOfProcessTo(pid, clientPorts)).toBe(CLIENTS);
 
       // Before the server's own buffer can fill, the kernel takes a send buffer (up to tcp_wmem's
@@ -663,7 +720,8 @@ describe('memory bounds of a real llm-monitor process', () => {
       const textPerRequest = SESSIONS_PER_REQUEST * TOKEN_EVENTS_PER_SESSION * TOKEN_TEXT.length;
       let textSent = 0;
       let sessionsSent = 0;
-      const dropped = async (): Promise<number> => (await metricsOf(monitor.apiUrl))('llm_monitor_live_clients_dropped_total{transport="sse"}');
+      const dropped = async (): Promise<number> =>
+        (await metricsOf(monitor.apiUrl))('llm_monitor_live_clients_dropped_total{transport="sse"}');
       while (textSent < textPerClientCap && (await dropped()) < CLIENTS) {
         const spans: WireSpan[] = [];
         for (let s = 0; s < SESSIONS_PER_REQUEST; s += 1, sessionsSent += 1) {
@@ -685,16 +743,27 @@ describe('memory bounds of a real llm-monitor process', () => {
               name: 'llm_monitor.stage streaming_response',
               startTimeUnixNano: nanos(START_MS + 10),
               endTimeUnixNano: nanos(START_MS + 1900),
-              attributes: wire.attributes({ [ATTR_SPAN_TYPE]: wire.string(SPAN_TYPE.stage), [ATTR_STAGE]: wire.string('streaming_response') }),
+              attributes: wire.attributes({
+                [ATTR_SPAN_TYPE]: wire.string(SPAN_TYPE.stage),
+                [ATTR_STAGE]: wire.string('streaming_response'),
+              }),
               events: Array.from({ length: TOKEN_EVENTS_PER_SESSION }, (_, k) => ({
                 timeUnixNano: nanos(START_MS + 20 + k),
                 name: EVENT_TOKENS,
-                attributes: wire.attributes({ [ATTR_TOKENS_COUNT]: wire.int(50), [ATTR_TOKENS_TOTAL]: wire.int(50 * (k + 1)), [ATTR_TOKENS_TEXT]: wire.string(TOKEN_TEXT) }),
+                attributes: wire.attributes({
+                  [ATTR_TOKENS_COUNT]: wire.int(50),
+                  [ATTR_TOKENS_TOTAL]: wire.int(50 * (k + 1)),
+                  [ATTR_TOKENS_TEXT]: wire.string(TOKEN_TEXT),
+                }),
               })),
             },
           );
         }
-        const answer = await postTraces(monitor.otlpUrl, encodeTraceRequest([{ resource: wire.attributes({ 'service.name': wire.string('chat-app') }), spans }]), 'application/x-protobuf');
+        const answer = await postTraces(
+          monitor.otlpUrl,
+          encodeTraceRequest([{ resource: wire.attributes({ 'service.name': wire.string('chat-app') }), spans }]),
+          'application/x-protobuf',
+        );
         expect(answer.status).toBe(200);
         textSent += textPerRequest;
       }
@@ -704,7 +773,12 @@ describe('memory bounds of a real llm-monitor process', () => {
       // Dropped streams are ended, and destroyed after a grace of a second if the client does not
       // take its last event: the server's side of every connection must go.
       let stillOpen = connectionsOfProcessTo(pid, clientPorts);
-      await until('the server to close the dropped connections', () => (stillOpen = connectionsOfProcessTo(pid, clientPorts)) === 0, HANG_GUARD_MS, 100).catch(() => undefined);
+      await until(
+        'the server to close the dropped connections',
+        () => (stillOpen = connectionsOfProcessTo(pid, clientPorts)) === 0,
+        HANG_GUARD_MS,
+        100,
+      ).catch(() => undefined);
       expect(monitor.alive()).toBe(true);
       const memory = await memoryOf(monitor.apiUrl);
       const peak = residentMemoryOf(pid).peak;

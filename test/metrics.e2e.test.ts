@@ -49,7 +49,10 @@ describe('/metrics of a receiver that saw sessions', () => {
       await setup.shutdown();
     }
 
-    await until('the failed session in /metrics', async () => (sample((await scrape()).body, 'llm_monitor_sessions_ended_total', { status: 'failed' }) ?? 0) >= 1);
+    await until(
+      'the failed session in /metrics',
+      async () => (sample((await scrape()).body, 'llm_monitor_sessions_ended_total', { status: 'failed' }) ?? 0) >= 1,
+    );
     const { contentType, body } = await scrape();
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const labels = { model: 'gpt-4o-mini', processor_type: 'openai' };
@@ -62,9 +65,19 @@ describe('/metrics of a receiver that saw sessions', () => {
     expect(sample(body, 'gen_ai_server_time_to_first_token_seconds_count', { gen_ai_request_model: 'gpt-4o-mini' })).toBe(1);
     expect(sample(body, 'gen_ai_server_time_per_output_token_seconds_count', { gen_ai_request_model: 'gpt-4o-mini' })).toBe(1);
     expect(sample(body, 'gen_ai_client_token_usage_sum', { gen_ai_request_model: 'gpt-4o-mini', gen_ai_token_type: 'input' })).toBe(1000);
-    expect(sample(body, 'gen_ai_client_token_usage_bucket', { gen_ai_request_model: 'gpt-4o-mini', gen_ai_token_type: 'input', le: '1024' })).toBe(1);
-    expect(sample(body, 'gen_ai_client_token_usage_bucket', { gen_ai_request_model: 'gpt-4o-mini', gen_ai_token_type: 'input', le: '256' })).toBe(0);
-    expect(sample(body, 'gen_ai_client_operation_duration_seconds_count', { gen_ai_operation_name: 'chat', gen_ai_request_model: 'gpt-4o-mini', gen_ai_provider_name: 'openai' })).toBe(1);
+    expect(
+      sample(body, 'gen_ai_client_token_usage_bucket', { gen_ai_request_model: 'gpt-4o-mini', gen_ai_token_type: 'input', le: '1024' }),
+    ).toBe(1);
+    expect(
+      sample(body, 'gen_ai_client_token_usage_bucket', { gen_ai_request_model: 'gpt-4o-mini', gen_ai_token_type: 'input', le: '256' }),
+    ).toBe(0);
+    expect(
+      sample(body, 'gen_ai_client_operation_duration_seconds_count', {
+        gen_ai_operation_name: 'chat',
+        gen_ai_request_model: 'gpt-4o-mini',
+        gen_ai_provider_name: 'openai',
+      }),
+    ).toBe(1);
     expect(sample(body, 'llm_monitor_llm_calls_total', { model: 'gpt-4o-mini', operation: 'chat' })).toBe(1);
     expect(sample(body, 'llm_monitor_tokens_total', { model: 'gpt-4o-mini', direction: 'input' })).toBe(1000);
     expect(sample(body, 'llm_monitor_cost_usd_total', { model: 'gpt-4o-mini' })).toBeCloseTo((1000 * 0.15 + 3 * 0.6) / 1e6, 12);
@@ -75,11 +88,17 @@ describe('/metrics of a receiver that saw sessions', () => {
 
   it('reports refused requests and decode errors without losing what was accepted', async () => {
     const before = (await scrape()).body;
-    const response = await fetch(server.otlpTracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from([0xff, 0xff, 0xff]) });
+    const response = await fetch(server.otlpTracesUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.from([0xff, 0xff, 0xff]),
+    });
     expect(response.status).toBe(400);
     const after = (await scrape()).body;
     const refused = { code: 'LLMMON_ERR_MALFORMED_OTLP' };
-    expect(sample(after, 'llm_monitor_receiver_requests_refused_total', refused)).toBe((sample(before, 'llm_monitor_receiver_requests_refused_total', refused) ?? 0) + 1);
+    expect(sample(after, 'llm_monitor_receiver_requests_refused_total', refused)).toBe(
+      (sample(before, 'llm_monitor_receiver_requests_refused_total', refused) ?? 0) + 1,
+    );
     expect(sample(after, 'llm_monitor_receiver_decode_errors_total', { encoding: 'protobuf' })).toBe(1);
     expect(sample(after, 'llm_monitor_sessions_started_total', { task: 'summarize', model: 'gpt-4o-mini' })).toBe(1);
   });
@@ -91,7 +110,10 @@ describe('/metrics of a receiver that saw sessions', () => {
     } finally {
       await setup.shutdown();
     }
-    await until('two task values folded into other', async () => (sample((await scrape()).body, 'llm_monitor_label_overflow_total', { label: 'task' }) ?? 0) >= 2);
+    await until(
+      'two task values folded into other',
+      async () => (sample((await scrape()).body, 'llm_monitor_label_overflow_total', { label: 'task' }) ?? 0) >= 2,
+    );
     const body = (await scrape()).body;
     // summarize and classify came first; t1 is the third and last distinct task allowed.
     expect(sample(body, 'llm_monitor_sessions_started_total', { task: 't1' })).toBe(1);
@@ -125,14 +147,23 @@ describe('/metrics of a receiver that saw sessions', () => {
       // Five tools by GenAI execute_tool spans; metrics_max_label_values is 3 here.
       await session.chainStep('agent', async () => {
         for (const tool of ['t-a', 't-b', 't-c', 't-d', 't-e']) {
-          tracer.startSpan(`execute_tool ${tool}`, { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } }, context.active()).end();
+          tracer
+            .startSpan(
+              `execute_tool ${tool}`,
+              { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
+              context.active(),
+            )
+            .end();
         }
       });
       session.complete({ result: 'done' });
     } finally {
       await setup.shutdown();
     }
-    await until('the tool calls in /metrics', async () => (sample((await scrape()).body, 'llm_monitor_steps_total', { kind: 'tool_call', status: 'ok' }) ?? 0) >= 5);
+    await until(
+      'the tool calls in /metrics',
+      async () => (sample((await scrape()).body, 'llm_monitor_steps_total', { kind: 'tool_call', status: 'ok' }) ?? 0) >= 5,
+    );
     // Scraped again after more changes of the session, nothing is counted twice.
     const body = (await scrape()).body;
     expect(sample(body, 'llm_monitor_steps_total', { kind: 'tool_call', status: 'ok' })).toBe(5);
@@ -142,7 +173,9 @@ describe('/metrics of a receiver that saw sessions', () => {
     expect(sample(body, 'llm_monitor_steps_total', { kind: 'agent', status: 'error' })).toBe(0);
     expect(sample(body, 'llm_monitor_step_duration_seconds_count', { kind: 'vector_search' })).toBe(1);
     // Three tools keep their name (which three follows the order of the steps), two are other.
-    const named = ['t-a', 't-b', 't-c', 't-d', 't-e'].filter((tool) => sample(body, 'llm_monitor_tool_calls_total', { tool, status: 'ok' }) === 1);
+    const named = ['t-a', 't-b', 't-c', 't-d', 't-e'].filter(
+      (tool) => sample(body, 'llm_monitor_tool_calls_total', { tool, status: 'ok' }) === 1,
+    );
     expect(named).toHaveLength(3);
     expect(sample(body, 'llm_monitor_tool_calls_total', { tool: 'other', status: 'ok' })).toBe(2);
     expect(sample(body, 'llm_monitor_tool_calls_total', { tool: 'other', status: 'error' })).toBe(0);

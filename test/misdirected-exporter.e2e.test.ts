@@ -19,7 +19,12 @@ describe('an exporter pointed at the API port', () => {
     };
     process.on('warning', onWarning);
     try {
-      const wrong = setupLlmMonitor({ endpoint: `${running.apiUrl}/v1/traces`, serviceName: 'misdirected', registerContextManager: false, flushOnExit: false });
+      const wrong = setupLlmMonitor({
+        endpoint: `${running.apiUrl}/v1/traces`,
+        serviceName: 'misdirected',
+        registerContextManager: false,
+        flushOnExit: false,
+      });
       for (let i = 0; i < 3; i += 1) {
         wrong.monitor.startSession({ task: 'misdirected' }).complete();
         await wrong.processor.forceFlush();
@@ -36,10 +41,17 @@ describe('an exporter pointed at the API port', () => {
     expect(warnings[0]).toContain(`send OTLP to ${running.otlpTracesUrl}`);
     expect(running.receiver.pipeline.store.size).toBe(0);
 
-    const right = setupLlmMonitor({ endpoint: running.otlpTracesUrl, serviceName: 'redirected', registerContextManager: false, flushOnExit: false });
+    const right = setupLlmMonitor({
+      endpoint: running.otlpTracesUrl,
+      serviceName: 'redirected',
+      registerContextManager: false,
+      flushOnExit: false,
+    });
     right.monitor.startSession({ task: 'redirected' }).complete();
     await right.shutdown();
-    const session = await waitFor('the session sent to the OTLP port', () => [...running.receiver.pipeline.store.values()].find((candidate) => candidate.service_name === 'redirected'));
+    const session = await waitFor('the session sent to the OTLP port', () =>
+      [...running.receiver.pipeline.store.values()].find((candidate) => candidate.service_name === 'redirected'),
+    );
     expect(session.task).toBe('redirected');
   });
 });

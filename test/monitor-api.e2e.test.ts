@@ -13,15 +13,38 @@ const SESSIONS = [
   { task: 'summarize', model: 'gpt-4o-mini', conversationId: 'conv-1', content: 'Quarterly report for ACME', fail: false },
   { task: 'summarize', model: 'gpt-4o-mini', conversationId: 'conv-1', content: '=HYPERLINK("http://evil")', fail: false },
   { task: 'translate', model: 'claude-sonnet-4', conversationId: 'conv-2', content: 'Bonjour, "le monde"', fail: true },
-  { task: 'classify', model: 'llama3.1:8b', conversationId: 'conv-3', content: 'Invoice charged twice', fail: false, processorType: 'batch' },
-  { task: 'classify', model: 'llama3.1:8b', conversationId: 'conv-3', content: 'App crashes on rotate', fail: false, processorType: 'batch' },
+  {
+    task: 'classify',
+    model: 'llama3.1:8b',
+    conversationId: 'conv-3',
+    content: 'Invoice charged twice',
+    fail: false,
+    processorType: 'batch',
+  },
+  {
+    task: 'classify',
+    model: 'llama3.1:8b',
+    conversationId: 'conv-3',
+    content: 'App crashes on rotate',
+    fail: false,
+    processorType: 'batch',
+  },
 ];
 
 beforeAll(async () => {
-  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: server.otlpTracesUrl }), { scheduledDelayMillis: 10 })] });
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: server.otlpTracesUrl }), { scheduledDelayMillis: 10 })],
+  });
   const monitor = createLlmMonitor({ tracerProvider: provider });
   for (const [index, spec] of SESSIONS.entries()) {
-    const session = monitor.startSession({ task: spec.task, model: spec.model, conversationId: spec.conversationId, content: spec.content, sessionId: `s-${index}`, processorType: spec.processorType });
+    const session = monitor.startSession({
+      task: spec.task,
+      model: spec.model,
+      conversationId: spec.conversationId,
+      content: spec.content,
+      sessionId: `s-${index}`,
+      processorType: spec.processorType,
+    });
     session.stage('initializing');
     session.stage('streaming_response');
     session.tokens(10);
@@ -40,7 +63,15 @@ const get = (path: string, headers: Record<string, string> = {}) => fetch(`${ser
 describe('GET /api/monitoring/statistics', () => {
   it('counts sessions, rates and tokens, overall and by model, task and processor type', async () => {
     const report = await client().getStatistics();
-    expect(report).toMatchObject({ sessions_total: 6, active: 1, completed: 4, failed: 1, success_rate: 0.8, tokens_in: 80, tokens_out: 50 });
+    expect(report).toMatchObject({
+      sessions_total: 6,
+      active: 1,
+      completed: 4,
+      failed: 1,
+      success_rate: 0.8,
+      tokens_in: 80,
+      tokens_out: 50,
+    });
     expect(report.processing_time_ms.count).toBe(5);
     expect(report.by_model['gpt-4o-mini']).toMatchObject({ sessions_total: 3, active: 1, completed: 2 });
     expect(report.by_task.classify).toMatchObject({ completed: 2, success_rate: 1 });
@@ -81,7 +112,10 @@ describe('GET /api/monitoring/sessions/recent', () => {
   });
 
   it('takes the old spelling processorType from a client, as processor_type', async () => {
-    expect((await client().getRecentSessions({ processorType: 'batch' })).sessions.map((session) => session.session_id)).toEqual(['s-4', 's-3']);
+    expect((await client().getRecentSessions({ processorType: 'batch' })).sessions.map((session) => session.session_id)).toEqual([
+      's-4',
+      's-3',
+    ]);
     expect((await client().getRecentSessions({ processorType: 'stream' })).sessions).toEqual([]);
     const exported = (await (await fetch(client().exportUrl('json', { processorType: 'batch' }))).json()) as ProcessingSession[];
     expect(exported.map((session) => session.session_id)).toEqual(['s-4', 's-3']);
@@ -160,7 +194,13 @@ describe('health and documentation', () => {
   it('serves the OpenAPI document and its UI at /docs, without a CDN', async () => {
     const spec = (await (await get('/docs/json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(spec.openapi).toMatch(/^3\./);
-    for (const path of ['/api/monitoring/statistics', '/api/monitoring/sessions/recent', '/api/monitoring/sessions/{session_id}', '/api/monitoring/conversations/{conversation_id}', '/readyz']) {
+    for (const path of [
+      '/api/monitoring/statistics',
+      '/api/monitoring/sessions/recent',
+      '/api/monitoring/sessions/{session_id}',
+      '/api/monitoring/conversations/{conversation_id}',
+      '/readyz',
+    ]) {
       expect(Object.keys(spec.paths)).toContain(path);
     }
     const ui = await get('/docs/');

@@ -28,7 +28,13 @@ describe('OTLP errors over a socket', () => {
     ['malformed JSON', '{"resourceSpans":', { 'content-type': 'application/json' }, 400, 'LLMMON_ERR_MALFORMED_OTLP'],
     ['malformed gzip', 'not gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, 400, 'LLMMON_ERR_MALFORMED_OTLP'],
     ['too large', 'x'.repeat(2048), { 'content-type': 'application/json' }, 413, 'LLMMON_ERR_PAYLOAD_TOO_LARGE'],
-    ['too large once inflated', gzipSync('{"resourceSpans":[' + ' '.repeat(4096) + ']}'), { 'content-type': 'application/json', 'content-encoding': 'gzip' }, 413, 'LLMMON_ERR_PAYLOAD_TOO_LARGE'],
+    [
+      'too large once inflated',
+      gzipSync('{"resourceSpans":[' + ' '.repeat(4096) + ']}'),
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      413,
+      'LLMMON_ERR_PAYLOAD_TOO_LARGE',
+    ],
   ] as const)('%s: %i with a coded google.rpc.Status', async (_name, body, headers, status, code) => {
     const response = await post(body as Buffer | string, headers as Record<string, string>);
     expect(response.status).toBe(status);

@@ -16,7 +16,11 @@ import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 const server = useReceiver();
 
 // The exporters' compression option takes their own enum; its value is the string 'gzip'.
-const gzip = 'gzip' as ConstructorParameters<typeof ProtoExporter>[0] extends infer C ? (C extends { compression?: infer A } ? A : never) : never;
+const gzip = 'gzip' as ConstructorParameters<typeof ProtoExporter>[0] extends infer C
+  ? C extends { compression?: infer A }
+    ? A
+    : never
+  : never;
 
 const exporters: [string, (url: string) => SpanExporter][] = [
   ['exporter-trace-otlp-proto (protobuf)', (url) => new ProtoExporter({ url })],
@@ -91,7 +95,9 @@ describe.each(exporters)('a session exported with %s', (_name, makeExporter) => 
 
 describe('a running session', () => {
   it('is visible before its root span ends, thanks to the pending markers', async () => {
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new ProtoExporter({ url: server.otlpTracesUrl }))] });
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(new ProtoExporter({ url: server.otlpTracesUrl }))],
+    });
     const session = createLlmMonitor({ tracerProvider: provider }).startSession({ task: 'classify', model: 'llama3.1:8b' });
     session.stage('initializing');
     session.stage('validating_input', { message: 'checking' });

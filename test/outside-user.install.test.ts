@@ -76,16 +76,22 @@ stopMonitorsAfterEach();
 describe('an application outside the repository', () => {
   it('gets a tarball of every public package, none depending on a private package or a workspace range', async () => {
     const workspace = await publicPackages();
-    const expected = [...workspace].filter(([, entry]) => !entry.private).map(([name]) => name).sort();
+    const expected = [...workspace]
+      .filter(([, entry]) => !entry.private)
+      .map(([name]) => name)
+      .sort();
     const manifests = await Promise.all(
-      tarballs.map(async (tarball) => JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Record<string, unknown>),
+      tarballs.map(
+        async (tarball) => JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Record<string, unknown>,
+      ),
     );
     expect(manifests.map((manifest) => manifest.name).sort()).toEqual(expected);
     for (const manifest of manifests) {
       for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
         for (const [dependency, range] of Object.entries((manifest[field] ?? {}) as Record<string, string>)) {
           expect(range, `${String(manifest.name)} ${field} ${dependency}`).not.toMatch(/^(workspace|catalog):/);
-          if (workspace.has(dependency)) expect(workspace.get(dependency)!.private, `${String(manifest.name)} depends on the private ${dependency}`).toBe(false);
+          if (workspace.has(dependency))
+            expect(workspace.get(dependency)!.private, `${String(manifest.name)} depends on the private ${dependency}`).toBe(false);
         }
       }
     }
@@ -100,10 +106,16 @@ describe('an application outside the repository', () => {
   });
 
   it('runs the README example as written against the installed receiver, and finds its session over REST', async () => {
-    const answer = 'OpenTelemetry collects traces, metrics and logs without tying you to a vendor, and llm-monitor shows its LLM sessions as they run.';
+    const answer =
+      'OpenTelemetry collects traces, metrics and logs without tying you to a vendor, and llm-monitor shows its LLM sessions as they run.';
     const openai = await startOpenAiStandIn({ streamedReply: answer });
     try {
-      const monitor = await startMonitor(['--port', '0', '--otlp-port', '0', '--storage-url', `sqlite:${join(work, 'history.db')}`, '--demo', '--demo-rate', '2'], {}, [], installedBin());
+      const monitor = await startMonitor(
+        ['--port', '0', '--otlp-port', '0', '--storage-url', `sqlite:${join(work, 'history.db')}`, '--demo', '--demo-rate', '2'],
+        {},
+        [],
+        installedBin(),
+      );
       await until('the history line of the start banner', () => monitor.output().includes(`history in sqlite ${join(work, 'history.db')}`));
 
       // The page comes from the installed @llm-monitor/web, with its hashed assets.
@@ -117,16 +129,31 @@ describe('an application outside the repository', () => {
       writeFileSync(join(app, 'example.mjs'), readmeExample());
       const example = await run(process.execPath, ['example.mjs'], {
         cwd: app,
-        env: { ...process.env, OPENAI_API_KEY: 'sk-outside-user-test', OPENAI_BASE_URL: openai.baseUrl, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: monitor.otlpUrl },
+        env: {
+          ...process.env,
+          OPENAI_API_KEY: 'sk-outside-user-test',
+          OPENAI_BASE_URL: openai.baseUrl,
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: monitor.otlpUrl,
+        },
         timeout: 60_000,
       });
       expect(example.stdout.trim()).toBe(answer);
       expect(openai.requests.map((request) => request.path)).toEqual(['/v1/chat/completions']);
 
-      const recent = async (): Promise<ProcessingSession[]> => ((await (await fetch(`${monitor.apiUrl}/api/monitoring/sessions/recent?limit=200`)).json()) as { sessions: ProcessingSession[] }).sessions;
-      const mine = await waitFor('the example session, completed', async () => (await recent()).find((summary) => summary.service_name === 'my-app' && summary.status === 'completed'));
+      const recent = async (): Promise<ProcessingSession[]> =>
+        ((await (await fetch(`${monitor.apiUrl}/api/monitoring/sessions/recent?limit=200`)).json()) as { sessions: ProcessingSession[] })
+          .sessions;
+      const mine = await waitFor('the example session, completed', async () =>
+        (await recent()).find((summary) => summary.service_name === 'my-app' && summary.status === 'completed'),
+      );
       const session = (await (await fetch(`${monitor.apiUrl}/api/monitoring/sessions/${mine.session_id}`)).json()) as ProcessingSession;
-      expect(session).toMatchObject({ task: 'summarize', model: 'gpt-4o-mini', status: 'completed', progress: 100, result_preview: answer });
+      expect(session).toMatchObject({
+        task: 'summarize',
+        model: 'gpt-4o-mini',
+        status: 'completed',
+        progress: 100,
+        result_preview: answer,
+      });
       expect(session.content_preview).toContain('OpenTelemetry is a vendor-neutral framework');
       expect(session.token_counts.output).toBeGreaterThan(0);
       expect(session.stages.map((stage) => stage.stage)).toContain('sending_request');

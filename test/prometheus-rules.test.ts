@@ -10,7 +10,9 @@ import { runPromtool, toolAvailable } from './support/tools.js';
 
 const deploy = fileURLToPath(new URL('../deploy/prometheus/', import.meta.url));
 const promtool = toolAvailable('promtool', 'prometheus');
-const rules = parse(readFileSync(`${deploy}alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; annotations: { runbook: string } }[] }[] };
+const rules = parse(readFileSync(`${deploy}alerts.yml`, 'utf8')) as {
+  groups: { rules: { alert: string; annotations: { runbook: string } }[] }[];
+};
 const alerts = rules.groups.flatMap((group) => group.rules);
 
 describe('deploy/prometheus/alerts.yml', () => {
@@ -33,7 +35,9 @@ describe('deploy/prometheus/alerts.yml', () => {
   });
 
   it('tests every alert both firing and quiet, and documents each in docs/alerts.md', () => {
-    const tests = parse(readFileSync(`${deploy}alerts.test.yml`, 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
+    const tests = parse(readFileSync(`${deploy}alerts.test.yml`, 'utf8')) as {
+      tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
     const cases = tests.tests.flatMap((test) => test.alert_rule_test);
     const runbooks = readFileSync(fileURLToPath(new URL('../docs/alerts.md', import.meta.url)), 'utf8');
     expect(alerts.map((alert) => alert.alert)).toEqual([
@@ -47,8 +51,14 @@ describe('deploy/prometheus/alerts.yml', () => {
     ]);
     for (const alert of alerts) {
       const own = cases.filter((c) => c.alertname === alert.alert);
-      expect(own.some((c) => c.exp_alerts.length > 0), `${alert.alert} fires in a test`).toBe(true);
-      expect(own.some((c) => c.exp_alerts.length === 0), `${alert.alert} stays quiet in a test`).toBe(true);
+      expect(
+        own.some((c) => c.exp_alerts.length > 0),
+        `${alert.alert} fires in a test`,
+      ).toBe(true);
+      expect(
+        own.some((c) => c.exp_alerts.length === 0),
+        `${alert.alert} stays quiet in a test`,
+      ).toBe(true);
       expect(runbooks).toContain(`## ${alert.alert}\n`);
       expect(alert.annotations.runbook).toBe(`docs/alerts.md#${alert.alert.toLowerCase()}`);
     }

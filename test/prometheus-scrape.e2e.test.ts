@@ -60,10 +60,15 @@ describe.skipIf(!available)('a real Prometheus scraping the receiver', () => {
   });
 
   it('scrapes every sample of /metrics (target up, nothing rejected)', async () => {
-    const up = await waitFor('target up', async () => {
-      const result = await prometheus!.query('up{job="llm-monitor"}');
-      return result[0]?.value[1] === '1' ? result : undefined;
-    }, 20_000, 250);
+    const up = await waitFor(
+      'target up',
+      async () => {
+        const result = await prometheus!.query('up{job="llm-monitor"}');
+        return result[0]?.value[1] === '1' ? result : undefined;
+      },
+      20_000,
+      250,
+    );
     expect(up).toHaveLength(1);
     const scraped = Number((await prometheus!.query('scrape_samples_scraped{job="llm-monitor"}'))[0]!.value[1]);
     const stored = Number((await prometheus!.query('scrape_samples_post_metric_relabeling{job="llm-monitor"}'))[0]!.value[1]);
@@ -72,32 +77,54 @@ describe.skipIf(!available)('a real Prometheus scraping the receiver', () => {
   });
 
   it('answers queries over the session metrics, by model', async () => {
-    const started = await waitFor('sessions by model', async () => {
-      const result = await prometheus!.query('sum by (model) (llm_monitor_sessions_started_total{job="llm-monitor"})');
-      return result.length === 2 ? result : undefined;
-    }, 20_000, 250);
-    expect(Object.fromEntries(started.map((sample) => [sample.metric.model, sample.value[1]]))).toEqual({ 'gpt-4o-mini': '1', 'claude-sonnet-4': '1' });
+    const started = await waitFor(
+      'sessions by model',
+      async () => {
+        const result = await prometheus!.query('sum by (model) (llm_monitor_sessions_started_total{job="llm-monitor"})');
+        return result.length === 2 ? result : undefined;
+      },
+      20_000,
+      250,
+    );
+    expect(Object.fromEntries(started.map((sample) => [sample.metric.model, sample.value[1]]))).toEqual({
+      'gpt-4o-mini': '1',
+      'claude-sonnet-4': '1',
+    });
     const ttft = await prometheus!.query('sum by (gen_ai_request_model) (gen_ai_server_time_to_first_token_seconds_count)');
     expect(ttft.map((sample) => sample.metric.gen_ai_request_model).sort()).toEqual(['claude-sonnet-4', 'gpt-4o-mini']);
   });
 
   it('keeps the trace-id exemplars of the OpenMetrics scrape', async () => {
-    const exemplars = await waitFor('exemplars', async () => {
-      const now = Date.now() / 1000;
-      const response = await fetch(`${prometheus!.url}/api/v1/query_exemplars?query=${encodeURIComponent('llm_monitor_session_duration_seconds_bucket')}&start=${now - 600}&end=${now + 60}`);
-      const body = (await response.json()) as { data: { exemplars: { labels: Record<string, string> }[] }[] };
-      const all = body.data.flatMap((series) => series.exemplars);
-      return all.length > 0 ? all : undefined;
-    }, 20_000, 250);
+    const exemplars = await waitFor(
+      'exemplars',
+      async () => {
+        const now = Date.now() / 1000;
+        const response = await fetch(
+          `${prometheus!.url}/api/v1/query_exemplars?query=${encodeURIComponent('llm_monitor_session_duration_seconds_bucket')}&start=${now - 600}&end=${now + 60}`,
+        );
+        const body = (await response.json()) as { data: { exemplars: { labels: Record<string, string> }[] }[] };
+        const all = body.data.flatMap((series) => series.exemplars);
+        return all.length > 0 ? all : undefined;
+      },
+      20_000,
+      250,
+    );
     expect(exemplars[0]!.labels.trace_id).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('loads the shipped alert rules, all healthy', async () => {
-    const rules = await waitFor('rules evaluated', async () => {
-      const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
-      const all = body.data.groups.flatMap((group) => group.rules);
-      return all.length > 0 && all.every((rule) => rule.health === 'ok') ? all : undefined;
-    }, 20_000, 250);
+    const rules = await waitFor(
+      'rules evaluated',
+      async () => {
+        const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as {
+          data: { groups: { rules: { name: string; health: string }[] }[] };
+        };
+        const all = body.data.groups.flatMap((group) => group.rules);
+        return all.length > 0 && all.every((rule) => rule.health === 'ok') ? all : undefined;
+      },
+      20_000,
+      250,
+    );
     expect(rules.map((rule) => rule.name)).toHaveLength(7);
   });
 });

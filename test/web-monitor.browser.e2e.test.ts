@@ -121,31 +121,46 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
   it('shows a session the moment it starts, its progress and stage live, its details, and lets it go when it ends', async () => {
     const page = await openPage();
-    const session = setup.monitor.startSession({ task: 'browser-live', model: 'gpt-4o-mini', content: 'What is the capital of France?', metadata: { team: 'search' } });
+    const session = setup.monitor.startSession({
+      task: 'browser-live',
+      model: 'gpt-4o-mini',
+      content: 'What is the capital of France?',
+      metadata: { team: 'search' },
+    });
     session.stage('initializing');
     const card = `.session-card[data-session-id="${session.sessionId}"]`;
     await until('the card of the new session', async () => (await page.locator(card).count()) === 1);
 
     session.stage('connecting_to_model', { message: 'opening a connection' });
-    await until('the stage change on the card', async () => (await textOf(page, `${card} [data-testid=session-stage]`)) === 'connecting to model');
+    await until(
+      'the stage change on the card',
+      async () => (await textOf(page, `${card} [data-testid=session-stage]`)) === 'connecting to model',
+    );
     expect(await page.locator(`${card} [data-testid=session-progress]`).getAttribute('aria-valuenow')).toBe('50');
     expect(await textOf(page, card)).toContain('opening a connection');
 
     session.stage('streaming_response');
     session.tokens(3, 'Paris is ');
-    await until('streamed tokens on the card', async () => (await textOf(page, `${card} [data-testid=session-tokens]`)).includes('3 tokens'));
+    await until('streamed tokens on the card', async () =>
+      (await textOf(page, `${card} [data-testid=session-tokens]`)).includes('3 tokens'),
+    );
     expect(await page.locator(`${card} [data-testid=session-progress]`).getAttribute('aria-valuenow')).toBe('70');
     expect(await textOf(page, `${card} .stream-tail`)).toContain('Paris is');
 
     await page.locator(`${card} a.card-link`).click();
     expect(new URL(page.url()).hash).toBe(`#/sessions/${session.sessionId}`);
     await until('the stages in the tree', async () => (await page.locator('[data-testid=step-tree] .stage-row').count()) >= 3);
-    expect(await page.locator('[data-testid=step-tree] .stage-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name')))).toEqual(['initializing', 'connecting to model', 'streaming response']);
+    expect(
+      await page.locator('[data-testid=step-tree] .stage-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name'))),
+    ).toEqual(['initializing', 'connecting to model', 'streaming response']);
     expect(await textOf(page, '[data-testid=details-response]')).toBe('Paris is ');
     expect(await textOf(page, 'main')).not.toContain('Loading…');
 
     session.tokens(2, 'the capital.');
-    await until('the response growing while the page is open', async () => (await textOf(page, '[data-testid=details-response]')) === 'Paris is the capital.');
+    await until(
+      'the response growing while the page is open',
+      async () => (await textOf(page, '[data-testid=details-response]')) === 'Paris is the capital.',
+    );
     const call = session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'What is the capital of France?' });
     call.end({ response: 'Paris is the capital.', inputTokens: 2000, outputTokens: 1000 });
     session.complete({ result: 'Paris is the capital.' });
@@ -217,7 +232,12 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
   it('treats prompt, messages and streamed text as text: markup is shown, never run', async () => {
     const page = await openPage();
     const hostile = '<img src=x onerror="window.__pwned=1">';
-    const session = setup.monitor.startSession({ task: 'browser-xss', model: 'gpt-4o-mini', content: hostile, metadata: { note: '<script>window.__pwned=2</script>' } });
+    const session = setup.monitor.startSession({
+      task: 'browser-xss',
+      model: 'gpt-4o-mini',
+      content: hostile,
+      metadata: { note: '<script>window.__pwned=2</script>' },
+    });
     session.stage('streaming_response', { message: '<b onmouseover="window.__pwned=3">bold</b>' });
     session.tokens(1, '<svg onload="window.__pwned=4"></svg>');
     const card = `.session-card[data-session-id="${session.sessionId}"]`;
@@ -227,7 +247,9 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await until('the hostile prompt shown as text', async () => (await textOf(page, '[data-testid=details-prompt]')) === hostile);
     session.complete();
     await page.goto(`${server.apiUrl}/#/log`);
-    await until('the log showing the hostile message', async () => (await textOf(page, '[data-testid=log]')).includes('<b onmouseover="window.__pwned=3">bold</b>'));
+    await until('the log showing the hostile message', async () =>
+      (await textOf(page, '[data-testid=log]')).includes('<b onmouseover="window.__pwned=3">bold</b>'),
+    );
     expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
     expect(await page.locator('main img, main svg[onload], main b').count()).toBe(0);
     await page.close();
@@ -235,7 +257,12 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
   it('filters the history by status, model, task, conversation and text, and exports what it shows', async () => {
     for (const [index, outcome] of ['completed', 'failed', 'failed', 'completed'].entries()) {
-      const session = setup.monitor.startSession({ task: 'browser-history', model: index < 2 ? 'gpt-4o-mini' : 'claude-sonnet-4', conversationId: `conv-${index % 2}`, content: `history question number ${index}` });
+      const session = setup.monitor.startSession({
+        task: 'browser-history',
+        model: index < 2 ? 'gpt-4o-mini' : 'claude-sonnet-4',
+        conversationId: `conv-${index % 2}`,
+        content: `history question number ${index}`,
+      });
       session.stage('initializing');
       if (outcome === 'failed') session.fail(new Error(`failure ${index}`));
       else session.complete();
@@ -313,7 +340,9 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await page.locator('[data-testid=log-pause]').click();
     await until('the held lines after resuming', async () => (await textOf(page, '[data-testid=log]')).includes('while paused'));
     // Scrolled to the newest line.
-    expect(await page.locator('[data-testid=log]').evaluate((log) => Math.abs(log.scrollHeight - log.clientHeight - log.scrollTop) <= 2)).toBe(true);
+    expect(
+      await page.locator('[data-testid=log]').evaluate((log) => Math.abs(log.scrollHeight - log.clientHeight - log.scrollTop) <= 2),
+    ).toBe(true);
     first.complete();
     await page.close();
   });
@@ -331,7 +360,10 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await page.evaluate(setVisibility('visible'));
     await until('live again', async () => (await textOf(page, '[data-testid=connection]')) === 'Live');
     // The snapshot on resubscribing brings the session that started while the page was hidden.
-    await until('the session started while hidden', async () => (await page.locator(`.session-card[data-session-id="${session.sessionId}"]`).count()) === 1);
+    await until(
+      'the session started while hidden',
+      async () => (await page.locator(`.session-card[data-session-id="${session.sessionId}"]`).count()) === 1,
+    );
     session.complete();
     await page.close();
   });
@@ -340,7 +372,13 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     let sessionId = '';
     const monitor = watchedMonitor(setup.monitor, (id) => (sessionId = id));
     // A fixed random source: no injected failure, the FAQ search finds nothing, and the model selection falls back once.
-    const outcome = await runDemoSession({ monitor, random: () => 0.1, timeScale: 0.3, failureRate: 0, signal: new AbortController().signal });
+    const outcome = await runDemoSession({
+      monitor,
+      random: () => 0.1,
+      timeScale: 0.3,
+      failureRate: 0,
+      signal: new AbortController().signal,
+    });
     expect(outcome).toBe('completed');
     await setup.processor.forceFlush();
     const page = await openPage(`/#/sessions/${encodeURIComponent(sessionId)}`);
@@ -352,7 +390,8 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     expect(await page.locator('[data-testid=step-tree] .stage-row[data-name="resolving template"]').count()).toBe(1);
     // The chain sits under its stage, its steps under it, the rerank one level down as well.
     expect(await chain.getAttribute('data-depth')).toBe('1');
-    for (const name of ['qdrant docs', 'qdrant faq', 'rerank', 'embeddings text-embedding-3-small']) expect(await treeRow(page, name).getAttribute('data-depth'), name).toBe('2');
+    for (const name of ['qdrant docs', 'qdrant faq', 'rerank', 'embeddings text-embedding-3-small'])
+      expect(await treeRow(page, name).getAttribute('data-depth'), name).toBe('2');
     expect(await treeRow(page, 'rerank').getAttribute('data-kind')).toBe('rerank');
     expect(await treeRow(page, 'qdrant docs').getAttribute('data-kind')).toBe('vector_search');
     // The two searches ran side by side: their bars overlap on the time axis, and both say so.
@@ -425,7 +464,13 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     });
     await setup.processor.forceFlush();
     const page = await openPage(`/#/sessions/${encodeURIComponent(session.sessionId)}`);
-    await until('the running chain', async () => (await treeRow(page, 'gather').getAttribute('data-status').catch(() => null)) === 'running');
+    await until(
+      'the running chain',
+      async () =>
+        (await treeRow(page, 'gather')
+          .getAttribute('data-status')
+          .catch(() => null)) === 'running',
+    );
     expect(await textOf(page, '[data-testid=step-tree] .tree-row[data-name=gather] .tree-status')).toContain('running');
 
     // The reader opens the search's details and collapses the first stage from the keyboard.
@@ -447,7 +492,9 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     await until('the new stage', async () => (await treeRow(page, 'sending request').count()) === 1);
     // Redrawn many times meanwhile; what the reader did holds.
     expect(await toggle.getAttribute('aria-expanded')).toBe('false');
-    expect(await page.evaluate('document.activeElement?.classList.contains("tree-toggle") && document.activeElement.getAttribute("aria-label")')).toBe('Expand initializing');
+    expect(
+      await page.evaluate('document.activeElement?.classList.contains("tree-toggle") && document.activeElement.getAttribute("aria-label")'),
+    ).toBe('Expand initializing');
     expect(await textOf(page, '[data-testid=step-facts]')).toContain('docs');
     expect(await page.locator('[data-testid=step-details]').count()).toBe(1);
     await screenshot(page, 'tree-live.png');
@@ -470,7 +517,10 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
         for (let index = 0; index < 104; index += 1) {
           await agent.chainStep(`iteration ${index}`, async (iteration) => {
             await iteration.embed({ model: 'text-embedding-3-small', inputCount: 1 }, () => [[0.1, 0.2, 0.3]]);
-            await iteration.similaritySearch({ store: 'qdrant', collection: `shard-${index % 4}`, topK: 3 }, () => [{ score: 0.9 }, { score: 0.7 }]);
+            await iteration.similaritySearch({ store: 'qdrant', collection: `shard-${index % 4}`, topK: 3 }, () => [
+              { score: 0.9 },
+              { score: 0.7 },
+            ]);
             await iteration.selectModel({ candidates: ['gpt-4o-mini', 'gpt-4o'] }, (selection) => {
               if (index % 10 === 3) selection.fallback('gpt-4o', new Error('429 rate limited'));
               selection.choose('gpt-4o-mini');
@@ -510,28 +560,48 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
     // Opened, it shows a page of iterations (each collapsed) and a row for the rest.
     await loop.locator('.tree-toggle').click();
-    await until('a page of iterations', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="2"]').count()) === 50);
+    await until(
+      'a page of iterations',
+      async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="2"]').count()) === 50,
+    );
     const more = page.locator('[data-testid=tree-more]');
     expect(await textOf(page, '[data-testid=tree-more]')).toContain('more steps here');
     await more.locator('button').click();
     // 500 steps kept: the template, the loop, and 100 iterations (the last with only two of its steps).
-    await until('every iteration kept', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="2"]').count()) === 100);
+    await until(
+      'every iteration kept',
+      async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="2"]').count()) === 100,
+    );
     expect(await page.locator('[data-testid=tree-more]').count()).toBe(0);
 
     // An iteration opens to its four steps; the failed call is marked in words.
     await treeRow(page, 'iteration 7').locator('.tree-toggle').click();
-    await until('the steps of iteration 7', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="3"]').count()) === 4);
+    await until(
+      'the steps of iteration 7',
+      async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="3"]').count()) === 4,
+    );
     expect(await textOf(page, '[data-testid=step-tree] .tree-row[data-depth="3"][data-status=error]')).toContain('✕ failed');
     await treeRow(page, 'iteration 3').locator('.tree-toggle').click();
-    await until('the fallback of iteration 3', async () => (await page.locator('[data-testid=step-tree] .tree-row.has-fallback').count()) === 1);
+    await until(
+      'the fallback of iteration 3',
+      async () => (await page.locator('[data-testid=step-tree] .tree-row.has-fallback').count()) === 1,
+    );
     await treeRow(page, 'iteration 3').scrollIntoViewIfNeeded();
     await screenshot(page, 'tree-500-expanded.png');
     expect(await page.evaluate('document.body.innerText.length')).toBeGreaterThan(1000);
 
     await page.locator('[data-testid=tree-collapse-all]').click();
-    await until('only the stages', async () => (await page.locator('[data-testid=step-tree] .tree-row').count()) === (await page.locator('[data-testid=step-tree] .stage-row').count()));
+    await until(
+      'only the stages',
+      async () =>
+        (await page.locator('[data-testid=step-tree] .tree-row').count()) ===
+        (await page.locator('[data-testid=step-tree] .stage-row').count()),
+    );
     await page.locator('[data-testid=tree-expand-all]').click();
-    await until('everything open, a page at a time', async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="3"]').count()) > 100);
+    await until(
+      'everything open, a page at a time',
+      async () => (await page.locator('[data-testid=step-tree] .tree-row[data-depth="3"]').count()) > 100,
+    );
     expect(await page.locator('[data-testid=step-tree] .tree-row').count()).toBeLessThan(600);
     expect(pageErrors(page)).toEqual([]);
     await page.close();
@@ -559,12 +629,18 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     const page = await openPage(`/#/sessions/${encodeURIComponent(session.sessionId)}`);
     await until('the hostile step in the tree', async () => (await textOf(page, '[data-testid=step-tree]')).includes(hostile));
     await page.locator('[data-testid=step-tree] .tree-row[data-kind=chain] .tree-name').click();
-    await until('its previews as text', async () => (await textOf(page, '[data-testid=step-output]')).includes('<script>window.__pwned=3</script>'));
+    await until('its previews as text', async () =>
+      (await textOf(page, '[data-testid=step-output]')).includes('<script>window.__pwned=3</script>'),
+    );
     expect(await textOf(page, '[data-testid=step-input]')).toContain(hostile);
     await page.locator('[data-testid=step-tree] .tree-row[data-kind=vector_search] .tree-name').click();
-    await until('the hostile facts as text', async () => (await textOf(page, '[data-testid=step-facts]')).includes('<svg onload="window.__pwned=2">'));
+    await until('the hostile facts as text', async () =>
+      (await textOf(page, '[data-testid=step-facts]')).includes('<svg onload="window.__pwned=2">'),
+    );
     await page.locator('[data-testid=step-tree] .tree-row[data-kind=model_selection] .tree-name').click();
-    await until('the hostile fallback as text', async () => (await textOf(page, '[data-testid=step-fallbacks]')).includes('<b onmouseover="window.__pwned=4">model</b>'));
+    await until('the hostile fallback as text', async () =>
+      (await textOf(page, '[data-testid=step-fallbacks]')).includes('<b onmouseover="window.__pwned=4">model</b>'),
+    );
     expect(await textOf(page, '[data-testid=step-fallbacks]')).toContain(hostile);
     expect(await textOf(page, '[data-testid=step-facts]')).toContain('<iframe src="javascript:window.__pwned=5"></iframe>');
     await page.locator('[data-testid=step-tree] .tree-row[data-kind=model_selection] .tree-name').hover();
@@ -577,11 +653,18 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
   it('fits a phone-sized screen, and switches between light and dark themes', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await phone.newPage();
-    const session = setup.monitor.startSession({ task: 'browser-phone-with-a-rather-long-task-name', model: 'gpt-4o-mini', content: 'x'.repeat(400) });
+    const session = setup.monitor.startSession({
+      task: 'browser-phone-with-a-rather-long-task-name',
+      model: 'gpt-4o-mini',
+      content: 'x'.repeat(400),
+    });
     session.stage('streaming_response', { message: 'a long message '.repeat(20) });
     session.tokens(50, 'word '.repeat(50));
     await page.goto(`${server.apiUrl}/`);
-    await until('the session on the phone', async () => (await page.locator(`.session-card[data-session-id="${session.sessionId}"]`).count()) === 1);
+    await until(
+      'the session on the phone',
+      async () => (await page.locator(`.session-card[data-session-id="${session.sessionId}"]`).count()) === 1,
+    );
     const overflow = (): Promise<number> => page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
     expect(await overflow()).toBeLessThanOrEqual(0);
     await page.goto(`${server.apiUrl}/#/sessions/${encodeURIComponent(session.sessionId)}`);
@@ -615,7 +698,9 @@ describe.skipIf(!available)('the web monitor when the receiver goes away', () =>
       await page.goto(`${apiUrl}/`);
       await until('live', async () => (await page.locator('[data-testid=connection]').textContent()) === 'Live');
       await first.close();
-      await until('reconnecting', async () => ((await page.locator('[data-testid=connection]').textContent()) ?? '').startsWith('Reconnecting'));
+      await until('reconnecting', async () =>
+        ((await page.locator('[data-testid=connection]').textContent()) ?? '').startsWith('Reconnecting'),
+      );
       second = await buildReceiver({ port, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
       await second.listen();
       await until('live again', async () => (await page.locator('[data-testid=connection]').textContent()) === 'Live', 20_000);

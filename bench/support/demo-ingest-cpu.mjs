@@ -26,7 +26,8 @@ async function demoSet() {
   }
   const spans = exporter.getFinishedSpans();
   const bodies = [];
-  for (let at = 0; at < spans.length; at += spansPerRequest) bodies.push(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans.slice(at, at + spansPerRequest))));
+  for (let at = 0; at < spans.length; at += spansPerRequest)
+    bodies.push(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans.slice(at, at + spansPerRequest))));
   return { bodies, spans: spans.length };
 }
 
@@ -39,7 +40,12 @@ const before = process.cpuUsage();
 let spans = 0;
 for (const { bodies, spans: count } of made) {
   for (const payload of bodies) {
-    const answer = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, payload });
+    const answer = await receiver.otlpServer.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/x-protobuf' },
+      payload,
+    });
     if (answer.statusCode !== 200) throw new Error(`ingest answered ${answer.statusCode}: ${answer.body}`);
   }
   spans += count;

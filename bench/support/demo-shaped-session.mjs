@@ -33,10 +33,13 @@ export async function runDemoShapedSession(session) {
         selection.choose('gpt-4o-mini', 'cheapest');
       });
     }
-    if (stage === 'sending_request') session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'hello' }).end({ inputTokens: 100, outputTokens: 100, response: 'answer' });
+    if (stage === 'sending_request')
+      session.startLlmCall({ model: 'gpt-4o-mini', prompt: 'hello' }).end({ inputTokens: 100, outputTokens: 100, response: 'answer' });
     if (stage === 'streaming_response') for (let t = 0; t < 20; t += 1) session.tokens(5);
-    if (stage === 'processing_response') await session.toolCall({ name: 'cite_sources', arguments: { passages: 2 } }, () => ({ citations: 2 }));
-    if (stage === 'collecting_metadata') await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () => undefined);
+    if (stage === 'processing_response')
+      await session.toolCall({ name: 'cite_sources', arguments: { passages: 2 } }, () => ({ citations: 2 }));
+    if (stage === 'collecting_metadata')
+      await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () => undefined);
   }
   session.complete({ inputTokens: 100, outputTokens: 100 });
 }

@@ -23,7 +23,11 @@ export interface ReceiverProcess {
 }
 
 /** Starts `node [nodeArgs] bin --port 0 --otlp-port 0 --log-level warn [args]`; resolves once it serves. */
-export function startReceiverProcess(bin: string, args: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ReceiverProcess> {
+export function startReceiverProcess(
+  bin: string,
+  args: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
+): Promise<ReceiverProcess> {
   const child = spawn(process.execPath, [...nodeArgs, bin, '--port', '0', '--otlp-port', '0', '--log-level', 'warn', ...args]);
   let output = '';
   let bannerEnd = -1;
@@ -41,7 +45,11 @@ export function startReceiverProcess(bin: string, args: readonly string[] = [], 
         pid: child.pid!,
         apiUrl: match[1]!,
         otlpUrl: match[2]!,
-        logged: () => output.slice(bannerEnd).split('\n').filter((line) => line.trim() !== '' && !line.startsWith('llm-monitor: history in')),
+        logged: () =>
+          output
+            .slice(bannerEnd)
+            .split('\n')
+            .filter((line) => line.trim() !== '' && !line.startsWith('llm-monitor: history in')),
         alive,
         stop: async (graceMs = 15_000) => {
           if (!alive()) return;

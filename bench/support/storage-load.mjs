@@ -43,7 +43,12 @@ function post(body) {
     const failed = () => resolve({ status: 0, rejected: 0, sent, ms: performance.now() - sent, retryAfterS: 1 });
     const request = http.request(
       options.otlpUrl,
-      { method: 'POST', agent, timeout: REQUEST_TIMEOUT_MS, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } },
+      {
+        method: 'POST',
+        agent,
+        timeout: REQUEST_TIMEOUT_MS,
+        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+      },
       (response) => {
         const chunks = [];
         response.on('data', (chunk) => chunks.push(chunk));

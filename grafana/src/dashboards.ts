@@ -35,5 +35,7 @@ function layOut(dashboard: Dashboard): Dashboard {
 
 /** Every dashboard as the JSON text committed under grafana/dashboards/. */
 export function renderDashboards(): Record<string, string> {
-  return Object.fromEntries(Object.entries(DASHBOARDS).map(([file, build]) => [file, `${JSON.stringify(layOut(build().build()), null, 2)}\n`]));
+  return Object.fromEntries(
+    Object.entries(DASHBOARDS).map(([file, build]) => [file, `${JSON.stringify(layOut(build().build()), null, 2)}\n`]),
+  );
 }

@@ -2,7 +2,17 @@
  * The few panel shapes our dashboards use, so every dashboard shares one datasource, one set of
  * template variables and one way to link back to the web monitor.
  */
-import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, DatasourceVariableBuilder, QueryVariableBuilder, RowBuilder, TextBoxVariableBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  DashboardBuilder,
+  DashboardLinkBuilder,
+  DashboardLinkType,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  TextBoxVariableBuilder,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -23,21 +33,36 @@ export const INSTANCE_FILTER = 'instance=~"$instance"';
 
 /** A dashboard with our variables (datasource, instance, model, task) and a link to the web monitor. */
 export function llmMonitorDashboard(uid: string, title: string, description: string): DashboardBuilder {
-  return new DashboardBuilder(title)
-    .uid(uid)
-    .description(description)
-    .tags(['llm-monitor'])
-    .refresh('10s')
-    .time({ from: 'now-1h', to: 'now' })
-    .timezone('browser')
-    .withVariable(new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus'))
-    .withVariable(variable('instance', 'Instance', 'label_values(llm_monitor_receiver_spans_received_total, instance)'))
-    .withVariable(variable('model', 'Model', 'label_values(llm_monitor_sessions_started_total{instance=~"$instance"}, model)'))
-    .withVariable(variable('task', 'Task', 'label_values(llm_monitor_sessions_started_total{instance=~"$instance"}, task)'))
-    .link(new DashboardLinkBuilder('llm-monitor dashboards').type(DashboardLinkType.Dashboards).tags(['llm-monitor']).asDropdown(true).includeVars(true).keepTime(true))
-    .link(new DashboardLinkBuilder('Live sessions (web monitor)').type(DashboardLinkType.Link).url('${monitor_url}').targetBlank(true).icon('external link'))
-    // Where the web monitor is, as the browser reaches it; set it once per Grafana (or in the URL).
-    .withVariable(new TextBoxVariableBuilder('monitor_url').label('Web monitor URL').defaultValue('http://localhost:8000/'));
+  return (
+    new DashboardBuilder(title)
+      .uid(uid)
+      .description(description)
+      .tags(['llm-monitor'])
+      .refresh('10s')
+      .time({ from: 'now-1h', to: 'now' })
+      .timezone('browser')
+      .withVariable(new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus'))
+      .withVariable(variable('instance', 'Instance', 'label_values(llm_monitor_receiver_spans_received_total, instance)'))
+      .withVariable(variable('model', 'Model', 'label_values(llm_monitor_sessions_started_total{instance=~"$instance"}, model)'))
+      .withVariable(variable('task', 'Task', 'label_values(llm_monitor_sessions_started_total{instance=~"$instance"}, task)'))
+      .link(
+        new DashboardLinkBuilder('llm-monitor dashboards')
+          .type(DashboardLinkType.Dashboards)
+          .tags(['llm-monitor'])
+          .asDropdown(true)
+          .includeVars(true)
+          .keepTime(true),
+      )
+      .link(
+        new DashboardLinkBuilder('Live sessions (web monitor)')
+          .type(DashboardLinkType.Link)
+          .url('${monitor_url}')
+          .targetBlank(true)
+          .icon('external link'),
+      )
+      // Where the web monitor is, as the browser reaches it; set it once per Grafana (or in the URL).
+      .withVariable(new TextBoxVariableBuilder('monitor_url').label('Web monitor URL').defaultValue('http://localhost:8000/'))
+  );
 }
 
 function variable(name: string, label: string, query: string): QueryVariableBuilder {
@@ -62,7 +87,10 @@ export interface Query {
 
 function targets<T extends { withTarget(target: DataqueryBuilder): T }>(panel: T, queries: readonly Query[], format?: PromQueryFormat): T {
   queries.forEach((query, index) => {
-    const target = new DataqueryBuilder().expr(query.expr).refId(String.fromCharCode(65 + index)).datasource(DATASOURCE);
+    const target = new DataqueryBuilder()
+      .expr(query.expr)
+      .refId(String.fromCharCode(65 + index))
+      .datasource(DATASOURCE);
     if (query.legend) target.legendFormat(query.legend);
     if (query.instant) target.instant();
     if (format) target.format(format);
@@ -73,12 +101,24 @@ function targets<T extends { withTarget(target: DataqueryBuilder): T }>(panel: T
 
 /** A time series panel. */
 export function timeseries(title: string, description: string, unit: string, queries: readonly Query[], width = 12): TimeseriesPanel {
-  return targets(new TimeseriesPanel().title(title).description(description).unit(unit).datasource(DATASOURCE).gridPos({ h: 8, w: width, x: 0, y: 0 }).fillOpacity(10), queries);
+  return targets(
+    new TimeseriesPanel()
+      .title(title)
+      .description(description)
+      .unit(unit)
+      .datasource(DATASOURCE)
+      .gridPos({ h: 8, w: width, x: 0, y: 0 })
+      .fillOpacity(10),
+    queries,
+  );
 }
 
 /** A single-value panel. */
 export function stat(title: string, description: string, unit: string, query: Query, width = 6): StatPanel {
-  return targets(new StatPanel().title(title).description(description).unit(unit).datasource(DATASOURCE).gridPos({ h: 4, w: width, x: 0, y: 0 }), [{ ...query, instant: true }]);
+  return targets(
+    new StatPanel().title(title).description(description).unit(unit).datasource(DATASOURCE).gridPos({ h: 4, w: width, x: 0, y: 0 }),
+    [{ ...query, instant: true }],
+  );
 }
 
 /**
@@ -109,7 +149,13 @@ export function row(title: string): RowBuilder {
 
 /** A heatmap of a histogram's buckets. */
 export function heatmap(title: string, description: string, unit: string, query: Query, width = 12): HeatmapPanel {
-  return targets(new HeatmapPanel().title(title).description(description).datasource(DATASOURCE).gridPos({ h: 8, w: width, x: 0, y: 0 }), [{ ...query, legend: '{{le}}' }], PromQueryFormat.Heatmap).calculate(false).yAxis(new YAxisConfigBuilder().unit(unit));
+  return targets(
+    new HeatmapPanel().title(title).description(description).datasource(DATASOURCE).gridPos({ h: 8, w: width, x: 0, y: 0 }),
+    [{ ...query, legend: '{{le}}' }],
+    PromQueryFormat.Heatmap,
+  )
+    .calculate(false)
+    .yAxis(new YAxisConfigBuilder().unit(unit));
 }
 
 /**

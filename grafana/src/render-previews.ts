@@ -29,13 +29,32 @@ async function main(): Promise<void> {
   const [apiPort, otlpPort] = [await freePort(), await freePort()];
   const receiver = spawn(
     process.execPath,
-    [`${root}packages/receiver/bin/llm-monitor.js`, '--port', String(apiPort), '--otlp-port', String(otlpPort), '--demo', '--demo-rate', String(values.rate), '--model-prices', MODEL_PRICES, '--storage-url', 'memory:', '--log-level', 'warn'],
+    [
+      `${root}packages/receiver/bin/llm-monitor.js`,
+      '--port',
+      String(apiPort),
+      '--otlp-port',
+      String(otlpPort),
+      '--demo',
+      '--demo-rate',
+      String(values.rate),
+      '--model-prices',
+      MODEL_PRICES,
+      '--storage-url',
+      'memory:',
+      '--log-level',
+      'warn',
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const receiverExited = new Promise((resolve) => receiver.once('exit', resolve));
-  const prometheus = await startPrometheus(`global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: llm-monitor\n    static_configs:\n      - targets: ["127.0.0.1:${apiPort}"]\n`);
+  const prometheus = await startPrometheus(
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: llm-monitor\n    static_configs:\n      - targets: ["127.0.0.1:${apiPort}"]\n`,
+  );
   try {
-    await waitUntilOk(`http://127.0.0.1:${apiPort}/readyz`, 30, () => (receiver.exitCode === null ? undefined : `llm-monitor exited with ${receiver.exitCode}`));
+    await waitUntilOk(`http://127.0.0.1:${apiPort}/readyz`, 30, () =>
+      receiver.exitCode === null ? undefined : `llm-monitor exited with ${receiver.exitCode}`,
+    );
     const start = Math.floor(Date.now() / 1000);
     process.stdout.write(`demo running against the receiver on :${apiPort}; drawing in ${minutes} minute(s)\n`);
     await new Promise((resolve) => setTimeout(resolve, minutes * 60_000));
@@ -43,12 +62,16 @@ async function main(): Promise<void> {
     // About 240 points across the picture; a rate window of 15 s smooths the 1 s scrapes as Grafana would.
     const range = { start, end, step: Math.max(1, Math.round((end - start) / 240)), rateInterval: '15s' };
     mkdirSync(output, { recursive: true });
-    for (const file of readdirSync(dashboards).filter((name) => name.endsWith('.json')).sort()) {
+    for (const file of readdirSync(dashboards)
+      .filter((name) => name.endsWith('.json'))
+      .sort()) {
       const dashboard = JSON.parse(readFileSync(`${dashboards}${file}`, 'utf8')) as DashboardJson;
       const data = await queryDashboard(prometheus.url, dashboard, range);
       const picture = file.replace(/\.json$/, '.svg');
       writeFileSync(`${output}${picture}`, renderDashboardSvg(dashboard, data));
-      const empty = dashboard.panels.filter((panel, index) => !isRow(panel) && (data.panels[index] ?? []).length === 0).map((panel) => panel.title);
+      const empty = dashboard.panels
+        .filter((panel, index) => !isRow(panel) && (data.panels[index] ?? []).length === 0)
+        .map((panel) => panel.title);
       process.stdout.write(`wrote docs/images/dashboards/${picture}${empty.length > 0 ? ` (no data: ${empty.join(', ')})` : ''}\n`);
     }
   } finally {

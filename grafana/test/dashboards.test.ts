@@ -15,14 +15,20 @@ describe('grafana/dashboards', () => {
   const rendered = renderDashboards();
 
   it('holds exactly the JSON the code generates (run `pnpm --filter @llm-monitor/grafana-dashboards generate` after a change)', () => {
-    expect(readdirSync(directory).filter((file) => file.endsWith('.json')).sort()).toEqual(Object.keys(rendered).sort());
+    expect(
+      readdirSync(directory)
+        .filter((file) => file.endsWith('.json'))
+        .sort(),
+    ).toEqual(Object.keys(rendered).sort());
     for (const [file, text] of Object.entries(rendered)) expect(readFileSync(`${directory}${file}`, 'utf8'), `${file} is stale`).toBe(text);
   });
 
   it('gives every panel a description and a query, and every dashboard the model, task and instance variables', () => {
     for (const text of Object.values(rendered)) {
       const dashboard = JSON.parse(text) as DashboardJson & { templating: { list: { name: string }[] }; links: { url?: string }[] };
-      expect(dashboard.templating.list.map((variable) => variable.name)).toEqual(expect.arrayContaining(['datasource', 'instance', 'model', 'task']));
+      expect(dashboard.templating.list.map((variable) => variable.name)).toEqual(
+        expect.arrayContaining(['datasource', 'instance', 'model', 'task']),
+      );
       expect(dashboard.links.some((link) => link.url === '${monitor_url}')).toBe(true);
       for (const panel of dashboard.panels.filter((one) => !isRow(one))) {
         expect(panel.description, panel.title).toBeTruthy();
@@ -43,10 +49,23 @@ describe('grafana/dashboards', () => {
     const after = dashboard.panels.slice(index + 1);
     expect(Math.max(...before.map((one) => one.gridPos.y + one.gridPos.h))).toBeLessThanOrEqual(steps.gridPos.y);
     expect(Math.min(...after.map((one) => one.gridPos.y))).toBe(steps.gridPos.y + 1);
-    expect(before.flatMap((one) => one.targets ?? []).every((target) => !/llm_monitor_(step|steps|tool_calls|retrieval|retrievals|model_fallbacks)_/.test(target.expr))).toBe(true);
-    const metrics = after.flatMap((one) => (one.targets ?? []).map((target) => /\b(llm_monitor_[a-z_]+?)(_bucket|_sum|_count)?\{/.exec(target.expr)?.[1]));
+    expect(
+      before
+        .flatMap((one) => one.targets ?? [])
+        .every((target) => !/llm_monitor_(step|steps|tool_calls|retrieval|retrievals|model_fallbacks)_/.test(target.expr)),
+    ).toBe(true);
+    const metrics = after.flatMap((one) =>
+      (one.targets ?? []).map((target) => /\b(llm_monitor_[a-z_]+?)(_bucket|_sum|_count)?\{/.exec(target.expr)?.[1]),
+    );
     expect(new Set(metrics)).toEqual(
-      new Set(['llm_monitor_step_duration_seconds', 'llm_monitor_steps_total', 'llm_monitor_tool_calls_total', 'llm_monitor_retrievals_total', 'llm_monitor_retrieval_results', 'llm_monitor_model_fallbacks_total']),
+      new Set([
+        'llm_monitor_step_duration_seconds',
+        'llm_monitor_steps_total',
+        'llm_monitor_tool_calls_total',
+        'llm_monitor_retrievals_total',
+        'llm_monitor_retrieval_results',
+        'llm_monitor_model_fallbacks_total',
+      ]),
     );
     expect(after.map((one) => one.title)).toEqual([
       'Step duration p95',
@@ -77,7 +96,8 @@ describe('grafana/dashboards', () => {
     for (const text of Object.values(rendered)) {
       const dashboard = JSON.parse(text) as { panels: LinkedPanel[] };
       for (const panel of dashboard.panels) {
-        for (const link of [...(panel.links ?? []), ...(panel.fieldConfig?.defaults?.links ?? [])]) links.push({ panel: panel.title, url: link.url });
+        for (const link of [...(panel.links ?? []), ...(panel.fieldConfig?.defaults?.links ?? [])])
+          links.push({ panel: panel.title, url: link.url });
       }
     }
     expect(links.length).toBeGreaterThanOrEqual(10);

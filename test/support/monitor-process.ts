@@ -42,7 +42,12 @@ export function stopMonitorsAfterEach(): void {
  * Starts `llm-monitor` with `args` (and `nodeArgs` for node itself); resolves once it serves. `bin` is
  * the command's entry point: this checkout's by default, or one installed from the packed tarball.
  */
-export function startMonitor(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [], bin = MONITOR_BIN): Promise<MonitorProcess> {
+export function startMonitor(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
+  bin = MONITOR_BIN,
+): Promise<MonitorProcess> {
   const child = spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env } });
   running.add(child);
   let output = '';
@@ -51,7 +56,13 @@ export function startMonitor(args: string[], env: NodeJS.ProcessEnv = {}, nodeAr
       output += chunk.toString('utf8');
       const match = BANNER.exec(output);
       if (match) {
-        resolve({ child, apiUrl: match[1]!, otlpUrl: match[2]!, output: () => output, alive: () => child.exitCode === null && child.signalCode === null });
+        resolve({
+          child,
+          apiUrl: match[1]!,
+          otlpUrl: match[2]!,
+          output: () => output,
+          alive: () => child.exitCode === null && child.signalCode === null,
+        });
       }
     };
     child.stdout.on('data', onData);

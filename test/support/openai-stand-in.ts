@@ -80,7 +80,11 @@ interface ChatRequest {
 }
 
 interface ChatAnswer {
-  message: { role: 'assistant'; content: string | null; tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[] };
+  message: {
+    role: 'assistant';
+    content: string | null;
+    tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
+  };
   finish_reason: 'stop' | 'tool_calls';
 }
 
@@ -90,7 +94,11 @@ function chatAnswer(asked: ChatRequest, text: string): ChatAnswer {
   if (tool && !toolAnswered) {
     const name = tool.function?.name ?? tool.name ?? 'tool';
     return {
-      message: { role: 'assistant', content: null, tool_calls: [{ id: TOOL_CALL_ID, type: 'function', function: { name, arguments: TOOL_CALL_ARGUMENTS } }] },
+      message: {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: TOOL_CALL_ID, type: 'function', function: { name, arguments: TOOL_CALL_ARGUMENTS } }],
+      },
       finish_reason: 'tool_calls',
     };
   }
@@ -111,7 +119,13 @@ function streamChat(response: ServerResponse, asked: ChatRequest, options: Requi
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   const call = message.tool_calls?.[0];
   if (call) {
-    send([{ index: 0, delta: { tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }, finish_reason: null }]);
+    send([
+      {
+        index: 0,
+        delta: { tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] },
+        finish_reason: null,
+      },
+    ]);
     send([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: call.function.arguments } }] }, finish_reason: null }]);
   } else {
     // Word by word, each word with the space before it: "Hello", " from", " the", " stream".
@@ -122,7 +136,11 @@ function streamChat(response: ServerResponse, asked: ChatRequest, options: Requi
   response.end('data: [DONE]\n\n');
 }
 
-function embeddings(response: ServerResponse, asked: { input?: unknown; encoding_format?: string }, options: Required<OpenAiStandInOptions>): void {
+function embeddings(
+  response: ServerResponse,
+  asked: { input?: unknown; encoding_format?: string },
+  options: Required<OpenAiStandInOptions>,
+): void {
   const inputs = Array.isArray(asked.input) ? asked.input : [asked.input];
   const vector = [0.1, 0.2, 0.3];
   const embedding = asked.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;

@@ -61,7 +61,8 @@ function probe(url: string, defaultPort: number, hello?: Buffer): Promise<Buffer
 /** Under CI a missing service fails the run; elsewhere the caller skips `skipping`, and this says so. */
 function unavailable(service: string, variable: string, url: string, error: unknown, skipping: string): undefined {
   const reason = `${service} is not reachable at ${redacted(url)} (${variable}): ${(error as Error).message}`;
-  if (process.env.CI === 'true') throw new Error(`${reason}; under CI=true the service must run (a missing service is a failure, not a skip)`);
+  if (process.env.CI === 'true')
+    throw new Error(`${reason}; under CI=true the service must run (a missing service is a failure, not a skip)`);
   console.warn(`skipping ${skipping}: ${reason}`);
   return undefined;
 }
@@ -77,7 +78,8 @@ export async function postgresUrl(skipping = 'the tests that need PostgreSQL'): 
     // SSLRequest: length 8, code 80877103. A PostgreSQL server answers one byte, 'S' or 'N'.
     const answer = await probe(url, 5432, Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]));
     const first = String.fromCharCode(answer[0] ?? 0);
-    if (first !== 'S' && first !== 'N') throw new Error(`the server there does not speak PostgreSQL's protocol (answered 0x${(answer[0] ?? 0).toString(16)})`);
+    if (first !== 'S' && first !== 'N')
+      throw new Error(`the server there does not speak PostgreSQL's protocol (answered 0x${(answer[0] ?? 0).toString(16)})`);
     return url;
   } catch (error) {
     return unavailable('PostgreSQL', 'DATABASE_URL', url, error, skipping);

@@ -6,7 +6,9 @@ type Branch = [head: string, ...lines: string[]];
 
 /** Branches in the order of their first line, each branch's lines indented under it. */
 function sortedBranches(branches: Branch[]): string[] {
-  return branches.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([head, ...lines]) => [head, ...lines.map((line) => `  ${line}`)]);
+  return branches
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([head, ...lines]) => [head, ...lines.map((line) => `  ${line}`)]);
 }
 
 /**
@@ -16,7 +18,11 @@ function sortedBranches(branches: Branch[]): string[] {
  * Tests check the order that matters by the steps' times ({@link expectStartOrder}).
  */
 export function stepTree(steps: readonly StepRecord[], parent: string | null = null): string[] {
-  return sortedBranches(steps.filter((step) => step.parent_span_id === parent).map((step): Branch => [`${step.kind} ${step.name}`, ...stepTree(steps, step.span_id)]));
+  return sortedBranches(
+    steps
+      .filter((step) => step.parent_span_id === parent)
+      .map((step): Branch => [`${step.kind} ${step.name}`, ...stepTree(steps, step.span_id)]),
+  );
 }
 
 /** A tree written as indented lines (two spaces a level), in the order {@link stepTree} gives. */

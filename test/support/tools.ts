@@ -10,7 +10,8 @@ export function toolAvailable(command: string, debianPackage: string): boolean {
     execFileSync(command, ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
-    if (process.env.CI === 'true') throw new Error(`${command} is missing under CI=true: .ci/run installs Debian's ${debianPackage} package`);
+    if (process.env.CI === 'true')
+      throw new Error(`${command} is missing under CI=true: .ci/run installs Debian's ${debianPackage} package`);
     process.stdout.write(`skipping what needs ${command}: not found (apt-get install ${debianPackage})\n`);
     return false;
   }

@@ -123,10 +123,13 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
       },
       { kind: 'retrieval', input: content },
     );
-    const prompt = await session.resolveTemplate({ templateId: task.template, version: '3', variables: { input: content, context } }, async () => {
-      await wait(between(random, 0.01, 0.05));
-      return `${task.instruction}\nRetrieved passages: ${context.map((passage) => passage.id).join(', ')}.\n\n${content}`;
-    });
+    const prompt = await session.resolveTemplate(
+      { templateId: task.template, version: '3', variables: { input: content, context } },
+      async () => {
+        await wait(between(random, 0.01, 0.05));
+        return `${task.instruction}\nRetrieved passages: ${context.map((passage) => passage.id).join(', ')}.\n\n${content}`;
+      },
+    );
 
     session.stage('generating_prompt', { message: 'Rendering the prompt with its variables' });
     await wait(between(random, 0.02, 0.1));
@@ -182,13 +185,18 @@ export async function runDemoSession(options: DemoSessionOptions): Promise<DemoO
     session.stage('processing_response', { message: 'Parsing and formatting the answer' });
     await wait(between(random, 0.02, 0.1));
     // The answer cites its passages through a tool (a GenAI execute_tool span).
-    await session.toolCall({ name: 'cite_sources', callId: `call_${context.length}`, arguments: { passages: context.map((passage) => passage.id) } }, async () => {
-      await wait(0.01);
-      return { citations: context.length };
-    });
+    await session.toolCall(
+      { name: 'cite_sources', callId: `call_${context.length}`, arguments: { passages: context.map((passage) => passage.id) } },
+      async () => {
+        await wait(0.01);
+        return { citations: context.length };
+      },
+    );
     session.stage('collecting_metadata', { message: 'Recording usage and timings' });
     // Keep the answer for later retrieval: a vector store write.
-    await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () => wait(between(random, 0.01, 0.04)));
+    await session.vectorStore({ operation: 'upsert', store: 'qdrant', collection: 'answers', count: 1 }, () =>
+      wait(between(random, 0.01, 0.04)),
+    );
     session.complete({ result: answer, inputTokens, outputTokens });
     return 'completed';
   } catch (error) {

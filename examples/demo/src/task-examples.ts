@@ -147,23 +147,28 @@ const TRANSLATE: readonly DemoExample[] = [
 const CLASSIFY: readonly DemoExample[] = [
   {
     input: 'My invoice shows a charge twice for the same month, please refund one of them.',
-    answer: 'Category: billing\nPriority: normal\nReason: The customer was charged twice for the same month and asks for one of the charges to be refunded.',
+    answer:
+      'Category: billing\nPriority: normal\nReason: The customer was charged twice for the same month and asks for one of the charges to be refunded.',
   },
   {
     input: 'The app crashes when I rotate my phone.',
-    answer: 'Category: bug\nPriority: high\nReason: The app crashes on a common action, rotating the phone, which blocks normal use on mobile.',
+    answer:
+      'Category: bug\nPriority: high\nReason: The app crashes on a common action, rotating the phone, which blocks normal use on mobile.',
   },
   {
     input: "I can't log in since I changed my email address, the reset link goes to my old one.",
-    answer: 'Category: account\nPriority: high\nReason: The user is locked out because password reset links go to an address they no longer use.',
+    answer:
+      'Category: account\nPriority: high\nReason: The user is locked out because password reset links go to an address they no longer use.',
   },
   {
     input: 'It would be great if we could export the reports as Excel files instead of only CSV.',
-    answer: 'Category: feature_request\nPriority: low\nReason: The customer asks for an Excel export in addition to CSV; nothing is broken.',
+    answer:
+      'Category: feature_request\nPriority: low\nReason: The customer asks for an Excel export in addition to CSV; nothing is broken.',
   },
   {
     input: 'Our whole team gets a 500 error when opening any dashboard since this morning. We have a client demo in an hour!',
-    answer: 'Category: bug\nPriority: urgent\nReason: Every dashboard fails with a server error for the whole team, and they have a client demo within the hour.',
+    answer:
+      'Category: bug\nPriority: urgent\nReason: Every dashboard fails with a server error for the whole team, and they have a client demo within the hour.',
   },
 ];
 
@@ -256,7 +261,8 @@ const EXTRACT_ENTITIES: readonly DemoExample[] = [
     ]),
   },
   {
-    input: 'Marta Silva, CFO of Helios Energy, said on Monday that the company will open a solar plant near Seville in spring 2026, creating 300 jobs.',
+    input:
+      'Marta Silva, CFO of Helios Energy, said on Monday that the company will open a solar plant near Seville in spring 2026, creating 300 jobs.',
     answer: entitiesJson([
       { text: 'Marta Silva', type: 'PERSON' },
       { text: 'Helios Energy', type: 'ORGANIZATION' },

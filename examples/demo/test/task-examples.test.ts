@@ -97,7 +97,8 @@ describe('the demo tasks', () => {
 
   it('tell word salad apart: the prose check fails on words drawn at random, even dressed as sentences', () => {
     // The vocabulary the demo used to stream words from at random.
-    const words = 'the model considers context carefully and answers with a short clear summary of key points including dates names figures'.split(' ');
+    const words =
+      'the model considers context carefully and answers with a short clear summary of key points including dates names figures'.split(' ');
     let state = 7;
     const draw = (): string => words[(state = (state * 31 + 11) % 97) % words.length]!;
     const salad = Array.from({ length: 60 }, draw).join(' ');
@@ -142,8 +143,15 @@ describe('simulatedStream', () => {
 
   it('sends one token per chunk and reports as many completion tokens as it sent', async () => {
     const tokens = answerTokens(DEMO_EXAMPLES.classify[0]!.answer);
-    const chunks = await collect(simulatedStream({ tokens, tokensPerSecond: 100, inputTokens: 42, wait, failAfter: Infinity, failure: undefined }));
-    expect(chunks.slice(0, -1).map((chunk) => chunk.choices[0]!.delta.content).join('')).toBe(DEMO_EXAMPLES.classify[0]!.answer);
+    const chunks = await collect(
+      simulatedStream({ tokens, tokensPerSecond: 100, inputTokens: 42, wait, failAfter: Infinity, failure: undefined }),
+    );
+    expect(
+      chunks
+        .slice(0, -1)
+        .map((chunk) => chunk.choices[0]!.delta.content)
+        .join(''),
+    ).toBe(DEMO_EXAMPLES.classify[0]!.answer);
     expect(chunks.at(-1)).toEqual({ choices: [], usage: { prompt_tokens: 42, completion_tokens: tokens.length } });
   });
 
@@ -153,7 +161,8 @@ describe('simulatedStream', () => {
     const failure = new Error('429 rate limit exceeded');
     await expect(
       (async () => {
-        for await (const chunk of simulatedStream({ tokens, tokensPerSecond: 100, inputTokens: 1, wait, failAfter: 2, failure })) sent.push(chunk.choices[0]!.delta.content!);
+        for await (const chunk of simulatedStream({ tokens, tokensPerSecond: 100, inputTokens: 1, wait, failAfter: 2, failure }))
+          sent.push(chunk.choices[0]!.delta.content!);
       })(),
     ).rejects.toBe(failure);
     expect(sent).toEqual(['One', ' two']);

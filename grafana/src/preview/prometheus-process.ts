@@ -57,7 +57,12 @@ export async function startPrometheus(config: string, flags: readonly string[] =
   let output = '';
   const child: ChildProcess = spawn(
     'prometheus',
-    [`--config.file=${join(directory, 'prometheus.yml')}`, `--storage.tsdb.path=${join(directory, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, ...flags],
+    [
+      `--config.file=${join(directory, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(directory, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...flags,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -78,7 +83,11 @@ export async function startPrometheus(config: string, flags: readonly string[] =
     url,
     async query(expression) {
       const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expression)}`);
-      const body = (await response.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      const body = (await response.json()) as {
+        status: string;
+        error?: string;
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
       if (body.status !== 'success') throw new Error(`query ${expression} failed: ${body.error}`);
       return body.data.result;
     },

@@ -39,7 +39,8 @@ export function asGrafanaSends(expr: string, rateInterval: string, range = DEFAU
 async function ask(prometheusUrl: string, path: string, parameters: Record<string, string>): Promise<PrometheusAnswer['data']> {
   const response = await fetch(`${prometheusUrl}${path}?${new URLSearchParams(parameters).toString()}`);
   const answer = (await response.json()) as PrometheusAnswer;
-  if (answer.status !== 'success' || !answer.data) throw new Error(`Prometheus refused ${parameters['query']}: ${answer.error ?? response.status}`);
+  if (answer.status !== 'success' || !answer.data)
+    throw new Error(`Prometheus refused ${parameters['query']}: ${answer.error ?? response.status}`);
   return answer.data;
 }
 
@@ -55,7 +56,12 @@ export async function querySeries(prometheusUrl: string, target: PanelTarget, ra
       points: sample.value ? [[sample.value[0], Number(sample.value[1])] as const] : [],
     }));
   }
-  const data = await ask(prometheusUrl, '/api/v1/query_range', { query, start: String(range.start), end: String(range.end), step: String(range.step) });
+  const data = await ask(prometheusUrl, '/api/v1/query_range', {
+    query,
+    start: String(range.start),
+    end: String(range.end),
+    step: String(range.step),
+  });
   return (data?.result ?? []).map((sample) => ({
     legend: legendOf(target.legendFormat, sample.metric),
     labels: sample.metric,

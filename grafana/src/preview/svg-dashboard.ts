@@ -15,7 +15,13 @@ const HEADER = 44;
 // Ten colours far enough apart to tell ten stages apart.
 const PALETTE = ['#73bf69', '#f2cc0c', '#5794f2', '#ff780a', '#f2495c', '#b877d9', '#4fd1c5', '#ff8fd0', '#c0d8ff', '#a16e3c'];
 // Statuses keep the colours people read them by, whatever order the series come in.
-const STATUS_COLOURS: Readonly<Record<string, string>> = { completed: '#73bf69', failed: '#f2495c', cancelled: '#ff9830', abandoned: '#b877d9', error: '#f2495c' };
+const STATUS_COLOURS: Readonly<Record<string, string>> = {
+  completed: '#73bf69',
+  failed: '#f2495c',
+  cancelled: '#ff9830',
+  abandoned: '#b877d9',
+  error: '#f2495c',
+};
 const LEGEND_ROWS = 3;
 const TEXT = '#ccccdc';
 const MUTED = '#8e8e9c';
@@ -95,11 +101,15 @@ function axes(plot: Box, scale: { step: number; maximum: number }, unit: string 
   for (let line = 0; line <= lines; line += 1) {
     const y = plot.y + plot.height - (plot.height * line) / lines;
     parts.push(`<line x1="${plot.x}" x2="${plot.x + plot.width}" y1="${round(y)}" y2="${round(y)}" stroke="${GRID}" stroke-width="1"/>`);
-    parts.push(`<text x="${plot.x - 6}" y="${round(y + 4)}" font-size="10" fill="${MUTED}" text-anchor="end">${escape(formatValue(scale.step * line, unit))}</text>`);
+    parts.push(
+      `<text x="${plot.x - 6}" y="${round(y + 4)}" font-size="10" fill="${MUTED}" text-anchor="end">${escape(formatValue(scale.step * line, unit))}</text>`,
+    );
   }
   for (let tick = 0; tick <= 4; tick += 1) {
     const x = plot.x + (plot.width * tick) / 4;
-    parts.push(`<text x="${round(x)}" y="${plot.y + plot.height + 14}" font-size="10" fill="${MUTED}" text-anchor="middle">${clock(start + ((end - start) * tick) / 4)}</text>`);
+    parts.push(
+      `<text x="${round(x)}" y="${plot.y + plot.height + 14}" font-size="10" fill="${MUTED}" text-anchor="middle">${clock(start + ((end - start) * tick) / 4)}</text>`,
+    );
   }
   return parts.join('');
 }
@@ -112,7 +122,10 @@ function legend(series: readonly Series[], top: number, perRow: number, width: n
     const y = top + Math.floor(index / perRow) * 16;
     return `<rect x="${round(x)}" y="${y - 8}" width="10" height="3" fill="${colourOf(one, index)}"/><text x="${round(x + 14)}" y="${y - 3}" font-size="10" fill="${TEXT}">${escape(clip(one.legend, Math.floor((slot - 18) / 6)))}</text>`;
   });
-  if (series.length > shown.length) parts.push(`<text x="${width - 10}" y="${top + (LEGEND_ROWS - 1) * 16 + 13}" font-size="10" fill="${MUTED}" text-anchor="end">+${series.length - shown.length} more</text>`);
+  if (series.length > shown.length)
+    parts.push(
+      `<text x="${width - 10}" y="${top + (LEGEND_ROWS - 1) * 16 + 13}" font-size="10" fill="${MUTED}" text-anchor="end">+${series.length - shown.length} more</text>`,
+    );
   return parts.join('');
 }
 
@@ -144,7 +157,10 @@ function timeseriesBody(panel: PanelJson, series: readonly Series[], box: Box, d
 /** Grafana's heatmap of `sum by (le)` bucket rates: each cell is one bucket's own share (cumulative counts differenced). */
 function heatmapBody(panel: PanelJson, series: readonly Series[], box: Box, data: DashboardData): string {
   const buckets = series
-    .map((one) => ({ bound: Number(one.labels['le'] === '+Inf' ? Infinity : one.labels['le']), points: new Map(one.points.map(([time, value]) => [time, value])) }))
+    .map((one) => ({
+      bound: Number(one.labels['le'] === '+Inf' ? Infinity : one.labels['le']),
+      points: new Map(one.points.map(([time, value]) => [time, value])),
+    }))
     .filter((bucket) => !Number.isNaN(bucket.bound))
     .sort((a, b) => a.bound - b.bound);
   const times = [...new Set(series.flatMap((one) => one.points.map(([time]) => time)))].sort((a, b) => a - b);
@@ -173,11 +189,15 @@ function heatmapBody(panel: PanelJson, series: readonly Series[], box: Box, data
   buckets.forEach((bucket, row) => {
     if (row % labelEvery !== 0) return;
     const label = Number.isFinite(bucket.bound) ? formatValue(bucket.bound, unitOf(panel)) : '+Inf';
-    parts.push(`<text x="${plot.x - 6}" y="${round(plot.y + plot.height - row * cellHeight - cellHeight / 2 + 3)}" font-size="9" fill="${MUTED}" text-anchor="end">≤ ${escape(label)}</text>`);
+    parts.push(
+      `<text x="${plot.x - 6}" y="${round(plot.y + plot.height - row * cellHeight - cellHeight / 2 + 3)}" font-size="9" fill="${MUTED}" text-anchor="end">≤ ${escape(label)}</text>`,
+    );
   });
   for (let tick = 0; tick <= 4; tick += 1) {
     const x = plot.x + (plot.width * tick) / 4;
-    parts.push(`<text x="${round(x)}" y="${plot.y + plot.height + 14}" font-size="10" fill="${MUTED}" text-anchor="middle">${clock(data.start + ((data.end - data.start) * tick) / 4)}</text>`);
+    parts.push(
+      `<text x="${round(x)}" y="${plot.y + plot.height + 14}" font-size="10" fill="${MUTED}" text-anchor="middle">${clock(data.start + ((data.end - data.start) * tick) / 4)}</text>`,
+    );
   }
   return parts.join('');
 }

@@ -1,5 +1,15 @@
 export { MonitorApiError, createMonitorClient } from './monitor-client.js';
-export type { AnalyticsQuery, LlmCallPage, LlmCallQuery, ModelPriceTable, MonitorClient, MonitorClientOptions, SessionPage, SessionQuery, StatisticsQuery } from './monitor-client.js';
+export type {
+  AnalyticsQuery,
+  LlmCallPage,
+  LlmCallQuery,
+  ModelPriceTable,
+  MonitorClient,
+  MonitorClientOptions,
+  SessionPage,
+  SessionQuery,
+  StatisticsQuery,
+} from './monitor-client.js';
 export { CLIENT_ERROR_CODES, LIVE_CLOSE_CODES, LIVE_ERROR_CODES } from '@llm-monitor/sessions';
 export type {
   AnalyticsDimension,

@@ -3,7 +3,16 @@
  * with exponential backoff (and jitter), and the subscription restored after each reconnect. Works
  * with the browser's WebSocket and, in Node, with any implementation of the same interface (`ws`).
  */
-import type { LiveClientMessage, LiveEvent, LiveFilter, LiveServerMessage, LiveSnapshot, Metadata, SessionSummary, StatisticsReport } from '@llm-monitor/sessions';
+import type {
+  LiveClientMessage,
+  LiveEvent,
+  LiveFilter,
+  LiveServerMessage,
+  LiveSnapshot,
+  Metadata,
+  SessionSummary,
+  StatisticsReport,
+} from '@llm-monitor/sessions';
 
 /** A session as the live stream summarises it (the receiver's `SessionSummary`). */
 export type LiveSessionSummary = SessionSummary;
@@ -49,7 +58,10 @@ export interface LiveHandlers {
   onRemoved?(removed: { session_id: string }): void;
   onStatistics?(statistics: StatisticsReport): void;
   /** The connection state changed; `reconnecting` says when the next attempt is due. */
-  onConnectionChange?(state: 'connecting' | 'open' | 'reconnecting' | 'closed', detail?: { retryInMs: number; closeCode?: number; reason?: string }): void;
+  onConnectionChange?(
+    state: 'connecting' | 'open' | 'reconnecting' | 'closed',
+    detail?: { retryInMs: number; closeCode?: number; reason?: string },
+  ): void;
   /** The server refused a subscription (a bad filter): `LLMMON_ERR_BAD_PARAMETER`, naming the field. */
   onError?(error: LiveError): void;
 }

@@ -1,5 +1,13 @@
 import { CLIENT_ERROR_CODES } from '@llm-monitor/sessions';
-import type { AnalyticsDimension, AnalyticsReport, LlmCallRow, ModelPrices, ProcessingSession, SessionFilterParameters, StatisticsReport } from '@llm-monitor/sessions';
+import type {
+  AnalyticsDimension,
+  AnalyticsReport,
+  LlmCallRow,
+  ModelPrices,
+  ProcessingSession,
+  SessionFilterParameters,
+  StatisticsReport,
+} from '@llm-monitor/sessions';
 
 /** Options of {@link createMonitorClient}. */
 export interface MonitorClientOptions {

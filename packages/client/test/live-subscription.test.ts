@@ -81,7 +81,8 @@ describe('subscribeLive', () => {
     const handle = subscribeLive({
       baseUrl: 'http://monitor.test:8000',
       WebSocket: ScriptedSocket,
-      onSnapshot: (snapshot) => seen.push(`snapshot ${snapshot.active_sessions.map((session) => session.session_id).join()} of ${snapshot.active_total}`),
+      onSnapshot: (snapshot) =>
+        seen.push(`snapshot ${snapshot.active_sessions.map((session) => session.session_id).join()} of ${snapshot.active_total}`),
       onSessionStarted: (session, metadata) => seen.push(`started ${session.session_id} ${JSON.stringify(metadata)}`),
       onStage: (stage) => seen.push(`stage ${stage.session_id} ${stage.stage} ${stage.progress}`),
       onStepStarted: (step) => seen.push(`step started ${step.step.span_id}`),
@@ -100,18 +101,36 @@ describe('subscribeLive', () => {
     const step = { span_id: 'span-1' } as Extract<LiveEvent, { type: 'step_started' }>['step'];
     const events: LiveEvent[] = [
       { type: 'session_started', session: summary('s-1', 'active'), metadata: { team: 'search' } },
-      { type: 'stage_changed', session_id: 's-1', stage: 'initializing', progress: 5, message: 'go', timestamp: '2026-11-30T10:00:00.000Z' },
+      {
+        type: 'stage_changed',
+        session_id: 's-1',
+        stage: 'initializing',
+        progress: 5,
+        message: 'go',
+        timestamp: '2026-11-30T10:00:00.000Z',
+      },
       { type: 'step_started', session_id: 's-1', step },
       { type: 'step_completed', session_id: 's-1', step },
       { type: 'tokens', session_id: 's-1', count: 2, total: 2, text: 'Hi' },
-      { type: 'budget_exceeded', session_id: 's-1', user_id: null, budget: 'session_tokens', limit: 1, value: 2, at: '2026-11-30T10:00:01.000Z' },
+      {
+        type: 'budget_exceeded',
+        session_id: 's-1',
+        user_id: null,
+        budget: 'session_tokens',
+        limit: 1,
+        value: 2,
+        at: '2026-11-30T10:00:01.000Z',
+      },
       { type: 'session_completed', session: summary('s-1', 'completed') },
       { type: 'session_failed', session: summary('s-2', 'failed') },
       { type: 'session_abandoned', session: summary('s-3', 'abandoned') },
     ];
     socket.receive({ type: 'batch', events, statistics });
     // A newer server's event this client does not know is skipped, and the rest still arrive.
-    socket.receive({ type: 'batch', events: [{ type: 'from_the_future' } as unknown as LiveEvent, { type: 'session_removed', session_id: 's-1' }] });
+    socket.receive({
+      type: 'batch',
+      events: [{ type: 'from_the_future' } as unknown as LiveEvent, { type: 'session_removed', session_id: 's-1' }],
+    });
     socket.receive({ type: 'error', code: LIVE_ERROR_CODES.BAD_PARAMETER, message: 'status: "done" is not one of …' });
     expect(seen).toEqual([
       'snapshot s-0 of 2',
@@ -139,12 +158,21 @@ describe('subscribeLive', () => {
     const socket = ScriptedSocket.last!;
     const url = new URL(socket.url);
     expect(url.origin + url.pathname).toBe('wss://monitor.test/ws/monitoring');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ sessions: 'a,b', status: 'active,failed', processor_type: 'batch', conversation: 'c-1' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      sessions: 'a,b',
+      status: 'active,failed',
+      processor_type: 'batch',
+      conversation: 'c-1',
+    });
     socket.open();
     handle.setFilter({ model: 'gpt-4o-mini', task: 'summarize' });
     handle.unsubscribe();
     handle.setFilter(undefined);
-    expect(socket.sent).toEqual([{ type: 'subscribe', model: 'gpt-4o-mini', task: 'summarize' }, { type: 'unsubscribe' }, { type: 'subscribe' }]);
+    expect(socket.sent).toEqual([
+      { type: 'subscribe', model: 'gpt-4o-mini', task: 'summarize' },
+      { type: 'unsubscribe' },
+      { type: 'subscribe' },
+    ]);
     handle.close();
   });
 });

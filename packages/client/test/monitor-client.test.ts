@@ -10,7 +10,10 @@ function scripted(answer: { status?: number; body: unknown }): { fetch: typeof g
   const urls: string[] = [];
   const fetch = (async (input: string | URL | Request) => {
     urls.push(String(input));
-    return new Response(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body), { status: answer.status ?? 200, headers: { 'content-type': 'application/json' } });
+    return new Response(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body), {
+      status: answer.status ?? 200,
+      headers: { 'content-type': 'application/json' },
+    });
   }) as typeof globalThis.fetch;
   return { fetch, urls };
 }
@@ -33,16 +36,42 @@ describe('the monitor client', () => {
     const page: LlmCallPage = { calls: [], next_cursor: 'c2' };
     const { fetch, urls } = scripted({ body: page });
     const client = createMonitorClient({ baseUrl: 'http://monitor.test:8000/', fetch });
-    expect(await client.getLlmCalls({ session: 's 1', user: 'u-1', status: ['ok', 'error'], since: '2026-11-01T00:00:00.000Z', q: 'paris', limit: 100, cursor: 'c1' })).toEqual(page);
+    expect(
+      await client.getLlmCalls({
+        session: 's 1',
+        user: 'u-1',
+        status: ['ok', 'error'],
+        since: '2026-11-01T00:00:00.000Z',
+        q: 'paris',
+        limit: 100,
+        cursor: 'c1',
+      }),
+    ).toEqual(page);
     const url = new URL(urls[0]!);
     expect(url.origin + url.pathname).toBe('http://monitor.test:8000/api/monitoring/llm-calls');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ session: 's 1', user: 'u-1', status: 'ok,error', since: '2026-11-01T00:00:00.000Z', q: 'paris', limit: '100', cursor: 'c1' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      session: 's 1',
+      user: 'u-1',
+      status: 'ok,error',
+      since: '2026-11-01T00:00:00.000Z',
+      q: 'paris',
+      limit: '100',
+      cursor: 'c1',
+    });
     await client.getLlmCalls();
     expect(urls[1]).toBe('http://monitor.test:8000/api/monitoring/llm-calls');
   });
 
   it('asks for analytics grouped by one or two dimensions, or for the totals only', async () => {
-    const report: AnalyticsReport = { group_by: ['model', 'day'], since: null, until: null, groups: [], totals: emptyFigures, top_sessions: [], top_users: [] };
+    const report: AnalyticsReport = {
+      group_by: ['model', 'day'],
+      since: null,
+      until: null,
+      groups: [],
+      totals: emptyFigures,
+      top_sessions: [],
+      top_users: [],
+    };
     const { fetch, urls } = scripted({ body: report });
     const client = createMonitorClient({ baseUrl: 'http://monitor.test:8000', fetch });
     expect(await client.getAnalytics({ group_by: ['model', 'day'], window: '7d', top: 5 })).toEqual(report);
@@ -53,10 +82,16 @@ describe('the monitor client', () => {
 
   it('builds download URLs of the call log and of the analytics groups', () => {
     const client = createMonitorClient({ baseUrl: 'http://monitor.test:8000' });
-    expect(client.llmCallsExportUrl('csv', { model: 'gpt-4o-mini', window: '30d' })).toBe('http://monitor.test:8000/api/monitoring/llm-calls?model=gpt-4o-mini&window=30d&format=csv');
+    expect(client.llmCallsExportUrl('csv', { model: 'gpt-4o-mini', window: '30d' })).toBe(
+      'http://monitor.test:8000/api/monitoring/llm-calls?model=gpt-4o-mini&window=30d&format=csv',
+    );
     expect(client.llmCallsExportUrl('json')).toBe('http://monitor.test:8000/api/monitoring/llm-calls?format=json');
-    expect(client.analyticsExportUrl({ group_by: ['user'], window: '24h' })).toBe('http://monitor.test:8000/api/monitoring/analytics?group_by=user&window=24h&format=csv');
-    expect(client.exportUrl('csv', { processor_type: 'batch' })).toBe('http://monitor.test:8000/api/monitoring/sessions/recent?processor_type=batch&format=csv');
+    expect(client.analyticsExportUrl({ group_by: ['user'], window: '24h' })).toBe(
+      'http://monitor.test:8000/api/monitoring/analytics?group_by=user&window=24h&format=csv',
+    );
+    expect(client.exportUrl('csv', { processor_type: 'batch' })).toBe(
+      'http://monitor.test:8000/api/monitoring/sessions/recent?processor_type=batch&format=csv',
+    );
   });
 
   it('turns an error answer into a MonitorApiError with the server code', async () => {
@@ -70,10 +105,17 @@ describe('the monitor client', () => {
   });
 
   it('turns an error answer without a code, such as a proxy sends, into its own code, keeping the HTTP status', async () => {
-    const client = createMonitorClient({ baseUrl: 'http://monitor.test:8000', fetch: scripted({ status: 502, body: { error: 'Bad Gateway' } }).fetch });
+    const client = createMonitorClient({
+      baseUrl: 'http://monitor.test:8000',
+      fetch: scripted({ status: 502, body: { error: 'Bad Gateway' } }).fetch,
+    });
     const error = await client.getStatistics().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MonitorApiError);
-    expect(error).toMatchObject({ status: 502, code: 'LLMMON_ERR_CLIENT_BAD_RESPONSE', message: 'GET /api/monitoring/statistics failed with HTTP 502' });
+    expect(error).toMatchObject({
+      status: 502,
+      code: 'LLMMON_ERR_CLIENT_BAD_RESPONSE',
+      message: 'GET /api/monitoring/statistics failed with HTTP 502',
+    });
   });
 
   it('asks for the price table', async () => {
@@ -96,7 +138,11 @@ describe('the monitor client', () => {
       '?processor_type=new',
     ]);
     expect(client.exportUrl('json', { processorType: 'batch' })).toBe(client.exportUrl('json', { processor_type: 'batch' }));
-    expect(client.analyticsExportUrl({ groupBy: ['model', 'day'] })).toBe('http://monitor.test:8000/api/monitoring/analytics?group_by=model%2Cday&format=csv');
-    expect(client.analyticsExportUrl({ groupBy: ['user'], group_by: ['model'] })).toBe('http://monitor.test:8000/api/monitoring/analytics?group_by=model&format=csv');
+    expect(client.analyticsExportUrl({ groupBy: ['model', 'day'] })).toBe(
+      'http://monitor.test:8000/api/monitoring/analytics?group_by=model%2Cday&format=csv',
+    );
+    expect(client.analyticsExportUrl({ groupBy: ['user'], group_by: ['model'] })).toBe(
+      'http://monitor.test:8000/api/monitoring/analytics?group_by=model&format=csv',
+    );
   });
 });

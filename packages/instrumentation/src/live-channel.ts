@@ -1,6 +1,13 @@
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
-import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_PROGRESS, ATTR_SESSION_ID, ATTR_SPAN_TYPE, SPAN_TYPE } from '@llm-monitor/semconv';
+import {
+  ATTR_PENDING_PARENT_ID,
+  ATTR_PENDING_SPAN_TYPE,
+  ATTR_PROGRESS,
+  ATTR_SESSION_ID,
+  ATTR_SPAN_TYPE,
+  SPAN_TYPE,
+} from '@llm-monitor/semconv';
 
 /** An event carried by a live update (token batches while a stage streams). */
 export interface LiveEvent {

@@ -183,7 +183,10 @@ export class RecordingSession implements MonitoredSession {
         // Steps are announced like stages, so a long one shows while it runs — through a channel that
         // makes markers only for spans still running: a marker span per step would double the spans.
         ...(settings.live?.deferred
-          ? { announceStep: (span: Span, name: string, attributes: Attributes, spanType: string, parentSpanId: string, startTime: number) => this.#announce(span, name, attributes, spanType, parentSpanId, startTime, NO_EVENTS) }
+          ? {
+              announceStep: (span: Span, name: string, attributes: Attributes, spanType: string, parentSpanId: string, startTime: number) =>
+                this.#announce(span, name, attributes, spanType, parentSpanId, startTime, NO_EVENTS),
+            }
           : {}),
       },
       () => this.context,
@@ -378,7 +381,12 @@ export class RecordingSession implements MonitoredSession {
    * A wrapped stream ended: add its usage, and end the stage it entered — only that stage, and only
    * if it is still the current one (the application may have moved on, or asked for no stage).
    */
-  #endStream(stage: RunningStage | undefined, outcome: StreamOutcome, error: unknown, usage: { input?: number; output?: number } | undefined): void {
+  #endStream(
+    stage: RunningStage | undefined,
+    outcome: StreamOutcome,
+    error: unknown,
+    usage: { input?: number; output?: number } | undefined,
+  ): void {
     try {
       if (usage?.input !== undefined) this.#streamUsage.input = (this.#streamUsage.input ?? 0) + usage.input;
       if (usage?.output !== undefined) this.#streamUsage.output = (this.#streamUsage.output ?? 0) + usage.output;
@@ -467,7 +475,18 @@ export class RecordingSession implements MonitoredSession {
     at = startTime,
   ): void {
     if (!span.isRecording()) return;
-    this.#send({ span, name, spanType, parentSpanId, startTime, at, attributes, events, sessionId: this.sessionId, progress: this.#progress });
+    this.#send({
+      span,
+      name,
+      spanType,
+      parentSpanId,
+      startTime,
+      at,
+      attributes,
+      events,
+      sessionId: this.sessionId,
+      progress: this.#progress,
+    });
   }
 
   /** Hands an update to the live channel; a failing channel is reported, never passed on. */
@@ -480,5 +499,4 @@ export class RecordingSession implements MonitoredSession {
       diag.error('llm-monitor: live update failed', error);
     }
   }
-
 }

@@ -153,7 +153,14 @@ export interface ScopeSettings {
   /** Characters kept of LLM prompts and responses, and of step inputs and outputs (0 = none). */
   readonly contentLength: number;
   /** Tells a live channel that a step started, so a receiver shows it while it runs. */
-  readonly announceStep?: (span: Span, name: string, attributes: Attributes, spanType: string, parentSpanId: string, startTime: number) => void;
+  readonly announceStep?: (
+    span: Span,
+    name: string,
+    attributes: Attributes,
+    spanType: string,
+    parentSpanId: string,
+    startTime: number,
+  ) => void;
 }
 
 interface SpanPlan {
@@ -181,7 +188,9 @@ export class RecordingScope implements ProcessingScope {
     const attributes: Attributes = { [ATTR_TEMPLATE_ID]: String(options.templateId) };
     if (options.version !== undefined) attributes[ATTR_TEMPLATE_VERSION] = String(options.version);
     if (options.variables) attributes[ATTR_TEMPLATE_VARIABLES] = Object.keys(options.variables);
-    return this.#run({ name: stepSpanName(STEP_TYPE.template, String(options.templateId)), type: STEP_TYPE.template, attributes }, () => render());
+    return this.#run({ name: stepSpanName(STEP_TYPE.template, String(options.templateId)), type: STEP_TYPE.template, attributes }, () =>
+      render(),
+    );
   }
 
   selectModel<T>(options: ModelSelectionOptions, select: (selection: ModelSelection) => T | Promise<T>): Promise<T> {
@@ -198,7 +207,11 @@ export class RecordingScope implements ProcessingScope {
             attempts.push(String(model));
             fallbacks += 1;
             const { type, message } = errorDetails(error);
-            selectionSpan?.addEvent(EVENT_SELECTION_FALLBACK, { [ATTR_SELECTION_MODEL]: String(model), [OTEL.errorType]: type, [OTEL.exceptionMessage]: message }, this.#settings.now());
+            selectionSpan?.addEvent(
+              EVENT_SELECTION_FALLBACK,
+              { [ATTR_SELECTION_MODEL]: String(model), [OTEL.errorType]: type, [OTEL.exceptionMessage]: message },
+              this.#settings.now(),
+            );
           },
           undefined,
         ),
@@ -274,7 +287,8 @@ export class RecordingScope implements ProcessingScope {
       () => embed(),
       (span, result) => {
         const first = Array.isArray(result) ? (result[0] as unknown) : undefined;
-        if (Array.isArray(first) || ArrayBuffer.isView(first)) span.setAttribute(ATTR_EMBEDDING_DIMENSIONS, (first as ArrayLike<number>).length);
+        if (Array.isArray(first) || ArrayBuffer.isView(first))
+          span.setAttribute(ATTR_EMBEDDING_DIMENSIONS, (first as ArrayLike<number>).length);
       },
     );
   }
@@ -304,7 +318,11 @@ export class RecordingScope implements ProcessingScope {
     if (options.collection) attributes[ATTR_DB_COLLECTION] = options.collection;
     if (options.count !== undefined) attributes[ATTR_VECTOR_RESULT_COUNT] = options.count;
     return this.#run(
-      { name: stepSpanName(STEP_TYPE.vectorStore, `${String(options.operation)} ${String(options.store)}`), type: STEP_TYPE.vectorStore, attributes },
+      {
+        name: stepSpanName(STEP_TYPE.vectorStore, `${String(options.operation)} ${String(options.store)}`),
+        type: STEP_TYPE.vectorStore,
+        attributes,
+      },
       () => write(),
     );
   }
@@ -313,7 +331,11 @@ export class RecordingScope implements ProcessingScope {
    * Runs `work` inside a new span. Monitoring failures are reported and skipped; the application's
    * own result or error always comes back unchanged.
    */
-  async #run<T>(plan: SpanPlan, work: (span: Span, spanContext: Context) => T | Promise<T>, describe?: (span: Span, result: T) => void): Promise<T> {
+  async #run<T>(
+    plan: SpanPlan,
+    work: (span: Span, spanContext: Context) => T | Promise<T>,
+    describe?: (span: Span, result: T) => void,
+  ): Promise<T> {
     const parent = this.#parent();
     let span: Span;
     try {

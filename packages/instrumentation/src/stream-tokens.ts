@@ -105,7 +105,11 @@ function iteratorOf<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T>
 }
 
 /** Wraps `source`; see `MonitoredSession.streamTokens`. */
-export async function* streamTokens<T, S>(source: AsyncIterable<T> | Iterable<T>, options: StreamTokensOptions<T>, sink: StreamSink<S>): AsyncGenerator<T, void, undefined> {
+export async function* streamTokens<T, S>(
+  source: AsyncIterable<T> | Iterable<T>,
+  options: StreamTokensOptions<T>,
+  sink: StreamSink<S>,
+): AsyncGenerator<T, void, undefined> {
   const count = options.countTokens;
   const signal = options.signal;
   const stage = options.stage !== false ? sink.begin(options.message) : undefined;

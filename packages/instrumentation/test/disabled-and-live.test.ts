@@ -91,7 +91,10 @@ describe('live updates through pending-marker spans', () => {
 
   it('go through any channel given, which is how the live span processor takes them', () => {
     const updates: LiveUpdate[] = [];
-    const session = createLlmMonitor({ tracerProvider: harness.provider, live: { announce: (update) => updates.push(update) } }).startSession({ task: 't' });
+    const session = createLlmMonitor({
+      tracerProvider: harness.provider,
+      live: { announce: (update) => updates.push(update) },
+    }).startSession({ task: 't' });
     session.stage('initializing');
     session.complete();
     expect(updates.map((update) => [update.spanType, update.name])).toEqual([

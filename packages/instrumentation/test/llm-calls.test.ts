@@ -71,7 +71,8 @@ describe('LLM calls', () => {
     none.startLlmCall({ model: 'm', prompt: 'secret' }).end({ response: 'secret' });
     none.complete();
     const attributes = callSpan(harness).attributes;
-    for (const key of [ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, GEN_AI.inputMessages, GEN_AI.outputMessages]) expect(attributes[key]).toBeUndefined();
+    for (const key of [ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, GEN_AI.inputMessages, GEN_AI.outputMessages])
+      expect(attributes[key]).toBeUndefined();
   });
 
   it('record call types and failures', () => {
@@ -88,7 +89,11 @@ describe('LLM calls', () => {
   });
 
   it('can stand alone, outside any session, as the root of their own trace', () => {
-    const call = createLlmMonitor({ tracerProvider: harness.provider }).startLlmCall({ model: 'm', sessionId: 'app-session', prompt: 'hi' });
+    const call = createLlmMonitor({ tracerProvider: harness.provider }).startLlmCall({
+      model: 'm',
+      sessionId: 'app-session',
+      prompt: 'hi',
+    });
     call.end({ outputTokens: 1 });
     call.end({ outputTokens: 2 });
     const span = callSpan(harness);

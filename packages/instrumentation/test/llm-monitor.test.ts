@@ -86,7 +86,9 @@ describe('createLlmMonitor', () => {
     session.tokens(3, 'secret ');
     session.tokens(2, 'text');
     session.complete();
-    const streaming = exporter.getFinishedSpans().find((s) => s.attributes[ATTR_STAGE] === 'streaming_response' && spanType(s) === 'stage')!;
+    const streaming = exporter
+      .getFinishedSpans()
+      .find((s) => s.attributes[ATTR_STAGE] === 'streaming_response' && spanType(s) === 'stage')!;
     const events = streaming.events.filter((e) => e.name === EVENT_TOKENS);
     expect(events.map((e) => e.attributes?.[ATTR_TOKENS_TOTAL])).toEqual([3, 5]);
     expect(events.some((e) => e.attributes?.[ATTR_TOKENS_TEXT] !== undefined)).toBe(false);

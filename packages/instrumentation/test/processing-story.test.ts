@@ -50,11 +50,19 @@ describe('processing-story spans', () => {
   it('records template resolution under the current stage, with variable names but not values', async () => {
     const session = createLlmMonitor({ tracerProvider: harness.provider }).startSession({ task: 't' });
     session.stage('resolving_template');
-    const rendered = await session.resolveTemplate({ templateId: 'summary', version: '3', variables: { text: 'private', tone: 'formal' } }, () => 'Summarize: private');
+    const rendered = await session.resolveTemplate(
+      { templateId: 'summary', version: '3', variables: { text: 'private', tone: 'formal' } },
+      () => 'Summarize: private',
+    );
     session.complete();
     expect(rendered).toBe('Summarize: private');
     const span = named(harness, 'llm_monitor.template_resolution summary');
-    expect(span.attributes).toMatchObject({ [ATTR_TEMPLATE_ID]: 'summary', [ATTR_TEMPLATE_VERSION]: '3', [ATTR_TEMPLATE_VARIABLES]: ['text', 'tone'], [ATTR_SESSION_ID]: session.sessionId });
+    expect(span.attributes).toMatchObject({
+      [ATTR_TEMPLATE_ID]: 'summary',
+      [ATTR_TEMPLATE_VERSION]: '3',
+      [ATTR_TEMPLATE_VARIABLES]: ['text', 'tone'],
+      [ATTR_SESSION_ID]: session.sessionId,
+    });
     expect(JSON.stringify(span.attributes)).not.toContain('private');
     const stage = harness.spans().find((s) => s.attributes[ATTR_STAGE] === 'resolving_template')!;
     expect(parentOf(span)).toBe(stage.spanContext().spanId);
@@ -78,7 +86,9 @@ describe('processing-story spans', () => {
       [ATTR_SELECTION_ATTEMPTS]: ['gpt-4o', 'claude-sonnet-4', 'llama3.1:8b'],
       [ATTR_SELECTION_FALLBACKS]: 2,
     });
-    expect(span.events.filter((event) => event.name === EVENT_SELECTION_FALLBACK).map((event) => event.attributes?.['error.type'])).toEqual(['Error', 'TypeError']);
+    expect(span.events.filter((event) => event.name === EVENT_SELECTION_FALLBACK).map((event) => event.attributes?.['error.type'])).toEqual(
+      ['Error', 'TypeError'],
+    );
   });
 
   it('nests chain steps, runs them in parallel, records branches and makes each step the active span', async () => {
@@ -152,12 +162,18 @@ describe('processing-story spans', () => {
       [ATTR_VECTOR_RESULT_COUNT]: 2,
       [ATTR_VECTOR_SCORES]: [0.92, 0.81],
     });
-    expect(named(harness, 'llm_monitor.vector_store upsert qdrant').attributes).toMatchObject({ [ATTR_DB_OPERATION]: 'upsert', [ATTR_VECTOR_RESULT_COUNT]: 2 });
+    expect(named(harness, 'llm_monitor.vector_store upsert qdrant').attributes).toMatchObject({
+      [ATTR_DB_OPERATION]: 'upsert',
+      [ATTR_VECTOR_RESULT_COUNT]: 2,
+    });
   });
 
   it('records what a chain step is, its input and its result (the intermediate result) when content is kept', async () => {
     const session = createLlmMonitor({ tracerProvider: harness.provider }).startSession({ task: 't' });
-    const found = await session.chainStep('retrieve', (step) => step.chainStep('rerank', () => ['doc-2', 'doc-1'], { kind: 'rerank' }), { kind: 'retrieval', input: 'the question' });
+    const found = await session.chainStep('retrieve', (step) => step.chainStep('rerank', () => ['doc-2', 'doc-1'], { kind: 'rerank' }), {
+      kind: 'retrieval',
+      input: 'the question',
+    });
     session.complete();
     expect(found).toEqual(['doc-2', 'doc-1']);
     expect(named(harness, 'llm_monitor.chain_step retrieve').attributes).toMatchObject({
@@ -165,7 +181,10 @@ describe('processing-story spans', () => {
       [ATTR_STEP_INPUT_PREVIEW]: 'the question',
       [ATTR_STEP_OUTPUT_PREVIEW]: '["doc-2","doc-1"]',
     });
-    expect(named(harness, 'llm_monitor.chain_step rerank').attributes).toMatchObject({ [ATTR_STEP_KIND]: 'rerank', [ATTR_STEP_OUTPUT_PREVIEW]: '["doc-2","doc-1"]' });
+    expect(named(harness, 'llm_monitor.chain_step rerank').attributes).toMatchObject({
+      [ATTR_STEP_KIND]: 'rerank',
+      [ATTR_STEP_OUTPUT_PREVIEW]: '["doc-2","doc-1"]',
+    });
   });
 
   it('keeps no step content when the application keeps none (llmContentLength 0)', async () => {
@@ -179,7 +198,9 @@ describe('processing-story spans', () => {
   it('records a tool call as a GenAI execute_tool span, with its arguments and result, and passes errors through', async () => {
     const session = createLlmMonitor({ tracerProvider: harness.provider }).startSession({ task: 't' });
     session.stage('processing_response');
-    const weather = await session.toolCall({ name: 'weather', callId: 'call_1', arguments: { city: 'Paris' } }, () => ({ temperature: 21 }));
+    const weather = await session.toolCall({ name: 'weather', callId: 'call_1', arguments: { city: 'Paris' } }, () => ({
+      temperature: 21,
+    }));
     await expect(session.toolCall({ name: 'flaky' }, () => Promise.reject(new TypeError('timeout')))).rejects.toThrow('timeout');
     session.complete();
     expect(weather).toEqual({ temperature: 21 });
@@ -194,19 +215,27 @@ describe('processing-story spans', () => {
     });
     const stage = harness.spans().find((s) => s.attributes[ATTR_STAGE] === 'processing_response')!;
     expect(parentOf(span)).toBe(stage.spanContext().spanId);
-    expect(named(harness, 'execute_tool flaky')).toMatchObject({ status: { code: 2, message: 'timeout' }, attributes: expect.objectContaining({ 'error.type': 'TypeError' }) });
+    expect(named(harness, 'execute_tool flaky')).toMatchObject({
+      status: { code: 2, message: 'timeout' },
+      attributes: expect.objectContaining({ 'error.type': 'TypeError' }),
+    });
   });
 
   it('announces steps as they start only through a channel that makes markers for running spans alone', async () => {
     const announced = (deferred: boolean): Promise<string[]> => {
       const types: string[] = [];
-      const monitor = createLlmMonitor({ tracerProvider: harness.provider, live: { deferred, announce: (update) => types.push(update.spanType || update.name) } });
+      const monitor = createLlmMonitor({
+        tracerProvider: harness.provider,
+        live: { deferred, announce: (update) => types.push(update.spanType || update.name) },
+      });
       const session = monitor.startSession({ task: 't' });
       session.stage('resolving_template');
-      return session.chainStep('retrieve', (step) => step.toolCall({ name: 'search' }, () => 1)).then(() => {
-        session.complete();
-        return types;
-      });
+      return session
+        .chainStep('retrieve', (step) => step.toolCall({ name: 'search' }, () => 1))
+        .then(() => {
+          session.complete();
+          return types;
+        });
     };
     expect(await announced(true)).toEqual(['session', 'stage', 'chain_step', 'execute_tool search']);
     // A marker span per step would double the spans of a plain provider: steps show when they end.

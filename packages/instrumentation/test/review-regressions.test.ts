@@ -74,7 +74,10 @@ describe('the stream helper', () => {
   });
 
   it('reads Anthropic input tokens from message_start, and adds up usage over several streams', async () => {
-    expect(chunkUsage({ type: 'message_start', message: { usage: { input_tokens: 12, output_tokens: 1 } } })).toEqual({ input: 12, output: 1 });
+    expect(chunkUsage({ type: 'message_start', message: { usage: { input_tokens: 12, output_tokens: 1 } } })).toEqual({
+      input: 12,
+      output: 1,
+    });
     const session = createLlmMonitor({ tracerProvider: harness.provider, live: false }).startSession({ task: 't' });
     const anthropic = [
       { type: 'message_start', message: { usage: { input_tokens: 12, output_tokens: 1 } } },
@@ -161,7 +164,10 @@ describe('disabled and misused', () => {
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
     const consume = async () => {
-      for await (const chunk of DISABLED_SESSION.streamTokens(['a'].values() as unknown as AsyncIterable<string>, { signal: controller.signal })) void chunk;
+      for await (const chunk of DISABLED_SESSION.streamTokens(['a'].values() as unknown as AsyncIterable<string>, {
+        signal: controller.signal,
+      }))
+        void chunk;
     };
     await expect(consume()).rejects.toThrow('cancelled');
     const key = Symbol('k');

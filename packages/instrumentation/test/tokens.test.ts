@@ -43,7 +43,12 @@ describe('token batching', () => {
   });
 
   it('writes one event per call when asked, and keeps text when captured', () => {
-    const monitor = createLlmMonitor({ tracerProvider: harness.provider, live: false, tokenBatching: { maxTokens: 1 }, captureTokenText: true });
+    const monitor = createLlmMonitor({
+      tracerProvider: harness.provider,
+      live: false,
+      tokenBatching: { maxTokens: 1 },
+      captureTokenText: true,
+    });
     const session = monitor.startSession({ task: 't' });
     session.stage('streaming_response');
     session.tokens(1, 'Hel');
@@ -131,7 +136,10 @@ describe('streamTokens', () => {
   });
 
   it('reads Anthropic-style deltas and counts with the given counter', async () => {
-    const chunks = [{ type: 'content_block_delta', delta: { type: 'text_delta', text: 'one two' } }, { type: 'message_delta', usage: { output_tokens: 2 } }];
+    const chunks = [
+      { type: 'content_block_delta', delta: { type: 'text_delta', text: 'one two' } },
+      { type: 'message_delta', usage: { output_tokens: 2 } },
+    ];
     const session = createLlmMonitor({ tracerProvider: harness.provider, live: false }).startSession({ task: 't' });
     for await (const chunk of session.streamTokens(source(chunks), { countTokens: (text) => text.split(' ').length })) void chunk;
     session.complete();

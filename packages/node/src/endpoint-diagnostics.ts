@@ -57,7 +57,7 @@ export function diagnoseEndpoint(exporter: SpanExporter, url: string, options: E
         : 'it is not an OTLP traces endpoint. The llm-monitor receiver takes OTLP on its OTLP port (default 4318, path /v1/traces), not on its API port (default 8000)';
       const message =
         `llm-monitor: ${url} answered HTTP ${error.code}: ${advice}. No span reaches the monitor until ` +
-        '`endpoint` (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is the receiver\'s OTLP traces URL, e.g. http://127.0.0.1:4318/v1/traces';
+        "`endpoint` (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is the receiver's OTLP traces URL, e.g. http://127.0.0.1:4318/v1/traces";
       diag.error(message);
       try {
         emitWarning(message, { code: WRONG_ENDPOINT_WARNING });

@@ -221,7 +221,12 @@ function markerSpan(update: LiveUpdate): ReadableSpan {
     status: { code: 0 },
     attributes: markerAttributes(update),
     links: [],
-    events: update.events.map((event) => ({ name: event.name, attributes: event.attributes, time: toHrTime(event.time), droppedAttributesCount: 0 })),
+    events: update.events.map((event) => ({
+      name: event.name,
+      attributes: event.attributes,
+      time: toHrTime(event.time),
+      droppedAttributesCount: 0,
+    })),
     duration: toHrTime(update.at - update.startTime),
     ended: true,
     resource: parts.resource,

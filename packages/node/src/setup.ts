@@ -152,4 +152,3 @@ export function setupLlmMonitor(options: SetupOptions = {}): LlmMonitorSetup {
     },
   };
 }
-

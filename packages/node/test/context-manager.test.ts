@@ -28,7 +28,12 @@ describe('ensureContextManager', () => {
     // A manager of the application's that counts its use: it must stay the one in charge.
     const counting: ContextManager = {
       active: () => own.active(),
-      with: <A extends unknown[], F extends (...args: A) => ReturnType<F>>(active: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A) => {
+      with: <A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+        active: Context,
+        fn: F,
+        thisArg?: ThisParameterType<F>,
+        ...args: A
+      ) => {
         used += 1;
         return own.with(active, fn, thisArg, ...args);
       },

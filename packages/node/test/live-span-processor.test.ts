@@ -46,7 +46,12 @@ describe('LiveSpanProcessor', () => {
     ]);
     expect(markers[0]!.resource.attributes['service.name']).toBe('live-test');
     expect(markers[1]!.parentSpanContext?.traceId).toBe(markers[0]!.spanContext().traceId);
-    expect(exporter.getFinishedSpans().filter((span) => !isMarker(span)).map((span) => span.attributes[ATTR_STAGE])).toEqual(['initializing']);
+    expect(
+      exporter
+        .getFinishedSpans()
+        .filter((span) => !isMarker(span))
+        .map((span) => span.attributes[ATTR_STAGE]),
+    ).toEqual(['initializing']);
     session.complete();
     await setup.processor.forceFlush();
     expect(setup.processor.stats()).toMatchObject({ droppedSpans: 0, failedExports: 0, queuedSpans: 0 });

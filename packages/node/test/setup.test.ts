@@ -33,11 +33,19 @@ async function answering(status: number, message: string): Promise<{ url: string
   const server: Server = createServer((request, response) => {
     requests += 1;
     request.resume();
-    request.on('end', () => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'LLMMON_ERR_ROUTE_NOT_FOUND', message })));
+    request.on('end', () =>
+      response
+        .writeHead(status, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 'LLMMON_ERR_ROUTE_NOT_FOUND', message })),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1/traces`, requests: () => requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    requests: () => requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('setupLlmMonitor', () => {
@@ -52,7 +60,10 @@ describe('setupLlmMonitor', () => {
 
   it('makes spans of the application nest under chain steps without any context setup of its own', async () => {
     const exported: string[] = [];
-    const exporter: SpanExporter = { export: (spans, done) => (exported.push(...spans.map((s) => s.name)), done({ code: 0 })), shutdown: async () => undefined };
+    const exporter: SpanExporter = {
+      export: (spans, done) => (exported.push(...spans.map((s) => s.name)), done({ code: 0 })),
+      shutdown: async () => undefined,
+    };
     const setup = setupLlmMonitor({ exporter, flushOnExit: false });
     const session = setup.monitor.startSession({ task: 't' });
     let parentSeen: string | undefined;
@@ -68,7 +79,12 @@ describe('setupLlmMonitor', () => {
 
   it('ends a shutdown with the receiver hanging after one export timeout, counting what it drops', async () => {
     const hanging: SpanExporter = { export: () => undefined, shutdown: async () => undefined };
-    const setup = setupLlmMonitor({ exporter: hanging, processor: { exportTimeoutMs: 100, maxExportBatchSize: 10 }, flushOnExit: false, registerContextManager: false });
+    const setup = setupLlmMonitor({
+      exporter: hanging,
+      processor: { exportTimeoutMs: 100, maxExportBatchSize: 10 },
+      flushOnExit: false,
+      registerContextManager: false,
+    });
     for (let i = 0; i < 50; i += 1) setup.monitor.startSession({ task: 't' }).complete();
     await setup.shutdown();
     const stats = setup.processor.stats();
@@ -78,12 +94,21 @@ describe('setupLlmMonitor', () => {
   });
 
   it('says once, as a diag error and a process warning, that an endpoint answering 404 is not the OTLP port', async () => {
-    const apiPort = await answering(404, 'no route for POST /v1/traces: this is the API port; send OTLP to http://127.0.0.1:4318/v1/traces');
+    const apiPort = await answering(
+      404,
+      'no route for POST /v1/traces: this is the API port; send OTLP to http://127.0.0.1:4318/v1/traces',
+    );
     const warnings: { message: string; code: string }[] = [];
-    const onWarning = (warning: Error & { code?: string }): void => void warnings.push({ message: warning.message, code: warning.code ?? '' });
+    const onWarning = (warning: Error & { code?: string }): void =>
+      void warnings.push({ message: warning.message, code: warning.code ?? '' });
     process.on('warning', onWarning);
     try {
-      const setup = setupLlmMonitor({ endpoint: apiPort.url, registerContextManager: false, flushOnExit: false, processor: { exportDelayMs: 1 } });
+      const setup = setupLlmMonitor({
+        endpoint: apiPort.url,
+        registerContextManager: false,
+        flushOnExit: false,
+        processor: { exportDelayMs: 1 },
+      });
       for (let round = 0; round < 3; round += 1) {
         setup.monitor.startSession({ task: 't' }).complete();
         await setup.processor.forceFlush();
@@ -108,7 +133,12 @@ describe('setupLlmMonitor', () => {
   it('warns once through diag when nothing listens at the endpoint', async () => {
     const closed = await answering(200, '');
     await closed.close();
-    const setup = setupLlmMonitor({ endpoint: closed.url, registerContextManager: false, flushOnExit: false, processor: { exportDelayMs: 1, exportTimeoutMs: 500 } });
+    const setup = setupLlmMonitor({
+      endpoint: closed.url,
+      registerContextManager: false,
+      flushOnExit: false,
+      processor: { exportDelayMs: 1, exportTimeoutMs: 500 },
+    });
     setup.monitor.startSession({ task: 't' }).complete();
     await setup.processor.forceFlush();
     setup.monitor.startSession({ task: 't' }).complete();

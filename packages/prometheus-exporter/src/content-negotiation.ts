@@ -20,7 +20,10 @@ const UNCHANGED_BY_ESCAPING = ['allow-utf-8', 'underscores', 'values'];
 
 /** `type` at `version` in UTF-8, and at `escapedVersion` once per escaping it satisfies. */
 function offers(type: string, version: string, escapedVersion: string): string[] {
-  return [`${type}; version=${version}; charset=utf-8`, ...UNCHANGED_BY_ESCAPING.map((escaping) => `${type}; version=${escapedVersion}; charset=utf-8; escaping=${escaping}`)];
+  return [
+    `${type}; version=${version}; charset=utf-8`,
+    ...UNCHANGED_BY_ESCAPING.map((escaping) => `${type}; version=${escapedVersion}; charset=utf-8; escaping=${escaping}`),
+  ];
 }
 
 /** The classic text format: 0.0.4, which is also 1.0.0 for names that need no quoting. */

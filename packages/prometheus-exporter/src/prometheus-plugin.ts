@@ -6,8 +6,6 @@ import type { MetricsRegistry, SessionMetricsOptions, SessionSource } from './se
 import { PROMETHEUS_TEXT_CONTENT_TYPE, renderPrometheusText } from './prometheus-text.js';
 import { prefersOpenMetrics } from './content-negotiation.js';
 
-
-
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** Options of {@link prometheusExporterPlugin}. */

@@ -56,7 +56,8 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
   const enableExemplars = (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE;
   const observe = <T extends string>(histogram: Histogram<T>, labels: Partial<Record<T, string>>, value: number, traceId: string): void => {
     // prom-client types exemplar labels as the metric's own labels; they are free-form.
-    if (enableExemplars) histogram.observe({ labels, value, exemplarLabels: { trace_id: traceId } as LabelValues<string> as LabelValues<T> });
+    if (enableExemplars)
+      histogram.observe({ labels, value, exemplarLabels: { trace_id: traceId } as LabelValues<string> as LabelValues<T> });
     else histogram.observe(labels, value);
   };
   const overflow = new Counter({
@@ -73,7 +74,12 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     processor_type: bounded('processor_type', session.processor_type),
   });
 
-  const started = new Counter({ name: 'llm_monitor_sessions_started_total', help: 'Processing sessions started.', labelNames: ['task', 'model', 'processor_type'] as const, registers });
+  const started = new Counter({
+    name: 'llm_monitor_sessions_started_total',
+    help: 'Processing sessions started.',
+    labelNames: ['task', 'model', 'processor_type'] as const,
+    registers,
+  });
   const ended = new Counter({
     name: 'llm_monitor_sessions_ended_total',
     help: 'Processing sessions ended, by final status (completed, failed, abandoned).',
@@ -106,7 +112,12 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     registers,
     enableExemplars,
   });
-  const stageErrors = new Counter({ name: 'llm_monitor_errors_total', help: 'Failed sessions, by the stage they failed in.', labelNames: ['stage'] as const, registers });
+  const stageErrors = new Counter({
+    name: 'llm_monitor_errors_total',
+    help: 'Failed sessions, by the stage they failed in.',
+    labelNames: ['stage'] as const,
+    registers,
+  });
   const timeToFirstToken = new Histogram({
     name: 'gen_ai_server_time_to_first_token_seconds',
     help: 'Time to the first streamed token of a session (GenAI semantic conventions).',
@@ -130,7 +141,12 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     buckets: [...GEN_AI_BUCKETS.tokenUsage],
     registers,
   });
-  const tokens = new Counter({ name: 'llm_monitor_tokens_total', help: 'Tokens of ended sessions, by model and direction (input, output).', labelNames: ['model', 'direction'] as const, registers });
+  const tokens = new Counter({
+    name: 'llm_monitor_tokens_total',
+    help: 'Tokens of ended sessions, by model and direction (input, output).',
+    labelNames: ['model', 'direction'] as const,
+    registers,
+  });
   const operationDuration = new Histogram({
     name: 'gen_ai_client_operation_duration_seconds',
     help: 'Duration of LLM calls (GenAI semantic conventions).',
@@ -139,9 +155,24 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
     registers,
     enableExemplars,
   });
-  const calls = new Counter({ name: 'llm_monitor_llm_calls_total', help: 'LLM calls, by model, call type and outcome.', labelNames: ['model', 'operation', 'status'] as const, registers });
-  const cost = new Counter({ name: 'llm_monitor_cost_usd_total', help: 'Cost of ended sessions in US dollars, by session model: the session cost (its priced calls), else its model price of its tokens.', labelNames: ['model'] as const, registers });
-  const userCost = new Counter({ name: 'llm_monitor_user_cost_usd_total', help: 'Cost of ended sessions in US dollars, by user (the session user id; unknown when none).', labelNames: ['user'] as const, registers });
+  const calls = new Counter({
+    name: 'llm_monitor_llm_calls_total',
+    help: 'LLM calls, by model, call type and outcome.',
+    labelNames: ['model', 'operation', 'status'] as const,
+    registers,
+  });
+  const cost = new Counter({
+    name: 'llm_monitor_cost_usd_total',
+    help: 'Cost of ended sessions in US dollars, by session model: the session cost (its priced calls), else its model price of its tokens.',
+    labelNames: ['model'] as const,
+    registers,
+  });
+  const userCost = new Counter({
+    name: 'llm_monitor_user_cost_usd_total',
+    help: 'Cost of ended sessions in US dollars, by user (the session user id; unknown when none).',
+    labelNames: ['user'] as const,
+    registers,
+  });
   const userTokens = new Counter({
     name: 'llm_monitor_user_tokens_total',
     help: 'Tokens of ended sessions, by user (the session user id; unknown when none) and direction (input, output).',
@@ -194,13 +225,20 @@ export function registerSessionMetrics(registry: MetricsRegistry, source: Sessio
       if (call.duration_ms !== null) {
         observe(
           operationDuration,
-          { gen_ai_operation_name: operation, gen_ai_request_model: callModel, gen_ai_provider_name: bounded('provider', call.provider), error_type: call.status === 'error' ? 'error' : '' },
+          {
+            gen_ai_operation_name: operation,
+            gen_ai_request_model: callModel,
+            gen_ai_provider_name: bounded('provider', call.provider),
+            error_type: call.status === 'error' ? 'error' : '',
+          },
           call.duration_ms / 1000,
           trace,
         );
       }
-      if (call.input_tokens !== null) tokenUsage.observe({ gen_ai_request_model: callModel, gen_ai_token_type: 'input' }, call.input_tokens);
-      if (call.output_tokens !== null) tokenUsage.observe({ gen_ai_request_model: callModel, gen_ai_token_type: 'output' }, call.output_tokens);
+      if (call.input_tokens !== null)
+        tokenUsage.observe({ gen_ai_request_model: callModel, gen_ai_token_type: 'input' }, call.input_tokens);
+      if (call.output_tokens !== null)
+        tokenUsage.observe({ gen_ai_request_model: callModel, gen_ai_token_type: 'output' }, call.output_tokens);
     }
   };
 

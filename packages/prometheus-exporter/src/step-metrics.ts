@@ -58,9 +58,24 @@ export function registerStepMetrics(context: StepMetricsContext): StepMetrics {
     buckets: [...STEP_DURATION_BUCKETS],
     registers,
   });
-  const steps = new Counter({ name: 'llm_monitor_steps_total', help: 'Ended steps of sessions, by kind and status (ok, error).', labelNames: ['kind', 'status'] as const, registers });
-  const toolCalls = new Counter({ name: 'llm_monitor_tool_calls_total', help: 'Ended tool-call steps, by tool name and status (ok, error).', labelNames: ['tool', 'status'] as const, registers });
-  const retrievals = new Counter({ name: 'llm_monitor_retrievals_total', help: 'Ended retrieval and vector search steps, by kind.', labelNames: ['kind'] as const, registers });
+  const steps = new Counter({
+    name: 'llm_monitor_steps_total',
+    help: 'Ended steps of sessions, by kind and status (ok, error).',
+    labelNames: ['kind', 'status'] as const,
+    registers,
+  });
+  const toolCalls = new Counter({
+    name: 'llm_monitor_tool_calls_total',
+    help: 'Ended tool-call steps, by tool name and status (ok, error).',
+    labelNames: ['tool', 'status'] as const,
+    registers,
+  });
+  const retrievals = new Counter({
+    name: 'llm_monitor_retrievals_total',
+    help: 'Ended retrieval and vector search steps, by kind.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
   const retrievalResults = new Histogram({
     name: 'llm_monitor_retrieval_results',
     help: 'Results returned per retrieval or vector search step, when the step says (unit: results).',
@@ -68,7 +83,12 @@ export function registerStepMetrics(context: StepMetricsContext): StepMetrics {
     buckets: [...RETRIEVAL_RESULT_BUCKETS],
     registers,
   });
-  const fallbacks = new Counter({ name: 'llm_monitor_model_fallbacks_total', help: 'Models that failed during a model selection step before the next was tried, by the model that failed.', labelNames: ['model'] as const, registers });
+  const fallbacks = new Counter({
+    name: 'llm_monitor_model_fallbacks_total',
+    help: 'Models that failed during a model selection step before the next was tried, by the model that failed.',
+    labelNames: ['model'] as const,
+    registers,
+  });
 
   // Series of the fixed label sets exist from the start at 0, so a rate sees their first increase.
   for (const kind of STEP_KIND_LABELS) for (const status of STEP_STATUSES) steps.inc({ kind, status }, 0);
@@ -80,13 +100,16 @@ export function registerStepMetrics(context: StepMetricsContext): StepMetrics {
   // prom-client about as much as the rest of a step's metrics (measured: the step metrics were half of
   // what the tree of steps added to bulk ingest). The session and stage histograms carry the trace id.
   const durations = new Map(STEP_KIND_LABELS.map((kind) => [kind, duration.labels({ kind })] as const));
-  const stepCounters = new Map(STEP_KIND_LABELS.flatMap((kind) => STEP_STATUSES.map((status) => [`${kind} ${status}`, steps.labels({ kind, status })] as const)));
+  const stepCounters = new Map(
+    STEP_KIND_LABELS.flatMap((kind) => STEP_STATUSES.map((status) => [`${kind} ${status}`, steps.labels({ kind, status })] as const)),
+  );
 
   const observeStep = (step: StepRecord): void => {
     const kind: StepKind = isKind(step.kind) ? step.kind : 'other';
     const status = step.status === 'error' ? 'error' : 'ok';
     stepCounters.get(`${kind} ${status}`)!.inc();
-    if (step.duration_ms !== null && Number.isFinite(step.duration_ms) && step.duration_ms >= 0) durations.get(kind)!.observe(step.duration_ms / 1000);
+    if (step.duration_ms !== null && Number.isFinite(step.duration_ms) && step.duration_ms >= 0)
+      durations.get(kind)!.observe(step.duration_ms / 1000);
     const facts = step.facts;
     if (kind === 'tool_call') {
       const tool = bounded('tool', facts.tool_name || step.name || null);

@@ -5,17 +5,21 @@ import { createOpenMetricsRegistry, LabelLimiter, OTHER, prefersOpenMetrics, ren
 /** The Accept headers real scrapers send, as Prometheus's `acceptHeader()` builds them. */
 const PROMETHEUS = {
   // 2.42 (Debian's, which the end-to-end tests run).
-  v2_42: 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+  v2_42:
+    'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
   // 2.49 to 2.55: scrape_protocols, weighted down from 0.5.
-  v2_49: 'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
+  v2_49:
+    'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
   // 3.x by default: the 1.0.0 formats name the escaping the scraper takes.
   v3: 'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
   // 3.x with native histograms and escaping underscores: the protobuf format first, which we do not offer.
-  v3Proto: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=underscores;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1',
+  v3Proto:
+    'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=underscores;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1',
   // 3.x with scrape_protocols: [OpenMetricsText1.0.0, PrometheusText0.0.4]: no 0.0.1 to fall back on.
   v3OpenMetricsOnly: 'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4',
   // 3.x with scrape_protocols: [PrometheusText1.0.0, OpenMetricsText1.0.0].
-  v3ClassicFirst: 'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,*/*;q=0.4',
+  v3ClassicFirst:
+    'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,*/*;q=0.4',
 };
 
 describe('prefersOpenMetrics', () => {
@@ -45,9 +49,14 @@ describe('prefersOpenMetrics', () => {
     // A version prom-client does not write loses to one it does.
     expect(prefersOpenMetrics('application/openmetrics-text;version=2.0.0,text/plain;version=0.0.4;q=0.5')).toBe(false);
     // Dots escaping would double the underscores of every name: we cannot answer it as asked.
-    expect(prefersOpenMetrics('application/openmetrics-text;version=1.0.0;escaping=dots;q=0.6,text/plain;version=0.0.4;q=0.3,*/*;q=0.2')).toBe(false);
+    expect(
+      prefersOpenMetrics('application/openmetrics-text;version=1.0.0;escaping=dots;q=0.6,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'),
+    ).toBe(false);
     for (const escaping of ['allow-utf-8', 'underscores', 'values']) {
-      expect(prefersOpenMetrics(`application/openmetrics-text;version=1.0.0;escaping=${escaping};q=0.6,text/plain;version=0.0.4;q=0.3`), escaping).toBe(true);
+      expect(
+        prefersOpenMetrics(`application/openmetrics-text;version=1.0.0;escaping=${escaping};q=0.6,text/plain;version=0.0.4;q=0.3`),
+        escaping,
+      ).toBe(true);
     }
   });
 
@@ -57,7 +66,16 @@ describe('prefersOpenMetrics', () => {
   });
 
   it('never throws on a malformed header, and answers in the classic format', () => {
-    for (const accept of [';;;', ',,,', 'application/openmetrics-text;q=abc', '"', 'text/plain; charset="utf', 'garbage', '*/*;q=', 'a/b;x=1,'.repeat(2000)]) {
+    for (const accept of [
+      ';;;',
+      ',,,',
+      'application/openmetrics-text;q=abc',
+      '"',
+      'text/plain; charset="utf',
+      'garbage',
+      '*/*;q=',
+      'a/b;x=1,'.repeat(2000),
+    ]) {
       expect(() => prefersOpenMetrics(accept), accept).not.toThrow();
     }
     expect(prefersOpenMetrics('application/openmetrics-text;q=abc')).toBe(false);
@@ -75,7 +93,10 @@ describe('prefersOpenMetrics', () => {
 describe('renderPrometheusText', () => {
   it('renders an OpenMetrics registry in the classic format: counters keep _total, labels and help are escaped, no exemplars', async () => {
     const registry = createOpenMetricsRegistry();
-    new Counter({ name: 'things_total', help: 'Things,\nwith a back\\slash.', labelNames: ['kind'], registers: [registry] }).inc({ kind: 'a "quoted"\nvalue\\' }, 2);
+    new Counter({ name: 'things_total', help: 'Things,\nwith a back\\slash.', labelNames: ['kind'], registers: [registry] }).inc(
+      { kind: 'a "quoted"\nvalue\\' },
+      2,
+    );
     const histogram = new Histogram({ name: 'wait_seconds', help: 'Waits.', buckets: [1], registers: [registry], enableExemplars: true });
     histogram.observe({ value: 0.5, exemplarLabels: { trace_id: 'abc' } });
     // An OpenMetrics rendering first renames counter families in place: the classic one must not care.

@@ -13,7 +13,11 @@ type Step = ProcessingSession['steps'][number];
 
 const TRACE = 'c'.repeat(32);
 
-function step(spanId: string, kind: Step['kind'], options: { status?: Step['status']; ms?: number | null; name?: string; facts?: Step['facts'] } = {}): Step {
+function step(
+  spanId: string,
+  kind: Step['kind'],
+  options: { status?: Step['status']; ms?: number | null; name?: string; facts?: Step['facts'] } = {},
+): Step {
   const status = options.status ?? 'ok';
   const ms = status === 'running' ? null : (options.ms ?? 20);
   return {
@@ -123,8 +127,22 @@ describe('step metrics', () => {
   it('start every kind and status at zero, with HELP and TYPE', async () => {
     const { text } = setUp();
     const body = await text();
-    const kinds = ['chain', 'retrieval', 'rerank', 'template', 'model_selection', 'embedding', 'vector_search', 'tool_call', 'llm_call', 'agent', 'other'];
-    expect(series(body, 'llm_monitor_steps_total').sort()).toEqual(kinds.flatMap((kind) => [`kind="${kind}",status="ok"`, `kind="${kind}",status="error"`]).sort());
+    const kinds = [
+      'chain',
+      'retrieval',
+      'rerank',
+      'template',
+      'model_selection',
+      'embedding',
+      'vector_search',
+      'tool_call',
+      'llm_call',
+      'agent',
+      'other',
+    ];
+    expect(series(body, 'llm_monitor_steps_total').sort()).toEqual(
+      kinds.flatMap((kind) => [`kind="${kind}",status="ok"`, `kind="${kind}",status="error"`]).sort(),
+    );
     expect(series(body, 'llm_monitor_retrievals_total').sort()).toEqual(['kind="retrieval"', 'kind="vector_search"']);
     for (const [name, type] of [
       ['llm_monitor_step_duration_seconds', 'histogram'],
@@ -165,9 +183,16 @@ describe('step metrics', () => {
 
   it('bound tool names with the label limiter: past the limit they are other, and each fold is counted', async () => {
     const { put, text } = setUp(2);
-    put(session('s', ['a', 'b', 'c', 'd', 'a'].map((tool, index) => step(`t${index}`, 'tool_call', { facts: { tool_name: tool } }))));
+    put(
+      session(
+        's',
+        ['a', 'b', 'c', 'd', 'a'].map((tool, index) => step(`t${index}`, 'tool_call', { facts: { tool_name: tool } })),
+      ),
+    );
     const body = await text();
-    expect(new Set(series(body, 'llm_monitor_tool_calls_total').map((labels) => /tool="([^"]*)"/.exec(labels)![1]))).toEqual(new Set(['a', 'b', 'other']));
+    expect(new Set(series(body, 'llm_monitor_tool_calls_total').map((labels) => /tool="([^"]*)"/.exec(labels)![1]))).toEqual(
+      new Set(['a', 'b', 'other']),
+    );
     expect(sample(body, 'llm_monitor_tool_calls_total', { tool: 'other', status: 'ok' })).toBe(2);
     expect(sample(body, 'llm_monitor_tool_calls_total', { tool: 'a', status: 'ok' })).toBe(2);
     expect(sample(body, 'llm_monitor_label_overflow_total', { label: 'tool' })).toBe(2);
@@ -197,10 +222,29 @@ describe('step metrics', () => {
 
   it('count every fallback of a model selection by the model that failed, bounded with the other models', async () => {
     const { put, text } = setUp(2);
-    const selection = (id: string, models: string[]) => step(id, 'model_selection', { facts: { candidates: ['gpt-4o-mini', ...models], chosen_model: 'gpt-4o-mini', fallbacks: models.map((model) => ({ model, error: '503' })) } });
+    const selection = (id: string, models: string[]) =>
+      step(id, 'model_selection', {
+        facts: {
+          candidates: ['gpt-4o-mini', ...models],
+          chosen_model: 'gpt-4o-mini',
+          fallbacks: models.map((model) => ({ model, error: '503' })),
+        },
+      });
     // The session's own model takes the first of the two model slots.
-    put(session('s', [selection('m1', ['claude-sonnet-4']), selection('m2', []), selection('m3', ['claude-sonnet-4', 'mistral-small', ''])], 'completed'));
-    put(session('s', [selection('m1', ['claude-sonnet-4']), selection('m2', []), selection('m3', ['claude-sonnet-4', 'mistral-small', ''])], 'completed'));
+    put(
+      session(
+        's',
+        [selection('m1', ['claude-sonnet-4']), selection('m2', []), selection('m3', ['claude-sonnet-4', 'mistral-small', ''])],
+        'completed',
+      ),
+    );
+    put(
+      session(
+        's',
+        [selection('m1', ['claude-sonnet-4']), selection('m2', []), selection('m3', ['claude-sonnet-4', 'mistral-small', ''])],
+        'completed',
+      ),
+    );
     const body = await text();
     expect(sample(body, 'llm_monitor_model_fallbacks_total', { model: 'claude-sonnet-4' })).toBe(2);
     expect(sample(body, 'llm_monitor_model_fallbacks_total', { model: 'other' })).toBe(2);

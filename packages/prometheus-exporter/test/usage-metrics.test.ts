@@ -43,10 +43,15 @@ function setUp(maxLabelValues?: number) {
   /** The value of one series, `undefined` when it is not there. */
   const sample = async (name: string, labels: Record<string, string>): Promise<number | undefined> => {
     const metric = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-    const found = metric.find((value) => Object.entries(labels).every(([label, wanted]) => value.labels[label] === wanted) && Object.keys(value.labels).length === Object.keys(labels).length);
+    const found = metric.find(
+      (value) =>
+        Object.entries(labels).every(([label, wanted]) => value.labels[label] === wanted) &&
+        Object.keys(value.labels).length === Object.keys(labels).length,
+    );
     return found?.value;
   };
-  const series = async (name: string) => ((await registry.getSingleMetric(name)?.get())?.values ?? []).map((value) => ({ ...value.labels }));
+  const series = async (name: string) =>
+    ((await registry.getSingleMetric(name)?.get())?.values ?? []).map((value) => ({ ...value.labels }));
   return { end, sample, series, errors };
 }
 
@@ -86,7 +91,9 @@ describe('usage by user', () => {
     end('c', { user: 'u3', input: 1, cost: 1 });
     end('d', { user: 'u4', input: 1, cost: 1 });
     end('e', { user: 'u1', input: 1, cost: 1 });
-    expect(new Set((await series('llm_monitor_user_cost_usd_total')).map((labels) => labels['user']))).toEqual(new Set(['u1', 'u2', 'other']));
+    expect(new Set((await series('llm_monitor_user_cost_usd_total')).map((labels) => labels['user']))).toEqual(
+      new Set(['u1', 'u2', 'other']),
+    );
     expect(await sample('llm_monitor_user_cost_usd_total', { user: 'other' })).toBe(2);
     expect(await sample('llm_monitor_user_cost_usd_total', { user: 'u1' })).toBe(2);
     expect(await sample('llm_monitor_user_tokens_total', { user: 'other', direction: 'input' })).toBe(2);

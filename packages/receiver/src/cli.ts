@@ -106,7 +106,8 @@ function parseCommandLine(argv: string[]): CommandLine {
     const { config, help, version, ...flags } = values as Record<string, string | boolean | undefined>;
     return { flags, help: help === true, version: version === true, configFile: typeof config === 'string' ? config : undefined };
   } catch (error) {
-    const unknown = (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOptionMessage(argv, options) : undefined;
+    const unknown =
+      (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOptionMessage(argv, options) : undefined;
     throw new LlmMonitorError('LLMMON_ERR_CONFIG', unknown ?? `${(error as Error).message} (see --help)`);
   }
 }
@@ -199,10 +200,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       demo = await startDemo(config, Number(new URL(otlpTracesUrl).port));
     }
     // test/support/monitor-process.ts and bench/support/receiver-process.ts read the URLs from this line.
+    process.stdout.write(`llm-monitor: web monitor on ${apiUrl}/ (API docs: ${apiUrl}/docs), OTLP/HTTP on ${otlpTracesUrl}\n`);
     process.stdout.write(
-      `llm-monitor: web monitor on ${apiUrl}/ (API docs: ${apiUrl}/docs), OTLP/HTTP on ${otlpTracesUrl}\n`,
+      `llm-monitor: history in ${receiver.history.kind === 'memory' ? 'memory only (storage_url memory:), nothing kept across restarts' : `${receiver.history.kind} ${receiver.history.location}`}\n`,
     );
-    process.stdout.write(`llm-monitor: history in ${receiver.history.kind === 'memory' ? 'memory only (storage_url memory:), nothing kept across restarts' : `${receiver.history.kind} ${receiver.history.location}`}\n`);
     if (demo) process.stdout.write(`llm-monitor: demo workload running, ${config.demoRate} session(s) per second\n`);
   } catch (error) {
     const exitCode = startFailed(error);

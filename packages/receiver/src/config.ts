@@ -97,7 +97,20 @@ export interface ReceiverConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-type SettingType = 'string' | 'port' | 'positiveInteger' | 'count' | 'positiveNumber' | 'rate' | 'boolean' | 'logLevel' | 'list' | 'redactMode' | 'url' | 'storageUrl' | 'limit';
+type SettingType =
+  | 'string'
+  | 'port'
+  | 'positiveInteger'
+  | 'count'
+  | 'positiveNumber'
+  | 'rate'
+  | 'boolean'
+  | 'logLevel'
+  | 'list'
+  | 'redactMode'
+  | 'url'
+  | 'storageUrl'
+  | 'limit';
 
 /** One setting: its names in each source, type, default and meaning. */
 export interface SettingDefinition {
@@ -115,45 +128,318 @@ export interface SettingDefinition {
 /** Every setting of the receiver. */
 export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'host', file: 'host', flag: 'host', env: 'LLM_MONITOR_HOST', type: 'string', description: 'interface to bind both servers to' },
-  { key: 'port', file: 'port', flag: 'port', env: 'LLM_MONITOR_PORT', type: 'port', description: 'port of the API server: web monitor, REST API, /docs, /metrics; 0 = any free port' },
-  { key: 'otlpPort', file: 'otlp_port', flag: 'otlp-port', env: 'LLM_MONITOR_OTLP_PORT', type: 'port', description: 'port of the OTLP/HTTP server (POST /v1/traces), where exporters send; 0 = any free port' },
-  { key: 'otlpMaxBodyBytes', file: 'otlp_max_body_bytes', flag: 'otlp-max-body-bytes', env: 'LLM_MONITOR_OTLP_MAX_BODY_BYTES', type: 'positiveInteger', description: 'largest OTLP request body, in bytes after decompression' },
-  { key: 'otlpMaxConcurrentRequests', file: 'otlp_max_concurrent_requests', flag: 'otlp-max-concurrent-requests', env: 'LLM_MONITOR_OTLP_MAX_CONCURRENT_REQUESTS', type: 'positiveInteger', description: 'most OTLP requests in progress at once; more get 429 with Retry-After' },
-  { key: 'retentionSeconds', file: 'retention_seconds', flag: 'retention-seconds', env: 'LLM_MONITOR_RETENTION_SECONDS', type: 'positiveNumber', description: 'how long an ended session is kept, in seconds' },
-  { key: 'maxSessions', file: 'max_sessions', flag: 'max-sessions', env: 'LLM_MONITOR_MAX_SESSIONS', type: 'positiveInteger', description: 'most sessions held; the oldest ended ones are evicted first' },
-  { key: 'abandonAfterSeconds', file: 'abandon_after_seconds', flag: 'abandon-after-seconds', env: 'LLM_MONITOR_ABANDON_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds without a new span before an active session is marked abandoned' },
-  { key: 'settleAfterSeconds', file: 'settle_after_seconds', flag: 'settle-after-seconds', env: 'LLM_MONITOR_SETTLE_AFTER_SECONDS', type: 'positiveNumber', description: 'seconds before a session of another instrumentation whose root never came is settled from its ended calls' },
-  { key: 'sweepIntervalSeconds', file: 'sweep_interval_seconds', flag: 'sweep-interval-seconds', env: 'LLM_MONITOR_SWEEP_INTERVAL_SECONDS', type: 'positiveNumber', description: 'seconds between sweeps: abandoning, settling, retention, forgetting idle traces' },
-  { key: 'maxSpansPerTrace', file: 'max_spans_per_trace', flag: 'max-spans-per-trace', env: 'LLM_MONITOR_MAX_SPANS_PER_TRACE', type: 'positiveInteger', description: 'most spans and live markers held per trace; more are refused (reported as rejected)' },
-  { key: 'maxStepsPerSession', file: 'max_steps_per_session', flag: 'max-steps-per-session', env: 'LLM_MONITOR_MAX_STEPS_PER_SESSION', type: 'count', description: 'most steps a session lists (the earliest); the rest are counted in steps_dropped (0 = no tree of steps)' },
-  { key: 'stepPreviewLength', file: 'step_preview_length', flag: 'step-preview-length', env: 'LLM_MONITOR_STEP_PREVIEW_LENGTH', type: 'positiveInteger', description: "characters kept of a step's input and output preview" },
-  { key: 'maxAttributeValueLength', file: 'max_attribute_value_length', flag: 'max-attribute-value-length', env: 'LLM_MONITOR_MAX_ATTRIBUTE_VALUE_LENGTH', type: 'positiveInteger', description: 'longest string kept from a span, in characters; longer ones are cut' },
-  { key: 'maxSpanBytes', file: 'max_span_bytes', flag: 'max-span-bytes', env: 'LLM_MONITOR_MAX_SPAN_BYTES', type: 'positiveInteger', description: 'estimated bytes of attributes and events kept per span; the rest is cut' },
-  { key: 'maxTraceBytes', file: 'max_trace_bytes', flag: 'max-trace-bytes', env: 'LLM_MONITOR_MAX_TRACE_BYTES', type: 'positiveInteger', description: 'estimated bytes held per trace; later spans keep only what places them in the session' },
-  { key: 'maxHeldBytes', file: 'max_held_bytes', flag: 'max-held-bytes', env: 'LLM_MONITOR_MAX_HELD_BYTES', type: 'positiveInteger', description: 'estimated bytes held across all traces; beyond, the oldest traces and sessions are let go' },
-  { key: 'maxOrphanTraces', file: 'max_orphan_traces', flag: 'max-orphan-traces', env: 'LLM_MONITOR_MAX_ORPHAN_TRACES', type: 'positiveInteger', description: 'most traces held that are no session yet (plain traces kept in case a GenAI span follows)' },
-  { key: 'orphanTraceIdleSeconds', file: 'orphan_trace_idle_seconds', flag: 'orphan-trace-idle-seconds', env: 'LLM_MONITOR_ORPHAN_TRACE_IDLE_SECONDS', type: 'positiveNumber', description: 'seconds a trace that is no session is kept after its last span' },
-  { key: 'maxRemovedTraces', file: 'max_removed_traces', flag: 'max-removed-traces', env: 'LLM_MONITOR_MAX_REMOVED_TRACES', type: 'positiveInteger', description: 'most removed traces remembered, so their late spans are refused rather than start a session again' },
-  { key: 'redactContent', file: 'redact_content', flag: 'redact-content', env: 'LLM_MONITOR_REDACT_CONTENT', type: 'boolean', description: 'redact prompt and response content before anything is stored or shown' },
-  { key: 'redactAttributes', file: 'redact_attributes', flag: 'redact-attributes', env: 'LLM_MONITOR_REDACT_ATTRIBUTES', type: 'list', description: 'more attributes to redact: names or /regular expressions/, comma-separated' },
-  { key: 'redactMode', file: 'redact_mode', flag: 'redact-mode', env: 'LLM_MONITOR_REDACT_MODE', type: 'redactMode', description: 'mask (replace with [REDACTED]) or drop' },
-  { key: 'storageUrl', file: 'storage_url', flag: 'storage-url', env: 'LLM_MONITOR_STORAGE_URL', type: 'storageUrl', description: 'where history is kept: sqlite:<path>, postgres://user@host:5432/db, or memory: (nothing kept)' },
-  { key: 'historyRetentionDays', file: 'history_retention_days', flag: 'history-retention-days', env: 'LLM_MONITOR_HISTORY_RETENTION_DAYS', type: 'positiveNumber', description: 'days of history kept in the store (sessions and LLM calls)' },
-  { key: 'budgetSessionTokens', file: 'budget_session_tokens', flag: 'budget-session-tokens', env: 'LLM_MONITOR_BUDGET_SESSION_TOKENS', type: 'limit', description: 'tokens one session may use before it is marked over budget (0 = none)' },
-  { key: 'budgetSessionCostUsd', file: 'budget_session_cost_usd', flag: 'budget-session-cost-usd', env: 'LLM_MONITOR_BUDGET_SESSION_COST_USD', type: 'limit', description: 'USD one session may cost before it is marked over budget (0 = none)' },
-  { key: 'budgetUserDailyTokens', file: 'budget_user_daily_tokens', flag: 'budget-user-daily-tokens', env: 'LLM_MONITOR_BUDGET_USER_DAILY_TOKENS', type: 'limit', description: 'tokens one user may use per UTC day (0 = none)' },
-  { key: 'budgetUserDailyCostUsd', file: 'budget_user_daily_cost_usd', flag: 'budget-user-daily-cost-usd', env: 'LLM_MONITOR_BUDGET_USER_DAILY_COST_USD', type: 'limit', description: 'USD one user may spend per UTC day (0 = none)' },
-  { key: 'forwardEndpoint', file: 'forward_endpoint', flag: 'forward-endpoint', env: 'LLM_MONITOR_FORWARD_ENDPOINT', type: 'url', description: 'forward every accepted OTLP request unchanged to this OTLP/HTTP traces URL' },
-  { key: 'forwardHeaders', file: 'forward_headers', flag: 'forward-headers', env: 'LLM_MONITOR_FORWARD_HEADERS', type: 'list', description: 'headers of forwarded requests, Name=value, comma-separated' },
-  { key: 'forwardUnredacted', file: 'forward_unredacted', flag: 'forward-unredacted', env: 'LLM_MONITOR_FORWARD_UNREDACTED', type: 'boolean', description: 'allow forwarding while redaction is on (what is forwarded is the original, unredacted)' },
-  { key: 'metricsMaxLabelValues', file: 'metrics_max_label_values', flag: 'metrics-max-label-values', env: 'LLM_MONITOR_METRICS_MAX_LABEL_VALUES', type: 'positiveInteger', description: 'most distinct values of a metric label (model, task, …); more are exported as "other"' },
-  { key: 'modelPrices', file: 'model_prices', flag: 'model-prices', env: 'LLM_MONITOR_MODEL_PRICES', type: 'list', description: 'prices for llm_monitor_cost_usd_total: model=input/output in USD per million tokens, comma-separated' },
-  { key: 'liveTickMs', file: 'live_tick_ms', flag: 'live-tick-ms', env: 'LLM_MONITOR_LIVE_TICK_MS', type: 'positiveInteger', description: 'milliseconds between batches of live events (WebSocket, SSE)' },
-  { key: 'liveMaxBufferedBytes', file: 'live_max_buffered_bytes', flag: 'live-max-buffered-bytes', env: 'LLM_MONITOR_LIVE_MAX_BUFFERED_BYTES', type: 'positiveInteger', description: 'bytes a live client may have waiting before it is dropped as too slow' },
-  { key: 'livePingSeconds', file: 'live_ping_seconds', flag: 'live-ping-seconds', env: 'LLM_MONITOR_LIVE_PING_SECONDS', type: 'positiveNumber', description: 'seconds between WebSocket pings; a client that misses one is dropped' },
-  { key: 'demo', file: 'demo', flag: 'demo', env: 'LLM_MONITOR_DEMO', type: 'boolean', description: 'also run the demo workload in this process' },
-  { key: 'demoRate', file: 'demo_rate', flag: 'demo-rate', env: 'LLM_MONITOR_DEMO_RATE', type: 'rate', description: 'sessions the demo starts per second (0.01 to 1000)' },
-  { key: 'logLevel', file: 'log_level', flag: 'log-level', env: 'LLM_MONITOR_LOG_LEVEL', type: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
+  {
+    key: 'port',
+    file: 'port',
+    flag: 'port',
+    env: 'LLM_MONITOR_PORT',
+    type: 'port',
+    description: 'port of the API server: web monitor, REST API, /docs, /metrics; 0 = any free port',
+  },
+  {
+    key: 'otlpPort',
+    file: 'otlp_port',
+    flag: 'otlp-port',
+    env: 'LLM_MONITOR_OTLP_PORT',
+    type: 'port',
+    description: 'port of the OTLP/HTTP server (POST /v1/traces), where exporters send; 0 = any free port',
+  },
+  {
+    key: 'otlpMaxBodyBytes',
+    file: 'otlp_max_body_bytes',
+    flag: 'otlp-max-body-bytes',
+    env: 'LLM_MONITOR_OTLP_MAX_BODY_BYTES',
+    type: 'positiveInteger',
+    description: 'largest OTLP request body, in bytes after decompression',
+  },
+  {
+    key: 'otlpMaxConcurrentRequests',
+    file: 'otlp_max_concurrent_requests',
+    flag: 'otlp-max-concurrent-requests',
+    env: 'LLM_MONITOR_OTLP_MAX_CONCURRENT_REQUESTS',
+    type: 'positiveInteger',
+    description: 'most OTLP requests in progress at once; more get 429 with Retry-After',
+  },
+  {
+    key: 'retentionSeconds',
+    file: 'retention_seconds',
+    flag: 'retention-seconds',
+    env: 'LLM_MONITOR_RETENTION_SECONDS',
+    type: 'positiveNumber',
+    description: 'how long an ended session is kept, in seconds',
+  },
+  {
+    key: 'maxSessions',
+    file: 'max_sessions',
+    flag: 'max-sessions',
+    env: 'LLM_MONITOR_MAX_SESSIONS',
+    type: 'positiveInteger',
+    description: 'most sessions held; the oldest ended ones are evicted first',
+  },
+  {
+    key: 'abandonAfterSeconds',
+    file: 'abandon_after_seconds',
+    flag: 'abandon-after-seconds',
+    env: 'LLM_MONITOR_ABANDON_AFTER_SECONDS',
+    type: 'positiveNumber',
+    description: 'seconds without a new span before an active session is marked abandoned',
+  },
+  {
+    key: 'settleAfterSeconds',
+    file: 'settle_after_seconds',
+    flag: 'settle-after-seconds',
+    env: 'LLM_MONITOR_SETTLE_AFTER_SECONDS',
+    type: 'positiveNumber',
+    description: 'seconds before a session of another instrumentation whose root never came is settled from its ended calls',
+  },
+  {
+    key: 'sweepIntervalSeconds',
+    file: 'sweep_interval_seconds',
+    flag: 'sweep-interval-seconds',
+    env: 'LLM_MONITOR_SWEEP_INTERVAL_SECONDS',
+    type: 'positiveNumber',
+    description: 'seconds between sweeps: abandoning, settling, retention, forgetting idle traces',
+  },
+  {
+    key: 'maxSpansPerTrace',
+    file: 'max_spans_per_trace',
+    flag: 'max-spans-per-trace',
+    env: 'LLM_MONITOR_MAX_SPANS_PER_TRACE',
+    type: 'positiveInteger',
+    description: 'most spans and live markers held per trace; more are refused (reported as rejected)',
+  },
+  {
+    key: 'maxStepsPerSession',
+    file: 'max_steps_per_session',
+    flag: 'max-steps-per-session',
+    env: 'LLM_MONITOR_MAX_STEPS_PER_SESSION',
+    type: 'count',
+    description: 'most steps a session lists (the earliest); the rest are counted in steps_dropped (0 = no tree of steps)',
+  },
+  {
+    key: 'stepPreviewLength',
+    file: 'step_preview_length',
+    flag: 'step-preview-length',
+    env: 'LLM_MONITOR_STEP_PREVIEW_LENGTH',
+    type: 'positiveInteger',
+    description: "characters kept of a step's input and output preview",
+  },
+  {
+    key: 'maxAttributeValueLength',
+    file: 'max_attribute_value_length',
+    flag: 'max-attribute-value-length',
+    env: 'LLM_MONITOR_MAX_ATTRIBUTE_VALUE_LENGTH',
+    type: 'positiveInteger',
+    description: 'longest string kept from a span, in characters; longer ones are cut',
+  },
+  {
+    key: 'maxSpanBytes',
+    file: 'max_span_bytes',
+    flag: 'max-span-bytes',
+    env: 'LLM_MONITOR_MAX_SPAN_BYTES',
+    type: 'positiveInteger',
+    description: 'estimated bytes of attributes and events kept per span; the rest is cut',
+  },
+  {
+    key: 'maxTraceBytes',
+    file: 'max_trace_bytes',
+    flag: 'max-trace-bytes',
+    env: 'LLM_MONITOR_MAX_TRACE_BYTES',
+    type: 'positiveInteger',
+    description: 'estimated bytes held per trace; later spans keep only what places them in the session',
+  },
+  {
+    key: 'maxHeldBytes',
+    file: 'max_held_bytes',
+    flag: 'max-held-bytes',
+    env: 'LLM_MONITOR_MAX_HELD_BYTES',
+    type: 'positiveInteger',
+    description: 'estimated bytes held across all traces; beyond, the oldest traces and sessions are let go',
+  },
+  {
+    key: 'maxOrphanTraces',
+    file: 'max_orphan_traces',
+    flag: 'max-orphan-traces',
+    env: 'LLM_MONITOR_MAX_ORPHAN_TRACES',
+    type: 'positiveInteger',
+    description: 'most traces held that are no session yet (plain traces kept in case a GenAI span follows)',
+  },
+  {
+    key: 'orphanTraceIdleSeconds',
+    file: 'orphan_trace_idle_seconds',
+    flag: 'orphan-trace-idle-seconds',
+    env: 'LLM_MONITOR_ORPHAN_TRACE_IDLE_SECONDS',
+    type: 'positiveNumber',
+    description: 'seconds a trace that is no session is kept after its last span',
+  },
+  {
+    key: 'maxRemovedTraces',
+    file: 'max_removed_traces',
+    flag: 'max-removed-traces',
+    env: 'LLM_MONITOR_MAX_REMOVED_TRACES',
+    type: 'positiveInteger',
+    description: 'most removed traces remembered, so their late spans are refused rather than start a session again',
+  },
+  {
+    key: 'redactContent',
+    file: 'redact_content',
+    flag: 'redact-content',
+    env: 'LLM_MONITOR_REDACT_CONTENT',
+    type: 'boolean',
+    description: 'redact prompt and response content before anything is stored or shown',
+  },
+  {
+    key: 'redactAttributes',
+    file: 'redact_attributes',
+    flag: 'redact-attributes',
+    env: 'LLM_MONITOR_REDACT_ATTRIBUTES',
+    type: 'list',
+    description: 'more attributes to redact: names or /regular expressions/, comma-separated',
+  },
+  {
+    key: 'redactMode',
+    file: 'redact_mode',
+    flag: 'redact-mode',
+    env: 'LLM_MONITOR_REDACT_MODE',
+    type: 'redactMode',
+    description: 'mask (replace with [REDACTED]) or drop',
+  },
+  {
+    key: 'storageUrl',
+    file: 'storage_url',
+    flag: 'storage-url',
+    env: 'LLM_MONITOR_STORAGE_URL',
+    type: 'storageUrl',
+    description: 'where history is kept: sqlite:<path>, postgres://user@host:5432/db, or memory: (nothing kept)',
+  },
+  {
+    key: 'historyRetentionDays',
+    file: 'history_retention_days',
+    flag: 'history-retention-days',
+    env: 'LLM_MONITOR_HISTORY_RETENTION_DAYS',
+    type: 'positiveNumber',
+    description: 'days of history kept in the store (sessions and LLM calls)',
+  },
+  {
+    key: 'budgetSessionTokens',
+    file: 'budget_session_tokens',
+    flag: 'budget-session-tokens',
+    env: 'LLM_MONITOR_BUDGET_SESSION_TOKENS',
+    type: 'limit',
+    description: 'tokens one session may use before it is marked over budget (0 = none)',
+  },
+  {
+    key: 'budgetSessionCostUsd',
+    file: 'budget_session_cost_usd',
+    flag: 'budget-session-cost-usd',
+    env: 'LLM_MONITOR_BUDGET_SESSION_COST_USD',
+    type: 'limit',
+    description: 'USD one session may cost before it is marked over budget (0 = none)',
+  },
+  {
+    key: 'budgetUserDailyTokens',
+    file: 'budget_user_daily_tokens',
+    flag: 'budget-user-daily-tokens',
+    env: 'LLM_MONITOR_BUDGET_USER_DAILY_TOKENS',
+    type: 'limit',
+    description: 'tokens one user may use per UTC day (0 = none)',
+  },
+  {
+    key: 'budgetUserDailyCostUsd',
+    file: 'budget_user_daily_cost_usd',
+    flag: 'budget-user-daily-cost-usd',
+    env: 'LLM_MONITOR_BUDGET_USER_DAILY_COST_USD',
+    type: 'limit',
+    description: 'USD one user may spend per UTC day (0 = none)',
+  },
+  {
+    key: 'forwardEndpoint',
+    file: 'forward_endpoint',
+    flag: 'forward-endpoint',
+    env: 'LLM_MONITOR_FORWARD_ENDPOINT',
+    type: 'url',
+    description: 'forward every accepted OTLP request unchanged to this OTLP/HTTP traces URL',
+  },
+  {
+    key: 'forwardHeaders',
+    file: 'forward_headers',
+    flag: 'forward-headers',
+    env: 'LLM_MONITOR_FORWARD_HEADERS',
+    type: 'list',
+    description: 'headers of forwarded requests, Name=value, comma-separated',
+  },
+  {
+    key: 'forwardUnredacted',
+    file: 'forward_unredacted',
+    flag: 'forward-unredacted',
+    env: 'LLM_MONITOR_FORWARD_UNREDACTED',
+    type: 'boolean',
+    description: 'allow forwarding while redaction is on (what is forwarded is the original, unredacted)',
+  },
+  {
+    key: 'metricsMaxLabelValues',
+    file: 'metrics_max_label_values',
+    flag: 'metrics-max-label-values',
+    env: 'LLM_MONITOR_METRICS_MAX_LABEL_VALUES',
+    type: 'positiveInteger',
+    description: 'most distinct values of a metric label (model, task, …); more are exported as "other"',
+  },
+  {
+    key: 'modelPrices',
+    file: 'model_prices',
+    flag: 'model-prices',
+    env: 'LLM_MONITOR_MODEL_PRICES',
+    type: 'list',
+    description: 'prices for llm_monitor_cost_usd_total: model=input/output in USD per million tokens, comma-separated',
+  },
+  {
+    key: 'liveTickMs',
+    file: 'live_tick_ms',
+    flag: 'live-tick-ms',
+    env: 'LLM_MONITOR_LIVE_TICK_MS',
+    type: 'positiveInteger',
+    description: 'milliseconds between batches of live events (WebSocket, SSE)',
+  },
+  {
+    key: 'liveMaxBufferedBytes',
+    file: 'live_max_buffered_bytes',
+    flag: 'live-max-buffered-bytes',
+    env: 'LLM_MONITOR_LIVE_MAX_BUFFERED_BYTES',
+    type: 'positiveInteger',
+    description: 'bytes a live client may have waiting before it is dropped as too slow',
+  },
+  {
+    key: 'livePingSeconds',
+    file: 'live_ping_seconds',
+    flag: 'live-ping-seconds',
+    env: 'LLM_MONITOR_LIVE_PING_SECONDS',
+    type: 'positiveNumber',
+    description: 'seconds between WebSocket pings; a client that misses one is dropped',
+  },
+  {
+    key: 'demo',
+    file: 'demo',
+    flag: 'demo',
+    env: 'LLM_MONITOR_DEMO',
+    type: 'boolean',
+    description: 'also run the demo workload in this process',
+  },
+  {
+    key: 'demoRate',
+    file: 'demo_rate',
+    flag: 'demo-rate',
+    env: 'LLM_MONITOR_DEMO_RATE',
+    type: 'rate',
+    description: 'sessions the demo starts per second (0.01 to 1000)',
+  },
+  {
+    key: 'logLevel',
+    file: 'log_level',
+    flag: 'log-level',
+    env: 'LLM_MONITOR_LOG_LEVEL',
+    type: 'logLevel',
+    description: 'fatal, error, warn, info, debug, trace or silent',
+  },
 ];
 
 /** Defaults of every setting. */
@@ -247,7 +533,8 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
       throw invalid(setting, source, raw, 'true or false');
     case 'list': {
       const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? splitList(raw) : undefined;
-      if (!items || items.some((item) => typeof item !== 'string')) throw invalid(setting, source, raw, 'a list of strings (comma-separated)');
+      if (!items || items.some((item) => typeof item !== 'string'))
+        throw invalid(setting, source, raw, 'a list of strings (comma-separated)');
       return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
     }
     case 'redactMode':
@@ -326,7 +613,10 @@ function readConfigFileRaw(path: string): RawSettings {
   for (const [key, value] of Object.entries(document)) {
     const setting = SETTINGS.find((candidate) => candidate.file === key);
     if (!setting) {
-      const suggestion = closestName(key, SETTINGS.map((s) => s.file));
+      const suggestion = closestName(
+        key,
+        SETTINGS.map((s) => s.file),
+      );
       throw new LlmMonitorError(
         'LLMMON_ERR_CONFIG',
         `config file ${path}: unknown setting "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ''} (known: ${SETTINGS.map((s) => s.file).join(', ')})`,
@@ -404,18 +694,27 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
     try {
       new RegExp(pattern[1]!, pattern[2]!.replace(/[gy]/g, ''));
     } catch (error) {
-      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${sourceOf('redactAttributes')}: ${rule} is not a valid regular expression: ${(error as Error).message}`);
+      throw new LlmMonitorError(
+        'LLMMON_ERR_CONFIG',
+        `${sourceOf('redactAttributes')}: ${rule} is not a valid regular expression: ${(error as Error).message}`,
+      );
     }
   }
   for (const header of config.forwardHeaders) {
     if (header.indexOf('=') <= 0) {
-      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${sourceOf('forwardHeaders')}: ${JSON.stringify(header)} is not a header (expected Name=value)`);
+      throw new LlmMonitorError(
+        'LLMMON_ERR_CONFIG',
+        `${sourceOf('forwardHeaders')}: ${JSON.stringify(header)} is not a header (expected Name=value)`,
+      );
     }
   }
   parseModelPrices(config.modelPrices, sourceOf('modelPrices'));
   const storage = parseStorageUrl(config.storageUrl);
   if (typeof storage === 'string') {
-    throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${sourceOf('storageUrl')}: ${JSON.stringify(config.storageUrl)} is not a storage URL: expected ${storage}`);
+    throw new LlmMonitorError(
+      'LLMMON_ERR_CONFIG',
+      `${sourceOf('storageUrl')}: ${JSON.stringify(config.storageUrl)} is not a storage URL: expected ${storage}`,
+    );
   }
   const redacting = config.redactContent || config.redactAttributes.length > 0;
   if (redacting && config.forwardEndpoint && !config.forwardUnredacted) {
@@ -440,13 +739,19 @@ export function parseModelPrices(entries: readonly string[], source = 'modelPric
   for (const entry of entries) {
     const match = /^(.+)=\s*([0-9]*\.?[0-9]+)\s*\/\s*([0-9]*\.?[0-9]+)\s*$/.exec(entry);
     if (!match || match[1]!.trim() === '') {
-      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${source}: ${JSON.stringify(entry)} is not a price (expected model=input/output in USD per million tokens, e.g. gpt-4o-mini=0.15/0.6)`);
+      throw new LlmMonitorError(
+        'LLMMON_ERR_CONFIG',
+        `${source}: ${JSON.stringify(entry)} is not a price (expected model=input/output in USD per million tokens, e.g. gpt-4o-mini=0.15/0.6)`,
+      );
     }
     const input = Number(match[2]);
     const output = Number(match[3]);
     // A price a double cannot hold (or no model costs) would turn every cost into Infinity.
     if (!(input <= MAX_PRICE_PER_MILLION && output <= MAX_PRICE_PER_MILLION)) {
-      throw new LlmMonitorError('LLMMON_ERR_CONFIG', `${source}: ${JSON.stringify(entry)} has a price above ${MAX_PRICE_PER_MILLION} USD per million tokens`);
+      throw new LlmMonitorError(
+        'LLMMON_ERR_CONFIG',
+        `${source}: ${JSON.stringify(entry)} has a price above ${MAX_PRICE_PER_MILLION} USD per million tokens`,
+      );
     }
     prices[match[1]!.trim()] = { input_per_million: input, output_per_million: output };
   }

@@ -28,7 +28,8 @@ export const ERROR_CATALOGUE = {
   },
   LLMMON_ERR_SHUTTING_DOWN: {
     status: 503,
-    description: 'The receiver is shutting down and takes no new spans; retry after the Retry-After seconds (another replica, or this one restarted).',
+    description:
+      'The receiver is shutting down and takes no new spans; retry after the Retry-After seconds (another replica, or this one restarted).',
   },
   [LIVE_ERROR_CODES.CLIENT_TOO_SLOW]: {
     status: 429,
@@ -56,7 +57,8 @@ export const ERROR_CATALOGUE = {
   },
   LLMMON_ERR_BAD_REQUEST: {
     status: 400,
-    description: 'The monitor API could not read the request: a body that is not valid JSON, a body where none is taken, a malformed header. The message says what.',
+    description:
+      'The monitor API could not read the request: a body that is not valid JSON, a body where none is taken, a malformed header. The message says what.',
   },
   LLMMON_ERR_FORBIDDEN: {
     status: 403,

@@ -21,7 +21,11 @@ export class InternalErrors {
   }
 
   /** Counts and logs an error `component` threw, under `code`. */
-  report(code: Extract<ErrorCode, 'LLMMON_ERR_LISTENER_FAILED' | 'LLMMON_ERR_TIMER_FAILED' | 'LLMMON_ERR_INTERNAL'>, component: string, error: unknown): void {
+  report(
+    code: Extract<ErrorCode, 'LLMMON_ERR_LISTENER_FAILED' | 'LLMMON_ERR_TIMER_FAILED' | 'LLMMON_ERR_INTERNAL'>,
+    component: string,
+    error: unknown,
+  ): void {
     const count = (this.#counts.get(component) ?? 0) + 1;
     this.#counts.set(component, count);
     const now = Date.now();
@@ -29,7 +33,10 @@ export class InternalErrors {
     if (last && now - last.at < LOG_EVERY_MS) return;
     this.#lastLogged.set(component, { at: now, count });
     const since = last ? count - last.count - 1 : 0;
-    this.#logger.error({ code, component, err: error, ...(since > 0 ? { suppressed: since } : {}) }, `${code}: ${component} failed; the receiver keeps running`);
+    this.#logger.error(
+      { code, component, err: error, ...(since > 0 ? { suppressed: since } : {}) },
+      `${code}: ${component} failed; the receiver keeps running`,
+    );
   }
 
   /** Errors so far, by component. */

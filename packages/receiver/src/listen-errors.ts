@@ -55,7 +55,10 @@ export function listenError(error: unknown, server: ServerPortSetting, host: str
     }
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND': {
-      const why = (error as NodeJS.ErrnoException).code === 'ENOTFOUND' ? `the host name ${host} does not resolve` : `${host} is not an address of this machine`;
+      const why =
+        (error as NodeJS.ErrnoException).code === 'ENOTFOUND'
+          ? `the host name ${host} does not resolve`
+          : `${host} is not an address of this machine`;
       return new LlmMonitorError(
         'LLMMON_ERR_CONFIG',
         `${where}: ${why}. Choose the interface with ${howToSet('host')}: 127.0.0.1 for this machine only, 0.0.0.0 for every interface`,

@@ -34,7 +34,13 @@ export interface ReceiverMetricsSources {
  * scrape: by value of `label`, or one total when there is no label. Every value is shown, zeros too,
  * so the series exist to alert on before anything happens.
  */
-function totalsCounter(registry: MetricsRegistry, name: string, help: string, label: string | undefined, read: () => Record<string, number>): void {
+function totalsCounter(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  label: string | undefined,
+  read: () => Record<string, number>,
+): void {
   new Counter({
     name,
     help,
@@ -65,7 +71,11 @@ function readGauge(registry: MetricsRegistry, name: string, help: string, read: 
 /** Registers the receiver's self-metrics; returns the observer its ingest endpoint reports to. */
 export function registerReceiverMetrics(registry: MetricsRegistry, sources: ReceiverMetricsSources): OtlpIngestObserver {
   const registers = [registry];
-  const received = new Counter({ name: 'llm_monitor_receiver_spans_received_total', help: 'Spans received in accepted OTLP requests.', registers });
+  const received = new Counter({
+    name: 'llm_monitor_receiver_spans_received_total',
+    help: 'Spans received in accepted OTLP requests.',
+    registers,
+  });
   const refused = new Counter({
     name: 'llm_monitor_receiver_spans_refused_total',
     help: 'Spans of accepted requests refused, by reason (invalid: failed validation; too_late: their session was already removed).',
@@ -78,7 +88,12 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
     labelNames: ['code'] as const,
     registers,
   });
-  const decodeErrors = new Counter({ name: 'llm_monitor_receiver_decode_errors_total', help: 'OTLP request bodies that could not be decoded, by encoding.', labelNames: ['encoding'] as const, registers });
+  const decodeErrors = new Counter({
+    name: 'llm_monitor_receiver_decode_errors_total',
+    help: 'OTLP request bodies that could not be decoded, by encoding.',
+    labelNames: ['encoding'] as const,
+    registers,
+  });
   const requestSize = new Histogram({
     name: 'llm_monitor_receiver_request_size_bytes',
     help: 'Size of OTLP request bodies as sent (compressed if they were), by encoding.',
@@ -100,9 +115,23 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
       for (const transport of transports) this.set({ transport }, stats.clients_by_transport[transport]);
     },
   });
-  totalsCounter(registry, 'llm_monitor_live_events_total', 'Live events fanned out to clients.', undefined, () => ({ all: sources.hub.stats().events }));
-  totalsCounter(registry, 'llm_monitor_live_clients_dropped_total', 'Live clients dropped for not keeping up, by transport.', 'transport', () => sources.hub.stats().dropped_too_slow);
-  totalsCounter(registry, 'llm_monitor_live_events_dropped_total', 'Live events not sent to clients dropped for not keeping up, by transport.', 'transport', () => sources.hub.stats().events_dropped);
+  totalsCounter(registry, 'llm_monitor_live_events_total', 'Live events fanned out to clients.', undefined, () => ({
+    all: sources.hub.stats().events,
+  }));
+  totalsCounter(
+    registry,
+    'llm_monitor_live_clients_dropped_total',
+    'Live clients dropped for not keeping up, by transport.',
+    'transport',
+    () => sources.hub.stats().dropped_too_slow,
+  );
+  totalsCounter(
+    registry,
+    'llm_monitor_live_events_dropped_total',
+    'Live events not sent to clients dropped for not keeping up, by transport.',
+    'transport',
+    () => sources.hub.stats().events_dropped,
+  );
   new Gauge({
     name: 'llm_monitor_store_sessions',
     help: 'Sessions held in the store.',
@@ -111,35 +140,88 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
       this.set(sources.store.size);
     },
   });
-  new Gauge({ name: 'llm_monitor_store_max_sessions', help: 'Most sessions the store holds before evicting the oldest ended ones.', registers }).set(sources.maxSessions);
-  const removed = new Counter({ name: 'llm_monitor_store_sessions_evicted_total', help: 'Sessions let go by the store (retention or capacity).', registers });
+  new Gauge({
+    name: 'llm_monitor_store_max_sessions',
+    help: 'Most sessions the store holds before evicting the oldest ended ones.',
+    registers,
+  }).set(sources.maxSessions);
+  const removed = new Counter({
+    name: 'llm_monitor_store_sessions_evicted_total',
+    help: 'Sessions let go by the store (retention or capacity).',
+    registers,
+  });
   sources.store.subscribe((change) => {
     if (change.type === 'removed') removed.inc();
   }, 'receiver_metrics');
   const internalErrors = sources.internalErrors;
   if (internalErrors) {
-    totalsCounter(registry, 'llm_monitor_receiver_internal_errors_total', 'Errors caught at a wall (store listener, timer, live delivery), by component; the receiver kept running.', 'component', () => ({
-      ...Object.fromEntries(COMPONENTS.map((component) => [component, 0])),
-      ...internalErrors.totals(),
-    }));
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_internal_errors_total',
+      'Errors caught at a wall (store listener, timer, live delivery), by component; the receiver kept running.',
+      'component',
+      () => ({
+        ...Object.fromEntries(COMPONENTS.map((component) => [component, 0])),
+        ...internalErrors.totals(),
+      }),
+    );
   }
   const pipeline = sources.pipeline;
   if (pipeline) registerHeldMetrics(registry, pipeline, sources.config);
   const writer = sources.historyWriter;
   if (writer) {
-    totalsCounter(registry, 'llm_monitor_receiver_history_commits_total', 'Group commits to the history store (storage_url), by outcome; a failed one answers its requests 503 and is retried.', 'outcome', () => {
-      const stats = writer.stats();
-      return { ok: stats.commits, failed: stats.failedCommits };
-    });
-    totalsCounter(registry, 'llm_monitor_receiver_history_sessions_written_total', 'Session versions written to the history store (a session changed by many requests between two commits is written once).', undefined, () => ({ '': writer.stats().sessionsWritten }));
-    totalsCounter(registry, 'llm_monitor_receiver_history_sessions_dropped_total', 'Sessions the history store refused on their own (a commit failing for its data, not for the database being away) and left out, so they cannot block the rest.', undefined, () => ({ '': writer.stats().sessionsDropped }));
-    readGauge(registry, 'llm_monitor_receiver_history_pending_sessions', 'Sessions changed and not yet committed to the history store.', () => writer.stats().pending);
-    readGauge(registry, 'llm_monitor_receiver_history_last_commit_seconds', 'Duration of the last successful commit to the history store.', () => (writer.stats().lastCommitMs ?? 0) / 1000);
-    readGauge(registry, 'llm_monitor_receiver_history_healthy', '1 while commits to the history store succeed, 0 while it fails (ingest answers 503).', () => (writer.healthy ? 1 : 0));
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_history_commits_total',
+      'Group commits to the history store (storage_url), by outcome; a failed one answers its requests 503 and is retried.',
+      'outcome',
+      () => {
+        const stats = writer.stats();
+        return { ok: stats.commits, failed: stats.failedCommits };
+      },
+    );
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_history_sessions_written_total',
+      'Session versions written to the history store (a session changed by many requests between two commits is written once).',
+      undefined,
+      () => ({ '': writer.stats().sessionsWritten }),
+    );
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_history_sessions_dropped_total',
+      'Sessions the history store refused on their own (a commit failing for its data, not for the database being away) and left out, so they cannot block the rest.',
+      undefined,
+      () => ({ '': writer.stats().sessionsDropped }),
+    );
+    readGauge(
+      registry,
+      'llm_monitor_receiver_history_pending_sessions',
+      'Sessions changed and not yet committed to the history store.',
+      () => writer.stats().pending,
+    );
+    readGauge(
+      registry,
+      'llm_monitor_receiver_history_last_commit_seconds',
+      'Duration of the last successful commit to the history store.',
+      () => (writer.stats().lastCommitMs ?? 0) / 1000,
+    );
+    readGauge(
+      registry,
+      'llm_monitor_receiver_history_healthy',
+      '1 while commits to the history store succeed, 0 while it fails (ingest answers 503).',
+      () => (writer.healthy ? 1 : 0),
+    );
   }
   const forwarder = sources.forwarder;
   if (forwarder) {
-    totalsCounter(registry, 'llm_monitor_receiver_forward_requests_total', 'Requests forwarded downstream, by outcome (forwarded, failed, dropped).', 'outcome', () => ({ ...forwarder.stats() }));
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_forward_requests_total',
+      'Requests forwarded downstream, by outcome (forwarded, failed, dropped).',
+      'outcome',
+      () => ({ ...forwarder.stats() }),
+    );
   }
 
   return {
@@ -172,9 +254,19 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
     if (!cached || now - cached.at > 100) cached = { at: now, stats: pipeline.stats() };
     return cached.stats;
   };
-  totalsCounter(registry, 'llm_monitor_budget_exceeded_total', 'Budgets crossed (budget_* settings), by budget: session_tokens, session_cost, user_daily_tokens, user_daily_cost.', 'budget', () => ({ ...stats().budgetsExceeded }));
-  totalsCounter(registry, 'llm_monitor_receiver_values_rejected_total', 'Numbers and ids from spans outside their range (dropped; progress clamped), by the session field they were for.', 'field', () =>
-    Object.fromEntries(VALUE_FIELDS.map((field) => [field, stats().valuesRejected[field]])),
+  totalsCounter(
+    registry,
+    'llm_monitor_budget_exceeded_total',
+    'Budgets crossed (budget_* settings), by budget: session_tokens, session_cost, user_daily_tokens, user_daily_cost.',
+    'budget',
+    () => ({ ...stats().budgetsExceeded }),
+  );
+  totalsCounter(
+    registry,
+    'llm_monitor_receiver_values_rejected_total',
+    'Numbers and ids from spans outside their range (dropped; progress clamped), by the session field they were for.',
+    'field',
+    () => Object.fromEntries(VALUE_FIELDS.map((field) => [field, stats().valuesRejected[field]])),
   );
   new Counter({
     name: 'llm_monitor_receiver_content_cut_total',
@@ -186,8 +278,20 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
       for (const [item, reason, count] of stats().cut) this.inc({ item, reason }, count);
     },
   });
-  totalsCounter(registry, 'llm_monitor_receiver_steps_dropped_total', 'Steps left out of sessions beyond max_steps_per_session (each counted once; the session says how many in steps_dropped).', undefined, () => ({ '': stats().stepsDropped }));
-  totalsCounter(registry, 'llm_monitor_receiver_traces_evicted_total', 'Traces let go before their session ended or before they became one, by reason (orphan_idle, orphan_cap, held_bytes).', 'reason', () => ({ ...stats().tracesEvicted }));
+  totalsCounter(
+    registry,
+    'llm_monitor_receiver_steps_dropped_total',
+    'Steps left out of sessions beyond max_steps_per_session (each counted once; the session says how many in steps_dropped).',
+    undefined,
+    () => ({ '': stats().stepsDropped }),
+  );
+  totalsCounter(
+    registry,
+    'llm_monitor_receiver_traces_evicted_total',
+    'Traces let go before their session ended or before they became one, by reason (orphan_idle, orphan_cap, held_bytes).',
+    'reason',
+    () => ({ ...stats().tracesEvicted }),
+  );
   new Gauge({
     name: 'llm_monitor_receiver_held_traces',
     help: 'Traces the session builder holds, by kind: session (in the store) or orphan (no session yet, kept in case a GenAI span or root follows).',
@@ -200,11 +304,33 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
     },
   });
   readGauge(registry, 'llm_monitor_receiver_held_spans', 'Spans and live markers the session builder holds.', () => stats().spans);
-  readGauge(registry, 'llm_monitor_receiver_held_bytes', 'Estimated bytes the session builder holds (kept strings and values, per-span overhead, parent maps).', () => stats().bytes);
-  readGauge(registry, 'llm_monitor_receiver_removed_traces', 'Removed traces remembered so their late spans are refused.', () => stats().removedTraces);
+  readGauge(
+    registry,
+    'llm_monitor_receiver_held_bytes',
+    'Estimated bytes the session builder holds (kept strings and values, per-span overhead, parent maps).',
+    () => stats().bytes,
+  );
+  readGauge(
+    registry,
+    'llm_monitor_receiver_removed_traces',
+    'Removed traces remembered so their late spans are refused.',
+    () => stats().removedTraces,
+  );
   if (config) {
-    new Gauge({ name: 'llm_monitor_receiver_max_held_bytes', help: 'The bound of llm_monitor_receiver_held_bytes (max_held_bytes).', registers }).set(config.maxHeldBytes);
-    new Gauge({ name: 'llm_monitor_receiver_max_orphan_traces', help: 'The bound of orphan traces held (max_orphan_traces).', registers }).set(config.maxOrphanTraces);
-    new Gauge({ name: 'llm_monitor_receiver_max_removed_traces', help: 'The bound of removed traces remembered (max_removed_traces).', registers }).set(config.maxRemovedTraces);
+    new Gauge({
+      name: 'llm_monitor_receiver_max_held_bytes',
+      help: 'The bound of llm_monitor_receiver_held_bytes (max_held_bytes).',
+      registers,
+    }).set(config.maxHeldBytes);
+    new Gauge({
+      name: 'llm_monitor_receiver_max_orphan_traces',
+      help: 'The bound of orphan traces held (max_orphan_traces).',
+      registers,
+    }).set(config.maxOrphanTraces);
+    new Gauge({
+      name: 'llm_monitor_receiver_max_removed_traces',
+      help: 'The bound of removed traces remembered (max_removed_traces).',
+      registers,
+    }).set(config.maxRemovedTraces);
   }
 }

@@ -63,10 +63,12 @@ function within(work: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     timer.unref();
-    void work.then(
-      () => resolve(),
-      () => resolve(),
-    ).finally(() => clearTimeout(timer));
+    void work
+      .then(
+        () => resolve(),
+        () => resolve(),
+      )
+      .finally(() => clearTimeout(timer));
   });
 }
 
@@ -152,10 +154,7 @@ function urlOf(server: FastifyInstance): string {
 }
 
 /** Builds the receiver: both servers and the session pipeline between them. */
-export async function buildReceiver(
-  partialConfig: Partial<ReceiverConfig> = {},
-  options: BuildReceiverOptions = {},
-): Promise<Receiver> {
+export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {}, options: BuildReceiverOptions = {}): Promise<Receiver> {
   const config: ReceiverConfig = validateConfig({ ...DEFAULT_CONFIG, ...partialConfig });
   // The built-in price table (docs/configuration.md#prices), with model_prices over it.
   const modelPrices = withDefaultPrices(parseModelPrices(config.modelPrices));
@@ -191,7 +190,10 @@ export async function buildReceiver(
     onValueRejected: (field, value) => {
       if (reportedFields.has(field)) return;
       reportedFields.add(field);
-      logger.debug({ code: 'LLMMON_ERR_VALUE_OUT_OF_RANGE', field, value: String(value).slice(0, 100) }, `LLMMON_ERR_VALUE_OUT_OF_RANGE: a span carried ${field} out of range; dropped (logged once per field, counted in llm_monitor_receiver_values_rejected_total)`);
+      logger.debug(
+        { code: 'LLMMON_ERR_VALUE_OUT_OF_RANGE', field, value: String(value).slice(0, 100) },
+        `LLMMON_ERR_VALUE_OUT_OF_RANGE: a span carried ${field} out of range; dropped (logged once per field, counted in llm_monitor_receiver_values_rejected_total)`,
+      );
     },
   });
   const work = new SlicedWork();
@@ -210,14 +212,26 @@ export async function buildReceiver(
     await history.close().catch(() => undefined);
     throw error;
   }
-  if (restored > 0) logger.info({ sessions: restored, store: history.kind }, `restored ${restored} running session(s) from ${history.location}`);
+  if (restored > 0)
+    logger.info({ sessions: restored, store: history.kind }, `restored ${restored} running session(s) from ${history.location}`);
   const historyWriter = new HistoryWriter(history, {
     store: pipeline.store,
     takeUnsaved: (traceId) => pipeline.takeUnsaved(traceId),
-    onCommitError: (error) => logger.error({ err: error, code: 'LLMMON_ERR_STORE_UNAVAILABLE', store: history.location }, `LLMMON_ERR_STORE_UNAVAILABLE: cannot write to ${history.location}; ingest answers 503 until it recovers`),
+    onCommitError: (error) =>
+      logger.error(
+        { err: error, code: 'LLMMON_ERR_STORE_UNAVAILABLE', store: history.location },
+        `LLMMON_ERR_STORE_UNAVAILABLE: cannot write to ${history.location}; ingest answers 503 until it recovers`,
+      ),
     onRecovered: () => logger.info({ store: history.location }, `the history store ${history.location} accepts writes again`),
     onSessionDropped: (error, session) =>
-      internalErrors.report('LLMMON_ERR_INTERNAL', 'history', new Error(`${history.location} refused session ${session.session_id} (trace ${session.trace_id}); it is left out of the history: ${(error as Error).message}`, { cause: error })),
+      internalErrors.report(
+        'LLMMON_ERR_INTERNAL',
+        'history',
+        new Error(
+          `${history.location} refused session ${session.session_id} (trace ${session.trace_id}); it is left out of the history: ${(error as Error).message}`,
+          { cause: error },
+        ),
+      ),
   });
   const retention = new RetentionJob(history, {
     retentionMs: config.historyRetentionDays * 24 * 3600 * 1000,
@@ -240,11 +254,21 @@ export async function buildReceiver(
     void reply
       .code(404)
       .type('application/json')
-      .send(encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_ROUTE_NOT_FOUND: no route for ${request.method} ${request.url}; OTLP traces go to POST ${OTLP_TRACES_PATH}`));
+      .send(
+        encodeStatus(
+          'json',
+          GRPC_CODE.invalidArgument,
+          `LLMMON_ERR_ROUTE_NOT_FOUND: no route for ${request.method} ${request.url}; OTLP traces go to POST ${OTLP_TRACES_PATH}`,
+        ),
+      );
   });
   const redact = createRedactor({ content: config.redactContent, attributes: config.redactAttributes, mode: config.redactMode });
   const forwarder = config.forwardEndpoint
-    ? new OtlpForwarder({ endpoint: config.forwardEndpoint, headers: headersOf(config.forwardHeaders), logger: logger.child({ component: 'forwarder' }) })
+    ? new OtlpForwarder({
+        endpoint: config.forwardEndpoint,
+        headers: headersOf(config.forwardHeaders),
+        logger: logger.child({ component: 'forwarder' }),
+      })
     : undefined;
   if (forwarder && redact) {
     // Allowed only with forward_unredacted (the config refuses otherwise): say it once more.
@@ -289,7 +313,9 @@ export async function buildReceiver(
     ingest: ingestSteps,
     commit: () => historyWriter.flush(),
     storeAvailable: () => historyWriter.healthy,
-    ...(forwarder ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) } : {}),
+    ...(forwarder
+      ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) }
+      : {}),
   });
 
   const apiServer = Fastify({
@@ -311,7 +337,11 @@ export async function buildReceiver(
   await installResponseCompression(apiServer);
   await apiServer.register(swagger, {
     openapi: {
-      info: { title: 'llm-monitor', version: RECEIVER_VERSION, description: 'Live LLM processing sessions rebuilt from OpenTelemetry spans.' },
+      info: {
+        title: 'llm-monitor',
+        version: RECEIVER_VERSION,
+        description: 'Live LLM processing sessions rebuilt from OpenTelemetry spans.',
+      },
     },
   });
   // The UI's assets come from the package itself: no CDN at run time.
@@ -332,7 +362,10 @@ export async function buildReceiver(
   const ingestHealth = (): ComponentHealth => {
     if (closing) return { status: 'unhealthy', details: { reason: 'shutting down' } };
     const listening = otlpServer.server.listening;
-    return { status: listening ? 'healthy' : 'unhealthy', details: { listening, max_body_bytes: config.otlpMaxBodyBytes, ...(forwarder ? { forwarding: forwarder.stats() } : {}) } };
+    return {
+      status: listening ? 'healthy' : 'unhealthy',
+      details: { listening, max_body_bytes: config.otlpMaxBodyBytes, ...(forwarder ? { forwarding: forwarder.stats() } : {}) },
+    };
   };
   const fanoutHealth = (): ComponentHealth => ({ status: closing ? 'unhealthy' : 'healthy', details: { ...hub.stats() } });
   // Memory: the process's heap against V8's limit, and what the session builder holds against its
@@ -343,7 +376,8 @@ export async function buildReceiver(
     const heapFill = heap.used_heap_size / heap.heap_size_limit;
     const heldFill = held.bytes / held.maxHeldBytes;
     const orphanFill = held.orphanTraces / config.maxOrphanTraces;
-    const status = heapFill >= HEAP_UNHEALTHY ? 'unhealthy' : heapFill >= HEAP_DEGRADED || heldFill >= 0.9 || orphanFill >= 0.9 ? 'degraded' : 'healthy';
+    const status =
+      heapFill >= HEAP_UNHEALTHY ? 'unhealthy' : heapFill >= HEAP_DEGRADED || heldFill >= 0.9 || orphanFill >= 0.9 ? 'degraded' : 'healthy';
     return {
       status,
       details: {
@@ -361,16 +395,41 @@ export async function buildReceiver(
       },
     };
   };
-  await apiServer.register(healthRoutes, { checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth } });
-  await apiServer.register(websocketRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes, pingIntervalMs: config.livePingSeconds * 1000 });
+  await apiServer.register(healthRoutes, {
+    checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth },
+  });
+  await apiServer.register(websocketRoute, {
+    hub,
+    maxBufferedBytes: config.liveMaxBufferedBytes,
+    pingIntervalMs: config.livePingSeconds * 1000,
+  });
   await apiServer.register(sseRoute, { hub, maxBufferedBytes: config.liveMaxBufferedBytes });
   await apiServer.register(webAppRoutes, { directory: options.webAppDirectory ?? locateWebApp(), apiIndex: API_INDEX });
-  apiServer.get('/api/monitoring/model-prices', {
-    schema: {
-      summary: 'The price table: the built-in prices (a snapshot of @pydantic/genai-prices) with the model_prices setting over them; USD per million input and output tokens, by model',
-      response: { 200: { type: 'object', required: ['prices'], properties: { prices: { type: 'object', additionalProperties: { type: 'object', properties: { input_per_million: { type: 'number' }, output_per_million: { type: 'number' } } } } } } },
+  apiServer.get(
+    '/api/monitoring/model-prices',
+    {
+      schema: {
+        summary:
+          'The price table: the built-in prices (a snapshot of @pydantic/genai-prices) with the model_prices setting over them; USD per million input and output tokens, by model',
+        response: {
+          200: {
+            type: 'object',
+            required: ['prices'],
+            properties: {
+              prices: {
+                type: 'object',
+                additionalProperties: {
+                  type: 'object',
+                  properties: { input_per_million: { type: 'number' }, output_per_million: { type: 'number' } },
+                },
+              },
+            },
+          },
+        },
+      },
     },
-  }, async () => ({ prices: modelPrices }));
+    async () => ({ prices: modelPrices }),
+  );
   await apiServer.register(sessionRoutes, { store: pipeline.store, history });
   await apiServer.register(statisticsRoutes, { history });
   await apiServer.register(llmCallRoutes, { history });

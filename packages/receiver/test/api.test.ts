@@ -9,7 +9,9 @@ let receiver: Receiver;
 beforeAll(async () => {
   receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent' });
   // One running GenAI span: a session still active, known by its trace id.
-  await receiver.otlpServer.inject(oneSpanRequest({ traceId: '1'.repeat(32), spanId: '1'.repeat(16), name: 'chat m', attributes: { 'gen_ai.request.model': 'm' } }));
+  await receiver.otlpServer.inject(
+    oneSpanRequest({ traceId: '1'.repeat(32), spanId: '1'.repeat(16), name: 'chat m', attributes: { 'gen_ai.request.model': 'm' } }),
+  );
 });
 
 afterAll(async () => {
@@ -42,7 +44,9 @@ describe('monitor API', () => {
   });
 
   it('filters the recent sessions by the filter names', async () => {
-    const ids = async (query: string) => ((await receiver.apiServer.inject(`/api/monitoring/sessions/recent?${query}`)).json() as { sessions: { session_id: string }[] }).sessions.length;
+    const ids = async (query: string) =>
+      ((await receiver.apiServer.inject(`/api/monitoring/sessions/recent?${query}`)).json() as { sessions: { session_id: string }[] })
+        .sessions.length;
     expect(await ids('model=m&status=active')).toBe(1);
     expect(await ids('model=other')).toBe(0);
     // The running session has no processor type, task or conversation.
@@ -56,10 +60,19 @@ describe('monitor API', () => {
     type Parameter = { name: string; in: string; schema: { deprecated?: boolean } };
     const spec = (await receiver.apiServer.inject('/docs/json')).json() as { paths: Record<string, { get: { parameters: Parameter[] } }> };
     const query = (path: string): Parameter[] => spec.paths[path]!.get.parameters.filter((parameter) => parameter.in === 'query');
-    expect(query('/api/monitoring/sessions/recent').map((parameter) => parameter.name)).toEqual(expect.arrayContaining([...SESSION_FILTER_PARAMETERS]));
+    expect(query('/api/monitoring/sessions/recent').map((parameter) => parameter.name)).toEqual(
+      expect.arrayContaining([...SESSION_FILTER_PARAMETERS]),
+    );
     const stream = query('/api/monitoring/stream');
-    expect(stream.filter((parameter) => !parameter.schema.deprecated).map((parameter) => parameter.name).sort()).toEqual([...LIVE_FILTER_PARAMETERS].sort());
-    expect(stream.filter((parameter) => parameter.schema.deprecated).map((parameter) => parameter.name)).toEqual(Object.keys(DEPRECATED_PARAMETER_ALIASES));
+    expect(
+      stream
+        .filter((parameter) => !parameter.schema.deprecated)
+        .map((parameter) => parameter.name)
+        .sort(),
+    ).toEqual([...LIVE_FILTER_PARAMETERS].sort());
+    expect(stream.filter((parameter) => parameter.schema.deprecated).map((parameter) => parameter.name)).toEqual(
+      Object.keys(DEPRECATED_PARAMETER_ALIASES),
+    );
   });
 
   it('answers a bad parameter with 400 naming it', async () => {
@@ -88,7 +101,12 @@ describe('requests fastify refuses before routing', () => {
     const api = await receiver.apiServer.inject('/api/monitoring/sessions/%E0%A4%A');
     expect(api.statusCode).toBe(400);
     expect(api.json()).toMatchObject({ code: 'LLMMON_ERR_BAD_PARAMETER' });
-    const otlp = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces/%E0%A4%A', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    const otlp = await receiver.otlpServer.inject({
+      method: 'POST',
+      url: '/v1/traces/%E0%A4%A',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    });
     expect(otlp.statusCode).toBe(400);
     expect(otlp.json().message).toMatch(/^LLMMON_ERR_MALFORMED_OTLP/);
   });

@@ -27,24 +27,42 @@ function sessionRequest(n: number, user: string, input: number, output: number):
   const text = (key: string, value: string) => ({ key, value: { stringValue: value } });
   const int = (key: string, value: number) => ({ key, value: { intValue: String(value) } });
   return JSON.stringify({
-    resourceSpans: [{
-      resource: { attributes: [text('service.name', 'budget-test')] },
-      scopeSpans: [{
-        spans: [
+    resourceSpans: [
+      {
+        resource: { attributes: [text('service.name', 'budget-test')] },
+        scopeSpans: [
           {
-            traceId, spanId: root, name: 'llm_monitor.session answer', kind: 1,
-            startTimeUnixNano: String(nanos(NOW)), endTimeUnixNano: String(nanos(NOW + 500)),
-            attributes: [text(ATTR_SPAN_TYPE, SPAN_TYPE.session), text(ATTR_SESSION_ID, `budget-${n}`), text('user.id', user)],
-            status: { code: 1 },
-          },
-          {
-            traceId, spanId: `${n.toString(16).padStart(8, '0')}00000002`, parentSpanId: root, name: 'chat gpt-4o-mini', kind: 3,
-            startTimeUnixNano: String(nanos(NOW + 10)), endTimeUnixNano: String(nanos(NOW + 400)),
-            attributes: [text(GEN_AI.operationName, 'chat'), text(GEN_AI.requestModel, 'gpt-4o-mini'), int(GEN_AI.usageInputTokens, input), int(GEN_AI.usageOutputTokens, output)],
+            spans: [
+              {
+                traceId,
+                spanId: root,
+                name: 'llm_monitor.session answer',
+                kind: 1,
+                startTimeUnixNano: String(nanos(NOW)),
+                endTimeUnixNano: String(nanos(NOW + 500)),
+                attributes: [text(ATTR_SPAN_TYPE, SPAN_TYPE.session), text(ATTR_SESSION_ID, `budget-${n}`), text('user.id', user)],
+                status: { code: 1 },
+              },
+              {
+                traceId,
+                spanId: `${n.toString(16).padStart(8, '0')}00000002`,
+                parentSpanId: root,
+                name: 'chat gpt-4o-mini',
+                kind: 3,
+                startTimeUnixNano: String(nanos(NOW + 10)),
+                endTimeUnixNano: String(nanos(NOW + 400)),
+                attributes: [
+                  text(GEN_AI.operationName, 'chat'),
+                  text(GEN_AI.requestModel, 'gpt-4o-mini'),
+                  int(GEN_AI.usageInputTokens, input),
+                  int(GEN_AI.usageOutputTokens, output),
+                ],
+              },
+            ],
           },
         ],
-      }],
-    }],
+      },
+    ],
   });
 }
 

@@ -40,7 +40,9 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ configFile: configFile('max_sessions: -3\n') })).toThrow(/max_sessions \(expected a positive integer\)/);
     // A count may be 0 (no steps), not negative nor fractional.
     expect(resolveConfig({ flags: { 'max-steps-per-session': '0' } }).maxStepsPerSession).toBe(0);
-    expect(() => resolveConfig({ flags: { 'max-steps-per-session': '-1' } })).toThrow(/max-steps-per-session: "-1" .*expected an integer ≥ 0/);
+    expect(() => resolveConfig({ flags: { 'max-steps-per-session': '-1' } })).toThrow(
+      /max-steps-per-session: "-1" .*expected an integer ≥ 0/,
+    );
     expect(() => resolveConfig({ env: { LLM_MONITOR_MAX_STEPS_PER_SESSION: '2.5' } })).toThrow(/expected an integer ≥ 0/);
   });
 
@@ -67,7 +69,9 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ flags: { 'otlp-port': '8000' } })).toThrow(
       'port (default) and otlp_port (flag --otlp-port) are both 8000: the API server and the OTLP/HTTP server need a port each; change one (--port or LLM_MONITOR_PORT, --otlp-port or LLM_MONITOR_OTLP_PORT), or set both to 0 for any free ports',
     );
-    expect(() => resolveConfig({ configFile: configFile('port: 9000\n'), env: { LLM_MONITOR_OTLP_PORT: '9000' } })).toThrow(/^port \(config file .*, port\) and otlp_port \(environment variable LLM_MONITOR_OTLP_PORT\) are both 9000/);
+    expect(() => resolveConfig({ configFile: configFile('port: 9000\n'), env: { LLM_MONITOR_OTLP_PORT: '9000' } })).toThrow(
+      /^port \(config file .*, port\) and otlp_port \(environment variable LLM_MONITOR_OTLP_PORT\) are both 9000/,
+    );
     try {
       resolveConfig({ flags: { port: '4318' } });
       expect.unreachable();
@@ -134,7 +138,9 @@ describe('model_prices', () => {
   });
 
   it('refuses a malformed price, naming the setting and the expected form', () => {
-    expect(() => resolveConfig({ flags: { 'model-prices': 'gpt-4o=cheap' } })).toThrow(/model-prices.*"gpt-4o=cheap" is not a price \(expected model=input\/output/);
+    expect(() => resolveConfig({ flags: { 'model-prices': 'gpt-4o=cheap' } })).toThrow(
+      /model-prices.*"gpt-4o=cheap" is not a price \(expected model=input\/output/,
+    );
     expect(() => parseModelPrices(['=1/2'])).toThrow(LlmMonitorError);
   });
 

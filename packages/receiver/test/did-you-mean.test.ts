@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/index.js';
 import { closestName } from '../src/did-you-mean.js';
 
-const FLAGS = ['config', 'version', 'help', ...SETTINGS.map((setting) => setting.flag), ...SETTINGS.filter((setting) => setting.type === 'boolean').map((setting) => `no-${setting.flag}`)];
+const FLAGS = [
+  'config',
+  'version',
+  'help',
+  ...SETTINGS.map((setting) => setting.flag),
+  ...SETTINGS.filter((setting) => setting.type === 'boolean').map((setting) => `no-${setting.flag}`),
+];
 
 describe('closestName', () => {
   it('finds the flag a typo meant: swapped letters, a missing letter, case, underscores', () => {

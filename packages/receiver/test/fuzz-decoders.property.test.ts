@@ -58,8 +58,13 @@ afterAll(() => {
   for (const [target, entry] of figures) {
     inputs += entry.inputs;
     const perSecond = entry.totalMs > 0 ? Math.round((entry.inputs * 1000) / entry.totalMs) : 0;
-    const outcomes = [...entry.outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([outcome, n]) => `${outcome} ${n}`).join(', ');
-    lines.push(`  ${target}: ${entry.inputs} inputs (${(entry.bytes / 1e6).toFixed(1)} MB), ${perSecond} inputs/s of decoding, slowest ${entry.slowestMs.toFixed(1)} ms`);
+    const outcomes = [...entry.outcomes]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([outcome, n]) => `${outcome} ${n}`)
+      .join(', ');
+    lines.push(
+      `  ${target}: ${entry.inputs} inputs (${(entry.bytes / 1e6).toFixed(1)} MB), ${perSecond} inputs/s of decoding, slowest ${entry.slowestMs.toFixed(1)} ms`,
+    );
     lines.push(`    ${outcomes}`);
   }
   lines.push(`  total: ${inputs} inputs`, '');
@@ -106,7 +111,8 @@ function decodeChecked(target: string, encoding: 'protobuf' | 'json', body: Buff
   let outcome: string;
   try {
     // The same two steps as otlp-ingest.ts: JSON.parse of the UTF-8 text, then the decoder.
-    decoded = encoding === 'protobuf' ? decodeTraceRequestProtobuf(body) : decodeTraceRequestJson(JSON.parse(body.toString('utf8')) as unknown);
+    decoded =
+      encoding === 'protobuf' ? decodeTraceRequestProtobuf(body) : decodeTraceRequestJson(JSON.parse(body.toString('utf8')) as unknown);
     outcome = decoded.rejected > 0 ? 'decoded (some spans rejected)' : 'decoded';
   } catch (error) {
     const refusal = CODED_REFUSALS.find((kind) => error instanceof kind);
@@ -129,19 +135,65 @@ const adversarialString: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('', '__proto__', 'constructor', 'toString', '\ud800', '\udfff', 'a\u0000b', '{"a":1}', 'NaN', '9223372036854775807', 'é✓😀'),
+    arbitrary: fc.constantFrom(
+      '',
+      '__proto__',
+      'constructor',
+      'toString',
+      '\ud800',
+      '\udfff',
+      'a\u0000b',
+      '{"a":1}',
+      'NaN',
+      '9223372036854775807',
+      'é✓😀',
+    ),
   },
 );
 
 /** A huge string: one per span at most, so a request stays a few MB. */
-const hugeString = fc.tuple(fc.constantFrom(...HUGE_STRING_LENGTHS), fc.constantFrom('x', 'é', '\ud83d\ude00')).map(([length, unit]) => unit.repeat(length));
+const hugeString = fc
+  .tuple(fc.constantFrom(...HUGE_STRING_LENGTHS), fc.constantFrom('x', 'é', '\ud83d\ude00'))
+  .map(([length, unit]) => unit.repeat(length));
 
-const INT64_EXTREMES = [0n, 1n, -1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n];
-const DOUBLE_EXTREMES = [0, -0, NaN, Infinity, -Infinity, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 1e308, -1e308, 2 ** 53 + 1];
+const INT64_EXTREMES = [
+  0n,
+  1n,
+  -1n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 53n + 1n,
+  -(2n ** 53n) - 1n,
+  2n ** 63n - 1n,
+  -(2n ** 63n),
+  2n ** 64n - 1n,
+];
+const DOUBLE_EXTREMES = [
+  0,
+  -0,
+  NaN,
+  Infinity,
+  -Infinity,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+];
 
 /** Keys the session mapping reads, and keys that are hostile as property names. */
 const attributeKey: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', '', 'llm_monitor.span_type', 'llm_monitor.session.id', 'gen_ai.request.model', 'llm_monitor.metadata.x', ...Object.keys(NUMERIC_ATTRIBUTES)),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    '',
+    'llm_monitor.span_type',
+    'llm_monitor.session.id',
+    'gen_ai.request.model',
+    'llm_monitor.metadata.x',
+    ...Object.keys(NUMERIC_ATTRIBUTES),
+  ),
   fc.string({ maxLength: 12 }),
 );
 
@@ -166,7 +218,10 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const idOf = (size: number): fc.Arbitrary<string> =>
   fc.oneof(
     { weight: 6, arbitrary: fc.uint8Array({ minLength: size, maxLength: size }).map(hex) },
-    { weight: 1, arbitrary: fc.constantFrom('00'.repeat(size), '', '00'.repeat(size - 1) + '01', 'ff'.repeat(size - 1), 'ab'.repeat(size + 1)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('00'.repeat(size), '', '00'.repeat(size - 1) + '01', 'ff'.repeat(size - 1), 'ab'.repeat(size + 1)),
+    },
   );
 
 const nanosTime: fc.Arbitrary<bigint> = fc.oneof(
@@ -217,7 +272,13 @@ const exportRequest: fc.Arbitrary<WireResourceSpans[]> = fc.array(
 /** The OTLP rule for ids, written out independently of the decoders. */
 function hasUsableIds(span: WireSpan): boolean {
   const parent = span.parentSpanId ?? '';
-  return span.traceId.length === 32 && !/^0+$/.test(span.traceId) && span.spanId.length === 16 && !/^0+$/.test(span.spanId) && (parent === '' || parent.length === 16);
+  return (
+    span.traceId.length === 32 &&
+    !/^0+$/.test(span.traceId) &&
+    span.spanId.length === 16 &&
+    !/^0+$/.test(span.spanId) &&
+    (parent === '' || parent.length === 16)
+  );
 }
 
 function spansOf(request: readonly WireResourceSpans[]): WireSpan[] {
@@ -245,7 +306,14 @@ const jsonStyle: fc.Arbitrary<JsonStyle> = fc.record({
   upperCaseIds: fc.boolean(),
 });
 
-const SPAN_KIND_NAMES = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const SPAN_KIND_NAMES = [
+  'SPAN_KIND_UNSPECIFIED',
+  'SPAN_KIND_INTERNAL',
+  'SPAN_KIND_SERVER',
+  'SPAN_KIND_CLIENT',
+  'SPAN_KIND_PRODUCER',
+  'SPAN_KIND_CONSUMER',
+];
 const STATUS_CODE_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 
 function toJsonRequest(request: readonly WireResourceSpans[], style: JsonStyle): unknown {
@@ -253,19 +321,22 @@ function toJsonRequest(request: readonly WireResourceSpans[], style: JsonStyle):
   const int64 = (value: bigint): string | number => (style.int64AsNumber ? Number(value) : value.toString());
   const time = (value: bigint): string | number => (style.timesAsNumbers ? Number(value) : value.toString());
   const id = (value: string): string => (style.upperCaseIds ? value.toUpperCase() : value);
-  const enumOf = (value: number, names: readonly string[]): string | number => (style.enumNames && names[value] !== undefined ? names[value] : value);
+  const enumOf = (value: number, names: readonly string[]): string | number =>
+    style.enumNames && names[value] !== undefined ? names[value] : value;
   const anyValue = (value: WireValue): Record<string, unknown> => {
     if ('string' in value) return { [key('stringValue', 'string_value')]: value.string };
     if ('bool' in value) return { [key('boolValue', 'bool_value')]: value.bool };
     if ('int' in value) return { [key('intValue', 'int_value')]: int64(value.int) };
     // proto3 JSON writes NaN and the infinities as strings.
-    if ('double' in value) return { [key('doubleValue', 'double_value')]: Number.isFinite(value.double) ? value.double : String(value.double) };
+    if ('double' in value)
+      return { [key('doubleValue', 'double_value')]: Number.isFinite(value.double) ? value.double : String(value.double) };
     if ('bytes' in value) return { [key('bytesValue', 'bytes_value')]: Buffer.from(value.bytes).toString('base64') };
     if ('array' in value) return { [key('arrayValue', 'array_value')]: { values: value.array.map(anyValue) } };
     if ('kvlist' in value) return { [key('kvlistValue', 'kvlist_value')]: { values: attributes(value.kvlist) } };
     return {};
   };
-  const attributes = (list: readonly WireAttribute[]): unknown[] => list.map((attribute) => ({ key: attribute.key, value: anyValue(attribute.value) }));
+  const attributes = (list: readonly WireAttribute[]): unknown[] =>
+    list.map((attribute) => ({ key: attribute.key, value: anyValue(attribute.value) }));
   return {
     [key('resourceSpans', 'resource_spans')]: request.map((group) => ({
       resource: { attributes: attributes(group.resource) },
@@ -281,7 +352,11 @@ function toJsonRequest(request: readonly WireResourceSpans[], style: JsonStyle):
             [key('startTimeUnixNano', 'start_time_unix_nano')]: time(span.startTimeUnixNano),
             [key('endTimeUnixNano', 'end_time_unix_nano')]: time(span.endTimeUnixNano),
             attributes: attributes(span.attributes),
-            events: (span.events ?? []).map((event) => ({ [key('timeUnixNano', 'time_unix_nano')]: time(event.timeUnixNano), name: event.name, attributes: attributes(event.attributes) })),
+            events: (span.events ?? []).map((event) => ({
+              [key('timeUnixNano', 'time_unix_nano')]: time(event.timeUnixNano),
+              name: event.name,
+              attributes: attributes(event.attributes),
+            })),
             ...(span.droppedEventsCount ? { [key('droppedEventsCount', 'dropped_events_count')]: span.droppedEventsCount } : {}),
             ...(span.status ? { status: { code: enumOf(span.status.code, STATUS_CODE_NAMES), message: span.status.message } } : {}),
           })),
@@ -380,7 +455,7 @@ interface LengthCorruption {
 function serialize(fields: readonly WireField[], corruption?: LengthCorruption, counter = { index: 0 }): Buffer {
   const parts: Uint8Array[] = [];
   for (const field of fields) {
-    parts.push(writeVarint(BigInt(field.field) << 3n | BigInt(field.wireType)));
+    parts.push(writeVarint((BigInt(field.field) << 3n) | BigInt(field.wireType)));
     if (field.wireType !== 2) {
       parts.push(field.bytes);
       continue;
@@ -405,7 +480,16 @@ function cloneFields(fields: readonly WireField[]): WireField[] {
   return fields.map((field) => ({ ...field, ...(field.children ? { children: cloneFields(field.children) } : {}) }));
 }
 
-const INVALID_UTF8 = [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xc3]];
+const INVALID_UTF8 = [
+  [0xff],
+  [0xc0, 0x80],
+  [0xed, 0xa0, 0x80],
+  [0xe2, 0x82],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0x80],
+  [0xc3],
+];
 
 /** A change to a field that keeps the framing consistent (lengths are recomputed when serialised). */
 type FieldMutation =
@@ -418,11 +502,20 @@ type FieldMutation =
 const hugePayload = fc.constantFrom(...HUGE_STRING_LENGTHS).map((length) => new Uint8Array(Buffer.from('y'.repeat(length))));
 
 const fieldMutation: fc.Arbitrary<FieldMutation> = fc.oneof(
-  fc.record({ kind: fc.constant('replace-payload' as const), target: fc.nat(), payload: fc.oneof({ weight: 9, arbitrary: fc.uint8Array({ maxLength: 40 }) }, { weight: 1, arbitrary: hugePayload }) }),
+  fc.record({
+    kind: fc.constant('replace-payload' as const),
+    target: fc.nat(),
+    payload: fc.oneof({ weight: 9, arbitrary: fc.uint8Array({ maxLength: 40 }) }, { weight: 1, arbitrary: hugePayload }),
+  }),
   fc.record({ kind: fc.constant('invalid-utf8' as const), target: fc.nat(), at: fc.nat(), sequence: fc.constantFrom(...INVALID_UTF8) }),
   fc.record({ kind: fc.constant('duplicate' as const), target: fc.nat(), times: fc.integer({ min: 1, max: 50 }) }),
   fc.record({ kind: fc.constant('delete' as const), target: fc.nat() }),
-  fc.record({ kind: fc.constant('retag' as const), target: fc.nat(), field: fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 15, 2 ** 29 - 1), wireType: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({
+    kind: fc.constant('retag' as const),
+    target: fc.nat(),
+    field: fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 15, 2 ** 29 - 1),
+    wireType: fc.integer({ min: 0, max: 7 }),
+  }),
 );
 
 function applyFieldMutation(fields: WireField[], mutation: FieldMutation): void {
@@ -437,7 +530,10 @@ function applyFieldMutation(fields: WireField[], mutation: FieldMutation): void 
     case 'invalid-utf8': {
       if (field.wireType !== 2 || field.children) return;
       const at = field.bytes.length === 0 ? 0 : mutation.at % field.bytes.length;
-      list[index] = { ...field, bytes: Buffer.concat([field.bytes.subarray(0, at), Uint8Array.from(mutation.sequence), field.bytes.subarray(at)]) };
+      list[index] = {
+        ...field,
+        bytes: Buffer.concat([field.bytes.subarray(0, at), Uint8Array.from(mutation.sequence), field.bytes.subarray(at)]),
+      };
       return;
     }
     case 'duplicate':
@@ -464,10 +560,26 @@ type ByteMutation =
 const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.constantFrom(...INVALID_UTF8).map((sequence) => Uint8Array.from(sequence))) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      bytes: fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 16 }),
+        fc.constantFrom(...INVALID_UTF8).map((sequence) => Uint8Array.from(sequence)),
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 16 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('overwrite' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('splice' as const), from: fc.nat(), length: fc.integer({ min: 1, max: 64 }), to: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('overwrite' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('splice' as const), from: fc.nat(), length: fc.integer({ min: 1, max: 64 }), to: fc.nat() }),
+  },
 );
 
 function applyByteMutation(bytes: Buffer, mutation: ByteMutation): Buffer {
@@ -508,9 +620,17 @@ const lengthCorruption: fc.Arbitrary<LengthCorruption> = fc.record({
   index: fc.nat(),
   length: fc.oneof(
     fc.integer({ min: -3, max: 3 }).map((delta) => (actual: number) => writeVarint(BigInt(Math.max(0, actual + delta)))),
-    fc.constantFrom(0n, 1n, 127n, 128n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n).map((value) => () => writeVarint(value)),
+    fc
+      .constantFrom(0n, 1n, 127n, 128n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n)
+      .map((value) => () => writeVarint(value)),
     // Unterminated, and longer than the ten bytes a varint may take.
-    fc.constantFrom(Uint8Array.from([0x80]), Uint8Array.from(Array.from({ length: 11 }, () => 0xff)), Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])).map((raw) => () => raw),
+    fc
+      .constantFrom(
+        Uint8Array.from([0x80]),
+        Uint8Array.from(Array.from({ length: 11 }, () => 0xff)),
+        Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+      )
+      .map((raw) => () => raw),
   ),
 });
 
@@ -553,7 +673,13 @@ function richRequest(): WireResourceSpans[] {
           startTimeUnixNano: 1_763_812_800_000_000_000n,
           endTimeUnixNano: 1_763_812_800_100_000_000n,
           attributes: everyValue,
-          events: [{ timeUnixNano: 1_763_812_800_050_000_000n, name: 'llm_monitor.tokens', attributes: [{ key: 'llm_monitor.tokens.count', value: { int: 3n } }] }],
+          events: [
+            {
+              timeUnixNano: 1_763_812_800_050_000_000n,
+              name: 'llm_monitor.tokens',
+              attributes: [{ key: 'llm_monitor.tokens.count', value: { int: 3n } }],
+            },
+          ],
           droppedEventsCount: 2,
           status: { code: 2, message: 'boom' },
         },
@@ -572,7 +698,9 @@ function nestedValue(depth: number): WireValue {
 beforeAll(async () => {
   const spans = await sdkSpans();
   const rich = richRequest();
-  const nested = (depth: number): WireResourceSpans[] => [{ resource: [], spans: [{ ...rich[0]!.spans[0]!, attributes: [{ key: 'deep', value: nestedValue(depth) }] }] }];
+  const nested = (depth: number): WireResourceSpans[] => [
+    { resource: [], spans: [{ ...rich[0]!.spans[0]!, attributes: [{ key: 'deep', value: nestedValue(depth) }] }] },
+  ];
   corpus = {
     protobuf: [
       asProtobuf(spans),
@@ -583,7 +711,11 @@ beforeAll(async () => {
     ],
     json: [
       asJson(spans),
-      Buffer.from(JSON.stringify(toJsonRequest(rich, { snakeCase: false, int64AsNumber: false, timesAsNumbers: false, enumNames: false, upperCaseIds: false }))),
+      Buffer.from(
+        JSON.stringify(
+          toJsonRequest(rich, { snakeCase: false, int64AsNumber: false, timesAsNumbers: false, enumNames: false, upperCaseIds: false }),
+        ),
+      ),
       ...[31, 32, 33, 34, 2000, 100_000].map((depth) => Buffer.from(deeplyNestedJson(depth))),
     ],
   };
@@ -627,7 +759,10 @@ describe('OTLP decoders under fuzzing (property)', () => {
     () => {
       fc.assert(
         fc.property(exportRequest, jsonStyle, (request, style) => {
-          expectEverySpanAccounted(decodeChecked('json, structure-aware', 'json', Buffer.from(JSON.stringify(toJsonRequest(request, style)))), request);
+          expectEverySpanAccounted(
+            decodeChecked('json, structure-aware', 'json', Buffer.from(JSON.stringify(toJsonRequest(request, style)))),
+            request,
+          );
         }),
         { numRuns: RUNS },
       );
@@ -669,7 +804,10 @@ describe('OTLP decoders under fuzzing (property)', () => {
           fc.array(fieldMutation, { maxLength: 3 }),
           // Most inputs keep their framing, so the decoder gets past it into the values.
           fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: lengthCorruption }),
-          fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(byteMutation, { minLength: 1, maxLength: 3 }) }),
+          fc.oneof(
+            { weight: 1, arbitrary: fc.constant([]) },
+            { weight: 1, arbitrary: fc.array(byteMutation, { minLength: 1, maxLength: 3 }) },
+          ),
           (pick, fieldMutations, corruption, byteMutations) => {
             const original = realPayload(corpus.protobuf, pick);
             const fields = cloneFields(parseFields(original) ?? []);
@@ -708,12 +846,22 @@ describe('OTLP decoders under fuzzing (property)', () => {
         fields: fc.array(tie('field'), { maxLength: 5 }),
         field: fc.oneof(
           { depthSize: 'small', maxDepth: 6 },
-          fc.record({ field: fc.integer({ min: 1, max: 20 }), wireType: fc.constantFrom(0, 1, 5), bytes: fc.constant(new Uint8Array()) }).map((field): WireField => ({
-            ...field,
-            bytes: field.wireType === 0 ? writeVarint(BigInt(field.field) * 0x123456789n) : new Uint8Array(field.wireType === 1 ? 8 : 4).fill(field.field),
-          })),
+          fc
+            .record({ field: fc.integer({ min: 1, max: 20 }), wireType: fc.constantFrom(0, 1, 5), bytes: fc.constant(new Uint8Array()) })
+            .map((field): WireField => ({
+              ...field,
+              bytes:
+                field.wireType === 0
+                  ? writeVarint(BigInt(field.field) * 0x123456789n)
+                  : new Uint8Array(field.wireType === 1 ? 8 : 4).fill(field.field),
+            })),
           fc.record({ field: fc.integer({ min: 1, max: 20 }), wireType: fc.constant(2), bytes: fc.uint8Array({ maxLength: 24 }) }),
-          fc.record({ field: fc.integer({ min: 1, max: 20 }), wireType: fc.constant(2), bytes: fc.constant(new Uint8Array()), children: tie('fields') as fc.Arbitrary<WireField[]> }),
+          fc.record({
+            field: fc.integer({ min: 1, max: 20 }),
+            wireType: fc.constant(2),
+            bytes: fc.constant(new Uint8Array()),
+            children: tie('fields') as fc.Arbitrary<WireField[]>,
+          }),
         ),
       }));
       fc.assert(

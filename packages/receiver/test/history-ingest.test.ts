@@ -47,37 +47,66 @@ function jsonRequest(n: number, sessionId: string): string {
   const root = `${n.toString(16).padStart(8, '0')}00000001`;
   const attribute = (key: string, value: string) => ({ key, value: { stringValue: value } });
   return JSON.stringify({
-    resourceSpans: [{
-      resource: { attributes: [attribute('service.name', 'ingest-test')] },
-      scopeSpans: [{
-        spans: [
+    resourceSpans: [
+      {
+        resource: { attributes: [attribute('service.name', 'ingest-test')] },
+        scopeSpans: [
           {
-            traceId, spanId: root, name: 'llm_monitor.session answer', kind: 1,
-            startTimeUnixNano: String(nanos(NOW)), endTimeUnixNano: String(nanos(NOW + 500)),
-            attributes: [attribute(ATTR_SPAN_TYPE, SPAN_TYPE.session), attribute(ATTR_SESSION_ID, sessionId), attribute(ATTR_TASK, 'answer')],
-            status: { code: 1 },
-          },
-          {
-            traceId, spanId: `${n.toString(16).padStart(8, '0')}00000002`, parentSpanId: root, name: 'chat gpt-4o-mini', kind: 3,
-            startTimeUnixNano: String(nanos(NOW + 10)), endTimeUnixNano: String(nanos(NOW + 400)),
-            attributes: [attribute(GEN_AI.operationName, 'chat'), attribute(GEN_AI.requestModel, 'gpt-4o-mini'), { key: GEN_AI.usageInputTokens, value: { intValue: '12' } }],
+            spans: [
+              {
+                traceId,
+                spanId: root,
+                name: 'llm_monitor.session answer',
+                kind: 1,
+                startTimeUnixNano: String(nanos(NOW)),
+                endTimeUnixNano: String(nanos(NOW + 500)),
+                attributes: [
+                  attribute(ATTR_SPAN_TYPE, SPAN_TYPE.session),
+                  attribute(ATTR_SESSION_ID, sessionId),
+                  attribute(ATTR_TASK, 'answer'),
+                ],
+                status: { code: 1 },
+              },
+              {
+                traceId,
+                spanId: `${n.toString(16).padStart(8, '0')}00000002`,
+                parentSpanId: root,
+                name: 'chat gpt-4o-mini',
+                kind: 3,
+                startTimeUnixNano: String(nanos(NOW + 10)),
+                endTimeUnixNano: String(nanos(NOW + 400)),
+                attributes: [
+                  attribute(GEN_AI.operationName, 'chat'),
+                  attribute(GEN_AI.requestModel, 'gpt-4o-mini'),
+                  { key: GEN_AI.usageInputTokens, value: { intValue: '12' } },
+                ],
+              },
+            ],
           },
         ],
-      }],
-    }],
+      },
+    ],
   });
 }
 
 /** A running GenAI call as an OTLP/protobuf request. */
 function protobufRequest(n: number): Buffer {
-  return encodeTraceRequest([{
-    resource: wire.attributes({ 'service.name': wire.string('ingest-test') }),
-    spans: [{
-      traceId: `cd${n.toString(16).padStart(30, '0')}`, spanId: `${n.toString(16).padStart(8, '0')}000000aa`, name: 'chat', kind: 3,
-      startTimeUnixNano: nanos(NOW), endTimeUnixNano: 0n,
-      attributes: wire.attributes({ [GEN_AI.requestModel]: wire.string('gpt-4o'), [GEN_AI.operationName]: wire.string('chat') }),
-    }],
-  }]);
+  return encodeTraceRequest([
+    {
+      resource: wire.attributes({ 'service.name': wire.string('ingest-test') }),
+      spans: [
+        {
+          traceId: `cd${n.toString(16).padStart(30, '0')}`,
+          spanId: `${n.toString(16).padStart(8, '0')}000000aa`,
+          name: 'chat',
+          kind: 3,
+          startTimeUnixNano: nanos(NOW),
+          endTimeUnixNano: 0n,
+          attributes: wire.attributes({ [GEN_AI.requestModel]: wire.string('gpt-4o'), [GEN_AI.operationName]: wire.string('chat') }),
+        },
+      ],
+    },
+  ]);
 }
 
 async function started(history: FailingStore): Promise<Receiver> {
@@ -92,12 +121,24 @@ function postJson(target: Receiver, body: string) {
 }
 
 function postProtobuf(target: Receiver, body: Buffer) {
-  return target.otlpServer.inject({ method: 'POST', url: '/v1/traces', payload: body, headers: { 'content-type': 'application/x-protobuf' } });
+  return target.otlpServer.inject({
+    method: 'POST',
+    url: '/v1/traces',
+    payload: body,
+    headers: { 'content-type': 'application/x-protobuf' },
+  });
 }
 
 interface Readiness {
   status: string;
-  components: { store: { status: string; details: { history: { kind: string; healthy: boolean; error: string | null; failedCommits: number; pending: number; commits: number } } } };
+  components: {
+    store: {
+      status: string;
+      details: {
+        history: { kind: string; healthy: boolean; error: string | null; failedCommits: number; pending: number; commits: number };
+      };
+    };
+  };
 }
 
 async function readyz(target: Receiver): Promise<{ statusCode: number; body: Readiness }> {
@@ -144,7 +185,12 @@ describe('ingest over a failing history store', () => {
     expect(unready.statusCode).toBe(503);
     expect(unready.body.status).toBe('unhealthy');
     expect(unready.body.components.store.status).toBe('unhealthy');
-    expect(unready.body.components.store.details.history).toMatchObject({ kind: 'memory', healthy: false, error: expect.stringContaining('SQLITE_FULL'), failedCommits: 1 });
+    expect(unready.body.components.store.details.history).toMatchObject({
+      kind: 'memory',
+      healthy: false,
+      error: expect.stringContaining('SQLITE_FULL'),
+      failedCommits: 1,
+    });
     expect(unready.body.components.store.details.history.pending).toBeGreaterThanOrEqual(1);
 
     // The database answers again: within a probe (every second) the writer commits what was pending
@@ -158,7 +204,10 @@ describe('ingest over a failing history store', () => {
     expect(await history.session('s-during')).toEqual(target.pipeline.store.get('s-during'));
 
     // The senders retry what was refused: now acknowledged, and committed by then.
-    for (const [retry, sessionId] of [[() => postJson(target, jsonRequest(2, 's-during')), 's-during'], [() => postJson(target, jsonRequest(4, 's-refused')), 's-refused']] as const) {
+    for (const [retry, sessionId] of [
+      [() => postJson(target, jsonRequest(2, 's-during')), 's-during'],
+      [() => postJson(target, jsonRequest(4, 's-refused')), 's-refused'],
+    ] as const) {
       const response = await retry();
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual({});

@@ -78,19 +78,31 @@ function sessionRequest(n: number): string {
   const traceId = `0a${n.toString(16).padStart(30, '0')}`;
   const text = (key: string, value: string) => ({ key, value: { stringValue: value } });
   return JSON.stringify({
-    resourceSpans: [{
-      resource: { attributes: [text('service.name', 'outage-test')] },
-      scopeSpans: [{
-        spans: [
+    resourceSpans: [
+      {
+        resource: { attributes: [text('service.name', 'outage-test')] },
+        scopeSpans: [
           {
-            traceId, spanId: `${n.toString(16).padStart(8, '0')}00000001`, name: 'llm_monitor.session answer', kind: 1,
-            startTimeUnixNano: String(nanos(NOW + n)), endTimeUnixNano: String(nanos(NOW + n + 500)),
-            attributes: [text(ATTR_SPAN_TYPE, SPAN_TYPE.session), text(ATTR_SESSION_ID, `outage-${n}`), text(GEN_AI.requestModel, 'gpt-4o-mini')],
-            status: { code: 1 },
+            spans: [
+              {
+                traceId,
+                spanId: `${n.toString(16).padStart(8, '0')}00000001`,
+                name: 'llm_monitor.session answer',
+                kind: 1,
+                startTimeUnixNano: String(nanos(NOW + n)),
+                endTimeUnixNano: String(nanos(NOW + n + 500)),
+                attributes: [
+                  text(ATTR_SPAN_TYPE, SPAN_TYPE.session),
+                  text(ATTR_SESSION_ID, `outage-${n}`),
+                  text(GEN_AI.requestModel, 'gpt-4o-mini'),
+                ],
+                status: { code: 1 },
+              },
+            ],
           },
         ],
-      }],
-    }],
+      },
+    ],
   });
 }
 
@@ -117,7 +129,8 @@ function sessionRequest(n: number): string {
   });
 
   const post = (n: number) => fetch(otlpUrl, { method: 'POST', body: sessionRequest(n), headers: { 'content-type': 'application/json' } });
-  const storeStatus = async (): Promise<string> => ((await (await fetch(`${apiUrl}/readyz`)).json()) as { components: { store: { status: string } } }).components.store.status;
+  const storeStatus = async (): Promise<string> =>
+    ((await (await fetch(`${apiUrl}/readyz`)).json()) as { components: { store: { status: string } } }).components.store.status;
 
   it('answers 503 while it is away, recovers by itself, and loses nothing it acknowledged', { timeout: 30_000 }, async () => {
     expect((await post(1)).status).toBe(200);

@@ -53,7 +53,10 @@ async function expectCode(work: () => unknown, code: ErrorCode, message?: RegExp
 function sqliteVersions(file: string): { version: number; times: number }[] {
   const database = new Database(file, { readonly: true });
   try {
-    return database.prepare('SELECT version, count(*) AS times FROM llm_monitor_schema GROUP BY version ORDER BY version').all() as { version: number; times: number }[];
+    return database.prepare('SELECT version, count(*) AS times FROM llm_monitor_schema GROUP BY version ORDER BY version').all() as {
+      version: number;
+      times: number;
+    }[];
   } finally {
     database.close();
   }
@@ -112,12 +115,17 @@ describe('SQLite history store failures', () => {
     await store.commit(commitOf([filterFixture().alpha]));
     await store.close();
     const database = new Database(file);
-    database.prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (?, ?)').run(SCHEMA_VERSION + 1, new Date().toISOString());
+    database
+      .prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (?, ?)')
+      .run(SCHEMA_VERSION + 1, new Date().toISOString());
     database.close();
     const error = await expectCode(() => openSqliteHistory(file), 'LLMMON_ERR_STORE_SCHEMA_NEWER');
     expect(error.message).toContain(resolve(file));
     expect(error.message).toContain(`schema version ${SCHEMA_VERSION + 1}`);
-    expect(sqliteVersions(file)).toEqual([...SQLITE_MIGRATIONS.map((migration) => ({ version: migration.version, times: 1 })), { version: SCHEMA_VERSION + 1, times: 1 }]);
+    expect(sqliteVersions(file)).toEqual([
+      ...SQLITE_MIGRATIONS.map((migration) => ({ version: migration.version, times: 1 })),
+      { version: SCHEMA_VERSION + 1, times: 1 },
+    ]);
   });
 
   it('runs each migration once, however often the file is opened, and keeps what was committed', async () => {
@@ -192,13 +200,19 @@ describe('SQLite history store failures', () => {
       ['session', () => store.session('s-alpha')],
       ['sessions', () => store.sessions({}, 10)],
       ['conversation', () => store.conversation('conv-1', 10)],
-      ['sessionFigures', async () => {
-        for await (const chunk of store.sessionFigures({})) void chunk;
-      }],
+      [
+        'sessionFigures',
+        async () => {
+          for await (const chunk of store.sessionFigures({})) void chunk;
+        },
+      ],
       ['llmCalls', () => store.llmCalls({}, 10)],
-      ['callFigures', async () => {
-        for await (const chunk of store.callFigures({})) void chunk;
-      }],
+      [
+        'callFigures',
+        async () => {
+          for await (const chunk of store.callFigures({})) void chunk;
+        },
+      ],
       ['runningTraces', () => store.runningTraces()],
       ['deleteBefore', () => store.deleteBefore(T, 10)],
     ];
@@ -237,7 +251,16 @@ describe('llm-monitor with a store it cannot use', () => {
   it('exits 2, naming the file and the code, when storage_url is no database', async () => {
     const file = path('corrupt.db');
     writeFileSync(file, randomBytes(4096));
-    const { code, stderr, stdout } = await run(['--storage-url', `sqlite:${file}`, '--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
+    const { code, stderr, stdout } = await run([
+      '--storage-url',
+      `sqlite:${file}`,
+      '--port',
+      '0',
+      '--otlp-port',
+      '0',
+      '--log-level',
+      'warn',
+    ]);
     expect({ code, stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining('LLMMON_ERR_STORE_CORRUPT') });
     expect(stderr).toContain(file);
     expect(stdout).not.toContain('web monitor on');
@@ -248,7 +271,9 @@ describe('llm-monitor with a store it cannot use', () => {
     const store = openSqliteHistory(file);
     await store.close();
     const database = new Database(file);
-    database.prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (?, ?)').run(SCHEMA_VERSION + 7, new Date().toISOString());
+    database
+      .prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (?, ?)')
+      .run(SCHEMA_VERSION + 7, new Date().toISOString());
     database.close();
     const { code, stderr } = await run(['--storage-url', `sqlite:${file}`, '--port', '0', '--otlp-port', '0']);
     expect(code).toBe(2);
@@ -257,7 +282,14 @@ describe('llm-monitor with a store it cannot use', () => {
   });
 
   it('exits 2 with LLMMON_ERR_STORE_CONNECT when PostgreSQL cannot be reached', async () => {
-    const { code, stderr } = await run(['--storage-url', 'postgres://llmmon:secret-pw@127.0.0.1:1/none', '--port', '0', '--otlp-port', '0']);
+    const { code, stderr } = await run([
+      '--storage-url',
+      'postgres://llmmon:secret-pw@127.0.0.1:1/none',
+      '--port',
+      '0',
+      '--otlp-port',
+      '0',
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain('LLMMON_ERR_STORE_CONNECT');
     expect(stderr).toContain('127.0.0.1:1');
@@ -267,7 +299,11 @@ describe('llm-monitor with a store it cannot use', () => {
 
 describe('PostgreSQL history store failures without a server', () => {
   it('says LLMMON_ERR_STORE_CONNECT, naming the place but not the password, when nothing listens', async () => {
-    const error = await expectCode(() => openPostgresHistory('postgres://llmmon:secret-pw@127.0.0.1:1/history'), 'LLMMON_ERR_STORE_CONNECT', /127\.0\.0\.1:1/);
+    const error = await expectCode(
+      () => openPostgresHistory('postgres://llmmon:secret-pw@127.0.0.1:1/history'),
+      'LLMMON_ERR_STORE_CONNECT',
+      /127\.0\.0\.1:1/,
+    );
     expect(error.message).not.toContain('secret-pw');
   });
 });
@@ -300,7 +336,10 @@ const url = await postgresUrl('the PostgreSQL failure tests of history-store-fai
   });
 
   const versions = async (schema: string): Promise<{ version: number; times: number }[]> =>
-    (await admin(`SELECT version, count(*)::int AS times FROM ${schema}.llm_monitor_schema GROUP BY version ORDER BY version`)).rows as { version: number; times: number }[];
+    (await admin(`SELECT version, count(*)::int AS times FROM ${schema}.llm_monitor_schema GROUP BY version ORDER BY version`)).rows as {
+      version: number;
+      times: number;
+    }[];
 
   it('refuses a database a newer llm-monitor migrated: LLMMON_ERR_STORE_SCHEMA_NEWER, and changes nothing', async () => {
     const { schema, schemaUrl } = await freshSchema();
@@ -311,7 +350,10 @@ const url = await postgresUrl('the PostgreSQL failure tests of history-store-fai
     const error = await expectCode(() => openPostgresHistory(schemaUrl), 'LLMMON_ERR_STORE_SCHEMA_NEWER');
     expect(error.message).toContain(`schema version ${SCHEMA_VERSION + 1}`);
     expect(error.message).toContain('127.0.0.1');
-    expect(await versions(schema)).toEqual([...POSTGRES_MIGRATIONS.map((migration) => ({ version: migration.version, times: 1 })), { version: SCHEMA_VERSION + 1, times: 1 }]);
+    expect(await versions(schema)).toEqual([
+      ...POSTGRES_MIGRATIONS.map((migration) => ({ version: migration.version, times: 1 })),
+      { version: SCHEMA_VERSION + 1, times: 1 },
+    ]);
     expect((await admin(`SELECT count(*)::int AS sessions FROM ${schema}.sessions`)).rows).toEqual([{ sessions: 1 }]);
   });
 
@@ -320,7 +362,9 @@ const url = await postgresUrl('the PostgreSQL failure tests of history-store-fai
     await admin(`CREATE TABLE ${schema}.sessions (id serial PRIMARY KEY, user_name text)`);
     await expectCode(() => openPostgresHistory(schemaUrl), 'LLMMON_ERR_STORE_CORRUPT', /sessions/);
     // Nothing was added next to it.
-    expect((await admin(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' ORDER BY table_name`)).rows).toEqual([{ table_name: 'sessions' }]);
+    expect(
+      (await admin(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' ORDER BY table_name`)).rows,
+    ).toEqual([{ table_name: 'sessions' }]);
   });
 
   it('runs each migration once, however often — and however many replicas at once — open the database', async () => {

@@ -2,4 +2,8 @@
 import { MemoryHistoryStore } from '@llm-monitor/sessions';
 import { describeHistoryStore } from './history-store.contract.js';
 
-describeHistoryStore('memory', async () => new MemoryHistoryStore(), () => undefined);
+describeHistoryStore(
+  'memory',
+  async () => new MemoryHistoryStore(),
+  () => undefined,
+);

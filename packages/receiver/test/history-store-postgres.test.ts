@@ -27,7 +27,9 @@ async function admin(sql: string): Promise<pg.QueryResult> {
 
 /** The tables of a schema, by name. */
 async function tablesOf(name: string): Promise<string[]> {
-  const result = await admin(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${name}' AND table_type = 'BASE TABLE' ORDER BY table_name`);
+  const result = await admin(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = '${name}' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+  );
   return result.rows.map((row: { table_name: string }) => row.table_name);
 }
 
@@ -65,9 +67,13 @@ async function tablesOf(name: string): Promise<string[]> {
     }
   });
 
-  describeHistoryStore('postgres', () => openPostgresHistory(schemaUrl), async () => {
-    // Every table but the schema's version: the next test starts empty, on a migrated schema.
-    const tables = (await tablesOf(schema)).filter((table) => table !== 'llm_monitor_schema');
-    await admin(`TRUNCATE ${tables.map((table) => `${schema}."${table}"`).join(', ')}`);
-  });
+  describeHistoryStore(
+    'postgres',
+    () => openPostgresHistory(schemaUrl),
+    async () => {
+      // Every table but the schema's version: the next test starts empty, on a migrated schema.
+      const tables = (await tablesOf(schema)).filter((table) => table !== 'llm_monitor_schema');
+      await admin(`TRUNCATE ${tables.map((table) => `${schema}."${table}"`).join(', ')}`);
+    },
+  );
 });

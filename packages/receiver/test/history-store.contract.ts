@@ -19,7 +19,18 @@ import {
   OTEL,
   SPAN_TYPE,
 } from '@llm-monitor/semconv';
-import { callFiguresOf, callRowsOf, computeStatistics, matchesCallFilter, matchesFilter, newestCallFirst, newestFirst, parseCursor, SessionBuilder, sessionFiguresOf } from '@llm-monitor/sessions';
+import {
+  callFiguresOf,
+  callRowsOf,
+  computeStatistics,
+  matchesCallFilter,
+  matchesFilter,
+  newestCallFirst,
+  newestFirst,
+  parseCursor,
+  SessionBuilder,
+  sessionFiguresOf,
+} from '@llm-monitor/sessions';
 import type {
   Attributes,
   CallFigures,
@@ -187,52 +198,175 @@ export function commitOf(sessions: readonly ProcessingSession[], rest: Partial<H
 export function filterFixture(): Record<'alpha' | 'beta' | 'gamma' | 'delta' | 'epsilon' | 'foreign', ProcessingSession> {
   return {
     alpha: sessionOf({
-      trace: 1, sessionId: 's-alpha', startMs: T, durationMs: 900, task: 'summarize', model: 'gpt-4o-mini', processorType: 'batch',
-      conversationId: 'conv-1', userId: 'user-1', content: 'Quarterly REPORT for ACME', result: 'Summary: all fine',
-      calls: [{ offsetMs: 10, durationMs: 700, requestModel: 'gpt-4o-mini', responseModel: 'gpt-4o-mini-2024-07-18', inputTokens: 1200, outputTokens: 300, prompt: 'Summarize the quarterly report', response: 'Revenue grew by 12%' }],
+      trace: 1,
+      sessionId: 's-alpha',
+      startMs: T,
+      durationMs: 900,
+      task: 'summarize',
+      model: 'gpt-4o-mini',
+      processorType: 'batch',
+      conversationId: 'conv-1',
+      userId: 'user-1',
+      content: 'Quarterly REPORT for ACME',
+      result: 'Summary: all fine',
+      calls: [
+        {
+          offsetMs: 10,
+          durationMs: 700,
+          requestModel: 'gpt-4o-mini',
+          responseModel: 'gpt-4o-mini-2024-07-18',
+          inputTokens: 1200,
+          outputTokens: 300,
+          prompt: 'Summarize the quarterly report',
+          response: 'Revenue grew by 12%',
+        },
+      ],
     }),
     beta: sessionOf({
-      trace: 2, sessionId: 's-beta', startMs: T + 1000, durationMs: 400, failed: 'rate limited', task: 'translate', model: 'gpt-4o', processorType: 'stream',
-      conversationId: 'conv-1', userId: 'user-2', content: 'Bonjour le monde',
-      calls: [{ offsetMs: 5, durationMs: 300, requestModel: 'gpt-4o', inputTokens: 50, error: 'rate limited', prompt: 'Translate: Bonjour le monde' }],
+      trace: 2,
+      sessionId: 's-beta',
+      startMs: T + 1000,
+      durationMs: 400,
+      failed: 'rate limited',
+      task: 'translate',
+      model: 'gpt-4o',
+      processorType: 'stream',
+      conversationId: 'conv-1',
+      userId: 'user-2',
+      content: 'Bonjour le monde',
+      calls: [
+        {
+          offsetMs: 5,
+          durationMs: 300,
+          requestModel: 'gpt-4o',
+          inputTokens: 50,
+          error: 'rate limited',
+          prompt: 'Translate: Bonjour le monde',
+        },
+      ],
     }),
     gamma: sessionOf({
-      trace: 3, sessionId: 's-gamma', startMs: T + 2000, durationMs: null, task: 'summarize', model: 'gpt-4o-mini', processorType: 'batch',
-      conversationId: 'conv-2', userId: 'user-1', content: 'Meeting notes of Monday',
+      trace: 3,
+      sessionId: 's-gamma',
+      startMs: T + 2000,
+      durationMs: null,
+      task: 'summarize',
+      model: 'gpt-4o-mini',
+      processorType: 'batch',
+      conversationId: 'conv-2',
+      userId: 'user-1',
+      content: 'Meeting notes of Monday',
       calls: [
-        { offsetMs: 5, durationMs: 200, requestModel: 'gpt-4o-mini', responseModel: 'gpt-4o-mini-2024-07-18', inputTokens: 400, outputTokens: 80, prompt: 'List the decisions', response: 'Decision: ship on Friday' },
+        {
+          offsetMs: 5,
+          durationMs: 200,
+          requestModel: 'gpt-4o-mini',
+          responseModel: 'gpt-4o-mini-2024-07-18',
+          inputTokens: 400,
+          outputTokens: 80,
+          prompt: 'List the decisions',
+          response: 'Decision: ship on Friday',
+        },
         { offsetMs: 300, durationMs: null, requestModel: 'gpt-4o-mini', prompt: 'Draft the e-mail' },
       ],
     }),
     delta: sessionOf({
-      trace: 4, sessionId: 's-delta', startMs: T + 3000, durationMs: 1500, task: 'classify', model: 'claude-3-haiku',
-      content: 'Ticket #42: printer on fire', result: 'Category: HARDWARE',
+      trace: 4,
+      sessionId: 's-delta',
+      startMs: T + 3000,
+      durationMs: 1500,
+      task: 'classify',
+      model: 'claude-3-haiku',
+      content: 'Ticket #42: printer on fire',
+      result: 'Category: HARDWARE',
       calls: [
-        { offsetMs: 10, durationMs: 100, provider: 'anthropic', requestModel: 'claude-3-haiku', responseModel: 'claude-3-haiku-20240307', inputTokens: 90, outputTokens: 4, prompt: 'Classify the ticket', response: 'hardware' },
-        { offsetMs: 200, durationMs: 120, provider: 'anthropic', requestModel: 'claude-3-haiku', responseModel: 'claude-3-haiku-20240307', inputTokens: 95, outputTokens: 6, prompt: 'Double-check', response: 'HARDWARE, sure' },
+        {
+          offsetMs: 10,
+          durationMs: 100,
+          provider: 'anthropic',
+          requestModel: 'claude-3-haiku',
+          responseModel: 'claude-3-haiku-20240307',
+          inputTokens: 90,
+          outputTokens: 4,
+          prompt: 'Classify the ticket',
+          response: 'hardware',
+        },
+        {
+          offsetMs: 200,
+          durationMs: 120,
+          provider: 'anthropic',
+          requestModel: 'claude-3-haiku',
+          responseModel: 'claude-3-haiku-20240307',
+          inputTokens: 95,
+          outputTokens: 6,
+          prompt: 'Double-check',
+          response: 'HARDWARE, sure',
+        },
       ],
     }),
     epsilon: sessionOf({
-      trace: 5, sessionId: 's-epsilon', startMs: T + 4000, durationMs: 250, task: 'summarize', model: 'gpt-4o-mini', processorType: 'stream',
-      conversationId: 'conv-1', userId: 'user-3', content: 'Ünïcödé ÉCLAIR — 日本語のテキスト 🎉', result: 'ok',
-      calls: [{ offsetMs: 1, durationMs: 200, requestModel: 'gpt-4o-mini', inputTokens: 10, outputTokens: 20, prompt: 'Résumé — 日本語', response: 'Ça va 🎉' }],
+      trace: 5,
+      sessionId: 's-epsilon',
+      startMs: T + 4000,
+      durationMs: 250,
+      task: 'summarize',
+      model: 'gpt-4o-mini',
+      processorType: 'stream',
+      conversationId: 'conv-1',
+      userId: 'user-3',
+      content: 'Ünïcödé ÉCLAIR — 日本語のテキスト 🎉',
+      result: 'ok',
+      calls: [
+        {
+          offsetMs: 1,
+          durationMs: 200,
+          requestModel: 'gpt-4o-mini',
+          inputTokens: 10,
+          outputTokens: 20,
+          prompt: 'Résumé — 日本語',
+          response: 'Ça va 🎉',
+        },
+      ],
     }),
     foreign: sessionOf({
-      trace: 6, startMs: T + 5000, durationMs: 600, conversationId: 'conv-3', userId: 'user-2', serviceName: 'chat-api',
-      calls: [{ offsetMs: 20, durationMs: 500, provider: 'groq', requestModel: 'llama-3-70b', responseModel: 'llama-3-70b-8192', inputTokens: 33, outputTokens: 44, prompt: 'Hello there', response: 'General Kenobi' }],
+      trace: 6,
+      startMs: T + 5000,
+      durationMs: 600,
+      conversationId: 'conv-3',
+      userId: 'user-2',
+      serviceName: 'chat-api',
+      calls: [
+        {
+          offsetMs: 20,
+          durationMs: 500,
+          provider: 'groq',
+          requestModel: 'llama-3-70b',
+          responseModel: 'llama-3-70b-8192',
+          inputTokens: 33,
+          outputTokens: 44,
+          prompt: 'Hello there',
+          response: 'General Kenobi',
+        },
+      ],
     }),
   };
 }
 
 /** `value` as PostgreSQL keeps it: U+0000 and lone surrogates (which it cannot hold) become U+FFFD, in keys too. */
 function asPostgresKeepsIt<V>(value: V): V {
-  return JSON.parse(JSON.stringify(value).replace(/\\(\\|u0000|ud[89a-f][0-9a-f]{2})/g, (escape, what: string) => (what === '\\' ? escape : '\\ufffd'))) as V;
+  return JSON.parse(
+    JSON.stringify(value).replace(/\\(\\|u0000|ud[89a-f][0-9a-f]{2})/g, (escape, what: string) => (what === '\\' ? escape : '\\ufffd')),
+  ) as V;
 }
 
 const ids = (sessions: readonly ProcessingSession[]): string[] => sessions.map((session) => session.session_id);
 
 /** Every page of `sessions()` for a filter; checks the page sizes on the way. */
-async function allSessionPages(store: HistoryStore, filter: SessionFilter, limit: number): Promise<{ sessions: ProcessingSession[]; pages: number }> {
+async function allSessionPages(
+  store: HistoryStore,
+  filter: SessionFilter,
+  limit: number,
+): Promise<{ sessions: ProcessingSession[]; pages: number }> {
   const sessions: ProcessingSession[] = [];
   let after: [string, string] | undefined;
   for (let pages = 1; pages < 1000; pages += 1) {
@@ -281,7 +415,9 @@ const callsOldestFirst = oldestFirst<CallFigures>((call) => call.call_id);
 
 /** The figures of sessions, as a store reads them through: oldest first, token counts without `streamed`. */
 function figuresOf(sessions: readonly ProcessingSession[]): SessionFigures[] {
-  return sessions.map((session) => ({ ...sessionFiguresOf(session), token_counts: { ...session.token_counts, streamed: 0 } })).sort(sessionsOldestFirst);
+  return sessions
+    .map((session) => ({ ...sessionFiguresOf(session), token_counts: { ...session.token_counts, streamed: 0 } }))
+    .sort(sessionsOldestFirst);
 }
 
 /**
@@ -358,8 +494,20 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
 
     it('answers the latest session when two traces used one id, whatever the commit order', async () => {
       const store = await openStore();
-      const older = sessionOf({ trace: 11, sessionId: 'shared', startMs: T, content: 'older', calls: [{ requestModel: 'gpt-4o-mini', inputTokens: 1 }] });
-      const newer = sessionOf({ trace: 12, sessionId: 'shared', startMs: T + 5000, content: 'newer', calls: [{ requestModel: 'gpt-4o', inputTokens: 2 }] });
+      const older = sessionOf({
+        trace: 11,
+        sessionId: 'shared',
+        startMs: T,
+        content: 'older',
+        calls: [{ requestModel: 'gpt-4o-mini', inputTokens: 1 }],
+      });
+      const newer = sessionOf({
+        trace: 12,
+        sessionId: 'shared',
+        startMs: T + 5000,
+        content: 'newer',
+        calls: [{ requestModel: 'gpt-4o', inputTokens: 2 }],
+      });
       await store.commit(commitOf([newer]));
       await store.commit(commitOf([older]));
       expect(await store.session('shared')).toEqual(newer);
@@ -417,7 +565,13 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
         expect(page.sessions).toEqual(expected);
         expect(page.nextCursor).toBeNull();
         // The reference semantics agree (a check of the expectations above).
-        expect(ids(Object.values(f).filter((session) => matchesFilter(session, filter)).sort(newestFirst))).toEqual(ids(expected));
+        expect(
+          ids(
+            Object.values(f)
+              .filter((session) => matchesFilter(session, filter))
+              .sort(newestFirst),
+          ),
+        ).toEqual(ids(expected));
       }
     });
 
@@ -425,12 +579,24 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       const store = await openStore();
       const sessions: ProcessingSession[] = [];
       for (let trace = 300; trace < 312; trace += 1) {
-        sessions.push(sessionOf({ trace, sessionId: `sized-${trace}`, startMs: T + trace, durationMs: 10, model: 'gpt-4o-mini', conversationId: 'conv-sized' }));
+        sessions.push(
+          sessionOf({
+            trace,
+            sessionId: `sized-${trace}`,
+            startMs: T + trace,
+            durationMs: 10,
+            model: 'gpt-4o-mini',
+            conversationId: 'conv-sized',
+          }),
+        );
       }
       await store.commit(commitOf(sessions));
       const expected = [...sessions].sort(newestFirst);
       const size = Math.max(...sessions.map((session) => JSON.stringify(session).length));
-      for (const [budget, perPage] of [[size * 3 + 4, 3], [1, 1]] as const) {
+      for (const [budget, perPage] of [
+        [size * 3 + 4, 3],
+        [1, 1],
+      ] as const) {
         const visited: ProcessingSession[] = [];
         let cursor: [string, string] | undefined;
         for (let page = 0; page < 20; page += 1) {
@@ -459,7 +625,15 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       for (const startMs of [T, T + 1, T + 60_000]) {
         for (const [index, name] of names.entries()) {
           trace += 1;
-          sessions.push(sessionOf({ trace, sessionId: `${name}@${startMs - T}`, startMs, durationMs: index % 2 === 0 ? 50 : null, model: 'gpt-4o-mini' }));
+          sessions.push(
+            sessionOf({
+              trace,
+              sessionId: `${name}@${startMs - T}`,
+              startMs,
+              durationMs: index % 2 === 0 ? 50 : null,
+              model: 'gpt-4o-mini',
+            }),
+          );
         }
       }
       // Committed in two commits, in no particular order.
@@ -486,7 +660,13 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       const store = await openStore();
       const f = filterFixture();
       // Two more sessions of conv-1 starting at the same time as alpha: ties by id, ascending.
-      const tieB = sessionOf({ trace: 31, sessionId: 's-alpha-b', startMs: T, conversationId: 'conv-1', calls: [{ requestModel: 'gpt-4o-mini', inputTokens: 3 }] });
+      const tieB = sessionOf({
+        trace: 31,
+        sessionId: 's-alpha-b',
+        startMs: T,
+        conversationId: 'conv-1',
+        calls: [{ requestModel: 'gpt-4o-mini', inputTokens: 3 }],
+      });
       const tieA = sessionOf({ trace: 32, sessionId: 's-alpha-a', startMs: T, conversationId: 'conv-1' });
       await store.commit(commitOf([...Object.values(f), tieB, tieA]));
       expect(await store.conversation('conv-1', 100)).toEqual({ sessions: [f.alpha, tieA, tieB, f.beta, f.epsilon], total: 5 });
@@ -523,8 +703,16 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       await store.commit(commitOf(all));
       const rows = all.flatMap(callRowsOf);
       expect(rows).toHaveLength(8);
-      const callIds = (filter: LlmCallFilter): string[] => rows.filter((row) => matchesCallFilter(row, filter)).sort(newestCallFirst).map((row) => row.call_id);
-      const of = (...sessions: ProcessingSession[]): string[] => sessions.flatMap(callRowsOf).sort(newestCallFirst).map((row) => row.call_id);
+      const callIds = (filter: LlmCallFilter): string[] =>
+        rows
+          .filter((row) => matchesCallFilter(row, filter))
+          .sort(newestCallFirst)
+          .map((row) => row.call_id);
+      const of = (...sessions: ProcessingSession[]): string[] =>
+        sessions
+          .flatMap(callRowsOf)
+          .sort(newestCallFirst)
+          .map((row) => row.call_id);
       const cases: [LlmCallFilter, string[]][] = [
         [{}, of(...all)],
         [{ sessionId: 's-alpha' }, of(f.alpha)],
@@ -568,10 +756,25 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     it('pages through the call log with equal start times, visiting each call exactly once', async () => {
       const store = await openStore();
       const many = sessionOf({
-        trace: 41, sessionId: 's-many', startMs: T, durationMs: 5000, userId: 'user-9',
-        calls: Array.from({ length: 13 }, (_, index) => ({ offsetMs: index < 10 ? 100 : 200 + index, requestModel: index % 2 === 0 ? 'gpt-4o-mini' : 'gpt-4o', inputTokens: index, outputTokens: index * 2 })),
+        trace: 41,
+        sessionId: 's-many',
+        startMs: T,
+        durationMs: 5000,
+        userId: 'user-9',
+        calls: Array.from({ length: 13 }, (_, index) => ({
+          offsetMs: index < 10 ? 100 : 200 + index,
+          requestModel: index % 2 === 0 ? 'gpt-4o-mini' : 'gpt-4o',
+          inputTokens: index,
+          outputTokens: index * 2,
+        })),
       });
-      const other = sessionOf({ trace: 42, sessionId: 's-other', startMs: T, durationMs: 5000, calls: Array.from({ length: 4 }, () => ({ offsetMs: 100, requestModel: 'gpt-4o-mini', inputTokens: 1 })) });
+      const other = sessionOf({
+        trace: 42,
+        sessionId: 's-other',
+        startMs: T,
+        durationMs: 5000,
+        calls: Array.from({ length: 4 }, () => ({ offsetMs: 100, requestModel: 'gpt-4o-mini', inputTokens: 1 })),
+      });
       await store.commit(commitOf([many, other]));
       const expected = [...callRowsOf(many), ...callRowsOf(other)].sort(newestCallFirst);
       expect(new Set(expected.map((row) => row.start_time)).size).toBe(4);
@@ -581,7 +784,11 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
         expect(pages).toBe(Math.max(1, Math.ceil(17 / limit)));
       }
       const filtered = await allCallPages(store, { model: 'gpt-4o-mini', userId: 'user-9' }, 2);
-      expect(filtered.calls).toEqual(callRowsOf(many).filter((row) => row.request_model === 'gpt-4o-mini').sort(newestCallFirst));
+      expect(filtered.calls).toEqual(
+        callRowsOf(many)
+          .filter((row) => row.request_model === 'gpt-4o-mini')
+          .sort(newestCallFirst),
+      );
       expect(filtered.calls).toHaveLength(7);
     });
 
@@ -591,7 +798,13 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       const all = Object.values(f);
       await store.commit(commitOf(all));
       const rows = all.flatMap(callRowsOf);
-      const windows: StatisticsWindow[] = [{}, { sinceMs: T + 2000 }, { untilMs: T + 3010 }, { sinceMs: T + 3010, untilMs: T + 3210 }, { sinceMs: T + 9000 }];
+      const windows: StatisticsWindow[] = [
+        {},
+        { sinceMs: T + 2000 },
+        { untilMs: T + 3010 },
+        { sinceMs: T + 3010, untilMs: T + 3210 },
+        { sinceMs: T + 9000 },
+      ];
       const expectedCounts = [8, 6, 4, 2, 0];
       for (const [index, window] of windows.entries()) {
         const expected = rows.filter((row) => matchesCallFilter(row, window)).sort(byCallId);
@@ -604,7 +817,14 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       const store = await openStore();
       const traceId = traceIdOf(51);
       const { root, calls } = spansOf({
-        trace: 51, sessionId: 's-renamed', startMs: T, durationMs: 800, task: 'summarize', model: 'gpt-4o-mini', userId: 'user-1', conversationId: 'conv-9',
+        trace: 51,
+        sessionId: 's-renamed',
+        startMs: T,
+        durationMs: 800,
+        task: 'summarize',
+        model: 'gpt-4o-mini',
+        userId: 'user-1',
+        conversationId: 'conv-9',
         calls: [{ offsetMs: 10, durationMs: 500, requestModel: 'gpt-4o-mini', inputTokens: 100, outputTokens: 10, prompt: 'first' }],
       });
       const builder = new SessionBuilder({ prices: PRICES });
@@ -632,18 +852,31 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     it('appends the span records of running traces, gives them back for a restart, and drops them when the trace settles (durable stores; the memory store keeps none)', async () => {
       let store = await openStore();
       const traceId = traceIdOf(61);
-      const { root, calls } = spansOf({ trace: 61, sessionId: 's-run-1', startMs: T, durationMs: null, model: 'gpt-4o-mini', calls: [{ requestModel: 'gpt-4o-mini', durationMs: null, prompt: 'héllo 🎉' }] });
+      const { root, calls } = spansOf({
+        trace: 61,
+        sessionId: 's-run-1',
+        startMs: T,
+        durationMs: null,
+        model: 'gpt-4o-mini',
+        calls: [{ requestModel: 'gpt-4o-mini', durationMs: null, prompt: 'héllo 🎉' }],
+      });
       const builder = new SessionBuilder({ prices: PRICES });
       const [early] = builder.ingest([pendingMarker({ ...root, endTimeUnixMs: 0 }), calls[0]!], T + 100);
       const firstRecords = builder.takeUnsaved(traceId)!;
       expect(firstRecords.spans).toHaveLength(2);
       const other = built({ trace: 62, sessionId: 's-run-2', startMs: T + 10, durationMs: null, model: 'gpt-4o' });
       await store.commit(commitOf([early!, other.session], { running: [firstRecords, other.snapshot] }));
-      const held = async (): Promise<TraceSnapshot[]> => [...(await store.runningTraces())].sort((a, b) => (a.traceId < b.traceId ? -1 : 1));
+      const held = async (): Promise<TraceSnapshot[]> =>
+        [...(await store.runningTraces())].sort((a, b) => (a.traceId < b.traceId ? -1 : 1));
       expect(await held()).toEqual(store.durable ? [firstRecords, other.snapshot] : []);
       // The trace goes on: its call ends and a second one starts. Only the new records are committed, and appended.
       const second = span({
-        traceId, parentSpanId: root.spanId, name: 'chat gpt-4o-mini', kind: 3, startTimeUnixMs: T + 50, endTimeUnixMs: 0,
+        traceId,
+        parentSpanId: root.spanId,
+        name: 'chat gpt-4o-mini',
+        kind: 3,
+        startTimeUnixMs: T + 50,
+        endTimeUnixMs: 0,
         attributes: { [GEN_AI.operationName]: 'chat', [GEN_AI.requestModel]: 'gpt-4o-mini', [GEN_AI.usageInputTokens]: 7 },
       });
       const [later] = builder.ingest([{ ...calls[0]!, endTimeUnixMs: T + 40 }, second], T + 5000.5);
@@ -673,7 +906,9 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       const store = await openStore();
       const f = filterFixture();
       await store.commit(commitOf(Object.values(f)));
-      await store.commit(commitOf([], { settled: [f.alpha.trace_id, f.gamma.trace_id], leftLiveWindow: [f.alpha.trace_id, f.gamma.trace_id] }));
+      await store.commit(
+        commitOf([], { settled: [f.alpha.trace_id, f.gamma.trace_id], leftLiveWindow: [f.alpha.trace_id, f.gamma.trace_id] }),
+      );
       if (store.durable) {
         expect(await store.session('s-alpha')).toEqual(f.alpha);
         expect(ids((await store.sessions({}, 10)).sessions)).toEqual(ids([f.foreign, f.epsilon, f.delta, f.gamma, f.beta, f.alpha]));
@@ -684,9 +919,13 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
         expect(await store.session('s-gamma')).toBeUndefined();
         expect(ids((await store.sessions({}, 10)).sessions)).toEqual(ids([f.foreign, f.epsilon, f.delta, f.beta]));
         expect((await store.llmCalls({ sessionId: 's-gamma' }, 10)).calls).toEqual([]);
-        expect((await collect(store.callFigures({}))).map((row) => row.session_id).sort()).toEqual(['s-beta', 's-delta', 's-delta', 's-epsilon', traceIdOf(6)].sort());
+        expect((await collect(store.callFigures({}))).map((row) => row.session_id).sort()).toEqual(
+          ['s-beta', 's-delta', 's-delta', 's-epsilon', traceIdOf(6)].sort(),
+        );
         expect(await store.conversation('conv-1', 10)).toEqual({ sessions: [f.beta, f.epsilon], total: 2 });
-        expect((await collect(store.sessionFigures({}))).map((summary) => summary.session_id).sort()).toEqual(['s-beta', 's-delta', 's-epsilon', traceIdOf(6)].sort());
+        expect((await collect(store.sessionFigures({}))).map((summary) => summary.session_id).sort()).toEqual(
+          ['s-beta', 's-delta', 's-epsilon', traceIdOf(6)].sort(),
+        );
       }
     });
 
@@ -706,11 +945,22 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     it('deletes sessions that started before a cutoff, in batches, with their calls and held spans', async () => {
       const store = await openStore();
       const specs = Array.from({ length: 7 }, (_, index): SessionSpec => ({
-        trace: 70 + index, sessionId: `s-old-${index}`, startMs: T + index * 1000, durationMs: index === 1 ? null : 100,
-        calls: [{ requestModel: 'gpt-4o-mini', inputTokens: index, outputTokens: 1 }, { offsetMs: 50, requestModel: 'gpt-4o', inputTokens: 1 }],
+        trace: 70 + index,
+        sessionId: `s-old-${index}`,
+        startMs: T + index * 1000,
+        durationMs: index === 1 ? null : 100,
+        calls: [
+          { requestModel: 'gpt-4o-mini', inputTokens: index, outputTokens: 1 },
+          { offsetMs: 50, requestModel: 'gpt-4o', inputTokens: 1 },
+        ],
       }));
       const made = specs.map(built);
-      await store.commit(commitOf(made.map((entry) => entry.session), { running: [made[1]!.snapshot, made[6]!.snapshot] }));
+      await store.commit(
+        commitOf(
+          made.map((entry) => entry.session),
+          { running: [made[1]!.snapshot, made[6]!.snapshot] },
+        ),
+      );
       // Sessions 0–4 started before the cutoff; 5 starts exactly at it and stays.
       const cutoff = T + 5000;
       expect(await store.deleteBefore(cutoff, 2)).toBe(2);
@@ -735,7 +985,12 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       const store = await openStore();
       const max = Number.MAX_SAFE_INTEGER;
       const huge = sessionOf({
-        trace: 81, sessionId: 's-numbers', startMs: T + 0.25, durationMs: 1234.5678, model: 'gpt-4o-mini', task: 'numbers',
+        trace: 81,
+        sessionId: 's-numbers',
+        startMs: T + 0.25,
+        durationMs: 1234.5678,
+        model: 'gpt-4o-mini',
+        task: 'numbers',
         calls: [
           { offsetMs: 0.5, durationMs: 333.333, requestModel: 'gpt-4o-mini', inputTokens: max, outputTokens: max },
           { offsetMs: 400.125, durationMs: 0.001, requestModel: 'gpt-4o', inputTokens: 1, outputTokens: 3 },
@@ -762,10 +1017,24 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     it('keeps text exactly: unicode everywhere, and metadata keys such as __proto__ stay data', async () => {
       const store = await openStore();
       const odd = sessionOf({
-        trace: 91, sessionId: 'sess-ünï-🎉-日本', startMs: T, task: 'tâche ✓', model: 'gpt-4o-mini', processorType: 'тип', conversationId: 'conv-😀',
-        userId: 'usér-ß', content: 'Line 1\nLine 2\t"quoted" \\ back\'slash — 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ﷽', result: 'R\u00e9sultat\u2028ok',
+        trace: 91,
+        sessionId: 'sess-ünï-🎉-日本',
+        startMs: T,
+        task: 'tâche ✓',
+        model: 'gpt-4o-mini',
+        processorType: 'тип',
+        conversationId: 'conv-😀',
+        userId: 'usér-ß',
+        content: 'Line 1\nLine 2\t"quoted" \\ back\'slash — 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ﷽',
+        result: 'R\u00e9sultat\u2028ok',
         // A computed key: `'__proto__': …` in a literal would set the prototype, not a key.
-        metadata: { ['__proto__']: '{"polluted":true}', 'constructor': 'not a function', 'clé-🔑': 'välue', 'options': '{"temperature":0.2,"nested":{"a":[1,"two",null]}}', 'empty': '' },
+        metadata: {
+          ['__proto__']: '{"polluted":true}',
+          constructor: 'not a function',
+          'clé-🔑': 'välue',
+          options: '{"temperature":0.2,"nested":{"a":[1,"two",null]}}',
+          empty: '',
+        },
         calls: [{ requestModel: 'gpt-4o-mini', prompt: '¿Qué tal? 👋🏽', response: 'Très bien — 很好', inputTokens: 5, outputTokens: 5 }],
       });
       expect(Object.prototype.hasOwnProperty.call(odd.metadata, '__proto__')).toBe(true);
@@ -785,19 +1054,39 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     it('keeps text a span may carry that databases find awkward: NUL, lone surrogates in metadata (U+FFFD in PostgreSQL, which cannot hold them), control characters', async () => {
       const store = await openStore();
       const awkward = sessionOf({
-        trace: 92, sessionId: 's-awkward', startMs: T, model: 'gpt-4o-mini', content: 'before\u0000after, and \\u0000 as six characters', result: '\u0001\u001f\u007f\\',
+        trace: 92,
+        sessionId: 's-awkward',
+        startMs: T,
+        model: 'gpt-4o-mini',
+        content: 'before\u0000after, and \\u0000 as six characters',
+        result: '\u0001\u001f\u007f\\',
         // A lone surrogate: as a key, and in JSON the session decodes (string values are made well-formed on admission).
-        metadata: { ['nul\u0000key']: 'a\u0000b', 'plain': '\\\u0000', ['lone\ud800']: 'x', 'json': '{"k\\udc00":"v\\ud800","ok":"\\ud83d\\ude00"}' },
+        metadata: {
+          ['nul\u0000key']: 'a\u0000b',
+          plain: '\\\u0000',
+          ['lone\ud800']: 'x',
+          json: '{"k\\udc00":"v\\ud800","ok":"\\ud83d\\ude00"}',
+        },
         calls: [{ requestModel: 'gpt-4o-mini', prompt: 'p\u0000', response: '\u0000', inputTokens: 1 }],
       });
       expect(awkward.content_preview).toBe('before\u0000after, and \\u0000 as six characters');
-      expect(awkward.metadata).toEqual({ 'nul\u0000key': 'a\u0000b', 'plain': '\\\u0000', 'lone\ud800': 'x', 'json': { 'k\udc00': 'v\ud800', 'ok': '😀' } });
+      expect(awkward.metadata).toEqual({
+        'nul\u0000key': 'a\u0000b',
+        plain: '\\\u0000',
+        'lone\ud800': 'x',
+        json: { 'k\udc00': 'v\ud800', ok: '😀' },
+      });
       await store.commit(commitOf([awkward]));
       // PostgreSQL cannot hold U+0000 or a lone surrogate: there each becomes U+FFFD, in keys too, and nothing else changes.
       const stored = store.kind === 'postgres' ? asPostgresKeepsIt(awkward) : awkward;
       if (store.kind === 'postgres') {
         expect(stored.content_preview).toBe('before\ufffdafter, and \\u0000 as six characters');
-        expect(stored.metadata).toEqual({ 'nul\ufffdkey': 'a\ufffdb', 'plain': '\\\ufffd', 'lone\ufffd': 'x', 'json': { 'k\ufffd': 'v\ufffd', 'ok': '😀' } });
+        expect(stored.metadata).toEqual({
+          'nul\ufffdkey': 'a\ufffdb',
+          plain: '\\\ufffd',
+          'lone\ufffd': 'x',
+          json: { 'k\ufffd': 'v\ufffd', ok: '😀' },
+        });
       }
       expect(await store.session('s-awkward')).toEqual(stored);
       expect((await store.llmCalls({}, 10)).calls).toEqual(callRowsOf(stored));
@@ -809,22 +1098,44 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       expect(await store.session('s-awkward\u0000')).toBeUndefined();
       expect(await store.conversation('c\u0000', 10)).toEqual({ sessions: [], total: 0 });
       // The held spans of a running trace too.
-      const running = built({ trace: 93, sessionId: 's-awkward-running', startMs: T, durationMs: null, content: 'x\u0000', metadata: { ['k\ud800']: '{"a\\ud800":1}' } });
+      const running = built({
+        trace: 93,
+        sessionId: 's-awkward-running',
+        startMs: T,
+        durationMs: null,
+        content: 'x\u0000',
+        metadata: { ['k\ud800']: '{"a\\ud800":1}' },
+      });
       await store.commit(commitOf([running.session], { running: [running.snapshot] }));
-      expect(await store.session('s-awkward-running')).toEqual(store.kind === 'postgres' ? asPostgresKeepsIt(running.session) : running.session);
-      expect(await store.runningTraces()).toEqual(store.durable ? [store.kind === 'postgres' ? asPostgresKeepsIt(running.snapshot) : running.snapshot] : []);
+      expect(await store.session('s-awkward-running')).toEqual(
+        store.kind === 'postgres' ? asPostgresKeepsIt(running.session) : running.session,
+      );
+      expect(await store.runningTraces()).toEqual(
+        store.durable ? [store.kind === 'postgres' ? asPostgresKeepsIt(running.snapshot) : running.snapshot] : [],
+      );
     });
 
     it('takes a large group commit in one go', async () => {
       const store = await openStore();
       const sessions = Array.from({ length: 400 }, (_, index) =>
-        sessionOf({ trace: 1000 + index, sessionId: `bulk-${String(index).padStart(3, '0')}`, startMs: T + Math.floor(index / 10), userId: `user-${index % 7}`, calls: [{ requestModel: 'gpt-4o-mini', inputTokens: index, outputTokens: 1 }] }),
+        sessionOf({
+          trace: 1000 + index,
+          sessionId: `bulk-${String(index).padStart(3, '0')}`,
+          startMs: T + Math.floor(index / 10),
+          userId: `user-${index % 7}`,
+          calls: [{ requestModel: 'gpt-4o-mini', inputTokens: index, outputTokens: 1 }],
+        }),
       );
       await store.commit(commitOf(sessions));
       const { sessions: visited, pages } = await allSessionPages(store, {}, 150);
       expect(ids(visited)).toEqual(ids([...sessions].sort(newestFirst)));
       expect(pages).toBe(3);
-      expect((await allCallPages(store, { userId: 'user-3' }, 1000)).calls).toEqual(sessions.flatMap(callRowsOf).filter((row) => row.user_id === 'user-3').sort(newestCallFirst));
+      expect((await allCallPages(store, { userId: 'user-3' }, 1000)).calls).toEqual(
+        sessions
+          .flatMap(callRowsOf)
+          .filter((row) => row.user_id === 'user-3')
+          .sort(newestCallFirst),
+      );
     });
   });
 }

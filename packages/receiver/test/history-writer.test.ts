@@ -81,7 +81,9 @@ interface Setup {
   readonly unsaved: Map<string, TraceSnapshot>;
 }
 
-function setup(options: { probeIntervalMs?: number; retentionMs?: number; maxSessions?: number; runningRowIntervalMs?: number } = {}): Setup {
+function setup(
+  options: { probeIntervalMs?: number; retentionMs?: number; maxSessions?: number; runningRowIntervalMs?: number } = {},
+): Setup {
   const live = new MemorySessionStore({ retentionMs: options.retentionMs ?? 60_000, maxSessions: options.maxSessions ?? 1000 });
   const history = new ControlledStore();
   const errors: unknown[] = [];
@@ -116,7 +118,15 @@ describe('HistoryWriter', () => {
     await writer.flush();
     await Promise.all([writer.flush(), writer.flush()]);
     expect(history.attempts).toBe(0);
-    expect(writer.stats()).toMatchObject({ healthy: true, pending: 0, commits: 0, failedCommits: 0, sessionsWritten: 0, lastCommitMs: null, error: null });
+    expect(writer.stats()).toMatchObject({
+      healthy: true,
+      pending: 0,
+      commits: 0,
+      failedCommits: 0,
+      sessionsWritten: 0,
+      lastCommitMs: null,
+      error: null,
+    });
   });
 
   it('lets the flushes of one turn share one commit', async () => {
@@ -205,11 +215,21 @@ describe('HistoryWriter', () => {
     const outcomes = await Promise.allSettled(waiters);
     for (const outcome of outcomes) {
       expect(outcome.status).toBe('rejected');
-      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'LLMMON_ERR_STORE_UNAVAILABLE', message: 'disk full (test)' });
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+        code: 'LLMMON_ERR_STORE_UNAVAILABLE',
+        message: 'disk full (test)',
+      });
     }
     expect(history.attempts).toBe(1);
     expect(errors).toHaveLength(1);
-    expect(writer.stats()).toMatchObject({ healthy: false, pending: 2, commits: 0, failedCommits: 1, sessionsWritten: 0, error: 'disk full (test)' });
+    expect(writer.stats()).toMatchObject({
+      healthy: false,
+      pending: 2,
+      commits: 0,
+      failedCommits: 1,
+      sessionsWritten: 0,
+      error: 'disk full (test)',
+    });
     // Still failing: the next flush tries again with the same changes, and fails its waiters too.
     live.upsert(f.delta, T);
     await expect(writer.flush()).rejects.toMatchObject({ code: 'LLMMON_ERR_STORE_UNAVAILABLE' });
@@ -239,7 +259,11 @@ describe('HistoryWriter', () => {
     expect(writer.stats()).toMatchObject({ healthy: true, pending: 0, sessionsDropped: 1 });
     expect(errors).toEqual([]);
     // The writer says which session it left out (the receiver logs and counts it).
-    const told = new HistoryWriter(history, { store: live, takeUnsaved: () => undefined, onSessionDropped: (_error, session) => dropped.push(session.trace_id) });
+    const told = new HistoryWriter(history, {
+      store: live,
+      takeUnsaved: () => undefined,
+      onSessionDropped: (_error, session) => dropped.push(session.trace_id),
+    });
     writers.push(told);
     live.upsert({ ...f.beta, progress: 50 }, T);
     live.upsert({ ...f.alpha, progress: 60 }, T);
@@ -291,7 +315,13 @@ describe('HistoryWriter', () => {
 
   it('sends running sessions with their span records, ended ones as settled, removed ones as having left the live window', async () => {
     const { live, history, writer, unsaved } = setup({ retentionMs: 1000 });
-    const running = built({ trace: 201, sessionId: 's-running', startMs: T, durationMs: null, calls: [{ requestModel: 'gpt-4o-mini', durationMs: null }] });
+    const running = built({
+      trace: 201,
+      sessionId: 's-running',
+      startMs: T,
+      durationMs: null,
+      calls: [{ requestModel: 'gpt-4o-mini', durationMs: null }],
+    });
     const ending = built({ trace: 202, sessionId: 's-ending', startMs: T, durationMs: null });
     unsaved.set(running.session.trace_id, running.snapshot);
     unsaved.set(ending.session.trace_id, ending.snapshot);
@@ -318,20 +348,36 @@ describe('HistoryWriter', () => {
     // A running session evicted to make room: left the window, and its held spans are settled.
     live.evictOldest();
     await writer.flush();
-    expect(history.commits[3]).toEqual({ sessions: [], running: [], settled: [running.session.trace_id], leftLiveWindow: [running.session.trace_id] });
+    expect(history.commits[3]).toEqual({
+      sessions: [],
+      running: [],
+      settled: [running.session.trace_id],
+      leftLiveWindow: [running.session.trace_id],
+    });
     // A session that changed and left within one commit: written as it was, settled, left.
     const brief = built({ trace: 203, sessionId: 's-brief', startMs: T, durationMs: null });
     unsaved.set(brief.session.trace_id, brief.snapshot);
     live.upsert(brief.session, T);
     live.evictOldest();
     await writer.flush();
-    expect(history.commits[4]).toEqual({ sessions: [brief.session], running: [], settled: [brief.session.trace_id], leftLiveWindow: [brief.session.trace_id] });
+    expect(history.commits[4]).toEqual({
+      sessions: [brief.session],
+      running: [],
+      settled: [brief.session.trace_id],
+      leftLiveWindow: [brief.session.trace_id],
+    });
     expect(history.commits).toHaveLength(5);
   });
 
   it("writes a running session's records with every commit, its row at most every runningRowIntervalMs, and at once when it ends", async () => {
     const { live, history, writer, unsaved } = setup({ runningRowIntervalMs: 60_000 });
-    const { session } = built({ trace: 221, sessionId: 's-long', startMs: T, durationMs: null, calls: [{ requestModel: 'gpt-4o-mini', durationMs: null }] });
+    const { session } = built({
+      trace: 221,
+      sessionId: 's-long',
+      startMs: T,
+      durationMs: null,
+      calls: [{ requestModel: 'gpt-4o-mini', durationMs: null }],
+    });
     const traceId = session.trace_id;
     const first = records(traceId, T + 1, 'a', 'b');
     unsaved.set(traceId, first);
@@ -368,7 +414,12 @@ describe('HistoryWriter', () => {
     live.upsert(moved, T + 1);
     await writer.flush();
     expect(history.commits.map((commit) => commit.sessions)).toEqual([[session], []]);
-    await until('the held-back row to be committed', () => history.commits.some((commit) => commit.sessions.some((written) => written.progress === 55)), 5000, 5);
+    await until(
+      'the held-back row to be committed',
+      () => history.commits.some((commit) => commit.sessions.some((written) => written.progress === 55)),
+      5000,
+      5,
+    );
     expect(await history.session('s-paced')).toEqual(moved);
     expect(writer.stats().pending).toBe(0);
   });
@@ -389,7 +440,12 @@ describe('HistoryWriter', () => {
     // Evicted (the oldest running session goes first): its last state is written as it leaves.
     expect(live.evictOldest()?.session_id).toBe('s-leaving');
     await writer.flush();
-    expect(history.commits[2]).toEqual({ sessions: [leavingLater], running: [], settled: [leaving.trace_id], leftLiveWindow: [leaving.trace_id] });
+    expect(history.commits[2]).toEqual({
+      sessions: [leavingLater],
+      running: [],
+      settled: [leaving.trace_id],
+      leftLiveWindow: [leaving.trace_id],
+    });
     // Closing writes what is held back.
     await writer.close();
     expect(history.commits[3]!.sessions).toEqual([stayingLater]);
@@ -412,7 +468,14 @@ describe('HistoryWriter', () => {
     live.upsert({ ...session, progress: 20 }, T + 2);
     history.broken = false;
     await writer.flush();
-    expect(history.commits).toEqual([{ sessions: [{ ...session, progress: 20 }], running: [{ traceId, lastSeenMs: T + 2, spans: [...first.spans, ...second.spans] }], settled: [], leftLiveWindow: [] }]);
+    expect(history.commits).toEqual([
+      {
+        sessions: [{ ...session, progress: 20 }],
+        running: [{ traceId, lastSeenMs: T + 2, spans: [...first.spans, ...second.spans] }],
+        settled: [],
+        leftLiveWindow: [],
+      },
+    ]);
   });
 
   it('a running session whose trace has no new records is written without any', async () => {

@@ -33,7 +33,10 @@ function capturedLogger(): { logger: pino.Logger; lines: Record<string, unknown>
   return { logger: pino({ level: 'debug' }, sink), lines };
 }
 
-async function started(config: Partial<ReceiverConfig> = {}, logger?: pino.Logger): Promise<{ receiver: Receiver; apiUrl: string; otlpTracesUrl: string }> {
+async function started(
+  config: Partial<ReceiverConfig> = {},
+  logger?: pino.Logger,
+): Promise<{ receiver: Receiver; apiUrl: string; otlpTracesUrl: string }> {
   receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', ...config }, logger ? { logger } : {});
   return { receiver, ...(await receiver.listen()) };
 }
@@ -123,10 +126,13 @@ describe('walls around listeners and timers', () => {
     socket.on('message', (data: Buffer) => messages.push(data.toString('utf8')));
     await new Promise((resolve) => socket.once('open', resolve));
     await post(otlpTracesUrl, runningSessions(2));
-    for (let i = 0; i < 100 && !messages.some((message) => message.includes('session_started')); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 100 && !messages.some((message) => message.includes('session_started')); i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     socket.close();
     expect(messages.some((message) => message.includes('session_started'))).toBe(true);
-    expect(await metric(apiUrl, /^llm_monitor_receiver_internal_errors_total\{component="live_deliver"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(await metric(apiUrl, /^llm_monitor_receiver_internal_errors_total\{component="live_deliver"\} (\d+)$/m)).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 });
 
@@ -134,14 +140,27 @@ describe('honest refusals', () => {
   it('answers client errors raised by fastify or a plugin with a coded 4xx, never 500', async () => {
     const { logger, lines } = capturedLogger();
     const { apiUrl, otlpTracesUrl } = await started({}, logger);
-    const invalidJson = await fetch(`${apiUrl}/api/monitoring/statistics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' });
+    const invalidJson = await fetch(`${apiUrl}/api/monitoring/statistics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{bad',
+    });
     expect(invalidJson.status).toBe(400);
     expect(await invalidJson.json()).toMatchObject({ statusCode: 400, code: 'LLMMON_ERR_BAD_REQUEST' });
-    const tooLarge = await fetch(`${apiUrl}/api/monitoring/statistics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `"${'x'.repeat(2 * 1024 * 1024)}"` });
+    const tooLarge = await fetch(`${apiUrl}/api/monitoring/statistics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `"${'x'.repeat(2 * 1024 * 1024)}"`,
+    });
     expect(tooLarge.status).toBe(413);
     expect(await tooLarge.json()).toMatchObject({ code: 'LLMMON_ERR_PAYLOAD_TOO_LARGE' });
     // Over a raw socket, so nothing normalises the path on the way.
-    for (const path of ['/docs/static/../../package.json', '/docs/static/%2e%2e/%2e%2e/package.json', '/docs/static/..%2f..%2fpackage.json', '/docs/static/%00']) {
+    for (const path of [
+      '/docs/static/../../package.json',
+      '/docs/static/%2e%2e/%2e%2e/package.json',
+      '/docs/static/..%2f..%2fpackage.json',
+      '/docs/static/%00',
+    ]) {
       const answer = await rawRequest(apiUrl, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       const status = Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]);
       expect(status >= 400 && status < 500, `${path}: ${answer.slice(0, 200)}`).toBe(true);
@@ -169,10 +188,31 @@ describe('honest refusals', () => {
       endTimeUnixNano: nanos(NOW + 1),
       attributes: wire.attributes({ 'gen_ai.request.model': wire.string('m') }),
     }));
-    const request = { resourceSpans: [{ scopeSpans: [{ spans: spans.map((span) => ({ ...span, startTimeUnixNano: String(span.startTimeUnixNano), endTimeUnixNano: String(span.endTimeUnixNano), attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'm' } }] })) }] }] };
-    const answer = await fetch(otlpTracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    const request = {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: spans.map((span) => ({
+                ...span,
+                startTimeUnixNano: String(span.startTimeUnixNano),
+                endTimeUnixNano: String(span.endTimeUnixNano),
+                attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'm' } }],
+              })),
+            },
+          ],
+        },
+      ],
+    };
+    const answer = await fetch(otlpTracesUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
     expect(answer.status).toBe(200);
-    expect(await answer.json()).toEqual({ partialSuccess: { rejectedSpans: '15', errorMessage: 'rejected 15 span(s): trace already holds max_spans_per_trace spans' } });
+    expect(await answer.json()).toEqual({
+      partialSuccess: { rejectedSpans: '15', errorMessage: 'rejected 15 span(s): trace already holds max_spans_per_trace spans' },
+    });
     expect(await metric(apiUrl, /^llm_monitor_receiver_spans_refused_total\{reason="trace_full"\} (\d+)$/m)).toBe(15);
     const session = (await (await fetch(`${apiUrl}/api/monitoring/sessions/${'ab'.repeat(16)}`)).json()) as { llm_calls: unknown[] };
     expect(session.llm_calls).toHaveLength(10);
@@ -182,11 +222,28 @@ describe('honest refusals', () => {
 describe('bounded answers', () => {
   it('/readyz reports memory, and says degraded as orphan traces near their bound', async () => {
     const { apiUrl, otlpTracesUrl } = await started({ maxOrphanTraces: 100 });
-    const ready = (await (await fetch(`${apiUrl}/readyz`)).json()) as { status: string; components: Record<string, { status: string; details: Record<string, number> }> };
+    const ready = (await (await fetch(`${apiUrl}/readyz`)).json()) as {
+      status: string;
+      components: Record<string, { status: string; details: Record<string, number> }>;
+    };
     expect(ready.components.memory!.status).toBe('healthy');
-    expect(ready.components.memory!.details).toMatchObject({ rss_bytes: expect.any(Number), heap_limit_bytes: expect.any(Number), held_bytes: expect.any(Number), orphan_traces: 0, max_orphan_traces: 100 });
+    expect(ready.components.memory!.details).toMatchObject({
+      rss_bytes: expect.any(Number),
+      heap_limit_bytes: expect.any(Number),
+      held_bytes: expect.any(Number),
+      orphan_traces: 0,
+      max_orphan_traces: 100,
+    });
     // Plain HTTP root spans: traces that are no session.
-    const plain = Array.from({ length: 95 }, (_, i) => ({ traceId: traceIdOf(1000 + i), spanId: spanIdOf(i), name: 'GET /', kind: 2, startTimeUnixNano: nanos(NOW), endTimeUnixNano: nanos(NOW + 1), attributes: wire.attributes({ 'http.route': wire.string('/') }) }));
+    const plain = Array.from({ length: 95 }, (_, i) => ({
+      traceId: traceIdOf(1000 + i),
+      spanId: spanIdOf(i),
+      name: 'GET /',
+      kind: 2,
+      startTimeUnixNano: nanos(NOW),
+      endTimeUnixNano: nanos(NOW + 1),
+      attributes: wire.attributes({ 'http.route': wire.string('/') }),
+    }));
     expect((await post(otlpTracesUrl, encodeTraceRequest([{ resource: [], spans: plain }]))).status).toBe(200);
     const filling = (await (await fetch(`${apiUrl}/readyz`)).json()) as typeof ready;
     expect(filling.status).toBe('degraded');
@@ -197,7 +254,9 @@ describe('bounded answers', () => {
     const { apiUrl, otlpTracesUrl } = await started();
     for (let from = 0; from < 1500; from += 500) expect((await post(otlpTracesUrl, runningSessions(500, from))).status).toBe(200);
     const socket = new WebSocket(`${apiUrl.replace('http', 'ws')}/ws/monitoring`);
-    const snapshot = await new Promise<{ active_sessions: { content_preview: string }[]; active_total: number }>((resolve) => socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString('utf8')) as never)));
+    const snapshot = await new Promise<{ active_sessions: { content_preview: string }[]; active_total: number }>((resolve) =>
+      socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString('utf8')) as never)),
+    );
     socket.close();
     expect(snapshot.active_total).toBe(1500);
     expect(snapshot.active_sessions).toHaveLength(1000);

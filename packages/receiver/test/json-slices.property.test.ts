@@ -29,7 +29,8 @@ function expectSameAsJsonParse(text: string): void {
 }
 
 /** JSON text of a value, with whitespace of every allowed kind between tokens now and then. */
-const spaced = (value: unknown, indent: number): string => JSON.stringify(value, null, indent === 0 ? undefined : '\t \r\n'.slice(0, indent));
+const spaced = (value: unknown, indent: number): string =>
+  JSON.stringify(value, null, indent === 0 ? undefined : '\t \r\n'.slice(0, indent));
 
 const requestShaped = fc
   .record({
@@ -41,31 +42,51 @@ const requestShaped = fc
   })
   .map(({ resource, spans, scope, extra, snake }) => ({
     ...extra,
-    [snake ? 'resource_spans' : 'resourceSpans']: [{ resource, [snake ? 'scope_spans' : 'scopeSpans']: [{ scope, spans }, { spans: [] }] }, 7, null],
+    [snake ? 'resource_spans' : 'resourceSpans']: [
+      { resource, [snake ? 'scope_spans' : 'scopeSpans']: [{ scope, spans }, { spans: [] }] },
+      7,
+      null,
+    ],
   }));
 
 describe('parseJsonRequestSteps', () => {
-  it('gives JSON.parse\'s value for request-shaped JSON, however spaced', () => {
+  it("gives JSON.parse's value for request-shaped JSON, however spaced", () => {
     fc.assert(
       fc.property(requestShaped, fc.integer({ min: 0, max: 4 }), (request, indent) => expectSameAsJsonParse(spaced(request, indent))),
       { numRuns: RUNS },
     );
   });
 
-  it('gives JSON.parse\'s value or error for any JSON and any text', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => expectSameAsJsonParse(JSON.stringify(value))), { numRuns: RUNS });
-    fc.assert(fc.property(fc.string(), (text) => expectSameAsJsonParse(text)), { numRuns: RUNS });
+  it("gives JSON.parse's value or error for any JSON and any text", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => expectSameAsJsonParse(JSON.stringify(value))),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(fc.string(), (text) => expectSameAsJsonParse(text)),
+      { numRuns: RUNS },
+    );
   });
 
   it('fails where JSON.parse fails on request-shaped JSON cut, altered or extended anywhere', () => {
     fc.assert(
-      fc.property(requestShaped, fc.nat(), fc.constantFrom('', ',', '}', ']', '"', '\\', ':', '{', '[', 'x', ' ', '\u0000'), fc.constantFrom('cut', 'insert', 'replace'), (request, at, piece, how) => {
-        const text = JSON.stringify(request);
-        const position = at % (text.length + 1);
-        const altered =
-          how === 'cut' ? text.slice(0, position) : how === 'insert' ? text.slice(0, position) + piece + text.slice(position) : text.slice(0, position) + piece + text.slice(position + 1);
-        expectSameAsJsonParse(altered);
-      }),
+      fc.property(
+        requestShaped,
+        fc.nat(),
+        fc.constantFrom('', ',', '}', ']', '"', '\\', ':', '{', '[', 'x', ' ', '\u0000'),
+        fc.constantFrom('cut', 'insert', 'replace'),
+        (request, at, piece, how) => {
+          const text = JSON.stringify(request);
+          const position = at % (text.length + 1);
+          const altered =
+            how === 'cut'
+              ? text.slice(0, position)
+              : how === 'insert'
+                ? text.slice(0, position) + piece + text.slice(position)
+                : text.slice(0, position) + piece + text.slice(position + 1);
+          expectSameAsJsonParse(altered);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -74,7 +95,9 @@ describe('parseJsonRequestSteps', () => {
     const one = JSON.parse(asJson(await sdkSpans()).toString('utf8')) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
     // The same spans many times over: a body of several MiB.
     const spans = Array.from({ length: 6000 }, () => one.resourceSpans[0]!.scopeSpans[0]!.spans).flat();
-    const text = JSON.stringify({ resourceSpans: [{ ...one.resourceSpans[0], scopeSpans: [{ ...one.resourceSpans[0]!.scopeSpans[0], spans }] }] });
+    const text = JSON.stringify({
+      resourceSpans: [{ ...one.resourceSpans[0], scopeSpans: [{ ...one.resourceSpans[0]!.scopeSpans[0], spans }] }],
+    });
     expect(text.length).toBeGreaterThan(4 * 1024 * 1024);
     const steps = parseJsonRequestSteps(text);
     let yields = 0;

@@ -8,7 +8,17 @@ import type { LiveClient } from '../src/live/live-hub.js';
 import { subscriptionOf } from '../src/live/subscriptions.js';
 import { session } from './session-fixture.js';
 
-const stage = (name: string, at: string): StageRecord => ({ stage: name, start_time: at, end_time: null, duration_ms: null, message: '', progress: 0, status: 'running', error: null, metadata: {} });
+const stage = (name: string, at: string): StageRecord => ({
+  stage: name,
+  start_time: at,
+  end_time: null,
+  duration_ms: null,
+  message: '',
+  progress: 0,
+  status: 'running',
+  error: null,
+  metadata: {},
+});
 
 describe('eventsBetween', () => {
   it('sends each stage once, whatever order stages arrive in', () => {
@@ -21,14 +31,18 @@ describe('eventsBetween', () => {
   });
 
   it('sends token text once, and resets it when the text was re-cut', () => {
-    const before = seenStateOf(session({ streamed_tokens: ['Hel'], token_counts: { input: null, output: null, total: null, streamed: 1 } }));
+    const before = seenStateOf(
+      session({ streamed_tokens: ['Hel'], token_counts: { input: null, output: null, total: null, streamed: 1 } }),
+    );
     const grown = session({ streamed_tokens: ['Hel', 'lo'], token_counts: { input: null, output: null, total: null, streamed: 2 } });
     expect(eventsBetween(before, grown)).toEqual([{ type: 'tokens', session_id: 's', count: 1, total: 2, text: 'lo' }]);
     // The final span replaced the live markers: same tokens, cut differently.
     const recut = session({ streamed_tokens: ['He', 'llo'], token_counts: { input: null, output: null, total: null, streamed: 2 } });
     expect(eventsBetween(seenStateOf(grown), recut)).toEqual([]);
     const changed = session({ streamed_tokens: ['Hi there'], token_counts: { input: null, output: null, total: null, streamed: 2 } });
-    expect(eventsBetween(seenStateOf(grown), changed)).toEqual([{ type: 'tokens', session_id: 's', count: 0, total: 2, text: 'Hi there', text_reset: true }]);
+    expect(eventsBetween(seenStateOf(grown), changed)).toEqual([
+      { type: 'tokens', session_id: 's', count: 0, total: 2, text: 'Hi there', text_reset: true },
+    ]);
   });
 
   it('announces a step running, then its end once with its intermediate result; a step first seen ended only ends', () => {
@@ -36,9 +50,15 @@ describe('eventsBetween', () => {
     const call = running.steps[0]!;
     expect(eventsBetween(undefined, running).map((event) => event.type)).toEqual(['session_started', 'step_started']);
     expect(eventsBetween(seenStateOf(running), running)).toEqual([]);
-    const ended = session({ steps: [{ ...call, end_time: '2026-01-01T00:00:01.000Z', duration_ms: 5, status: 'ok', output_preview: 'x'.repeat(2000) }] });
+    const ended = session({
+      steps: [{ ...call, end_time: '2026-01-01T00:00:01.000Z', duration_ms: 5, status: 'ok', output_preview: 'x'.repeat(2000) }],
+    });
     const [completed] = eventsBetween(seenStateOf(running), ended);
-    expect(completed).toMatchObject({ type: 'step_completed', session_id: 's', step: { span_id: call.span_id, status: 'ok', duration_ms: 5 } });
+    expect(completed).toMatchObject({
+      type: 'step_completed',
+      session_id: 's',
+      step: { span_id: call.span_id, status: 'ok', duration_ms: 5 },
+    });
     // Previews are cut like a summary's: the whole step is one REST call away.
     expect((completed as Extract<LiveEvent, { type: 'step_completed' }>).step.output_preview).toHaveLength(500);
     expect(eventsBetween(seenStateOf(ended), ended)).toEqual([]);
@@ -49,7 +69,10 @@ describe('eventsBetween', () => {
     const started = session({ metadata: { region: 'eu' } });
     expect(eventsBetween(undefined, started)[0]).toMatchObject({ type: 'session_started', metadata: { region: 'eu' } });
     const done = session({ status: 'completed', result_preview: 'the answer' });
-    expect(eventsBetween(seenStateOf(started), done).at(-1)).toMatchObject({ type: 'session_completed', session: { result_preview: 'the answer' } });
+    expect(eventsBetween(seenStateOf(started), done).at(-1)).toMatchObject({
+      type: 'session_completed',
+      session: { result_preview: 'the answer' },
+    });
   });
 
   it('starts a session again when an ended one comes back', () => {
@@ -106,13 +129,15 @@ describe('LiveHub', () => {
     // Ended before this subscriber could see it running: not its business.
     store.upsert(session({ session_id: 'quick', status: 'completed' }), 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(watcher.received.map((event) => `${event.type} ${'session_id' in event ? event.session_id : event.session.session_id}`)).toEqual([
-      'session_started tmp',
-      // The fixture's session is one running LLM call: a step, announced as it starts.
-      'step_started tmp',
-      'session_renamed real',
-      'session_failed real',
-    ]);
+    expect(watcher.received.map((event) => `${event.type} ${'session_id' in event ? event.session_id : event.session.session_id}`)).toEqual(
+      [
+        'session_started tmp',
+        // The fixture's session is one running LLM call: a step, announced as it starts.
+        'step_started tmp',
+        'session_renamed real',
+        'session_failed real',
+      ],
+    );
     disconnect();
     expect(hub.listening).toBe(false);
   });

@@ -10,10 +10,18 @@ import { describeSubscription, subscriptionOfMessage, subscriptionOfQuery } from
 import type { LiveParameters } from '../src/live/subscriptions.js';
 import { session } from './session-fixture.js';
 
-const EVERY_NAME: Required<LiveFilter> = { sessions: ['a', 'b'], status: ['active', 'failed'], model: 'm', task: 't', processor_type: 'batch', conversation: 'c-1' };
+const EVERY_NAME: Required<LiveFilter> = {
+  sessions: ['a', 'b'],
+  status: ['active', 'failed'],
+  model: 'm',
+  task: 't',
+  processor_type: 'batch',
+  conversation: 'c-1',
+};
 
 /** The same parameters as a URL gives them: lists comma-separated. */
-const asQuery = (filter: LiveFilter): LiveParameters => Object.fromEntries(Object.entries(filter).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]));
+const asQuery = (filter: LiveFilter): LiveParameters =>
+  Object.fromEntries(Object.entries(filter).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]));
 
 /** The code and message a subscription is refused with. */
 function refusal(read: () => unknown): { code: string; message: string } {
@@ -51,7 +59,9 @@ describe('live subscriptions', () => {
 
   it('take the deprecated session for sessions, in a URL and in a message, and refuse both at once', () => {
     expect(subscriptionOfQuery({ session: 'a,b' })).toEqual(subscriptionOfQuery({ sessions: 'a,b' }));
-    expect(subscriptionOfMessage({ type: 'subscribe', session: ['a'] } as LiveParameters)).toEqual(subscriptionOfMessage({ sessions: ['a'] }));
+    expect(subscriptionOfMessage({ type: 'subscribe', session: ['a'] } as LiveParameters)).toEqual(
+      subscriptionOfMessage({ sessions: ['a'] }),
+    );
     expect(refusal(() => subscriptionOfQuery({ session: 'a', sessions: 'b' }))).toEqual({
       code: LIVE_ERROR_CODES.BAD_PARAMETER,
       message: 'sessions and its deprecated alias session were both given: give sessions only',

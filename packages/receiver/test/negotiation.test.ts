@@ -39,7 +39,16 @@ describe('preferredMediaType', () => {
     expect(preferredMediaType('image/png', page)).toBe(HTML);
     expect(preferredMediaType('', page)).toBe(HTML);
     expect(preferredMediaType('application/json;q=0, text/html;q=0', [JSON_MEDIA_TYPE, HTML])).toBe(JSON_MEDIA_TYPE);
-    for (const accept of [';;;', ',,,', 'application/json;q=abc', '"', 'text/html; charset="utf', 'garbage', '*/*;q=', 'a/b;x=1,'.repeat(2000)]) {
+    for (const accept of [
+      ';;;',
+      ',,,',
+      'application/json;q=abc',
+      '"',
+      'text/html; charset="utf',
+      'garbage',
+      '*/*;q=',
+      'a/b;x=1,'.repeat(2000),
+    ]) {
       expect(() => preferredMediaType(accept, page), accept).not.toThrow();
     }
     // An unreadable q-value accepts nothing.
@@ -59,7 +68,9 @@ describe('the list endpoints by Accept', () => {
   let receiver: Receiver;
   beforeAll(async () => {
     receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent' });
-    await receiver.otlpServer.inject(oneSpanRequest({ traceId: '1'.repeat(32), spanId: '1'.repeat(16), name: 'chat m', attributes: { 'gen_ai.request.model': 'm' } }));
+    await receiver.otlpServer.inject(
+      oneSpanRequest({ traceId: '1'.repeat(32), spanId: '1'.repeat(16), name: 'chat m', attributes: { 'gen_ai.request.model': 'm' } }),
+    );
     await receiver.historyWriter.flush();
   });
   afterAll(() => receiver.close());

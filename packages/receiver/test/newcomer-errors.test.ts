@@ -55,7 +55,12 @@ async function listenFailure(receiver: Receiver): Promise<LlmMonitorError> {
 describe('an exporter pointed at the API port', () => {
   it('is told, in the API error shape, that this is the API port and where OTLP goes', async () => {
     const receiver = await receiverWith({ port: 8000, otlpPort: 4318 });
-    const response = await receiver.apiServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, payload: Buffer.alloc(4) });
+    const response = await receiver.apiServer.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/x-protobuf' },
+      payload: Buffer.alloc(4),
+    });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({
       statusCode: 404,
@@ -69,7 +74,12 @@ describe('an exporter pointed at the API port', () => {
   it('is told that metrics and logs are not taken, with the traces URL that is', async () => {
     const receiver = await receiverWith({ port: 8000, otlpPort: 4318 });
     for (const signal of ['metrics', 'logs']) {
-      const response = await receiver.apiServer.inject({ method: 'POST', url: `/v1/${signal}`, headers: { 'content-type': 'application/json' }, payload: '{}' });
+      const response = await receiver.apiServer.inject({
+        method: 'POST',
+        url: `/v1/${signal}`,
+        headers: { 'content-type': 'application/json' },
+        payload: '{}',
+      });
       expect(response.statusCode).toBe(404);
       expect(response.json().code).toBe('LLMMON_ERR_ROUTE_NOT_FOUND');
       expect(response.json().message).toBe(
@@ -81,19 +91,33 @@ describe('an exporter pointed at the API port', () => {
   it('names the OTLP port actually bound when otlp_port is 0', async () => {
     const receiver = await receiverWith({ port: 0, otlpPort: 0 });
     const { apiUrl, otlpTracesUrl } = await receiver.listen();
-    const response = await fetch(`${apiUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[]}' });
+    const response = await fetch(`${apiUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"resourceSpans":[]}',
+    });
     expect(response.status).toBe(404);
     const body = (await response.json()) as { code: string; message: string };
     expect(body.code).toBe('LLMMON_ERR_ROUTE_NOT_FOUND');
     expect(body.message).toContain(`send OTLP to ${otlpTracesUrl} `);
     // And that URL takes the same request.
-    expect((await fetch(otlpTracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[]}' })).status).toBe(200);
+    expect(
+      (await fetch(otlpTracesUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[]}' }))
+        .status,
+    ).toBe(200);
   });
 
   it('is given the host it used when the servers bind to every interface', async () => {
     const receiver = await receiverWith({ host: '0.0.0.0', port: 8000, otlpPort: 4318 });
-    const response = await receiver.apiServer.inject({ method: 'POST', url: '/v1/traces', headers: { host: 'monitor.example:8000' }, payload: '' });
-    expect(response.json().message).toContain('send OTLP to http://monitor.example:4318/v1/traces (OTEL_EXPORTER_OTLP_ENDPOINT=http://monitor.example:4318)');
+    const response = await receiver.apiServer.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { host: 'monitor.example:8000' },
+      payload: '',
+    });
+    expect(response.json().message).toContain(
+      'send OTLP to http://monitor.example:4318/v1/traces (OTEL_EXPORTER_OTLP_ENDPOINT=http://monitor.example:4318)',
+    );
   });
 
   it('leaves other unknown paths with the plain answer', async () => {
@@ -127,7 +151,11 @@ describe('a port that cannot be had', () => {
     const receiver = await receiverWith({ port: 0, otlpPort: taken });
     const error = await listenFailure(receiver);
     expect(error.code).toBe('LLMMON_ERR_PORT_IN_USE');
-    expect(error.message).toMatch(new RegExp(`^the OTLP/HTTP server cannot listen on 127\\.0\\.0\\.1:${taken}: the port is already in use \\(another llm-monitor, or an OpenTelemetry Collector\\?\\)`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^the OTLP/HTTP server cannot listen on 127\\.0\\.0\\.1:${taken}: the port is already in use \\(another llm-monitor, or an OpenTelemetry Collector\\?\\)`,
+      ),
+    );
     expect(error.message).toContain('choose another port with --otlp-port or LLM_MONITOR_OTLP_PORT (otlp_port in the config file)');
     expect(receiver.apiServer.server.listening).toBe(false);
     expect(receiver.otlpServer.server.listening).toBe(false);
@@ -138,7 +166,9 @@ describe('a port that cannot be had', () => {
     const receiver = await receiverWith({ host: '192.0.2.1', port: 0, otlpPort: 0 });
     const error = await listenFailure(receiver);
     expect(error.code).toBe('LLMMON_ERR_CONFIG');
-    expect(error.message).toMatch(/^the OTLP\/HTTP server cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine\. Choose the interface with --host or LLM_MONITOR_HOST/);
+    expect(error.message).toMatch(
+      /^the OTLP\/HTTP server cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine\. Choose the interface with --host or LLM_MONITOR_HOST/,
+    );
   });
 });
 

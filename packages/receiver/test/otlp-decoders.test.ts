@@ -59,7 +59,13 @@ describe('OTLP decoders', () => {
               numbers: { array: [wire.int(1), wire.int(2), wire.int(3)] },
               'gen_ai.request.model': wire.string('fixture-model'),
             }),
-            events: [{ timeUnixNano: BigInt(sdkRoot.events[0]!.time[0]) * 1_000_000_000n + BigInt(sdkRoot.events[0]!.time[1]), name: 'tokens', attributes: wire.attributes({ 'llm_monitor.tokens.count': wire.int(3) }) }],
+            events: [
+              {
+                timeUnixNano: BigInt(sdkRoot.events[0]!.time[0]) * 1_000_000_000n + BigInt(sdkRoot.events[0]!.time[1]),
+                name: 'tokens',
+                attributes: wire.attributes({ 'llm_monitor.tokens.count': wire.int(3) }),
+              },
+            ],
             status: { code: 2, message: 'boom' },
           },
           {
@@ -75,7 +81,8 @@ describe('OTLP decoders', () => {
         ],
       },
     ]);
-    const byName = (decoded: ReturnType<typeof decodeTraceRequestProtobuf>) => [...decoded.spans].sort((a, b) => a.name.localeCompare(b.name));
+    const byName = (decoded: ReturnType<typeof decodeTraceRequestProtobuf>) =>
+      [...decoded.spans].sort((a, b) => a.name.localeCompare(b.name));
     expect(byName(decodeTraceRequestProtobuf(handMade))).toEqual(byName(fromSdk));
   });
 
@@ -178,7 +185,10 @@ describe('hostile input', () => {
                     {
                       ...ids,
                       attributes: [
-                        { key: '__proto__', value: { kvlistValue: { values: [{ key: 'llm_monitor.span_type', value: { stringValue: 'session' } }] } } },
+                        {
+                          key: '__proto__',
+                          value: { kvlistValue: { values: [{ key: 'llm_monitor.span_type', value: { stringValue: 'session' } }] } },
+                        },
                       ],
                     },
                   ],
@@ -197,7 +207,18 @@ describe('hostile input', () => {
 
   it('passes times no date can hold on as they are, and unreadable ones as NaN: the session builder judges and counts them', () => {
     const decoded = decodeTraceRequestJson({
-      resourceSpans: [{ scopeSpans: [{ spans: [{ ...ids, startTimeUnixNano: 1e300, endTimeUnixNano: '9'.repeat(40) }, { ...ids, startTimeUnixNano: 'soon' }] }] }],
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                { ...ids, startTimeUnixNano: 1e300, endTimeUnixNano: '9'.repeat(40) },
+                { ...ids, startTimeUnixNano: 'soon' },
+              ],
+            },
+          ],
+        },
+      ],
     });
     expect(decoded.spans[0]!.startTimeUnixMs).toBe(1e294);
     expect(decoded.spans[0]!.endTimeUnixMs).toBeGreaterThan(1e33);

@@ -56,7 +56,10 @@ describe('POST /v1/traces', () => {
     expect(protobuf.statusCode).toBe(200);
     expect(receiver.pipeline.store.get(spans[0]!.spanContext().traceId)?.model).toBe('fixture-model');
 
-    const json = await post(gzipSync(sessionRequest(1, 'c'.repeat(32))), { 'content-type': 'application/json', 'content-encoding': 'GZIP' });
+    const json = await post(gzipSync(sessionRequest(1, 'c'.repeat(32))), {
+      'content-type': 'application/json',
+      'content-encoding': 'GZIP',
+    });
     expect(json.statusCode).toBe(200);
     expect(receiver.pipeline.store.get('c'.repeat(32))?.model).toBe('m');
   });
@@ -129,7 +132,12 @@ describe('POST /v1/traces', () => {
   });
 
   it('answers 404 with a Status for other paths', async () => {
-    const response = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/metrics', payload: '{}', headers: { 'content-type': 'application/json' } });
+    const response = await receiver.otlpServer.inject({
+      method: 'POST',
+      url: '/v1/metrics',
+      payload: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.statusCode).toBe(404);
     expect(response.json().message).toMatch(/^LLMMON_ERR_ROUTE_NOT_FOUND/);
   });

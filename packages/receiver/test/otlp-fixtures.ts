@@ -68,11 +68,7 @@ export function deeplyNestedProtobuf(depth: number): Buffer {
   let value = lengthPrefixed(1, Buffer.from('leaf')); // AnyValue { string_value }
   for (let i = 0; i < depth; i += 1) value = lengthPrefixed(5, lengthPrefixed(1, value)); // AnyValue { array_value { values } }
   const keyValue = Buffer.concat([lengthPrefixed(1, Buffer.from('deep')), lengthPrefixed(2, value)]);
-  const span = Buffer.concat([
-    lengthPrefixed(1, Buffer.alloc(16, 1)),
-    lengthPrefixed(2, Buffer.alloc(8, 2)),
-    lengthPrefixed(9, keyValue),
-  ]);
+  const span = Buffer.concat([lengthPrefixed(1, Buffer.alloc(16, 1)), lengthPrefixed(2, Buffer.alloc(8, 2)), lengthPrefixed(9, keyValue)]);
   return lengthPrefixed(1, lengthPrefixed(2, lengthPrefixed(2, span)));
 }
 
@@ -84,12 +80,29 @@ export function deeplyNestedJson(depth: number): string {
 }
 
 /** One running span, as the OTLP/JSON request an exporter would send: for tests that need one session. */
-export function oneSpanRequest(span: { traceId: string; spanId: string; name: string; attributes: Record<string, string> }): { method: 'POST'; url: string; headers: Record<string, string>; payload: object } {
+export function oneSpanRequest(span: { traceId: string; spanId: string; name: string; attributes: Record<string, string> }): {
+  method: 'POST';
+  url: string;
+  headers: Record<string, string>;
+  payload: object;
+} {
   const attributes = Object.entries(span.attributes).map(([key, value]) => ({ key, value: { stringValue: value } }));
   return {
     method: 'POST',
     url: '/v1/traces',
     headers: { 'content-type': 'application/json' },
-    payload: { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: span.traceId, spanId: span.spanId, name: span.name, startTimeUnixNano: '1763812800000000000', attributes }] }] }] },
+    payload: {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                { traceId: span.traceId, spanId: span.spanId, name: span.name, startTimeUnixNano: '1763812800000000000', attributes },
+              ],
+            },
+          ],
+        },
+      ],
+    },
   };
 }

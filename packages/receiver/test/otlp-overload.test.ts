@@ -92,7 +92,9 @@ function sendOn(socket: Socket, url: URL): Promise<{ status: number; retryAfter:
       const status = Number(/^HTTP\/1\.1 (\d+)/.exec(response)?.[1]);
       resolve({ status, retryAfter: /\r\nretry-after: (\d+)/i.exec(response)?.[1], body: response });
     });
-    socket.write(`POST /v1/traces HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`);
+    socket.write(
+      `POST /v1/traces HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`,
+    );
   });
 }
 
@@ -102,11 +104,17 @@ describe('admission slots', () => {
     const { otlpTracesUrl } = await receiver.listen();
     const url = new URL(otlpTracesUrl);
     // A large gzip body takes the receiver a while to inflate and decode: the clients are gone by then.
-    const spans = Array.from({ length: 4000 }, (_, i) => ({ traceId: 'ab'.repeat(16), spanId: (i + 1).toString(16).padStart(16, '0'), name: 'x'.repeat(50) }));
+    const spans = Array.from({ length: 4000 }, (_, i) => ({
+      traceId: 'ab'.repeat(16),
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      name: 'x'.repeat(50),
+    }));
     const body = gzipSync(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }));
     for (let i = 0; i < 6; i += 1) {
       const socket = await openConnection(url);
-      socket.write(`POST /v1/traces HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.write(
+        `POST /v1/traces HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
       socket.end(body);
       socket.destroy();
     }
@@ -121,7 +129,10 @@ describe('admission slots', () => {
   });
 
   it('come back when an upload stalls past the request timeout, and shutdown does not wait for it', async () => {
-    receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', otlpMaxConcurrentRequests: 1 }, { requestTimeoutMs: 300, shutdownGraceMs: 200 });
+    receiver = await buildReceiver(
+      { port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', otlpMaxConcurrentRequests: 1 },
+      { requestTimeoutMs: 300, shutdownGraceMs: 200 },
+    );
     const { otlpTracesUrl } = await receiver.listen();
     const stalled = await halfSentRequest(new URL(otlpTracesUrl));
     await new Promise((resolve) => setTimeout(resolve, 600));

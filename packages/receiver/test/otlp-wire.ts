@@ -130,7 +130,10 @@ function span(spanRecord: WireSpan): Writer {
     .lengthDelimited(1, Buffer.from(spanRecord.traceId, 'hex'))
     .lengthDelimited(2, Buffer.from(spanRecord.spanId, 'hex'));
   if (spanRecord.parentSpanId) writer.lengthDelimited(4, Buffer.from(spanRecord.parentSpanId, 'hex'));
-  writer.string(5, spanRecord.name).tag(6, 0).varint(spanRecord.kind ?? 1);
+  writer
+    .string(5, spanRecord.name)
+    .tag(6, 0)
+    .varint(spanRecord.kind ?? 1);
   writer.fixed64(7, spanRecord.startTimeUnixNano).fixed64(8, spanRecord.endTimeUnixNano);
   for (const attribute of spanRecord.attributes) writer.lengthDelimited(9, keyValue(attribute));
   for (const event of spanRecord.events ?? []) {
@@ -139,7 +142,8 @@ function span(spanRecord: WireSpan): Writer {
     writer.lengthDelimited(11, eventWriter);
   }
   if (spanRecord.droppedEventsCount) writer.tag(12, 0).varint(spanRecord.droppedEventsCount);
-  if (spanRecord.status) writer.lengthDelimited(15, new Writer().string(2, spanRecord.status.message).tag(3, 0).varint(spanRecord.status.code));
+  if (spanRecord.status)
+    writer.lengthDelimited(15, new Writer().string(2, spanRecord.status.message).tag(3, 0).varint(spanRecord.status.code));
   return writer;
 }
 

@@ -27,7 +27,12 @@ describe("the receiver's self-metrics", () => {
 
   it('show live clients by transport, the events sent to them, and drops', async () => {
     const received: unknown[] = [];
-    const disconnect = receiver.hub.connect({ subscription: subscriptionOf(undefined, {}), transport: 'sse', deliver: (events) => received.push(...events), close: () => undefined });
+    const disconnect = receiver.hub.connect({
+      subscription: subscriptionOf(undefined, {}),
+      transport: 'sse',
+      deliver: (events) => received.push(...events),
+      close: () => undefined,
+    });
     receiver.pipeline.store.upsert(session({ session_id: 'live', status: 'active' }), 0);
     await new Promise((resolve) => setTimeout(resolve, 50));
     receiver.hub.droppedTooSlow('websocket', 3);
@@ -47,7 +52,12 @@ describe("the receiver's self-metrics", () => {
 
   it('show request sizes of what the OTLP endpoint read', async () => {
     const body = JSON.stringify({ resourceSpans: [] });
-    const response = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/json' }, payload: body });
+    const response = await receiver.otlpServer.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
     expect(response.statusCode).toBe(200);
     const text = await metrics();
     expect(text).toMatch(/^llm_monitor_receiver_request_size_bytes_count\{encoding="json"\} 1$/m);

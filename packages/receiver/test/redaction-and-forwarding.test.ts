@@ -78,7 +78,12 @@ describe('createRedactor', () => {
 
 describe('redaction in the receiver', () => {
   it('keeps content out of what is stored and served', async () => {
-    receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactContent: true, redactAttributes: ['llm_monitor.metadata.customer'] });
+    receiver = await buildReceiver({
+      storageUrl: 'memory:',
+      logLevel: 'silent',
+      redactContent: true,
+      redactAttributes: ['llm_monitor.metadata.customer'],
+    });
     await receiver.otlpServer.inject(
       oneSpanRequest({
         traceId: '3'.repeat(32),
@@ -116,14 +121,20 @@ describe('forwarding to another OTLP endpoint', () => {
     receiver = await buildReceiver({
       port: 0,
       otlpPort: 0,
-      storageUrl: 'memory:', logLevel: 'silent',
+      storageUrl: 'memory:',
+      logLevel: 'silent',
       forwardEndpoint: `http://127.0.0.1:${address.port}/v1/traces`,
       forwardHeaders: ['X-Scope-OrgID=llm'],
     });
     const { otlpTracesUrl } = await receiver.listen();
 
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: otlpTracesUrl, compression: 'gzip' as never }))] });
-    provider.getTracer('t').startSpan('chat m', { attributes: { 'gen_ai.request.model': 'm' } }).end();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: otlpTracesUrl, compression: 'gzip' as never }))],
+    });
+    provider
+      .getTracer('t')
+      .startSpan('chat m', { attributes: { 'gen_ai.request.model': 'm' } })
+      .end();
     await provider.forceFlush();
     await provider.shutdown();
     await receiver.forwarder!.drain();
@@ -145,7 +156,12 @@ describe('forwarding to another OTLP endpoint', () => {
     await new Promise<void>((resolve) => downstream!.listen(0, '127.0.0.1', resolve));
     const { port } = downstream.address() as { port: number };
     receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', forwardEndpoint: `http://127.0.0.1:${port}/v1/traces` });
-    const response = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    const response = await receiver.otlpServer.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    });
     expect(response.statusCode).toBe(200);
     await receiver.forwarder!.drain();
     expect(receiver.forwarder!.stats()).toMatchObject({ forwarded: 0, failed: 1 });
@@ -155,28 +171,62 @@ describe('forwarding to another OTLP endpoint', () => {
 describe('redaction rules and configuration a review found wrong once', () => {
   it('ignores the g and y flags, which would make every other key slip through', () => {
     const redact = createRedactor({ content: false, attributes: ['/secret/gy'], mode: 'drop' })!;
-    const [one, two] = redact([record({ 'app.secret.a': 1, 'app.secret.b': 2, 'app.secret.c': 3 }), record({ 'app.secret.a': 1, 'app.secret.b': 2 })]);
+    const [one, two] = redact([
+      record({ 'app.secret.a': 1, 'app.secret.b': 2, 'app.secret.c': 3 }),
+      record({ 'app.secret.a': 1, 'app.secret.b': 2 }),
+    ]);
     expect(one!.attributes).toEqual({});
     expect(two!.attributes).toEqual({});
   });
 
   it('masks error texts that can quote content', () => {
     const redact = createRedactor({ content: true, attributes: [], mode: 'mask' })!;
-    const failed = { ...record({}, [{ name: 'exception', timeUnixMs: 1, attributes: { 'exception.message': 'cannot parse: my secret answer', 'exception.type': 'SyntaxError' } }]), status: { code: 2 as const, message: 'cannot parse: my secret answer' } };
+    const failed = {
+      ...record({}, [
+        {
+          name: 'exception',
+          timeUnixMs: 1,
+          attributes: { 'exception.message': 'cannot parse: my secret answer', 'exception.type': 'SyntaxError' },
+        },
+      ]),
+      status: { code: 2 as const, message: 'cannot parse: my secret answer' },
+    };
     const [span] = redact([failed]);
     expect(span!.status.message).toBe(MASK);
     expect(span!.events[0]!.attributes).toEqual({ 'exception.message': MASK, 'exception.type': 'SyntaxError' });
   });
 
   it('refuses bad rules, bad headers and unannounced unredacted forwarding, naming the problem', async () => {
-    await expect(buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactAttributes: ['/([/'] })).rejects.toThrow(/LLMMON_ERR_CONFIG|not a valid regular expression/);
-    await expect(buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardHeaders: ['no-equals'] })).rejects.toThrow(/expected Name=value/);
-    await expect(buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces' })).rejects.toThrow(/forward_unredacted/);
-    const allowed = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces', forwardUnredacted: true });
+    await expect(buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactAttributes: ['/([/'] })).rejects.toThrow(
+      /LLMMON_ERR_CONFIG|not a valid regular expression/,
+    );
+    await expect(
+      buildReceiver({
+        storageUrl: 'memory:',
+        logLevel: 'silent',
+        forwardEndpoint: 'http://127.0.0.1:1/v1/traces',
+        forwardHeaders: ['no-equals'],
+      }),
+    ).rejects.toThrow(/expected Name=value/);
+    await expect(
+      buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', redactContent: true, forwardEndpoint: 'http://127.0.0.1:1/v1/traces' }),
+    ).rejects.toThrow(/forward_unredacted/);
+    const allowed = await buildReceiver({
+      storageUrl: 'memory:',
+      logLevel: 'silent',
+      redactContent: true,
+      forwardEndpoint: 'http://127.0.0.1:1/v1/traces',
+      forwardUnredacted: true,
+    });
     await allowed.close();
   });
 
   it('keeps a regular expression with commas whole in a comma-separated list', () => {
-    expect(resolveConfig({ env: { LLM_MONITOR_REDACT_ATTRIBUTES: 'user.email,/^x{1,3}$/,/a,b/i,plain' } }).redactAttributes).toEqual(['user.email', '/^x{1,3}$/', '/a,b/i', 'plain']);
+    expect(resolveConfig({ env: { LLM_MONITOR_REDACT_ATTRIBUTES: 'user.email,/^x{1,3}$/,/a,b/i,plain' } }).redactAttributes).toEqual([
+      'user.email',
+      '/^x{1,3}$/',
+      '/a,b/i',
+      'plain',
+    ]);
   });
 });

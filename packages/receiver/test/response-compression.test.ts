@@ -18,7 +18,14 @@ beforeAll(async () => {
   ({ apiUrl } = await receiver.listen());
   for (let i = 0; i < 20; i++) {
     const id = (i + 1).toString(16).padStart(2, '0');
-    await receiver.otlpServer.inject(oneSpanRequest({ traceId: id.repeat(16), spanId: id.repeat(8), name: 'chat gpt-4o-mini', attributes: { 'gen_ai.request.model': 'gpt-4o-mini' } }));
+    await receiver.otlpServer.inject(
+      oneSpanRequest({
+        traceId: id.repeat(16),
+        spanId: id.repeat(8),
+        name: 'chat gpt-4o-mini',
+        attributes: { 'gen_ai.request.model': 'gpt-4o-mini' },
+      }),
+    );
   }
   await receiver.historyWriter.flush();
 });
@@ -33,13 +40,22 @@ describe('compressed API answers', () => {
     const plain = await receiver.apiServer.inject('/api/monitoring/sessions/recent?limit=20');
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.rawPayload.length).toBeGreaterThan(1024);
-    for (const [acceptEncoding, expected] of [['gzip', 'gzip'], ['gzip, deflate, br, zstd', 'gzip'], ['br', undefined], ['identity', undefined]] as const) {
-      const response = await receiver.apiServer.inject({ url: '/api/monitoring/sessions/recent?limit=20', headers: { 'accept-encoding': acceptEncoding } });
+    for (const [acceptEncoding, expected] of [
+      ['gzip', 'gzip'],
+      ['gzip, deflate, br, zstd', 'gzip'],
+      ['br', undefined],
+      ['identity', undefined],
+    ] as const) {
+      const response = await receiver.apiServer.inject({
+        url: '/api/monitoring/sessions/recent?limit=20',
+        headers: { 'accept-encoding': acceptEncoding },
+      });
       expect(response.headers['content-encoding'], acceptEncoding).toBe(expected);
       if (expected) {
         expect(response.headers['vary']).toBe('accept-encoding');
         // Small answers are compressed at once and say their length; larger ones are streamed, chunked.
-        if (response.headers['content-length'] !== undefined) expect(Number(response.headers['content-length'])).toBe(response.rawPayload.length);
+        if (response.headers['content-length'] !== undefined)
+          expect(Number(response.headers['content-length'])).toBe(response.rawPayload.length);
         expect(response.rawPayload.length).toBeLessThan(plain.rawPayload.length / 2);
       }
       expect(JSON.parse(decoded(expected, response.rawPayload))).toEqual(plain.json());
@@ -56,14 +72,20 @@ describe('compressed API answers', () => {
   });
 
   it('compress a CSV export', async () => {
-    const response = await receiver.apiServer.inject({ url: '/api/monitoring/sessions/recent?format=csv&limit=20', headers: { 'accept-encoding': 'gzip' } });
+    const response = await receiver.apiServer.inject({
+      url: '/api/monitoring/sessions/recent?format=csv&limit=20',
+      headers: { 'accept-encoding': 'gzip' },
+    });
     expect(response.headers['content-encoding']).toBe('gzip');
     expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(decoded('gzip', response.rawPayload).split('\r\n')[0]).toMatch(/^session_id,trace_id,status/);
   });
 
   it('gzip a Prometheus scrape in either format, and keep its media type', async () => {
-    const openMetrics = await receiver.apiServer.inject({ url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT, 'accept-encoding': 'gzip' } });
+    const openMetrics = await receiver.apiServer.inject({
+      url: '/metrics',
+      headers: { accept: PROMETHEUS_ACCEPT, 'accept-encoding': 'gzip' },
+    });
     expect(openMetrics.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     expect(openMetrics.headers['content-encoding']).toBe('gzip');
     const text = decoded('gzip', openMetrics.rawPayload);
@@ -74,14 +96,20 @@ describe('compressed API answers', () => {
     expect(classic.headers['content-encoding']).toBe('gzip');
     expect(decoded('gzip', classic.rawPayload)).toContain('# TYPE llm_monitor_sessions_started_total counter');
     // A scraper that asks for no compression gets none.
-    expect((await receiver.apiServer.inject({ url: '/metrics', headers: { 'accept-encoding': 'identity' } })).headers['content-encoding']).toBeUndefined();
+    expect(
+      (await receiver.apiServer.inject({ url: '/metrics', headers: { 'accept-encoding': 'identity' } })).headers['content-encoding'],
+    ).toBeUndefined();
   });
 });
 
 describe('live streams under compression', () => {
   it('send SSE events uncompressed, each as it is written, even to a client that takes gzip and br', async () => {
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const request = httpRequest(`${apiUrl}/api/monitoring/stream`, { headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br' } }, resolve);
+      const request = httpRequest(
+        `${apiUrl}/api/monitoring/stream`,
+        { headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br' } },
+        resolve,
+      );
       request.on('error', reject);
       request.end();
     });

@@ -37,7 +37,10 @@ function table(rows: Row[]): { fetch: (fromIso: string | undefined, limit: numbe
   };
 }
 
-const sortedIds = (rows: readonly Row[]): string[] => [...rows].sort((a, b) => (a.start_time !== b.start_time ? (a.start_time < b.start_time ? -1 : 1) : a.id < b.id ? -1 : 1)).map((row) => row.id);
+const sortedIds = (rows: readonly Row[]): string[] =>
+  [...rows]
+    .sort((a, b) => (a.start_time !== b.start_time ? (a.start_time < b.start_time ? -1 : 1) : a.id < b.id ? -1 : 1))
+    .map((row) => row.id);
 const byTimeThenId = (ids: string[], rows: readonly Row[]): string[] => {
   const time = new Map(rows.map((row) => [row.id, row.start_time]));
   return [...ids].sort((a, b) => (time.get(a)! !== time.get(b)! ? (time.get(a)! < time.get(b)! ? -1 : 1) : a < b ? -1 : 1));
@@ -49,7 +52,11 @@ async function scan(rows: Row[]): Promise<{ ids: string[]; chunks: number; limit
   const source = table(rows);
   const ids: string[] = [];
   let chunks = 0;
-  for await (const chunk of scanInChunks(source.fetch, (row) => String(row.id), (row) => String(row.id))) {
+  for await (const chunk of scanInChunks(
+    source.fetch,
+    (row) => String(row.id),
+    (row) => String(row.id),
+  )) {
     chunks += 1;
     ids.push(...chunk);
   }
@@ -59,7 +66,10 @@ async function scan(rows: Row[]): Promise<{ ids: string[]; chunks: number; limit
 describe('scanInChunks', () => {
   it('reads every row once, oldest first, when start times repeat across chunk boundaries', async () => {
     // Three rows per millisecond: chunk boundaries fall inside milliseconds.
-    const rows = Array.from({ length: SCAN_CHUNK * 2 + 7 }, (_, n) => ({ start_time: at(Math.floor(n / 3)), id: `r${String(n).padStart(6, '0')}` }));
+    const rows = Array.from({ length: SCAN_CHUNK * 2 + 7 }, (_, n) => ({
+      start_time: at(Math.floor(n / 3)),
+      id: `r${String(n).padStart(6, '0')}`,
+    }));
     const { ids, chunks } = await scan(rows);
     expect(new Set(ids).size).toBe(ids.length);
     expect(byTimeThenId(ids, rows)).toEqual(sortedIds(rows));
@@ -82,7 +92,10 @@ describe('scanInChunks', () => {
 
   it('ends at once on an empty window, and on one shorter than a chunk', async () => {
     expect(await scan([])).toEqual({ ids: [], chunks: 0, limits: [SCAN_CHUNK] });
-    const few = [{ start_time: at(5), id: 'a' }, { start_time: at(5), id: 'b' }];
+    const few = [
+      { start_time: at(5), id: 'a' },
+      { start_time: at(5), id: 'b' },
+    ];
     expect(await scan(few)).toEqual({ ids: ['a', 'b'], chunks: 1, limits: [SCAN_CHUNK] });
   });
 });

@@ -51,7 +51,14 @@ describe('SlicedWork', () => {
   });
 
   it('decodes a large protobuf request in many steps', () => {
-    const spans = Array.from({ length: 2000 }, (_, i) => ({ traceId: traceIdOf(i), spanId: spanIdOf(i), name: 'GET /', startTimeUnixNano: nanos(1.7e12), endTimeUnixNano: nanos(1.7e12 + 1), attributes: wire.attributes({ 'http.route': wire.string('/') }) }));
+    const spans = Array.from({ length: 2000 }, (_, i) => ({
+      traceId: traceIdOf(i),
+      spanId: spanIdOf(i),
+      name: 'GET /',
+      startTimeUnixNano: nanos(1.7e12),
+      endTimeUnixNano: nanos(1.7e12 + 1),
+      attributes: wire.attributes({ 'http.route': wire.string('/') }),
+    }));
     const steps = decodeTraceRequestProtobufSteps(encodeTraceRequest([{ resource: [], spans }]));
     let yields = 0;
     let step = steps.next();

@@ -21,7 +21,15 @@ const TRACE_ID = 'cafe'.repeat(8);
 /** An agent span (the session of another instrumentation) and `tools` tool calls under it, as OTLP/JSON. */
 function agentRequest(tools: number): string {
   const text = (key: string, value: string) => ({ key, value: { stringValue: value } });
-  const root = { traceId: TRACE_ID, spanId: '1'.repeat(16), name: 'invoke_agent helper', kind: 1, startTimeUnixNano: String(nanos(NOW)), endTimeUnixNano: String(nanos(NOW + 1000)), attributes: [text('gen_ai.operation.name', 'invoke_agent'), text('gen_ai.request.model', 'm')] };
+  const root = {
+    traceId: TRACE_ID,
+    spanId: '1'.repeat(16),
+    name: 'invoke_agent helper',
+    kind: 1,
+    startTimeUnixNano: String(nanos(NOW)),
+    endTimeUnixNano: String(nanos(NOW + 1000)),
+    attributes: [text('gen_ai.operation.name', 'invoke_agent'), text('gen_ai.request.model', 'm')],
+  };
   const calls = Array.from({ length: tools }, (_, i) => ({
     traceId: TRACE_ID,
     spanId: (i + 2).toString(16).padStart(16, '0'),
@@ -30,14 +38,23 @@ function agentRequest(tools: number): string {
     kind: 1,
     startTimeUnixNano: String(nanos(NOW + 10 + i)),
     endTimeUnixNano: String(nanos(NOW + 11 + i)),
-    attributes: [text('gen_ai.operation.name', 'execute_tool'), text('gen_ai.tool.name', `t${i}`), text('gen_ai.tool.call.result', `result ${i} `.repeat(20))],
+    attributes: [
+      text('gen_ai.operation.name', 'execute_tool'),
+      text('gen_ai.tool.name', `t${i}`),
+      text('gen_ai.tool.call.result', `result ${i} `.repeat(20)),
+    ],
   }));
   return JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [root, ...calls] }] }] });
 }
 
 async function sessionAfterIngest(config: Parameters<typeof buildReceiver>[0]): Promise<{ session: ProcessingSession; metrics: string }> {
   receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', ...config });
-  const answer = await receiver.otlpServer.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': 'application/json' }, payload: agentRequest(12) });
+  const answer = await receiver.otlpServer.inject({
+    method: 'POST',
+    url: '/v1/traces',
+    headers: { 'content-type': 'application/json' },
+    payload: agentRequest(12),
+  });
   expect(answer.statusCode).toBe(200);
   const session = (await receiver.apiServer.inject({ url: `/api/monitoring/sessions/${TRACE_ID}` })).json<ProcessingSession>();
   const metrics = (await receiver.apiServer.inject({ url: '/metrics', headers: { accept: 'text/plain' } })).body;

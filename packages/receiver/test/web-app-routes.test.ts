@@ -38,7 +38,10 @@ describe('the page at /', () => {
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.body).toBe(INDEX);
 
-    const again = await receiver.apiServer.inject({ url: '/', headers: { accept: BROWSER_ACCEPT, 'if-none-match': String(page.headers['etag']) } });
+    const again = await receiver.apiServer.inject({
+      url: '/',
+      headers: { accept: BROWSER_ACCEPT, 'if-none-match': String(page.headers['etag']) },
+    });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
     // A 304 keeps what a cache refreshes from it.
@@ -55,7 +58,10 @@ describe('the page at /', () => {
     writeFileSync(file, rebuilt);
     utimesSync(file, new Date(), new Date(Date.now() + 5000));
     try {
-      const after = await receiver.apiServer.inject({ url: '/', headers: { accept: 'text/html', 'if-none-match': String(before.headers['etag']) } });
+      const after = await receiver.apiServer.inject({
+        url: '/',
+        headers: { accept: 'text/html', 'if-none-match': String(before.headers['etag']) },
+      });
       expect(after.statusCode).toBe(200);
       expect(after.body).toBe(rebuilt);
       expect(after.headers['etag']).not.toBe(before.headers['etag']);
@@ -86,11 +92,16 @@ describe('the page at /', () => {
     for (const [accept, expected] of cases) {
       const response = await receiver.apiServer.inject({ url: '/', headers: accept === undefined ? {} : { accept } });
       expect(response.statusCode, String(accept)).toBe(200);
-      expect(response.headers['content-type'], String(accept)).toBe(expected === 'json' ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8');
+      expect(response.headers['content-type'], String(accept)).toBe(
+        expected === 'json' ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
+      );
       expect(response.headers['vary'], String(accept)).toBe('accept, accept-encoding');
     }
     const index = await receiver.apiServer.inject({ url: '/', headers: { accept: 'application/json' } });
-    expect(index.json()).toMatchObject({ name: 'llm-monitor', endpoints: { web_monitor: '/', model_prices: '/api/monitoring/model-prices' } });
+    expect(index.json()).toMatchObject({
+      name: 'llm-monitor',
+      endpoints: { web_monitor: '/', model_prices: '/api/monitoring/model-prices' },
+    });
     expect((await receiver.apiServer.inject('/api')).json()).toEqual(index.json());
   });
 });
@@ -125,7 +136,10 @@ describe('the assets under /assets/', () => {
       [undefined, undefined],
     ];
     for (const [acceptEncoding, expected] of cases) {
-      const response = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding } });
+      const response = await receiver.apiServer.inject({
+        url: '/assets/app-abc123.js',
+        headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding },
+      });
       expect(response.headers['content-encoding'], String(acceptEncoding)).toBe(expected);
       expect(response.headers['vary'], String(acceptEncoding)).toBe('accept-encoding');
       const body = expected === 'gzip' ? gunzipSync(response.rawPayload) : response.rawPayload;
@@ -146,7 +160,10 @@ describe('the assets under /assets/', () => {
     for (const acceptEncoding of ['gzip', 'identity']) {
       // If-None-Match compares weakly: with or without the W/ prefix, and within a list.
       for (const ifNoneMatch of [etag, etag.slice(2), `"other", ${etag}`, '*']) {
-        const again = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: { 'accept-encoding': acceptEncoding, 'if-none-match': ifNoneMatch } });
+        const again = await receiver.apiServer.inject({
+          url: '/assets/app-abc123.js',
+          headers: { 'accept-encoding': acceptEncoding, 'if-none-match': ifNoneMatch },
+        });
         expect(again.statusCode, `${acceptEncoding} ${ifNoneMatch}`).toBe(304);
         expect(again.rawPayload.length).toBe(0);
         // A cache refreshes its stored headers from a 304: it must not say the stored bytes are compressed.
@@ -161,12 +178,21 @@ describe('the assets under /assets/', () => {
     // for: the client's condition still decides.
     for (const url of ['/assets/app-abc123.js', '/']) {
       const first = await receiver.apiServer.inject({ url, headers: { accept: 'text/html' } });
-      const fetched = await receiver.apiServer.inject({ url, headers: { accept: 'text/html', 'if-none-match': String(first.headers['etag']), 'cache-control': 'no-cache', pragma: 'no-cache' } });
+      const fetched = await receiver.apiServer.inject({
+        url,
+        headers: { accept: 'text/html', 'if-none-match': String(first.headers['etag']), 'cache-control': 'no-cache', pragma: 'no-cache' },
+      });
       expect(fetched.statusCode, url).toBe(304);
       // A reload without a condition gets the file.
-      expect((await receiver.apiServer.inject({ url, headers: { accept: 'text/html', 'cache-control': 'no-cache' } })).statusCode, url).toBe(200);
+      expect(
+        (await receiver.apiServer.inject({ url, headers: { accept: 'text/html', 'cache-control': 'no-cache' } })).statusCode,
+        url,
+      ).toBe(200);
     }
-    const stale = await receiver.apiServer.inject({ url: '/assets/app-abc123.js', headers: { 'accept-encoding': 'gzip', 'if-none-match': 'W/"something-else"' } });
+    const stale = await receiver.apiServer.inject({
+      url: '/assets/app-abc123.js',
+      headers: { 'accept-encoding': 'gzip', 'if-none-match': 'W/"something-else"' },
+    });
     expect(stale.statusCode).toBe(200);
     expect(gunzipSync(stale.rawPayload).toString()).toBe(SCRIPT);
   });
@@ -215,7 +241,10 @@ describe('without a built page', () => {
 
 describe('the model prices', () => {
   it('are the built-in ones with the configured ones over them, for the page to price calls with', async () => {
-    const priced = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', modelPrices: ['gpt-4o-mini=1.5/6', 'my-local-model=0/0'] }, { webAppDirectory: build });
+    const priced = await buildReceiver(
+      { storageUrl: 'memory:', logLevel: 'silent', modelPrices: ['gpt-4o-mini=1.5/6', 'my-local-model=0/0'] },
+      { webAppDirectory: build },
+    );
     try {
       const { prices } = (await priced.apiServer.inject('/api/monitoring/model-prices')).json() as { prices: Record<string, unknown> };
       expect(prices['gpt-4o-mini']).toEqual({ input_per_million: 1.5, output_per_million: 6 });

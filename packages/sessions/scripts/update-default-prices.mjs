@@ -117,7 +117,8 @@ async function main() {
     const manifest = JSON.parse(file('package.json').toString('utf8'));
     if (manifest.name !== PACKAGE) throw new Error(`npm pack gave ${manifest.name}, not ${PACKAGE}`);
     const version = manifest.version;
-    if (manifest.license !== 'MIT') throw new Error(`${PACKAGE}@${version} is licensed ${manifest.license}, not MIT: check before vendoring`);
+    if (manifest.license !== 'MIT')
+      throw new Error(`${PACKAGE}@${version} is licensed ${manifest.license}, not MIT: check before vendoring`);
     const licence = file('LICENSE').toString('utf8').trim();
     const published = JSON.parse(npm(['view', `${PACKAGE}@${version}`, 'time', '--json']))[version];
     if (!published) throw new Error(`npm view gave no publication time for ${PACKAGE}@${version}`);
@@ -147,7 +148,9 @@ async function main() {
       for (const [name, probes] of [...names].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         if (!NAME.test(name) || table.has(name)) continue;
         // The package's own answer for this name and provider: its first matching model, its price then.
-        const result = probes.map((probe) => calcPrice({ input_tokens: 1, output_tokens: 1 }, probe, { providerId: id, timestamp })).find(Boolean);
+        const result = probes
+          .map((probe) => calcPrice({ input_tokens: 1, output_tokens: 1 }, probe, { providerId: id, timestamp }))
+          .find(Boolean);
         if (!result) continue;
         const input = rate(result.model_price.input_mtok);
         const output = rate(result.model_price.output_mtok);
@@ -199,7 +202,10 @@ async function main() {
 // - Only plain input and output token rates: cache, audio, image and per-request rates are left out.
 //
 // The price data is from ${PACKAGE} under this licence:
-${licence.split('\n').map((line) => `//   ${line}`.trimEnd()).join('\n')}
+${licence
+  .split('\n')
+  .map((line) => `//   ${line}`.trimEnd())
+  .join('\n')}
 
 import type { ModelPrice, ModelPrices } from './model-prices.js';
 

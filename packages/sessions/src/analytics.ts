@@ -27,8 +27,20 @@ export type CallFigures = Pick<
 
 /** Columns of {@link CallFigures}, for stores that select only them. */
 export const CALL_FIGURE_COLUMNS: readonly (keyof CallFigures)[] = [
-  'call_id', 'session_id', 'user_id', 'model', 'task', 'service_name', 'start_time', 'input_tokens', 'output_tokens',
-  'total_tokens', 'cost_usd', 'status', 'duration_ms', 'time_to_first_token_ms',
+  'call_id',
+  'session_id',
+  'user_id',
+  'model',
+  'task',
+  'service_name',
+  'start_time',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cost_usd',
+  'status',
+  'duration_ms',
+  'time_to_first_token_ms',
 ];
 
 /** What analytics can group by. `day` is the UTC day a call started (`YYYY-MM-DD`). */
@@ -157,7 +169,19 @@ interface UserAccumulator {
 }
 
 function accumulator(): Accumulator {
-  return { sessions: new Set(), calls: 0, input: 0, output: 0, total: 0, cost: 0, priced: 0, ok: 0, failed: 0, durations: [], firstTokens: [] };
+  return {
+    sessions: new Set(),
+    calls: 0,
+    input: 0,
+    output: 0,
+    total: 0,
+    cost: 0,
+    priced: 0,
+    ok: 0,
+    failed: 0,
+    durations: [],
+    firstTokens: [],
+  };
 }
 
 /** `sum + value`, held at the largest exact integer: counts are each up to 2^53 − 1, so sums overflow precision long before Infinity. */
@@ -226,7 +250,12 @@ function dayFormatter(): (startMs: number) => string | null {
   };
 }
 
-function keyValue(row: CallFigures, dimension: AnalyticsDimension, startMs: number, dayOf: (startMs: number) => string | null): string | null {
+function keyValue(
+  row: CallFigures,
+  dimension: AnalyticsDimension,
+  startMs: number,
+  dayOf: (startMs: number) => string | null,
+): string | null {
   switch (dimension) {
     case 'model':
       return row.model;
@@ -471,7 +500,13 @@ export class AnalyticsAccumulator {
       .filter(([, user]) => user.priced)
       .sort(([idA, a], [idB, b]) => b.cost - a.cost || compareKeyValues(idA, idB))
       .slice(0, top)
-      .map(([userId, user]) => ({ user_id: userId, sessions: user.sessions.size, calls: user.calls, total_tokens: user.total, cost_usd: user.cost }));
+      .map(([userId, user]) => ({
+        user_id: userId,
+        sessions: user.sessions.size,
+        calls: user.calls,
+        total_tokens: user.total,
+        cost_usd: user.cost,
+      }));
 
     return { group_by: groupBy, since, until, groups: usageGroups, totals: totalFigures, top_sessions: topSessions, top_users: topUsers };
   }

@@ -25,7 +25,13 @@ export interface LiveFilter extends SessionFilterParameters {
 }
 
 /** The filter's parameter names, in the order the docs list them. */
-export const SESSION_FILTER_PARAMETERS = ['status', 'model', 'task', 'processor_type', 'conversation'] as const satisfies readonly (keyof SessionFilterParameters)[];
+export const SESSION_FILTER_PARAMETERS = [
+  'status',
+  'model',
+  'task',
+  'processor_type',
+  'conversation',
+] as const satisfies readonly (keyof SessionFilterParameters)[];
 
 /** The live subscription's parameter names: the session ids, then the filter's. */
 export const LIVE_FILTER_PARAMETERS = ['sessions', ...SESSION_FILTER_PARAMETERS] as const satisfies readonly (keyof LiveFilter)[];

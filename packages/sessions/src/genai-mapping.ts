@@ -4,7 +4,15 @@
  * none of them. The mapping is documented in docs/semantic-conventions.md ("Spans from other
  * instrumentations").
  */
-import { ATTR_METADATA_PREFIX, ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_SPAN_TYPE, ATTR_USAGE_TOTAL_TOKENS, GEN_AI, GEN_AI_OPERATION } from '@llm-monitor/semconv';
+import {
+  ATTR_METADATA_PREFIX,
+  ATTR_PROMPT_PREVIEW,
+  ATTR_RESPONSE_PREVIEW,
+  ATTR_SPAN_TYPE,
+  ATTR_USAGE_TOTAL_TOKENS,
+  GEN_AI,
+  GEN_AI_OPERATION,
+} from '@llm-monitor/semconv';
 import { metadataWithPrefixes } from './attribute-values.js';
 import { INPUT_PREVIEW_KEYS, OUTPUT_PREVIEW_KEYS, firstPreview, messagesPreview } from './content-previews.js';
 import type { Metadata } from './model.js';
@@ -42,7 +50,12 @@ export interface LlmCallFacts {
  * Prefixes of metadata attributes, by convention: ours, Langfuse's, the Vercel AI SDK's telemetry
  * metadata and OpenLLMetry's association properties. Admission keeps attributes under them.
  */
-export const METADATA_PREFIXES = [ATTR_METADATA_PREFIX, 'langfuse.observation.metadata.', 'ai.telemetry.metadata.', 'traceloop.association.properties.'] as const;
+export const METADATA_PREFIXES = [
+  ATTR_METADATA_PREFIX,
+  'langfuse.observation.metadata.',
+  'ai.telemetry.metadata.',
+  'traceloop.association.properties.',
+] as const;
 
 /** Prefixes of a foreign session's metadata on its root span: the call prefixes and Langfuse's trace metadata. */
 export const ROOT_METADATA_PREFIXES = [...METADATA_PREFIXES, 'langfuse.trace.metadata.'] as const;
@@ -76,7 +89,12 @@ function conventionOf(span: SpanRecord): 'gen_ai' | 'vercel' | 'openinference' |
   // A tool call is a step of its own (step-mapping.ts), not a call to a model.
   if (a[GEN_AI.operationName] === GEN_AI_OPERATION.executeTool) return undefined;
   const observation = stringAttribute(a, 'langfuse.observation.type');
-  if ((observation === 'generation' || observation === 'embedding') && a['langfuse.observation.model.name'] !== undefined && a[GEN_AI.requestModel] === undefined) return 'langfuse';
+  if (
+    (observation === 'generation' || observation === 'embedding') &&
+    a['langfuse.observation.model.name'] !== undefined &&
+    a[GEN_AI.requestModel] === undefined
+  )
+    return 'langfuse';
   const operationId = stringAttribute(a, 'ai.operationId') ?? span.name;
   if (VERCEL_PROVIDER_CALL.test(operationId)) return 'vercel';
   // The Vercel SDK's outer spans (`ai.streamText`) repeat their provider call's usage: not a call.
@@ -91,7 +109,8 @@ function conventionOf(span: SpanRecord): 'gen_ai' | 'vercel' | 'openinference' |
   }
   const kind = stringAttribute(a, 'openinference.span.kind');
   if (kind !== undefined && OPENINFERENCE_MODEL_KINDS.has(kind.toUpperCase()) && a['llm.model_name'] !== undefined) return 'openinference';
-  if (kind !== undefined && OPENINFERENCE_MODEL_KINDS.has(kind.toUpperCase()) && a['embedding.model_name'] !== undefined) return 'openinference';
+  if (kind !== undefined && OPENINFERENCE_MODEL_KINDS.has(kind.toUpperCase()) && a['embedding.model_name'] !== undefined)
+    return 'openinference';
   return undefined;
 }
 
@@ -125,7 +144,12 @@ function langfuseTimeToFirstToken(span: SpanRecord): number | null {
 }
 
 /** Attributes of an LLM call's finish reasons: a list (GenAI), or one reason (the Vercel AI SDK). */
-const FINISH_REASON_KEYS = [GEN_AI.responseFinishReasons, 'ai.response.finishReason', 'llm.response.finish_reason', 'llm.finish_reason'] as const;
+const FINISH_REASON_KEYS = [
+  GEN_AI.responseFinishReasons,
+  'ai.response.finishReason',
+  'llm.response.finish_reason',
+  'llm.finish_reason',
+] as const;
 
 /** Why the call stopped, from the first of {@link FINISH_REASON_KEYS} the span carries. */
 function finishReasons(attributes: Attributes): string[] | null {
@@ -146,9 +170,15 @@ const MAX_FINISH_REASONS = 16;
 /** What every convention reports alike: totals, cache, finish reasons, the user. */
 function commonFacts(a: Attributes): Pick<LlmCallFacts, 'totalTokens' | 'cachedTokens' | 'finishReasons' | 'userId'> {
   return {
-    totalTokens: firstNumber(a, [ATTR_USAGE_TOTAL_TOKENS, 'ai.usage.totalTokens', 'llm.usage.total_tokens', 'llm.token_count.total']) ?? null,
+    totalTokens:
+      firstNumber(a, [ATTR_USAGE_TOTAL_TOKENS, 'ai.usage.totalTokens', 'llm.usage.total_tokens', 'llm.token_count.total']) ?? null,
     cachedTokens:
-      firstNumber(a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'ai.usage.cachedInputTokens', 'llm.token_count.prompt_details.cache_read']) ?? null,
+      firstNumber(a, [
+        'gen_ai.usage.cache_read.input_tokens',
+        'gen_ai.usage.cache_read_input_tokens',
+        'ai.usage.cachedInputTokens',
+        'llm.token_count.prompt_details.cache_read',
+      ]) ?? null,
     finishReasons: finishReasons(a),
     userId: first(a, USER_KEYS) ?? null,
   };
@@ -238,7 +268,12 @@ export const CONVERSATION_KEYS = [
 ] as const;
 
 /** Attributes naming the end user. */
-export const USER_KEYS = ['user.id', 'langfuse.user.id', 'traceloop.association.properties.user_id', 'ai.telemetry.metadata.userId'] as const;
+export const USER_KEYS = [
+  'user.id',
+  'langfuse.user.id',
+  'traceloop.association.properties.user_id',
+  'ai.telemetry.metadata.userId',
+] as const;
 
 /** Attributes naming what a foreign session is for (its task). */
 export const TASK_KEYS = ['ai.telemetry.functionId', 'traceloop.workflow.name', 'traceloop.entity.name', 'langfuse.trace.name'] as const;

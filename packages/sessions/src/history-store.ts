@@ -19,7 +19,8 @@ import type { StatisticsInput, StatisticsWindow } from './statistics.js';
  * What statistics and budgets read of a stored session: its figures, without timeline, calls or
  * texts — a small fraction of the session, so a month of them can be read through in chunks.
  */
-export type SessionFigures = StatisticsInput & Pick<ProcessingSession, 'trace_id' | 'session_id' | 'user_id' | 'cost_usd' | 'budget_exceeded'>;
+export type SessionFigures = StatisticsInput &
+  Pick<ProcessingSession, 'trace_id' | 'session_id' | 'user_id' | 'cost_usd' | 'budget_exceeded'>;
 
 /** The figures of a session. */
 export function sessionFiguresOf(session: ProcessingSession): SessionFigures {
@@ -145,7 +146,6 @@ export function newestCallFirst(a: LlmCallRow, b: LlmCallRow): number {
   return a.call_id === b.call_id ? 0 : a.call_id < b.call_id ? 1 : -1;
 }
 
-
 /** Oldest first, ties by `id`: the order stores read through a window in. */
 function byStart<T extends { start_time: string }>(id: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => (a.start_time !== b.start_time ? (a.start_time < b.start_time ? -1 : 1) : id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0);
@@ -191,7 +191,9 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async conversation(conversationId: string, limit: number, maxBytes = Infinity): Promise<ConversationPage> {
-    const sessions = [...this.#sessions.values()].filter((session) => session.conversation_id === conversationId).sort((a, b) => -newestFirst(a, b));
+    const sessions = [...this.#sessions.values()]
+      .filter((session) => session.conversation_id === conversationId)
+      .sort((a, b) => -newestFirst(a, b));
     return { sessions: withinJsonLength(sessions.slice(0, limit), maxBytes).items, total: sessions.length };
   }
 
@@ -217,7 +219,8 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async *callFigures(window: StatisticsWindow): AsyncGenerator<CallFigures[]> {
     const rows: CallFigures[] = [];
-    for (const session of this.#sessions.values()) for (const row of callRowsOf(session)) if (startedWithin(row.start_time, window)) rows.push(callFiguresOf(row));
+    for (const session of this.#sessions.values())
+      for (const row of callRowsOf(session)) if (startedWithin(row.start_time, window)) rows.push(callFiguresOf(row));
     yield* chunked(rows.sort(byStart((row) => row.call_id)));
   }
 

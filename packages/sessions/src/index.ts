@@ -46,15 +46,41 @@ export { STEP_ATTRIBUTE_KEYS, stepIdentityOf } from './step-mapping.js';
 export type { ValueField, NumericKey } from './span-values.js';
 export { approximateJsonLength, withinJsonLength } from './json-size.js';
 export { MemorySessionStore, isEnded } from './session-store.js';
-export type { ListenerErrorHandler, SessionChange, SessionChangeListener, SessionChangeType, SessionStore, SessionStoreOptions, StoreUpdate } from './session-store.js';
+export type {
+  ListenerErrorHandler,
+  SessionChange,
+  SessionChangeListener,
+  SessionChangeType,
+  SessionStore,
+  SessionStoreOptions,
+  StoreUpdate,
+} from './session-store.js';
 export { SessionPipeline } from './session-pipeline.js';
 export type { IngestResult, PipelineStats, SessionPipelineOptions } from './session-pipeline.js';
 export { StatisticsAccumulator, UNKNOWN_KEY, computeStatistics } from './statistics.js';
 export type { StatisticsInput, DurationSummary, SessionStatistics, StatisticsReport, StatisticsWindow } from './statistics.js';
-export { cursorAfter, encodeCursor, matchesFilter, previewsContain, startedWithin, newestFirst, parseCursor, querySessions } from './session-query.js';
+export {
+  cursorAfter,
+  encodeCursor,
+  matchesFilter,
+  previewsContain,
+  startedWithin,
+  newestFirst,
+  parseCursor,
+  querySessions,
+} from './session-query.js';
 export type { SessionFilter, SessionPage } from './session-query.js';
 export { coalesce, eventsBetween, liveStepOf, seenStateOf, sessionStartedEvent, SUMMARY_TEXT_LENGTH, summaryOf } from './live-events.js';
-export type { LiveClientMessage, LiveEvent, LiveServerMessage, LiveSnapshot, LiveStep, LiveSubscriptionDescription, SeenState, SessionSummary } from './live-events.js';
+export type {
+  LiveClientMessage,
+  LiveEvent,
+  LiveServerMessage,
+  LiveSnapshot,
+  LiveStep,
+  LiveSubscriptionDescription,
+  SeenState,
+  SessionSummary,
+} from './live-events.js';
 export { DEPRECATED_PARAMETER_ALIASES, LIVE_FILTER_PARAMETERS, SESSION_FILTER_PARAMETERS } from './filter-parameters.js';
 export type { LiveFilter, SessionFilterParameters } from './filter-parameters.js';
 export { CLIENT_ERROR_CODES, LIVE_CLOSE_CODES, LIVE_ERROR_CODES } from './wire-error-codes.js';
@@ -64,5 +90,15 @@ export { DEFAULT_MODEL_PRICES, DEFAULT_PRICES_SOURCE } from './default-prices.js
 export { CALL_PREVIEW_LENGTH, callRowsOf, matchesCallFilter } from './call-log.js';
 export type { LlmCallFilter, LlmCallPage, LlmCallRow } from './call-log.js';
 export { AnalyticsAccumulator, ANALYTICS_DIMENSIONS, CALL_FIGURE_COLUMNS, computeAnalytics } from './analytics.js';
-export type { CallFigures, AnalyticsDimension, AnalyticsQuery, AnalyticsReport, Percentiles, TopSession, TopUser, UsageFigures, UsageGroup } from './analytics.js';
+export type {
+  CallFigures,
+  AnalyticsDimension,
+  AnalyticsQuery,
+  AnalyticsReport,
+  Percentiles,
+  TopSession,
+  TopUser,
+  UsageFigures,
+  UsageGroup,
+} from './analytics.js';
 export type { ModelPrice, ModelPrices } from './model-prices.js';

@@ -165,7 +165,14 @@ export function eventsBetween(before: SeenState | undefined, session: Processing
   if (!before || revived) events.push(sessionStartedEvent(session));
   for (const stage of session.stages) {
     if (before?.stages.has(stageKey(stage))) continue;
-    events.push({ type: 'stage_changed', session_id: session.session_id, stage: stage.stage, progress: stage.progress, message: stage.message, timestamp: stage.start_time });
+    events.push({
+      type: 'stage_changed',
+      session_id: session.session_id,
+      stage: stage.stage,
+      progress: stage.progress,
+      message: stage.message,
+      timestamp: stage.start_time,
+    });
   }
   for (const step of session.steps) {
     const ended = step.end_time !== null;
@@ -196,7 +203,11 @@ export function eventsBetween(before: SeenState | undefined, session: Processing
     events.push({ type: 'budget_exceeded', session_id: session.session_id, user_id: session.user_id, ...crossing });
   }
   const endedNow = session.status !== 'active' && before?.status !== session.status;
-  if (endedNow) events.push({ type: `session_${session.status}` as 'session_completed' | 'session_failed' | 'session_abandoned', session: summaryOf(session) });
+  if (endedNow)
+    events.push({
+      type: `session_${session.status}` as 'session_completed' | 'session_failed' | 'session_abandoned',
+      session: summaryOf(session),
+    });
   return events;
 }
 
@@ -223,7 +234,12 @@ export function coalesce(events: readonly LiveEvent[]): LiveEvent[] {
     const at = tokensAt.get(event.session_id);
     const previous = at === undefined ? undefined : result[at];
     if (previous && previous.type === 'tokens') {
-      const merged: Extract<LiveEvent, { type: 'tokens' }> = { type: 'tokens', session_id: event.session_id, count: previous.count + event.count, total: event.total };
+      const merged: Extract<LiveEvent, { type: 'tokens' }> = {
+        type: 'tokens',
+        session_id: event.session_id,
+        count: previous.count + event.count,
+        total: event.total,
+      };
       // A reset replaces the text so far; otherwise the pieces follow each other.
       const text = event.text_reset ? (event.text ?? '') : (previous.text ?? '') + (event.text ?? '');
       if (text) merged.text = text;

@@ -102,7 +102,12 @@ export function withDefaultPrices(overrides: ModelPrices): ModelPrices {
  * The cost in USD of `input` and `output` tokens of `model`, priced by {@link priceOf}; `null` when
  * the model has no price (unknown tokens count as none).
  */
-export function costUsd(prices: ModelPrices, model: string | null | undefined, input: number | null | undefined, output: number | null | undefined): number | null {
+export function costUsd(
+  prices: ModelPrices,
+  model: string | null | undefined,
+  input: number | null | undefined,
+  output: number | null | undefined,
+): number | null {
   const price = priceOf(prices, model);
   // Nothing known of its tokens is no cost known: not zero.
   if (!price || ((input ?? null) === null && (output ?? null) === null)) return null;

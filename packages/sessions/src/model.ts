@@ -6,7 +6,6 @@
 import { STEP_KIND } from '@llm-monitor/semconv';
 import type { StepKind } from '@llm-monitor/semconv';
 
-
 /** Life cycle of a session. `abandoned`: no new spans for the configured time while still active. */
 export type SessionStatus = 'active' | 'completed' | 'failed' | 'abandoned';
 

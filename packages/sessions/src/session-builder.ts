@@ -356,7 +356,12 @@ export class SessionBuilder {
     // Every span is a step of its session, but only these can make a trace a session (or change
     // what its root says): our spans, model calls, a root or a service's entry span, and spans
     // carrying our token events. A plain child of a trace that is no session yet waits without a rebuild.
-    const formsSession = spanType !== undefined || isLlmCall(span) || span.parentSpanId === '' || isEntrySpan(span) || span.events.some((event) => event.name === EVENT_TOKENS);
+    const formsSession =
+      spanType !== undefined ||
+      isLlmCall(span) ||
+      span.parentSpanId === '' ||
+      isEntrySpan(span) ||
+      span.events.some((event) => event.name === EVENT_TOKENS);
     let trace = this.#traces.get(span.traceId);
     if (!trace) {
       trace = new TraceSpans(nowMs);

@@ -174,8 +174,7 @@ export function deriveSession(
     sessionSpan ??
     (ours
       ? undefined
-      : (spans.find((span) => span.parentSpanId === '') ??
-        spans.find((span) => isEntrySpan(span) && !parents.has(span.parentSpanId))));
+      : (spans.find((span) => span.parentSpanId === '') ?? spans.find((span) => isEntrySpan(span) && !parents.has(span.parentSpanId))));
   const rootAttributes: Attributes = root?.attributes ?? {};
   const sessionId =
     (sessionSpan && stringAttribute(sessionSpan.attributes, ATTR_SESSION_ID)) ??
@@ -197,16 +196,21 @@ export function deriveSession(
   for (const stage of stages) if (stage.progress > progress) progress = stage.progress;
   if (status === 'completed') progress = PROGRESS_COMPLETE;
 
-  const error = status === 'failed' ? errorOf(root!) ?? stages.find((s) => s.error)?.error ?? 'failed' : null;
+  const error = status === 'failed' ? (errorOf(root!) ?? stages.find((s) => s.error)?.error ?? 'failed') : null;
   const currentStage =
     status === 'active' ? (stages.at(-1)?.stage ?? null) : status === 'failed' ? TERMINAL_STAGES.failed : TERMINAL_STAGES.completed;
 
   const tokens = collectTokens(spans);
-  const llmCalls = withFirstTokenOfSession(calls.map((call) => llmCallRecord(call.span, call.facts, prices)), ours ? tokens.firstAtMs : undefined);
+  const llmCalls = withFirstTokenOfSession(
+    calls.map((call) => llmCallRecord(call.span, call.facts, prices)),
+    ours ? tokens.firstAtMs : undefined,
+  );
   // A foreign session's time to first token: the first call that reports one, from the session start.
   const firstChunk = calls.find((call) => call.facts.timeToFirstTokenMs !== null);
   const callTimeToFirstTokenMs = firstChunk
-    ? boundedDuration(firstChunk.span.startTimeUnixMs + firstChunk.facts.timeToFirstTokenMs! - (root?.startTimeUnixMs ?? spans[0]!.startTimeUnixMs))
+    ? boundedDuration(
+        firstChunk.span.startTimeUnixMs + firstChunk.facts.timeToFirstTokenMs! - (root?.startTimeUnixMs ?? spans[0]!.startTimeUnixMs),
+      )
     : null;
   // Where a foreign session's conversation, user and task come from: the root, then the calls.
   const described = root ? [root, ...llmSpans] : llmSpans;
@@ -217,8 +221,7 @@ export function deriveSession(
   // A call that wraps calls reporting their own tokens (an agent around its chat calls, a framework's
   // LLM span around the client's) repeats their usage: only the innermost are added up.
   const counted = innermostWithTokens(llmCalls, parents);
-  const input =
-    numericValue(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? sumKnown(counted.map((call) => call.input_tokens));
+  const input = numericValue(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? sumKnown(counted.map((call) => call.input_tokens));
   const output =
     numericValue(rootAttributes, ATTR_SESSION_OUTPUT_TOKENS) ??
     sumKnown(counted.map((call) => call.output_tokens)) ??
@@ -266,10 +269,7 @@ export function deriveSession(
     task: stringAttribute(rootAttributes, ATTR_TASK) ?? (ours ? null : firstOnSpans(described, TASK_KEYS)),
     // Ours: the model the session asked for. Others: the model that answered its last call.
     model,
-    provider:
-      stringAttribute(rootAttributes, GEN_AI.providerName) ??
-      stringAttribute(rootAttributes, GEN_AI.system) ??
-      lastProvider,
+    provider: stringAttribute(rootAttributes, GEN_AI.providerName) ?? stringAttribute(rootAttributes, GEN_AI.system) ?? lastProvider,
     processor_type: stringAttribute(rootAttributes, ATTR_PROCESSOR_TYPE) ?? null,
     service_name: stringAttribute(anySpan.resource, OTEL.serviceName) ?? null,
     conversation_id: firstOnSpans(described, CONVERSATION_KEYS),
@@ -369,7 +369,13 @@ function collectTokens(spans: SpanRecord[]): CollectedTokens {
  * A session's cost: the sum of the calls its tokens were counted from, when any has a price; else
  * (a session that reports only its totals) the price of its tokens at its model.
  */
-function sessionCost(counted: readonly LlmCallRecord[], prices: ModelPrices, model: string | null, input: number | null, output: number | null): number | null {
+function sessionCost(
+  counted: readonly LlmCallRecord[],
+  prices: ModelPrices,
+  model: string | null,
+  input: number | null,
+  output: number | null,
+): number | null {
   let sum: number | null = null;
   for (const call of counted) if (call.cost_usd !== null) sum = (sum ?? 0) + call.cost_usd;
   return sum ?? costUsd(prices, model, input, output);
@@ -401,7 +407,15 @@ export function abandonedSession(session: ProcessingSession, idleMs: number): Pr
     steps: session.steps.map((step) => (step.status === 'running' ? { ...step, status: 'error', error } : step)),
     events: [
       ...session.events,
-      { session_id: session.session_id, stage: TERMINAL_STAGES.abandoned, timestamp: endTime, message: error, progress: session.progress, metadata: {}, error },
+      {
+        session_id: session.session_id,
+        stage: TERMINAL_STAGES.abandoned,
+        timestamp: endTime,
+        message: error,
+        progress: session.progress,
+        metadata: {},
+        error,
+      },
     ],
     error,
   };
@@ -430,7 +444,15 @@ export function settledSession(session: ProcessingSession): ProcessingSession {
     progress: status === 'completed' ? 100 : session.progress,
     events: [
       ...session.events,
-      { session_id: session.session_id, stage: status, timestamp: endTime, message: status === 'failed' ? `Failed: ${error}` : 'Completed', progress: session.progress, metadata: {}, error },
+      {
+        session_id: session.session_id,
+        stage: status,
+        timestamp: endTime,
+        message: status === 'failed' ? `Failed: ${error}` : 'Completed',
+        progress: session.progress,
+        metadata: {},
+        error,
+      },
     ],
     error,
   };

@@ -263,6 +263,11 @@ export class SessionPipeline {
 
   /** What the pipeline holds and has let go. */
   stats(): PipelineStats {
-    return { ...this.#builder.stats(), sessions: this.store.size, removedTraces: this.#removedTraces.size, maxHeldBytes: this.#maxHeldBytes };
+    return {
+      ...this.#builder.stats(),
+      sessions: this.store.size,
+      removedTraces: this.#removedTraces.size,
+      maxHeldBytes: this.#maxHeldBytes,
+    };
   }
 }

@@ -73,7 +73,8 @@ export function cursorAfter(session: ProcessingSession): string {
 export function parseCursor(cursor: string): [string, string] | undefined {
   try {
     const value = JSON.parse(decodeURIComponent(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')))) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string')
+      return [value[0], value[1]];
   } catch {
     // Not ours: the caller reports a bad parameter.
   }
@@ -81,7 +82,12 @@ export function parseCursor(cursor: string): [string, string] | undefined {
 }
 
 /** The page of matching sessions after `cursor` (from the newest without one). */
-export function querySessions(all: Iterable<ProcessingSession>, filter: SessionFilter, limit: number, after?: [string, string]): SessionPage {
+export function querySessions(
+  all: Iterable<ProcessingSession>,
+  filter: SessionFilter,
+  limit: number,
+  after?: [string, string],
+): SessionPage {
   const matching: ProcessingSession[] = [];
   for (const session of all) {
     if (!matchesFilter(session, filter)) continue;

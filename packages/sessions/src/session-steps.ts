@@ -86,7 +86,12 @@ const MAX_HOPS = 1000;
  * its parent's, so a step finds its nearest step ancestor even through spans that were not kept.
  * A step known only from its markers has ended when its session has (`sessionEndMs`).
  */
-export function deriveSteps(spans: readonly SpanRecord[], parents: ReadonlyMap<string, string>, sessionEndMs: number | null, options: StepOptions): SessionSteps {
+export function deriveSteps(
+  spans: readonly SpanRecord[],
+  parents: ReadonlyMap<string, string>,
+  sessionEndMs: number | null,
+  options: StepOptions,
+): SessionSteps {
   // No tree at all (`max_steps_per_session: 0`): nothing is left out, as nothing is listed.
   if (options.maxSteps === 0) return { steps: [], dropped: 0 };
   const stageNames = new Map<string, string>();
@@ -189,7 +194,9 @@ function sortParentsFirst(steps: StepRecord[], kept: readonly SpanRecord[], pare
     depth[index] = parent < 0 ? 1 : depthOf(parent) + 1;
     return depth[index]!;
   };
-  const order = Array.from(kept.keys()).sort((a, b) => kept[a]!.startTimeUnixMs - kept[b]!.startTimeUnixMs || depthOf(a) - depthOf(b) || a - b);
+  const order = Array.from(kept.keys()).sort(
+    (a, b) => kept[a]!.startTimeUnixMs - kept[b]!.startTimeUnixMs || depthOf(a) - depthOf(b) || a - b,
+  );
   const sorted = order.map((index) => steps[index]!);
   for (let index = 0; index < sorted.length; index += 1) steps[index] = sorted[index]!;
 }

@@ -121,7 +121,9 @@ const OUR_PREFIX = `${LLM_MONITOR_NAMESPACE}.`;
 
 /** True when the mapping reads the attribute `key` (the builder keeps no other). */
 export function isReadAttribute(key: string): boolean {
-  return key.startsWith(OUR_PREFIX) || READ_KEYS.has(key) || ROOT_METADATA_PREFIXES.some((prefix) => key.startsWith(prefix)) || isPreviewKey(key);
+  return (
+    key.startsWith(OUR_PREFIX) || READ_KEYS.has(key) || ROOT_METADATA_PREFIXES.some((prefix) => key.startsWith(prefix)) || isPreviewKey(key)
+  );
 }
 
 /** Langfuse's usage, one JSON object: its counts become the numeric attributes `span-values.ts` lists. */
@@ -148,7 +150,14 @@ function langfuseUsage(value: AttributeValue): [string, AttributeValue][] {
 
 /** Events the mapping reads, with the attributes it reads of each. */
 const READ_EVENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map<string, ReadonlySet<string>>([
-  [EVENT_TOKENS, new Set(Object.keys(NUMERIC_ATTRIBUTES).filter((key) => key.startsWith(OUR_PREFIX)).concat(ATTR_TOKENS_TEXT))],
+  [
+    EVENT_TOKENS,
+    new Set(
+      Object.keys(NUMERIC_ATTRIBUTES)
+        .filter((key) => key.startsWith(OUR_PREFIX))
+        .concat(ATTR_TOKENS_TEXT),
+    ),
+  ],
   [OTEL.exceptionEvent, new Set([OTEL.exceptionMessage, OTEL.exceptionType])],
   ...STEP_EVENT_NAMES.map(([name, keys]) => [name, new Set(keys)] as [string, ReadonlySet<string>]),
   ...FOREIGN_EVENT_NAMES.map(([name, keys]) => [name, new Set(keys)] as [string, ReadonlySet<string>]),
@@ -277,7 +286,10 @@ export class SpanAdmission {
    * only a skeleton of the span is kept.
    */
   admit(span: SpanRecord, overTraceBudget: boolean): AdmittedSpan {
-    const budget = new Budget(overTraceBudget ? SKELETON_SPAN_BYTES : this.#limits.maxSpanBytes, overTraceBudget ? 'trace_bytes' : 'span_bytes');
+    const budget = new Budget(
+      overTraceBudget ? SKELETON_SPAN_BYTES : this.#limits.maxSpanBytes,
+      overTraceBudget ? 'trace_bytes' : 'span_bytes',
+    );
     const maxLength = this.#limits.maxAttributeValueLength;
     let startTimeUnixMs = this.#time(span.startTimeUnixMs, 'start_time');
     let endTimeUnixMs = span.endTimeUnixMs === 0 ? 0 : this.#time(span.endTimeUnixMs, 'end_time');
@@ -304,7 +316,8 @@ export class SpanAdmission {
       if ((ownPrompt && key === GEN_AI.inputMessages) || (ownResponse && key === GEN_AI.outputMessages)) continue;
       const value = span.attributes[key]!;
       if (ESSENTIAL_KEYS.has(key)) this.#keepAttribute(attributes, key, value, budget);
-      else if (key === LANGFUSE_USAGE) for (const count of langfuseUsage(value)) this.#keepAttribute(attributes, count[0], count[1], budget);
+      else if (key === LANGFUSE_USAGE)
+        for (const count of langfuseUsage(value)) this.#keepAttribute(attributes, count[0], count[1], budget);
       else if (isPreviewKey(key) && value !== null) rest.push([key, this.#preview(value)]);
       else rest.push([key, value]);
     }
@@ -379,7 +392,11 @@ export class SpanAdmission {
       this.#rejections.reject(idField, kept.slice(0, 100));
       return true;
     }
-    if (kept !== null && typeof kept === 'object' && valueBytes(kept, this.#limits.maxAttributeValueLength) > this.#limits.maxAttributeValueLength) {
+    if (
+      kept !== null &&
+      typeof kept === 'object' &&
+      valueBytes(kept, this.#limits.maxAttributeValueLength) > this.#limits.maxAttributeValueLength
+    ) {
       // A structured value too large to cut sensibly: not kept.
       this.cuts.cut('attribute', 'value_length');
       return true;

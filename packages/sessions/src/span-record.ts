@@ -4,13 +4,7 @@
  */
 
 /** An attribute value as OTLP `AnyValue` carries it; bytes arrive as base64 strings. */
-export type AttributeValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly AttributeValue[]
-  | { readonly [key: string]: AttributeValue };
+export type AttributeValue = string | number | boolean | null | readonly AttributeValue[] | { readonly [key: string]: AttributeValue };
 
 /** Attributes of a span, event or resource, by key. */
 export type Attributes = Readonly<Record<string, AttributeValue>>;

@@ -68,7 +68,12 @@ const OUR_SPAN_TYPES: Readonly<Record<string, StepKind>> = {
 /** The table, in order: the first row whose attribute a span carries decides. */
 const KIND_ATTRIBUTES: readonly KindAttribute[] = [
   // Ours: a chain step may say it is more than a chain (`retrieval`, `rerank`, `agent`, …).
-  { convention: 'llm_monitor', key: ATTR_STEP_KIND, kinds: Object.fromEntries(Object.values(STEP_KIND).map((kind) => [kind, kind])), nameKeys: [ATTR_CHAIN_STEP] },
+  {
+    convention: 'llm_monitor',
+    key: ATTR_STEP_KIND,
+    kinds: Object.fromEntries(Object.values(STEP_KIND).map((kind) => [kind, kind])),
+    nameKeys: [ATTR_CHAIN_STEP],
+  },
   { convention: 'llm_monitor', key: ATTR_SPAN_TYPE, kinds: OUR_SPAN_TYPES, nameKeys: [ATTR_CHAIN_STEP, ATTR_TEMPLATE_ID] },
   // Langfuse's OpenTelemetry SDK (v4): `langfuse.observation.type`.
   {
@@ -217,7 +222,8 @@ export function stepIdentityOf(span: SpanRecord): StepIdentity {
     let kind = row.kinds[value]!;
     // A generic step that is a model call (a Langfuse `span` with GenAI attributes) is one; an agent
     // reporting its usage stays an agent.
-    if (call && (kind === STEP_KIND.chain || kind === STEP_KIND.other)) kind = call.operation === 'embeddings' ? STEP_KIND.embedding : STEP_KIND.llmCall;
+    if (call && (kind === STEP_KIND.chain || kind === STEP_KIND.other))
+      kind = call.operation === 'embeddings' ? STEP_KIND.embedding : STEP_KIND.llmCall;
     const name = firstString(a, row.nameKeys) ?? (row.convention === 'llm_monitor' ? ourStepName(span) : span.name);
     return { kind, convention: row.convention, name };
   }
@@ -229,7 +235,8 @@ export function stepIdentityOf(span: SpanRecord): StepIdentity {
       return { kind, convention: 'vercel_ai', name };
     }
   }
-  if (call) return { kind: call.operation === 'embeddings' ? STEP_KIND.embedding : STEP_KIND.llmCall, convention: 'gen_ai', name: span.name };
+  if (call)
+    return { kind: call.operation === 'embeddings' ? STEP_KIND.embedding : STEP_KIND.llmCall, convention: 'gen_ai', name: span.name };
   return { kind: STEP_KIND.other, convention: 'otel', name: span.name };
 }
 
@@ -252,7 +259,9 @@ function strings(value: AttributeValue | undefined): string[] | undefined {
 /** Finite numbers of an array attribute, at most 100. */
 function numbers(value: AttributeValue | undefined): number[] | undefined {
   if (!Array.isArray(value)) return undefined;
-  const result = (value as readonly AttributeValue[]).filter((item): item is number => typeof item === 'number' && Number.isFinite(item)).slice(0, 100);
+  const result = (value as readonly AttributeValue[])
+    .filter((item): item is number => typeof item === 'number' && Number.isFinite(item))
+    .slice(0, 100);
   return result.length > 0 ? result : undefined;
 }
 

@@ -7,7 +7,9 @@ import type { LlmCallRecord, ProcessingSession } from './model.js';
 
 /** A stored session as written by any earlier build: fields added since may be missing. */
 type StoredSession = Omit<ProcessingSession, 'steps' | 'steps_dropped' | 'llm_calls'> &
-  Partial<Pick<ProcessingSession, 'steps' | 'steps_dropped'>> & { llm_calls: (Omit<LlmCallRecord, 'metadata'> & Partial<Pick<LlmCallRecord, 'metadata'>>)[] };
+  Partial<Pick<ProcessingSession, 'steps' | 'steps_dropped'>> & {
+    llm_calls: (Omit<LlmCallRecord, 'metadata'> & Partial<Pick<LlmCallRecord, 'metadata'>>)[];
+  };
 
 /** The session in the current model's shape (the same object when nothing was missing). */
 export function upgradeStoredSession(stored: StoredSession): ProcessingSession {
@@ -18,6 +20,8 @@ export function upgradeStoredSession(stored: StoredSession): ProcessingSession {
     // Sessions stored before steps were kept have none to show.
     steps: stored.steps ?? [],
     steps_dropped: stored.steps_dropped ?? 0,
-    llm_calls: callsComplete ? (stored.llm_calls as LlmCallRecord[]) : stored.llm_calls.map((call) => ({ ...call, metadata: call.metadata ?? {} })),
+    llm_calls: callsComplete
+      ? (stored.llm_calls as LlmCallRecord[])
+      : stored.llm_calls.map((call) => ({ ...call, metadata: call.metadata ?? {} })),
   };
 }

@@ -43,11 +43,68 @@ function row(overrides: Partial<LlmCallRow> = {}): LlmCallRow {
 
 // Two calls either side of midnight UTC, a running call, a user-less call and one without a model.
 const rows: LlmCallRow[] = [
-  row({ session_id: 's1', user_id: 'alice', model: 'gpt-a', start_time: '2026-03-01T23:59:59.999Z', input_tokens: 100, output_tokens: 50, total_tokens: 150, cost_usd: 0.5, status: 'ok', duration_ms: 100, time_to_first_token_ms: 20 }),
-  row({ session_id: 's1', user_id: 'alice', model: 'gpt-b', start_time: '2026-03-02T00:00:00.000Z', input_tokens: 200, output_tokens: 100, total_tokens: null, cost_usd: 1, status: 'error', duration_ms: 300, time_to_first_token_ms: 40 }),
-  row({ session_id: 's2', user_id: 'bob', model: 'gpt-a', start_time: '2026-03-02T08:00:00.000Z', input_tokens: 10, output_tokens: null, total_tokens: null, cost_usd: null, status: 'running' }),
-  row({ session_id: 's3', user_id: null, model: 'gpt-a', start_time: '2026-03-02T09:00:00.000Z', input_tokens: 1000, output_tokens: 1000, total_tokens: 2000, cost_usd: 0.25, status: 'ok', duration_ms: 200, time_to_first_token_ms: 30 }),
-  row({ session_id: 's4', user_id: 'bob', model: null, start_time: '2026-03-01T12:00:00.000Z', input_tokens: null, output_tokens: null, total_tokens: null, cost_usd: null, status: 'error', duration_ms: 50 }),
+  row({
+    session_id: 's1',
+    user_id: 'alice',
+    model: 'gpt-a',
+    start_time: '2026-03-01T23:59:59.999Z',
+    input_tokens: 100,
+    output_tokens: 50,
+    total_tokens: 150,
+    cost_usd: 0.5,
+    status: 'ok',
+    duration_ms: 100,
+    time_to_first_token_ms: 20,
+  }),
+  row({
+    session_id: 's1',
+    user_id: 'alice',
+    model: 'gpt-b',
+    start_time: '2026-03-02T00:00:00.000Z',
+    input_tokens: 200,
+    output_tokens: 100,
+    total_tokens: null,
+    cost_usd: 1,
+    status: 'error',
+    duration_ms: 300,
+    time_to_first_token_ms: 40,
+  }),
+  row({
+    session_id: 's2',
+    user_id: 'bob',
+    model: 'gpt-a',
+    start_time: '2026-03-02T08:00:00.000Z',
+    input_tokens: 10,
+    output_tokens: null,
+    total_tokens: null,
+    cost_usd: null,
+    status: 'running',
+  }),
+  row({
+    session_id: 's3',
+    user_id: null,
+    model: 'gpt-a',
+    start_time: '2026-03-02T09:00:00.000Z',
+    input_tokens: 1000,
+    output_tokens: 1000,
+    total_tokens: 2000,
+    cost_usd: 0.25,
+    status: 'ok',
+    duration_ms: 200,
+    time_to_first_token_ms: 30,
+  }),
+  row({
+    session_id: 's4',
+    user_id: 'bob',
+    model: null,
+    start_time: '2026-03-01T12:00:00.000Z',
+    input_tokens: null,
+    output_tokens: null,
+    total_tokens: null,
+    cost_usd: null,
+    status: 'error',
+    duration_ms: 50,
+  }),
 ];
 
 const EMPTY: UsageFigures = {
@@ -63,7 +120,8 @@ const EMPTY: UsageFigures = {
   time_to_first_token_ms: { p50: null, p95: null },
 };
 
-const keysOf = (groupBy: AnalyticsDimension[], input: Iterable<LlmCallRow> = rows) => computeAnalytics(input, { groupBy }).groups.map((group) => group.key);
+const keysOf = (groupBy: AnalyticsDimension[], input: Iterable<LlmCallRow> = rows) =>
+  computeAnalytics(input, { groupBy }).groups.map((group) => group.key);
 
 describe('computeAnalytics', () => {
   it('sums every call into the totals', () => {
@@ -140,7 +198,11 @@ describe('computeAnalytics', () => {
   });
 
   it('groups by task and service', () => {
-    const input = [row({ task: 'a', service_name: 'x' }), row({ task: 'b', service_name: 'x', cost_usd: 0.1 }), row({ task: null, service_name: null, cost_usd: 0.2 })];
+    const input = [
+      row({ task: 'a', service_name: 'x' }),
+      row({ task: 'b', service_name: 'x', cost_usd: 0.1 }),
+      row({ task: null, service_name: null, cost_usd: 0.2 }),
+    ];
     expect(keysOf(['task'], input)).toEqual([{ task: null }, { task: 'b' }, { task: 'a' }]);
     expect(computeAnalytics(input, { groupBy: ['service'] }).groups.map((group) => [group.key, group.calls])).toEqual([
       [{ service: null }, 1],
@@ -174,7 +236,12 @@ describe('computeAnalytics', () => {
   it('breaks ties of cost and tokens by key: code-unit order, null last, first dimension first', () => {
     const input = ['b', 'a', null, 'B'].map((task) => row({ task }));
     expect(keysOf(['task'], input)).toEqual([{ task: 'B' }, { task: 'a' }, { task: 'b' }, { task: null }]);
-    const pairs = [row({ task: 'b', model: 'x' }), row({ task: 'a', model: 'y' }), row({ task: 'a', model: null }), row({ task: 'a', model: 'x' })];
+    const pairs = [
+      row({ task: 'b', model: 'x' }),
+      row({ task: 'a', model: 'y' }),
+      row({ task: 'a', model: null }),
+      row({ task: 'a', model: 'x' }),
+    ];
     expect(keysOf(['task', 'model'], pairs)).toEqual([
       { task: 'a', model: 'x' },
       { task: 'a', model: 'y' },
@@ -197,7 +264,17 @@ describe('computeAnalytics', () => {
   it('tells a zero cost from no price, and has no error rate before a call ends', () => {
     const free = computeAnalytics([row({ cost_usd: 0 }), row({ cost_usd: null })], { groupBy: [] });
     expect(free.totals.cost_usd).toBe(0);
-    expect(free.top_sessions).toEqual([{ session_id: 's1', user_id: 'alice', model: 'gpt-a', start_time: '2026-03-02T10:00:00.000Z', calls: 2, total_tokens: 30, cost_usd: 0 }]);
+    expect(free.top_sessions).toEqual([
+      {
+        session_id: 's1',
+        user_id: 'alice',
+        model: 'gpt-a',
+        start_time: '2026-03-02T10:00:00.000Z',
+        calls: 2,
+        total_tokens: 30,
+        cost_usd: 0,
+      },
+    ]);
     const unpriced = computeAnalytics([row({ status: 'running' }), row({ status: 'running' })], { groupBy: [] });
     expect(unpriced.totals).toMatchObject({ cost_usd: null, error_rate: null, calls: 2 });
     expect(unpriced.top_sessions).toEqual([]);
@@ -217,7 +294,11 @@ describe('computeAnalytics', () => {
   });
 
   it('keeps to [since, until) by start time, and says so', () => {
-    const report = computeAnalytics(rows, { groupBy: ['model'], sinceMs: Date.parse('2026-03-02T00:00:00Z'), untilMs: Date.parse('2026-03-02T09:00:00Z') });
+    const report = computeAnalytics(rows, {
+      groupBy: ['model'],
+      sinceMs: Date.parse('2026-03-02T00:00:00Z'),
+      untilMs: Date.parse('2026-03-02T09:00:00Z'),
+    });
     expect(report.since).toBe('2026-03-02T00:00:00.000Z');
     expect(report.until).toBe('2026-03-02T09:00:00.000Z');
     // The call at midnight is in; the one at 09:00 and the one a millisecond before midnight are out.
@@ -237,22 +318,66 @@ describe('computeAnalytics', () => {
   it('finds the most expensive sessions: model of the dearest call, user and start of the earliest', () => {
     const { top_sessions } = computeAnalytics(rows, { groupBy: [] });
     expect(top_sessions).toEqual([
-      { session_id: 's1', user_id: 'alice', model: 'gpt-b', start_time: '2026-03-01T23:59:59.999Z', calls: 2, total_tokens: 450, cost_usd: 1.5 },
-      { session_id: 's3', user_id: null, model: 'gpt-a', start_time: '2026-03-02T09:00:00.000Z', calls: 1, total_tokens: 2000, cost_usd: 0.25 },
+      {
+        session_id: 's1',
+        user_id: 'alice',
+        model: 'gpt-b',
+        start_time: '2026-03-01T23:59:59.999Z',
+        calls: 2,
+        total_tokens: 450,
+        cost_usd: 1.5,
+      },
+      {
+        session_id: 's3',
+        user_id: null,
+        model: 'gpt-a',
+        start_time: '2026-03-02T09:00:00.000Z',
+        calls: 1,
+        total_tokens: 2000,
+        cost_usd: 0.25,
+      },
     ]);
   });
 
   it('picks a session model and start the same whatever the row order', () => {
     const input = [
       row({ session_id: 'x', call_id: 'c2', user_id: 'late', model: 'late-model', start_time: '2026-03-02T10:00:01.000Z', cost_usd: 0.3 }),
-      row({ session_id: 'x', call_id: 'c3', user_id: 'late', model: 'same-start-model', start_time: '2026-03-02T10:00:00.000Z', cost_usd: 0.3 }),
-      row({ session_id: 'x', call_id: 'c1', user_id: 'early', model: 'early-model', start_time: '2026-03-02T10:00:00.000Z', cost_usd: 0.3 }),
-      row({ session_id: 'x', call_id: 'c0', user_id: 'later', model: 'cheap-model', start_time: '2026-03-02T10:00:02.000Z', cost_usd: 0.1 }),
+      row({
+        session_id: 'x',
+        call_id: 'c3',
+        user_id: 'late',
+        model: 'same-start-model',
+        start_time: '2026-03-02T10:00:00.000Z',
+        cost_usd: 0.3,
+      }),
+      row({
+        session_id: 'x',
+        call_id: 'c1',
+        user_id: 'early',
+        model: 'early-model',
+        start_time: '2026-03-02T10:00:00.000Z',
+        cost_usd: 0.3,
+      }),
+      row({
+        session_id: 'x',
+        call_id: 'c0',
+        user_id: 'later',
+        model: 'cheap-model',
+        start_time: '2026-03-02T10:00:02.000Z',
+        cost_usd: 0.1,
+      }),
     ];
     for (const order of [input, [...input].reverse()]) {
       const [session, ...others] = computeAnalytics(order, { groupBy: [] }).top_sessions;
       expect(others).toEqual([]);
-      expect(session).toMatchObject({ session_id: 'x', user_id: 'early', model: 'early-model', start_time: '2026-03-02T10:00:00.000Z', calls: 4, total_tokens: 60 });
+      expect(session).toMatchObject({
+        session_id: 'x',
+        user_id: 'early',
+        model: 'early-model',
+        start_time: '2026-03-02T10:00:00.000Z',
+        calls: 4,
+        total_tokens: 60,
+      });
       expect(session!.cost_usd).toBeCloseTo(1, 12);
     }
   });
@@ -266,12 +391,24 @@ describe('computeAnalytics', () => {
       row({ session_id: 'sE', cost_usd: null }),
       row({ session_id: 'sF', cost_usd: 0 }),
     ];
-    const ids = (top?: number) => computeAnalytics(input, top === undefined ? { groupBy: [] } : { groupBy: [], top }).top_sessions.map((session) => session.session_id);
+    const ids = (top?: number) =>
+      computeAnalytics(input, top === undefined ? { groupBy: [] } : { groupBy: [], top }).top_sessions.map((session) => session.session_id);
     expect(ids()).toEqual(['sD', 'sA', 'sB', 'sC', 'sF']);
     expect(ids(3)).toEqual(['sD', 'sA', 'sB']);
     expect(ids(0)).toEqual([]);
     const many = Array.from({ length: 12 }, (_, i) => row({ session_id: `s${String(i).padStart(2, '0')}`, cost_usd: i }));
-    expect(computeAnalytics(many, { groupBy: [] }).top_sessions.map((session) => session.session_id)).toEqual(['s11', 's10', 's09', 's08', 's07', 's06', 's05', 's04', 's03', 's02']);
+    expect(computeAnalytics(many, { groupBy: [] }).top_sessions.map((session) => session.session_id)).toEqual([
+      's11',
+      's10',
+      's09',
+      's08',
+      's07',
+      's06',
+      's05',
+      's04',
+      's03',
+      's02',
+    ]);
   });
 
   it('orders top users by cost then id, users with an id and a price only, at most `top`', () => {
@@ -290,7 +427,9 @@ describe('computeAnalytics', () => {
       { user_id: 'yan', sessions: 1, calls: 1, total_tokens: 15, cost_usd: 1 },
     ]);
     expect(computeAnalytics(input, { groupBy: [], top: 2 }).top_users.map((user) => user.user_id)).toEqual(['zoe', 'xia']);
-    expect(computeAnalytics(rows, { groupBy: [] }).top_users).toEqual([{ user_id: 'alice', sessions: 1, calls: 2, total_tokens: 450, cost_usd: 1.5 }]);
+    expect(computeAnalytics(rows, { groupBy: [] }).top_users).toEqual([
+      { user_id: 'alice', sessions: 1, calls: 2, total_tokens: 450, cost_usd: 1.5 },
+    ]);
   });
 
   it('keeps huge token counts finite, at the largest safe integer', () => {

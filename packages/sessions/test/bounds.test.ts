@@ -6,13 +6,26 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE, SPAN_TYPE } from '@llm-monitor/semconv';
-import { approximateJsonLength, computeStatistics, MemorySessionStore, SessionBuilder, SessionPipeline, SKELETON_SPAN_BYTES, VALUE_LIMITS, withinJsonLength } from '../src/index.js';
+import {
+  approximateJsonLength,
+  computeStatistics,
+  MemorySessionStore,
+  SessionBuilder,
+  SessionPipeline,
+  SKELETON_SPAN_BYTES,
+  VALUE_LIMITS,
+  withinJsonLength,
+} from '../src/index.js';
 import type { ValueField, SpanRecord } from '../src/index.js';
 import { checkNumeric } from '../src/span-values.js';
 import { completedSession, span, spanId, T0, TRACE_ID } from './span-fixtures.js';
 
 const session = (attributes: SpanRecord['attributes'], overrides: Partial<SpanRecord> = {}): SpanRecord =>
-  span({ name: 'session', attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.session, 'llm_monitor.session.id': 's', ...attributes }, ...overrides });
+  span({
+    name: 'session',
+    attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.session, 'llm_monitor.session.id': 's', ...attributes },
+    ...overrides,
+  });
 
 function rejectedBy(builder: SessionBuilder): Partial<Record<ValueField, number>> {
   return Object.fromEntries(Object.entries(builder.stats().valuesRejected).filter(([, count]) => count > 0));
@@ -57,25 +70,56 @@ describe('numeric values', () => {
       'llm_monitor.progress': 1e300,
     });
     const [built] = builder.ingest([root]);
-    expect(built).toMatchObject({ token_counts: { input: null, output: null, total: null }, time_to_first_token_ms: null, time_per_output_token_ms: null, tokens_per_second: null, progress: 100 });
-    expect(rejectedBy(builder)).toEqual({ input_tokens: 1, output_tokens: 1, time_to_first_token: 1, time_per_output_token: 1, tokens_per_second: 1, progress: 1 });
+    expect(built).toMatchObject({
+      token_counts: { input: null, output: null, total: null },
+      time_to_first_token_ms: null,
+      time_per_output_token_ms: null,
+      tokens_per_second: null,
+      progress: 100,
+    });
+    expect(rejectedBy(builder)).toEqual({
+      input_tokens: 1,
+      output_tokens: 1,
+      time_to_first_token: 1,
+      time_per_output_token: 1,
+      tokens_per_second: 1,
+      progress: 1,
+    });
     // Rebuilding the session again (more spans of its trace) does not count the same value again.
-    builder.ingest([span({ parentSpanId: root.spanId, attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': 'initializing' } })]);
+    builder.ingest([
+      span({ parentSpanId: root.spanId, attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': 'initializing' } }),
+    ]);
     expect(rejectedBy(builder).input_tokens).toBe(1);
   });
 
   it('treats times no date can hold as unknown, and an end before the start as a zero duration', () => {
     const builder = new SessionBuilder();
-    const [built] = builder.ingest([session({}, { startTimeUnixMs: 1e300, endTimeUnixMs: Number.NaN }), span({ attributes: { 'gen_ai.request.model': 'm' }, startTimeUnixMs: T0 + 100, endTimeUnixMs: T0 })]);
+    const [built] = builder.ingest([
+      session({}, { startTimeUnixMs: 1e300, endTimeUnixMs: Number.NaN }),
+      span({ attributes: { 'gen_ai.request.model': 'm' }, startTimeUnixMs: T0 + 100, endTimeUnixMs: T0 }),
+    ]);
     expect(built!.llm_calls[0]).toMatchObject({ duration_ms: 0, end_time: built!.llm_calls[0]!.start_time });
     expect(rejectedBy(builder)).toEqual({ start_time: 1, end_time: 1, duration: 1 });
     expect(() => JSON.stringify(built)).not.toThrow();
   });
 
   it('sums token counts without leaving the safe integers, and statistics stay finite', () => {
-    const calls = [1, 2, 3].map(() => span({ attributes: { 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': Number.MAX_SAFE_INTEGER, 'gen_ai.usage.output_tokens': Number.MAX_SAFE_INTEGER } }));
+    const calls = [1, 2, 3].map(() =>
+      span({
+        attributes: {
+          'gen_ai.request.model': 'm',
+          'gen_ai.usage.input_tokens': Number.MAX_SAFE_INTEGER,
+          'gen_ai.usage.output_tokens': Number.MAX_SAFE_INTEGER,
+        },
+      }),
+    );
     const [built] = new SessionBuilder().ingest(calls);
-    expect(built!.token_counts).toEqual({ input: Number.MAX_SAFE_INTEGER, output: Number.MAX_SAFE_INTEGER, total: Number.MAX_SAFE_INTEGER, streamed: 0 });
+    expect(built!.token_counts).toEqual({
+      input: Number.MAX_SAFE_INTEGER,
+      output: Number.MAX_SAFE_INTEGER,
+      total: Number.MAX_SAFE_INTEGER,
+      streamed: 0,
+    });
     const statistics = computeStatistics([built!, built!, built!]);
     expect(Number.isFinite(statistics.tokens_in)).toBe(true);
   });
@@ -84,7 +128,14 @@ describe('numeric values', () => {
 describe('admission', () => {
   it('keeps only what the mapping reads, with strings cut to the longest value', () => {
     const builder = new SessionBuilder({ maxAttributeValueLength: 100 });
-    const root = session({ 'llm_monitor.content_preview': 'p'.repeat(1000), 'http.request.header.cookie': 'c'.repeat(1000), 'gen_ai.system_instructions': 'm'.repeat(1000) }, { resource: { 'service.name': 'app', 'host.name': 'h'.repeat(1000) } });
+    const root = session(
+      {
+        'llm_monitor.content_preview': 'p'.repeat(1000),
+        'http.request.header.cookie': 'c'.repeat(1000),
+        'gen_ai.system_instructions': 'm'.repeat(1000),
+      },
+      { resource: { 'service.name': 'app', 'host.name': 'h'.repeat(1000) } },
+    );
     const [built] = builder.ingest([root]);
     expect(built!.content_preview).toBe('p'.repeat(100));
     expect(built!.service_name).toBe('app');
@@ -107,7 +158,12 @@ describe('admission', () => {
   it('keeps only a skeleton of spans that arrive once their trace is at its byte budget', () => {
     const builder = new SessionBuilder({ maxTraceBytes: 50_000 });
     const root = session({ 'llm_monitor.content_preview': 'p'.repeat(16_000) });
-    const stages = Array.from({ length: 10 }, (_, i) => span({ parentSpanId: root.spanId, attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': `s${i}`, 'llm_monitor.stage.message': 'm'.repeat(10_000) } }));
+    const stages = Array.from({ length: 10 }, (_, i) =>
+      span({
+        parentSpanId: root.spanId,
+        attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': `s${i}`, 'llm_monitor.stage.message': 'm'.repeat(10_000) },
+      }),
+    );
     const [built] = builder.ingest([root, ...stages]);
     // Every stage is in the timeline; the late ones with what is left of their messages.
     expect(built!.stages).toHaveLength(10);
@@ -137,8 +193,20 @@ describe('held amounts', () => {
       parentSpanId: running.spanId,
       startTimeUnixMs: running.startTimeUnixMs,
       endTimeUnixMs: at,
-      attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.pending, [ATTR_PENDING_SPAN_TYPE]: SPAN_TYPE.stage, [ATTR_PENDING_PARENT_ID]: running.parentSpanId, 'llm_monitor.stage': 'streaming_response', 'llm_monitor.tokens.total': total },
-      events: [{ name: 'llm_monitor.tokens', timeUnixMs: at, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.total': total, 'llm_monitor.tokens.text': 't' } }],
+      attributes: {
+        [ATTR_SPAN_TYPE]: SPAN_TYPE.pending,
+        [ATTR_PENDING_SPAN_TYPE]: SPAN_TYPE.stage,
+        [ATTR_PENDING_PARENT_ID]: running.parentSpanId,
+        'llm_monitor.stage': 'streaming_response',
+        'llm_monitor.tokens.total': total,
+      },
+      events: [
+        {
+          name: 'llm_monitor.tokens',
+          timeUnixMs: at,
+          attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.total': total, 'llm_monitor.tokens.text': 't' },
+        },
+      ],
     });
 
   it('counts markers against the per-trace cap, and still follows the running total once full', () => {
@@ -165,7 +233,13 @@ describe('held amounts', () => {
   it('builds a trace of 150,000 stages without a spread overflowing the stack', () => {
     const builder = new SessionBuilder({ maxSpansPerTrace: 200_000 });
     const root = session({});
-    const stages = Array.from({ length: 150_000 }, (_, i) => span({ parentSpanId: root.spanId, startTimeUnixMs: T0 + i, attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': 'validating_input', 'llm_monitor.progress': i % 100 } }));
+    const stages = Array.from({ length: 150_000 }, (_, i) =>
+      span({
+        parentSpanId: root.spanId,
+        startTimeUnixMs: T0 + i,
+        attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': 'validating_input', 'llm_monitor.progress': i % 100 },
+      }),
+    );
     const [built] = builder.ingest([root, ...stages]);
     expect(built!.stages).toHaveLength(150_000);
     expect(built!.progress).toBe(100);
@@ -173,7 +247,8 @@ describe('held amounts', () => {
 
   it('holds at most maxOrphanTraces traces that are no session, letting the oldest go', () => {
     const builder = new SessionBuilder({ maxOrphanTraces: 50 });
-    for (let i = 0; i < 500; i += 1) builder.add(span({ traceId: i.toString(16).padStart(32, 'f'), kind: 2, attributes: { 'http.route': '/x' } }), i);
+    for (let i = 0; i < 500; i += 1)
+      builder.add(span({ traceId: i.toString(16).padStart(32, 'f'), kind: 2, attributes: { 'http.route': '/x' } }), i);
     expect(builder.stats()).toMatchObject({ traces: 50, orphanTraces: 50, tracesEvicted: { orphan_cap: 450 } });
     // A session is no orphan: it stays whatever the orphans do.
     builder.ingest(completedSession().all, 500);
@@ -184,7 +259,8 @@ describe('held amounts', () => {
 
   it('keeps the estimated bytes held under maxHeldBytes: orphans go first, then the oldest sessions', () => {
     const pipeline = new SessionPipeline({ maxHeldBytes: 200_000 });
-    for (let i = 0; i < 40; i += 1) pipeline.ingest(completedSession({ sessionId: `s${i}`, traceId: i.toString(16).padStart(32, 'a') }).all, i);
+    for (let i = 0; i < 40; i += 1)
+      pipeline.ingest(completedSession({ sessionId: `s${i}`, traceId: i.toString(16).padStart(32, 'a') }).all, i);
     const stats = pipeline.stats();
     expect(stats.bytes).toBeLessThanOrEqual(200_000);
     expect(stats.tracesEvicted.held_bytes).toBeGreaterThan(0);
@@ -196,7 +272,8 @@ describe('held amounts', () => {
 
   it('remembers at most maxRemovedTraces removed traces', () => {
     const pipeline = new SessionPipeline({ maxSessions: 1, maxRemovedTraces: 10 });
-    for (let i = 0; i < 50; i += 1) pipeline.ingest(completedSession({ sessionId: `s${i}`, traceId: i.toString(16).padStart(32, 'b') }).all, i);
+    for (let i = 0; i < 50; i += 1)
+      pipeline.ingest(completedSession({ sessionId: `s${i}`, traceId: i.toString(16).padStart(32, 'b') }).all, i);
     expect(pipeline.stats().removedTraces).toBe(10);
   });
 });
@@ -235,7 +312,10 @@ describe('walls', () => {
 describe('ids', () => {
   it('keeps no session or conversation id the API could not be asked for: the session falls back to its trace id', () => {
     const builder = new SessionBuilder();
-    for (const [n, id] of [['1', ''], ['2', 'x'.repeat(257)]] as const) {
+    for (const [n, id] of [
+      ['1', ''],
+      ['2', 'x'.repeat(257)],
+    ] as const) {
       const traceId = n.repeat(32);
       const [built] = builder.ingest([session({ 'llm_monitor.session.id': id, 'gen_ai.conversation.id': id }, { traceId })]);
       expect(built).toMatchObject({ session_id: traceId, conversation_id: null });
@@ -244,7 +324,9 @@ describe('ids', () => {
   });
 
   it('turns lone surrogates into U+FFFD, so every kept string can go into a URL', () => {
-    const [built] = new SessionBuilder().ingest([session({ 'llm_monitor.session.id': 'a\ud800b', 'gen_ai.request.model': '\udc00m' }, { resource: { 'service.name': 's\ud800' } })]);
+    const [built] = new SessionBuilder().ingest([
+      session({ 'llm_monitor.session.id': 'a\ud800b', 'gen_ai.request.model': '\udc00m' }, { resource: { 'service.name': 's\ud800' } }),
+    ]);
     expect(built).toMatchObject({ session_id: 'a\ufffdb', model: '\ufffdm', service_name: 's\ufffd' });
     expect(() => encodeURIComponent(built!.session_id + built!.model! + built!.service_name!)).not.toThrow();
   });
@@ -267,14 +349,25 @@ describe('marker accounting', () => {
   it('counts a running span and its markers once, and nothing of them after the span arrives', () => {
     const builder = new SessionBuilder();
     const root = session({});
-    const running = span({ spanId: spanId(), parentSpanId: root.spanId, endTimeUnixMs: 0, attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': 'streaming_response' } });
+    const running = span({
+      spanId: spanId(),
+      parentSpanId: root.spanId,
+      endTimeUnixMs: 0,
+      attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.stage, 'llm_monitor.stage': 'streaming_response' },
+    });
     const markers = [1, 2, 3].map((i) =>
       span({
         parentSpanId: running.spanId,
         startTimeUnixMs: T0,
         endTimeUnixMs: T0 + i,
-        attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.pending, [ATTR_PENDING_SPAN_TYPE]: SPAN_TYPE.stage, [ATTR_PENDING_PARENT_ID]: root.spanId },
-        events: [{ name: 'llm_monitor.tokens', timeUnixMs: T0 + i, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.total': i } }],
+        attributes: {
+          [ATTR_SPAN_TYPE]: SPAN_TYPE.pending,
+          [ATTR_PENDING_SPAN_TYPE]: SPAN_TYPE.stage,
+          [ATTR_PENDING_PARENT_ID]: root.spanId,
+        },
+        events: [
+          { name: 'llm_monitor.tokens', timeUnixMs: T0 + i, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.total': i } },
+        ],
       }),
     );
     builder.ingest([root, ...markers]);

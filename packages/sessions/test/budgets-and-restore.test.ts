@@ -59,7 +59,15 @@ describe('budgets', () => {
     const [session] = builder.ingest(sessionOf('u1', 's1', 'a'.repeat(32)));
     const events = eventsBetween(undefined, session!);
     expect(events.filter((event) => event.type === 'budget_exceeded')).toEqual([
-      { type: 'budget_exceeded', session_id: 's1', user_id: 'u1', budget: 'session_tokens', limit: 10, value: 17, at: session!.budget_exceeded[0]!.at },
+      {
+        type: 'budget_exceeded',
+        session_id: 's1',
+        user_id: 'u1',
+        budget: 'session_tokens',
+        limit: 10,
+        value: 17,
+        at: session!.budget_exceeded[0]!.at,
+      },
     ]);
     expect(eventsBetween(seenStateOf(session!), session!).some((event) => event.type === 'budget_exceeded')).toBe(false);
   });
@@ -79,9 +87,17 @@ function runningSpans(): { sent: SpanRecord[]; rest: SpanRecord[] } {
     ...pendingMarker(streaming),
     spanId: id,
     endTimeUnixMs: end,
-    events: [{ name: 'llm_monitor.tokens', timeUnixMs: end, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.text': text } }],
+    events: [
+      { name: 'llm_monitor.tokens', timeUnixMs: end, attributes: { 'llm_monitor.tokens.count': 1, 'llm_monitor.tokens.text': text } },
+    ],
   });
-  const sent = [pendingMarker(root), ...stages.slice(0, 7), pendingMarker(streaming), progress('1'.repeat(16), T0 + 72, 'Hel'), progress('2'.repeat(16), T0 + 74, 'lo')];
+  const sent = [
+    pendingMarker(root),
+    ...stages.slice(0, 7),
+    pendingMarker(streaming),
+    progress('1'.repeat(16), T0 + 72, 'Hel'),
+    progress('2'.repeat(16), T0 + 74, 'lo'),
+  ];
   return { sent, rest: [root, ...stages.slice(7), llmCall] };
 }
 
@@ -98,7 +114,9 @@ describe('stored records of running traces', () => {
     // A repeated span that changed nothing is not stored again; nothing is taken twice.
     expect(second.spans.some((record) => record.spanId === sent[1]!.spanId)).toBe(false);
     expect(original.takeUnsaved(TRACE_ID)!.spans).toEqual([]);
-    const snapshot = JSON.parse(JSON.stringify({ traceId: TRACE_ID, lastSeenMs: second.lastSeenMs, spans: [...firstRecords, ...second.spans] })) as Parameters<SessionBuilder['restore']>[0];
+    const snapshot = JSON.parse(
+      JSON.stringify({ traceId: TRACE_ID, lastSeenMs: second.lastSeenMs, spans: [...firstRecords, ...second.spans] }),
+    ) as Parameters<SessionBuilder['restore']>[0];
     expect(snapshot.lastSeenMs).toBe(1000);
 
     const restarted = new SessionBuilder();

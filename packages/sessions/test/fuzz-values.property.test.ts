@@ -46,7 +46,15 @@ import {
   statisticsReportSchema,
   summaryOf,
 } from '../src/index.js';
-import type { AttributeValue, Attributes, ModelPrices, ProcessingSession, SpanEventRecord, SpanRecord, SpanStatusCode } from '../src/index.js';
+import type {
+  AttributeValue,
+  Attributes,
+  ModelPrices,
+  ProcessingSession,
+  SpanEventRecord,
+  SpanRecord,
+  SpanStatusCode,
+} from '../src/index.js';
 import { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, FOREIGN_EVENT_NAMES, TASK_KEYS, USER_KEYS } from '../src/genai-mapping.js';
 import { T0 } from './span-fixtures.js';
 
@@ -91,33 +99,120 @@ afterAll(() => {
 
 /** Every magnitude a number can take that a range check could get wrong. */
 const EXTREME_NUMBERS = [
-  0, -0, 1, -1, 0.5, 1e-300, -1e-300, Number.MIN_VALUE, Number.EPSILON,
-  1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, NaN, Infinity, -Infinity,
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  1e-300,
+  -1e-300,
+  Number.MIN_VALUE,
+  Number.EPSILON,
+  1e308,
+  -1e308,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  NaN,
+  Infinity,
+  -Infinity,
   // int64's extremes as a double holds them (2^63), as a JSON exporter sends them as numbers.
-  2 ** 53 - 1, 2 ** 53, 2 ** 53 + 1, -(2 ** 53), Number('9223372036854775807'), Number('-9223372036854775808'), 2 ** 64,
-  99.9999, 100, 100.0001, 101, 1e300, -1e300,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 53 + 1,
+  -(2 ** 53),
+  Number('9223372036854775807'),
+  Number('-9223372036854775808'),
+  2 ** 64,
+  99.9999,
+  100,
+  100.0001,
+  101,
+  1e300,
+  -1e300,
   // Around the duration bound (31 days in ms) and the rate bound (a million tokens a second).
-  31 * 24 * 3600 * 1000, 31 * 24 * 3600 * 1000 + 1, 31 * 24 * 3600, 1_000_000, 1_000_001,
+  31 * 24 * 3600 * 1000,
+  31 * 24 * 3600 * 1000 + 1,
+  31 * 24 * 3600,
+  1_000_000,
+  1_000_001,
 ];
 
 /** Numbers as int64-as-text senders write them, and text that only looks like a number. */
 const NUMERIC_STRINGS = [
-  '9223372036854775807', '-9223372036854775808', '18446744073709551615', '9007199254740993', '1e308', '1e309', '-1e309',
-  'NaN', 'Infinity', '-Infinity', '-0', '0', ' 12 ', '\t7\n', '0x10', '0b11', '1_000', '', '   ', '12abc', '1.5', '.5', '5.', '+3',
+  '9223372036854775807',
+  '-9223372036854775808',
+  '18446744073709551615',
+  '9007199254740993',
+  '1e308',
+  '1e309',
+  '-1e309',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '-0',
+  '0',
+  ' 12 ',
+  '\t7\n',
+  '0x10',
+  '0b11',
+  '1_000',
+  '',
+  '   ',
+  '12abc',
+  '1.5',
+  '.5',
+  '5.',
+  '+3',
 ];
 
 /** Strings that name things the mapping treats specially, or that a plain object inherits. */
 const SPECIAL_STRINGS = [
-  '', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype',
-  SPAN_TYPE.session, SPAN_TYPE.stage, SPAN_TYPE.pending, ...BUILTIN_STAGE_IDS, 'completed', 'failed', 'abandoned',
-  'LLM', 'llm', 'EMBEDDING', 'ai.streamText.doStream', 'ai.generateText.doGenerate', 'ai.embed.doEmbed', 'chat', 'embeddings',
-  'gpt-4o', 'priced-model', '{"a":1}', '[1,2,3]', '{"__proto__":{"polluted":true}}', '{', '[', '{"a":', `${'['.repeat(40)}${']'.repeat(40)}`,
-  '\ud800', '\udfff', '\u0000', 'é✓', '\u202e', '<script>alert(1)</script>', 'a,b\n"c"', '=cmd|calc',
+  '',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+  SPAN_TYPE.session,
+  SPAN_TYPE.stage,
+  SPAN_TYPE.pending,
+  ...BUILTIN_STAGE_IDS,
+  'completed',
+  'failed',
+  'abandoned',
+  'LLM',
+  'llm',
+  'EMBEDDING',
+  'ai.streamText.doStream',
+  'ai.generateText.doGenerate',
+  'ai.embed.doEmbed',
+  'chat',
+  'embeddings',
+  'gpt-4o',
+  'priced-model',
+  '{"a":1}',
+  '[1,2,3]',
+  '{"__proto__":{"polluted":true}}',
+  '{',
+  '[',
+  '{"a":',
+  `${'['.repeat(40)}${']'.repeat(40)}`,
+  '\ud800',
+  '\udfff',
+  '\u0000',
+  'é✓',
+  '\u202e',
+  '<script>alert(1)</script>',
+  'a,b\n"c"',
+  '=cmd|calc',
 ];
 
 const HUGE_STRING_LENGTHS = [513, 4096, 70_000, 300_000];
 
-const hugeString = fc.tuple(fc.constantFrom(...HUGE_STRING_LENGTHS), fc.constantFrom('x', '{', '[', 'é', '\ud83d\ude00')).map(([length, unit]) => unit.repeat(length));
+const hugeString = fc
+  .tuple(fc.constantFrom(...HUGE_STRING_LENGTHS), fc.constantFrom('x', '{', '[', 'é', '\ud83d\ude00'))
+  .map(([length, unit]) => unit.repeat(length));
 
 const numberValue: fc.Arbitrary<number> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...EXTREME_NUMBERS) },
@@ -153,7 +248,9 @@ const attributeValue: fc.Arbitrary<AttributeValue> = fc.letrec<{ value: Attribut
     {
       weight: 1,
       arbitrary: fc
-        .array(fc.tuple(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'a', ''), fc.string({ maxLength: 8 })), tie('value')), { maxLength: 4 })
+        .array(fc.tuple(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'a', ''), fc.string({ maxLength: 8 })), tie('value')), {
+          maxLength: 4,
+        })
         .map(objectOf),
     },
   ),
@@ -165,9 +262,21 @@ const attributeValue: fc.Arbitrary<AttributeValue> = fc.letrec<{ value: Attribut
 const NUMERIC_KEYS = Object.keys(NUMERIC_ATTRIBUTES);
 /** Our own string attributes (every `llm_monitor.` key is read). */
 const OUR_STRING_KEYS = [
-  ATTR_SPAN_TYPE, ATTR_SESSION_ID, ATTR_STAGE, ATTR_STAGE_MESSAGE, ATTR_TASK, ATTR_PROCESSOR_TYPE, ATTR_CONTENT_PREVIEW,
-  ATTR_RESULT_PREVIEW, ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_PROMPT_PREVIEW, ATTR_RESPONSE_PREVIEW, ATTR_STREAM_OUTCOME,
-  ATTR_TOKENS_TEXT, 'llm_monitor.unknown_future_key',
+  ATTR_SPAN_TYPE,
+  ATTR_SESSION_ID,
+  ATTR_STAGE,
+  ATTR_STAGE_MESSAGE,
+  ATTR_TASK,
+  ATTR_PROCESSOR_TYPE,
+  ATTR_CONTENT_PREVIEW,
+  ATTR_RESULT_PREVIEW,
+  ATTR_PENDING_PARENT_ID,
+  ATTR_PENDING_SPAN_TYPE,
+  ATTR_PROMPT_PREVIEW,
+  ATTR_RESPONSE_PREVIEW,
+  ATTR_STREAM_OUTCOME,
+  ATTR_TOKENS_TEXT,
+  'llm_monitor.unknown_future_key',
 ];
 const METADATA_KEYS = ['template', 'options', '__proto__', 'constructor', '', 'a.b'].map((key) => `${ATTR_METADATA_PREFIX}${key}`);
 const READ_STRING_KEYS = [
@@ -215,13 +324,43 @@ const timeMs: fc.Arbitrary<number> = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: -60_000, max: 60_000 }).map((offset) => T0 + offset) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom(0, -0, NaN, -1, 1, 0.5, 1e300, -1e300, Infinity, -Infinity, 8.64e15, 8.64e15 + 1, LATEST_TIME_MS, LATEST_TIME_MS + 1, Number.MAX_VALUE, 2 ** 64 / 1e6),
+    arbitrary: fc.constantFrom(
+      0,
+      -0,
+      NaN,
+      -1,
+      1,
+      0.5,
+      1e300,
+      -1e300,
+      Infinity,
+      -Infinity,
+      8.64e15,
+      8.64e15 + 1,
+      LATEST_TIME_MS,
+      LATEST_TIME_MS + 1,
+      Number.MAX_VALUE,
+      2 ** 64 / 1e6,
+    ),
   },
   { weight: 1, arbitrary: fc.double() },
 );
 
 /** Values at the edges of every numeric range (tokens, durations, rates, progress), as numbers and as text. */
-const numericEdge = fc.constantFrom(0, 1, 2 ** 53 - 1, 2 ** 53, 100, 101, -1, 1e308, '9007199254740991', '9223372036854775807', ' 5 ', 'NaN');
+const numericEdge = fc.constantFrom(
+  0,
+  1,
+  2 ** 53 - 1,
+  2 ** 53,
+  100,
+  101,
+  -1,
+  1e308,
+  '9007199254740991',
+  '9223372036854775807',
+  ' 5 ',
+  'NaN',
+);
 
 const attributeEntries = fc.array(
   fc.oneof(
@@ -254,7 +393,13 @@ const otherEvent: fc.Arbitrary<SpanEventRecord> = fc
   .record({
     name: fc.constantFrom(OTEL.exceptionEvent, ...FOREIGN_EVENT_NAMES.map(([name]) => name), 'unread.event', '__proto__'),
     time: timeMs,
-    entries: fc.array(fc.tuple(fc.constantFrom(OTEL.exceptionMessage, OTEL.exceptionType, ...FIRST_CHUNK_KEYS, ...NUMERIC_KEYS, '__proto__'), attributeValue), { maxLength: 4 }),
+    entries: fc.array(
+      fc.tuple(
+        fc.constantFrom(OTEL.exceptionMessage, OTEL.exceptionType, ...FIRST_CHUNK_KEYS, ...NUMERIC_KEYS, '__proto__'),
+        attributeValue,
+      ),
+      { maxLength: 4 },
+    ),
   })
   .map(({ name, time, entries }) => ({ name, timeUnixMs: time, attributes: objectOf(entries) }));
 
@@ -269,7 +414,16 @@ const spanRecord: fc.Arbitrary<SpanRecord> = fc
     spanId: fc.constantFrom(...SPAN_IDS),
     // Parents from the same small pool: cycles and self-parents are possible, as a hostile sender can make them.
     parentSpanId: fc.oneof(fc.constant(''), fc.constantFrom(...SPAN_IDS), fc.constant('f'.repeat(16))),
-    name: fc.oneof(fc.constantFrom('llm_monitor.session fuzz', 'llm_monitor.stage streaming_response', 'chat priced-model', 'ai.streamText.doStream', 'ai.streamText'), stringValue),
+    name: fc.oneof(
+      fc.constantFrom(
+        'llm_monitor.session fuzz',
+        'llm_monitor.stage streaming_response',
+        'chat priced-model',
+        'ai.streamText.doStream',
+        'ai.streamText',
+      ),
+      stringValue,
+    ),
     kind: fc.constantFrom(0, 1, 2, 3, 4, 5, -1, 99),
     start: timeMs,
     end: fc.oneof(timeMs, fc.constant(0)),
@@ -297,7 +451,10 @@ const spanRecord: fc.Arbitrary<SpanRecord> = fc
   }));
 
 /** Batches of spans, each arriving some time after the one before (receiver clock). */
-const scenario = fc.array(fc.record({ afterMs: fc.integer({ min: 0, max: 1500 }), spans: fc.array(spanRecord, { minLength: 1, maxLength: 6 }) }), { minLength: 1, maxLength: 4 });
+const scenario = fc.array(
+  fc.record({ afterMs: fc.integer({ min: 0, max: 1500 }), spans: fc.array(spanRecord, { minLength: 1, maxLength: 6 }) }),
+  { minLength: 1, maxLength: 4 },
+);
 
 // ---------------------------------------------------------------------------------------------
 // Invariants
@@ -307,7 +464,10 @@ const validateSession = ajv.compile(processingSessionSchema);
 const validateStatistics = ajv.compile(statisticsReportSchema);
 
 /** A price table as a plain object: a model named after one of Object's own properties must still find no price there. */
-const PRICES: ModelPrices = { 'priced-model': { input_per_million: 2.5, output_per_million: 10 }, 'gpt-4o': { input_per_million: 1_000_000, output_per_million: 1_000_000 } };
+const PRICES: ModelPrices = {
+  'priced-model': { input_per_million: 2.5, output_per_million: 10 },
+  'gpt-4o': { input_per_million: 1_000_000, output_per_million: 1_000_000 },
+};
 
 /** Paths of numbers that are not finite, skipping `metadata` (the sender's own values, passed through). */
 function nonFiniteNumbers(value: unknown, path: string, found: string[] = []): string[] {
@@ -457,22 +617,19 @@ describe('the semantic layer under hostile attribute values (property)', () => {
     Math.max(30_000, RUNS * 50),
   );
 
-  it(
-    'keeps costs finite for any model name and any token counts a session can hold',
-    () => {
-      fc.assert(
-        fc.property(
-          fc.option(stringValue, { nil: null }),
-          fc.option(fc.oneof(fc.constantFrom(0, 1, 2 ** 53 - 1), fc.nat()), { nil: null }),
-          fc.option(fc.oneof(fc.constantFrom(0, 1, 2 ** 53 - 1), fc.nat()), { nil: null }),
-          (model, input, output) => {
-            expectCost(costUsd(PRICES, model, input, output), `model ${JSON.stringify(model)}`);
-            expectCost(costUsd({}, model, input, output), `model ${JSON.stringify(model)} without prices`);
-            count('cost inputs');
-          },
-        ),
-        { numRuns: RUNS * 10 },
-      );
-    },
-  );
+  it('keeps costs finite for any model name and any token counts a session can hold', () => {
+    fc.assert(
+      fc.property(
+        fc.option(stringValue, { nil: null }),
+        fc.option(fc.oneof(fc.constantFrom(0, 1, 2 ** 53 - 1), fc.nat()), { nil: null }),
+        fc.option(fc.oneof(fc.constantFrom(0, 1, 2 ** 53 - 1), fc.nat()), { nil: null }),
+        (model, input, output) => {
+          expectCost(costUsd(PRICES, model, input, output), `model ${JSON.stringify(model)}`);
+          expectCost(costUsd({}, model, input, output), `model ${JSON.stringify(model)} without prices`);
+          count('cost inputs');
+        },
+      ),
+      { numRuns: RUNS * 10 },
+    );
+  });
 });

@@ -25,7 +25,10 @@ describe('the built-in price table', () => {
       expect(found!.output_per_million, model).toBeGreaterThan(0);
     }
     // An embedding model: input only.
-    expect(priceOf(DEFAULT_MODEL_PRICES, 'text-embedding-3-small')).toEqual({ input_per_million: expect.any(Number), output_per_million: 0 });
+    expect(priceOf(DEFAULT_MODEL_PRICES, 'text-embedding-3-small')).toEqual({
+      input_per_million: expect.any(Number),
+      output_per_million: 0,
+    });
     expect(priceOf(DEFAULT_MODEL_PRICES, 'text-embedding-3-small')!.input_per_million).toBeGreaterThan(0);
   });
 
@@ -123,7 +126,16 @@ describe('priceOf', () => {
   });
 
   it('finds none of Object’s members', () => {
-    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'openai/constructor', 'constructor-2024-01-01', 'toString:latest']) {
+    for (const name of [
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      'openai/constructor',
+      'constructor-2024-01-01',
+      'toString:latest',
+    ]) {
       expect(priceOf(TABLE, name), name).toBeUndefined();
       expect(priceOf(DEFAULT_MODEL_PRICES, name), name).toBeUndefined();
       expect(priceOf(withDefaultPrices({}), name), name).toBeUndefined();

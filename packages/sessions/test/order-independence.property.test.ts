@@ -32,10 +32,31 @@ interface StepShape {
 
 /** Step spans of every convention the mapping reads, plus a plain span (an HTTP call). */
 const STEP_VARIANTS: { name: string; attributes: Record<string, string | number | string[]> }[] = [
-  { name: 'llm_monitor.chain_step retrieve', attributes: { 'llm_monitor.span_type': 'chain_step', 'llm_monitor.chain.step': 'retrieve', 'llm_monitor.step.kind': 'retrieval' } },
-  { name: 'llm_monitor.vector_search qdrant', attributes: { 'llm_monitor.span_type': 'vector_search', 'db.system.name': 'qdrant', 'db.collection.name': 'docs', 'llm_monitor.vector.top_k': 4 } },
-  { name: 'llm_monitor.model_selection', attributes: { 'llm_monitor.span_type': 'model_selection', 'llm_monitor.model_selection.candidates': ['a', 'b'], 'llm_monitor.model_selection.chosen': 'b' } },
-  { name: 'execute_tool search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search', 'gen_ai.tool.call.result': 'found' } },
+  {
+    name: 'llm_monitor.chain_step retrieve',
+    attributes: { 'llm_monitor.span_type': 'chain_step', 'llm_monitor.chain.step': 'retrieve', 'llm_monitor.step.kind': 'retrieval' },
+  },
+  {
+    name: 'llm_monitor.vector_search qdrant',
+    attributes: {
+      'llm_monitor.span_type': 'vector_search',
+      'db.system.name': 'qdrant',
+      'db.collection.name': 'docs',
+      'llm_monitor.vector.top_k': 4,
+    },
+  },
+  {
+    name: 'llm_monitor.model_selection',
+    attributes: {
+      'llm_monitor.span_type': 'model_selection',
+      'llm_monitor.model_selection.candidates': ['a', 'b'],
+      'llm_monitor.model_selection.chosen': 'b',
+    },
+  },
+  {
+    name: 'execute_tool search',
+    attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search', 'gen_ai.tool.call.result': 'found' },
+  },
   { name: 'RunnableSequence', attributes: { 'openinference.span.kind': 'CHAIN', 'output.value': 'x' } },
   { name: 'ai.toolCall', attributes: { 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': 'weather' } },
   { name: 'agent', attributes: { 'langfuse.observation.type': 'agent' } },
@@ -53,7 +74,12 @@ const shapes = fc.record({
   withMarkers: fc.boolean(),
   ended: fc.boolean(),
   steps: fc.array(
-    fc.record({ parent: fc.nat(), variant: fc.nat({ max: STEP_VARIANTS.length - 1 }), running: fc.boolean(), startMs: fc.integer({ min: 0, max: 40 }) }),
+    fc.record({
+      parent: fc.nat(),
+      variant: fc.nat({ max: STEP_VARIANTS.length - 1 }),
+      running: fc.boolean(),
+      startMs: fc.integer({ min: 0, max: 40 }),
+    }),
     { maxLength: 12 },
   ),
 });
@@ -76,7 +102,11 @@ function spansOf(shape: SessionShape): SpanRecord[] {
       stage.id === 'streaming_response'
         ? shape.tokenBatches.map((count, b) => {
             total += count;
-            return { name: 'llm_monitor.tokens', timeUnixMs: start + b, attributes: { 'llm_monitor.tokens.count': count, 'llm_monitor.tokens.total': total, 'llm_monitor.tokens.text': `t${b} ` } };
+            return {
+              name: 'llm_monitor.tokens',
+              timeUnixMs: start + b,
+              attributes: { 'llm_monitor.tokens.count': count, 'llm_monitor.tokens.total': total, 'llm_monitor.tokens.text': `t${b} ` },
+            };
           })
         : [];
     stages.push(
@@ -127,7 +157,15 @@ function spansOf(shape: SessionShape): SpanRecord[] {
     const within = step.parent % (index + 1 + stages.length);
     const parentSpanId = within < index ? stepSpans[within]!.spanId : (stages[within - index]?.spanId ?? rootId);
     const variant = STEP_VARIANTS[step.variant]!;
-    const stepSpan = span({ traceId, spanId: id(), parentSpanId, name: variant.name, startTimeUnixMs: T0 + step.startMs, endTimeUnixMs: T0 + step.startMs + 3, attributes: variant.attributes });
+    const stepSpan = span({
+      traceId,
+      spanId: id(),
+      parentSpanId,
+      name: variant.name,
+      startTimeUnixMs: T0 + step.startMs,
+      endTimeUnixMs: T0 + step.startMs + 3,
+      attributes: variant.attributes,
+    });
     stepSpans.push(stepSpan);
     if (step.running) all.push(pendingMarker({ ...stepSpan, endTimeUnixMs: 0 }));
     else {
@@ -147,7 +185,13 @@ function spansOf(shape: SessionShape): SpanRecord[] {
         ...marker,
         endTimeUnixMs: last.startTimeUnixMs + p,
         attributes: { ...marker.attributes, 'llm_monitor.tokens.total': running },
-        events: [{ name: 'llm_monitor.tokens', timeUnixMs: last.startTimeUnixMs + p, attributes: { 'llm_monitor.tokens.count': p, 'llm_monitor.tokens.total': running } }],
+        events: [
+          {
+            name: 'llm_monitor.tokens',
+            timeUnixMs: last.startTimeUnixMs + p,
+            attributes: { 'llm_monitor.tokens.count': p, 'llm_monitor.tokens.total': running },
+          },
+        ],
       });
     }
   }

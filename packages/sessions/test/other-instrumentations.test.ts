@@ -53,7 +53,12 @@ describe('OpenLLMetry (@traceloop/instrumentation-*)', () => {
       name: 'support.workflow',
       startTimeUnixMs: T0,
       endTimeUnixMs: T0 + 500,
-      attributes: { 'traceloop.span.kind': 'workflow', 'traceloop.workflow.name': 'support', 'traceloop.association.properties.session_id': 'chat-42', 'traceloop.association.properties.user_id': 'alice' },
+      attributes: {
+        'traceloop.span.kind': 'workflow',
+        'traceloop.workflow.name': 'support',
+        'traceloop.association.properties.session_id': 'chat-42',
+        'traceloop.association.properties.user_id': 'alice',
+      },
     });
     const call = span({
       parentSpanId: workflow.spanId,
@@ -145,7 +150,12 @@ describe('the Vercel AI SDK', () => {
 
 describe('OpenInference', () => {
   it('reads LLM spans with llm.model_name and llm.token_count.*', () => {
-    const chain = span({ name: 'RetrievalQA', startTimeUnixMs: T0, endTimeUnixMs: T0 + 300, attributes: { 'openinference.span.kind': 'CHAIN', 'session.id': 'oi-session' } });
+    const chain = span({
+      name: 'RetrievalQA',
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 300,
+      attributes: { 'openinference.span.kind': 'CHAIN', 'session.id': 'oi-session' },
+    });
     const llm = span({
       parentSpanId: chain.spanId,
       name: 'ChatOpenAI',
@@ -184,21 +194,62 @@ describe('conversation grouping', () => {
 
 describe('what a review found wrong once', () => {
   it('counts the tokens of an agent and its chat calls once: only the innermost calls add up', () => {
-    const agent = span({ name: 'invoke_agent helper', startTimeUnixMs: T0, endTimeUnixMs: T0 + 100, attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50 } });
-    const chat = span({ parentSpanId: agent.spanId, name: 'chat m', attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50 } });
+    const agent = span({
+      name: 'invoke_agent helper',
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 100,
+      attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50 },
+    });
+    const chat = span({
+      parentSpanId: agent.spanId,
+      name: 'chat m',
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'm',
+        'gen_ai.usage.input_tokens': 100,
+        'gen_ai.usage.output_tokens': 50,
+      },
+    });
     expect(sessionOf([agent, chat]).token_counts).toMatchObject({ input: 100, output: 50 });
   });
 
   it('counts nested OpenInference LLM spans once, even when the span between them was not kept', () => {
-    const framework = span({ name: 'ChatOpenAI', startTimeUnixMs: T0, endTimeUnixMs: T0 + 100, attributes: { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 5 } });
+    const framework = span({
+      name: 'ChatOpenAI',
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 100,
+      attributes: {
+        'openinference.span.kind': 'LLM',
+        'llm.model_name': 'gpt',
+        'llm.token_count.prompt': 10,
+        'llm.token_count.completion': 5,
+      },
+    });
     const http = span({ parentSpanId: framework.spanId, name: 'POST /v1/chat/completions', kind: 3 });
-    const client = span({ parentSpanId: http.spanId, name: 'openai.chat', attributes: { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 5 } });
+    const client = span({
+      parentSpanId: http.spanId,
+      name: 'openai.chat',
+      attributes: {
+        'openinference.span.kind': 'LLM',
+        'llm.model_name': 'gpt',
+        'llm.token_count.prompt': 10,
+        'llm.token_count.completion': 5,
+      },
+    });
     expect(sessionOf([client, http, framework]).token_counts).toMatchObject({ input: 10, output: 5 });
   });
 
   it('keeps the model and provider when the last call is a tool call without them', () => {
-    const chat = span({ name: 'chat m', startTimeUnixMs: T0, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' } });
-    const tool = span({ name: 'execute_tool search', startTimeUnixMs: T0 + 10, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } });
+    const chat = span({
+      name: 'chat m',
+      startTimeUnixMs: T0,
+      attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' },
+    });
+    const tool = span({
+      name: 'execute_tool search',
+      startTimeUnixMs: T0 + 10,
+      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' },
+    });
     expect(sessionOf([chat, tool])).toMatchObject({ model: 'gpt-4o', provider: 'openai' });
   });
 
@@ -210,13 +261,23 @@ describe('what a review found wrong once', () => {
 
   it('takes the conversation from the root first, then from the calls', () => {
     const root = span({ name: 'handle', startTimeUnixMs: T0, endTimeUnixMs: T0 + 1, attributes: { 'session.id': 'root-session' } });
-    const call = span({ parentSpanId: root.spanId, attributes: { 'gen_ai.request.model': 'm', 'gen_ai.conversation.id': 'call-conversation' } });
+    const call = span({
+      parentSpanId: root.spanId,
+      attributes: { 'gen_ai.request.model': 'm', 'gen_ai.conversation.id': 'call-conversation' },
+    });
     expect(sessionOf([root, call]).conversation_id).toBe('root-session');
   });
 
   it('keeps deep or huge JSON metadata as text, cut to the longest value kept', () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
-    const session = sessionOf([span({ attributes: { 'gen_ai.request.model': 'm' } }), span({ parentSpanId: '', name: 'root', attributes: { 'llm_monitor.span_type': 'session', 'llm_monitor.metadata.deep': deep, 'llm_monitor.metadata.ok': '{"a":[1]}' } })]);
+    const session = sessionOf([
+      span({ attributes: { 'gen_ai.request.model': 'm' } }),
+      span({
+        parentSpanId: '',
+        name: 'root',
+        attributes: { 'llm_monitor.span_type': 'session', 'llm_monitor.metadata.deep': deep, 'llm_monitor.metadata.ok': '{"a":[1]}' },
+      }),
+    ]);
     expect(session.metadata).toEqual({ deep: deep.slice(0, DEFAULT_ADMISSION_LIMITS.maxAttributeValueLength), ok: { a: [1] } });
     expect(() => JSON.stringify(session)).not.toThrow();
   });
@@ -225,7 +286,14 @@ describe('what a review found wrong once', () => {
 describe('a trace whose caller is elsewhere', () => {
   it('is settled once its calls have ended and nothing came for a while, instead of abandoned', () => {
     const pipeline = new SessionPipeline({ settleAfterMs: 1000, abandonAfterMs: 60_000 });
-    const call = span({ parentSpanId: 'feedfacefeedface', name: 'chat m', kind: 3, startTimeUnixMs: T0, endTimeUnixMs: T0 + 200, attributes: { 'gen_ai.request.model': 'm' } });
+    const call = span({
+      parentSpanId: 'feedfacefeedface',
+      name: 'chat m',
+      kind: 3,
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 200,
+      attributes: { 'gen_ai.request.model': 'm' },
+    });
     pipeline.ingest([call], 0);
     expect(pipeline.store.get(TRACE_ID)?.status).toBe('active');
     pipeline.sweep(1000);
@@ -247,41 +315,77 @@ describe('complete LLM call records', () => {
   };
 
   it('keep total and cached tokens, finish reasons and the call’s user (GenAI conventions)', () => {
-    const session = sessionOf(call({
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.request.model': 'gpt-4o',
-      'gen_ai.usage.input_tokens': 1200,
-      'gen_ai.usage.output_tokens': 80,
-      'gen_ai.usage.cache_read.input_tokens': 1024,
-      'gen_ai.response.finish_reasons': ['stop', 'length'],
-      'user.id': 'call-user',
-    }));
-    expect(session.llm_calls[0]).toMatchObject({ total_tokens: 1280, cached_tokens: 1024, finish_reasons: ['stop', 'length'], user_id: 'call-user' });
+    const session = sessionOf(
+      call({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.input_tokens': 1200,
+        'gen_ai.usage.output_tokens': 80,
+        'gen_ai.usage.cache_read.input_tokens': 1024,
+        'gen_ai.response.finish_reasons': ['stop', 'length'],
+        'user.id': 'call-user',
+      }),
+    );
+    expect(session.llm_calls[0]).toMatchObject({
+      total_tokens: 1280,
+      cached_tokens: 1024,
+      finish_reasons: ['stop', 'length'],
+      user_id: 'call-user',
+    });
   });
 
   it('read the Vercel AI SDK’s names for them', () => {
-    const session = sessionOf(call({
-      'ai.operationId': 'ai.streamText.doStream',
-      'ai.model.id': 'gpt-4o-mini',
-      'ai.usage.inputTokens': 50,
-      'ai.usage.outputTokens': 20,
-      'ai.usage.totalTokens': 75,
-      'ai.usage.cachedInputTokens': 32,
-      'ai.response.finishReason': 'tool-calls',
-    }, 'ai.streamText.doStream'));
+    const session = sessionOf(
+      call(
+        {
+          'ai.operationId': 'ai.streamText.doStream',
+          'ai.model.id': 'gpt-4o-mini',
+          'ai.usage.inputTokens': 50,
+          'ai.usage.outputTokens': 20,
+          'ai.usage.totalTokens': 75,
+          'ai.usage.cachedInputTokens': 32,
+          'ai.response.finishReason': 'tool-calls',
+        },
+        'ai.streamText.doStream',
+      ),
+    );
     // The total is the span's own (it may count reasoning tokens that input + output leave out).
-    expect(session.llm_calls[0]).toMatchObject({ input_tokens: 50, output_tokens: 20, total_tokens: 75, cached_tokens: 32, finish_reasons: ['tool-calls'], user_id: null });
+    expect(session.llm_calls[0]).toMatchObject({
+      input_tokens: 50,
+      output_tokens: 20,
+      total_tokens: 75,
+      cached_tokens: 32,
+      finish_reasons: ['tool-calls'],
+      user_id: null,
+    });
   });
 
   it('read OpenInference’s names for them, and add input and output when no total is given', () => {
-    const withTotal = sessionOf(call({ 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o', 'llm.token_count.prompt': 10, 'llm.token_count.completion': 5, 'llm.token_count.total': 15, 'llm.token_count.prompt_details.cache_read': 4 }));
+    const withTotal = sessionOf(
+      call({
+        'openinference.span.kind': 'LLM',
+        'llm.model_name': 'gpt-4o',
+        'llm.token_count.prompt': 10,
+        'llm.token_count.completion': 5,
+        'llm.token_count.total': 15,
+        'llm.token_count.prompt_details.cache_read': 4,
+      }),
+    );
     expect(withTotal.llm_calls[0]).toMatchObject({ total_tokens: 15, cached_tokens: 4, finish_reasons: null });
-    const withoutTotal = sessionOf(call({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 3 }));
+    const withoutTotal = sessionOf(
+      call({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 3 }),
+    );
     expect(withoutTotal.llm_calls[0]).toMatchObject({ total_tokens: 10, cached_tokens: null, finish_reasons: null, user_id: null });
   });
 
   it('drop a cached count that is no token count, and finish reasons that are not text', () => {
-    const session = sessionOf(call({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.cache_read.input_tokens': -3, 'gen_ai.response.finish_reasons': [1, '', 'stop'] as never }));
+    const session = sessionOf(
+      call({
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.cache_read.input_tokens': -3,
+        'gen_ai.response.finish_reasons': [1, '', 'stop'] as never,
+      }),
+    );
     expect(session.llm_calls[0]).toMatchObject({ cached_tokens: null, finish_reasons: ['stop'] });
   });
 });

@@ -175,7 +175,9 @@ describe('SessionBuilder memory', () => {
 describe('SessionBuilder with broken times', () => {
   it('still builds a session from a span whose times no date can hold', () => {
     const builder = new SessionBuilder();
-    const sessions = builder.ingest([span({ startTimeUnixMs: Number.NaN, endTimeUnixMs: 1e300, attributes: { [GEN_AI.requestModel]: 'm' } })]);
+    const sessions = builder.ingest([
+      span({ startTimeUnixMs: Number.NaN, endTimeUnixMs: 1e300, attributes: { [GEN_AI.requestModel]: 'm' } }),
+    ]);
     expect(sessions[0]!.start_time).toBe('1970-01-01T00:00:00.000Z');
   });
 });
@@ -230,7 +232,13 @@ describe('SessionBuilder with live progress markers', () => {
       ...pendingMarker(streaming),
       endTimeUnixMs: T0 + endOffset,
       attributes: { ...pendingMarker(streaming).attributes, 'llm_monitor.tokens.total': total },
-      events: [{ name: 'llm_monitor.tokens', timeUnixMs: T0 + endOffset, attributes: { 'llm_monitor.tokens.count': count, 'llm_monitor.tokens.total': total, 'llm_monitor.tokens.text': text } }],
+      events: [
+        {
+          name: 'llm_monitor.tokens',
+          timeUnixMs: T0 + endOffset,
+          attributes: { 'llm_monitor.tokens.count': count, 'llm_monitor.tokens.total': total, 'llm_monitor.tokens.text': text },
+        },
+      ],
     });
     const markers = [pendingMarker(root), pendingMarker(streaming), progress(71, 1, 1, 'Hel'), progress(74, 4, 5, 'lo wo')];
     const expected = build([markers])!;

@@ -110,7 +110,13 @@ describe('abandoned sessions', () => {
     expect(pipeline.store.get('session-1')?.status).toBe('active');
     pipeline.sweep(1000);
     const given = pipeline.store.get('session-1')!;
-    expect(given).toMatchObject({ status: 'abandoned', current_stage: 'abandoned', end_time: new Date(T0).toISOString(), duration_ms: 0, error: 'abandoned: no span for 1 s' });
+    expect(given).toMatchObject({
+      status: 'abandoned',
+      current_stage: 'abandoned',
+      end_time: new Date(T0).toISOString(),
+      duration_ms: 0,
+      error: 'abandoned: no span for 1 s',
+    });
     expect(given.stages[0]).toMatchObject({ status: 'error' });
     expect(given.events.at(-1)).toMatchObject({ stage: 'abandoned' });
     pipeline.sweep(5000);
@@ -141,7 +147,8 @@ describe('bounds a review found missing', () => {
     const { root } = completedSession();
     pipeline.ingest([pendingMarker(root)], 0);
     // A database call of the same trace every half second.
-    for (const at of [500, 1000, 1500]) pipeline.ingest([{ ...root, spanId: `f${at}`.padStart(16, '0'), parentSpanId: root.spanId, attributes: {} }], at);
+    for (const at of [500, 1000, 1500])
+      pipeline.ingest([{ ...root, spanId: `f${at}`.padStart(16, '0'), parentSpanId: root.spanId, attributes: {} }], at);
     pipeline.sweep(2000);
     expect(pipeline.store.get('session-1')?.status).toBe('active');
   });

@@ -10,10 +10,42 @@ function session(id: string, overrides: Partial<ProcessingSession>): ProcessingS
 }
 
 const sessions = [
-  session('a', { status: 'completed', model: 'm1', task: 'summarize', duration_ms: 100, start_time: '2026-11-22T10:00:00.000Z', time_to_first_token_ms: 50, token_counts: { input: 10, output: 20, total: 30, streamed: 20 }, content_preview: 'Quarterly REPORT' }),
-  session('b', { status: 'completed', model: 'm1', task: 'translate', duration_ms: 300, start_time: '2026-11-22T10:01:00.000Z', time_to_first_token_ms: 150, token_counts: { input: 5, output: 5, total: 10, streamed: 5 } }),
-  session('c', { status: 'failed', model: 'm2', task: 'summarize', duration_ms: 200, start_time: '2026-11-22T10:02:00.000Z', time_to_first_token_ms: null, token_counts: { input: null, output: null, total: null, streamed: 0 } }),
-  session('d', { status: 'active', model: null, task: 'summarize', duration_ms: null, start_time: '2026-11-22T10:03:00.000Z', time_to_first_token_ms: null }),
+  session('a', {
+    status: 'completed',
+    model: 'm1',
+    task: 'summarize',
+    duration_ms: 100,
+    start_time: '2026-11-22T10:00:00.000Z',
+    time_to_first_token_ms: 50,
+    token_counts: { input: 10, output: 20, total: 30, streamed: 20 },
+    content_preview: 'Quarterly REPORT',
+  }),
+  session('b', {
+    status: 'completed',
+    model: 'm1',
+    task: 'translate',
+    duration_ms: 300,
+    start_time: '2026-11-22T10:01:00.000Z',
+    time_to_first_token_ms: 150,
+    token_counts: { input: 5, output: 5, total: 10, streamed: 5 },
+  }),
+  session('c', {
+    status: 'failed',
+    model: 'm2',
+    task: 'summarize',
+    duration_ms: 200,
+    start_time: '2026-11-22T10:02:00.000Z',
+    time_to_first_token_ms: null,
+    token_counts: { input: null, output: null, total: null, streamed: 0 },
+  }),
+  session('d', {
+    status: 'active',
+    model: null,
+    task: 'summarize',
+    duration_ms: null,
+    start_time: '2026-11-22T10:03:00.000Z',
+    time_to_first_token_ms: null,
+  }),
 ];
 
 describe('computeStatistics', () => {
@@ -37,8 +69,17 @@ describe('computeStatistics', () => {
   });
 
   it('keeps to a window of start times, and says so', () => {
-    const report = computeStatistics(sessions, { sinceMs: Date.parse('2026-11-22T10:01:00Z'), untilMs: Date.parse('2026-11-22T10:03:00Z') });
-    expect(report).toMatchObject({ sessions_total: 2, completed: 1, failed: 1, since: '2026-11-22T10:01:00.000Z', until: '2026-11-22T10:03:00.000Z' });
+    const report = computeStatistics(sessions, {
+      sinceMs: Date.parse('2026-11-22T10:01:00Z'),
+      untilMs: Date.parse('2026-11-22T10:03:00Z'),
+    });
+    expect(report).toMatchObject({
+      sessions_total: 2,
+      completed: 1,
+      failed: 1,
+      since: '2026-11-22T10:01:00.000Z',
+      until: '2026-11-22T10:03:00.000Z',
+    });
   });
 
   it('has no rates or percentiles without data', () => {

@@ -45,7 +45,22 @@ async function waitForReady(url) {
 const [port, otlpPort] = [await freePort(), await freePort()];
 const receiver = spawn(
   process.execPath,
-  [`${root}packages/receiver/bin/llm-monitor.js`, '--port', String(port), '--otlp-port', String(otlpPort), '--demo', '--demo-rate', '3', '--model-prices', PRICES, '--storage-url', `sqlite:${join(data, 'history.db')}`, '--log-level', 'warn'],
+  [
+    `${root}packages/receiver/bin/llm-monitor.js`,
+    '--port',
+    String(port),
+    '--otlp-port',
+    String(otlpPort),
+    '--demo',
+    '--demo-rate',
+    '3',
+    '--model-prices',
+    PRICES,
+    '--storage-url',
+    `sqlite:${join(data, 'history.db')}`,
+    '--log-level',
+    'warn',
+  ],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 const base = `http://127.0.0.1:${port}`;
@@ -93,12 +108,20 @@ try {
   await sleep(4000);
   await darkPage.screenshot({ path: `${output}live-dark.png` });
 
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light' });
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    colorScheme: 'light',
+  });
   const phonePage = await phone.newPage();
   await phonePage.goto(`${base}/`);
   await sleep(4000);
   await phonePage.screenshot({ path: `${output}phone.png` });
-  process.stdout.write(`wrote live.png, session-details.png, history.png, usage.png, log.png, live-dark.png and phone.png into docs/images/web/\n`);
+  process.stdout.write(
+    `wrote live.png, session-details.png, history.png, usage.png, log.png, live-dark.png and phone.png into docs/images/web/\n`,
+  );
 } finally {
   await browser.close();
   receiver.kill('SIGTERM');

@@ -74,7 +74,11 @@ export function startApp(root: HTMLElement): void {
     h('a', { href: '#/log', attributes: { 'data-view': 'log' } }, 'Log'),
   );
   const main = h('main', {});
-  replaceChildren(root, h('header', { class: 'top' }, h('h1', {}, 'LLM Processing Monitor'), nav, h('div', { class: 'top-right' }, badge, theme)), main);
+  replaceChildren(
+    root,
+    h('header', { class: 'top' }, h('h1', {}, 'LLM Processing Monitor'), nav, h('div', { class: 'top-right' }, badge, theme)),
+    main,
+  );
 
   const statistics = statisticsView(state);
   const active = activeSessionsView(state);
@@ -96,7 +100,15 @@ export function startApp(root: HTMLElement): void {
     }
     if (session && sessionId === undefined) {
       currentView = 'session';
-      replaceChildren(main, h('section', {}, h('a', { href: '#/', class: 'back' }, '← Live view'), h('div', { class: 'error-box', role: 'alert' }, 'This link is broken: the session id in it is not valid.')));
+      replaceChildren(
+        main,
+        h(
+          'section',
+          {},
+          h('a', { href: '#/', class: 'back' }, '← Live view'),
+          h('div', { class: 'error-box', role: 'alert' }, 'This link is broken: the session id in it is not valid.'),
+        ),
+      );
     } else if (sessionId !== undefined) {
       const view = sessionView(sessionId, client, state, prices);
       closeView = view.close;

@@ -8,10 +8,16 @@ import type { LiveSubscriptionHandle } from '@llm-monitor/client';
 import type { LiveState } from './live-state.js';
 
 /** What the connection badge shows. */
-export type ConnectionStatus = { state: 'connecting' } | { state: 'live' } | { state: 'reconnecting'; retryInMs: number } | { state: 'paused' };
+export type ConnectionStatus =
+  { state: 'connecting' } | { state: 'live' } | { state: 'reconnecting'; retryInMs: number } | { state: 'paused' };
 
 /** Connects `state` to the monitor at `baseUrl` while `document` is visible; `onResync` after each (re)subscription's snapshot. */
-export function connectWhileVisible(baseUrl: string, state: LiveState, onStatus: (status: ConnectionStatus) => void, onResync: () => void): { stop(): void } {
+export function connectWhileVisible(
+  baseUrl: string,
+  state: LiveState,
+  onStatus: (status: ConnectionStatus) => void,
+  onResync: () => void,
+): { stop(): void } {
   let subscription: LiveSubscriptionHandle | undefined;
 
   const open = (): void => {

@@ -30,7 +30,11 @@ function append(parent: Node, child: Child): void {
 }
 
 /** Makes an element with text-only children. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, properties: Properties = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  properties: Properties = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   if (properties.class) element.className = properties.class;
   if (properties.title !== undefined) element.title = properties.title;
@@ -52,7 +56,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, properties: Pro
 }
 
 /** An SVG element (for the charts), with attributes only. */
-export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Readonly<Record<string, string | number>> = {}, ...children: Child[]): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Readonly<Record<string, string | number>> = {},
+  ...children: Child[]
+): SVGElementTagNameMap[K] {
   const element = document.createElementNS('http://www.w3.org/2000/svg', tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (isGuardedAttribute(name)) throw new Error(`refusing SVG attribute ${name}`);

@@ -84,7 +84,11 @@ export function formatStart(time: string | number, now: number): string {
   const date = new Date(time);
   if (Number.isNaN(date.getTime())) return '–';
   if (date.toDateString() === new Date(now).toDateString()) return formatClock(date.getTime());
-  const day = date.toLocaleDateString('en-US', { month: 'short', day: 'numeric', ...(date.getFullYear() === new Date(now).getFullYear() ? {} : { year: 'numeric' }) });
+  const day = date.toLocaleDateString('en-US', {
+    month: 'short',
+    day: 'numeric',
+    ...(date.getFullYear() === new Date(now).getFullYear() ? {} : { year: 'numeric' }),
+  });
   return `${day} ${formatClock(date.getTime()).slice(0, 5)}`;
 }
 

@@ -164,7 +164,12 @@ export class LiveState {
       this.#trimEndings(now);
     }
     const kind = summary.status === 'completed' ? 'completed' : summary.status === 'failed' ? 'failed' : 'abandoned';
-    const detail = summary.status === 'failed' && summary.error ? `: ${summary.error}` : summary.duration_ms === null ? '' : ` in ${Math.round(summary.duration_ms)} ms`;
+    const detail =
+      summary.status === 'failed' && summary.error
+        ? `: ${summary.error}`
+        : summary.duration_ms === null
+          ? ''
+          : ` in ${Math.round(summary.duration_ms)} ms`;
     this.#addLog(now, summary.session_id, kind, `${summary.status}${detail}`);
     this.#emit('sessions');
   }
@@ -241,7 +246,10 @@ export class LiveState {
    * Fills the charts with sessions that ended before the page was open (from the history), so they
    * show the last minutes at once rather than starting empty.
    */
-  seedEndings(sessions: readonly { session_id: string; status: string; end_time: string | null; duration_ms: number | null }[], now: number): void {
+  seedEndings(
+    sessions: readonly { session_id: string; status: string; end_time: string | null; duration_ms: number | null }[],
+    now: number,
+  ): void {
     for (const session of sessions) {
       if ((session.status !== 'completed' && session.status !== 'failed') || !session.end_time) continue;
       const time = Date.parse(session.end_time);
@@ -262,7 +270,12 @@ export class LiveState {
     this.#trimEndings(now);
     const count = Math.ceil(this.#chartSpanMs / bucketMs);
     const firstStart = Math.floor(now / bucketMs) * bucketMs - (count - 1) * bucketMs;
-    const buckets = Array.from({ length: count }, (_, index) => ({ start: firstStart + index * bucketMs, completed: 0, failed: 0, durations: [] as number[] }));
+    const buckets = Array.from({ length: count }, (_, index) => ({
+      start: firstStart + index * bucketMs,
+      completed: 0,
+      failed: 0,
+      durations: [] as number[],
+    }));
     for (const ending of this.#endings) {
       const bucket = buckets[Math.floor((ending.time - firstStart) / bucketMs)];
       if (!bucket) continue;

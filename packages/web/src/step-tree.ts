@@ -245,7 +245,16 @@ export function buildStepTree(session: ProcessingSession, now: number): StepTree
   const stages = [...(session.stages ?? [])].sort((a, b) => (timeOf(a.start_time) ?? 0) - (timeOf(b.start_time) ?? 0));
   for (const stage of stages) {
     const start = timeOf(stage.start_time) ?? sessionStart;
-    stageDrafts.push({ id: uniqueId(`stage:${stage.stage}@${stage.start_time}`), type: 'stage', step: null, stage, startMs: start - sessionStart, endMs: relative(timeOf(stage.end_time)), parent: null, children: [] });
+    stageDrafts.push({
+      id: uniqueId(`stage:${stage.stage}@${stage.start_time}`),
+      type: 'stage',
+      step: null,
+      stage,
+      startMs: start - sessionStart,
+      endMs: relative(timeOf(stage.end_time)),
+      parent: null,
+      children: [],
+    });
   }
   const stagesByName = new Map<string, Draft[]>();
   for (const draft of stageDrafts) {
@@ -258,7 +267,16 @@ export function buildStepTree(session: ProcessingSession, now: number): StepTree
   const bySpan = new Map<string, Draft>();
   for (const step of steps) {
     const start = timeOf(step.start_time) ?? sessionStart;
-    const draft: Draft = { id: uniqueId(`step:${step.span_id}`), type: 'step', step, stage: null, startMs: start - sessionStart, endMs: relative(timeOf(step.end_time)), parent: null, children: [] };
+    const draft: Draft = {
+      id: uniqueId(`step:${step.span_id}`),
+      type: 'step',
+      step,
+      stage: null,
+      startMs: start - sessionStart,
+      endMs: relative(timeOf(step.end_time)),
+      parent: null,
+      children: [],
+    };
     stepDrafts.push(draft);
     if (!bySpan.has(step.span_id)) bySpan.set(step.span_id, draft);
   }
@@ -318,7 +336,10 @@ export function buildStepTree(session: ProcessingSession, now: number): StepTree
   }
   roots.sort((a, b) => a.startMs - b.startMs);
 
-  const axisEnd = sessionEnd === null ? Math.max(0, ...stepDrafts.map((draft) => draft.endMs ?? draft.startMs), ...stageDrafts.map((draft) => draft.endMs ?? draft.startMs)) : sessionEnd - sessionStart;
+  const axisEnd =
+    sessionEnd === null
+      ? Math.max(0, ...stepDrafts.map((draft) => draft.endMs ?? draft.startMs), ...stageDrafts.map((draft) => draft.endMs ?? draft.startMs))
+      : sessionEnd - sessionStart;
   const axisMs = Math.max(1, axisEnd);
 
   const byId = new Map<string, TreeNode>();
@@ -384,7 +405,8 @@ export function visibleRows(tree: StepTree, state: TreeViewState): TreeRow[] {
     }
     if (limit < nodes.length) {
       let hiddenErrors = 0;
-      for (let index = limit; index < nodes.length; index += 1) hiddenErrors += (nodes[index]!.status === 'error' ? 1 : 0) + nodes[index]!.errorsInside;
+      for (let index = limit; index < nodes.length; index += 1)
+        hiddenErrors += (nodes[index]!.status === 'error' ? 1 : 0) + nodes[index]!.errorsInside;
       rows.push({ type: 'more', key: `more:${parentId ?? ''}`, parentId, depth, hidden: nodes.length - limit, hiddenErrors });
     }
   };
@@ -451,9 +473,12 @@ export function factEntries(facts: StepRecord['facts'] | null | undefined): [str
   if (!facts || typeof facts !== 'object') return [];
   const entries: [string, string][] = [];
   const record = facts as Readonly<Record<string, unknown>>;
-  for (const key of Object.keys(FACT_LABELS)) if (Object.prototype.hasOwnProperty.call(record, key) && record[key] !== undefined && record[key] !== null) entries.push([FACT_LABELS[key]!, factText(key, record[key])]);
+  for (const key of Object.keys(FACT_LABELS))
+    if (Object.prototype.hasOwnProperty.call(record, key) && record[key] !== undefined && record[key] !== null)
+      entries.push([FACT_LABELS[key]!, factText(key, record[key])]);
   for (const key of Object.keys(record)) {
-    if (key === 'fallbacks' || Object.prototype.hasOwnProperty.call(FACT_LABELS, key) || record[key] === undefined || record[key] === null) continue;
+    if (key === 'fallbacks' || Object.prototype.hasOwnProperty.call(FACT_LABELS, key) || record[key] === undefined || record[key] === null)
+      continue;
     entries.push([key.replace(/_/g, ' '), factText(key, record[key])]);
   }
   return entries;

@@ -36,7 +36,10 @@ export function usageHash(window: string): string {
 }
 
 /** The analytics the view asks for: model by day (the charts), by model and by user (the tables); each brings the totals and top lists. */
-export function usageQueries(window: string, top = TOP_COUNT): { readonly daily: AnalyticsQuery; readonly byModel: AnalyticsQuery; readonly byUser: AnalyticsQuery } {
+export function usageQueries(
+  window: string,
+  top = TOP_COUNT,
+): { readonly daily: AnalyticsQuery; readonly byModel: AnalyticsQuery; readonly byUser: AnalyticsQuery } {
   const query = (dimensions: AnalyticsDimension[]): AnalyticsQuery => ({ group_by: dimensions, window, top });
   return { daily: query(['model', 'day']), byModel: query(['model']), byUser: query(['user']) };
 }
@@ -92,7 +95,9 @@ export function dailySeries(
   const untilMs = report.until !== null ? Date.parse(report.until) : options.now;
   const windowLength = options.window === undefined ? undefined : WINDOW_MS[options.window];
   const sinceMs = report.since !== null ? Date.parse(report.since) : windowLength === undefined ? Number.NaN : untilMs - windowLength;
-  const fromGroups = report.groups.map((group) => group.key.day).filter((day): day is string => typeof day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(day));
+  const fromGroups = report.groups
+    .map((group) => group.key.day)
+    .filter((day): day is string => typeof day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(day));
   const categories = [...new Set([...utcDays(sinceMs, Number.isFinite(untilMs) ? untilMs : options.now), ...fromGroups])].sort();
   const dayIndex = new Map(categories.map((day, index) => [day, index]));
 
@@ -126,5 +131,10 @@ export function dailySeries(
 
 /** Groups ordered for a table: largest cost first, then most tokens, then by label (the server's order, kept whatever it sends). */
 export function tableOrder(groups: readonly UsageGroup[], dimension: AnalyticsDimension): UsageGroup[] {
-  return [...groups].sort((a, b) => (b.cost_usd ?? -1) - (a.cost_usd ?? -1) || b.total_tokens - a.total_tokens || groupLabel(a, dimension).localeCompare(groupLabel(b, dimension)));
+  return [...groups].sort(
+    (a, b) =>
+      (b.cost_usd ?? -1) - (a.cost_usd ?? -1) ||
+      b.total_tokens - a.total_tokens ||
+      groupLabel(a, dimension).localeCompare(groupLabel(b, dimension)),
+  );
 }

@@ -10,7 +10,9 @@ describe('the screenshots of the web monitor', () => {
       ['docs/web-monitor.md', 'docs/'],
       ['README.md', ''],
     ] as const) {
-      const pictures = [...readFileSync(`${root}${file}`, 'utf8').matchAll(/!\[[^\]]*\]\(((?:docs\/)?images\/web\/[^)]+)\)/g)].map((match) => match[1]!);
+      const pictures = [...readFileSync(`${root}${file}`, 'utf8').matchAll(/!\[[^\]]*\]\(((?:docs\/)?images\/web\/[^)]+)\)/g)].map(
+        (match) => match[1]!,
+      );
       expect(pictures.length, file).toBeGreaterThan(1);
       for (const picture of pictures) expect(existsSync(`${root}${prefix}${picture}`), `${file}: ${picture}`).toBe(true);
     }

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { formatClock, formatCompact, formatCount, formatDateTime, formatDay, formatDuration, formatRate, formatShare, formatStart, formatUsd, shortId, stageLabel } from '../src/format.js';
+import {
+  formatClock,
+  formatCompact,
+  formatCount,
+  formatDateTime,
+  formatDay,
+  formatDuration,
+  formatRate,
+  formatShare,
+  formatStart,
+  formatUsd,
+  shortId,
+  stageLabel,
+} from '../src/format.js';
 
 describe('formatting for the page', () => {
   it('prints durations at a scale a person reads', () => {

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { describeRange, earliestInputValue, historyHash, isoFromLocalInput, localInputValue, parametersFromQuery, queryFromForm, queryFromParameters, rangeChoice, timeMs, windowMs } from '../src/history-query.js';
+import {
+  describeRange,
+  earliestInputValue,
+  historyHash,
+  isoFromLocalInput,
+  localInputValue,
+  parametersFromQuery,
+  queryFromForm,
+  queryFromParameters,
+  rangeChoice,
+  timeMs,
+  windowMs,
+} from '../src/history-query.js';
 
 describe('the history filter in the URL', () => {
   it('reads status, model, task, conversation and text, ignoring empty and unknown values', () => {
@@ -15,7 +27,10 @@ describe('the history filter in the URL', () => {
 
   it('reads a time range: a window, or since and until as ISO times or ms, which win over a window', () => {
     expect(queryFromParameters(new URLSearchParams('window=7d'))).toEqual({ window: '7d' });
-    expect(queryFromParameters(new URLSearchParams('since=2026-11-01T00:00:00.000Z&until=1764547200000&window=7d'))).toEqual({ since: '2026-11-01T00:00:00.000Z', until: '1764547200000' });
+    expect(queryFromParameters(new URLSearchParams('since=2026-11-01T00:00:00.000Z&until=1764547200000&window=7d'))).toEqual({
+      since: '2026-11-01T00:00:00.000Z',
+      until: '1764547200000',
+    });
     expect(queryFromParameters(new URLSearchParams('window=7weeks&since=yesterday&until='))).toEqual({});
     expect(windowMs('15m')).toBe(900_000);
     expect(windowMs('30d')).toBe(30 * 86_400_000);
@@ -40,7 +55,10 @@ describe('the history filter in the URL', () => {
     expect(queryFromForm({ ...base, range: '30d' })).toEqual({ status: ['failed'], model: 'gpt-4o', window: '30d' });
     const custom = queryFromForm({ ...base, status: 'nonsense', range: 'custom', since: '2026-11-01T09:30', until: '' });
     expect(custom).toEqual({ model: 'gpt-4o', since: new Date(2026, 10, 1, 9, 30).toISOString() });
-    expect(queryFromForm({ ...base, range: 'custom', since: 'garbage', until: 'garbage' })).toEqual({ status: ['failed'], model: 'gpt-4o' });
+    expect(queryFromForm({ ...base, range: 'custom', since: 'garbage', until: 'garbage' })).toEqual({
+      status: ['failed'],
+      model: 'gpt-4o',
+    });
   });
 
   it('shows the range in the picker and in words', () => {
@@ -50,7 +68,9 @@ describe('the history filter in the URL', () => {
     const time = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
     expect(describeRange({ window: '7d' }, time)).toBe(' in the last 7 days');
     expect(describeRange({ window: '2h' }, time)).toBe(' in the last 2h');
-    expect(describeRange({ since: '2026-11-01T00:00:00.000Z', until: '2026-11-03T00:00:00.000Z' }, time)).toBe(' between 2026-11-01 and 2026-11-03');
+    expect(describeRange({ since: '2026-11-01T00:00:00.000Z', until: '2026-11-03T00:00:00.000Z' }, time)).toBe(
+      ' between 2026-11-01 and 2026-11-03',
+    );
     expect(describeRange({ until: '2026-11-03T00:00:00.000Z' }, time)).toBe(' before 2026-11-03');
     expect(describeRange({}, time)).toBe('');
   });

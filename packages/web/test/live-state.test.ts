@@ -37,7 +37,12 @@ describe('LiveState', () => {
     state.stage({ session_id: 'a', stage: 'streaming_response', progress: 70, message: 'Receiving', timestamp: '' }, 1100);
     state.tokens({ session_id: 'a', count: 2, total: 2, text: 'Hello ' }, 1200);
     state.tokens({ session_id: 'a', count: 1, total: 3, text: 'world' }, 1300);
-    expect(state.active.get('a')).toMatchObject({ message: 'Receiving', streamed: 3, text: 'Hello world', summary: { current_stage: 'streaming_response', progress: 70 } });
+    expect(state.active.get('a')).toMatchObject({
+      message: 'Receiving',
+      streamed: 3,
+      text: 'Hello world',
+      summary: { current_stage: 'streaming_response', progress: 70 },
+    });
     // A stale stage event never moves the progress back.
     state.stage({ session_id: 'a', stage: 'sending_request', progress: 60, message: '', timestamp: '' }, 1350);
     expect(state.active.get('a')!.summary.progress).toBe(70);
@@ -116,9 +121,22 @@ describe('LiveState', () => {
     const state = new LiveState({ chartSpanMs: 60_000 });
     const now = Date.parse('2026-11-22T10:01:00.000Z');
     const ended = (id: string, status: string, end: string) => ({ session_id: id, status, end_time: end, duration_ms: 400 });
-    state.seedEndings([ended('a', 'completed', '2026-11-22T10:00:30.000Z'), ended('b', 'failed', '2026-11-22T10:00:31.000Z'), ended('old', 'completed', '2026-11-22T09:00:00.000Z'), ended('c', 'abandoned', '2026-11-22T10:00:32.000Z')], now);
+    state.seedEndings(
+      [
+        ended('a', 'completed', '2026-11-22T10:00:30.000Z'),
+        ended('b', 'failed', '2026-11-22T10:00:31.000Z'),
+        ended('old', 'completed', '2026-11-22T09:00:00.000Z'),
+        ended('c', 'abandoned', '2026-11-22T10:00:32.000Z'),
+      ],
+      now,
+    );
     state.ended(summary('a', { status: 'completed', duration_ms: 400 }), now);
-    const totals = state.chartBuckets(now, 10_000).reduce((sum, bucket) => ({ completed: sum.completed + bucket.completed, failed: sum.failed + bucket.failed }), { completed: 0, failed: 0 });
+    const totals = state
+      .chartBuckets(now, 10_000)
+      .reduce((sum, bucket) => ({ completed: sum.completed + bucket.completed, failed: sum.failed + bucket.failed }), {
+        completed: 0,
+        failed: 0,
+      });
     expect(totals).toEqual({ completed: 1, failed: 1 });
   });
 

@@ -1,16 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import type { LlmCallRecord, ProcessingSession, StageRecord, StepRecord } from '@llm-monitor/client';
-import { CHILD_PAGE, MANY_CHILDREN, ROOT_PAGE, buildStepTree, factEntries, setAllExpanded, showMore, visibleRows } from '../src/step-tree.js';
+import {
+  CHILD_PAGE,
+  MANY_CHILDREN,
+  ROOT_PAGE,
+  buildStepTree,
+  factEntries,
+  setAllExpanded,
+  showMore,
+  visibleRows,
+} from '../src/step-tree.js';
 import type { StepTree, TreeNode, TreeRow, TreeViewState } from '../src/step-tree.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 const at = (ms: number): string => new Date(T0 + ms).toISOString();
 
 function stage(name: string, start: number, end: number | null, overrides: Partial<StageRecord> = {}): StageRecord {
-  return { stage: name, start_time: at(start), end_time: end === null ? null : at(end), duration_ms: end === null ? null : end - start, message: '', progress: 0, status: end === null ? 'running' : 'ok', error: null, metadata: {}, ...overrides };
+  return {
+    stage: name,
+    start_time: at(start),
+    end_time: end === null ? null : at(end),
+    duration_ms: end === null ? null : end - start,
+    message: '',
+    progress: 0,
+    status: end === null ? 'running' : 'ok',
+    error: null,
+    metadata: {},
+    ...overrides,
+  };
 }
 
-function step(id: string, parent: string | null, stageName: string | null, kind: StepRecord['kind'], start: number, end: number | null, overrides: Partial<StepRecord> = {}): StepRecord {
+function step(
+  id: string,
+  parent: string | null,
+  stageName: string | null,
+  kind: StepRecord['kind'],
+  start: number,
+  end: number | null,
+  overrides: Partial<StepRecord> = {},
+): StepRecord {
   return {
     span_id: id,
     parent_span_id: parent,
@@ -31,7 +59,18 @@ function step(id: string, parent: string | null, stageName: string | null, kind:
 }
 
 function session(stages: StageRecord[], steps: StepRecord[], overrides: Partial<ProcessingSession> = {}): ProcessingSession {
-  return { session_id: 's', start_time: at(0), end_time: at(1000), duration_ms: 1000, status: 'completed', stages, steps, steps_dropped: 0, llm_calls: [], ...overrides } as ProcessingSession;
+  return {
+    session_id: 's',
+    start_time: at(0),
+    end_time: at(1000),
+    duration_ms: 1000,
+    status: 'completed',
+    stages,
+    steps,
+    steps_dropped: 0,
+    llm_calls: [],
+    ...overrides,
+  } as ProcessingSession;
 }
 
 function newState(): TreeViewState {
@@ -49,15 +88,28 @@ function names(rows: readonly TreeRow[]): string[] {
 /** The demo's story: a retrieval chain with parallel searches and a nested rerank, a template, a model selection with a fallback, a call. */
 function demoSession(): ProcessingSession {
   return session(
-    [stage('initializing', 0, 50), stage('resolving_template', 50, 400), stage('selecting_model', 400, 500), stage('sending_request', 500, 1000)],
+    [
+      stage('initializing', 0, 50),
+      stage('resolving_template', 50, 400),
+      stage('selecting_model', 400, 500),
+      stage('sending_request', 500, 1000),
+    ],
     [
       step('retrieve_context', null, 'resolving_template', 'retrieval', 60, 300),
-      step('embed', 'retrieve_context', 'resolving_template', 'embedding', 61, 100, { facts: { model: 'text-embedding-3-small', input_count: 1 } }),
-      step('search docs', 'retrieve_context', 'resolving_template', 'vector_search', 101, 200, { facts: { store: 'qdrant', collection: 'docs', top_k: 4, result_count: 4, scores: [0.91, 0.8] } }),
-      step('search faq', 'retrieve_context', 'resolving_template', 'vector_search', 102, 180, { facts: { store: 'qdrant', collection: 'faq', top_k: 2, result_count: 0 } }),
+      step('embed', 'retrieve_context', 'resolving_template', 'embedding', 61, 100, {
+        facts: { model: 'text-embedding-3-small', input_count: 1 },
+      }),
+      step('search docs', 'retrieve_context', 'resolving_template', 'vector_search', 101, 200, {
+        facts: { store: 'qdrant', collection: 'docs', top_k: 4, result_count: 4, scores: [0.91, 0.8] },
+      }),
+      step('search faq', 'retrieve_context', 'resolving_template', 'vector_search', 102, 180, {
+        facts: { store: 'qdrant', collection: 'faq', top_k: 2, result_count: 0 },
+      }),
       step('rerank', 'retrieve_context', 'resolving_template', 'rerank', 201, 290),
       step('template', null, 'resolving_template', 'template', 300, 390, { facts: { template_id: 'qa', template_version: '3' } }),
-      step('select', null, 'selecting_model', 'model_selection', 410, 490, { facts: { candidates: ['a', 'b'], chosen_model: 'a', fallbacks: [{ model: 'b', error: '503' }] } }),
+      step('select', null, 'selecting_model', 'model_selection', 410, 490, {
+        facts: { candidates: ['a', 'b'], chosen_model: 'a', fallbacks: [{ model: 'b', error: '503' }] },
+      }),
       step('chat a', null, 'sending_request', 'llm_call', 510, 990, { status: 'error', error: 'timeout' }),
     ],
   );
@@ -95,7 +147,14 @@ describe('the tree of stages and steps', () => {
 
   it('places a step in the stage of its name whose time holds its start, when a stage runs twice', () => {
     const tree = buildStepTree(
-      session([stage('retry', 0, 100), stage('other', 100, 200), stage('retry', 200, 300)], [step('late', null, 'retry', 'tool_call', 250, 260), step('early', null, 'retry', 'tool_call', 10, 20), step('unnamed', null, null, 'other', 150, 160)]),
+      session(
+        [stage('retry', 0, 100), stage('other', 100, 200), stage('retry', 200, 300)],
+        [
+          step('late', null, 'retry', 'tool_call', 250, 260),
+          step('early', null, 'retry', 'tool_call', 10, 20),
+          step('unnamed', null, null, 'other', 150, 160),
+        ],
+      ),
       T0,
     );
     expect(shape(tree.roots)).toEqual([{ retry: ['early'] }, { other: ['unnamed'] }, { retry: ['late'] }]);
@@ -103,14 +162,42 @@ describe('the tree of stages and steps', () => {
   });
 
   it('makes the top steps the top level of a session without stages, and survives parent cycles', () => {
-    const tree = buildStepTree(session([], [step('root', null, null, 'chain', 0, 100), step('a', 'b', null, 'other', 10, 20), step('b', 'a', null, 'other', 11, 20), step('child', 'root', null, 'llm_call', 5, 50), step('orphan', 'gone', null, 'tool_call', 60, 70)]), T0);
+    const tree = buildStepTree(
+      session(
+        [],
+        [
+          step('root', null, null, 'chain', 0, 100),
+          step('a', 'b', null, 'other', 10, 20),
+          step('b', 'a', null, 'other', 11, 20),
+          step('child', 'root', null, 'llm_call', 5, 50),
+          step('orphan', 'gone', null, 'tool_call', 60, 70),
+        ],
+      ),
+      T0,
+    );
     expect(shape(tree.roots)).toEqual([{ root: ['child'] }, { a: ['b'] }, 'orphan']);
     expect(tree.byId.size).toBe(5);
   });
 
   it('runs the axis of a running session up to now, and shows LLM calls that have no step', () => {
-    const call = { span_id: 'c1', operation: 'chat', provider: 'openai', request_model: 'gpt-4o-mini', response_model: null, start_time: at(100), end_time: null, duration_ms: null, status: 'running', error: null, prompt_preview: 'hi', response_preview: null } as LlmCallRecord;
-    const tree = buildStepTree(session([stage('streaming_response', 0, null)], [], { status: 'active', end_time: null, duration_ms: null, llm_calls: [call] }), T0 + 1500);
+    const call = {
+      span_id: 'c1',
+      operation: 'chat',
+      provider: 'openai',
+      request_model: 'gpt-4o-mini',
+      response_model: null,
+      start_time: at(100),
+      end_time: null,
+      duration_ms: null,
+      status: 'running',
+      error: null,
+      prompt_preview: 'hi',
+      response_preview: null,
+    } as LlmCallRecord;
+    const tree = buildStepTree(
+      session([stage('streaming_response', 0, null)], [], { status: 'active', end_time: null, duration_ms: null, llm_calls: [call] }),
+      T0 + 1500,
+    );
     expect(tree.axisMs).toBe(1500);
     expect(shape(tree.roots)).toEqual([{ 'streaming response': ['chat gpt-4o-mini'] }]);
     expect(tree.byId.get('step:c1')).toMatchObject({ kind: 'llm_call', status: 'running', endMs: null });
@@ -121,7 +208,11 @@ describe('the rows the tree shows', () => {
   it('expands the first two levels, collapses deeper ones, and keeps what it decided as nodes grow', () => {
     const deep = session(
       [stage('work', 0, 1000)],
-      [step('outer', null, 'work', 'chain', 0, 900), step('inner', 'outer', 'work', 'chain', 10, 800), step('leaf', 'inner', 'work', 'other', 20, 30)],
+      [
+        step('outer', null, 'work', 'chain', 0, 900),
+        step('inner', 'outer', 'work', 'chain', 10, 800),
+        step('leaf', 'inner', 'work', 'other', 20, 30),
+      ],
     );
     const state = newState();
     expect(names(visibleRows(buildStepTree(deep, T0), state))).toEqual(['work', 'outer', 'inner']);
@@ -130,10 +221,19 @@ describe('the rows the tree shows', () => {
     expect(names(visibleRows(buildStepTree(deep, T0), state))).toEqual(['work', 'outer', 'inner', 'leaf', 'details:leaf']);
 
     // A node first seen with few children stays expanded when many more arrive.
-    const few = session([stage('work', 0, 1000)], [step('agent', null, 'work', 'agent', 0, 900), step('s0', 'agent', 'work', 'tool_call', 1, 2)]);
+    const few = session(
+      [stage('work', 0, 1000)],
+      [step('agent', null, 'work', 'agent', 0, 900), step('s0', 'agent', 'work', 'tool_call', 1, 2)],
+    );
     const growing = newState();
     visibleRows(buildStepTree(few, T0), growing);
-    const many = session([stage('work', 0, 1000)], [step('agent', null, 'work', 'agent', 0, 900), ...Array.from({ length: 80 }, (_, index) => step(`s${index}`, 'agent', 'work', 'tool_call', 1 + index, 2 + index))]);
+    const many = session(
+      [stage('work', 0, 1000)],
+      [
+        step('agent', null, 'work', 'agent', 0, 900),
+        ...Array.from({ length: 80 }, (_, index) => step(`s${index}`, 'agent', 'work', 'tool_call', 1 + index, 2 + index)),
+      ],
+    );
     expect(visibleRows(buildStepTree(many, T0), growing)).toHaveLength(1 + 1 + CHILD_PAGE + 1);
     // Seen for the first time with that many children, it starts collapsed.
     expect(names(visibleRows(buildStepTree(many, T0), newState()))).toEqual(['work', 'agent']);
@@ -141,7 +241,23 @@ describe('the rows the tree shows', () => {
 
   it('shows long lists a page at a time, with a row that counts the rest and their errors', () => {
     const count = MANY_CHILDREN + CHILD_PAGE + 10;
-    const wide = session([stage('work', 0, 1000)], [step('agent', null, 'work', 'agent', 0, 900), ...Array.from({ length: count }, (_, index) => step(`s${index}`, 'agent', 'work', 'tool_call', 1 + index, 2 + index, index === count - 1 ? { status: 'error', error: 'boom' } : {}))]);
+    const wide = session(
+      [stage('work', 0, 1000)],
+      [
+        step('agent', null, 'work', 'agent', 0, 900),
+        ...Array.from({ length: count }, (_, index) =>
+          step(
+            `s${index}`,
+            'agent',
+            'work',
+            'tool_call',
+            1 + index,
+            2 + index,
+            index === count - 1 ? { status: 'error', error: 'boom' } : {},
+          ),
+        ),
+      ],
+    );
     const tree: StepTree = buildStepTree(wide, T0);
     const state = newState();
     expect(tree.byId.get('step:agent')).toMatchObject({ descendants: count, errorsInside: 1 });
@@ -158,7 +274,10 @@ describe('the rows the tree shows', () => {
   });
 
   it('pages the top level of a session of many top steps', () => {
-    const flat = session([], Array.from({ length: ROOT_PAGE + 5 }, (_, index) => step(`s${index}`, null, null, 'other', index, index + 1)));
+    const flat = session(
+      [],
+      Array.from({ length: ROOT_PAGE + 5 }, (_, index) => step(`s${index}`, null, null, 'other', index, index + 1)),
+    );
     const rows = visibleRows(buildStepTree(flat, T0), newState());
     expect(rows).toHaveLength(ROOT_PAGE + 1);
     expect(rows.at(-1)).toMatchObject({ type: 'more', parentId: null, hidden: 5 });
@@ -168,7 +287,15 @@ describe('the rows the tree shows', () => {
 describe('the facts of a step', () => {
   it('come in a fixed order with readable labels; unknown facts last; fallbacks apart', () => {
     expect(
-      factEntries({ scores: [0.91234, 0.5], collection: 'docs', store: 'qdrant', fallbacks: [{ model: 'b', error: 'x' }], input_tokens: 12345, candidates: ['a', 'b'], future_fact: { x: 1 } } as never),
+      factEntries({
+        scores: [0.91234, 0.5],
+        collection: 'docs',
+        store: 'qdrant',
+        fallbacks: [{ model: 'b', error: 'x' }],
+        input_tokens: 12345,
+        candidates: ['a', 'b'],
+        future_fact: { x: 1 },
+      } as never),
     ).toEqual([
       ['Store', 'qdrant'],
       ['Collection', 'docs'],

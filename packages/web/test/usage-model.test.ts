@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyticsReport, UsageFigures, UsageGroup } from '@llm-monitor/client';
-import { DEFAULT_USAGE_WINDOW, OTHER_SERIES, dailySeries, groupLabel, tableOrder, usageHash, usageQueries, usageWindowFromParameters, utcDays } from '../src/usage-model.js';
+import {
+  DEFAULT_USAGE_WINDOW,
+  OTHER_SERIES,
+  dailySeries,
+  groupLabel,
+  tableOrder,
+  usageHash,
+  usageQueries,
+  usageWindowFromParameters,
+  utcDays,
+} from '../src/usage-model.js';
 
 const figures: UsageFigures = {
   sessions: 1,
@@ -19,7 +29,11 @@ function group(key: UsageGroup['key'], totalTokens: number, costUsd: number | nu
   return { ...figures, key, total_tokens: totalTokens, cost_usd: costUsd };
 }
 
-function report(groups: UsageGroup[], since: string | null = '2026-11-20T12:00:00.000Z', until: string | null = '2026-11-22T12:00:00.000Z'): AnalyticsReport {
+function report(
+  groups: UsageGroup[],
+  since: string | null = '2026-11-20T12:00:00.000Z',
+  until: string | null = '2026-11-22T12:00:00.000Z',
+): AnalyticsReport {
   return { group_by: ['model', 'day'], since, until, groups, totals: figures, top_sessions: [], top_users: [] };
 }
 
@@ -41,8 +55,16 @@ describe('the usage view', () => {
   });
 
   it('lists the UTC days of a window, both ends included', () => {
-    expect(utcDays(Date.parse('2026-11-20T12:00:00Z'), Date.parse('2026-11-22T01:00:00Z'))).toEqual(['2026-11-20', '2026-11-21', '2026-11-22']);
-    expect(utcDays(Date.parse('2026-11-01T00:00:00Z'), Date.parse('2026-11-30T00:00:00Z'), 3)).toEqual(['2026-11-28', '2026-11-29', '2026-11-30']);
+    expect(utcDays(Date.parse('2026-11-20T12:00:00Z'), Date.parse('2026-11-22T01:00:00Z'))).toEqual([
+      '2026-11-20',
+      '2026-11-21',
+      '2026-11-22',
+    ]);
+    expect(utcDays(Date.parse('2026-11-01T00:00:00Z'), Date.parse('2026-11-30T00:00:00Z'), 3)).toEqual([
+      '2026-11-28',
+      '2026-11-29',
+      '2026-11-30',
+    ]);
     expect(utcDays(Number.NaN, 0)).toEqual([]);
   });
 

@@ -24,7 +24,8 @@ function groupByParameter(value: string | undefined): AnalyticsDimension[] {
   if (value === undefined || value.trim() === '') return [];
   const dimensions = value.split(',').map((item) => item.trim());
   for (const dimension of dimensions) {
-    if (!ANALYTICS_DIMENSIONS.includes(dimension as AnalyticsDimension)) throw badParameter('group_by', dimension, `one of ${ANALYTICS_DIMENSIONS.join(', ')}`);
+    if (!ANALYTICS_DIMENSIONS.includes(dimension as AnalyticsDimension))
+      throw badParameter('group_by', dimension, `one of ${ANALYTICS_DIMENSIONS.join(', ')}`);
   }
   if (dimensions.length > 2) throw badParameter('group_by', value, 'at most two dimensions');
   if (new Set(dimensions).size !== dimensions.length) throw badParameter('group_by', value, 'distinct dimensions');
@@ -37,14 +38,21 @@ export async function analyticsRoutes(app: FastifyInstance, { history }: { reado
     '/api/monitoring/analytics',
     {
       schema: {
-        summary: 'Usage and cost of LLM calls grouped by up to two of model, user, task, service, day: sessions, calls, tokens, cost, error rate, p50/p95 duration and time to first token; the most expensive sessions and users',
+        summary:
+          'Usage and cost of LLM calls grouped by up to two of model, user, task, service, day: sessions, calls, tokens, cost, error rate, p50/p95 duration and time to first token; the most expensive sessions and users',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            group_by: { type: 'string', description: 'one or two of model, user, task, service, day (comma-separated); none gives totals only' },
+            group_by: {
+              type: 'string',
+              description: 'one or two of model, user, task, service, day (comma-separated); none gives totals only',
+            },
             ...WINDOW_QUERY_PROPERTIES,
-            window: { type: 'string', description: `started within this long before now (default ${DEFAULT_WINDOW} when since is absent): 30s, 15m, 1h, 7d` },
+            window: {
+              type: 'string',
+              description: `started within this long before now (default ${DEFAULT_WINDOW} when since is absent): 30s, 15m, 1h, 7d`,
+            },
             top: { type: 'integer', minimum: 0, maximum: 1000, description: 'how many top sessions and users (default 10)' },
             format: { enum: ['json', 'csv'], description: 'download the groups as CSV (or the report as JSON)' },
           },
@@ -55,7 +63,10 @@ export async function analyticsRoutes(app: FastifyInstance, { history }: { reado
     async (request, reply) => {
       const query = request.query;
       const groupBy = groupByParameter(query.group_by);
-      const window = windowParameters({ ...query, window: query.since === undefined ? (query.window ?? DEFAULT_WINDOW) : query.window }, Date.now());
+      const window = windowParameters(
+        { ...query, window: query.since === undefined ? (query.window ?? DEFAULT_WINDOW) : query.window },
+        Date.now(),
+      );
       // Read through in chunks: what is kept is per group, session and user, never the month's rows.
       const accumulator = new AnalyticsAccumulator({ groupBy, ...window, top: query.top ?? 10 });
       for await (const chunk of history.callFigures(window)) for (const row of chunk) accumulator.add(row);
@@ -64,7 +75,11 @@ export async function analyticsRoutes(app: FastifyInstance, { history }: { reado
       if (format) {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         void reply.header('content-disposition', `attachment; filename="llm-monitor-analytics-${stamp}.${format}"`);
-        if (format === 'csv') return reply.type('text/csv; charset=utf-8').serializer((payload: unknown) => payload as string).send(analyticsToCsv(report));
+        if (format === 'csv')
+          return reply
+            .type('text/csv; charset=utf-8')
+            .serializer((payload: unknown) => payload as string)
+            .send(analyticsToCsv(report));
       }
       return report;
     },

@@ -50,20 +50,46 @@ export function sessionsToCsv(sessions: readonly ProcessingSession[]): string {
 
 /** Every field of a call-log row, in the table's order; arrays and objects as JSON. */
 const CALL_FIELDS: readonly (keyof LlmCallRow)[] = [
-  'call_id', 'session_id', 'trace_id', 'span_id', 'conversation_id', 'user_id', 'service_name', 'task', 'model',
-  'request_model', 'response_model', 'provider', 'operation', 'prompt_preview', 'response_preview', 'input_tokens',
-  'output_tokens', 'total_tokens', 'cached_tokens', 'finish_reasons', 'time_to_first_token_ms', 'duration_ms',
-  'status', 'error', 'cost_usd', 'metadata', 'start_time', 'end_time',
+  'call_id',
+  'session_id',
+  'trace_id',
+  'span_id',
+  'conversation_id',
+  'user_id',
+  'service_name',
+  'task',
+  'model',
+  'request_model',
+  'response_model',
+  'provider',
+  'operation',
+  'prompt_preview',
+  'response_preview',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cached_tokens',
+  'finish_reasons',
+  'time_to_first_token_ms',
+  'duration_ms',
+  'status',
+  'error',
+  'cost_usd',
+  'metadata',
+  'start_time',
+  'end_time',
 ];
 
 /** LLM calls as a CSV document: every field of the call log. */
 export function callsToCsv(rows: readonly LlmCallRow[]): string {
   const lines = [CALL_FIELDS.join(',')];
   for (const row of rows) {
-    lines.push(CALL_FIELDS.map((field) => {
-      const value = row[field];
-      return csvField(value !== null && typeof value === 'object' ? JSON.stringify(value) : value);
-    }).join(','));
+    lines.push(
+      CALL_FIELDS.map((field) => {
+        const value = row[field];
+        return csvField(value !== null && typeof value === 'object' ? JSON.stringify(value) : value);
+      }).join(','),
+    );
   }
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -71,15 +97,31 @@ export function callsToCsv(rows: readonly LlmCallRow[]): string {
 /** An analytics report's groups as a CSV document: the grouped dimensions, then the figures. */
 export function analyticsToCsv(report: AnalyticsReport): string {
   const dimensions = ANALYTICS_DIMENSIONS.filter((dimension) => report.group_by.includes(dimension));
-  const figures = ['sessions', 'calls', 'input_tokens', 'output_tokens', 'total_tokens', 'cost_usd', 'error_rate', 'avg_tokens_per_session'] as const;
+  const figures = [
+    'sessions',
+    'calls',
+    'input_tokens',
+    'output_tokens',
+    'total_tokens',
+    'cost_usd',
+    'error_rate',
+    'avg_tokens_per_session',
+  ] as const;
   const header = [...dimensions, ...figures, 'duration_p50_ms', 'duration_p95_ms', 'ttft_p50_ms', 'ttft_p95_ms'];
   const lines = [header.join(',')];
   for (const group of report.groups) {
-    lines.push([
-      ...dimensions.map((dimension) => group.key[dimension]),
-      ...figures.map((figure) => group[figure]),
-      group.duration_ms.p50, group.duration_ms.p95, group.time_to_first_token_ms.p50, group.time_to_first_token_ms.p95,
-    ].map(csvField).join(','));
+    lines.push(
+      [
+        ...dimensions.map((dimension) => group.key[dimension]),
+        ...figures.map((figure) => group[figure]),
+        group.duration_ms.p50,
+        group.duration_ms.p95,
+        group.time_to_first_token_ms.p50,
+        group.time_to_first_token_ms.p95,
+      ]
+        .map(csvField)
+        .join(','),
+    );
   }
   return `${lines.join('\r\n')}\r\n`;
 }

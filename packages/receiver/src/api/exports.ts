@@ -25,10 +25,24 @@ export function exportFormat(request: FastifyRequest, format: 'json' | 'csv' | u
  * Sends rows as a download (`llm-monitor-<name>-<time>.<format>`). An export cut at its limit says
  * where the rest begins in `X-Next-Cursor`. It bypasses the page schema: it is the rows themselves.
  */
-export function sendExport<T>(reply: FastifyReply, name: string, format: 'json' | 'csv', rows: readonly T[], nextCursor: string | null, toCsv: (rows: readonly T[]) => string): FastifyReply {
+export function sendExport<T>(
+  reply: FastifyReply,
+  name: string,
+  format: 'json' | 'csv',
+  rows: readonly T[],
+  nextCursor: string | null,
+  toCsv: (rows: readonly T[]) => string,
+): FastifyReply {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   void reply.header('content-disposition', `attachment; filename="llm-monitor-${name}-${stamp}.${format}"`);
   if (nextCursor) void reply.header('x-next-cursor', nextCursor);
-  if (format === 'csv') return reply.type('text/csv; charset=utf-8').serializer((payload: unknown) => payload as string).send(toCsv(rows));
-  return reply.type(JSON_MEDIA_TYPE).serializer((payload: unknown) => JSON.stringify(payload)).send(rows);
+  if (format === 'csv')
+    return reply
+      .type('text/csv; charset=utf-8')
+      .serializer((payload: unknown) => payload as string)
+      .send(toCsv(rows));
+  return reply
+    .type(JSON_MEDIA_TYPE)
+    .serializer((payload: unknown) => JSON.stringify(payload))
+    .send(rows);
 }

@@ -26,16 +26,37 @@ const componentSchema = {
  * `/healthz`: the process serves. `/readyz`: each component's health and the worst of them; 200 while
  * healthy or degraded (still serving), 503 when unhealthy, so a load balancer stops sending.
  */
-export async function healthRoutes(app: FastifyInstance, { checks }: { readonly checks: Readonly<Record<string, HealthCheck>> }): Promise<void> {
-  app.get('/healthz', { schema: { summary: 'Liveness: the process serves', response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } }, async () => ({ status: 'ok' }));
+export async function healthRoutes(
+  app: FastifyInstance,
+  { checks }: { readonly checks: Readonly<Record<string, HealthCheck>> },
+): Promise<void> {
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness: the process serves', response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } },
+    async () => ({ status: 'ok' }),
+  );
   app.get(
     '/readyz',
     {
       schema: {
         summary: 'Readiness: ingest, store and fan-out, each healthy, degraded or unhealthy, with details',
         response: {
-          200: { type: 'object', required: ['status', 'components'], properties: { status: componentSchema.properties.status, components: { type: 'object', additionalProperties: componentSchema } } },
-          503: { type: 'object', required: ['status', 'components'], properties: { status: componentSchema.properties.status, components: { type: 'object', additionalProperties: componentSchema } } },
+          200: {
+            type: 'object',
+            required: ['status', 'components'],
+            properties: {
+              status: componentSchema.properties.status,
+              components: { type: 'object', additionalProperties: componentSchema },
+            },
+          },
+          503: {
+            type: 'object',
+            required: ['status', 'components'],
+            properties: {
+              status: componentSchema.properties.status,
+              components: { type: 'object', additionalProperties: componentSchema },
+            },
+          },
         },
       },
     },

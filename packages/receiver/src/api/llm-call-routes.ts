@@ -27,7 +27,8 @@ const CALL_STATUSES: readonly LlmCallRow['status'][] = ['running', 'ok', 'error'
 
 function callStatusParameter(value: string): LlmCallRow['status'][] {
   const statuses = value.split(',').map((item) => item.trim());
-  for (const status of statuses) if (!CALL_STATUSES.includes(status as LlmCallRow['status'])) throw badParameter('status', status, `one of ${CALL_STATUSES.join(', ')}`);
+  for (const status of statuses)
+    if (!CALL_STATUSES.includes(status as LlmCallRow['status'])) throw badParameter('status', status, `one of ${CALL_STATUSES.join(', ')}`);
   return statuses as LlmCallRow['status'][];
 }
 
@@ -37,7 +38,8 @@ export async function llmCallRoutes(app: FastifyInstance, { history }: { readonl
     '/api/monitoring/llm-calls',
     {
       schema: {
-        summary: 'The LLM call log, newest first: one row per model call with tokens, cost, latency and previews; a page, or an export (CSV or JSON) with every field',
+        summary:
+          'The LLM call log, newest first: one row per model call with tokens, cost, latency and previews; a page, or an export (CSV or JSON) with every field',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -49,7 +51,12 @@ export async function llmCallRoutes(app: FastifyInstance, { history }: { readonl
             status: { type: 'string', description: 'comma-separated: running, ok, error' },
             ...WINDOW_QUERY_PROPERTIES,
             q: { type: 'string', maxLength: 500, description: 'text in the prompt or response preview (case-insensitive)' },
-            limit: { type: 'integer', minimum: 1, maximum: MAX_EXPORT, description: 'calls per page (default 50, at most 1,000) or per export (default 1,000, at most 10,000)' },
+            limit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: MAX_EXPORT,
+              description: 'calls per page (default 50, at most 1,000) or per export (default 1,000, at most 10,000)',
+            },
             cursor: { type: 'string', description: 'next_cursor of the previous page' },
             format: { enum: ['json', 'csv'], description: 'download an export instead of a page (also by Accept: text/csv)' },
           },

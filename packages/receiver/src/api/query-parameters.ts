@@ -12,7 +12,8 @@ export function timeParameter(name: string, value: string | undefined): number |
   if (value === undefined || value === '') return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   // Dates hold ±8.64e15 ms; beyond, nothing can be compared with or printed.
-  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) throw badParameter(name, value, 'an ISO 8601 time or milliseconds since the epoch');
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS)
+    throw badParameter(name, value, 'an ISO 8601 time or milliseconds since the epoch');
   return ms;
 }
 
@@ -45,7 +46,10 @@ export function statusParameter(value: string | undefined): SessionStatus[] | un
 }
 
 /** The window [since, until) from `since`/`until` times or a trailing `window` duration. */
-export function windowParameters(query: { since?: string; until?: string; window?: string }, nowMs: number): { sinceMs?: number; untilMs?: number } {
+export function windowParameters(
+  query: { since?: string; until?: string; window?: string },
+  nowMs: number,
+): { sinceMs?: number; untilMs?: number } {
   const windowMs = durationParameter('window', query.window);
   const sinceMs = timeParameter('since', query.since) ?? (windowMs === undefined ? undefined : nowMs - windowMs);
   const untilMs = timeParameter('until', query.until);
@@ -79,7 +83,9 @@ export const SESSION_FILTER_QUERY_PROPERTIES = {
  * The filter the parameters given describe, in the store's terms. The one place where the wire
  * names meet `SessionFilter`'s, for the REST list and the live streams alike.
  */
-export function sessionFilterOf(query: SessionFilterQuery): Pick<SessionFilter, 'status' | 'model' | 'task' | 'processorType' | 'conversationId'> {
+export function sessionFilterOf(
+  query: SessionFilterQuery,
+): Pick<SessionFilter, 'status' | 'model' | 'task' | 'processorType' | 'conversationId'> {
   const status = statusParameter(query.status);
   return {
     ...(status === undefined ? {} : { status }),

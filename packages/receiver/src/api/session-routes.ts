@@ -7,7 +7,13 @@ import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from './api-errors.js';
 import { sessionsToCsv } from './csv.js';
 import { exportFormat, MAX_ANSWER_LENGTH, MAX_EXPORT, sendExport } from './exports.js';
-import { badParameter, SESSION_FILTER_QUERY_PROPERTIES, sessionFilterOf, WINDOW_QUERY_PROPERTIES, windowParameters } from './query-parameters.js';
+import {
+  badParameter,
+  SESSION_FILTER_QUERY_PROPERTIES,
+  sessionFilterOf,
+  WINDOW_QUERY_PROPERTIES,
+  windowParameters,
+} from './query-parameters.js';
 import type { SessionFilterQuery } from './query-parameters.js';
 
 /** Options of {@link sessionRoutes}. */
@@ -42,7 +48,12 @@ const recentQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'integer', minimum: 1, maximum: MAX_EXPORT, description: 'sessions per page (default 50, at most 1,000) or per export (default 1,000, at most 10,000)' },
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_EXPORT,
+      description: 'sessions per page (default 50, at most 1,000) or per export (default 1,000, at most 10,000)',
+    },
     cursor: { type: 'string', description: 'next_cursor of the previous page' },
     ...SESSION_FILTER_QUERY_PROPERTIES,
     ...WINDOW_QUERY_PROPERTIES,
@@ -50,7 +61,6 @@ const recentQuerySchema = {
     format: { enum: ['json', 'csv'], description: 'download an export instead of a page (also by Accept: text/csv)' },
   },
 } as const;
-
 
 /** Session routes: one session, running sessions, recent sessions (paged, filtered, exported). */
 export async function sessionRoutes(app: FastifyInstance, { store, history }: SessionRoutesOptions): Promise<void> {
@@ -81,7 +91,14 @@ export async function sessionRoutes(app: FastifyInstance, { store, history }: Se
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: MAX_ACTIVE_LISTED, description: `sessions listed (default and most ${MAX_ACTIVE_LISTED})` } },
+          properties: {
+            limit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: MAX_ACTIVE_LISTED,
+              description: `sessions listed (default and most ${MAX_ACTIVE_LISTED})`,
+            },
+          },
         },
         response: { 200: sessionList, 400: apiErrorSchema },
       },
@@ -143,7 +160,12 @@ export async function sessionRoutes(app: FastifyInstance, { store, history }: Se
           200: {
             type: 'object',
             required: ['conversation_id', 'sessions', 'sessions_total', 'truncated'],
-            properties: { conversation_id: { type: 'string' }, sessions: sessionList, sessions_total: { type: 'integer' }, truncated: { type: 'boolean' } },
+            properties: {
+              conversation_id: { type: 'string' },
+              sessions: sessionList,
+              sessions_total: { type: 'integer' },
+              truncated: { type: 'boolean' },
+            },
           },
           404: apiErrorSchema,
         },
@@ -152,7 +174,8 @@ export async function sessionRoutes(app: FastifyInstance, { store, history }: Se
     async (request) => {
       const id = request.params.conversation_id;
       const { sessions, total } = await history.conversation(id, MAX_CONVERSATION_SESSIONS, MAX_ANSWER_LENGTH);
-      if (sessions.length === 0) throw new LlmMonitorError('LLMMON_ERR_CONVERSATION_NOT_FOUND', `no session of conversation ${JSON.stringify(id)}`);
+      if (sessions.length === 0)
+        throw new LlmMonitorError('LLMMON_ERR_CONVERSATION_NOT_FOUND', `no session of conversation ${JSON.stringify(id)}`);
       return { conversation_id: id, sessions, sessions_total: total, truncated: total > sessions.length };
     },
   );

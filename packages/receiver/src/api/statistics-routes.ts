@@ -12,7 +12,8 @@ export async function statisticsRoutes(app: FastifyInstance, { history }: { read
     '/api/monitoring/statistics',
     {
       schema: {
-        summary: 'Counts, success rate, processing time and time-to-first-token percentiles, tokens; overall and by model, task and processor type',
+        summary:
+          'Counts, success rate, processing time and time-to-first-token percentiles, tokens; overall and by model, task and processor type',
         querystring: {
           type: 'object',
           additionalProperties: false,

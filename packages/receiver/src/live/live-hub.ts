@@ -110,7 +110,13 @@ export class LiveHub {
   stats(): LiveHubStats {
     const byTransport: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
     for (const client of this.#clients.keys()) if (client.transport) byTransport[client.transport] += 1;
-    return { clients: this.#clients.size, clients_by_transport: byTransport, ...this.#stats, dropped_too_slow: { ...this.#droppedTooSlow }, events_dropped: { ...this.#eventsDropped } };
+    return {
+      clients: this.#clients.size,
+      clients_by_transport: byTransport,
+      ...this.#stats,
+      dropped_too_slow: { ...this.#droppedTooSlow },
+      events_dropped: { ...this.#eventsDropped },
+    };
   }
 
   /** Counts a client its transport dropped for not keeping up, and the events it did not send it. */
@@ -148,7 +154,8 @@ export class LiveHub {
   connect(client: LiveClient): () => void {
     const shown = new Set<string>();
     // The snapshot showed the running sessions this client admits: they are its to follow.
-    for (const session of this.#store.values()) if (!isEnded(session.status) && admits(client.subscription, session)) shown.add(session.session_id);
+    for (const session of this.#store.values())
+      if (!isEnded(session.status) && admits(client.subscription, session)) shown.add(session.session_id);
     this.#clients.set(client, shown);
     if (this.#clients.size === 1) this.#start();
     return () => {
@@ -204,7 +211,10 @@ export class LiveHub {
         }
         const pending = this.#pending.get(change.previousId);
         this.#pending.delete(change.previousId);
-        this.#queue(session, [...(pending?.events ?? []), { type: 'session_renamed', session_id: id, previous_session_id: change.previousId }]);
+        this.#queue(session, [
+          ...(pending?.events ?? []),
+          { type: 'session_renamed', session_id: id, previous_session_id: change.previousId },
+        ]);
         return;
       }
       const events = eventsBetween(this.#seen.get(id), session);

@@ -63,7 +63,8 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
       // A HEAD would open a stream that never ends: the route answers GET only.
       exposeHeadRoute: false,
       schema: {
-        summary: 'Live session events as server-sent events: snapshot, session_started, stage_changed, step_started, step_completed, tokens, budget_exceeded, session_completed, session_failed, session_abandoned, session_renamed, session_removed, statistics, error',
+        summary:
+          'Live session events as server-sent events: snapshot, session_started, stage_changed, step_started, step_completed, tokens, budget_exceeded, session_completed, session_failed, session_abandoned, session_renamed, session_removed, statistics, error',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -109,7 +110,12 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
           if (raw.writableLength > options.maxBufferedBytes) {
             options.hub.droppedTooSlow('sse', events.length);
             // Say why before ending, so the client knows not to come straight back as it was.
-            raw.write(sseEvent('error', { code: LIVE_ERROR_CODES.CLIENT_TOO_SLOW, message: `client too slow: ${raw.writableLength} bytes waiting` }));
+            raw.write(
+              sseEvent('error', {
+                code: LIVE_ERROR_CODES.CLIENT_TOO_SLOW,
+                message: `client too slow: ${raw.writableLength} bytes waiting`,
+              }),
+            );
             drop();
             return;
           }

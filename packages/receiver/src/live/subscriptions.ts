@@ -46,7 +46,10 @@ export function filterOf(fields: FilterFields): SessionFilter | undefined {
 
 /** The subscription of `sessions` and filter fields; everything when neither is given. */
 export function subscriptionOf(sessions: readonly string[] | undefined, fields: FilterFields, sessionsName = 'sessions'): LiveSubscription {
-  if (sessions !== undefined && (!Array.isArray(sessions) || sessions.length > MAX_SUBSCRIBED_SESSIONS || sessions.some((id) => typeof id !== 'string'))) {
+  if (
+    sessions !== undefined &&
+    (!Array.isArray(sessions) || sessions.length > MAX_SUBSCRIBED_SESSIONS || sessions.some((id) => typeof id !== 'string'))
+  ) {
     throw badParameter(`${sessionsName} must be a list of at most ${MAX_SUBSCRIBED_SESSIONS} session ids`);
   }
   const filter = filterOf(fields);

@@ -124,7 +124,10 @@ export async function websocketRoute(app: FastifyInstance, options: WebSocketRou
           options.hub.resubscribed(client);
           send(socket, { type: 'unsubscribed' });
         } else {
-          throw new LlmMonitorError(LIVE_ERROR_CODES.BAD_PARAMETER, `unknown message type ${JSON.stringify(message.type)}: use subscribe or unsubscribe`);
+          throw new LlmMonitorError(
+            LIVE_ERROR_CODES.BAD_PARAMETER,
+            `unknown message type ${JSON.stringify(message.type)}: use subscribe or unsubscribe`,
+          );
         }
       } catch (error) {
         // Whatever went wrong, it was reading the client's message: the client is told so.

@@ -114,9 +114,7 @@ export function* decodeTraceRequestJsonSteps(body: unknown): Steps<DecodedTraces
       const scopePath = `${path}.scopeSpans[${s}]`;
       const scopeSpans = objectAt(scopeSpansList[s], scopePath);
       const scopeValue = field(scopeSpans, 'scope', 'scope');
-      const scope = isObject(scopeValue)
-        ? { name: text(scopeValue.name), version: text(scopeValue.version) }
-        : { name: '', version: '' };
+      const scope = isObject(scopeValue) ? { name: text(scopeValue.name), version: text(scopeValue.version) } : { name: '', version: '' };
       const spans = list(scopeSpans, 'spans', 'spans', scopePath);
       for (let i = 0; i < spans.length; i += 1) {
         const span = spanRecord(objectAt(spans[i], `${scopePath}.spans[${i}]`), `${scopePath}.spans[${i}]`, resource, scope);

@@ -79,7 +79,13 @@ function readResource(reader: ProtobufReader, end: number): Attributes {
   return attributes;
 }
 
-function* readScopeSpans(reader: ProtobufReader, end: number, resource: Attributes, decoded: DecodedTraces, progress: { spans: number }): Steps<void> {
+function* readScopeSpans(
+  reader: ProtobufReader,
+  end: number,
+  resource: Attributes,
+  decoded: DecodedTraces,
+  progress: { spans: number },
+): Steps<void> {
   let scope: ScopeInfo = { name: '', version: '' };
   const spans: SpanRecord[] = [];
   while (reader.position < end) {

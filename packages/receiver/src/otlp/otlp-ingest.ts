@@ -130,7 +130,11 @@ function* decodeSteps(encoding: OtlpEncoding, body: Buffer): Steps<DecodedTraces
 }
 
 /** Decodes and ingests one request, in steps. */
-function* requestSteps(encoding: OtlpEncoding, body: Buffer, ingest: OtlpIngestOptions['ingest']): Steps<{ decoded: DecodedTraces; refusals: SpanRefusals }> {
+function* requestSteps(
+  encoding: OtlpEncoding,
+  body: Buffer,
+  ingest: OtlpIngestOptions['ingest'],
+): Steps<{ decoded: DecodedTraces; refusals: SpanRefusals }> {
   const decoded = yield* decodeSteps(encoding, body);
   const refusals = decoded.spans.length > 0 ? ((yield* ingest(decoded.spans)) ?? NO_REFUSALS) : NO_REFUSALS;
   return { decoded, refusals };
@@ -218,7 +222,11 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
  */
 export function otlpClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   // The JSON encoding of a status is text.
-  answerRawJson(socket, parserErrorStatus(error), encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_MALFORMED_OTLP: ${parserErrorMessage(error)}`) as string);
+  answerRawJson(
+    socket,
+    parserErrorStatus(error),
+    encodeStatus('json', GRPC_CODE.invalidArgument, `LLMMON_ERR_MALFORMED_OTLP: ${parserErrorMessage(error)}`) as string,
+  );
 }
 
 /**

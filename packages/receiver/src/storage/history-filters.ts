@@ -64,7 +64,9 @@ function equalInto(where: Where, pairs: readonly (readonly [string, string | und
 /** Adds "strictly after the cursor `[start_time, id]` in newest-first order". */
 function afterInto(dialect: SqlDialect, where: Where, idColumn: string, after: readonly [string, string] | undefined): void {
   if (!after) return;
-  where.clauses.push(`(start_time < ${dialect.time(where.value(after[0]))} OR (start_time = ${dialect.time(where.value(after[0]))} AND ${dialect.inCodeOrder(idColumn)} < ${where.value(after[1])}))`);
+  where.clauses.push(
+    `(start_time < ${dialect.time(where.value(after[0]))} OR (start_time = ${dialect.time(where.value(after[0]))} AND ${dialect.inCodeOrder(idColumn)} < ${where.value(after[1])}))`,
+  );
 }
 
 /** The clauses of a session filter, and of a page after `after`. */

@@ -7,17 +7,63 @@ import type { CallFigures, LlmCallRow, ProcessingSession, SessionFigures, SpanRe
 
 /** Columns of `sessions`, in the order the stores write them. `detail` is the session's JSON. */
 export const SESSION_COLUMNS = [
-  'trace_id', 'session_id', 'status', 'source', 'start_time', 'end_time', 'duration_ms', 'model', 'provider', 'task',
-  'processor_type', 'service_name', 'conversation_id', 'user_id', 'input_tokens', 'output_tokens', 'total_tokens',
-  'time_to_first_token_ms', 'cost_usd', 'budget_exceeded', 'error', 'content_preview', 'result_preview', 'calls', 'detail',
+  'trace_id',
+  'session_id',
+  'status',
+  'source',
+  'start_time',
+  'end_time',
+  'duration_ms',
+  'model',
+  'provider',
+  'task',
+  'processor_type',
+  'service_name',
+  'conversation_id',
+  'user_id',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'time_to_first_token_ms',
+  'cost_usd',
+  'budget_exceeded',
+  'error',
+  'content_preview',
+  'result_preview',
+  'calls',
+  'detail',
 ] as const;
 
 /** Columns of `llm_calls`, in the order the stores write them (the fields of {@link LlmCallRow}). */
 export const CALL_COLUMNS = [
-  'call_id', 'session_id', 'trace_id', 'span_id', 'conversation_id', 'user_id', 'service_name', 'task', 'model',
-  'request_model', 'response_model', 'provider', 'operation', 'prompt_preview', 'response_preview', 'input_tokens',
-  'output_tokens', 'total_tokens', 'cached_tokens', 'finish_reasons', 'time_to_first_token_ms', 'duration_ms',
-  'status', 'error', 'cost_usd', 'metadata', 'start_time', 'end_time',
+  'call_id',
+  'session_id',
+  'trace_id',
+  'span_id',
+  'conversation_id',
+  'user_id',
+  'service_name',
+  'task',
+  'model',
+  'request_model',
+  'response_model',
+  'provider',
+  'operation',
+  'prompt_preview',
+  'response_preview',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cached_tokens',
+  'finish_reasons',
+  'time_to_first_token_ms',
+  'duration_ms',
+  'status',
+  'error',
+  'cost_usd',
+  'metadata',
+  'start_time',
+  'end_time',
 ] as const;
 
 /** A `sessions` row: every column but `detail` is for queries; `detail` is what the API answers. */
@@ -66,7 +112,8 @@ export function callTableRowsOf(session: ProcessingSession): Record<(typeof CALL
 /** A call-log row as read back: JSON columns parsed, numbers as numbers. */
 export function callRowFromTable(row: Record<string, unknown>): LlmCallRow {
   const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
-  const time = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
+  const time = (value: unknown): string | null =>
+    value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value);
   const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
   return {
     call_id: String(row.call_id),
@@ -110,11 +157,25 @@ export const SCHEMA_VERSION = 1;
 
 /** Columns {@link sessionFiguresFromRow} reads. */
 export const SESSION_FIGURE_COLUMNS = [
-  'trace_id', 'session_id', 'status', 'start_time', 'duration_ms', 'time_to_first_token_ms', 'input_tokens', 'output_tokens',
-  'total_tokens', 'model', 'task', 'processor_type', 'user_id', 'cost_usd', 'budget_exceeded',
+  'trace_id',
+  'session_id',
+  'status',
+  'start_time',
+  'duration_ms',
+  'time_to_first_token_ms',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'model',
+  'task',
+  'processor_type',
+  'user_id',
+  'cost_usd',
+  'budget_exceeded',
 ] as const;
 
-const text = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
+const text = (value: unknown): string | null =>
+  value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value);
 const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 /** A session's figures (statistics, budgets) from its `sessions` row. */
@@ -132,7 +193,9 @@ export function sessionFiguresFromRow(row: Record<string, unknown>): SessionFigu
     processor_type: text(row.processor_type),
     user_id: text(row.user_id),
     cost_usd: number(row.cost_usd),
-    budget_exceeded: (typeof row.budget_exceeded === 'string' ? JSON.parse(row.budget_exceeded) : (row.budget_exceeded ?? [])) as SessionFigures['budget_exceeded'],
+    budget_exceeded: (typeof row.budget_exceeded === 'string'
+      ? JSON.parse(row.budget_exceeded)
+      : (row.budget_exceeded ?? [])) as SessionFigures['budget_exceeded'],
   };
 }
 

@@ -12,7 +12,15 @@
  */
 import { isEnded } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
-import type { HistoryCommit, HistoryStore, ProcessingSession, SessionChange, SessionStore, SpanRecord, TraceSnapshot } from '@llm-monitor/sessions';
+import type {
+  HistoryCommit,
+  HistoryStore,
+  ProcessingSession,
+  SessionChange,
+  SessionStore,
+  SpanRecord,
+  TraceSnapshot,
+} from '@llm-monitor/sessions';
 
 /** Options of {@link HistoryWriter}. */
 export interface HistoryWriterOptions {
@@ -197,7 +205,11 @@ export class HistoryWriter {
     }
     const records = this.#records;
     this.#records = new Map();
-    const running: TraceSnapshot[] = [...records].map(([traceId, pending]) => ({ traceId, lastSeenMs: pending.lastSeenMs, spans: pending.spans }));
+    const running: TraceSnapshot[] = [...records].map(([traceId, pending]) => ({
+      traceId,
+      lastSeenMs: pending.lastSeenMs,
+      spans: pending.spans,
+    }));
     const commit: HistoryCommit = { sessions, running, settled, leftLiveWindow: [...left] };
     const startedAt = performance.now();
     try {
@@ -249,7 +261,11 @@ export class HistoryWriter {
    * for the next attempt as usual.
    */
   async #commitOneByOne(commit: HistoryCommit): Promise<void> {
-    const traces = new Set<string>([...commit.sessions.map((session) => session.trace_id), ...commit.running.map((snapshot) => snapshot.traceId), ...commit.settled]);
+    const traces = new Set<string>([
+      ...commit.sessions.map((session) => session.trace_id),
+      ...commit.running.map((snapshot) => snapshot.traceId),
+      ...commit.settled,
+    ]);
     for (const traceId of traces) {
       const part: HistoryCommit = {
         sessions: commit.sessions.filter((session) => session.trace_id === traceId),

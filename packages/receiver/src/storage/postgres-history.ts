@@ -23,7 +23,20 @@ import type {
   TraceSnapshot,
 } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
-import { CALL_COLUMNS, callRowFromTable, countWithin, groupRecords, SCHEMA_VERSION, SESSION_COLUMNS, sessionFromDetail, sessionRowOf, callFiguresFromRow, scanInChunks, SESSION_FIGURE_COLUMNS, sessionFiguresFromRow } from './history-rows.js';
+import {
+  CALL_COLUMNS,
+  callRowFromTable,
+  countWithin,
+  groupRecords,
+  SCHEMA_VERSION,
+  SESSION_COLUMNS,
+  sessionFromDetail,
+  sessionRowOf,
+  callFiguresFromRow,
+  scanInChunks,
+  SESSION_FIGURE_COLUMNS,
+  sessionFiguresFromRow,
+} from './history-rows.js';
 import { callWhere, isoOf, sessionWhere, Where, windowInto } from './history-filters.js';
 import type { SqlDialect } from './history-filters.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
@@ -69,17 +82,23 @@ function withoutNul(text: string): string {
  * escaped backslashes are kept.
  */
 function pgSafeJson(json: string): string {
-  return /\\u(0000|d[89a-f])/.test(json) ? json.replace(/\\(\\|u0000|ud[89a-f][0-9a-f]{2})/g, (escape, what: string) => (what === '\\' ? escape : '\\ufffd')) : json;
+  return /\\u(0000|d[89a-f])/.test(json)
+    ? json.replace(/\\(\\|u0000|ud[89a-f][0-9a-f]{2})/g, (escape, what: string) => (what === '\\' ? escape : '\\ufffd'))
+    : json;
 }
 
 const UPSERT_SESSIONS = `
   INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
   SELECT ${SESSION_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::sessions, $1::json)
-  ON CONFLICT (trace_id) DO UPDATE SET ${SESSION_COLUMNS.filter((column) => column !== 'trace_id').map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
+  ON CONFLICT (trace_id) DO UPDATE SET ${SESSION_COLUMNS.filter((column) => column !== 'trace_id')
+    .map((column) => `${column} = EXCLUDED.${column}`)
+    .join(', ')}`;
 const UPSERT_CALLS = `
   INSERT INTO llm_calls (${CALL_COLUMNS.join(', ')})
   SELECT ${CALL_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::llm_calls, $1::json)
-  ON CONFLICT (call_id) DO UPDATE SET ${CALL_COLUMNS.filter((column) => column !== 'call_id').map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
+  ON CONFLICT (call_id) DO UPDATE SET ${CALL_COLUMNS.filter((column) => column !== 'call_id')
+    .map((column) => `${column} = EXCLUDED.${column}`)
+    .join(', ')}`;
 const APPEND_RUNNING = `
   INSERT INTO running_spans (trace_id, seen_ms, record)
   SELECT trace_id, seen_ms, record FROM json_populate_recordset(NULL::running_spans, $1::json)`;
@@ -87,7 +106,12 @@ const APPEND_RUNNING = `
 /** Opens a pool on `url`, checks the connection and applies the migrations the database lacks. */
 export async function openPostgresHistory(url: string, options: { readonly maxConnections?: number } = {}): Promise<PostgresHistoryStore> {
   const location = redactedUrl(url);
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+  });
   // An idle client losing its connection (the server restarted) is an event, not a crash: the pool
   // drops the client and the next query opens a new one.
   pool.on('error', () => undefined);
@@ -96,7 +120,9 @@ export async function openPostgresHistory(url: string, options: { readonly maxCo
     client = await pool.connect();
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot connect to PostgreSQL ${location}: ${(error as Error).message}`, { cause: error });
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot connect to PostgreSQL ${location}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     await migrate(client, location);
@@ -104,7 +130,11 @@ export async function openPostgresHistory(url: string, options: { readonly maxCo
     client.release();
     await pool.end().catch(() => undefined);
     if (error instanceof LlmMonitorError) throw error;
-    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot prepare the schema in PostgreSQL ${location}: ${(error as Error).message}`, { cause: error });
+    throw new LlmMonitorError(
+      'LLMMON_ERR_STORE_CONNECT',
+      `cannot prepare the schema in PostgreSQL ${location}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   client.release();
   return new PostgresHistoryStore(pool, location);
@@ -117,9 +147,14 @@ async function migrate(client: PoolClient, location: string): Promise<void> {
     const meta = await client.query("SELECT to_regclass('llm_monitor_schema') AS meta, to_regclass('sessions') AS sessions");
     const { meta: hasMeta, sessions: hasSessions } = meta.rows[0] as { meta: string | null; sessions: string | null };
     if (!hasMeta && hasSessions) {
-      throw new LlmMonitorError('LLMMON_ERR_STORE_CORRUPT', `PostgreSQL ${location} already has a "sessions" table that is not llm-monitor's: use another database or schema (search_path)`);
+      throw new LlmMonitorError(
+        'LLMMON_ERR_STORE_CORRUPT',
+        `PostgreSQL ${location} already has a "sessions" table that is not llm-monitor's: use another database or schema (search_path)`,
+      );
     }
-    await client.query('CREATE TABLE IF NOT EXISTS llm_monitor_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS llm_monitor_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
     const current = Number((await client.query('SELECT coalesce(max(version), 0) AS version FROM llm_monitor_schema')).rows[0].version);
     if (current > SCHEMA_VERSION) {
       throw new LlmMonitorError(
@@ -153,7 +188,12 @@ export class PostgresHistoryStore implements HistoryStore {
 
   async #query<T extends Record<string, unknown>>(sql: string, parameters: unknown[] = []): Promise<T[]> {
     try {
-      return (await this.#pool.query(sql, parameters.map((parameter) => (typeof parameter === 'string' ? withoutNul(parameter) : parameter)))).rows as T[];
+      return (
+        await this.#pool.query(
+          sql,
+          parameters.map((parameter) => (typeof parameter === 'string' ? withoutNul(parameter) : parameter)),
+        )
+      ).rows as T[];
     } catch (error) {
       throw this.#unavailable(error);
     }
@@ -168,14 +208,22 @@ export class PostgresHistoryStore implements HistoryStore {
     if (error instanceof LlmMonitorError) return error;
     const sqlState = (error as { code?: unknown }).code;
     if (typeof sqlState === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(sqlState)) return error as Error;
-    return new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', `PostgreSQL ${this.location}: ${(error as Error).message}`, { cause: error });
+    return new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', `PostgreSQL ${this.location}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 
   async commit(commit: HistoryCommit): Promise<void> {
     // Objects, not JSON text, for the json/jsonb columns: json_populate_recordset takes them as they are.
-    const sessions = commit.sessions.map((session) => ({ ...sessionRowOf(session), budget_exceeded: session.budget_exceeded, detail: session }));
+    const sessions = commit.sessions.map((session) => ({
+      ...sessionRowOf(session),
+      budget_exceeded: session.budget_exceeded,
+      detail: session,
+    }));
     const calls = commit.sessions.flatMap((session) => callRowsOf(session));
-    const running = commit.running.flatMap((snapshot) => snapshot.spans.map((record) => ({ trace_id: snapshot.traceId, seen_ms: snapshot.lastSeenMs, record })));
+    const running = commit.running.flatMap((snapshot) =>
+      snapshot.spans.map((record) => ({ trace_id: snapshot.traceId, seen_ms: snapshot.lastSeenMs, record })),
+    );
     let client: PoolClient;
     try {
       client = await this.#pool.connect();
@@ -202,12 +250,17 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async runningTraces(): Promise<TraceSnapshot[]> {
-    const rows = await this.#query<{ trace_id: string; seen_ms: number; record: SpanRecord }>('SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq');
+    const rows = await this.#query<{ trace_id: string; seen_ms: number; record: SpanRecord }>(
+      'SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq',
+    );
     return groupRecords(rows.map((row) => [row.trace_id, Number(row.seen_ms), row.record]));
   }
 
   async session(sessionId: string): Promise<ProcessingSession | undefined> {
-    const rows = await this.#query<{ detail: unknown }>('SELECT detail FROM sessions WHERE session_id = $1 ORDER BY start_time DESC LIMIT 1', [sessionId]);
+    const rows = await this.#query<{ detail: unknown }>(
+      'SELECT detail FROM sessions WHERE session_id = $1 ORDER BY start_time DESC LIMIT 1',
+      [sessionId],
+    );
     return rows[0] && sessionFromDetail(rows[0].detail);
   }
 
@@ -218,7 +271,10 @@ export class PostgresHistoryStore implements HistoryStore {
       `SELECT trace_id, length(detail::text) AS size FROM sessions ${where.sql} ORDER BY start_time DESC, session_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`,
       where.parameters,
     );
-    const kept = countWithin(rows.slice(0, limit).map((row) => Number(row.size)), maxBytes);
+    const kept = countWithin(
+      rows.slice(0, limit).map((row) => Number(row.size)),
+      maxBytes,
+    );
     const sessions = await this.#details(rows.slice(0, kept).map((row) => row.trace_id));
     return { sessions, nextCursor: kept < rows.length ? cursorAfter(sessions.at(-1)!) : null };
   }
@@ -228,21 +284,33 @@ export class PostgresHistoryStore implements HistoryStore {
       'SELECT trace_id, length(detail::text) AS size FROM sessions WHERE conversation_id = $1 ORDER BY start_time ASC, session_id COLLATE "C" ASC LIMIT $2',
       [conversationId, limit],
     );
-    const kept = countWithin(rows.map((row) => Number(row.size)), maxBytes);
-    const [count] = await this.#query<{ total: string }>('SELECT count(*) AS total FROM sessions WHERE conversation_id = $1', [conversationId]);
+    const kept = countWithin(
+      rows.map((row) => Number(row.size)),
+      maxBytes,
+    );
+    const [count] = await this.#query<{ total: string }>('SELECT count(*) AS total FROM sessions WHERE conversation_id = $1', [
+      conversationId,
+    ]);
     return { sessions: await this.#details(rows.slice(0, kept).map((row) => row.trace_id)), total: Number(count?.total ?? 0) };
   }
 
   /** The sessions of these traces, in this order. */
   async #details(traceIds: readonly string[]): Promise<ProcessingSession[]> {
     if (traceIds.length === 0) return [];
-    const rows = await this.#query<{ trace_id: string; detail: unknown }>('SELECT trace_id, detail FROM sessions WHERE trace_id = ANY($1::text[])', [traceIds]);
+    const rows = await this.#query<{ trace_id: string; detail: unknown }>(
+      'SELECT trace_id, detail FROM sessions WHERE trace_id = ANY($1::text[])',
+      [traceIds],
+    );
     const byTrace = new Map(rows.map((row) => [row.trace_id, row.detail]));
     return traceIds.map((traceId) => sessionFromDetail(byTrace.get(traceId)));
   }
 
   sessionFigures(window: StatisticsWindow): AsyncIterable<SessionFigures[]> {
-    return scanInChunks((fromIso, limit) => this.#chunk('sessions', SESSION_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.trace_id), sessionFiguresFromRow);
+    return scanInChunks(
+      (fromIso, limit) => this.#chunk('sessions', SESSION_FIGURE_COLUMNS, window, fromIso, limit),
+      (row) => String(row.trace_id),
+      sessionFiguresFromRow,
+    );
   }
 
   /**
@@ -250,21 +318,36 @@ export class PostgresHistoryStore implements HistoryStore {
    * the order the start-time index gives without sorting (scanInChunks needs no order within a
    * millisecond: it starts each chunk at the last millisecond of the one before).
    */
-  #chunk(table: string, columns: readonly string[], window: StatisticsWindow, fromIso: string | undefined, limit: number): Promise<Record<string, unknown>[]> {
+  #chunk(
+    table: string,
+    columns: readonly string[],
+    window: StatisticsWindow,
+    fromIso: string | undefined,
+    limit: number,
+  ): Promise<Record<string, unknown>[]> {
     const where = windowInto(POSTGRES, new Where(POSTGRES), window, fromIso);
-    return this.#query(`SELECT ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY start_time LIMIT ${where.value(limit)}`, where.parameters);
+    return this.#query(
+      `SELECT ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY start_time LIMIT ${where.value(limit)}`,
+      where.parameters,
+    );
   }
-
 
   async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
     const where = callWhere(POSTGRES, filter, after);
-    const rows = await this.#query(`SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`, where.parameters);
+    const rows = await this.#query(
+      `SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id COLLATE "C" DESC LIMIT ${where.value(limit + 1)}`,
+      where.parameters,
+    );
     const calls = rows.slice(0, limit).map(callRowFromTable);
     return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };
   }
 
   callFigures(window: StatisticsWindow): AsyncIterable<CallFigures[]> {
-    return scanInChunks((fromIso, limit) => this.#chunk('llm_calls', CALL_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.call_id), callFiguresFromRow);
+    return scanInChunks(
+      (fromIso, limit) => this.#chunk('llm_calls', CALL_FIGURE_COLUMNS, window, fromIso, limit),
+      (row) => String(row.call_id),
+      callFiguresFromRow,
+    );
   }
 
   async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {

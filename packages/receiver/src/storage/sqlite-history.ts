@@ -74,7 +74,9 @@ export function openSqliteHistory(path: string): SqliteHistoryStore {
   try {
     mkdirSync(dirname(file), { recursive: true });
   } catch (error) {
-    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot create the directory of ${file}: ${(error as Error).message}`, { cause: error });
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot create the directory of ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const existed = existsSync(file);
   let database: SqliteDatabase;
@@ -96,9 +98,15 @@ export function openSqliteHistory(path: string): SqliteHistoryStore {
     if (error instanceof LlmMonitorError) throw error;
     const code = (error as { code?: string }).code ?? '';
     if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-      throw new LlmMonitorError('LLMMON_ERR_STORE_CORRUPT', `${file} is not a usable SQLite database (${(error as Error).message}); move it aside, or set storage_url to another file`, { cause: error });
+      throw new LlmMonitorError(
+        'LLMMON_ERR_STORE_CORRUPT',
+        `${file} is not a usable SQLite database (${(error as Error).message}); move it aside, or set storage_url to another file`,
+        { cause: error },
+      );
     }
-    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot prepare SQLite file ${file}: ${(error as Error).message}`, { cause: error });
+    throw new LlmMonitorError('LLMMON_ERR_STORE_CONNECT', `cannot prepare SQLite file ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return new SqliteHistoryStore(database, file, { writes: 'thread' });
 }
@@ -107,11 +115,16 @@ export function openSqliteHistory(path: string): SqliteHistoryStore {
 function refuseForeign(database: SqliteDatabase, file: string, existed: boolean): void {
   const hasMeta = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_monitor_schema'").get() !== undefined;
   if (!hasMeta && existed) {
-    const tables = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+    const tables = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as {
+      name: string;
+    }[];
     if (tables.length > 0) {
       throw new LlmMonitorError(
         'LLMMON_ERR_STORE_CORRUPT',
-        `${file} is a SQLite database of another program (tables ${tables.slice(0, 5).map((table) => table.name).join(', ')}), not llm-monitor's; set storage_url to another file`,
+        `${file} is a SQLite database of another program (tables ${tables
+          .slice(0, 5)
+          .map((table) => table.name)
+          .join(', ')}), not llm-monitor's; set storage_url to another file`,
       );
     }
   }
@@ -134,7 +147,9 @@ function migrate(database: SqliteDatabase, file: string): void {
     for (const migration of SQLITE_MIGRATIONS) {
       if (migration.version <= current) continue;
       database.exec(migration.sql);
-      database.prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (?, ?)').run(migration.version, new Date().toISOString());
+      database
+        .prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (?, ?)')
+        .run(migration.version, new Date().toISOString());
     }
   });
   apply.immediate();
@@ -197,19 +212,30 @@ export class SqliteHistoryStore implements HistoryStore {
     const rows: SqliteCommitRows = {
       sessions: commit.sessions.map(sessionRowOf),
       calls: commit.sessions.flatMap(callTableRowsOf),
-      running: commit.running.flatMap((snapshot) => snapshot.spans.map((span) => [snapshot.traceId, snapshot.lastSeenMs, JSON.stringify(span)] as const)),
+      running: commit.running.flatMap((snapshot) =>
+        snapshot.spans.map((span) => [snapshot.traceId, snapshot.lastSeenMs, JSON.stringify(span)] as const),
+      ),
       settled: commit.settled,
     };
-    await this.#write((thread) => thread.commit(rows), (writes) => writes.commit(rows));
+    await this.#write(
+      (thread) => thread.commit(rows),
+      (writes) => writes.commit(rows),
+    );
   }
 
   async runningTraces(): Promise<TraceSnapshot[]> {
-    const rows = this.#run(() => this.#database.prepare('SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq').all()) as { trace_id: string; seen_ms: number; record: string }[];
+    const rows = this.#run(() => this.#database.prepare('SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq').all()) as {
+      trace_id: string;
+      seen_ms: number;
+      record: string;
+    }[];
     return groupRecords(rows.map((row) => [row.trace_id, row.seen_ms, JSON.parse(row.record) as SpanRecord]));
   }
 
   async session(sessionId: string): Promise<ProcessingSession | undefined> {
-    const row = this.#run(() => this.#database.prepare('SELECT detail FROM sessions WHERE session_id = ? ORDER BY start_time DESC LIMIT 1').get(sessionId)) as { detail: string } | undefined;
+    const row = this.#run(() =>
+      this.#database.prepare('SELECT detail FROM sessions WHERE session_id = ? ORDER BY start_time DESC LIMIT 1').get(sessionId),
+    ) as { detail: string } | undefined;
     return row && sessionFromDetail(row.detail);
   }
 
@@ -217,32 +243,54 @@ export class SqliteHistoryStore implements HistoryStore {
     const where = sessionWhere(SQLITE, filter, after);
     // Lengths first: a page is cut at maxBytes before any detail is read whole.
     const rows = this.#run(() =>
-      this.#database.prepare(`SELECT trace_id, length(detail) AS size FROM sessions ${where.sql} ORDER BY start_time DESC, session_id DESC LIMIT ?`).all(...where.parameters, limit + 1),
+      this.#database
+        .prepare(`SELECT trace_id, length(detail) AS size FROM sessions ${where.sql} ORDER BY start_time DESC, session_id DESC LIMIT ?`)
+        .all(...where.parameters, limit + 1),
     ) as { trace_id: string; size: number }[];
-    const kept = countWithin(rows.slice(0, limit).map((row) => row.size), maxBytes);
+    const kept = countWithin(
+      rows.slice(0, limit).map((row) => row.size),
+      maxBytes,
+    );
     const sessions = this.#details(rows.slice(0, kept).map((row) => row.trace_id));
     return { sessions, nextCursor: kept < rows.length ? cursorAfter(sessions.at(-1)!) : null };
   }
 
   async conversation(conversationId: string, limit: number, maxBytes = Infinity): Promise<ConversationPage> {
     const rows = this.#run(() =>
-      this.#database.prepare('SELECT trace_id, length(detail) AS size FROM sessions WHERE conversation_id = ? ORDER BY start_time ASC, session_id ASC LIMIT ?').all(conversationId, limit),
+      this.#database
+        .prepare(
+          'SELECT trace_id, length(detail) AS size FROM sessions WHERE conversation_id = ? ORDER BY start_time ASC, session_id ASC LIMIT ?',
+        )
+        .all(conversationId, limit),
     ) as { trace_id: string; size: number }[];
-    const kept = countWithin(rows.map((row) => row.size), maxBytes);
-    const { total } = this.#run(() => this.#database.prepare('SELECT count(*) AS total FROM sessions WHERE conversation_id = ?').get(conversationId)) as { total: number };
+    const kept = countWithin(
+      rows.map((row) => row.size),
+      maxBytes,
+    );
+    const { total } = this.#run(() =>
+      this.#database.prepare('SELECT count(*) AS total FROM sessions WHERE conversation_id = ?').get(conversationId),
+    ) as { total: number };
     return { sessions: this.#details(rows.slice(0, kept).map((row) => row.trace_id)), total };
   }
 
   /** The sessions of these traces, in this order. */
   #details(traceIds: readonly string[]): ProcessingSession[] {
     if (traceIds.length === 0) return [];
-    const rows = this.#run(() => this.#database.prepare(`SELECT trace_id, detail FROM sessions WHERE trace_id IN (${traceIds.map(() => '?').join(', ')})`).all(...traceIds)) as { trace_id: string; detail: string }[];
+    const rows = this.#run(() =>
+      this.#database
+        .prepare(`SELECT trace_id, detail FROM sessions WHERE trace_id IN (${traceIds.map(() => '?').join(', ')})`)
+        .all(...traceIds),
+    ) as { trace_id: string; detail: string }[];
     const byTrace = new Map(rows.map((row) => [row.trace_id, row.detail]));
     return traceIds.map((traceId) => sessionFromDetail(byTrace.get(traceId)!));
   }
 
   sessionFigures(window: StatisticsWindow): AsyncIterable<SessionFigures[]> {
-    return scanInChunks((fromIso, limit) => this.#chunk('sessions', SESSION_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.trace_id), sessionFiguresFromRow);
+    return scanInChunks(
+      (fromIso, limit) => this.#chunk('sessions', SESSION_FIGURE_COLUMNS, window, fromIso, limit),
+      (row) => String(row.trace_id),
+      sessionFiguresFromRow,
+    );
   }
 
   /**
@@ -250,26 +298,46 @@ export class SqliteHistoryStore implements HistoryStore {
    * the order the start-time index gives without sorting (scanInChunks needs no order within a
    * millisecond: it starts each chunk at the last millisecond of the one before).
    */
-  #chunk(table: string, columns: readonly string[], window: StatisticsWindow, fromIso: string | undefined, limit: number): Record<string, unknown>[] {
+  #chunk(
+    table: string,
+    columns: readonly string[],
+    window: StatisticsWindow,
+    fromIso: string | undefined,
+    limit: number,
+  ): Record<string, unknown>[] {
     const where = windowInto(SQLITE, new Where(SQLITE), window, fromIso);
-    return this.#run(() => this.#database.prepare(`SELECT ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY start_time LIMIT ?`).all(...where.parameters, limit)) as Record<string, unknown>[];
+    return this.#run(() =>
+      this.#database
+        .prepare(`SELECT ${columns.join(', ')} FROM ${table} ${where.sql} ORDER BY start_time LIMIT ?`)
+        .all(...where.parameters, limit),
+    ) as Record<string, unknown>[];
   }
-
 
   async llmCalls(filter: LlmCallFilter, limit: number, after?: readonly [string, string]): Promise<LlmCallPage> {
     const where = callWhere(SQLITE, filter, after);
-    const rows = this.#run(() => this.#database.prepare(`SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id DESC LIMIT ?`).all(...where.parameters, limit + 1)) as Record<string, unknown>[];
+    const rows = this.#run(() =>
+      this.#database
+        .prepare(`SELECT * FROM llm_calls ${where.sql} ORDER BY start_time DESC, call_id DESC LIMIT ?`)
+        .all(...where.parameters, limit + 1),
+    ) as Record<string, unknown>[];
     const calls = rows.slice(0, limit).map(callRowFromTable);
     return { calls, nextCursor: rows.length > limit ? callCursorAfter(calls.at(-1)!) : null };
   }
 
   callFigures(window: StatisticsWindow): AsyncIterable<CallFigures[]> {
-    return scanInChunks((fromIso, limit) => this.#chunk('llm_calls', CALL_FIGURE_COLUMNS, window, fromIso, limit), (row) => String(row.call_id), callFiguresFromRow);
+    return scanInChunks(
+      (fromIso, limit) => this.#chunk('llm_calls', CALL_FIGURE_COLUMNS, window, fromIso, limit),
+      (row) => String(row.call_id),
+      callFiguresFromRow,
+    );
   }
 
   async deleteBefore(cutoffMs: number, maxRows: number): Promise<number> {
     const cutoff = isoOf(cutoffMs);
-    return this.#write((thread) => thread.deleteBefore(cutoff, maxRows), (writes) => writes.deleteBefore(cutoff, maxRows));
+    return this.#write(
+      (thread) => thread.deleteBefore(cutoff, maxRows),
+      (writes) => writes.deleteBefore(cutoff, maxRows),
+    );
   }
 
   async ping(): Promise<void> {

@@ -54,7 +54,9 @@ export class SqliteWriteThread {
       if (this.#worker === worker) this.#worker = undefined;
       for (const [id, pending] of this.#pending) {
         this.#pending.delete(id);
-        pending.reject(new SqliteWriteError(`the SQLite write thread stopped: ${error.message}`, (error as { code?: string }).code ?? 'SQLITE_CANTOPEN'));
+        pending.reject(
+          new SqliteWriteError(`the SQLite write thread stopped: ${error.message}`, (error as { code?: string }).code ?? 'SQLITE_CANTOPEN'),
+        );
       }
     };
     worker.on('error', fail);

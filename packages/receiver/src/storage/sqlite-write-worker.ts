@@ -19,7 +19,9 @@ export type WriteRequest =
   | { readonly id: number; readonly close: true };
 
 /** Its answer. */
-export type WriteAnswer = { readonly id: number; readonly ok: true; readonly value?: number } | { readonly id: number; readonly error: { readonly message: string; readonly code: string | undefined } };
+export type WriteAnswer =
+  | { readonly id: number; readonly ok: true; readonly value?: number }
+  | { readonly id: number; readonly error: { readonly message: string; readonly code: string | undefined } };
 
 const port = parentPort;
 if (port) {
@@ -40,7 +42,10 @@ if (port) {
       }
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      port.postMessage({ id: request.id, error: { message: (error as Error).message, code: typeof code === 'string' ? code : undefined } } satisfies WriteAnswer);
+      port.postMessage({
+        id: request.id,
+        error: { message: (error as Error).message, code: typeof code === 'string' ? code : undefined },
+      } satisfies WriteAnswer);
     }
   });
 }

@@ -25,8 +25,12 @@ export interface SqliteWrites {
 
 /** Prepares the writes on `database` (migrated already). */
 export function prepareWrites(database: SqliteDatabase): SqliteWrites {
-  const upsertSession = database.prepare(`INSERT OR REPLACE INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map((column) => `@${column}`).join(', ')})`);
-  const upsertCall = database.prepare(`INSERT OR REPLACE INTO llm_calls (${CALL_COLUMNS.join(', ')}) VALUES (${CALL_COLUMNS.map((column) => `@${column}`).join(', ')})`);
+  const upsertSession = database.prepare(
+    `INSERT OR REPLACE INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map((column) => `@${column}`).join(', ')})`,
+  );
+  const upsertCall = database.prepare(
+    `INSERT OR REPLACE INTO llm_calls (${CALL_COLUMNS.join(', ')}) VALUES (${CALL_COLUMNS.map((column) => `@${column}`).join(', ')})`,
+  );
   const appendRunning = database.prepare('INSERT INTO running_spans (trace_id, seen_ms, record) VALUES (?, ?, ?)');
   const deleteRunning = database.prepare('DELETE FROM running_spans WHERE trace_id = ?');
   const selectOld = database.prepare('SELECT trace_id FROM sessions WHERE start_time < ? LIMIT ?');

@@ -4,9 +4,7 @@
  */
 /** A parsed `storage_url`. */
 export type StorageLocation =
-  | { readonly kind: 'memory' }
-  | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string };
+  { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
 
 /** Parses a `storage_url`; returns a message saying what is expected when it is none. */
 export function parseStorageUrl(url: string): StorageLocation | string {

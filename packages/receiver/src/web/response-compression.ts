@@ -12,7 +12,8 @@ import type { FastifyInstance } from 'fastify';
  * bytes back until its block fills, and a live event must leave at once. The SSE route writes its
  * socket itself, past every hook, so this is the second guard, not the first.
  */
-const COMPRESSIBLE = /^(?:text\/(?!event-stream)|application\/(?:json|javascript|openmetrics-text)(?:;|$)|application\/[\w.-]+\+json(?:;|$)|image\/svg\+xml)/;
+const COMPRESSIBLE =
+  /^(?:text\/(?!event-stream)|application\/(?:json|javascript|openmetrics-text)(?:;|$)|application\/[\w.-]+\+json(?:;|$)|image\/svg\+xml)/;
 
 /** The options {@link installResponseCompression} gives @fastify/compress. */
 export const RESPONSE_COMPRESSION: FastifyCompressOptions = {

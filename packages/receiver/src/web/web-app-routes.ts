@@ -115,8 +115,15 @@ export async function webAppRoutes(app: FastifyInstance, { directory, apiIndex }
     // only a client that asks for HTML over JSON (a browser) hears that the page is missing.
     const offers = built ? ([HTML, JSON_MEDIA_TYPE] as const) : ([JSON_MEDIA_TYPE, HTML] as const);
     if (preferredMediaType(request.headers.accept, offers) === JSON_MEDIA_TYPE) return apiIndex;
-    if (!built) throw new LlmMonitorError('LLMMON_ERR_WEB_NOT_BUILT', 'the web monitor is not built: run `pnpm build` in the repository (the REST API is at /api)');
-    void reply.header('cache-control', 'no-cache').header('content-security-policy', CONTENT_SECURITY_POLICY).header('referrer-policy', 'no-referrer');
+    if (!built)
+      throw new LlmMonitorError(
+        'LLMMON_ERR_WEB_NOT_BUILT',
+        'the web monitor is not built: run `pnpm build` in the repository (the REST API is at /api)',
+      );
+    void reply
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', CONTENT_SECURITY_POLICY)
+      .header('referrer-policy', 'no-referrer');
     return reply.sendFile('index.html', directory, { cacheControl: false });
   });
 }

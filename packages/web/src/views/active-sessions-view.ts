@@ -28,7 +28,11 @@ function makeCard(): Card {
   const stage = h('span', { class: 'stage', attributes: { 'data-testid': 'session-stage' } });
   const message = h('span', { class: 'message' });
   const fill = h('div', { class: 'progress-fill' });
-  const bar = h('div', { class: 'progress', role: 'progressbar', attributes: { 'aria-valuemin': 0, 'aria-valuemax': 100, 'data-testid': 'session-progress' } }, fill);
+  const bar = h(
+    'div',
+    { class: 'progress', role: 'progressbar', attributes: { 'aria-valuemin': 0, 'aria-valuemax': 100, 'data-testid': 'session-progress' } },
+    fill,
+  );
   const elapsed = h('span', { class: 'elapsed' });
   const tokens = h('span', { class: 'tokens', attributes: { 'data-testid': 'session-tokens' } });
   const text = h('div', { class: 'stream-tail' });
@@ -68,7 +72,13 @@ export function activeSessionsView(state: LiveState): { element: HTMLElement; re
   const list = h('ul', { class: 'session-list', attributes: { 'data-testid': 'active-sessions' } });
   const empty = h('p', { class: 'empty' }, 'No session is running. Sessions appear here the moment they start.');
   const count = h('span', { class: 'count' });
-  const element = h('section', { class: 'active', attributes: { 'aria-label': 'Active sessions' } }, h('h2', {}, 'Active sessions ', count), empty, list);
+  const element = h(
+    'section',
+    { class: 'active', attributes: { 'aria-label': 'Active sessions' } },
+    h('h2', {}, 'Active sessions ', count),
+    empty,
+    list,
+  );
 
   const refresh = (now: number): void => {
     const sessions = [...state.active.values()].sort((a, b) => b.summary.start_time.localeCompare(a.summary.start_time));

@@ -15,7 +15,11 @@ export interface Chart {
 
 /** An SVG that fills its box whatever the box's shape: the time axis runs the full width. */
 function stretched(description: string, ...parts: SVGElement[]): SVGSVGElement {
-  return svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: 'none', class: 'chart', role: 'img', 'aria-label': description }, ...parts);
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: 'none', class: 'chart', role: 'img', 'aria-label': description },
+    ...parts,
+  );
 }
 
 /** Sessions ended per second, completed stacked on failed, one bar per bucket. */
@@ -27,8 +31,20 @@ export function throughputChart(buckets: readonly ChartBucket[], bucketSeconds: 
     const failedHeight = (bucket.failed / largest) * HEIGHT;
     const completedHeight = (bucket.completed / largest) * HEIGHT;
     return [
-      svg('rect', { class: 'bar-completed', x: x.toFixed(1), y: (HEIGHT - completedHeight - failedHeight).toFixed(1), width: Math.max(1, width - 1).toFixed(1), height: completedHeight.toFixed(1) }),
-      svg('rect', { class: 'bar-failed', x: x.toFixed(1), y: (HEIGHT - failedHeight).toFixed(1), width: Math.max(1, width - 1).toFixed(1), height: failedHeight.toFixed(1) }),
+      svg('rect', {
+        class: 'bar-completed',
+        x: x.toFixed(1),
+        y: (HEIGHT - completedHeight - failedHeight).toFixed(1),
+        width: Math.max(1, width - 1).toFixed(1),
+        height: completedHeight.toFixed(1),
+      }),
+      svg('rect', {
+        class: 'bar-failed',
+        x: x.toFixed(1),
+        y: (HEIGHT - failedHeight).toFixed(1),
+        width: Math.max(1, width - 1).toFixed(1),
+        height: failedHeight.toFixed(1),
+      }),
     ];
   });
   const peak = `${(largest / bucketSeconds).toFixed(1)}/s`;
@@ -51,7 +67,10 @@ export function latencyChart(buckets: readonly ChartBucket[]): Chart {
     drawing = true;
   });
   return {
-    chart: stretched(`median processing time over the last minutes, up to ${formatDuration(largest)}`, svg('path', { d: path || `M0 ${HEIGHT}`, class: 'latency-line', 'vector-effect': 'non-scaling-stroke' })),
+    chart: stretched(
+      `median processing time over the last minutes, up to ${formatDuration(largest)}`,
+      svg('path', { d: path || `M0 ${HEIGHT}`, class: 'latency-line', 'vector-effect': 'non-scaling-stroke' }),
+    ),
     label: `max ${formatDuration(largest)}`,
   };
 }
@@ -74,7 +93,13 @@ export function stackedBarChart(data: StackedSeries, format: (value: number) => 
       return [
         svg(
           'rect',
-          { class: `series-${part.colour}`, x: (index * width + gap / 2).toFixed(2), y: top.toFixed(2), width: Math.max(0.5, width - gap).toFixed(2), height: height.toFixed(2) },
+          {
+            class: `series-${part.colour}`,
+            x: (index * width + gap / 2).toFixed(2),
+            y: top.toFixed(2),
+            width: Math.max(0.5, width - gap).toFixed(2),
+            height: height.toFixed(2),
+          },
           svg('title', {}, `${category} · ${part.name}: ${format(value)}`),
         ),
       ];

@@ -7,7 +7,18 @@
 import type { MonitorClient, ProcessingSession } from '@llm-monitor/client';
 import { h, replaceChildren } from '../dom.js';
 import { formatCount, formatDateTime, formatDuration, formatStart, formatUsd, shortId } from '../format.js';
-import { RANGE_PRESETS, STATUSES, TEXT_FILTERS, describeRange, earliestInputValue, historyHash, localInputValue, queryFromForm, queryFromParameters, rangeChoice } from '../history-query.js';
+import {
+  RANGE_PRESETS,
+  STATUSES,
+  TEXT_FILTERS,
+  describeRange,
+  earliestInputValue,
+  historyHash,
+  localInputValue,
+  queryFromForm,
+  queryFromParameters,
+  rangeChoice,
+} from '../history-query.js';
 
 const PAGE_SIZE = 50;
 
@@ -41,7 +52,12 @@ export function historyView(client: MonitorClient, parameters: URLSearchParams):
   const inputs = Object.fromEntries(
     TEXT_FILTERS.map((name) => [
       name,
-      h('input', { type: 'search', value: query[name] ?? '', placeholder: name === 'q' ? 'text in prompt or answer' : name, attributes: { name, 'aria-label': name === 'q' ? 'Text' : name } }),
+      h('input', {
+        type: 'search',
+        value: query[name] ?? '',
+        placeholder: name === 'q' ? 'text in prompt or answer' : name,
+        attributes: { name, 'aria-label': name === 'q' ? 'Text' : name },
+      }),
     ]),
   ) as Record<(typeof TEXT_FILTERS)[number], HTMLInputElement>;
   // The time range: any time the store holds, a trailing window, or since/until within the retention.
@@ -51,13 +67,19 @@ export function historyView(client: MonitorClient, parameters: URLSearchParams):
     h('option', { value: '' }, 'any time'),
     ...RANGE_PRESETS.map((preset) => h('option', { value: preset.value }, preset.label)),
     // A window the picker does not offer (from a shared link) stays selectable.
-    query.window !== undefined && !RANGE_PRESETS.some((preset) => preset.value === query.window) ? h('option', { value: query.window }, `last ${query.window}`) : null,
+    query.window !== undefined && !RANGE_PRESETS.some((preset) => preset.value === query.window)
+      ? h('option', { value: query.window }, `last ${query.window}`)
+      : null,
     h('option', { value: 'custom' }, 'from … to …'),
   );
   range.value = rangeChoice(query);
   const earliest = earliestInputValue(Date.now());
   const timeInput = (name: 'since' | 'until', label: string): HTMLInputElement =>
-    h('input', { type: 'datetime-local', value: localInputValue(query[name]), attributes: { name, 'aria-label': label, min: earliest, 'data-testid': `history-${name}` } });
+    h('input', {
+      type: 'datetime-local',
+      value: localInputValue(query[name]),
+      attributes: { name, 'aria-label': label, min: earliest, 'data-testid': `history-${name}` },
+    });
   const since = timeInput('since', 'From');
   const until = timeInput('until', 'To');
   const custom = h('span', { class: 'range-custom' }, since, h('span', { class: 'range-to' }, 'to'), until);
@@ -112,7 +134,10 @@ export function historyView(client: MonitorClient, parameters: URLSearchParams):
       cursor = page.next_cursor;
       more.hidden = cursor === null;
       const within = describeRange(query, formatDateTime);
-      summary.textContent = shown === 0 ? `No session matches${within}.` : `${formatCount(shown)} session${shown === 1 ? '' : 's'}${within}${cursor ? ' so far' : ''}`;
+      summary.textContent =
+        shown === 0
+          ? `No session matches${within}.`
+          : `${formatCount(shown)} session${shown === 1 ? '' : 's'}${within}${cursor ? ' so far' : ''}`;
     } catch (error) {
       replaceChildren(summary, h('span', { class: 'error-box', role: 'alert' }, `Could not load sessions: ${(error as Error).message}`));
     } finally {
@@ -128,9 +153,29 @@ export function historyView(client: MonitorClient, parameters: URLSearchParams):
     h(
       'table',
       { class: 'history', attributes: { 'data-testid': 'history-table' } },
-      h('thead', {}, h('tr', {}, ...['Started', 'Session', 'Status', 'Task', 'Model', 'Duration', 'Tokens', 'Cost', 'Prompt or error'].map((name) => h('th', name === 'Tokens' || name === 'Cost' ? { class: 'num' } : {}, name)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Started', 'Session', 'Status', 'Task', 'Model', 'Duration', 'Tokens', 'Cost', 'Prompt or error'].map((name) =>
+            h('th', name === 'Tokens' || name === 'Cost' ? { class: 'num' } : {}, name),
+          ),
+        ),
+      ),
       body,
     ),
   );
-  return { element: h('section', { class: 'history-view', attributes: { 'aria-label': 'Recent sessions' } }, h('h2', {}, 'Recent sessions'), form, h('div', { class: 'history-bar' }, summary, exports), table, more) };
+  return {
+    element: h(
+      'section',
+      { class: 'history-view', attributes: { 'aria-label': 'Recent sessions' } },
+      h('h2', {}, 'Recent sessions'),
+      form,
+      h('div', { class: 'history-bar' }, summary, exports),
+      table,
+      more,
+    ),
+  };
 }

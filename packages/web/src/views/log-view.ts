@@ -11,7 +11,13 @@ function line(entry: LogLine): HTMLLIElement {
     'li',
     { class: `log-line kind-${entry.kind}` },
     h('time', {}, formatClock(entry.time)),
-    entry.sessionId ? h('a', { href: `#/sessions/${encodeURIComponent(entry.sessionId)}`, class: 'log-session', title: entry.sessionId }, shortId(entry.sessionId)) : h('span', { class: 'log-session' }, '—'),
+    entry.sessionId
+      ? h(
+          'a',
+          { href: `#/sessions/${encodeURIComponent(entry.sessionId)}`, class: 'log-session', title: entry.sessionId },
+          shortId(entry.sessionId),
+        )
+      : h('span', { class: 'log-session' }, '—'),
     h('span', { class: 'log-kind' }, entry.kind),
     h('span', { class: 'log-text' }, entry.text),
   );
@@ -31,7 +37,8 @@ export function logView(state: LiveState): { element: HTMLElement; close(): void
     if (paused) return;
     // The kept log lets its oldest lines go: so does the list, line by line, never all at once.
     const oldest = state.log[0]?.id ?? Infinity;
-    while (list.firstElementChild && Number((list.firstElementChild as HTMLElement).dataset['id']) < oldest) list.firstElementChild.remove();
+    while (list.firstElementChild && Number((list.firstElementChild as HTMLElement).dataset['id']) < oldest)
+      list.firstElementChild.remove();
     const fresh = state.log.filter((entry) => entry.id > lastShown);
     if (fresh.length === 0) return;
     for (const entry of fresh) list.appendChild(withId(entry));
@@ -72,7 +79,12 @@ export function logView(state: LiveState): { element: HTMLElement; close(): void
   });
   follow();
   return {
-    element: h('section', { class: 'log-view', attributes: { 'aria-label': 'Event log' } }, h('div', { class: 'log-bar' }, h('h2', {}, 'Event log'), pause, status), list),
+    element: h(
+      'section',
+      { class: 'log-view', attributes: { 'aria-label': 'Event log' } },
+      h('div', { class: 'log-bar' }, h('h2', {}, 'Event log'), pause, status),
+      list,
+    ),
     close() {
       unsubscribe();
       if (frame !== undefined) cancelAnimationFrame(frame);

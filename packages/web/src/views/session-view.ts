@@ -27,13 +27,20 @@ function callsTable(session: ProcessingSession, prices: ModelPrices): HTMLElemen
     h(
       'table',
       { class: 'calls', attributes: { 'data-testid': 'llm-calls' } },
-      h('thead', {}, h('tr', {}, ...['Operation', 'Model', 'Input', 'Output', 'Duration', 'Cost', 'Status'].map((name) => h('th', {}, name)))),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Operation', 'Model', 'Input', 'Output', 'Duration', 'Cost', 'Status'].map((name) => h('th', {}, name))),
+      ),
       h(
         'tbody',
         {},
         ...session.llm_calls.flatMap((call) => {
           const model = call.response_model ?? call.request_model;
-          const previews = [call.prompt_preview && ['Prompt', call.prompt_preview], call.response_preview && ['Response', call.response_preview]].filter((entry): entry is [string, string] => Boolean(entry));
+          const previews = [
+            call.prompt_preview && ['Prompt', call.prompt_preview],
+            call.response_preview && ['Response', call.response_preview],
+          ].filter((entry): entry is [string, string] => Boolean(entry));
           return [
             h(
               'tr',
@@ -48,7 +55,15 @@ function callsTable(session: ProcessingSession, prices: ModelPrices): HTMLElemen
             ),
             previews.length === 0
               ? null
-              : h('tr', { class: 'call-previews' }, h('td', { attributes: { colspan: 7 } }, ...previews.map(([name, text]) => h('details', {}, h('summary', {}, name), h('pre', { class: 'text-block' }, text))))),
+              : h(
+                  'tr',
+                  { class: 'call-previews' },
+                  h(
+                    'td',
+                    { attributes: { colspan: 7 } },
+                    ...previews.map(([name, text]) => h('details', {}, h('summary', {}, name), h('pre', { class: 'text-block' }, text))),
+                  ),
+                ),
           ].filter((row): row is HTMLTableRowElement => row !== null);
         }),
       ),
@@ -80,7 +95,11 @@ function copyButton(permalink: string): HTMLButtonElement {
     // The Clipboard API exists only in secure contexts (https, localhost): elsewhere, copy from a
     // selected field, the way browsers always could.
     const fallback = (): void => {
-      const field = h('input', { value: permalink, attributes: { readonly: true, 'aria-hidden': 'true' }, style: { position: 'fixed', opacity: '0' } });
+      const field = h('input', {
+        value: permalink,
+        attributes: { readonly: true, 'aria-hidden': 'true' },
+        style: { position: 'fixed', opacity: '0' },
+      });
       document.body.appendChild(field);
       field.select();
       const ok = document.execCommand('copy');
@@ -112,14 +131,21 @@ function fields(session: ProcessingSession, prices: ModelPrices, now: number): H
     field('Stage', `${stageLabel(session.current_stage)} (${session.progress}%)`, 'details-stage'),
     field('Model', session.model ?? '–'),
     field('Started', formatClock(session.start_time)),
-    field('Duration', session.duration_ms === null ? `${formatDuration(now - Date.parse(session.start_time))} so far` : formatDuration(session.duration_ms)),
+    field(
+      'Duration',
+      session.duration_ms === null ? `${formatDuration(now - Date.parse(session.start_time))} so far` : formatDuration(session.duration_ms),
+    ),
     field('Tokens in / out', `${formatCount(session.token_counts.input)} / ${formatCount(session.token_counts.output)}`),
     field('Streamed tokens', formatCount(session.token_counts.streamed), 'details-streamed'),
     field('Time to first token', formatDuration(session.time_to_first_token_ms)),
     field('Tokens per second', session.tokens_per_second === null ? '–' : session.tokens_per_second.toFixed(1)),
     field('Cost', formatUsd(cost)),
     ...(session.budget_exceeded ?? []).map((crossing) =>
-      field('Over budget', `${BUDGET_LABELS[crossing.budget]}: ${crossing.budget.endsWith('cost') ? formatUsd(crossing.value) : formatCount(crossing.value)} of ${crossing.budget.endsWith('cost') ? formatUsd(crossing.limit) : formatCount(crossing.limit)}`, 'details-budget'),
+      field(
+        'Over budget',
+        `${BUDGET_LABELS[crossing.budget]}: ${crossing.budget.endsWith('cost') ? formatUsd(crossing.value) : formatCount(crossing.value)} of ${crossing.budget.endsWith('cost') ? formatUsd(crossing.limit) : formatCount(crossing.limit)}`,
+        'details-budget',
+      ),
     ),
     field('Conversation', session.conversation_id ?? '–'),
     field('User', session.user_id ?? '–'),
@@ -181,16 +207,35 @@ class SessionPage {
       h(
         'header',
         { class: 'details-head' },
-        h('h2', {}, h('span', { class: `status-badge ${session.status}`, attributes: { 'data-testid': 'details-status' } }, session.status), ' ', session.task ?? 'session', ' ', h('code', {}, session.session_id)),
-        h('div', { class: 'details-actions' }, h('a', { href: `#/sessions/${id}`, attributes: { 'data-testid': 'permalink' } }, 'Permalink'), copyButton(`${location.origin}${location.pathname}#/sessions/${id}`)),
+        h(
+          'h2',
+          {},
+          h('span', { class: `status-badge ${session.status}`, attributes: { 'data-testid': 'details-status' } }, session.status),
+          ' ',
+          session.task ?? 'session',
+          ' ',
+          h('code', {}, session.session_id),
+        ),
+        h(
+          'div',
+          { class: 'details-actions' },
+          h('a', { href: `#/sessions/${id}`, attributes: { 'data-testid': 'permalink' } }, 'Permalink'),
+          copyButton(`${location.origin}${location.pathname}#/sessions/${id}`),
+        ),
       ),
     ]);
-    this.#put('error', session.error ?? '', () => [session.error ? h('div', { class: 'error-box', role: 'alert', attributes: { 'data-testid': 'details-error' } }, session.error) : null]);
+    this.#put('error', session.error ?? '', () => [
+      session.error ? h('div', { class: 'error-box', role: 'alert', attributes: { 'data-testid': 'details-error' } }, session.error) : null,
+    ]);
     const live = session.status === 'active';
     // A running session's elapsed time and running bars move every second; an ended one is still.
     const moment = live ? String(Math.floor(now / 1000)) : 'ended';
     const priced = Object.keys(prices).length;
-    this.#put('fields', `${moment} ${priced} ${JSON.stringify([session.current_stage, session.progress, session.token_counts, session.time_to_first_token_ms, session.tokens_per_second, session.duration_ms])}`, () => [fields(session, prices, now)]);
+    this.#put(
+      'fields',
+      `${moment} ${priced} ${JSON.stringify([session.current_stage, session.progress, session.token_counts, session.time_to_first_token_ms, session.tokens_per_second, session.duration_ms])}`,
+      () => [fields(session, prices, now)],
+    );
     this.#tree.update(session, prices, now);
     this.#text('prompt', session.content_preview ?? '(not captured)', 'details-prompt');
     const answer = session.streamed_tokens.join('') || session.result_preview || '';
@@ -198,7 +243,9 @@ class SessionPage {
     this.#text('response', answer || '(not captured)', 'details-response');
     this.#put('calls', `${priced} ${JSON.stringify(session.llm_calls)}`, () => [callsTable(session, prices)]);
     this.#put('events', `${session.events.length} ${session.events.at(-1)?.timestamp}`, () => [eventsList(session)]);
-    this.#put('metadata', JSON.stringify(session.metadata), () => [h('pre', { class: 'text-block' }, JSON.stringify(session.metadata, null, 2))]);
+    this.#put('metadata', JSON.stringify(session.metadata), () => [
+      h('pre', { class: 'text-block' }, JSON.stringify(session.metadata, null, 2)),
+    ]);
   }
 }
 
@@ -215,7 +262,13 @@ export function sessionView(
   const status = h('div', { class: 'details-status' }, h('p', { class: 'empty' }, 'Loading…'));
   const page = new SessionPage();
   page.element.hidden = true;
-  const element = h('section', { class: 'details', attributes: { 'aria-label': 'Session details' } }, h('a', { href: '#/', class: 'back' }, '← Live view'), status, page.element);
+  const element = h(
+    'section',
+    { class: 'details', attributes: { 'aria-label': 'Session details' } },
+    h('a', { href: '#/', class: 'back' }, '← Live view'),
+    status,
+    page.element,
+  );
   let currentId = state.resolveId(sessionId);
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -254,7 +307,11 @@ export function sessionView(
       if (closed) return;
       settled = true;
       const notFound = (error as { code?: string }).code === 'LLMMON_ERR_SESSION_NOT_FOUND';
-      showError(notFound ? `No session ${currentId} is held (never seen, or removed by retention).` : `Could not load the session: ${(error as Error).message}`);
+      showError(
+        notFound
+          ? `No session ${currentId} is held (never seen, or removed by retention).`
+          : `Could not load the session: ${(error as Error).message}`,
+      );
       page.element.hidden = true;
     } finally {
       inFlight = false;

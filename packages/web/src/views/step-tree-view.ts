@@ -88,7 +88,19 @@ class NodeRowView {
     const place = barPlace(node, axisMs);
     const duration = durationText(node, axisMs);
     const hasChildren = node.children.length > 0;
-    const shown = JSON.stringify([node.kind, node.name, node.hint, node.status, node.depth, node.parallel, expanded, hasChildren, selected, place, duration]);
+    const shown = JSON.stringify([
+      node.kind,
+      node.name,
+      node.hint,
+      node.status,
+      node.depth,
+      node.parallel,
+      expanded,
+      hasChildren,
+      selected,
+      place,
+      duration,
+    ]);
     if (shown === this.#shown) return;
     this.#shown = shown;
     const element = this.element;
@@ -134,7 +146,12 @@ class NodeRowView {
   /** What the node is (its fallbacks, its failure: always shown, in words) and, cut first when space runs out, what it holds. */
   #showMarkers(node: TreeNode, expanded: boolean): void {
     const flags: [string, string, string][] = [];
-    if (node.fallbacks > 0) flags.push(['fallback', `↪ ${plural(node.fallbacks, 'fallback')}`, `Fell back from ${(node.step?.facts?.fallbacks ?? []).map((fallback) => fallback.model).join(', ')}`]);
+    if (node.fallbacks > 0)
+      flags.push([
+        'fallback',
+        `↪ ${plural(node.fallbacks, 'fallback')}`,
+        `Fell back from ${(node.step?.facts?.fallbacks ?? []).map((fallback) => fallback.model).join(', ')}`,
+      ]);
     if (node.status === 'error') flags.push(['error', '✕ failed', node.error ?? 'failed']);
     const markers: [string, string, string][] = [];
     if (node.parallel) markers.push(['parallel', '∥ parallel', 'Ran at the same time as a sibling step']);
@@ -146,7 +163,8 @@ class NodeRowView {
     const shown = JSON.stringify([flags, markers]);
     if (shown === this.#markersShown) return;
     this.#markersShown = shown;
-    const draw = ([kind, text, title]: [string, string, string]): HTMLElement => h('span', { class: `marker ${kind}`, ...(title ? { title } : {}) }, text);
+    const draw = ([kind, text, title]: [string, string, string]): HTMLElement =>
+      h('span', { class: `marker ${kind}`, ...(title ? { title } : {}) }, text);
     replaceChildren(this.#flags, ...flags.map(draw));
     replaceChildren(this.#markers, ...markers.map(draw));
   }
@@ -157,8 +175,18 @@ function field(name: string, value: string | Node): HTMLElement {
 }
 
 /** The details of a step or stage: its times, facts, fallbacks, error, previews, and its LLM call. */
-function detailsPanel(node: TreeNode, call: LlmCallRecord | undefined, prices: ModelPrices, sessionStart: number, actions: { close(): void; showCall(spanId: string): void }): HTMLElement {
-  const close = h('button', { type: 'button', class: 'ghost tree-details-close', attributes: { 'aria-label': `Close the details of ${node.name}` } }, 'Close');
+function detailsPanel(
+  node: TreeNode,
+  call: LlmCallRecord | undefined,
+  prices: ModelPrices,
+  sessionStart: number,
+  actions: { close(): void; showCall(spanId: string): void },
+): HTMLElement {
+  const close = h(
+    'button',
+    { type: 'button', class: 'ghost tree-details-close', attributes: { 'aria-label': `Close the details of ${node.name}` } },
+    'Close',
+  );
   close.addEventListener('click', () => actions.close());
   const step = node.step;
   const stage = node.stage;
@@ -188,7 +216,13 @@ function detailsPanel(node: TreeNode, call: LlmCallRecord | undefined, prices: M
           'div',
           { class: 'tree-fallbacks', attributes: { 'data-testid': 'step-fallbacks' } },
           h('strong', {}, `↪ Fell back ${plural(fallbacks.length, 'time')} before choosing ${step.facts.chosen_model ?? 'a model'}:`),
-          h('ol', {}, ...fallbacks.map((fallback) => h('li', {}, h('code', {}, String(fallback.model)), fallback.error ? ` — ${fallback.error}` : ''))),
+          h(
+            'ol',
+            {},
+            ...fallbacks.map((fallback) =>
+              h('li', {}, h('code', {}, String(fallback.model)), fallback.error ? ` — ${fallback.error}` : ''),
+            ),
+          ),
         ),
       );
     }
@@ -235,7 +269,13 @@ function detailsPanel(node: TreeNode, call: LlmCallRecord | undefined, prices: M
   return h(
     'div',
     { class: 'tree-details-body' },
-    h('div', { class: 'tree-details-head' }, h('span', { class: `kind-badge kind-${node.kind}` }, KIND_LABELS[node.kind]), h('strong', { class: 'tree-details-name' }, node.name), close),
+    h(
+      'div',
+      { class: 'tree-details-head' },
+      h('span', { class: `kind-badge kind-${node.kind}` }, KIND_LABELS[node.kind]),
+      h('strong', { class: 'tree-details-name' }, node.name),
+      close,
+    ),
     ...parts,
   );
 }
@@ -301,7 +341,8 @@ export class StepTreeView {
     showMore(this.#state, parentId);
     const next = this.#render();
     // When every child shows, the button is gone: the reader goes on at the first row it revealed.
-    if (!button.isConnected) (next.find((element) => element.classList.contains('tree-row'))?.querySelector('.tree-name') as HTMLElement | null)?.focus();
+    if (!button.isConnected)
+      (next.find((element) => element.classList.contains('tree-row'))?.querySelector('.tree-name') as HTMLElement | null)?.focus();
   }
 
   #showCall(spanId: string): void {
@@ -320,7 +361,14 @@ export class StepTreeView {
       if (node.type === 'step' && node.status === 'error') errors += 1;
       if (node.fallbacks > 0) fallbacks += 1;
     }
-    return [plural(tree.steps, 'step'), stages > 0 ? `in ${plural(stages, 'stage')}` : '', errors > 0 ? `· ✕ ${plural(errors, 'error')}` : '', fallbacks > 0 ? `· ↪ ${plural(fallbacks, 'fallback')}` : ''].filter(Boolean).join(' ');
+    return [
+      plural(tree.steps, 'step'),
+      stages > 0 ? `in ${plural(stages, 'stage')}` : '',
+      errors > 0 ? `· ✕ ${plural(errors, 'error')}` : '',
+      fallbacks > 0 ? `· ↪ ${plural(fallbacks, 'fallback')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
   }
 
   #showAxis(axisMs: number): void {
@@ -330,7 +378,13 @@ export class StepTreeView {
     replaceChildren(
       this.#axis,
       h('span', { class: 'tree-axis-label' }, 'Time from session start'),
-      h('span', { class: 'tree-axis-track' }, ...[0, 0.25, 0.5, 0.75, 1].map((share) => h('span', { class: 'tree-tick', style: { left: `${share * 100}%` } }, share === 0 ? '0' : formatDuration(axisMs * share)))),
+      h(
+        'span',
+        { class: 'tree-axis-track' },
+        ...[0, 0.25, 0.5, 0.75, 1].map((share) =>
+          h('span', { class: 'tree-tick', style: { left: `${share * 100}%` } }, share === 0 ? '0' : formatDuration(axisMs * share)),
+        ),
+      ),
     );
   }
 
@@ -344,7 +398,10 @@ export class StepTreeView {
     this.#summary.textContent = this.#summaryText(tree);
     this.#empty.hidden = rows.length > 0;
     this.#dropped.hidden = tree.stepsDropped === 0;
-    this.#dropped.textContent = tree.stepsDropped === 0 ? '' : `${plural(tree.stepsDropped, 'more step')} not kept (the receiver keeps a session's first ${formatCount(tree.steps)}).`;
+    this.#dropped.textContent =
+      tree.stepsDropped === 0
+        ? ''
+        : `${plural(tree.stepsDropped, 'more step')} not kept (the receiver keeps a session's first ${formatCount(tree.steps)}).`;
     const total = tree.axisMs.toFixed(1);
     this.#list.style.setProperty('--total', total);
     this.#axis.style.setProperty('--total', total);
@@ -387,7 +444,15 @@ export class StepTreeView {
     if (!entry) {
       const button = h('button', { type: 'button', class: 'ghost', attributes: { 'data-action': 'more' } });
       button.addEventListener('click', () => this.#more(row.parentId, button));
-      entry = { element: h('li', { class: 'tree-more', attributes: { 'data-testid': 'tree-more' } }, h('span', { class: 'tree-more-text' }), button), shown: '' };
+      entry = {
+        element: h(
+          'li',
+          { class: 'tree-more', attributes: { 'data-testid': 'tree-more' } },
+          h('span', { class: 'tree-more-text' }),
+          button,
+        ),
+        shown: '',
+      };
       this.#rows.set(row.key, entry);
       added.push(entry.element);
     }
@@ -395,20 +460,27 @@ export class StepTreeView {
     if (entry.shown !== shown) {
       entry.shown = shown;
       entry.element.style.setProperty('--depth', String(row.depth));
-      entry.element.querySelector('.tree-more-text')!.textContent = `${plural(row.hidden, 'more step')} here${row.hiddenErrors > 0 ? ` (✕ ${plural(row.hiddenErrors, 'error')} among them)` : ''}`;
+      entry.element.querySelector('.tree-more-text')!.textContent =
+        `${plural(row.hidden, 'more step')} here${row.hiddenErrors > 0 ? ` (✕ ${plural(row.hiddenErrors, 'error')} among them)` : ''}`;
       entry.element.querySelector('button')!.textContent = `Show ${formatCount(Math.min(CHILD_PAGE, row.hidden))} more`;
     }
     return entry.element;
   }
 
-  #drawDetails(row: DetailsRow, entry: { element: HTMLLIElement; shown: string } | undefined, session: ProcessingSession, added: HTMLElement[]): HTMLLIElement {
+  #drawDetails(
+    row: DetailsRow,
+    entry: { element: HTMLLIElement; shown: string } | undefined,
+    session: ProcessingSession,
+    added: HTMLElement[],
+  ): HTMLLIElement {
     if (!entry) {
       entry = { element: h('li', { class: 'tree-details', attributes: { 'data-testid': 'step-details' } }), shown: '' };
       this.#rows.set(row.key, entry);
       added.push(entry.element);
     }
     const node = row.node;
-    const call = node.step?.kind === 'llm_call' ? session.llm_calls.find((candidate) => candidate.span_id === node.step!.span_id) : undefined;
+    const call =
+      node.step?.kind === 'llm_call' ? session.llm_calls.find((candidate) => candidate.span_id === node.step!.span_id) : undefined;
     const sessionStart = Date.parse(session.start_time);
     const shown = JSON.stringify([node.step ?? node.stage, node.descendants, node.depth, call, Object.keys(this.#prices).length]);
     if (entry.shown !== shown) {

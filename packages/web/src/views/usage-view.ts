@@ -26,13 +26,23 @@ function table<T>(testId: string, columns: readonly Column<T>[], rows: readonly 
       'table',
       { class: 'usage-table', attributes: { 'data-testid': testId } },
       h('thead', {}, h('tr', {}, ...columns.map((column) => h('th', column.numeric ? { class: 'num' } : {}, column.name)))),
-      h('tbody', {}, ...rows.map((row) => h('tr', {}, ...columns.map((column) => h('td', column.numeric ? { class: 'num' } : {}, column.cell(row)))))),
+      h(
+        'tbody',
+        {},
+        ...rows.map((row) => h('tr', {}, ...columns.map((column) => h('td', column.numeric ? { class: 'num' } : {}, column.cell(row))))),
+      ),
     ),
   );
 }
 
 function figure(name: string, value: string, detail: string, testId: string): HTMLElement {
-  return h('div', { class: 'figure' }, h('div', { class: 'figure-name' }, name), h('div', { class: 'figure-value', attributes: { 'data-testid': testId } }, value), h('div', { class: 'figure-detail' }, detail));
+  return h(
+    'div',
+    { class: 'figure' },
+    h('div', { class: 'figure-name' }, name),
+    h('div', { class: 'figure-value', attributes: { 'data-testid': testId } }, value),
+    h('div', { class: 'figure-detail' }, detail),
+  );
 }
 
 function totals(figures: UsageFigures): HTMLElement {
@@ -40,9 +50,24 @@ function totals(figures: UsageFigures): HTMLElement {
     'div',
     { class: 'figures', attributes: { 'data-testid': 'usage-totals' } },
     figure('Cost', formatUsd(figures.cost_usd), figures.cost_usd === null ? 'no priced call' : 'priced calls only', 'usage-cost'),
-    figure('Tokens', formatCount(figures.total_tokens), `${formatCount(figures.input_tokens)} in · ${formatCount(figures.output_tokens)} out`, 'usage-tokens'),
-    figure('LLM calls', formatCount(figures.calls), `p50 ${formatDuration(figures.duration_ms.p50)} · p95 ${formatDuration(figures.duration_ms.p95)}`, 'usage-calls'),
-    figure('Sessions', formatCount(figures.sessions), `${formatCount(figures.avg_tokens_per_session)} tokens per session`, 'usage-sessions'),
+    figure(
+      'Tokens',
+      formatCount(figures.total_tokens),
+      `${formatCount(figures.input_tokens)} in · ${formatCount(figures.output_tokens)} out`,
+      'usage-tokens',
+    ),
+    figure(
+      'LLM calls',
+      formatCount(figures.calls),
+      `p50 ${formatDuration(figures.duration_ms.p50)} · p95 ${formatDuration(figures.duration_ms.p95)}`,
+      'usage-calls',
+    ),
+    figure(
+      'Sessions',
+      formatCount(figures.sessions),
+      `${formatCount(figures.avg_tokens_per_session)} tokens per session`,
+      'usage-sessions',
+    ),
     figure('Error rate', formatShare(figures.error_rate), 'failed of the ended calls', 'usage-error-rate'),
   );
 }
@@ -56,17 +81,27 @@ function chartFigure(title: string, data: StackedSeries, format: (value: number)
     { attributes: { 'data-testid': testId } },
     h('figcaption', {}, title),
     h('div', { class: 'chart-box' }, chart),
-    first === undefined ? null : h('div', { class: 'chart-axis' }, h('span', {}, formatDay(first)), last !== first && last !== undefined ? h('span', {}, formatDay(last)) : null),
+    first === undefined
+      ? null
+      : h(
+          'div',
+          { class: 'chart-axis' },
+          h('span', {}, formatDay(first)),
+          last !== first && last !== undefined ? h('span', {}, formatDay(last)) : null,
+        ),
     h('div', { class: 'chart-label' }, label),
     h(
       'ul',
       { class: 'legend' },
-      ...data.series.map((part) => h('li', {}, h('span', { class: `legend-swatch series-${part.colour}`, attributes: { 'aria-hidden': 'true' } }), part.name)),
+      ...data.series.map((part) =>
+        h('li', {}, h('span', { class: `legend-swatch series-${part.colour}`, attributes: { 'aria-hidden': 'true' } }), part.name),
+      ),
     ),
   );
 }
 
-const latency = (figures: UsageFigures): string => `${formatDuration(figures.duration_ms.p50)} / ${formatDuration(figures.duration_ms.p95)}`;
+const latency = (figures: UsageFigures): string =>
+  `${formatDuration(figures.duration_ms.p50)} / ${formatDuration(figures.duration_ms.p95)}`;
 
 function groupColumns(dimension: AnalyticsDimension, name: string): Column<UsageGroup>[] {
   return [
@@ -154,25 +189,51 @@ export function usageView(client: MonitorClient, parameters: URLSearchParams): {
     'nav',
     { class: 'window-picker', attributes: { 'aria-label': 'Time window', 'data-testid': 'usage-window' } },
     ...USAGE_WINDOWS.map((option) =>
-      h('a', { href: usageHash(option.value), class: option.value === window ? 'current' : '', attributes: { 'data-window': option.value, 'aria-current': option.value === window ? 'true' : undefined } }, option.label),
+      h(
+        'a',
+        {
+          href: usageHash(option.value),
+          class: option.value === window ? 'current' : '',
+          attributes: { 'data-window': option.value, 'aria-current': option.value === window ? 'true' : undefined },
+        },
+        option.label,
+      ),
     ),
   );
   const exports = h(
     'div',
     { class: 'exports' },
     'Export CSV: ',
-    h('a', { href: client.analyticsExportUrl(queries.byModel), download: '', attributes: { 'data-testid': 'usage-export-model' } }, 'by model'),
+    h(
+      'a',
+      { href: client.analyticsExportUrl(queries.byModel), download: '', attributes: { 'data-testid': 'usage-export-model' } },
+      'by model',
+    ),
     ' ',
-    h('a', { href: client.analyticsExportUrl(queries.daily), download: '', attributes: { 'data-testid': 'usage-export-daily' } }, 'by model and day'),
+    h(
+      'a',
+      { href: client.analyticsExportUrl(queries.daily), download: '', attributes: { 'data-testid': 'usage-export-daily' } },
+      'by model and day',
+    ),
     ' ',
-    h('a', { href: client.analyticsExportUrl(queries.byUser), download: '', attributes: { 'data-testid': 'usage-export-user' } }, 'by user'),
+    h(
+      'a',
+      { href: client.analyticsExportUrl(queries.byUser), download: '', attributes: { 'data-testid': 'usage-export-user' } },
+      'by user',
+    ),
   );
   const body = h('div', { class: 'usage-body' }, h('p', { class: 'empty' }, 'Loading…'));
   void Promise.all([client.getAnalytics(queries.daily), client.getAnalytics(queries.byModel), client.getAnalytics(queries.byUser)]).then(
     ([daily, byModel, byUser]) => show(body, daily, byModel, byUser, window),
-    (error: unknown) => replaceChildren(body, h('div', { class: 'error-box', role: 'alert' }, `Could not load the usage: ${(error as Error).message}`)),
+    (error: unknown) =>
+      replaceChildren(body, h('div', { class: 'error-box', role: 'alert' }, `Could not load the usage: ${(error as Error).message}`)),
   );
   return {
-    element: h('section', { class: 'usage-view', attributes: { 'aria-label': 'Usage' } }, h('div', { class: 'usage-bar' }, h('h2', {}, 'Usage'), picker, exports), body),
+    element: h(
+      'section',
+      { class: 'usage-view', attributes: { 'aria-label': 'Usage' } },
+      h('div', { class: 'usage-bar' }, h('h2', {}, 'Usage'), picker, exports),
+      body,
+    ),
   };
 }
