@@ -45,7 +45,7 @@ const eventsOf = (messages: Message[]) => messages.flatMap((message) => message.
 const sessionOfEvent = (event: NonNullable<Message['events']>[number]) => event.session_id ?? event.session?.session_id;
 
 /** An SSE stream read as curl would: its text so far, until closed. */
-async function openStream(url: string): Promise<{ text(): string; close(): Promise<void> }> {
+async function openStream(url: string): Promise<{ contentType: string | null; text(): string; close(): Promise<void> }> {
   const controller = new AbortController();
   const response = await fetch(url, { signal: controller.signal });
   expect(response.status, url).toBe(200);
@@ -59,6 +59,7 @@ async function openStream(url: string): Promise<{ text(): string; close(): Promi
     }
   })().catch(() => undefined);
   return {
+    contentType: response.headers.get('content-type'),
     text: () => text,
     close: async () => {
       controller.abort();
@@ -275,27 +276,17 @@ describe('WebSocket pings', () => {
 
 describe('SSE /api/monitoring/stream', () => {
   it('streams named events, filtered by the query, as curl would read them', async () => {
-    const controller = new AbortController();
-    const response = await fetch(`${server.apiUrl}/api/monitoring/stream?model=m-sse`, { signal: controller.signal });
-    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const reader = response.body!.getReader();
-    let text = '';
-    const read = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        text += new TextDecoder().decode(value);
-      }
-    })().catch(() => undefined);
+    const stream = await openStream(`${server.apiUrl}/api/monitoring/stream?model=m-sse`);
+    expect(stream.contentType).toMatch(/^text\/event-stream/);
 
     app = setupLlmMonitor({ endpoint: server.otlpTracesUrl });
     const session = app.monitor.startSession({ task: 'sse', model: 'm-sse' });
     app.monitor.startSession({ task: 'sse', model: 'not-this-one' }).complete();
     session.stage('initializing');
     session.complete();
-    await until('the session to end on the stream', () => text.includes('event: session_completed'));
-    controller.abort();
-    await read;
+    await until('the session to end on the stream', () => stream.text().includes('event: session_completed'));
+    await stream.close();
+    const text = stream.text();
     expect(text.startsWith('retry: 3000\n\nevent: snapshot\ndata: {')).toBe(true);
     const events = text
       .split('\n\n')

@@ -46,6 +46,44 @@ export interface LlmCallRow {
   end_time: string | null;
 }
 
+/**
+ * Every field of an {@link LlmCallRow}, in the order of the call-log table's columns: the stores'
+ * columns, the CSV export's columns and the JSON schema's required fields all come from this list.
+ */
+export const LLM_CALL_FIELDS = [
+  'call_id',
+  'session_id',
+  'trace_id',
+  'span_id',
+  'conversation_id',
+  'user_id',
+  'service_name',
+  'task',
+  'model',
+  'request_model',
+  'response_model',
+  'provider',
+  'operation',
+  'prompt_preview',
+  'response_preview',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cached_tokens',
+  'finish_reasons',
+  'time_to_first_token_ms',
+  'duration_ms',
+  'status',
+  'error',
+  'cost_usd',
+  'metadata',
+  'start_time',
+  'end_time',
+] as const satisfies readonly (keyof LlmCallRow)[];
+
+/** Fails to compile when {@link LlmCallRow} gains a field {@link LLM_CALL_FIELDS} does not list. */
+const _everyCallField: [Exclude<keyof LlmCallRow, (typeof LLM_CALL_FIELDS)[number]>] extends [never] ? true : never = true;
+
 /** What to look for in the call log. Every given field must match. */
 export interface LlmCallFilter {
   readonly sessionId?: string;

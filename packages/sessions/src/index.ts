@@ -87,7 +87,7 @@ export { CLIENT_ERROR_CODES, LIVE_CLOSE_CODES, LIVE_ERROR_CODES } from './wire-e
 export type { ClientErrorCode, LiveErrorCode } from './wire-error-codes.js';
 export { costUsd, priceOf, withDefaultPrices } from './model-prices.js';
 export { DEFAULT_MODEL_PRICES, DEFAULT_PRICES_SOURCE } from './default-prices.js';
-export { CALL_PREVIEW_LENGTH, callRowsOf, matchesCallFilter } from './call-log.js';
+export { CALL_PREVIEW_LENGTH, LLM_CALL_FIELDS, callRowsOf, matchesCallFilter } from './call-log.js';
 export type { LlmCallFilter, LlmCallPage, LlmCallRow } from './call-log.js';
 export { AnalyticsAccumulator, ANALYTICS_DIMENSIONS, CALL_FIGURE_COLUMNS, computeAnalytics } from './analytics.js';
 export type {

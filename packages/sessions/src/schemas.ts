@@ -4,6 +4,7 @@
  * with `additionalProperties: false`, so schema and model cannot drift apart unnoticed.
  */
 
+import { LLM_CALL_FIELDS } from './call-log.js';
 import { STEP_KINDS } from './model.js';
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
@@ -331,36 +332,7 @@ export const statisticsReportSchema = {
 export const llmCallRowSchema = {
   type: 'object',
   additionalProperties: false,
-  required: [
-    'call_id',
-    'session_id',
-    'trace_id',
-    'span_id',
-    'conversation_id',
-    'user_id',
-    'service_name',
-    'task',
-    'model',
-    'request_model',
-    'response_model',
-    'provider',
-    'operation',
-    'prompt_preview',
-    'response_preview',
-    'input_tokens',
-    'output_tokens',
-    'total_tokens',
-    'cached_tokens',
-    'finish_reasons',
-    'time_to_first_token_ms',
-    'duration_ms',
-    'status',
-    'error',
-    'cost_usd',
-    'metadata',
-    'start_time',
-    'end_time',
-  ],
+  required: LLM_CALL_FIELDS,
   properties: {
     call_id: { type: 'string' },
     session_id: { type: 'string' },

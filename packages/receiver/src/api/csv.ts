@@ -1,5 +1,5 @@
 /** Sessions, calls and analytics as CSV (RFC 4180), safe to open in a spreadsheet. */
-import { ANALYTICS_DIMENSIONS } from '@llm-monitor/sessions';
+import { ANALYTICS_DIMENSIONS, LLM_CALL_FIELDS } from '@llm-monitor/sessions';
 import type { AnalyticsReport, LlmCallRow, ProcessingSession } from '@llm-monitor/sessions';
 
 /** The columns of a session export, in order. */
@@ -48,44 +48,12 @@ export function sessionsToCsv(sessions: readonly ProcessingSession[]): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-/** Every field of a call-log row, in the table's order; arrays and objects as JSON. */
-const CALL_FIELDS: readonly (keyof LlmCallRow)[] = [
-  'call_id',
-  'session_id',
-  'trace_id',
-  'span_id',
-  'conversation_id',
-  'user_id',
-  'service_name',
-  'task',
-  'model',
-  'request_model',
-  'response_model',
-  'provider',
-  'operation',
-  'prompt_preview',
-  'response_preview',
-  'input_tokens',
-  'output_tokens',
-  'total_tokens',
-  'cached_tokens',
-  'finish_reasons',
-  'time_to_first_token_ms',
-  'duration_ms',
-  'status',
-  'error',
-  'cost_usd',
-  'metadata',
-  'start_time',
-  'end_time',
-];
-
 /** LLM calls as a CSV document: every field of the call log. */
 export function callsToCsv(rows: readonly LlmCallRow[]): string {
-  const lines = [CALL_FIELDS.join(',')];
+  const lines = [LLM_CALL_FIELDS.join(',')];
   for (const row of rows) {
     lines.push(
-      CALL_FIELDS.map((field) => {
+      LLM_CALL_FIELDS.map((field) => {
         const value = row[field];
         return csvField(value !== null && typeof value === 'object' ? JSON.stringify(value) : value);
       }).join(','),

@@ -2,7 +2,7 @@
  * How sessions and calls become table rows, shared by the SQLite and PostgreSQL stores: one list of
  * columns, one mapping, so the two schemas cannot drift apart (docs/storage.md describes them).
  */
-import { callRowsOf, SCAN_CHUNK, upgradeStoredSession } from '@llm-monitor/sessions';
+import { callRowsOf, LLM_CALL_FIELDS, SCAN_CHUNK, upgradeStoredSession } from '@llm-monitor/sessions';
 import type { CallFigures, LlmCallRow, ProcessingSession, SessionFigures, SpanRecord, TraceSnapshot } from '@llm-monitor/sessions';
 
 /** Columns of `sessions`, in the order the stores write them. `detail` is the session's JSON. */
@@ -35,36 +35,7 @@ export const SESSION_COLUMNS = [
 ] as const;
 
 /** Columns of `llm_calls`, in the order the stores write them (the fields of {@link LlmCallRow}). */
-export const CALL_COLUMNS = [
-  'call_id',
-  'session_id',
-  'trace_id',
-  'span_id',
-  'conversation_id',
-  'user_id',
-  'service_name',
-  'task',
-  'model',
-  'request_model',
-  'response_model',
-  'provider',
-  'operation',
-  'prompt_preview',
-  'response_preview',
-  'input_tokens',
-  'output_tokens',
-  'total_tokens',
-  'cached_tokens',
-  'finish_reasons',
-  'time_to_first_token_ms',
-  'duration_ms',
-  'status',
-  'error',
-  'cost_usd',
-  'metadata',
-  'start_time',
-  'end_time',
-] as const;
+export const CALL_COLUMNS = LLM_CALL_FIELDS;
 
 /** A `sessions` row: every column but `detail` is for queries; `detail` is what the API answers. */
 export type SessionRow = Record<(typeof SESSION_COLUMNS)[number], string | number | null>;
