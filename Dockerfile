@@ -2,7 +2,7 @@
 # command), installed from the packed npm tarballs. Multi-stage: build and install in a build stage,
 # run as the unprivileged `node` user.
 #   docker build -t llm-monitor .
-#   docker run -p 8000:8000 -p 4318:4318 -v llm-monitor-data:/data llm-monitor --demo
+#   docker run -p 8000:8000 -p 4318:4318 -p 4317:4317 -v llm-monitor-data:/data llm-monitor --demo
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
@@ -27,6 +27,7 @@ ENV NODE_ENV=production \
     LLM_MONITOR_HOST=0.0.0.0 \
     LLM_MONITOR_PORT=8000 \
     LLM_MONITOR_OTLP_PORT=4318 \
+    LLM_MONITOR_OTLP_GRPC_PORT=4317 \
     LLM_MONITOR_STORAGE_URL=sqlite:/data/llm-monitor.db \
     PATH=/opt/llm-monitor/node_modules/.bin:$PATH
 WORKDIR /opt/llm-monitor
@@ -35,7 +36,7 @@ COPY --from=build /opt/llm-monitor /opt/llm-monitor
 RUN mkdir /data && chown node:node /data
 VOLUME /data
 USER node
-EXPOSE 8000 4318
+EXPOSE 8000 4318 4317
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8000/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["llm-monitor"]

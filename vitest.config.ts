@@ -11,7 +11,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     reporters: ['default', new PlainSummaryReporter()],
     // Receivers a test starts as a command keep nothing on disk unless the test gives a storage_url;
-    // tests of the stores and of the default start name their own files.
-    env: { LLM_MONITOR_STORAGE_URL: 'memory:' },
+    // tests of the stores and of the default start name their own files. Their OTLP/gRPC server takes
+    // any free port, so test files running side by side never meet on 4317.
+    env: { LLM_MONITOR_STORAGE_URL: 'memory:', LLM_MONITOR_OTLP_GRPC_PORT: '0' },
   },
 });

@@ -23,7 +23,7 @@ let batchProvider: BasicTracerProvider;
 let batched: LlmMonitor;
 
 beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+  receiver = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
   const { otlpTracesUrl } = await receiver.listen();
   live = setupLlmMonitor({ endpoint: otlpTracesUrl, progressIntervalMs: 0 });
   batchProvider = new BasicTracerProvider({

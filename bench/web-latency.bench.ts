@@ -34,7 +34,7 @@ const stagesSeen = new Map<string, string>();
 let notify: (() => void) | undefined;
 
 beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+  receiver = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
   const { apiUrl, otlpTracesUrl } = await receiver.listen();
   live = setupLlmMonitor({ endpoint: otlpTracesUrl, progressIntervalMs: 0 });
   subscription = subscribeLive({

@@ -69,7 +69,11 @@ describe('llm-monitor command', () => {
 
   it('says where the web monitor, the API docs and the OTLP endpoint are', async () => {
     const { apiUrl, otlpUrl, output } = await start(['--port', '0', '--otlp-port', '0', '--log-level', 'warn']);
-    expect(output()).toContain(`llm-monitor: web monitor on ${apiUrl}/ (API docs: ${apiUrl}/docs), OTLP/HTTP on ${otlpUrl}\n`);
+    expect(output()).toMatch(
+      new RegExp(
+        `llm-monitor: web monitor on ${apiUrl}/ \\(API docs: ${apiUrl}/docs\\), OTLP/HTTP on ${otlpUrl} and OTLP/gRPC on http://127\\.0\\.0\\.1:\\d+\\n`,
+      ),
+    );
     expect((await fetch(`${apiUrl}/docs/json`)).status).toBe(200);
   });
 

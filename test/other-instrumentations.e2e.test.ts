@@ -25,7 +25,7 @@ let openAiStandIn: OpenAiStandIn;
 const RESPONSE_MODEL = STAND_IN_CHAT_MODEL;
 
 beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+  receiver = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
   ({ otlpTracesUrl } = await receiver.listen());
   // Plain answers: "Hello there", 12/5/17 tokens; streams: "Hello| from| the| stream", 9/4/13 tokens.
   openAiStandIn = await startOpenAiStandIn();

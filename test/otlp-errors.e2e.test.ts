@@ -8,7 +8,14 @@ let receiver: Receiver;
 let url: string;
 
 beforeAll(async () => {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', otlpMaxBodyBytes: 1024 });
+  receiver = await buildReceiver({
+    port: 0,
+    otlpPort: 0,
+    otlpGrpcPort: 0,
+    storageUrl: 'memory:',
+    logLevel: 'silent',
+    otlpMaxBodyBytes: 1024,
+  });
   ({ otlpTracesUrl: url } = await receiver.listen());
 });
 

@@ -111,7 +111,19 @@ describe('an application outside the repository', () => {
     const openai = await startOpenAiStandIn({ streamedReply: answer });
     try {
       const monitor = await startMonitor(
-        ['--port', '0', '--otlp-port', '0', '--storage-url', `sqlite:${join(work, 'history.db')}`, '--demo', '--demo-rate', '2'],
+        [
+          '--port',
+          '0',
+          '--otlp-port',
+          '0',
+          '--otlp-grpc-port',
+          '0',
+          '--storage-url',
+          `sqlite:${join(work, 'history.db')}`,
+          '--demo',
+          '--demo-rate',
+          '2',
+        ],
         {},
         [],
         installedBin(),

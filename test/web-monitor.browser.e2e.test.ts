@@ -688,7 +688,7 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
 describe.skipIf(!available)('the web monitor when the receiver goes away', () => {
   it('says it is reconnecting, and reconnects when the receiver is back', async () => {
-    const first = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+    const first = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
     const { apiUrl } = await first.listen();
     const port = Number(new URL(apiUrl).port);
     const chromium = await launchChromium();
@@ -701,7 +701,7 @@ describe.skipIf(!available)('the web monitor when the receiver goes away', () =>
       await until('reconnecting', async () =>
         ((await page.locator('[data-testid=connection]').textContent()) ?? '').startsWith('Reconnecting'),
       );
-      second = await buildReceiver({ port, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+      second = await buildReceiver({ port, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
       await second.listen();
       await until('live again', async () => (await page.locator('[data-testid=connection]').textContent()) === 'Live', 20_000);
     } finally {

@@ -28,7 +28,19 @@ export function startReceiverProcess(
   args: readonly string[] = [],
   nodeArgs: readonly string[] = [],
 ): Promise<ReceiverProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, bin, '--port', '0', '--otlp-port', '0', '--log-level', 'warn', ...args]);
+  const child = spawn(process.execPath, [
+    ...nodeArgs,
+    bin,
+    '--port',
+    '0',
+    '--otlp-port',
+    '0',
+    '--otlp-grpc-port',
+    '0',
+    '--log-level',
+    'warn',
+    ...args,
+  ]);
   let output = '';
   let bannerEnd = -1;
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;

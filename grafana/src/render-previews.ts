@@ -35,6 +35,8 @@ async function main(): Promise<void> {
       String(apiPort),
       '--otlp-port',
       String(otlpPort),
+      '--otlp-grpc-port',
+      '0',
       '--demo',
       '--demo-rate',
       String(values.rate),

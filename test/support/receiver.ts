@@ -13,7 +13,7 @@ export interface TestReceiver {
 export function useReceiver(config: Partial<ReceiverConfig> = {}): TestReceiver {
   const running = {} as TestReceiver;
   beforeAll(async () => {
-    running.receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', ...config });
+    running.receiver = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent', ...config });
     Object.assign(running, await running.receiver.listen());
   });
   afterAll(async () => {

@@ -195,12 +195,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   process.once('SIGTERM', requestStop);
 
   try {
-    const { apiUrl, otlpTracesUrl } = await receiver.listen();
+    const { apiUrl, otlpTracesUrl, otlpGrpcUrl } = await receiver.listen();
     if (config.demo) {
       demo = await startDemo(config, Number(new URL(otlpTracesUrl).port));
     }
     // test/support/monitor-process.ts and bench/support/receiver-process.ts read the URLs from this line.
-    process.stdout.write(`llm-monitor: web monitor on ${apiUrl}/ (API docs: ${apiUrl}/docs), OTLP/HTTP on ${otlpTracesUrl}\n`);
+    process.stdout.write(
+      `llm-monitor: web monitor on ${apiUrl}/ (API docs: ${apiUrl}/docs), OTLP/HTTP on ${otlpTracesUrl} and OTLP/gRPC on ${otlpGrpcUrl}\n`,
+    );
     process.stdout.write(
       `llm-monitor: history in ${receiver.history.kind === 'memory' ? 'memory only (storage_url memory:), nothing kept across restarts' : `${receiver.history.kind} ${receiver.history.location}`}\n`,
     );

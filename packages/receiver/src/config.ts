@@ -18,6 +18,8 @@ export interface ReceiverConfig {
   port: number;
   /** Port of the OTLP/HTTP receiver; 0 picks a free port. */
   otlpPort: number;
+  /** Port of the OTLP/gRPC receiver (`TraceService/Export`); 0 picks a free port. */
+  otlpGrpcPort: number;
   /** Largest OTLP request body accepted, in bytes after decompression. */
   otlpMaxBodyBytes: number;
   /** Most OTLP requests received and decoded at once; more are answered 429 with Retry-After. */
@@ -143,6 +145,14 @@ export const SETTINGS: readonly SettingDefinition[] = [
     env: 'LLM_MONITOR_OTLP_PORT',
     type: 'port',
     description: 'port of the OTLP/HTTP server (POST /v1/traces), where exporters send; 0 = any free port',
+  },
+  {
+    key: 'otlpGrpcPort',
+    file: 'otlp_grpc_port',
+    flag: 'otlp-grpc-port',
+    env: 'LLM_MONITOR_OTLP_GRPC_PORT',
+    type: 'port',
+    description: 'port of the OTLP/gRPC server (TraceService/Export), where gRPC exporters and the Collector send; 0 = any free port',
   },
   {
     key: 'otlpMaxBodyBytes',
@@ -447,6 +457,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   host: '127.0.0.1',
   port: 8000,
   otlpPort: 4318,
+  otlpGrpcPort: 4317,
   otlpMaxBodyBytes: 20 * 1024 * 1024,
   otlpMaxConcurrentRequests: 16,
   retentionSeconds: 3600,
@@ -679,14 +690,22 @@ export function resolveConfig(sources: ConfigSources = {}): ReceiverConfig {
  * `LLMMON_ERR_CONFIG` naming the setting's source; returns the config unchanged.
  */
 export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof ReceiverConfig) => string = (key) => key): ReceiverConfig {
-  // Both servers bind to the same host, so one port for both fails at start with a bare EADDRINUSE;
+  // Every server binds to the same host, so one port for two fails at start with a bare EADDRINUSE;
   // said here, before anything listens, it can name both settings. 0 asks each for a free port of its own.
-  if (config.port === config.otlpPort && config.port !== 0) {
-    const from = (key: 'port' | 'otlpPort'): string => (sourceOf(key) === key ? '' : ` (${sourceOf(key)})`);
-    throw new LlmMonitorError(
-      'LLMMON_ERR_CONFIG',
-      `port${from('port')} and otlp_port${from('otlpPort')} are both ${config.port}: the API server and the OTLP/HTTP server need a port each; change one (--port or LLM_MONITOR_PORT, --otlp-port or LLM_MONITOR_OTLP_PORT), or set both to 0 for any free ports`,
-    );
+  const servers = [
+    { key: 'port', file: 'port', name: 'the API server', how: '--port or LLM_MONITOR_PORT' },
+    { key: 'otlpPort', file: 'otlp_port', name: 'the OTLP/HTTP server', how: '--otlp-port or LLM_MONITOR_OTLP_PORT' },
+    { key: 'otlpGrpcPort', file: 'otlp_grpc_port', name: 'the OTLP/gRPC server', how: '--otlp-grpc-port or LLM_MONITOR_OTLP_GRPC_PORT' },
+  ] as const;
+  for (const [index, first] of servers.entries()) {
+    for (const second of servers.slice(index + 1)) {
+      if (config[first.key] !== config[second.key] || config[first.key] === 0) continue;
+      const from = (key: (typeof servers)[number]['key']): string => (sourceOf(key) === key ? '' : ` (${sourceOf(key)})`);
+      throw new LlmMonitorError(
+        'LLMMON_ERR_CONFIG',
+        `${first.file}${from(first.key)} and ${second.file}${from(second.key)} are both ${config[first.key]}: ${first.name} and ${second.name} need a port each; change one (${first.how}, ${second.how}), or set both to 0 for any free ports`,
+      );
+    }
   }
   for (const rule of config.redactAttributes) {
     const pattern = /^\/(.+)\/([a-z]*)$/.exec(rule);

@@ -12,6 +12,7 @@ import { LlmMonitorError } from './errors.js';
 const SERVER_NAMES = {
   port: 'the API server (web monitor, REST API, /metrics)',
   otlpPort: 'the OTLP/HTTP server',
+  otlpGrpcPort: 'the OTLP/gRPC server',
 } as const;
 
 /** Which server: the key of the setting holding its port. */
@@ -37,7 +38,7 @@ export function listenError(error: unknown, server: ServerPortSetting, host: str
   switch ((error as NodeJS.ErrnoException | null)?.code) {
     case 'EADDRINUSE': {
       // The usual holders: a receiver still running in another terminal, or a Collector on 4318.
-      const holder = server === 'otlpPort' ? 'another llm-monitor, or an OpenTelemetry Collector' : 'another llm-monitor';
+      const holder = server === 'port' ? 'another llm-monitor' : 'another llm-monitor, or an OpenTelemetry Collector';
       return new LlmMonitorError(
         'LLMMON_ERR_PORT_IN_USE',
         `${where}: the port is already in use (${holder}?). Stop what holds it, or choose another port with ${howToSet(server)}; 0 picks any free port`,

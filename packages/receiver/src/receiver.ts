@@ -30,12 +30,14 @@ import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
 import { DEFAULT_CONFIG, parseModelPrices, validateConfig } from './config.js';
 import { InternalErrors } from './internal-errors.js';
-import { listenOn } from './listen-errors.js';
+import { listenError, listenOn } from './listen-errors.js';
 import { RECEIVER_VERSION } from './version.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
 import { OTLP_TRACES_PATH, otlpClientError, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
 import type { SpanRefusals } from './otlp/otlp-ingest.js';
+import { IngestAdmission } from './otlp/ingest-admission.js';
+import { OtlpGrpcServer } from './otlp/otlp-grpc.js';
 import { SlicedWork } from './otlp/sliced-work.js';
 import type { Steps } from './otlp/sliced-work.js';
 import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
@@ -107,6 +109,8 @@ export interface ReceiverAddresses {
   readonly apiUrl: string;
   /** Full URL of the OTLP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. */
   readonly otlpTracesUrl: string;
+  /** Address of the OTLP/gRPC server, as gRPC exporters take it, e.g. `http://127.0.0.1:4317`. */
+  readonly otlpGrpcUrl: string;
 }
 
 /** A built receiver. */
@@ -119,6 +123,8 @@ export interface Receiver {
   readonly historyWriter: HistoryWriter;
   /** The OTLP/HTTP server (`POST /v1/traces`). */
   readonly otlpServer: FastifyInstance;
+  /** The OTLP/gRPC server (`TraceService/Export`). */
+  readonly otlpGrpcServer: OtlpGrpcServer;
   /** The monitor API server (REST, health, metrics). */
   readonly apiServer: FastifyInstance;
   readonly logger: Logger;
@@ -126,7 +132,7 @@ export interface Receiver {
   readonly hub: LiveHub;
   /** The forwarder to another OTLP endpoint, when `forward_endpoint` is set. */
   readonly forwarder: OtlpForwarder | undefined;
-  /** Starts both servers; resolves with the addresses actually bound (ports may have been 0). */
+  /** Starts the three servers; resolves with the addresses actually bound (ports may have been 0). */
   listen(): Promise<ReceiverAddresses>;
   /** Stops accepting, drains open requests and stops both servers. */
   close(): Promise<void>;
@@ -304,18 +310,38 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     const result = yield* pipeline.ingestSteps(kept, Date.now());
     return { tooLate: result.ignored, traceFull: result.refusedTraceFull };
   }
+  // One set of admission slots for both transports: a request in flight holds memory whichever
+  // way it came.
+  const admission = new IngestAdmission({
+    maxConcurrentRequests: config.otlpMaxConcurrentRequests,
+    isClosing: () => closing,
+    storeAvailable: () => historyWriter.healthy,
+  });
+  const onAccepted = forwarder
+    ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) }
+    : {};
   await otlpServer.register(otlpIngestPlugin, {
     maxBodyBytes: config.otlpMaxBodyBytes,
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
     isClosing: () => closing,
+    admission,
     observer: ingestObserver,
     work,
     ingest: ingestSteps,
     commit: () => historyWriter.flush(),
     storeAvailable: () => historyWriter.healthy,
-    ...(forwarder
-      ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) }
-      : {}),
+    ...onAccepted,
+  });
+  const otlpGrpcServer = new OtlpGrpcServer({
+    maxBodyBytes: config.otlpMaxBodyBytes,
+    admission,
+    observer: ingestObserver,
+    work,
+    ingest: ingestSteps,
+    commit: () => historyWriter.flush(),
+    onInternalError: (error) => logger.error({ err: error, server: 'otlp-grpc' }, 'internal error while receiving spans'),
+    log: (line) => logger.debug({ server: 'otlp-grpc' }, line),
+    ...onAccepted,
   });
 
   const apiServer = Fastify({
@@ -362,9 +388,16 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   const ingestHealth = (): ComponentHealth => {
     if (closing) return { status: 'unhealthy', details: { reason: 'shutting down' } };
     const listening = otlpServer.server.listening;
+    const grpcListening = otlpGrpcServer.port !== undefined;
     return {
-      status: listening ? 'healthy' : 'unhealthy',
-      details: { listening, max_body_bytes: config.otlpMaxBodyBytes, ...(forwarder ? { forwarding: forwarder.stats() } : {}) },
+      status: listening && grpcListening ? 'healthy' : 'unhealthy',
+      details: {
+        listening,
+        grpc_listening: grpcListening,
+        requests_in_flight: admission.inFlight,
+        max_body_bytes: config.otlpMaxBodyBytes,
+        ...(forwarder ? { forwarding: forwarder.stats() } : {}),
+      },
     };
   };
   const fanoutHealth = (): ComponentHealth => ({ status: closing ? 'unhealthy' : 'healthy', details: { ...hub.stats() } });
@@ -449,14 +482,26 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     history,
     historyWriter,
     otlpServer,
+    otlpGrpcServer,
     apiServer,
     logger,
     forwarder,
     hub,
     async listen() {
       await listenOn(otlpServer, 'otlpPort', config.host, config.otlpPort);
+      let grpcPort: number;
       try {
-        await listenOn(apiServer, 'port', config.host, config.port);
+        try {
+          grpcPort = await otlpGrpcServer.listen(config.host, config.otlpGrpcPort);
+        } catch (error) {
+          throw listenError(error, 'otlpGrpcPort', config.host, config.otlpGrpcPort);
+        }
+        try {
+          await listenOn(apiServer, 'port', config.host, config.port);
+        } catch (error) {
+          await otlpGrpcServer.close(0);
+          throw error;
+        }
       } catch (error) {
         // A failed start leaves nothing listening: an OTLP port left open would take spans that no
         // API shows, and keep the port from the next attempt.
@@ -476,7 +521,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       }, config.sweepIntervalSeconds * 1000);
       sweepTimer.unref();
       retention.start();
-      return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}` };
+      const otlpUrl = new URL(urlOf(otlpServer));
+      otlpUrl.port = String(grpcPort);
+      return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}`, otlpGrpcUrl: otlpUrl.origin };
     },
     async close() {
       closing = true;
@@ -485,7 +532,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       // Ingest first, so spans accepted while the API drains are not lost on the way out. Each step
       // has a deadline: a stalled client or downstream must not keep the process from stopping.
       const otlpClosed = otlpServer.close();
-      await within(otlpClosed, graceMs);
+      await Promise.all([within(otlpClosed, graceMs), otlpGrpcServer.close(graceMs)]);
       otlpServer.server.closeAllConnections();
       await otlpClosed;
       if (forwarder) await forwarder.drain(graceMs);

@@ -73,6 +73,7 @@ describe('budgets', () => {
       logLevel: 'silent',
       port: 0,
       otlpPort: 0,
+      otlpGrpcPort: 0,
       liveTickMs: 5,
       budgetSessionTokens: 1000,
       // gpt-4o-mini: 0.15 / 0.6 USD per million tokens (built-in prices).

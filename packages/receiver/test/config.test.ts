@@ -81,7 +81,18 @@ describe('resolveConfig', () => {
     // Called directly (buildReceiver), the settings are named by their keys alone.
     expect(() => validateConfig({ ...DEFAULT_CONFIG, port: 9000, otlpPort: 9000 })).toThrow(/^port and otlp_port are both 9000: /);
     // 0 asks each server for a free port of its own: no clash.
-    expect(resolveConfig({ flags: { port: '0', 'otlp-port': '0' } })).toMatchObject({ port: 0, otlpPort: 0 });
+    expect(resolveConfig({ flags: { port: '0', 'otlp-port': '0', 'otlp-grpc-port': '0' } })).toMatchObject({
+      port: 0,
+      otlpPort: 0,
+      otlpGrpcPort: 0,
+    });
+    // The OTLP/gRPC server's port too, against either of the others.
+    expect(() => resolveConfig({ flags: { 'otlp-grpc-port': '4318' } })).toThrow(
+      'otlp_port (default) and otlp_grpc_port (flag --otlp-grpc-port) are both 4318: the OTLP/HTTP server and the OTLP/gRPC server need a port each; change one (--otlp-port or LLM_MONITOR_OTLP_PORT, --otlp-grpc-port or LLM_MONITOR_OTLP_GRPC_PORT), or set both to 0 for any free ports',
+    );
+    expect(() => resolveConfig({ env: { LLM_MONITOR_PORT: '4317' } })).toThrow(
+      /^port \(environment variable LLM_MONITOR_PORT\) and otlp_grpc_port \(default\) are both 4317: the API server and the OTLP\/gRPC server/,
+    );
     expect(resolveConfig({ flags: { port: '9000', 'otlp-port': '9001' } })).toMatchObject({ port: 9000, otlpPort: 9001 });
   });
 

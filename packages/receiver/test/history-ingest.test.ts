@@ -110,7 +110,7 @@ function protobufRequest(n: number): Buffer {
 }
 
 async function started(history: FailingStore): Promise<Receiver> {
-  receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', port: 0, otlpPort: 0 }, { history });
+  receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', port: 0, otlpPort: 0, otlpGrpcPort: 0 }, { history });
   // Listening, so that /readyz judges the store alone (the ingest component wants a bound port).
   await receiver.listen();
   return receiver;

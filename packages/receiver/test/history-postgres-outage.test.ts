@@ -118,7 +118,13 @@ function sessionRequest(n: number): string {
     proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const proxied = new URL(url!);
     proxied.host = `127.0.0.1:${await proxy.listen()}`;
-    receiver = await buildReceiver({ storageUrl: withSearchPath(proxied.toString(), schema), logLevel: 'silent', port: 0, otlpPort: 0 });
+    receiver = await buildReceiver({
+      storageUrl: withSearchPath(proxied.toString(), schema),
+      logLevel: 'silent',
+      port: 0,
+      otlpPort: 0,
+      otlpGrpcPort: 0,
+    });
     ({ apiUrl, otlpTracesUrl: otlpUrl } = await receiver.listen());
   });
 

@@ -37,7 +37,10 @@ async function started(
   config: Partial<ReceiverConfig> = {},
   logger?: pino.Logger,
 ): Promise<{ receiver: Receiver; apiUrl: string; otlpTracesUrl: string }> {
-  receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', ...config }, logger ? { logger } : {});
+  receiver = await buildReceiver(
+    { port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent', ...config },
+    logger ? { logger } : {},
+  );
   return { receiver, ...(await receiver.listen()) };
 }
 

@@ -89,7 +89,7 @@ describe('an exporter pointed at the API port', () => {
   });
 
   it('names the OTLP port actually bound when otlp_port is 0', async () => {
-    const receiver = await receiverWith({ port: 0, otlpPort: 0 });
+    const receiver = await receiverWith({ port: 0, otlpPort: 0, otlpGrpcPort: 0 });
     const { apiUrl, otlpTracesUrl } = await receiver.listen();
     const response = await fetch(`${apiUrl}/v1/traces`, {
       method: 'POST',
@@ -163,7 +163,7 @@ describe('a port that cannot be had', () => {
 
   it('says when the host is not an address of this machine, naming --host', async () => {
     // 192.0.2.0/24 is reserved for documentation (RFC 5737): no machine has it.
-    const receiver = await receiverWith({ host: '192.0.2.1', port: 0, otlpPort: 0 });
+    const receiver = await receiverWith({ host: '192.0.2.1', port: 0, otlpPort: 0, otlpGrpcPort: 0 });
     const error = await listenFailure(receiver);
     expect(error.code).toBe('LLMMON_ERR_CONFIG');
     expect(error.message).toMatch(

@@ -38,7 +38,14 @@ function halfSentRequest(url: URL): Promise<{ socket: Socket; finish: () => Prom
 
 describe('OTLP overload', () => {
   it('answers 429 with Retry-After while the requests in flight are at the limit, then takes requests again', async () => {
-    receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', otlpMaxConcurrentRequests: 1 });
+    receiver = await buildReceiver({
+      port: 0,
+      otlpPort: 0,
+      otlpGrpcPort: 0,
+      storageUrl: 'memory:',
+      logLevel: 'silent',
+      otlpMaxConcurrentRequests: 1,
+    });
     const { otlpTracesUrl } = await receiver.listen();
     const url = new URL(otlpTracesUrl);
     const held = await halfSentRequest(url);
@@ -58,7 +65,7 @@ describe('OTLP overload', () => {
   });
 
   it('answers 503 with Retry-After once shutting down, and finishes what it accepted', async () => {
-    receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+    receiver = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
     const { otlpTracesUrl } = await receiver.listen();
     const url = new URL(otlpTracesUrl);
     const held = await halfSentRequest(url);
@@ -100,7 +107,14 @@ function sendOn(socket: Socket, url: URL): Promise<{ status: number; retryAfter:
 
 describe('admission slots', () => {
   it('come back when clients hang up before their answer', async () => {
-    receiver = await buildReceiver({ port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', otlpMaxConcurrentRequests: 2 });
+    receiver = await buildReceiver({
+      port: 0,
+      otlpPort: 0,
+      otlpGrpcPort: 0,
+      storageUrl: 'memory:',
+      logLevel: 'silent',
+      otlpMaxConcurrentRequests: 2,
+    });
     const { otlpTracesUrl } = await receiver.listen();
     const url = new URL(otlpTracesUrl);
     // A large gzip body takes the receiver a while to inflate and decode: the clients are gone by then.
@@ -130,7 +144,7 @@ describe('admission slots', () => {
 
   it('come back when an upload stalls past the request timeout, and shutdown does not wait for it', async () => {
     receiver = await buildReceiver(
-      { port: 0, otlpPort: 0, storageUrl: 'memory:', logLevel: 'silent', otlpMaxConcurrentRequests: 1 },
+      { port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent', otlpMaxConcurrentRequests: 1 },
       { requestTimeoutMs: 300, shutdownGraceMs: 200 },
     );
     const { otlpTracesUrl } = await receiver.listen();

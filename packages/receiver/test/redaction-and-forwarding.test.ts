@@ -121,6 +121,7 @@ describe('forwarding to another OTLP endpoint', () => {
     receiver = await buildReceiver({
       port: 0,
       otlpPort: 0,
+      otlpGrpcPort: 0,
       storageUrl: 'memory:',
       logLevel: 'silent',
       forwardEndpoint: `http://127.0.0.1:${address.port}/v1/traces`,

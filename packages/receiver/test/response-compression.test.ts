@@ -14,7 +14,7 @@ const PROMETHEUS_ACCEPT =
 let receiver: Receiver;
 let apiUrl: string;
 beforeAll(async () => {
-  receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', port: 0, otlpPort: 0 });
+  receiver = await buildReceiver({ storageUrl: 'memory:', logLevel: 'silent', port: 0, otlpPort: 0, otlpGrpcPort: 0 });
   ({ apiUrl } = await receiver.listen());
   for (let i = 0; i < 20; i++) {
     const id = (i + 1).toString(16).padStart(2, '0');

@@ -51,6 +51,8 @@ const receiver = spawn(
     String(port),
     '--otlp-port',
     String(otlpPort),
+    '--otlp-grpc-port',
+    '0',
     '--demo',
     '--demo-rate',
     '3',

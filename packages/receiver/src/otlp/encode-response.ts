@@ -54,3 +54,18 @@ export function encodeStatus(encoding: OtlpEncoding, code: number, message: stri
   if (encoding === 'json') return JSON.stringify({ code, message, details: [] });
   return Buffer.concat([varintField(1, code), lengthDelimited(2, Buffer.from(message, 'utf8'))]);
 }
+
+/**
+ * A protobuf `google.rpc.Status` carrying a `google.rpc.RetryInfo` detail: what OTLP/gRPC puts in
+ * the `grpc-status-details-bin` trailer so a client knows a RESOURCE_EXHAUSTED or UNAVAILABLE is
+ * worth retrying, and after how long.
+ */
+export function encodeStatusWithRetryInfo(code: number, message: string, retryDelaySeconds: number): Buffer {
+  const duration = varintField(1, retryDelaySeconds);
+  const retryInfo = lengthDelimited(1, duration);
+  const any = Buffer.concat([
+    lengthDelimited(1, Buffer.from('type.googleapis.com/google.rpc.RetryInfo', 'utf8')),
+    lengthDelimited(2, retryInfo),
+  ]);
+  return Buffer.concat([varintField(1, code), lengthDelimited(2, Buffer.from(message, 'utf8')), lengthDelimited(3, any)]);
+}

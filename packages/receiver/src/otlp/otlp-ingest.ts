@@ -18,6 +18,7 @@ import type { DecodedTraces } from './decoded-traces.js';
 import { encodeExportResponse, encodeStatus, GRPC_CODE, OTLP_MEDIA_TYPE } from './encode-response.js';
 import type { OtlpEncoding } from './encode-response.js';
 import { ProtobufError } from './protobuf-reader.js';
+import { IngestAdmission } from './ingest-admission.js';
 import { SlicedWork } from './sliced-work.js';
 import type { Steps } from './sliced-work.js';
 
@@ -46,6 +47,8 @@ export interface OtlpIngestOptions {
   readonly commit?: () => Promise<void>;
   /** False while the store cannot take writes: requests are refused with 503 before being read. */
   readonly storeAvailable?: () => boolean;
+  /** Admission shared with the other transports (default: one of its own, from the options above). */
+  readonly admission?: IngestAdmission;
   /** Runs each request's decoding and ingest in slices (default: a scheduler of its own). */
   readonly work?: SlicedWork;
   /** Receives every accepted request body as it came (for forwarding it unchanged). */
@@ -142,6 +145,35 @@ function* requestSteps(
 
 const NO_REFUSALS: SpanRefusals = { tooLate: 0, traceFull: 0 };
 
+/** What an accepted export request comes to: the spans refused, and why, for its partial success. */
+export interface ExportOutcome {
+  readonly rejected: number;
+  readonly errorMessage: string;
+}
+
+/**
+ * One export request's body (decompressed), whatever transport brought it: decoded and ingested in
+ * slices, then committed. Resolves once what it changed is durable; a request refused as a whole
+ * throws its catalogue error (`LLMMON_ERR_MALFORMED_OTLP`, or the commit's failure).
+ */
+export async function exportRequest(
+  encoding: OtlpEncoding,
+  body: Buffer,
+  options: Pick<OtlpIngestOptions, 'ingest' | 'commit' | 'observer'>,
+  work: SlicedWork,
+): Promise<ExportOutcome> {
+  const { decoded, refusals } = await work.run(requestSteps(encoding, body, options.ingest));
+  // Acknowledged only once stored: a failed commit answers 503 (UNAVAILABLE) and the sender
+  // retries (the builder merges the repeated spans).
+  if (options.commit) await options.commit();
+  const invalid = decoded.rejected;
+  if (refusals.tooLate > 0) rejectSpan(decoded, 'session already removed', refusals.tooLate);
+  if (refusals.traceFull > 0) rejectSpan(decoded, 'trace already holds max_spans_per_trace spans', refusals.traceFull);
+  options.observer?.requestAccepted(decoded.spans.length + invalid, invalid, refusals.tooLate, refusals.traceFull);
+  const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
+  return { rejected: decoded.rejected, errorMessage };
+}
+
 /** Registers `POST /v1/traces` on an instance of its own (it replaces the content-type parsers). */
 export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngestOptions): Promise<void> {
   app.removeAllContentTypeParsers();
@@ -162,25 +194,22 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
 
   // Admission before anything is read: a request in flight holds memory for its body and its
   // decoding, so their number is bounded; the slot is released however the request ends.
-  let inFlight = 0;
+  const admission =
+    options.admission ??
+    new IngestAdmission({
+      maxConcurrentRequests: options.maxConcurrentRequests,
+      isClosing: options.isClosing,
+      ...(options.storeAvailable ? { storeAvailable: options.storeAvailable } : {}),
+    });
 
   // Checked before the body is parsed; a refused request's body is only read to be discarded, and
   // its connection is closed, so a client cannot keep a refused upload going.
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || request.routeOptions.url !== OTLP_TRACES_PATH) return;
-    if (options.isClosing()) throw new LlmMonitorError('LLMMON_ERR_SHUTTING_DOWN', 'the receiver is shutting down');
-    if (options.storeAvailable && !options.storeAvailable()) {
-      throw new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', 'the history store cannot take writes now; retry later (see /readyz)');
-    }
-    if (inFlight >= options.maxConcurrentRequests) {
-      throw new LlmMonitorError('LLMMON_ERR_OVERLOADED', `${inFlight} requests in progress (otlp_max_concurrent_requests)`);
-    }
-    inFlight += 1;
+    const release = admission.enter();
     // 'close' fires once however the exchange ends — answered, aborted mid-upload, or dropped by a
     // client that gave up waiting — so the slot always comes back.
-    reply.raw.once('close', () => {
-      inFlight -= 1;
-    });
+    reply.raw.once('close', release);
     if (!encodingOfContentType(request.headers['content-type'])) {
       throw new LlmMonitorError(
         'LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE',
@@ -201,18 +230,10 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const body = await decompress(request, raw, options.maxBodyBytes);
     options.observer?.requestRead(encoding, raw.length);
-    const { decoded, refusals } = await work.run(requestSteps(encoding, body, options.ingest));
-    // Acknowledged only once stored: a failed commit answers 503 and the sender retries (the
-    // builder merges the repeated spans).
-    if (options.commit) await options.commit();
-    const invalid = decoded.rejected;
-    if (refusals.tooLate > 0) rejectSpan(decoded, 'session already removed', refusals.tooLate);
-    if (refusals.traceFull > 0) rejectSpan(decoded, 'trace already holds max_spans_per_trace spans', refusals.traceFull);
-    options.observer?.requestAccepted(decoded.spans.length + invalid, invalid, refusals.tooLate, refusals.traceFull);
+    const { rejected, errorMessage } = await exportRequest(encoding, body, options, work);
     options.onAccepted?.(raw, request.headers['content-type'] ?? OTLP_MEDIA_TYPE[encoding], request.headers['content-encoding']);
-    const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
     reply.code(200).type(responseMediaType(request, encoding));
-    return encodeExportResponse(encoding, decoded.rejected, errorMessage);
+    return encodeExportResponse(encoding, rejected, errorMessage);
   });
 }
 
