@@ -11,24 +11,10 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { buildReceiver, LlmMonitorError } from '../src/index.js';
 import type { Receiver, ReceiverAddresses } from '../src/index.js';
-import { OTLP_GRPC_EXPORT_PATH } from '../src/otlp/otlp-grpc.js';
+import { OTLP_GRPC_EXPORT_PATH, OTLP_TRACE_SERVICE, passBytes } from '../src/otlp/otlp-grpc.js';
 import { asProtobuf, sdkSpans } from './otlp-fixtures.js';
 
-const passBytes = (bytes: Buffer): Buffer => bytes;
-const RawTraceService = makeGenericClientConstructor(
-  {
-    Export: {
-      path: OTLP_GRPC_EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: passBytes,
-      requestDeserialize: passBytes,
-      responseSerialize: passBytes,
-      responseDeserialize: passBytes,
-    },
-  },
-  'TraceService',
-);
+const RawTraceService = makeGenericClientConstructor(OTLP_TRACE_SERVICE, 'TraceService');
 
 /** Sends `body` as the Export message; resolves with the response bytes, or rejects with the status. */
 function exportRaw(client: Client, body: Buffer): Promise<Buffer> {

@@ -21,13 +21,14 @@ import type { SlicedWork } from './sliced-work.js';
 /** The full name of the one method served. */
 export const OTLP_GRPC_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
-const passBytes = (bytes: Buffer): Buffer => bytes;
+/** The identity (de)serialiser: messages stay bytes. */
+export const passBytes = (bytes: Buffer): Buffer => bytes;
 
 /**
  * The trace service, its messages left as bytes: our own decoder reads the request (the one OTLP/HTTP
  * uses), and our own encoder writes the response, so no generated code or .proto loading is needed.
  */
-const TRACE_SERVICE: ServiceDefinition = {
+export const OTLP_TRACE_SERVICE: ServiceDefinition = {
   Export: {
     path: OTLP_GRPC_EXPORT_PATH,
     requestStream: false,
@@ -98,7 +99,7 @@ export class OtlpGrpcServer {
       // A client that stalls its upload must not hold a slot for ever (as OTLP/HTTP's request timeout).
       'grpc.max_connection_idle_ms': 5 * 60_000,
     });
-    this.#server.addService(TRACE_SERVICE, {
+    this.#server.addService(OTLP_TRACE_SERVICE, {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
         this.#export(call, callback).catch((error: unknown) => {
           options.onInternalError?.(error);
