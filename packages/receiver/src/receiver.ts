@@ -335,6 +335,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   const otlpGrpcServer = new OtlpGrpcServer({
     maxBodyBytes: config.otlpMaxBodyBytes,
     admission,
+    maxConcurrentStreams: config.otlpMaxConcurrentRequests,
     observer: ingestObserver,
     work,
     ingest: ingestSteps,

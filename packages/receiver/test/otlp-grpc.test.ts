@@ -11,7 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { buildReceiver, LlmMonitorError } from '../src/index.js';
 import type { Receiver, ReceiverAddresses } from '../src/index.js';
-import { OTLP_GRPC_EXPORT_PATH, OTLP_TRACE_SERVICE, passBytes } from '../src/otlp/otlp-grpc.js';
+import { grpcStatusOf, OTLP_GRPC_EXPORT_PATH, OTLP_TRACE_SERVICE, passBytes } from '../src/otlp/otlp-grpc.js';
 import { asProtobuf, sdkSpans } from './otlp-fixtures.js';
 
 const RawTraceService = makeGenericClientConstructor(OTLP_TRACE_SERVICE, 'TraceService');
@@ -118,6 +118,8 @@ describe('OTLP/gRPC TraceService/Export', () => {
       expect(refused!.details).toMatch(/^LLMMON_ERR_OVERLOADED/);
       const details = refused!.metadata.get('grpc-status-details-bin')[0] as Buffer;
       expect(details.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
+      // RetryInfo { retry_delay (1) { seconds (1) = 1 } }
+      expect(details.includes(Buffer.from([0x0a, 0x02, 0x08, 0x01]))).toBe(true);
     } finally {
       socket.destroy();
     }
@@ -146,5 +148,19 @@ describe('OTLP/gRPC TraceService/Export', () => {
     expect((failure as LlmMonitorError).code).toBe('LLMMON_ERR_PORT_IN_USE');
     expect((failure as LlmMonitorError).message).toContain('the OTLP/gRPC server cannot listen on 127.0.0.1:');
     expect((failure as LlmMonitorError).message).toContain('--otlp-grpc-port or LLM_MONITOR_OTLP_GRPC_PORT');
+  });
+
+  it('maps each refusal to the status the OTLP specification gives gRPC, with a RetryInfo where a retry helps', () => {
+    const unavailable = grpcStatusOf(new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', 'the history store cannot take writes now'));
+    expect(unavailable).toMatchObject({
+      code: GrpcStatus.UNAVAILABLE,
+      details: 'LLMMON_ERR_STORE_UNAVAILABLE: the history store cannot take writes now',
+    });
+    // RetryInfo { retry_delay (1) { seconds (1) = 5 } }
+    expect((unavailable.metadata!.get('grpc-status-details-bin')[0] as Buffer).includes(Buffer.from([0x0a, 0x02, 0x08, 0x05]))).toBe(true);
+    expect(grpcStatusOf(new LlmMonitorError('LLMMON_ERR_SHUTTING_DOWN', 'going'))).toMatchObject({ code: GrpcStatus.UNAVAILABLE });
+    const malformed = grpcStatusOf(new LlmMonitorError('LLMMON_ERR_MALFORMED_OTLP', 'bad'));
+    expect(malformed).toEqual({ code: GrpcStatus.INVALID_ARGUMENT, details: 'LLMMON_ERR_MALFORMED_OTLP: bad' });
+    expect(grpcStatusOf(new LlmMonitorError('LLMMON_ERR_INTERNAL', 'oops'))).toMatchObject({ code: GrpcStatus.INTERNAL });
   });
 });

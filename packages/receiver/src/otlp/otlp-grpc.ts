@@ -49,6 +49,8 @@ export interface OtlpGrpcOptions extends Pick<OtlpIngestOptions, 'ingest' | 'com
   readonly maxBodyBytes: number;
   /** The admission slots OTLP/HTTP uses too. */
   readonly admission: IngestAdmission;
+  /** Most calls in progress on one connection (`otlp_max_concurrent_requests`). */
+  readonly maxConcurrentStreams: number;
   /** The scheduler OTLP/HTTP's requests run in, so both share the event loop fairly. */
   readonly work: SlicedWork;
   /** Receives every accepted request as OTLP/HTTP protobuf bytes (for forwarding). */
@@ -63,7 +65,7 @@ export interface OtlpGrpcOptions extends Pick<OtlpIngestOptions, 'ingest' | 'com
 }
 
 /** A refusal as the gRPC status the OTLP specification asks for. */
-function statusOf(failure: LlmMonitorError): Partial<StatusObject> {
+export function grpcStatusOf(failure: LlmMonitorError): Partial<StatusObject> {
   const details = `${failure.code}: ${failure.message}`;
   const retryDelay = RETRY_DELAY_SECONDS[failure.statusCode];
   if (retryDelay !== undefined) {
@@ -96,7 +98,10 @@ export class OtlpGrpcServer {
     }
     this.#server = new Server({
       'grpc.max_receive_message_length': options.maxBodyBytes,
-      // A client that stalls its upload must not hold a slot for ever (as OTLP/HTTP's request timeout).
+      // grpc-js reads a whole message before the method runs, so admission comes after the bytes:
+      // at most this many messages are read at once on one connection, as many as may be ingested.
+      'grpc.max_concurrent_streams': options.maxConcurrentStreams,
+      // Connections that carry nothing are closed, as the OTLP/HTTP server's connection timeout does.
       'grpc.max_connection_idle_ms': 5 * 60_000,
     });
     this.#server.addService(OTLP_TRACE_SERVICE, {
@@ -119,6 +124,7 @@ export class OtlpGrpcServer {
     try {
       release = this.#options.admission.enter();
       const body = call.request;
+      // grpc-js hands over the message decompressed: its size on the wire is not known here.
       this.#options.observer?.requestRead('protobuf', body.length);
       const { rejected, errorMessage } = await exportRequest('protobuf', body, this.#options, this.#options.work);
       this.#options.onAccepted?.(body, 'application/x-protobuf', undefined);
@@ -126,7 +132,7 @@ export class OtlpGrpcServer {
     } catch (error) {
       if (!(error instanceof LlmMonitorError)) throw error;
       this.#options.observer?.requestRefused(error.code, 'protobuf');
-      callback(statusOf(error));
+      callback(grpcStatusOf(error));
     } finally {
       release?.();
     }
