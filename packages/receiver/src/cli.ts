@@ -44,8 +44,8 @@ export function helpText(): string {
   for (const [flag, description] of options) lines.push(`  ${flag.padEnd(column)}${description}`);
   lines.push(
     '',
-    'The two ports must differ (0 = any free port for each); an exporter sends to the OTLP port,',
-    'a browser opens the API port.',
+    'The three ports must differ (0 = any free port for each); an exporter sends to an OTLP port',
+    '(HTTP or gRPC), a browser opens the API port.',
     '',
     'Exit codes: 0 stopped by SIGINT or SIGTERM (or after --help, --version); 2 cannot start because',
     'of a setting or what it names (an invalid setting, a port in use or not permitted, a history',
