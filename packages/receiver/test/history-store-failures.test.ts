@@ -17,10 +17,10 @@ import { postgresUrl, withSearchPath } from '../../../test/support/services.js';
 import { LlmMonitorError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
 import { SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS } from '../src/storage/migrations.js';
-import { SCHEMA_VERSION } from '../src/storage/history-rows.js';
+import { SCHEMA_VERSION, sessionRowOf } from '../src/storage/history-rows.js';
 import { openPostgresHistory } from '../src/storage/postgres-history.js';
 import { openSqliteHistory, SqliteHistoryStore } from '../src/storage/sqlite-history.js';
-import { commitOf, filterFixture, T } from './history-store.contract.js';
+import { built, commitOf, filterFixture, T, traceIdOf } from './history-store.contract.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'llmmon-store-failures-'));
 let counter = 0;
@@ -126,6 +126,44 @@ describe('SQLite history store failures', () => {
       ...SQLITE_MIGRATIONS.map((migration) => ({ version: migration.version, times: 1 })),
       { version: SCHEMA_VERSION + 1, times: 1 },
     ]);
+  });
+
+  it('upgrades a file of schema version 1 in place: its running records are untagged (the restart takes them back), its rows count 0 spans', async () => {
+    const file = path('version-1.db');
+    const { session, snapshot } = built({ trace: 501, sessionId: 's-v1', startMs: T, durationMs: null, model: 'gpt-4o-mini' });
+    const v1 = new Database(file);
+    v1.exec('CREATE TABLE llm_monitor_schema (version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
+    v1.exec(SQLITE_MIGRATIONS[0]!.sql);
+    v1.prepare('INSERT INTO llm_monitor_schema (version, applied_at) VALUES (1, ?)').run(new Date().toISOString());
+    // The row and the records as version 1 wrote them: no span count, no replica.
+    const { span_count: _count, ...row } = sessionRowOf(session);
+    v1.prepare(
+      `INSERT INTO sessions (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row)
+        .map((column) => `@${column}`)
+        .join(', ')})`,
+    ).run(row);
+    for (const record of snapshot.spans) {
+      v1.prepare('INSERT INTO running_spans (trace_id, seen_ms, record) VALUES (?, ?, ?)').run(
+        snapshot.traceId,
+        snapshot.lastSeenMs,
+        JSON.stringify(record),
+      );
+    }
+    v1.close();
+    const store = openSqliteHistory(file, { replicaId: 'replica-a' });
+    try {
+      expect(sqliteVersions(file)).toEqual(SQLITE_MIGRATIONS.map((migration) => ({ version: migration.version, times: 1 })));
+      expect(await store.session('s-v1')).toEqual(session);
+      expect(await store.runningTraces()).toEqual([snapshot]);
+      // Untagged records are no other replica's.
+      expect(await store.foreignRecords([snapshot.traceId], new Map())).toEqual([]);
+      // Counted 0, the row is replaced by the first one counted.
+      const later = { ...session, progress: 50 };
+      await store.commit(commitOf([later], { spanCounts: new Map([[traceIdOf(501), 1]]) }));
+      expect(await store.session('s-v1')).toEqual(later);
+    } finally {
+      await store.close();
+    }
   });
 
   it('runs each migration once, however often the file is opened, and keeps what was committed', async () => {
@@ -365,6 +403,45 @@ const url = await postgresUrl('the PostgreSQL failure tests of history-store-fai
     expect(
       (await admin(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' ORDER BY table_name`)).rows,
     ).toEqual([{ table_name: 'sessions' }]);
+  });
+
+  it('upgrades a database of schema version 1 in place: its running records are untagged (the restart takes them back), its rows count 0 spans', async () => {
+    const { schemaUrl } = await freshSchema();
+    const { session, snapshot } = built({ trace: 502, sessionId: 's-v1', startMs: T, durationMs: null, model: 'gpt-4o-mini' });
+    const client = new pg.Client({ connectionString: schemaUrl });
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE llm_monitor_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+      await client.query(POSTGRES_MIGRATIONS[0]!.sql);
+      await client.query('INSERT INTO llm_monitor_schema (version) VALUES (1)');
+      // The row and the records as version 1 wrote them: no span count, no replica.
+      const { span_count: _count, ...row } = sessionRowOf(session);
+      const columns = Object.keys(row);
+      await client.query(
+        `INSERT INTO sessions (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM json_populate_record(NULL::sessions, $1::json)`,
+        [JSON.stringify({ ...row, budget_exceeded: session.budget_exceeded, detail: session })],
+      );
+      for (const record of snapshot.spans) {
+        await client.query('INSERT INTO running_spans (trace_id, seen_ms, record) VALUES ($1, $2, $3)', [
+          snapshot.traceId,
+          snapshot.lastSeenMs,
+          JSON.stringify(record),
+        ]);
+      }
+    } finally {
+      await client.end();
+    }
+    const store = await openPostgresHistory(schemaUrl, { replicaId: 'replica-a' });
+    try {
+      expect(await store.session('s-v1')).toEqual(session);
+      expect(await store.runningTraces()).toEqual([snapshot]);
+      expect(await store.foreignRecords([snapshot.traceId], new Map())).toEqual([]);
+      const later = { ...session, progress: 50 };
+      await store.commit(commitOf([later], { spanCounts: new Map([[traceIdOf(502), 1]]) }));
+      expect(await store.session('s-v1')).toEqual(later);
+    } finally {
+      await store.close();
+    }
   });
 
   it('runs each migration once, however often — and however many replicas at once — open the database', async () => {

@@ -69,7 +69,7 @@ async function tablesOf(name: string): Promise<string[]> {
 
   describeHistoryStore(
     'postgres',
-    () => openPostgresHistory(schemaUrl),
+    (options) => openPostgresHistory(schemaUrl, options),
     async () => {
       // Every table but the schema's version: the next test starts empty, on a migrated schema.
       const tables = (await tablesOf(schema)).filter((table) => table !== 'llm_monitor_schema');

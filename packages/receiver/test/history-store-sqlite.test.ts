@@ -16,7 +16,7 @@ afterAll(() => {
 
 describeHistoryStore(
   'sqlite',
-  async () => openSqliteHistory(file()),
+  async (options) => openSqliteHistory(file(), options),
   () => {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file()}${suffix}`, { force: true });
     test += 1;

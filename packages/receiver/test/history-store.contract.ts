@@ -34,6 +34,8 @@ import {
 import type {
   Attributes,
   CallFigures,
+  ForeignCursor,
+  ForeignRecords,
   HistoryCommit,
   HistoryStore,
   LlmCallFilter,
@@ -420,19 +422,54 @@ function figuresOf(sessions: readonly ProcessingSession[]): SessionFigures[] {
     .sort(sessionsOldestFirst);
 }
 
+/** How the contract opens a store: as a replica (`replicaId`), or as a receiver on its own. */
+export interface OpenOptions {
+  readonly replicaId?: string;
+}
+
+/** Span records of a trace: distinct spans named `names` (any will do: a store keeps them as given). */
+function recordsOf(trace: number, names: readonly string[], lastSeenMs = T): TraceSnapshot {
+  const traceId = traceIdOf(trace);
+  return { traceId, lastSeenMs, spans: names.map((name, index) => span({ traceId, name, startTimeUnixMs: T + index })) };
+}
+
+const byTraceId = (a: TraceSnapshot, b: TraceSnapshot): number => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0);
+
+/** Foreign records without their seq (which the database assigns), in trace and replica order. */
+function withoutSeq(entries: readonly ForeignRecords[]): Omit<ForeignRecords, 'seq'>[] {
+  return entries
+    .map(({ seq: _seq, ...rest }) => rest)
+    .sort((a, b) => byTraceId(a, b) || (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
+}
+
+/** The cursor that continues after `entries`. */
+function cursorAfter(entries: readonly ForeignRecords[], from: ForeignCursor = new Map()): ForeignCursor {
+  const cursor = new Map([...from].map(([traceId, seqs]) => [traceId, new Map(seqs)]));
+  for (const entry of entries) {
+    const ofTrace = cursor.get(entry.traceId) ?? new Map<string, number>();
+    ofTrace.set(entry.replica, Math.max(ofTrace.get(entry.replica) ?? 0, entry.seq));
+    cursor.set(entry.traceId, ofTrace);
+  }
+  return cursor;
+}
+
 /**
  * Registers the contract suite for one implementation. `open` opens the store (a second call within
- * a test opens the same data again, for durable stores: that is how restarts are tested); `cleanup`
- * runs after each test, once the stores the test opened are closed, and must leave an empty store
- * for the next one.
+ * a test opens the same data again, for durable stores: that is how restarts are tested — and, with
+ * another replica id, how replicas share it); `cleanup` runs after each test, once the stores the
+ * test opened are closed, and must leave an empty store for the next one.
  */
-export function describeHistoryStore(name: string, open: () => Promise<HistoryStore>, cleanup: () => Promise<void> | void): void {
+export function describeHistoryStore(
+  name: string,
+  open: (options?: OpenOptions) => Promise<HistoryStore>,
+  cleanup: () => Promise<void> | void,
+): void {
   describe(`HistoryStore contract: ${name}`, () => {
     const opened: HistoryStore[] = [];
     const closed = new Set<HistoryStore>();
 
-    async function openStore(): Promise<HistoryStore> {
-      const store = await open();
+    async function openStore(options?: OpenOptions): Promise<HistoryStore> {
+      const store = await open(options);
       opened.push(store);
       return store;
     }
@@ -444,9 +481,9 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     }
 
     /** Closes `store` and opens it again: what a restart of the receiver does. */
-    async function reopen(store: HistoryStore): Promise<HistoryStore> {
+    async function reopen(store: HistoryStore, options?: OpenOptions): Promise<HistoryStore> {
       await closeStore(store);
-      return openStore();
+      return openStore(options);
     }
 
     afterEach(async () => {
@@ -1136,6 +1173,184 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
           .filter((row) => row.user_id === 'user-3')
           .sort(newestCallFirst),
       );
+    });
+
+    describe('replicas sharing it', () => {
+      it('is shared when durable and opened with a replica id; the memory store never is', async () => {
+        const alone = await openStore();
+        expect({ replicaId: alone.replicaId, shared: alone.shared }).toEqual({ replicaId: '', shared: false });
+        expect(await alone.foreignRecords([traceIdOf(1)], new Map())).toEqual([]);
+        const replica = await openStore({ replicaId: 'replica-a' });
+        expect({ replicaId: replica.replicaId, shared: replica.shared }).toEqual(
+          replica.durable ? { replicaId: 'replica-a', shared: true } : { replicaId: '', shared: false },
+        );
+      });
+
+      it('gives a restarting replica the traces it (or a receiver without id) appended to and did not settle, with every record of them — not the traces only others hold', async () => {
+        const a = await openStore({ replicaId: 'a' });
+        const b = await openStore({ replicaId: 'b' });
+        const legacy = await openStore();
+        const ofA = recordsOf(201, ['a1', 'a2'], T + 10);
+        const ofB = recordsOf(201, ['b1'], T + 20);
+        const onlyB = recordsOf(202, ['b2'], T + 5);
+        const old = recordsOf(203, ['l1'], T + 1);
+        await legacy.commit(commitOf([], { running: [old] }));
+        await a.commit(commitOf([], { running: [ofA] }));
+        await b.commit(commitOf([], { running: [ofB, onlyB] }));
+        if (!a.durable) {
+          expect(await a.runningTraces()).toEqual([]);
+          return;
+        }
+        const split: TraceSnapshot = { traceId: traceIdOf(201), lastSeenMs: T + 20, spans: [...ofA.spans, ...ofB.spans] };
+        expect((await a.runningTraces()).sort(byTraceId)).toEqual([split, old]);
+        expect((await b.runningTraces()).sort(byTraceId)).toEqual([split, onlyB, old]);
+        // A receiver without id appends untagged records, and takes back only those.
+        expect(await legacy.runningTraces()).toEqual([old]);
+        const restarted = await reopen(a, { replicaId: 'a' });
+        expect((await restarted.runningTraces()).sort(byTraceId)).toEqual([split, old]);
+      });
+
+      it("answers the other replicas' records of the given traces beyond the cursor, one entry per trace and replica, never its own or untagged ones", async () => {
+        const a = await openStore({ replicaId: 'a' });
+        const b = await openStore({ replicaId: 'b' });
+        const c = await openStore({ replicaId: 'c' });
+        const legacy = await openStore();
+        const traceId = traceIdOf(211);
+        const ofA = recordsOf(211, ['a1'], T + 1);
+        const ofB = recordsOf(211, ['b1', 'b2'], T + 2);
+        const ofBElsewhere = recordsOf(212, ['b3'], T + 3);
+        const ofC = recordsOf(211, ['c1'], T + 4);
+        await legacy.commit(commitOf([], { running: [recordsOf(211, ['l1'])] }));
+        await a.commit(commitOf([], { running: [ofA] }));
+        await b.commit(commitOf([], { running: [ofB, ofBElsewhere] }));
+        await c.commit(commitOf([], { running: [ofC] }));
+        if (!a.shared) {
+          expect(await a.foreignRecords([traceId], new Map())).toEqual([]);
+          return;
+        }
+        const first = await a.foreignRecords([traceId], new Map());
+        expect(withoutSeq(first)).toEqual([
+          { traceId, replica: 'b', lastSeenMs: T + 2, spans: ofB.spans },
+          { traceId, replica: 'c', lastSeenMs: T + 4, spans: ofC.spans },
+        ]);
+        expect(withoutSeq(await b.foreignRecords([traceId], new Map()))).toEqual([
+          { traceId, replica: 'a', lastSeenMs: T + 1, spans: ofA.spans },
+          { traceId, replica: 'c', lastSeenMs: T + 4, spans: ofC.spans },
+        ]);
+        // Nothing new beyond the cursor.
+        const cursor = cursorAfter(first);
+        expect(await a.foreignRecords([traceId], cursor)).toEqual([]);
+        // b goes on: only its new records come, for the traces asked about (the one a never read from the start).
+        const later = recordsOf(211, ['b4'], T + 9);
+        await b.commit(commitOf([], { running: [later] }));
+        const next = await a.foreignRecords([traceId, traceIdOf(212), traceIdOf(999)], cursor);
+        expect(withoutSeq(next)).toEqual([
+          { traceId, replica: 'b', lastSeenMs: T + 9, spans: later.spans },
+          { traceId: traceIdOf(212), replica: 'b', lastSeenMs: T + 3, spans: ofBElsewhere.spans },
+        ]);
+        expect(next.find((entry) => entry.traceId === traceId)!.seq).toBeGreaterThan(cursor.get(traceId)!.get('b')!);
+        expect(await a.foreignRecords([traceId, traceIdOf(212)], cursorAfter(next, cursor))).toEqual([]);
+        expect(await a.foreignRecords([], new Map())).toEqual([]);
+      });
+
+      it('keeps the records of a trace a replica settles while another still holds it running, and lets them go with the last settle', async () => {
+        const a = await openStore({ replicaId: 'a' });
+        const b = await openStore({ replicaId: 'b' });
+        const traceId = traceIdOf(221);
+        const ofA = recordsOf(221, ['a1'], T + 1);
+        const ofB = recordsOf(221, ['b1'], T + 2);
+        await a.commit(commitOf([], { running: [ofA] }));
+        await b.commit(commitOf([], { running: [ofB] }));
+        // a's session ends: its last records go in with the settle, for b to merge.
+        const lastOfA = recordsOf(221, ['a-last'], T + 50);
+        await a.commit(commitOf([], { running: [lastOfA], settled: [traceId] }));
+        if (!a.durable) {
+          expect(await b.runningTraces()).toEqual([]);
+          return;
+        }
+        // a is done with it (a restart does not bring it back); b holds it, and can merge a's records.
+        expect(await a.runningTraces()).toEqual([]);
+        expect(await b.runningTraces()).toEqual([{ traceId, lastSeenMs: T + 50, spans: [...ofA.spans, ...ofB.spans, ...lastOfA.spans] }]);
+        if (a.shared) {
+          expect(withoutSeq(await b.foreignRecords([traceId], new Map()))).toEqual([
+            { traceId, replica: 'a', lastSeenMs: T + 50, spans: [...ofA.spans, ...lastOfA.spans] },
+          ]);
+        }
+        // b ends it too: every record goes.
+        await b.commit(commitOf([], { settled: [traceId] }));
+        expect(await b.runningTraces()).toEqual([]);
+        expect(await b.foreignRecords([traceId], new Map())).toEqual([]);
+        // A trace no other replica holds goes at the first settle.
+        await a.commit(commitOf([], { running: [recordsOf(222, ['a2'])] }));
+        await a.commit(commitOf([], { settled: [traceIdOf(222)] }));
+        expect(await a.runningTraces()).toEqual([]);
+        expect(await b.foreignRecords([traceIdOf(222)], new Map())).toEqual([]);
+        // A replica appending to a trace it settled (a late span revived its session) holds it again.
+        const first = recordsOf(223, ['a3'], T + 1);
+        const ofBToo = recordsOf(223, ['b3'], T + 2);
+        await a.commit(commitOf([], { running: [first] }));
+        await b.commit(commitOf([], { running: [ofBToo] }));
+        await a.commit(commitOf([], { settled: [traceIdOf(223)] }));
+        expect(await a.runningTraces()).toEqual([]);
+        const revived = recordsOf(223, ['a4'], T + 3);
+        await a.commit(commitOf([], { running: [revived] }));
+        expect(await a.runningTraces()).toEqual([
+          { traceId: traceIdOf(223), lastSeenMs: T + 3, spans: [...first.spans, ...ofBToo.spans, ...revived.spans] },
+        ]);
+        // Retention takes the records and who held them with the session.
+        const session = built({ trace: 223, sessionId: 's-retained', startMs: T, durationMs: null }).session;
+        await a.commit(commitOf([session]));
+        expect(await a.deleteBefore(T + 1000, 10)).toBe(1);
+        expect(await a.runningTraces()).toEqual([]);
+        expect(await b.runningTraces()).toEqual([]);
+      });
+
+      it('does not replace a row with one built from fewer spans, nor its calls; as many or more replace it', async () => {
+        const store = await openStore();
+        const spec = (calls: SessionSpec['calls'], durationMs: number | null = null): SessionSpec => ({
+          trace: 231,
+          sessionId: 's-split',
+          startMs: T,
+          durationMs,
+          model: 'gpt-4o-mini',
+          calls,
+        });
+        const fuller = sessionOf(
+          spec([
+            { requestModel: 'gpt-4o-mini', inputTokens: 5 },
+            { offsetMs: 20, requestModel: 'gpt-4o', inputTokens: 7 },
+          ]),
+        );
+        // Another replica's view of the same trace: part of its spans (its call has an id of its own).
+        const partial = sessionOf(spec([{ requestModel: 'gpt-4o-mini', inputTokens: 5 }]));
+        const counts = (spanCount: number, ...more: [string, number][]): Map<string, number> =>
+          new Map([[traceIdOf(231), spanCount], ...more]);
+        await store.commit(commitOf([fuller], { spanCounts: counts(3) }));
+        const other = sessionOf({ trace: 232, sessionId: 's-other', startMs: T + 1, calls: [{ requestModel: 'gpt-4o', inputTokens: 1 }] });
+        // In one commit: the partial row is refused (with its call), the other is written (with its call).
+        await store.commit(commitOf([partial, other], { spanCounts: counts(2, [other.trace_id, 2]) }));
+        expect(await store.session('s-split')).toEqual(fuller);
+        expect(await store.session('s-other')).toEqual(other);
+        expect((await store.llmCalls({}, 10)).calls).toEqual([...callRowsOf(fuller), ...callRowsOf(other)].sort(newestCallFirst));
+        // A row without a count counts 0: it does not replace one built from spans either.
+        await store.commit(commitOf([partial]));
+        expect(await store.session('s-split')).toEqual(fuller);
+        // As many spans (the same replica's next version: abandoned, settled) replace it.
+        const ended = sessionOf(
+          spec(
+            [
+              { requestModel: 'gpt-4o-mini', inputTokens: 5 },
+              { offsetMs: 20, requestModel: 'gpt-4o', inputTokens: 7 },
+            ],
+            100,
+          ),
+        );
+        await store.commit(commitOf([ended], { spanCounts: counts(3) }));
+        expect(await store.session('s-split')).toEqual(ended);
+        // More spans replace it too.
+        await store.commit(commitOf([partial], { spanCounts: counts(4) }));
+        expect(await store.session('s-split')).toEqual(partial);
+      });
     });
   });
 }

@@ -3,10 +3,13 @@
  * share one commit, a session changed many times is written once as it last stood, a failed commit
  * fails every waiter and loses nothing, the writer is unhealthy until its probe finds the database
  * answering again, ended and removed sessions are told apart, and a running session's span records
- * go with every commit while its row follows at most every `runningRowIntervalMs`.
+ * go with every commit while its row follows at most every `runningRowIntervalMs`. On a store shared
+ * by replicas, rows carry their span counts, and the others' records of the traces a replica holds
+ * are read and merged: after a commit (its requests answered first), before the commit of a session
+ * that ends, and on demand — a failed read costing neither the commit nor its requests.
  */
 import { MemoryHistoryStore, MemorySessionStore } from '@llm-monitor/sessions';
-import type { HistoryCommit, HistoryStore, ProcessingSession, TraceSnapshot } from '@llm-monitor/sessions';
+import type { ForeignCursor, ForeignRecords, HistoryCommit, HistoryStore, ProcessingSession, TraceSnapshot } from '@llm-monitor/sessions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test/support/wait.js';
 import { LlmMonitorError } from '../src/errors.js';
@@ -522,5 +525,216 @@ describe('HistoryWriter', () => {
     const pings = history.pings;
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(history.pings).toBe(pings);
+  });
+});
+
+/**
+ * A {@link ControlledStore} other replicas share: it answers `foreignRecords` from what a test put
+ * in `foreign` (each entry once, beyond the cursor asked with), records each call, and can hold or
+ * fail the reads.
+ */
+class SharedStore extends ControlledStore {
+  override readonly replicaId = 'a';
+  override readonly shared = true;
+  readonly reads: { traceIds: string[]; after: Record<string, Record<string, number>> }[] = [];
+  foreign: ForeignRecords[] = [];
+  readFails = false;
+  #readGate: Promise<void> | undefined;
+  #openReads: (() => void) | undefined;
+
+  /** Reads from now on wait until {@link releaseReads}. */
+  holdReads(): void {
+    this.#readGate = new Promise((resolve) => {
+      this.#openReads = resolve;
+    });
+  }
+
+  releaseReads(): void {
+    this.#readGate = undefined;
+    this.#openReads?.();
+  }
+
+  override async foreignRecords(traceIds: readonly string[], after: ForeignCursor): Promise<ForeignRecords[]> {
+    this.reads.push({
+      traceIds: [...traceIds],
+      after: Object.fromEntries(
+        [...after].filter(([traceId]) => traceIds.includes(traceId)).map(([traceId, seqs]) => [traceId, Object.fromEntries(seqs)]),
+      ),
+    });
+    const gate = this.#readGate;
+    if (gate) await gate;
+    if (this.readFails) throw new LlmMonitorError('LLMMON_ERR_STORE_UNAVAILABLE', 'connection reset (test)');
+    return this.foreign.filter(
+      (entry) => traceIds.includes(entry.traceId) && entry.seq > (after.get(entry.traceId)?.get(entry.replica) ?? 0),
+    );
+  }
+}
+
+describe('HistoryWriter on a store shared by replicas', () => {
+  interface SharedSetup {
+    readonly live: MemorySessionStore;
+    readonly history: SharedStore;
+    readonly writer: HistoryWriter;
+    readonly unsaved: Map<string, TraceSnapshot>;
+    readonly merged: TraceSnapshot[];
+    readonly errors: unknown[];
+    readonly counts: Map<string, number>;
+  }
+
+  /** A writer whose `mergeForeign` records what it is given and, through `onMerge`, may change the live session. */
+  function sharedSetup(onMerge: (snapshot: TraceSnapshot, live: MemorySessionStore) => void = () => undefined): SharedSetup {
+    const live = new MemorySessionStore({ retentionMs: 60_000, maxSessions: 1000 });
+    const history = new SharedStore();
+    const unsaved = new Map<string, TraceSnapshot>();
+    const merged: TraceSnapshot[] = [];
+    const errors: unknown[] = [];
+    const counts = new Map<string, number>();
+    const writer = new HistoryWriter(history, {
+      store: live,
+      takeUnsaved: (traceId) => {
+        const taken = unsaved.get(traceId);
+        unsaved.delete(traceId);
+        return taken;
+      },
+      spanCountOf: (traceId) => counts.get(traceId) ?? 0,
+      mergeForeign: (snapshot) => {
+        merged.push(snapshot);
+        onMerge(snapshot, live);
+      },
+      onForeignError: (error) => errors.push(error),
+      probeIntervalMs: 20,
+      runningRowIntervalMs: 0,
+    });
+    writers.push(writer);
+    return { live, history, writer, unsaved, merged, errors, counts };
+  }
+
+  /** What replica `replica` appended of a trace, up to `seq`. */
+  const foreign = (traceId: string, replica: string, seq: number, ...names: string[]): ForeignRecords => ({
+    ...records(traceId, T + seq, ...names),
+    replica,
+    seq,
+  });
+
+  it('commits each row with how many spans its session had when it changed', async () => {
+    const { live, history, writer, counts } = sharedSetup();
+    const f = filterFixture();
+    counts.set(f.alpha.trace_id, 7);
+    live.upsert(f.alpha, T);
+    counts.set(f.alpha.trace_id, 9);
+    counts.set(f.beta.trace_id, 3);
+    live.upsert(f.beta, T);
+    // Counted when it changed, not when it is committed (a session leaving the window is forgotten by then).
+    await writer.flush();
+    expect(history.commits[0]!.spanCounts).toEqual(
+      new Map([
+        [f.alpha.trace_id, 7],
+        [f.beta.trace_id, 3],
+      ]),
+    );
+  });
+
+  it("reads the others' records of the traces it appended to once the commit's requests are answered, merges them, and commits what they changed", async () => {
+    const { live, history, writer, unsaved, merged } = sharedSetup((_snapshot, store) => {
+      const current = store.get('s-split')!;
+      store.upsert({ ...current, progress: 60 }, T + 5);
+    });
+    const running = built({ trace: 301, sessionId: 's-split', startMs: T, durationMs: null });
+    const traceId = running.session.trace_id;
+    history.foreign = [foreign(traceId, 'b', 4, 'b1', 'b2'), foreign(traceId, 'c', 9, 'c1')];
+    history.holdReads();
+    unsaved.set(traceId, running.snapshot);
+    live.upsert(running.session, T);
+    // Answered before the read starts (it starts after their continuations), and the read then waits.
+    await writer.flush();
+    expect(history.reads).toEqual([]);
+    await until('the read to start', () => history.reads.length === 1, 5000, 5);
+    expect(history.reads).toEqual([{ traceIds: [traceId], after: { [traceId]: {} } }]);
+    expect(merged).toEqual([]);
+    history.releaseReads();
+    await until('the merge to be committed', () => history.commits.length === 2, 5000, 5);
+    expect(merged).toEqual([{ traceId, lastSeenMs: T + 9, spans: [...history.foreign[0]!.spans, ...history.foreign[1]!.spans] }]);
+    expect(history.commits[1]).toMatchObject({ sessions: [{ ...running.session, progress: 60 }], running: [], settled: [] });
+    expect(writer.stats()).toMatchObject({ foreignRecordsMerged: 3, foreignReadsFailed: 0 });
+    // The next read goes on from there.
+    unsaved.set(traceId, records(traceId, T + 20, 'a2'));
+    live.upsert({ ...running.session, progress: 70 }, T + 20);
+    await writer.flush();
+    await until('the second read', () => history.reads.length === 2, 5000, 5);
+    expect(history.reads[1]).toEqual({ traceIds: [traceId], after: { [traceId]: { b: 4, c: 9 } } });
+  });
+
+  it('reads before committing a session that ends, and commits it as the merge made it; its last records go in for the others', async () => {
+    const traceId = built({ trace: 302, sessionId: 's-ending', startMs: T, durationMs: null }).session.trace_id;
+    const { live, history, writer, unsaved } = sharedSetup((_snapshot, store) => {
+      // What the other replica held made it end otherwise (a later call failed).
+      const current = store.get('s-ending')!;
+      store.upsert({ ...current, status: 'failed', error: 'boom' }, T + 6);
+    });
+    const running = built({ trace: 302, sessionId: 's-ending', startMs: T, durationMs: null });
+    unsaved.set(traceId, running.snapshot);
+    live.upsert(running.session, T);
+    await writer.flush();
+    await until('the read after the commit', () => history.reads.length === 1, 5000, 5);
+    history.foreign = [foreign(traceId, 'b', 5, 'b-last')];
+    const ended = { ...running.session, status: 'completed' as const, end_time: new Date(T + 100).toISOString(), duration_ms: 100 };
+    const last = records(traceId, T + 100, 'root');
+    unsaved.set(traceId, last);
+    live.upsert(ended, T + 100);
+    await writer.flush();
+    expect(history.reads[1]).toEqual({ traceIds: [traceId], after: { [traceId]: {} } });
+    const commit = history.commits.at(-1)!;
+    expect(commit.sessions).toEqual([{ ...ended, status: 'failed', error: 'boom' }]);
+    expect(commit.running).toEqual([last]);
+    expect(commit.settled).toEqual([traceId]);
+    // Settled: forgotten, so a later read of it (on demand) starts from the beginning.
+    await writer.reconcile([traceId]);
+    expect(history.reads.at(-1)).toEqual({ traceIds: [traceId], after: {} });
+  });
+
+  it('answers requests whatever becomes of the read: a failed one is reported and counted, and the next one tries again', async () => {
+    const { live, history, writer, unsaved, errors } = sharedSetup();
+    const running = built({ trace: 303, sessionId: 's-unread', startMs: T, durationMs: null });
+    const traceId = running.session.trace_id;
+    history.readFails = true;
+    unsaved.set(traceId, running.snapshot);
+    live.upsert(running.session, T);
+    await writer.flush();
+    await until('the failure to be reported', () => errors.length === 1, 5000, 5);
+    expect(errors[0]).toMatchObject({ code: 'LLMMON_ERR_STORE_UNAVAILABLE' });
+    // Before a session ends, too: the ended row is committed anyway.
+    const ended = { ...running.session, status: 'completed' as const, end_time: new Date(T + 1).toISOString(), duration_ms: 1 };
+    live.upsert(ended, T + 1);
+    await writer.flush();
+    expect(history.commits.at(-1)!.sessions).toEqual([ended]);
+    // Told once while it goes on failing; counted each time.
+    expect(errors).toHaveLength(1);
+    expect(writer.stats()).toMatchObject({ healthy: true, foreignReadsFailed: 2, foreignRecordsMerged: 0 });
+    history.readFails = false;
+    history.foreign = [foreign(traceId, 'b', 1, 'b1')];
+    expect(await writer.reconcile([traceId, traceId])).toBe(1);
+    expect(history.reads.at(-1)!.traceIds).toEqual([traceId]);
+    // Failing again after a read that worked: told again.
+    history.readFails = true;
+    expect(await writer.reconcile([traceId])).toBe(0);
+    expect(errors).toHaveLength(2);
+  });
+
+  it('reads nothing, and keeps no last records, on a store of its own or without mergeForeign', async () => {
+    const { live, history, writer, unsaved } = setup();
+    const running = built({ trace: 304, sessionId: 's-alone', startMs: T, durationMs: null });
+    unsaved.set(running.session.trace_id, running.snapshot);
+    live.upsert(running.session, T);
+    await writer.flush();
+    expect(await writer.reconcile([running.session.trace_id])).toBe(0);
+    expect(history.commits[0]!.spanCounts).toBeUndefined();
+
+    const shared = new SharedStore();
+    const withoutMerge = new HistoryWriter(shared, { store: live, takeUnsaved: () => undefined });
+    writers.push(withoutMerge);
+    live.upsert({ ...running.session, progress: 5 }, T + 1);
+    await withoutMerge.flush();
+    expect(await withoutMerge.reconcile([running.session.trace_id])).toBe(0);
+    expect(shared.reads).toEqual([]);
   });
 });

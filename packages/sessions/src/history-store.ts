@@ -4,6 +4,11 @@
  * API from it; implementations are this file's {@link MemoryHistoryStore} (keeps only the live
  * window, nothing on disk) and the receiver's SQLite and PostgreSQL adapters. One behavioural test
  * suite runs against all three.
+ *
+ * Several receivers (replicas) may share one durable store. Each opens it with its replica id: the
+ * span records it appends carry that id, a restart takes back only the traces it held, and
+ * {@link HistoryStore.foreignRecords} gives it what the others appended of the traces it holds, so
+ * a trace whose spans reach two replicas is merged through the store.
  */
 import type { CallFigures } from './analytics.js';
 import type { LlmCallFilter, LlmCallPage, LlmCallRow } from './call-log.js';
@@ -80,6 +85,29 @@ export interface HistoryCommit {
    * store, which keeps nothing beyond the window, forgets them.
    */
   readonly leftLiveWindow: readonly string[];
+  /**
+   * How many distinct spans the replica held of each session's trace (`SessionPipeline.spanCountOf`),
+   * by trace id; a session without an entry counts 0. A durable store keeps the count with the row
+   * and does not replace a row with one built from fewer spans (nor the row's calls): of two
+   * replicas that each hold part of a trace, the one holding more writes it.
+   */
+  readonly spanCounts?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Where a replica's reading of the others' span records stands: by trace id, then by the replica
+ * that appended them, the highest `seq` already read. A replica's records become visible in the
+ * order of their `seq` (each replica commits one transaction after the other), so per replica this
+ * is exact, whatever the others commit meanwhile.
+ */
+export type ForeignCursor = ReadonlyMap<string, ReadonlyMap<string, number>>;
+
+/** Span records another replica appended of one trace, beyond what the cursor said was read. */
+export interface ForeignRecords extends TraceSnapshot {
+  /** The replica that appended them. */
+  readonly replica: string;
+  /** The highest `seq` among them: where the next read of this trace and replica starts after. */
+  readonly seq: number;
 }
 
 /** The sessions of one conversation, oldest first. */
@@ -97,13 +125,39 @@ export interface HistoryStore {
   readonly durable: boolean;
   /** Where it keeps its data, for logs and health (no password). */
   readonly location: string;
-  /** Writes one commit in one transaction; resolves once it is durable. */
+  /**
+   * The replica this store was opened for, `''` for a receiver on its own. The span records it
+   * appends are tagged with it.
+   */
+  readonly replicaId: string;
+  /**
+   * True when other replicas may write the same data: a durable store opened with a replica id.
+   * Only then is {@link HistoryStore.foreignRecords} worth asking, and only then does settling a
+   * trace leave its records for the replicas still holding it.
+   */
+  readonly shared: boolean;
+  /**
+   * Writes one commit in one transaction; resolves once it is durable. `settled` traces: when other
+   * replicas still hold one running (a shared store), this replica's records of it stay for them to
+   * merge — with the last ones, which `running` may carry — and go with the last replica's settle;
+   * otherwise every record of the trace goes.
+   */
   commit(commit: HistoryCommit): Promise<void>;
   /**
-   * Every stored record of each trace still running at the last commit, in the order they were
-   * appended, with the latest `lastSeenMs` (for a restart).
+   * For a restart: every stored record of each trace this replica (or a receiver without replica
+   * id, before replicas had ids) appended records of and has not settled, in the order they were
+   * appended, with the latest `lastSeenMs` — records other replicas appended of those traces
+   * included, so the restart takes back what was merged. Traces only other replicas hold stay
+   * theirs: a restarting replica does not take over the running sessions of live ones.
    */
   runningTraces(): Promise<TraceSnapshot[]>;
+  /**
+   * The span records other replicas appended of these traces, beyond what `after` says was read
+   * (a trace or replica missing from it: all of them), in append order, one entry per trace and
+   * replica. Records of replicas without id are never foreign. One indexed query; a store that is
+   * not {@link HistoryStore.shared} answers `[]`.
+   */
+  foreignRecords(traceIds: readonly string[], after: ForeignCursor): Promise<ForeignRecords[]>;
   /** The session with this id (the latest, should two traces have used it), or `undefined`. */
   session(sessionId: string): Promise<ProcessingSession | undefined>;
   /**
@@ -165,14 +219,32 @@ export class MemoryHistoryStore implements HistoryStore {
   readonly kind = 'memory';
   readonly durable = false;
   readonly location = 'memory';
+  readonly replicaId: string = '';
+  /** Never: the memory store is this receiver's alone. */
+  readonly shared: boolean = false;
   readonly #sessions = new Map<string, ProcessingSession>();
+  /** How many spans each kept session was built from (see {@link HistoryCommit.spanCounts}). */
+  readonly #spanCounts = new Map<string, number>();
 
   async commit(commit: HistoryCommit): Promise<void> {
-    for (const session of commit.sessions) this.#sessions.set(session.trace_id, session);
-    for (const traceId of commit.leftLiveWindow) this.#sessions.delete(traceId);
+    for (const session of commit.sessions) {
+      const spanCount = commit.spanCounts?.get(session.trace_id) ?? 0;
+      // As the durable stores: a session built from fewer spans does not replace one built from more.
+      if ((this.#spanCounts.get(session.trace_id) ?? 0) > spanCount) continue;
+      this.#sessions.set(session.trace_id, session);
+      this.#spanCounts.set(session.trace_id, spanCount);
+    }
+    for (const traceId of commit.leftLiveWindow) {
+      this.#sessions.delete(traceId);
+      this.#spanCounts.delete(traceId);
+    }
   }
 
   async runningTraces(): Promise<TraceSnapshot[]> {
+    return [];
+  }
+
+  async foreignRecords(_traceIds: readonly string[], _after: ForeignCursor): Promise<ForeignRecords[]> {
     return [];
   }
 
@@ -230,6 +302,7 @@ export class MemoryHistoryStore implements HistoryStore {
       if (deleted >= maxRows) break;
       if (Date.parse(session.start_time) < cutoffMs) {
         this.#sessions.delete(traceId);
+        this.#spanCounts.delete(traceId);
         deleted += 1;
       }
     }
@@ -240,5 +313,6 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async close(): Promise<void> {
     this.#sessions.clear();
+    this.#spanCounts.clear();
   }
 }

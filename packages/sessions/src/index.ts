@@ -34,10 +34,10 @@ export {
 export type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatusCode } from './span-record.js';
 export { numberAttribute, stringAttribute } from './span-record.js';
 export { MAX_SPANS_PER_TRACE, SessionBuilder } from './session-builder.js';
-export type { AddOutcome, BuilderStats, SessionBuilderOptions, TraceEviction, TraceSnapshot } from './session-builder.js';
+export type { AddOutcome, BuilderStats, MergeOutcome, SessionBuilderOptions, TraceEviction, TraceSnapshot } from './session-builder.js';
 export { abandonedSession, settledSession } from './session-derivation.js';
 export { callCursorAfter, callFiguresOf, MemoryHistoryStore, newestCallFirst, SCAN_CHUNK, sessionFiguresOf } from './history-store.js';
-export type { ConversationPage, HistoryCommit, HistoryStore, SessionFigures } from './history-store.js';
+export type { ConversationPage, ForeignCursor, ForeignRecords, HistoryCommit, HistoryStore, SessionFigures } from './history-store.js';
 export { DEFAULT_ADMISSION_LIMITS, isReadAttribute, SKELETON_SPAN_BYTES, SPAN_OVERHEAD_BYTES } from './span-admission.js';
 export type { AdmissionLimits, CutItem, CutReason } from './span-admission.js';
 export { NUMERIC_ATTRIBUTES, VALUE_FIELDS, VALUE_LIMITS } from './span-values.js';

@@ -109,6 +109,15 @@ export interface BuilderStats {
   readonly stepsDropped: number;
 }
 
+/** What became of stored records offered to {@link SessionBuilder.mergeStored}. */
+export type MergeOutcome =
+  /** They changed what the trace holds; its session was rebuilt. */
+  | 'merged'
+  /** The trace held them all already. */
+  | 'unchanged'
+  /** The trace is not held here (never seen, or let go): they were ignored. */
+  | 'not_held';
+
 /**
  * Records of one trace as a durable store keeps them: what {@link SessionBuilder.takeUnsaved} gave,
  * and, read back for {@link SessionBuilder.restore}, all of them.
@@ -233,24 +242,38 @@ export class SessionBuilder {
     const changed: ProcessingSession[] = [];
     // A user's day before yesterday can no longer be crossed (sessions count by their start).
     this.#budgets.pruneBefore(isoTime(nowMs - 24 * 3600 * 1000));
-    const idleFloor = Math.min(this.#settleAfterMs, this.#abandonAfterMs);
     for (const [traceId, trace] of this.#traces) {
-      const session = trace.session;
-      if (session?.status !== 'active' || trace.timeOutcome) continue;
-      const idleMs = nowMs - trace.lastSeenMs;
-      if (idleMs < idleFloor) continue;
-      if (idleMs >= this.#settleAfterMs && isSettleable(session)) trace.timeOutcome = { kind: 'settled' };
-      else if (idleMs >= this.#abandonAfterMs) trace.timeOutcome = { kind: 'abandoned', idleMs };
-      else continue;
-      const rebuilt = this.rebuild(traceId);
+      const rebuilt = this.#judgeTime(traceId, trace, nowMs);
       if (rebuilt) changed.push(rebuilt);
     }
     return changed;
   }
 
+  /** What time says of one trace at `nowMs` (see {@link SessionBuilder.advance}): its rebuilt session when that changed it. */
+  #judgeTime(traceId: string, trace: TraceSpans, nowMs: number): ProcessingSession | undefined {
+    const session = trace.session;
+    if (session?.status !== 'active' || trace.timeOutcome) return undefined;
+    const idleMs = nowMs - trace.lastSeenMs;
+    if (idleMs < Math.min(this.#settleAfterMs, this.#abandonAfterMs)) return undefined;
+    if (idleMs >= this.#settleAfterMs && isSettleable(session)) trace.timeOutcome = { kind: 'settled' };
+    else if (idleMs >= this.#abandonAfterMs) trace.timeOutcome = { kind: 'abandoned', idleMs };
+    else return undefined;
+    return this.rebuild(traceId);
+  }
+
   /** How many spans and markers a trace holds (its rebuild costs about that many steps). */
   sizeOf(traceId: string): number {
     return this.#traces.get(traceId)?.items ?? 0;
+  }
+
+  /**
+   * How many distinct spans a trace holds — real spans, not the markers of running ones; 0 when it
+   * is not held. A shared history store keeps it with the session's row and does not let a replica
+   * holding fewer of the trace's spans replace it. It never decreases while the trace is held: a
+   * span, once kept, is only replaced by a later version of itself.
+   */
+  spanCountOf(traceId: string): number {
+    return this.#traces.get(traceId)?.spans.size ?? 0;
   }
 
   /**
@@ -260,6 +283,34 @@ export class SessionBuilder {
   takeUnsaved(traceId: string): TraceSnapshot | undefined {
     const trace = this.#traces.get(traceId);
     return trace && { traceId, lastSeenMs: trace.lastSeenMs, spans: trace.takeUnsaved() };
+  }
+
+  /**
+   * Adds records of a held trace that another replica stored (read back from a shared history
+   * store), as {@link SessionBuilder.add} would, but without marking them unsaved: they are stored
+   * already, and this replica's own records not yet taken stay as they are (unlike
+   * {@link SessionBuilder.restore}). The usual bounds apply (spans per trace, bytes per trace).
+   * Records of a trace that is not held are ignored: this replica does not take over sessions it
+   * never saw. When they changed what the trace holds, the session is rebuilt and what time says
+   * of it is judged again at `nowMs` (with the latest arrival on either replica), so a merge does
+   * not bring an idle session back to life only for the next sweep to give it up again.
+   */
+  mergeStored(snapshot: TraceSnapshot, nowMs: number): MergeOutcome {
+    const trace = this.#traces.get(snapshot.traceId);
+    if (!trace) return 'not_held';
+    const revision = trace.revision;
+    const timeOutcome = trace.timeOutcome;
+    for (const span of snapshot.spans) {
+      if (span.traceId === snapshot.traceId) this.#add(span, snapshot.lastSeenMs, false);
+    }
+    if (trace.revision === revision) {
+      // Nothing new (records seen already): what time decided stands.
+      trace.timeOutcome = timeOutcome;
+      return 'unchanged';
+    }
+    this.rebuild(snapshot.traceId);
+    this.#judgeTime(snapshot.traceId, trace, nowMs);
+    return 'merged';
   }
 
   /** Takes a trace back from all its stored records (after a restart) and returns its session, if it forms one. */
@@ -352,6 +403,11 @@ export class SessionBuilder {
 
   /** Offers one span; returns whether it was kept. Call {@link SessionBuilder.rebuild} for its trace after. */
   add(span: SpanRecord, nowMs: number): AddOutcome {
+    return this.#add(span, nowMs, true);
+  }
+
+  /** {@link SessionBuilder.add}; `save` false for records a store holds already (see {@link TraceSpans.addSpan}). */
+  #add(span: SpanRecord, nowMs: number, save: boolean): AddOutcome {
     const spanType = spanTypeOf(span);
     // Every span is a step of its session, but only these can make a trace a session (or change
     // what its root says): our spans, model calls, a root or a service's entry span, and spans
@@ -377,7 +433,7 @@ export class SessionBuilder {
       trace.recordParent(span, this.#maxSpansPerTrace);
       const overBudget = trace.bytes >= this.#maxTraceBytes;
       if (spanType === SPAN_TYPE.pending) {
-        const outcome = trace.addMarker(span, this.#maxSpansPerTrace, this.#admission, overBudget);
+        const outcome = trace.addMarker(span, this.#maxSpansPerTrace, this.#admission, overBudget, save);
         if (outcome === 'trace_full') this.#spansRefused += 1;
         else trace.timeOutcome = undefined;
         return outcome;
@@ -391,7 +447,7 @@ export class SessionBuilder {
         }
         this.#admission.cuts.cut('event', 'trace_spans', dropped);
       }
-      trace.addSpan(this.#admission.admit(span, overBudget));
+      trace.addSpan(this.#admission.admit(span, overBudget), save);
       trace.timeOutcome = undefined;
       return formsSession || trace.isSession ? 'kept' : 'held';
     } finally {

@@ -1,5 +1,5 @@
 import { SessionBuilder } from './session-builder.js';
-import type { BuilderStats, SessionBuilderOptions, TraceSnapshot } from './session-builder.js';
+import type { BuilderStats, MergeOutcome, SessionBuilderOptions, TraceSnapshot } from './session-builder.js';
 import type { ProcessingSession } from './model.js';
 import type { SessionFigures } from './history-store.js';
 import { MemorySessionStore } from './session-store.js';
@@ -229,6 +229,34 @@ export class SessionPipeline {
   /** The records of a trace kept since the last call, for a durable store (see {@link SessionBuilder.takeUnsaved}). */
   takeUnsaved(traceId: string): TraceSnapshot | undefined {
     return this.#builder.takeUnsaved(traceId);
+  }
+
+  /**
+   * How many distinct spans (not markers) the builder holds for a trace, 0 when none (see
+   * {@link SessionBuilder.spanCountOf}): committed with the session's row, so a shared store keeps
+   * the row built from the most spans.
+   */
+  spanCountOf(traceId: string): number {
+    return this.#builder.spanCountOf(traceId);
+  }
+
+  /**
+   * Merges span records another replica stored of a trace this pipeline holds (read back from a
+   * shared history store): the builder adds them without marking them unsaved (so they are not
+   * appended again under this replica's name), and this replica's own records not yet taken stay
+   * untaken. When they change the trace, its session is rebuilt and stored like an ingest's (change
+   * events fire), and the held-bytes bound applies. A trace this pipeline does not hold — never
+   * seen, or removed from the store recently (as for ingest) — is left alone.
+   */
+  mergeStored(snapshot: TraceSnapshot, nowMs: number): MergeOutcome {
+    this.#nowMs = nowMs;
+    if (this.#removedTraces.has(snapshot.traceId)) return 'not_held';
+    const outcome = this.#builder.mergeStored(snapshot, nowMs);
+    if (outcome !== 'merged') return outcome;
+    const session = this.#builder.sessionOf(snapshot.traceId);
+    if (session) this.#store(session, nowMs);
+    this.#enforceHeldBytes();
+    return outcome;
   }
 
   /**

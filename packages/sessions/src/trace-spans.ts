@@ -61,6 +61,12 @@ export class TraceSpans {
   readonly budgetCrossings: BudgetCrossing[] = [];
   /** Records kept since a durable store last took them (see {@link TraceSpans.takeUnsaved}). */
   #unsaved: SpanRecord[] = [];
+  /**
+   * Counts every change to what the trace holds (spans, markers, parents), so a caller can tell
+   * whether records offered to it said anything new — records read back from a shared store often
+   * repeat what is held.
+   */
+  revision = 0;
 
   constructor(nowMs: number) {
     this.lastSeenMs = nowMs;
@@ -68,27 +74,36 @@ export class TraceSpans {
 
   /** Records where a span sits in the trace (up to `maxSpans` entries). */
   recordParent(span: SpanRecord, maxSpans: number): void {
-    if (this.parents.has(span.spanId)) {
+    const known = this.parents.get(span.spanId);
+    if (known !== undefined) {
+      if (known === span.parentSpanId) return;
       this.parents.set(span.spanId, span.parentSpanId);
+      this.revision += 1;
     } else if (this.parents.size < maxSpans) {
       this.parents.set(span.spanId, span.parentSpanId);
       this.bytes += PARENT_ENTRY_BYTES;
+      this.revision += 1;
     }
   }
 
-  /** Keeps a real span (or a later version of one); its markers have nothing left to say. */
-  addSpan(admitted: AdmittedSpan): void {
+  /**
+   * Keeps a real span (or a later version of one); its markers have nothing left to say. `save`
+   * false: the record is stored already (another replica's, read back from a shared store), so it is
+   * not handed to {@link TraceSpans.takeUnsaved} — appended again under this replica's name, two
+   * replicas would copy each other's records for ever.
+   */
+  addSpan(admitted: AdmittedSpan, save = true): void {
     const spanId = admitted.span.spanId;
     const known = this.spans.get(spanId);
     if (!known) {
       this.spans.set(spanId, admitted);
       this.items += 1;
       this.bytes += admitted.bytes;
-      this.#unsaved.push(admitted.span);
+      this.#changed(admitted.span, save);
     } else if (isLaterVersion(admitted.span, known.span)) {
       this.spans.set(spanId, admitted);
       this.bytes += admitted.bytes - known.bytes;
-      this.#unsaved.push(admitted.span);
+      this.#changed(admitted.span, save);
     }
     const fold = this.#markers.get(spanId);
     if (fold) {
@@ -96,15 +111,22 @@ export class TraceSpans {
       this.#markerEvents -= fold.events.size;
       this.items -= 1 + fold.events.size;
       this.bytes -= fold.bytes;
+      this.revision += 1;
     }
+  }
+
+  /** Notes that `record` changed what the trace holds (and, when `save`, that a store lacks it). */
+  #changed(record: SpanRecord, save: boolean): void {
+    this.revision += 1;
+    if (save) this.#unsaved.push(record);
   }
 
   /**
    * Folds a pending marker into the markers of the span it announces. A trace holding `maxSpans`
    * items still takes a known span's latest state (it replaces, it does not grow); only the events
-   * such a marker carries are refused.
+   * such a marker carries are refused. `save` as for {@link TraceSpans.addSpan}.
    */
-  addMarker(marker: SpanRecord, maxSpans: number, admission: SpanAdmission, overBudget: boolean): MarkerOutcome {
+  addMarker(marker: SpanRecord, maxSpans: number, admission: SpanAdmission, overBudget: boolean, save = true): MarkerOutcome {
     // A marker's parent is the running span it announces; without one it announces nothing, and
     // once that span itself has arrived, its markers have nothing left to say.
     if (!marker.parentSpanId || this.spans.has(marker.parentSpanId)) return 'kept';
@@ -142,7 +164,7 @@ export class TraceSpans {
       this.bytes += entryBytes;
       changed = true;
     }
-    if (changed) this.#unsaved.push(admitted.span);
+    if (changed) this.#changed(admitted.span, save);
     return full ? 'trace_full' : 'kept';
   }
 
@@ -157,6 +179,7 @@ export class TraceSpans {
     for (const fold of this.#markers.values()) {
       for (const [markerId, entry] of fold.events) {
         fold.events.delete(markerId);
+        this.revision += 1;
         this.#markerEvents -= 1;
         fold.bytes -= entry.bytes;
         this.items -= 1;

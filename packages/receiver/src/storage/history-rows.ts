@@ -3,9 +3,21 @@
  * columns, one mapping, so the two schemas cannot drift apart (docs/storage.md describes them).
  */
 import { callRowsOf, LLM_CALL_FIELDS, SCAN_CHUNK, upgradeStoredSession } from '@llm-monitor/sessions';
-import type { CallFigures, LlmCallRow, ProcessingSession, SessionFigures, SpanRecord, TraceSnapshot } from '@llm-monitor/sessions';
+import type {
+  CallFigures,
+  ForeignRecords,
+  LlmCallRow,
+  ProcessingSession,
+  SessionFigures,
+  SpanRecord,
+  TraceSnapshot,
+} from '@llm-monitor/sessions';
 
-/** Columns of `sessions`, in the order the stores write them. `detail` is the session's JSON. */
+/**
+ * Columns of `sessions`, in the order the stores write them. `detail` is the session's JSON;
+ * `span_count` how many distinct spans the replica that wrote the row held of the trace (a row is
+ * replaced only by one built from as many spans or more).
+ */
 export const SESSION_COLUMNS = [
   'trace_id',
   'session_id',
@@ -32,6 +44,7 @@ export const SESSION_COLUMNS = [
   'result_preview',
   'calls',
   'detail',
+  'span_count',
 ] as const;
 
 /** Columns of `llm_calls`, in the order the stores write them (the fields of {@link LlmCallRow}). */
@@ -40,8 +53,8 @@ export const CALL_COLUMNS = LLM_CALL_FIELDS;
 /** A `sessions` row: every column but `detail` is for queries; `detail` is what the API answers. */
 export type SessionRow = Record<(typeof SESSION_COLUMNS)[number], string | number | null>;
 
-/** The `sessions` row of a session. */
-export function sessionRowOf(session: ProcessingSession): SessionRow {
+/** The `sessions` row of a session built from `spanCount` distinct spans. */
+export function sessionRowOf(session: ProcessingSession, spanCount = 0): SessionRow {
   return {
     trace_id: session.trace_id,
     session_id: session.session_id,
@@ -68,6 +81,7 @@ export function sessionRowOf(session: ProcessingSession): SessionRow {
     result_preview: session.result_preview,
     calls: session.llm_calls.length,
     detail: JSON.stringify(session),
+    span_count: spanCount,
   };
 }
 
@@ -124,7 +138,7 @@ export function sessionFromDetail(detail: unknown): ProcessingSession {
 }
 
 /** The schema version this build writes; a database with a higher one was made by a newer build. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Columns {@link sessionFiguresFromRow} reads. */
 export const SESSION_FIGURE_COLUMNS = [
@@ -253,4 +267,50 @@ export function countWithin(lengths: readonly number[], maxBytes: number): numbe
     if (total > maxBytes && index > 0) return index;
   }
   return lengths.length;
+}
+
+/**
+ * Stored span records of other replicas (`[seq, trace id, replica, seen at, record]`, in append
+ * order) as one entry per trace and replica, with the highest seq of each.
+ */
+export function groupForeignRecords(rows: Iterable<readonly [number, string, string, number, SpanRecord]>): ForeignRecords[] {
+  type Group = { traceId: string; replica: string; lastSeenMs: number; seq: number; spans: SpanRecord[] };
+  const groups: Group[] = [];
+  const byTrace = new Map<string, Map<string, Group>>();
+  for (const [seq, traceId, replica, seenMs, record] of rows) {
+    let ofTrace = byTrace.get(traceId);
+    if (!ofTrace) byTrace.set(traceId, (ofTrace = new Map()));
+    const group = ofTrace.get(replica);
+    if (group) {
+      group.spans.push(record);
+      group.lastSeenMs = Math.max(group.lastSeenMs, seenMs);
+      group.seq = Math.max(group.seq, seq);
+    } else {
+      const created = { traceId, replica, lastSeenMs: seenMs, seq, spans: [record] };
+      ofTrace.set(replica, created);
+      groups.push(created);
+    }
+  }
+  return groups;
+}
+
+/**
+ * The cursor of a foreign read as three parallel lists (trace ids, replicas, seqs): how the stores
+ * hand it to SQL.
+ */
+export function cursorLists(
+  after: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  traceIds: readonly string[],
+): [string[], string[], number[]] {
+  const traces: string[] = [];
+  const replicas: string[] = [];
+  const seqs: number[] = [];
+  for (const traceId of traceIds) {
+    for (const [replica, seq] of after.get(traceId) ?? []) {
+      traces.push(traceId);
+      replicas.push(replica);
+      seqs.push(seq);
+    }
+  }
+  return [traces, replicas, seqs];
 }

@@ -9,10 +9,18 @@
  * at most every `runningRowIntervalMs`, and at once when it ends. A failed commit keeps
  * its changes for the next one (nothing acknowledged is lost, nothing unacknowledged is claimed);
  * while the database fails, the writer is unhealthy and probes it every second until it answers.
+ *
+ * On a store shared by replicas, a trace's spans may reach more than one of them (a front that does
+ * not route by trace id). Each replica then merges what the others appended of the traces it holds:
+ * after each commit (the requests answered first) it reads the others' new records of the traces it
+ * appended to, before the commit that ends a session it reads them for that trace too (so the row
+ * written is the merged one), and {@link HistoryWriter.reconcile} does the same on demand. Each row
+ * carries how many spans it was built from; the store keeps the row built from the most.
  */
 import { isEnded } from '@llm-monitor/sessions';
 import { LlmMonitorError } from '../errors.js';
 import type {
+  ForeignRecords,
   HistoryCommit,
   HistoryStore,
   ProcessingSession,
@@ -45,6 +53,24 @@ export interface HistoryWriterOptions {
    * history lists show of a running session — follows at this pace, and at once when it ends.
    */
   readonly runningRowIntervalMs?: number;
+  /**
+   * How many distinct spans the builder holds of a trace (the pipeline's `spanCountOf`), read when
+   * its session changes and committed with the row: a shared store keeps the row built from the
+   * most spans. Without it, rows are committed without counts (each counts 0).
+   */
+  readonly spanCountOf?: (traceId: string) => number;
+  /**
+   * Takes span records other replicas appended of a trace this replica holds (the pipeline's
+   * `mergeStored`: added without being appended again; change events follow as for ingest). Only
+   * with it, and on a {@link HistoryStore.shared} store, does the writer read them.
+   */
+  readonly mergeForeign?: (snapshot: TraceSnapshot) => void;
+  /**
+   * Told when reading (or merging) other replicas' records failed, for a log line — a failed read
+   * once until a read succeeds again. Commits and the requests waiting for them are not affected;
+   * the next read tries again from where the last successful one ended.
+   */
+  readonly onForeignError?: (error: unknown) => void;
 }
 
 /** What the writer reports for `/readyz` and self-metrics. */
@@ -62,6 +88,10 @@ export interface HistoryWriterStats {
   readonly error: string | null;
   /** Sessions the store refused on their own and that were left out (see `onSessionDropped`). */
   readonly sessionsDropped: number;
+  /** Span records of other replicas handed to `mergeForeign` (shared stores). */
+  readonly foreignRecordsMerged: number;
+  /** Reads of other replicas' records that failed (see `onForeignError`). */
+  readonly foreignReadsFailed: number;
 }
 
 /** True for the failures waiting may mend: the database unreachable, full, locked, read-only. */
@@ -75,19 +105,25 @@ interface PendingRecords {
   spans: SpanRecord[];
 }
 
+/** A session's row waiting for a commit, with how many spans it was built from. */
+interface PendingRow {
+  readonly session: ProcessingSession;
+  readonly spanCount: number;
+}
+
 /** The group committer between the live store and the history store. */
 export class HistoryWriter {
   readonly #history: HistoryStore;
   readonly #options: HistoryWriterOptions;
   readonly #runningRowIntervalMs: number;
   /** Sessions changed since the last commit, by trace. */
-  #changed = new Map<string, ProcessingSession>();
+  #changed = new Map<string, PendingRow>();
   /** Traces whose session left the live window since the last commit. */
   #left = new Set<string>();
   /** Records of running traces not committed yet (taken from the builder, or kept from a failed commit). */
   #records = new Map<string, PendingRecords>();
   /** Rows of running sessions held back by `runningRowIntervalMs`, by trace. */
-  readonly #deferred = new Map<string, ProcessingSession>();
+  readonly #deferred = new Map<string, PendingRow>();
   /** When each running session's row was last written. */
   readonly #rowWrittenAt = new Map<string, number>();
   /** The commit running now. */
@@ -104,11 +140,28 @@ export class HistoryWriter {
   #lastCommitMs: number | null = null;
   #sessionsDropped = 0;
   readonly #unsubscribe: () => void;
+  /** True when other replicas may write the store: records of settled traces are committed too. */
+  readonly #shared: boolean;
+  /** Where each merge goes, when the store is shared and the writer was given one. */
+  readonly #mergeForeign: ((snapshot: TraceSnapshot) => void) | undefined;
+  /**
+   * Per trace this replica appended records of (until it settles or leaves): by other replica, the
+   * highest seq of theirs already merged. A trace of no other replica has an empty map.
+   */
+  readonly #cursors = new Map<string, Map<string, number>>();
+  /** Reads of other replicas' records running after their commit (close waits for them). */
+  readonly #reads = new Set<Promise<unknown>>();
+  #foreignRecordsMerged = 0;
+  #foreignReadsFailed = 0;
+  /** True from a failed read of the others' records to the next one that succeeds (it is told once). */
+  #foreignFailing = false;
 
   constructor(history: HistoryStore, options: HistoryWriterOptions) {
     this.#history = history;
     this.#options = options;
     this.#runningRowIntervalMs = options.runningRowIntervalMs ?? 2000;
+    this.#shared = history.shared;
+    this.#mergeForeign = history.shared ? options.mergeForeign : undefined;
     this.#unsubscribe = options.store.subscribe((change) => this.#note(change), 'history');
     this.#deferredTimer = setInterval(() => this.#releaseDeferred(), this.#runningRowIntervalMs);
     this.#deferredTimer.unref();
@@ -117,13 +170,16 @@ export class HistoryWriter {
   #note(change: SessionChange): void {
     const traceId = change.session.trace_id;
     if (change.type === 'removed') this.#left.add(traceId);
-    else if (change.type !== 'renamed') this.#changed.set(traceId, change.session);
+    // The count now: the builder rebuilt the session from what it holds, and may forget the trace
+    // before the commit (a session leaving the live window).
+    else if (change.type !== 'renamed')
+      this.#changed.set(traceId, { session: change.session, spanCount: this.#options.spanCountOf?.(traceId) ?? 0 });
   }
 
   /** Moves the held-back rows of running sessions into the next commit. */
   #releaseDeferred(): void {
     if (this.#deferred.size === 0) return;
-    for (const [traceId, session] of this.#deferred) if (!this.#changed.has(traceId)) this.#changed.set(traceId, session);
+    for (const [traceId, row] of this.#deferred) if (!this.#changed.has(traceId)) this.#changed.set(traceId, row);
     this.#deferred.clear();
     this.flush().catch(() => undefined);
   }
@@ -169,37 +225,43 @@ export class HistoryWriter {
   }
 
   async #commit(): Promise<void> {
+    // A session about to end is written as merged as this replica can make it: the others' latest
+    // records of its trace first (their merge updates #changed before it is taken below). Not while
+    // the database fails: this commit is what finds out whether it answers again.
+    if (this.#mergeForeign && this.#error === undefined) await this.#mergeBeforeEnding();
     const changed = this.#changed;
     const left = this.#left;
     this.#changed = new Map();
     this.#left = new Set();
     const nowMs = Date.now();
-    const sessions: ProcessingSession[] = [];
+    const rows: PendingRow[] = [];
     const settled: string[] = [];
-    for (const [traceId, session] of changed) {
-      if (!isEnded(session.status) && !left.has(traceId)) {
+    for (const [traceId, row] of changed) {
+      if (!isEnded(row.session.status) && !left.has(traceId)) {
         this.#addRecords(this.#options.takeUnsaved(traceId));
         const writtenAt = this.#rowWrittenAt.get(traceId);
         if (writtenAt !== undefined && nowMs - writtenAt < this.#runningRowIntervalMs) {
-          this.#deferred.set(traceId, session);
+          this.#deferred.set(traceId, row);
           continue;
         }
         this.#deferred.delete(traceId);
-        sessions.push(session);
+        rows.push(row);
       } else {
-        // Ended (or gone from the live window): its row now, its records no more.
-        this.#options.takeUnsaved(traceId);
-        this.#records.delete(traceId);
+        // Ended (or gone from the live window): its row now, its records no more. On a shared store
+        // its last records go in too: a replica still holding the trace merges them.
+        const last = this.#options.takeUnsaved(traceId);
+        if (this.#shared) this.#addRecords(last);
+        else this.#records.delete(traceId);
         this.#deferred.delete(traceId);
-        sessions.push(session);
+        rows.push(row);
         settled.push(traceId);
       }
     }
     for (const traceId of left) {
       if (changed.has(traceId)) continue;
-      this.#records.delete(traceId);
+      if (!this.#shared) this.#records.delete(traceId);
       const deferred = this.#deferred.get(traceId);
-      if (deferred) sessions.push(deferred);
+      if (deferred) rows.push(deferred);
       this.#deferred.delete(traceId);
       settled.push(traceId);
     }
@@ -210,7 +272,14 @@ export class HistoryWriter {
       lastSeenMs: pending.lastSeenMs,
       spans: pending.spans,
     }));
-    const commit: HistoryCommit = { sessions, running, settled, leftLiveWindow: [...left] };
+    const sessions = rows.map((row) => row.session);
+    const commit: HistoryCommit = {
+      sessions,
+      running,
+      settled,
+      leftLiveWindow: [...left],
+      ...(this.#options.spanCountOf ? { spanCounts: new Map(rows.map((row) => [row.session.trace_id, row.spanCount])) } : {}),
+    };
     const startedAt = performance.now();
     try {
       await this.#history.commit(commit);
@@ -222,37 +291,128 @@ export class HistoryWriter {
         // sessions that fail alone are left out, said and counted, and the rest is stored.
         try {
           await this.#commitOneByOne(commit);
-          this.#afterCommit(sessions, left, startedAt);
+          this.#afterCommit(commit, left, startedAt);
           return;
         } catch (again) {
           failure = again;
         }
       }
       // Kept for the next commit, under what changed since (which is newer).
-      for (const session of sessions) if (!this.#changed.has(session.trace_id)) this.#changed.set(session.trace_id, session);
+      for (const row of rows) if (!this.#changed.has(row.session.trace_id)) this.#changed.set(row.session.trace_id, row);
       for (const traceId of left) this.#left.add(traceId);
       for (const snapshot of running) this.#addRecords(snapshot);
       this.#failedCommits += 1;
       this.#fail(failure);
       throw failure;
     }
-    this.#afterCommit(sessions, left, startedAt);
+    this.#afterCommit(commit, left, startedAt);
   }
 
-  #afterCommit(sessions: readonly ProcessingSession[], left: ReadonlySet<string>, startedAt: number): void {
+  #afterCommit(commit: HistoryCommit, left: ReadonlySet<string>, startedAt: number): void {
     const nowMs = Date.now();
-    for (const session of sessions) {
+    for (const session of commit.sessions) {
       if (isEnded(session.status) || left.has(session.trace_id)) this.#rowWrittenAt.delete(session.trace_id);
       else this.#rowWrittenAt.set(session.trace_id, nowMs);
     }
     for (const traceId of left) this.#rowWrittenAt.delete(traceId);
     this.#commits += 1;
-    this.#sessionsWritten += sessions.length;
+    this.#sessionsWritten += commit.sessions.length;
     this.#lastCommitMs = performance.now() - startedAt;
     if (this.#error !== undefined) {
       this.#error = undefined;
       this.#options.onRecovered?.();
     }
+    if (!this.#mergeForeign) return;
+    const settled = new Set(commit.settled);
+    for (const traceId of settled) this.#cursors.delete(traceId);
+    const appended: string[] = [];
+    for (const snapshot of commit.running) {
+      if (settled.has(snapshot.traceId)) continue;
+      if (!this.#cursors.has(snapshot.traceId)) this.#cursors.set(snapshot.traceId, new Map());
+      appended.push(snapshot.traceId);
+    }
+    if (appended.length > 0 && !this.#closed) this.#inBackground(appended);
+  }
+
+  /** Reads and merges the others' records of the sessions about to be committed as ended. */
+  async #mergeBeforeEnding(): Promise<void> {
+    const ending: string[] = [];
+    for (const [traceId, row] of this.#changed) if (isEnded(row.session.status) && !this.#left.has(traceId)) ending.push(traceId);
+    if (ending.length > 0) await this.#mergeForeignOf(ending);
+  }
+
+  /**
+   * Reads what other replicas appended of these traces beyond this replica's cursors and hands it
+   * to `mergeForeign`, a trace at a time; resolves with how many records it handed over. Never
+   * rejects: a failure goes to `onForeignError` (a failed read leaves the cursors where they were).
+   */
+  async #mergeForeignOf(traceIds: readonly string[]): Promise<number> {
+    const merge = this.#mergeForeign;
+    if (!merge) return 0;
+    let found: ForeignRecords[];
+    try {
+      found = await this.#history.foreignRecords(traceIds, this.#cursors);
+    } catch (error) {
+      this.#foreignReadsFailed += 1;
+      if (!this.#foreignFailing) this.#options.onForeignError?.(error);
+      this.#foreignFailing = true;
+      return 0;
+    }
+    this.#foreignFailing = false;
+    const byTrace = new Map<string, ForeignRecords[]>();
+    for (const entry of found) byTrace.set(entry.traceId, [...(byTrace.get(entry.traceId) ?? []), entry]);
+    let merged = 0;
+    for (const [traceId, entries] of byTrace) {
+      // Only a trace still followed moves on (one settled meanwhile stays forgotten); a read that
+      // ran beside another never moves a cursor back.
+      const cursor = this.#cursors.get(traceId);
+      if (cursor) for (const entry of entries) cursor.set(entry.replica, Math.max(cursor.get(entry.replica) ?? 0, entry.seq));
+      const spans = entries.flatMap((entry) => entry.spans);
+      if (spans.length === 0) continue;
+      try {
+        merge({ traceId, lastSeenMs: Math.max(...entries.map((entry) => entry.lastSeenMs)), spans });
+        merged += spans.length;
+      } catch (error) {
+        this.#foreignReadsFailed += 1;
+        this.#options.onForeignError?.(error);
+      }
+    }
+    this.#foreignRecordsMerged += merged;
+    return merged;
+  }
+
+  /**
+   * Reads the others' records of these traces once the requests waiting for the commit that just
+   * ended are answered: started on the next turn of the event loop, after their continuations, so
+   * the read is never on their way (SQLite's reads, synchronous, would otherwise run before them).
+   * What it merged is committed by a flush of its own.
+   */
+  #inBackground(traceIds: readonly string[]): void {
+    const read = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#mergeForeignOf(traceIds))
+      .then((merged) => {
+        // A merge changes sessions without a request to flush them.
+        if (merged > 0 && !this.#closed) this.flush().catch(() => undefined);
+      });
+    this.#reads.add(read);
+    void read.finally(() => this.#reads.delete(read));
+  }
+
+  /**
+   * Merges, now, what other replicas appended of these traces since this replica last read them
+   * (from the start for a trace it has not appended to): for a caller that learnt that a trace it
+   * holds also reached another replica (the live fan-out, seeing that replica's session). What the
+   * merge changed is committed by a flush of its own. Resolves with how many records were handed to
+   * `mergeForeign` — 0 when the store is not shared or no `mergeForeign` was given; never rejects
+   * (a failed read goes to `onForeignError`).
+   */
+  async reconcile(traceIds: Iterable<string>): Promise<number> {
+    if (!this.#mergeForeign || this.#closed) return 0;
+    const unique = [...new Set(traceIds)];
+    if (unique.length === 0) return 0;
+    const merged = await this.#mergeForeignOf(unique);
+    if (merged > 0 && !this.#closed) this.flush().catch(() => undefined);
+    return merged;
   }
 
   /**
@@ -272,6 +432,7 @@ export class HistoryWriter {
         running: commit.running.filter((snapshot) => snapshot.traceId === traceId),
         settled: commit.settled.filter((id) => id === traceId),
         leftLiveWindow: commit.leftLiveWindow.filter((id) => id === traceId),
+        ...(commit.spanCounts ? { spanCounts: commit.spanCounts } : {}),
       };
       try {
         await this.#history.commit(part);
@@ -315,6 +476,8 @@ export class HistoryWriter {
       lastCommitMs: this.#lastCommitMs,
       error: this.#error === undefined ? null : (this.#error as Error).message,
       sessionsDropped: this.#sessionsDropped,
+      foreignRecordsMerged: this.#foreignRecordsMerged,
+      foreignReadsFailed: this.#foreignReadsFailed,
     };
   }
 
@@ -324,7 +487,9 @@ export class HistoryWriter {
     if (this.#probe) clearInterval(this.#probe);
     clearInterval(this.#deferredTimer);
     this.#unsubscribe();
-    for (const [traceId, session] of this.#deferred) if (!this.#changed.has(traceId)) this.#changed.set(traceId, session);
+    // Reads still running may merge (and change sessions) before the last commit.
+    await Promise.allSettled([...this.#reads]);
+    for (const [traceId, row] of this.#deferred) if (!this.#changed.has(traceId)) this.#changed.set(traceId, row);
     this.#deferred.clear();
     this.#rowWrittenAt.clear();
     await this.flush().catch(() => undefined);

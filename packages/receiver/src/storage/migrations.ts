@@ -95,6 +95,27 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX running_spans_by_trace ON running_spans (trace_id);
     `,
   },
+  {
+    // Replicas sharing one store (docs/storage.md, "Several receivers"): span records carry the
+    // replica that appended them; running_replicas says which replicas hold which running trace and
+    // which of them are done with it; a session's row keeps how many spans it was built from, so a
+    // replica holding fewer of them does not replace it. The index on running_spans becomes
+    // (trace_id, replica): with the rowid SQLite adds, a replica's records of a trace after a given
+    // seq are one range of it.
+    version: 2,
+    sql: `
+      ALTER TABLE sessions ADD COLUMN span_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE running_spans ADD COLUMN replica TEXT NOT NULL DEFAULT '';
+      DROP INDEX running_spans_by_trace;
+      CREATE INDEX running_spans_by_trace ON running_spans (trace_id, replica);
+      CREATE TABLE running_replicas (
+        trace_id TEXT NOT NULL,
+        replica TEXT NOT NULL,
+        settled INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (trace_id, replica)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**
@@ -178,6 +199,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         record json NOT NULL
       );
       CREATE INDEX running_spans_by_trace ON running_spans (trace_id);
+    `,
+  },
+  {
+    // As SQLite's version 2. The index on running_spans names seq, which PostgreSQL does not add.
+    version: 2,
+    sql: `
+      ALTER TABLE sessions ADD COLUMN span_count integer NOT NULL DEFAULT 0;
+      ALTER TABLE running_spans ADD COLUMN replica text NOT NULL DEFAULT '';
+      DROP INDEX running_spans_by_trace;
+      CREATE INDEX running_spans_by_trace ON running_spans (trace_id, replica, seq);
+      CREATE TABLE running_replicas (
+        trace_id text NOT NULL,
+        replica text NOT NULL,
+        settled boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (trace_id, replica)
+      );
     `,
   },
 ];

@@ -1,8 +1,9 @@
 /**
  * The history store for teams and replicas: PostgreSQL through a `pg` pool. A commit is one
- * transaction of three statements whatever its size: each table's rows travel as one JSON parameter
- * and are unpacked by `json_populate_recordset`, so a group commit costs a few round trips, not one
- * per row.
+ * transaction of at most four statements whatever its size: each table's rows travel as one JSON
+ * parameter and are unpacked by `json_populate_recordset`, so a group commit costs a few round
+ * trips, not one per row. Replicas sharing the database each open it with their replica id
+ * (docs/storage.md, "Several receivers").
  */
 import pg from 'pg';
 import type { PoolClient } from 'pg';
@@ -10,6 +11,8 @@ import { CALL_FIGURE_COLUMNS, callCursorAfter, callRowsOf, cursorAfter } from '@
 import type {
   CallFigures,
   ConversationPage,
+  ForeignCursor,
+  ForeignRecords,
   HistoryCommit,
   HistoryStore,
   LlmCallFilter,
@@ -27,6 +30,8 @@ import {
   CALL_COLUMNS,
   callRowFromTable,
   countWithin,
+  cursorLists,
+  groupForeignRecords,
   groupRecords,
   SCHEMA_VERSION,
   SESSION_COLUMNS,
@@ -87,24 +92,88 @@ function pgSafeJson(json: string): string {
     : json;
 }
 
+// Rows in trace order, so two replicas writing the same traces lock them in the same order. A row
+// built from fewer of the trace's spans than the stored one (another replica's, holding part of the
+// trace) leaves it as it is, and is not returned: its calls are left out too.
 const UPSERT_SESSIONS = `
   INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
-  SELECT ${SESSION_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::sessions, $1::json)
+  SELECT ${SESSION_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::sessions, $1::json) ORDER BY trace_id
   ON CONFLICT (trace_id) DO UPDATE SET ${SESSION_COLUMNS.filter((column) => column !== 'trace_id')
     .map((column) => `${column} = EXCLUDED.${column}`)
-    .join(', ')}`;
+    .join(', ')}
+  WHERE sessions.span_count <= EXCLUDED.span_count
+  RETURNING trace_id`;
 const UPSERT_CALLS = `
   INSERT INTO llm_calls (${CALL_COLUMNS.join(', ')})
-  SELECT ${CALL_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::llm_calls, $1::json)
+  SELECT ${CALL_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::llm_calls, $1::json) ORDER BY call_id
   ON CONFLICT (call_id) DO UPDATE SET ${CALL_COLUMNS.filter((column) => column !== 'call_id')
     .map((column) => `${column} = EXCLUDED.${column}`)
     .join(', ')}`;
 const APPEND_RUNNING = `
-  INSERT INTO running_spans (trace_id, seen_ms, record)
-  SELECT trace_id, seen_ms, record FROM json_populate_recordset(NULL::running_spans, $1::json)`;
+  INSERT INTO running_spans (trace_id, seen_ms, record, replica)
+  SELECT trace_id, seen_ms, record, $2::text FROM json_populate_recordset(NULL::running_spans, $1::json)`;
+// Shared: the replica also holds the trace (again, should it have settled it: a late span revived it).
+const APPEND_RUNNING_SHARED = `
+  WITH appended AS (${APPEND_RUNNING} RETURNING trace_id)
+  INSERT INTO running_replicas (trace_id, replica)
+  SELECT DISTINCT trace_id, $2::text FROM appended ORDER BY trace_id
+  ON CONFLICT (trace_id, replica) DO UPDATE SET settled = false WHERE running_replicas.settled`;
+const SETTLE = `
+  WITH holders AS (DELETE FROM running_replicas WHERE trace_id = ANY($1::text[]))
+  DELETE FROM running_spans WHERE trace_id = ANY($1::text[])`;
+// Shared: a trace another replica still holds running keeps this replica's records (its last ones
+// included) for that replica to merge, and this replica is marked done with it; the others' records
+// go with the settle of the last replica holding the trace.
+const SETTLE_SHARED = `
+  WITH settling AS (SELECT DISTINCT unnest($1::text[]) AS trace_id),
+  elsewhere AS (
+    SELECT DISTINCT h.trace_id FROM running_replicas h JOIN settling USING (trace_id)
+    WHERE h.replica <> $2::text AND h.replica <> '' AND NOT h.settled),
+  finished AS (SELECT trace_id FROM settling EXCEPT SELECT trace_id FROM elsewhere),
+  marked AS (
+    INSERT INTO running_replicas (trace_id, replica, settled) SELECT trace_id, $2::text, true FROM elsewhere ORDER BY trace_id
+    ON CONFLICT (trace_id, replica) DO UPDATE SET settled = true),
+  spans AS (DELETE FROM running_spans WHERE trace_id IN (SELECT trace_id FROM finished))
+  DELETE FROM running_replicas WHERE trace_id IN (SELECT trace_id FROM finished)`;
+// Every record of the traces this replica (or one without id) appended to and has not settled.
+const RUNNING_TRACES = `
+  SELECT trace_id, seen_ms, record FROM running_spans WHERE trace_id IN (
+    SELECT trace_id FROM running_spans WHERE replica = $1 OR replica = ''
+    EXCEPT SELECT trace_id FROM running_replicas WHERE replica = $1 AND settled)
+  ORDER BY seq`;
+// The other replicas holding each trace, then each one's records after its cursor: a range of the
+// (trace_id, replica, seq) index per trace and replica.
+const FOREIGN_RECORDS = `
+  SELECT s.seq, s.trace_id, s.replica, s.seen_ms, s.record
+  FROM running_replicas h
+  LEFT JOIN unnest($2::text[], $3::text[], $4::bigint[]) AS c(trace_id, replica, seq)
+    ON c.trace_id = h.trace_id AND c.replica = h.replica
+  JOIN running_spans s ON s.trace_id = h.trace_id AND s.replica = h.replica AND s.seq > coalesce(c.seq, 0)
+  WHERE h.trace_id = ANY($1::text[]) AND h.replica <> $5::text AND h.replica <> ''
+  ORDER BY s.seq`;
+
+/** Attempts of a commit that meets a deadlock or a serialisation failure (replicas writing the same traces). */
+const COMMIT_ATTEMPTS = 3;
+
+/** SQLSTATEs a retry of the same transaction mends: deadlock detected, serialisation failure. */
+function isTransient(error: unknown): boolean {
+  const sqlState = (error as { code?: unknown }).code;
+  return sqlState === '40P01' || sqlState === '40001';
+}
+
+/** Options of {@link openPostgresHistory}. */
+export interface OpenPostgresHistoryOptions {
+  /** Connections of the pool (default 10). */
+  readonly maxConnections?: number;
+  /**
+   * The replica this receiver is, when several share the database (default `''`: a receiver on its
+   * own). See {@link HistoryStore.replicaId}.
+   */
+  readonly replicaId?: string;
+}
 
 /** Opens a pool on `url`, checks the connection and applies the migrations the database lacks. */
-export async function openPostgresHistory(url: string, options: { readonly maxConnections?: number } = {}): Promise<PostgresHistoryStore> {
+export async function openPostgresHistory(url: string, options: OpenPostgresHistoryOptions = {}): Promise<PostgresHistoryStore> {
   const location = redactedUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
@@ -137,7 +206,7 @@ export async function openPostgresHistory(url: string, options: { readonly maxCo
     );
   }
   client.release();
-  return new PostgresHistoryStore(pool, location);
+  return new PostgresHistoryStore(pool, location, { replicaId: options.replicaId });
 }
 
 async function migrate(client: PoolClient, location: string): Promise<void> {
@@ -179,11 +248,16 @@ export class PostgresHistoryStore implements HistoryStore {
   readonly kind = 'postgres';
   readonly durable = true;
   readonly location: string;
+  readonly replicaId: string;
+  readonly shared: boolean;
   readonly #pool: pg.Pool;
 
-  constructor(pool: pg.Pool, location: string) {
+  /** `options.replicaId`: see {@link HistoryStore.replicaId} (default `''`). */
+  constructor(pool: pg.Pool, location: string, options: { readonly replicaId?: string } = {}) {
     this.#pool = pool;
     this.location = location;
+    this.replicaId = withoutNul(options.replicaId ?? '');
+    this.shared = this.replicaId !== '';
   }
 
   async #query<T extends Record<string, unknown>>(sql: string, parameters: unknown[] = []): Promise<T[]> {
@@ -216,33 +290,53 @@ export class PostgresHistoryStore implements HistoryStore {
   async commit(commit: HistoryCommit): Promise<void> {
     // Objects, not JSON text, for the json/jsonb columns: json_populate_recordset takes them as they are.
     const sessions = commit.sessions.map((session) => ({
-      ...sessionRowOf(session),
+      ...sessionRowOf(session, commit.spanCounts?.get(session.trace_id)),
       budget_exceeded: session.budget_exceeded,
       detail: session,
     }));
-    const calls = commit.sessions.flatMap((session) => callRowsOf(session));
     const running = commit.running.flatMap((snapshot) =>
       snapshot.spans.map((record) => ({ trace_id: snapshot.traceId, seen_ms: snapshot.lastSeenMs, record })),
     );
-    let client: PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw this.#unavailable(error);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#transaction(async (client) => {
+          let written: ReadonlySet<string> = new Set();
+          if (sessions.length > 0) {
+            const result = await client.query(UPSERT_SESSIONS, [pgSafeJson(JSON.stringify(sessions))]);
+            written = new Set((result.rows as { trace_id: string }[]).map((row) => row.trace_id));
+          }
+          // The calls of the rows written: a row left as it was keeps the calls it came with.
+          const calls = commit.sessions.filter((session) => written.has(withoutNul(session.trace_id))).flatMap(callRowsOf);
+          if (calls.length > 0) await client.query(UPSERT_CALLS, [pgSafeJson(JSON.stringify(calls))]);
+          if (running.length > 0) {
+            await client.query(this.shared ? APPEND_RUNNING_SHARED : APPEND_RUNNING, [pgSafeJson(JSON.stringify(running)), this.replicaId]);
+          }
+          if (commit.settled.length > 0) {
+            await client.query(this.shared ? SETTLE_SHARED : SETTLE, this.shared ? [commit.settled, this.replicaId] : [commit.settled]);
+          }
+        });
+        return;
+      } catch (error) {
+        // Replicas writing the same traces may meet in a deadlock; the transaction is whole again next time.
+        if (attempt < COMMIT_ATTEMPTS && isTransient(error)) continue;
+        throw this.#unavailable(error);
+      }
     }
+  }
+
+  /** Runs `work` in one transaction on a client of the pool; a client whose connection broke is destroyed. */
+  async #transaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.#pool.connect();
     let broken = false;
     try {
       await client.query('BEGIN');
-      if (sessions.length > 0) await client.query(UPSERT_SESSIONS, [pgSafeJson(JSON.stringify(sessions))]);
-      if (calls.length > 0) await client.query(UPSERT_CALLS, [pgSafeJson(JSON.stringify(calls))]);
-      if (commit.settled.length > 0) await client.query('DELETE FROM running_spans WHERE trace_id = ANY($1::text[])', [commit.settled]);
-      if (running.length > 0) await client.query(APPEND_RUNNING, [pgSafeJson(JSON.stringify(running))]);
+      await work(client);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      throw this.#unavailable(error);
+      throw error;
     } finally {
       // A client whose connection broke mid-transaction is destroyed, not handed out again.
       client.release(broken);
@@ -250,10 +344,18 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async runningTraces(): Promise<TraceSnapshot[]> {
-    const rows = await this.#query<{ trace_id: string; seen_ms: number; record: SpanRecord }>(
-      'SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq',
-    );
+    const rows = await this.#query<{ trace_id: string; seen_ms: number; record: SpanRecord }>(RUNNING_TRACES, [this.replicaId]);
     return groupRecords(rows.map((row) => [row.trace_id, Number(row.seen_ms), row.record]));
+  }
+
+  async foreignRecords(traceIds: readonly string[], after: ForeignCursor): Promise<ForeignRecords[]> {
+    if (!this.shared || traceIds.length === 0) return [];
+    const [traces, replicas, seqs] = cursorLists(after, traceIds);
+    const rows = await this.#query<{ seq: string; trace_id: string; replica: string; seen_ms: number; record: SpanRecord }>(
+      FOREIGN_RECORDS,
+      [[...new Set(traceIds)], traces, replicas, seqs, this.replicaId],
+    );
+    return groupForeignRecords(rows.map((row) => [Number(row.seq), row.trace_id, row.replica, Number(row.seen_ms), row.record]));
   }
 
   async session(sessionId: string): Promise<ProcessingSession | undefined> {
@@ -354,7 +456,8 @@ export class PostgresHistoryStore implements HistoryStore {
     const rows = await this.#query<{ trace_id: string }>(
       `WITH doomed AS (SELECT trace_id FROM sessions WHERE start_time < $1::timestamptz LIMIT $2),
             calls AS (DELETE FROM llm_calls WHERE trace_id IN (SELECT trace_id FROM doomed)),
-            running AS (DELETE FROM running_spans WHERE trace_id IN (SELECT trace_id FROM doomed))
+            running AS (DELETE FROM running_spans WHERE trace_id IN (SELECT trace_id FROM doomed)),
+            holders AS (DELETE FROM running_replicas WHERE trace_id IN (SELECT trace_id FROM doomed))
        DELETE FROM sessions WHERE trace_id IN (SELECT trace_id FROM doomed) RETURNING trace_id`,
       [isoOf(cutoffMs), maxRows],
     );

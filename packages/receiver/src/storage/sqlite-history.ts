@@ -1,16 +1,19 @@
 /**
- * The embedded history store: one SQLite file (better-sqlite3), WAL mode. Commits are synchronous
- * transactions on the main thread: bench/storage.bench.ts measured the event loop's stalls under
- * load before deciding against a worker thread (docs/storage.md gives the figures).
+ * The embedded history store: one SQLite file (better-sqlite3), WAL mode. Reads run on the main
+ * thread, commits in a write worker of their own (sqlite-write-worker.ts; docs/storage.md gives the
+ * figures). Opened with a replica id, the file may be shared by receivers on one host like a
+ * PostgreSQL database by replicas (SQLite serialises their writes).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { CALL_FIGURE_COLUMNS, callCursorAfter, cursorAfter } from '@llm-monitor/sessions';
 import type {
   CallFigures,
   ConversationPage,
+  ForeignCursor,
+  ForeignRecords,
   HistoryCommit,
   HistoryStore,
   LlmCallFilter,
@@ -30,6 +33,7 @@ import {
   SCHEMA_VERSION,
   sessionFromDetail,
   sessionRowOf,
+  groupForeignRecords,
   groupRecords,
   callFiguresFromRow,
   countWithin,
@@ -68,8 +72,17 @@ const SQLITE: SqlDialect = {
   inCodeOrder: (column) => column,
 };
 
+/** Options of {@link openSqliteHistory}. */
+export interface OpenSqliteHistoryOptions {
+  /**
+   * The replica this receiver is, when several share the file (default `''`: a receiver on its
+   * own). See {@link HistoryStore.replicaId}.
+   */
+  readonly replicaId?: string;
+}
+
 /** Opens (creating and migrating as needed) the SQLite history at `path`. */
-export function openSqliteHistory(path: string): SqliteHistoryStore {
+export function openSqliteHistory(path: string, options: OpenSqliteHistoryOptions = {}): SqliteHistoryStore {
   const file = resolve(path);
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -108,7 +121,7 @@ export function openSqliteHistory(path: string): SqliteHistoryStore {
       cause: error,
     });
   }
-  return new SqliteHistoryStore(database, file, { writes: 'thread' });
+  return new SqliteHistoryStore(database, file, { writes: 'thread', replicaId: options.replicaId });
 }
 
 /** Refuses a database of another program: no llm-monitor schema, but tables of its own. */
@@ -162,6 +175,8 @@ export interface SqliteHistoryOptions {
    * the receiver), or `inline`, on this connection on the calling thread (tools and tests).
    */
   readonly writes?: 'thread' | 'inline';
+  /** The replica this store writes for (default `''`: none). See {@link HistoryStore.replicaId}. */
+  readonly replicaId?: string;
 }
 
 /** The {@link HistoryStore} on SQLite. Reads run on the calling thread; writes as configured. */
@@ -169,13 +184,19 @@ export class SqliteHistoryStore implements HistoryStore {
   readonly kind = 'sqlite';
   readonly durable = true;
   readonly location: string;
+  readonly replicaId: string;
+  readonly shared: boolean;
   readonly #database: SqliteDatabase;
   readonly #thread: SqliteWriteThread | undefined;
   #inline: SqliteWrites | undefined;
+  /** The statements of {@link SqliteHistoryStore.foreignRecords}, prepared on first use (read on every commit of a replica). */
+  #foreignReads: { readonly holders: Statement; readonly records: Statement } | undefined;
 
   constructor(database: SqliteDatabase, file: string, options: SqliteHistoryOptions = {}) {
     this.#database = database;
     this.location = file;
+    this.replicaId = options.replicaId ?? '';
+    this.shared = this.replicaId !== '';
     // SQLite's lower() folds ASCII only: text search folds case as JavaScript does, like the other stores.
     database.function('llmmon_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
     if (options.writes === 'thread') this.#thread = new SqliteWriteThread(file);
@@ -210,12 +231,14 @@ export class SqliteHistoryStore implements HistoryStore {
   async commit(commit: HistoryCommit): Promise<void> {
     // The rows are built here (JSON, about 25 µs a session); SQLite writes them where configured.
     const rows: SqliteCommitRows = {
-      sessions: commit.sessions.map(sessionRowOf),
+      sessions: commit.sessions.map((session) => sessionRowOf(session, commit.spanCounts?.get(session.trace_id))),
       calls: commit.sessions.flatMap(callTableRowsOf),
       running: commit.running.flatMap((snapshot) =>
         snapshot.spans.map((span) => [snapshot.traceId, snapshot.lastSeenMs, JSON.stringify(span)] as const),
       ),
       settled: commit.settled,
+      replica: this.replicaId,
+      shared: this.shared,
     };
     await this.#write(
       (thread) => thread.commit(rows),
@@ -224,12 +247,48 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async runningTraces(): Promise<TraceSnapshot[]> {
-    const rows = this.#run(() => this.#database.prepare('SELECT trace_id, seen_ms, record FROM running_spans ORDER BY seq').all()) as {
-      trace_id: string;
-      seen_ms: number;
-      record: string;
-    }[];
+    // Every record of the traces this replica (or one without id) appended to and has not settled.
+    const rows = this.#run(() =>
+      this.#database
+        .prepare(
+          `SELECT trace_id, seen_ms, record FROM running_spans WHERE trace_id IN (
+             SELECT trace_id FROM running_spans WHERE replica IN (?, '')
+             EXCEPT SELECT trace_id FROM running_replicas WHERE replica = ? AND settled = 1)
+           ORDER BY seq`,
+        )
+        .all(this.replicaId, this.replicaId),
+    ) as { trace_id: string; seen_ms: number; record: string }[];
     return groupRecords(rows.map((row) => [row.trace_id, row.seen_ms, JSON.parse(row.record) as SpanRecord]));
+  }
+
+  async foreignRecords(traceIds: readonly string[], foreignCursor: ForeignCursor): Promise<ForeignRecords[]> {
+    if (!this.shared || traceIds.length === 0) return [];
+    // No round trips here: a statement per trace and replica, each one range of the index, in one
+    // read transaction.
+    const rows = this.#run(() => {
+      this.#foreignReads ??= {
+        holders: this.#database
+          .prepare("SELECT replica FROM running_replicas WHERE trace_id = ? AND replica <> ? AND replica <> ''")
+          .pluck(),
+        records: this.#database
+          .prepare('SELECT seq, seen_ms, record FROM running_spans WHERE trace_id = ? AND replica = ? AND seq > ? ORDER BY seq')
+          .raw(),
+      };
+      const { holders, records } = this.#foreignReads;
+      return this.#database.transaction(() => {
+        const found: [number, string, string, number, SpanRecord][] = [];
+        for (const traceId of new Set(traceIds)) {
+          for (const replica of holders.all(traceId, this.replicaId) as string[]) {
+            const after = foreignCursor.get(traceId)?.get(replica) ?? 0;
+            for (const [seq, seenMs, record] of records.all(traceId, replica, after) as [number, number, string][]) {
+              found.push([seq, traceId, replica, seenMs, JSON.parse(record) as SpanRecord]);
+            }
+          }
+        }
+        return found;
+      })();
+    });
+    return groupForeignRecords(rows.sort((a, b) => a[0] - b[0]));
   }
 
   async session(sessionId: string): Promise<ProcessingSession | undefined> {

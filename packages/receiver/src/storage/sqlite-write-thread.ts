@@ -94,6 +94,9 @@ export class SqliteWriteThread {
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     await this.#request({ close: true }).catch(() => undefined);
+    // The answer unref'd the worker (nothing pending): held again until it has exited, or a process
+    // with nothing else to do ends while close() still waits (exit code 13, "unsettled top-level await").
+    worker.ref();
     await exited;
   }
 }

@@ -8,12 +8,21 @@ import { CALL_COLUMNS, SESSION_COLUMNS } from './history-rows.js';
 
 /** A group commit as rows, ready to write: what crosses to the write worker. */
 export interface SqliteCommitRows {
+  /** `sessions` rows (with `trace_id` and `span_count`). */
   readonly sessions: readonly Record<string, unknown>[];
+  /** `llm_calls` rows (with `trace_id`): written only with their session's row. */
   readonly calls: readonly Record<string, unknown>[];
   /** `[trace id, seen at (ms), span record as JSON]`, in append order. */
   readonly running: readonly (readonly [string, number, string])[];
-  /** Traces whose span records go. */
+  /** Traces this replica settles. */
   readonly settled: readonly string[];
+  /** The replica the span records are appended for (`''`: a receiver on its own). */
+  readonly replica: string;
+  /**
+   * Whether other replicas may write the file: then which replicas hold which running trace is kept
+   * (running_replicas), and a settled trace keeps its records while another replica holds it.
+   */
+  readonly shared: boolean;
 }
 
 /** The write operations on one connection. */
@@ -25,23 +34,55 @@ export interface SqliteWrites {
 
 /** Prepares the writes on `database` (migrated already). */
 export function prepareWrites(database: SqliteDatabase): SqliteWrites {
+  const columns = SESSION_COLUMNS.filter((column) => column !== 'trace_id');
+  // A row built from fewer of the trace's spans than the stored one (another replica's, holding
+  // part of the trace) leaves it as it is; run() then reports no change, and its calls stay out too.
   const upsertSession = database.prepare(
-    `INSERT OR REPLACE INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map((column) => `@${column}`).join(', ')})`,
+    `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map((column) => `@${column}`).join(', ')})
+     ON CONFLICT (trace_id) DO UPDATE SET ${columns.map((column) => `${column} = excluded.${column}`).join(', ')}
+     WHERE sessions.span_count <= excluded.span_count`,
   );
   const upsertCall = database.prepare(
     `INSERT OR REPLACE INTO llm_calls (${CALL_COLUMNS.join(', ')}) VALUES (${CALL_COLUMNS.map((column) => `@${column}`).join(', ')})`,
   );
-  const appendRunning = database.prepare('INSERT INTO running_spans (trace_id, seen_ms, record) VALUES (?, ?, ?)');
+  const appendRunning = database.prepare('INSERT INTO running_spans (trace_id, seen_ms, record, replica) VALUES (?, ?, ?, ?)');
+  // A replica holding a trace again after it settled it (a late span revived the session) is no longer done with it.
+  const holdRunning = database.prepare(
+    'INSERT INTO running_replicas (trace_id, replica) VALUES (?, ?) ON CONFLICT (trace_id, replica) DO UPDATE SET settled = 0 WHERE settled = 1',
+  );
+  const heldElsewhere = database.prepare(
+    "SELECT 1 FROM running_replicas WHERE trace_id = ? AND replica <> ? AND replica <> '' AND settled = 0 LIMIT 1",
+  );
+  const markSettled = database.prepare(
+    'INSERT INTO running_replicas (trace_id, replica, settled) VALUES (?, ?, 1) ON CONFLICT (trace_id, replica) DO UPDATE SET settled = 1',
+  );
   const deleteRunning = database.prepare('DELETE FROM running_spans WHERE trace_id = ?');
+  const deleteHolders = database.prepare('DELETE FROM running_replicas WHERE trace_id = ?');
   const selectOld = database.prepare('SELECT trace_id FROM sessions WHERE start_time < ? LIMIT ?');
   const deleteSession = database.prepare('DELETE FROM sessions WHERE trace_id = ?');
   // A call's key starts with its trace id and ':' (';' sorts right after ':'): a range of the key.
   const deleteCalls = database.prepare('DELETE FROM llm_calls WHERE call_id >= ? AND call_id < ?');
   const commit = database.transaction((rows: SqliteCommitRows) => {
-    for (const session of rows.sessions) upsertSession.run(session);
-    for (const call of rows.calls) upsertCall.run(call);
-    for (const traceId of rows.settled) deleteRunning.run(traceId);
-    for (const [traceId, seenMs, record] of rows.running) appendRunning.run(traceId, seenMs, record);
+    const written = new Set<string>();
+    for (const session of rows.sessions) if (upsertSession.run(session).changes > 0) written.add(session.trace_id as string);
+    for (const call of rows.calls) if (written.has(call.trace_id as string)) upsertCall.run(call);
+    let held: string | undefined;
+    for (const [traceId, seenMs, record] of rows.running) {
+      appendRunning.run(traceId, seenMs, record, rows.replica);
+      // Records come grouped by trace: one holder row each.
+      if (rows.shared && traceId !== held) holdRunning.run(traceId, rows.replica);
+      held = traceId;
+    }
+    for (const traceId of rows.settled) {
+      if (rows.shared && heldElsewhere.get(traceId, rows.replica) !== undefined) {
+        // Another replica still holds it running: this one's records (its last ones included) stay
+        // for it to merge, and go with the last replica's settle.
+        markSettled.run(traceId, rows.replica);
+      } else {
+        deleteRunning.run(traceId);
+        deleteHolders.run(traceId);
+      }
+    }
   });
   const deleteBefore = database.transaction((cutoffIso: string, maxRows: number) => {
     const traces = selectOld.all(cutoffIso, maxRows) as { trace_id: string }[];
@@ -49,6 +90,7 @@ export function prepareWrites(database: SqliteDatabase): SqliteWrites {
       deleteSession.run(traceId);
       deleteCalls.run(`${traceId}:`, `${traceId};`);
       deleteRunning.run(traceId);
+      deleteHolders.run(traceId);
     }
     return traces.length;
   });
