@@ -79,6 +79,15 @@ export interface ReceiverConfig {
   storageUrl: string;
   /** Days of history kept in the store; older sessions and calls are deleted in the background. */
   historyRetentionDays: number;
+  /** Redis for live fan-out across replicas (`redis://…`, `rediss://…`); '' = this receiver shows only its own live sessions. */
+  redisUrl: string;
+  /** The Redis pub/sub channel replicas of one deployment share. */
+  redisChannel: string;
+  /**
+   * This receiver's name among replicas: tags what it writes to a shared store (a restart restores
+   * the running sessions written under it) and what it publishes. '' (the default): the host name.
+   */
+  replicaId: string;
   /** Tokens one session may use before it is marked over budget (0 = no budget). */
   budgetSessionTokens: number;
   /** USD one session may cost before it is marked over budget (0 = no budget). */
@@ -112,6 +121,7 @@ type SettingType =
   | 'redactMode'
   | 'url'
   | 'storageUrl'
+  | 'redisUrl'
   | 'limit';
 
 /** One setting: its names in each source, type, default and meaning. */
@@ -323,6 +333,30 @@ export const SETTINGS: readonly SettingDefinition[] = [
     description: 'where history is kept: sqlite:<path>, postgres://user@host:5432/db, or memory: (nothing kept)',
   },
   {
+    key: 'redisUrl',
+    file: 'redis_url',
+    flag: 'redis-url',
+    env: 'LLM_MONITOR_REDIS_URL',
+    type: 'redisUrl',
+    description: "Redis for live fan-out across replicas (redis://host:6379, rediss://…); empty = only this receiver's live sessions",
+  },
+  {
+    key: 'redisChannel',
+    file: 'redis_channel',
+    flag: 'redis-channel',
+    env: 'LLM_MONITOR_REDIS_CHANNEL',
+    type: 'string',
+    description: 'the Redis pub/sub channel the replicas of one deployment share',
+  },
+  {
+    key: 'replicaId',
+    file: 'replica_id',
+    flag: 'replica-id',
+    env: 'LLM_MONITOR_REPLICA_ID',
+    type: 'string',
+    description: "this receiver's name among replicas (what it writes to a shared store and publishes); default: the host name",
+  },
+  {
     key: 'historyRetentionDays',
     file: 'history_retention_days',
     flag: 'history-retention-days',
@@ -486,6 +520,9 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   modelPrices: [],
   storageUrl: 'sqlite:./data/llm-monitor.db',
   historyRetentionDays: 30,
+  redisUrl: '',
+  redisChannel: 'llm-monitor:sessions',
+  replicaId: '',
   budgetSessionTokens: 0,
   budgetSessionCostUsd: 0,
   budgetUserDailyTokens: 0,
@@ -561,6 +598,18 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
         throw invalid(setting, source, raw, 'an http(s) URL');
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(setting, source, raw, 'an http(s) URL');
+      return asText;
+    }
+    case 'redisUrl': {
+      if (asText === '' || asText === undefined) return '';
+      if (typeof asText !== 'string') throw invalid(setting, source, raw, 'a redis:// or rediss:// URL');
+      let url: URL;
+      try {
+        url = new URL(asText);
+      } catch {
+        throw invalid(setting, source, raw, 'a redis:// or rediss:// URL');
+      }
+      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw invalid(setting, source, raw, 'a redis:// or rediss:// URL');
       return asText;
     }
     case 'storageUrl': {
@@ -726,6 +775,13 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
         `${sourceOf('forwardHeaders')}: ${JSON.stringify(header)} is not a header (expected Name=value)`,
       );
     }
+  }
+  // It names rows in a shared store and travels in every message: short, and nothing that needs quoting.
+  if (config.replicaId !== '' && !/^[A-Za-z0-9._:-]{1,128}$/.test(config.replicaId)) {
+    throw new LlmMonitorError(
+      'LLMMON_ERR_CONFIG',
+      `${sourceOf('replicaId')}: ${JSON.stringify(config.replicaId)} is not a replica id (expected 1 to 128 letters, digits, '.', '_', ':' or '-'); set replica_id or LLM_MONITOR_REPLICA_ID`,
+    );
   }
   parseModelPrices(config.modelPrices, sourceOf('modelPrices'));
   const storage = parseStorageUrl(config.storageUrl);

@@ -85,6 +85,18 @@ export const ERROR_CATALOGUE = {
     status: 500,
     description: 'An unexpected error; the receiver logs it with details and keeps running.',
   },
+  LLMMON_ERR_FANOUT_UNAVAILABLE: {
+    status: 500,
+    answered: false,
+    description:
+      'Logged, never answered: the Redis of redis_url cannot be reached, so this replica neither publishes its live sessions to the others nor hears theirs. It keeps serving its own sessions, /readyz reports the fanout component degraded with the reason, and it reconnects by itself, then catches up (publishes what changed here, asks the others for what changed there, reads back from the shared store what ended meanwhile).',
+  },
+  LLMMON_ERR_REPLICA_ID_IN_USE: {
+    status: 500,
+    answered: false,
+    description:
+      "Logged once, never answered: another live receiver publishes under the same replica_id. Both still show each other's sessions, but what they write to a shared store is tagged alike, so a restart of one may restore the other's running sessions; give each replica its own replica_id.",
+  },
   LLMMON_ERR_LISTENER_FAILED: {
     status: 500,
     answered: false,

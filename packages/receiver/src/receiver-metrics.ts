@@ -12,6 +12,7 @@ import type { LiveHub, LiveTransport } from './live/live-hub.js';
 import type { OtlpIngestObserver } from './otlp/otlp-ingest.js';
 import type { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import type { HistoryWriter } from './storage/history-writer.js';
+import type { RedisFanout } from './replication/redis-fanout.js';
 
 /** What the self-metrics read from. */
 export interface ReceiverMetricsSources {
@@ -27,6 +28,8 @@ export interface ReceiverMetricsSources {
   readonly forwarder?: OtlpForwarder;
   /** The group committer to the history store. */
   readonly historyWriter?: HistoryWriter;
+  /** The Redis fan-out to other replicas, when `redis_url` is set. */
+  readonly fanout?: RedisFanout;
 }
 
 /**
@@ -211,6 +214,31 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
       'llm_monitor_receiver_history_healthy',
       '1 while commits to the history store succeed, 0 while it fails (ingest answers 503).',
       () => (writer.healthy ? 1 : 0),
+    );
+  }
+  const fanout = sources.fanout;
+  if (fanout) {
+    readGauge(
+      registry,
+      'llm_monitor_receiver_fanout_connected',
+      '1 while the Redis fan-out to other replicas publishes and receives, 0 while Redis is unreachable (degraded).',
+      () => (fanout.state === 'connected' ? 1 : 0),
+    );
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_fanout_messages_total',
+      'Fan-out messages over Redis, by direction: published, received, rejected (malformed or another format).',
+      'direction',
+      () => {
+        const stats = fanout.stats();
+        return { published: stats.messages_published, received: stats.messages_received, rejected: stats.messages_rejected };
+      },
+    );
+    readGauge(
+      registry,
+      'llm_monitor_receiver_fanout_remote_sessions',
+      "Other replicas' sessions this receiver shows live (not counted in this receiver's session metrics).",
+      () => fanout.stats().remote_sessions,
     );
   }
   const forwarder = sources.forwarder;

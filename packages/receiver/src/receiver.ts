@@ -2,6 +2,7 @@
  * `buildReceiver(config)`: the two servers of llm-monitor wired to one session pipeline, built but
  * not listening, so tests can `inject()` or listen on port 0. `main` (cli.ts) adds signals and the demo.
  */
+import { hostname } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -44,6 +45,10 @@ import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import { createRedactor } from './pipeline/redaction.js';
 import { locateWebApp, webAppRoutes } from './web/web-app-routes.js';
 import { installResponseCompression } from './web/response-compression.js';
+import { CombinedLiveSessions } from './replication/live-sessions.js';
+import type { LiveSessionView } from './replication/live-sessions.js';
+import { RemoteSessions } from './replication/remote-sessions.js';
+import { RedisFanout, redisLocation } from './replication/redis-fanout.js';
 
 /** `Name=value` entries as headers. */
 function headersOf(entries: readonly string[]): Record<string, string> {
@@ -132,6 +137,12 @@ export interface Receiver {
   readonly hub: LiveHub;
   /** The forwarder to another OTLP endpoint, when `forward_endpoint` is set. */
   readonly forwarder: OtlpForwarder | undefined;
+  /** The live fan-out to other replicas over Redis, when `redis_url` is set. */
+  readonly fanout: RedisFanout | undefined;
+  /** Other replicas' sessions, as the fan-out last heard them (empty without `redis_url`). */
+  readonly remoteSessions: RemoteSessions;
+  /** What the live streams and `/sessions/active` show: this receiver's sessions, and other replicas' when fanned out. */
+  readonly liveSessions: LiveSessionView;
   /** Starts the three servers; resolves with the addresses actually bound (ports may have been 0). */
   listen(): Promise<ReceiverAddresses>;
   /** Stops accepting, drains open requests and stops both servers. */
@@ -162,10 +173,19 @@ function urlOf(server: FastifyInstance): string {
 /** Builds the receiver: both servers and the session pipeline between them. */
 export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {}, options: BuildReceiverOptions = {}): Promise<Receiver> {
   const config: ReceiverConfig = validateConfig({ ...DEFAULT_CONFIG, ...partialConfig });
+  // A receiver that is one of several (fanned out over Redis, or given an id) tags what it writes to
+  // the store, so a restart restores only its own running sessions and split traces are merged. A
+  // single receiver writes untagged and restores everything, as it always did, whatever its host
+  // name becomes (a recreated container, a new pod).
+  const replicated = config.redisUrl !== '' || config.replicaId !== '';
+  // The host name names a container or a pod; two receivers on one host set replica_id apart.
+  if (config.replicaId === '') config.replicaId = hostname();
+  const storeReplicaId = replicated ? config.replicaId : '';
   // The built-in price table (docs/configuration.md#prices), with model_prices over it.
   const modelPrices = withDefaultPrices(parseModelPrices(config.modelPrices));
   const logger = options.logger ?? pino({ level: config.logLevel, name: 'llm-monitor' });
-  const history = options.history ?? (await openHistoryStore(parseStorageUrl(config.storageUrl) as StorageLocation));
+  const history =
+    options.history ?? (await openHistoryStore(parseStorageUrl(config.storageUrl) as StorageLocation, { replicaId: storeReplicaId }));
   const internalErrors = new InternalErrors(logger);
   // Said once per field: a sender that gets one wrong usually gets it wrong on every span.
   const reportedFields = new Set<ValueField>();
@@ -223,6 +243,17 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   const historyWriter = new HistoryWriter(history, {
     store: pipeline.store,
     takeUnsaved: (traceId) => pipeline.takeUnsaved(traceId),
+    // Spans of one trace reaching several replicas (docs/storage.md, "Several receivers"): rows
+    // carry their span counts, and what the others stored of the traces held here is merged.
+    spanCountOf: (traceId) => pipeline.spanCountOf(traceId),
+    mergeForeign: (snapshot) => void pipeline.mergeStored(snapshot, Date.now()),
+    onForeignError: (error) =>
+      (error as { code?: unknown }).code === 'LLMMON_ERR_STORE_UNAVAILABLE'
+        ? logger.warn(
+            { err: error, code: 'LLMMON_ERR_STORE_UNAVAILABLE', store: history.location },
+            `LLMMON_ERR_STORE_UNAVAILABLE: cannot read what other replicas stored of the traces held here from ${history.location}; a later commit tries again`,
+          )
+        : internalErrors.report('LLMMON_ERR_INTERNAL', 'history_merge', error),
     onCommitError: (error) =>
       logger.error(
         { err: error, code: 'LLMMON_ERR_STORE_UNAVAILABLE', store: history.location },
@@ -281,7 +312,49 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     logger.warn('forwarded spans are not redacted: redaction applies to what llm-monitor stores and shows');
   }
   let closing = false;
-  const hub = new LiveHub(pipeline.store, {
+  const remoteSessions = new RemoteSessions({
+    maxSessions: config.maxSessions,
+    retentionMs: config.retentionSeconds * 1000,
+    staleAfterMs: config.abandonAfterSeconds * 1000,
+    onListenerError: (error, listener) => internalErrors.report('LLMMON_ERR_LISTENER_FAILED', listener, error),
+  });
+  const fanout = config.redisUrl
+    ? new RedisFanout({
+        url: config.redisUrl,
+        channel: config.redisChannel,
+        replicaId: config.replicaId,
+        local: pipeline.store,
+        remote: remoteSessions,
+        history,
+        holdsTrace: (traceId) => pipeline.spanCountOf(traceId) > 0,
+        onSplitTraces: (traceIds) => {
+          historyWriter.reconcile(traceIds).catch((error: unknown) => internalErrors.report('LLMMON_ERR_INTERNAL', 'fanout', error));
+        },
+        onStateChange: (state, reason) => {
+          if (state === 'degraded')
+            logger.warn(
+              { code: 'LLMMON_ERR_FANOUT_UNAVAILABLE', redis: redisLocation(config.redisUrl) },
+              `LLMMON_ERR_FANOUT_UNAVAILABLE: ${reason}; the fan-out resumes by itself when Redis answers`,
+            );
+          else if (state === 'connected')
+            logger.info({ redis: redisLocation(config.redisUrl), replica: config.replicaId }, `live fan-out: ${reason}`);
+        },
+        onError: (error, where) => internalErrors.report('LLMMON_ERR_INTERNAL', `fanout_${where}`, error),
+        onDuplicateReplicaId: (instance) =>
+          logger.warn(
+            { code: 'LLMMON_ERR_REPLICA_ID_IN_USE', replica: config.replicaId, other_instance: instance },
+            `LLMMON_ERR_REPLICA_ID_IN_USE: another live receiver publishes as replica ${config.replicaId}; give each replica its own replica_id (LLM_MONITOR_REPLICA_ID), or a restart may restore the other's running sessions`,
+          ),
+      })
+    : undefined;
+  if (fanout && history.kind !== 'postgres') {
+    logger.warn(
+      { store: history.location },
+      `redis_url is set but the history is ${history.location}: replicas share live sessions, but each keeps its own history (lists, call log, analytics); share a PostgreSQL storage_url`,
+    );
+  }
+  const liveSessions: LiveSessionView = fanout ? new CombinedLiveSessions(pipeline.store, remoteSessions) : pipeline.store;
+  const hub = new LiveHub(liveSessions, {
     tickMs: config.liveTickMs,
     onError: (error, where) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', `live_${where}`, error),
   });
@@ -296,6 +369,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     hub,
     historyWriter,
     ...(forwarder ? { forwarder } : {}),
+    ...(fanout ? { fanout } : {}),
   });
   /** One request's spans: redacted and ingested, a slice at a time. */
   function* ingestSteps(spans: SpanRecord[]): Steps<SpanRefusals> {
@@ -401,7 +475,17 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       },
     };
   };
-  const fanoutHealth = (): ComponentHealth => ({ status: closing ? 'unhealthy' : 'healthy', details: { ...hub.stats() } });
+  // Live streams to this receiver's clients, and the fan-out to other replicas: Redis gone is
+  // degraded, not unhealthy — this receiver still serves its own sessions.
+  const fanoutHealth = (): ComponentHealth => {
+    if (closing) return { status: 'unhealthy', details: { reason: 'shutting down', ...hub.stats() } };
+    if (!fanout) return { status: 'healthy', details: { ...hub.stats(), replication: { enabled: false } } };
+    const replication = fanout.stats();
+    return {
+      status: replication.state === 'connected' ? 'healthy' : 'degraded',
+      details: { ...(replication.state === 'connected' ? {} : { reason: replication.reason }), ...hub.stats(), replication },
+    };
+  };
   // Memory: the process's heap against V8's limit, and what the session builder holds against its
   // bounds, so a receiver on its way to running out says so before it does.
   const memoryHealth = (): ComponentHealth => {
@@ -464,7 +548,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     },
     async () => ({ prices: modelPrices }),
   );
-  await apiServer.register(sessionRoutes, { store: pipeline.store, history });
+  await apiServer.register(sessionRoutes, { store: liveSessions, history });
   await apiServer.register(statisticsRoutes, { history });
   await apiServer.register(llmCallRoutes, { history });
   await apiServer.register(analyticsRoutes, { history });
@@ -487,6 +571,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     apiServer,
     logger,
     forwarder,
+    fanout,
+    remoteSessions,
+    liveSessions,
     hub,
     async listen() {
       await listenOn(otlpServer, 'otlpPort', config.host, config.otlpPort);
@@ -522,6 +609,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       }, config.sweepIntervalSeconds * 1000);
       sweepTimer.unref();
       retention.start();
+      fanout?.start();
       const otlpUrl = new URL(urlOf(otlpServer));
       otlpUrl.port = String(grpcPort);
       return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}`, otlpGrpcUrl: otlpUrl.origin };
@@ -537,6 +625,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       otlpServer.server.closeAllConnections();
       await otlpClosed;
       if (forwarder) await forwarder.drain(graceMs);
+      // What the last requests changed is published, then the others are told this replica goes.
+      await fanout?.close();
       // Live clients would hold the API server open: tell them it is going.
       hub.close();
       const apiClosed = apiServer.close();

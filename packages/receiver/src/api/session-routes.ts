@@ -2,7 +2,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { isEnded, newestFirst, parseCursor, processingSessionSchema, withinJsonLength } from '@llm-monitor/sessions';
-import type { HistoryStore, ProcessingSession, SessionFilter, SessionStore } from '@llm-monitor/sessions';
+import type { HistoryStore, ProcessingSession, SessionFilter } from '@llm-monitor/sessions';
+import type { LiveSessionView } from '../replication/live-sessions.js';
 import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from './api-errors.js';
 import { sessionsToCsv } from './csv.js';
@@ -18,8 +19,8 @@ import type { SessionFilterQuery } from './query-parameters.js';
 
 /** Options of {@link sessionRoutes}. */
 export interface SessionRoutesOptions {
-  /** The live window: running sessions, and the freshest state of any session it holds. */
-  readonly store: SessionStore;
+  /** The live window (with other replicas' when fanned out): running sessions, and the freshest state of any session it holds. */
+  readonly store: LiveSessionView;
   /** Everything within the history retention: lists, exports, conversations. */
   readonly history: HistoryStore;
 }

@@ -5,9 +5,10 @@
  * want everything share one batch (and its serialisation).
  */
 import { approximateJsonLength, computeStatistics, isEnded, matchesFilter, newestFirst } from '@llm-monitor/sessions';
-import type { ProcessingSession, SessionFilter, SessionStore, StatisticsReport } from '@llm-monitor/sessions';
+import type { ProcessingSession, SessionFilter, StatisticsReport } from '@llm-monitor/sessions';
 import { coalesce, eventsBetween, seenStateOf, sessionStartedEvent, summaryOf } from '@llm-monitor/sessions';
 import type { LiveEvent, LiveSnapshot, SeenState, SessionSummary } from '@llm-monitor/sessions';
+import type { LiveSessionView } from '../replication/live-sessions.js';
 
 /** What a client wants: every session (the default), some sessions by id, or sessions matching a filter. */
 export interface LiveSubscription {
@@ -83,7 +84,7 @@ function admits(subscription: LiveSubscription, session: ProcessingSession): boo
 
 /** See the module comment. */
 export class LiveHub {
-  readonly #store: SessionStore;
+  readonly #store: LiveSessionView;
   readonly #tickMs: number;
   readonly #statisticsEveryMs: number;
   readonly #onError: ((error: unknown, where: 'tick' | 'deliver') => void) | undefined;
@@ -99,7 +100,8 @@ export class LiveHub {
   readonly #droppedTooSlow: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
   readonly #eventsDropped: Record<LiveTransport, number> = { websocket: 0, sse: 0 };
 
-  constructor(store: SessionStore, options: LiveHubOptions = {}) {
+  /** `store`: the sessions it shows — the local window, or the local and remote windows joined. */
+  constructor(store: LiveSessionView, options: LiveHubOptions = {}) {
     this.#store = store;
     this.#tickMs = options.tickMs ?? 50;
     this.#statisticsEveryMs = options.statisticsEveryMs ?? 1000;

@@ -1,0 +1,243 @@
+/**
+ * The pieces of the live fan-out across replicas: the message format, the remote window, the joined
+ * view, and two fan-outs talking through the machine's Redis (skipped, saying so, without one; a
+ * failure under CI=true).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { MemoryHistoryStore, MemorySessionStore } from '@llm-monitor/sessions';
+import type { ProcessingSession, SessionChange } from '@llm-monitor/sessions';
+import { COMPRESS_FROM_BYTES, decodeEnvelope, encodeEnvelope, FanoutMessageError } from '../src/replication/fanout-messages.js';
+import type { Envelope } from '../src/replication/fanout-messages.js';
+import { CombinedLiveSessions } from '../src/replication/live-sessions.js';
+import { FROM_STORE, RemoteSessions } from '../src/replication/remote-sessions.js';
+import { RedisFanout } from '../src/replication/redis-fanout.js';
+import type { FanoutState } from '../src/replication/redis-fanout.js';
+import { redisUrl } from '../../../test/support/services.js';
+import { until } from '../../../test/support/wait.js';
+
+function session(id: string, overrides: Partial<ProcessingSession> = {}): ProcessingSession {
+  return {
+    session_id: id,
+    trace_id: `trace-${id}`,
+    source: 'llm_monitor',
+    status: 'active',
+    start_time: new Date().toISOString(),
+    end_time: null,
+    duration_ms: null,
+    current_stage: 'initializing',
+    progress: 5,
+    content_preview: null,
+    result_preview: null,
+    task: 'task',
+    model: 'model',
+    provider: null,
+    processor_type: null,
+    service_name: 'app',
+    conversation_id: null,
+    user_id: null,
+    events: [],
+    stages: [],
+    llm_calls: [],
+    steps: [],
+    steps_dropped: 0,
+    streamed_tokens: [],
+    token_counts: { input: 0, output: 0, total: 0, streamed: 0 },
+    cost_usd: null,
+    time_to_first_token_ms: null,
+    tokens_per_second: null,
+    time_per_output_token_ms: null,
+    budget_exceeded: [],
+    metadata: {},
+    error: null,
+    ...overrides,
+  } as ProcessingSession;
+}
+
+const envelope = (message: Partial<Envelope>): Envelope =>
+  ({ v: 1, replica: 'a', instance: 'i', seq: 1, kind: 'changes', sessions: [], removed: [], renamed: [], ...message }) as Envelope;
+
+describe('fan-out messages', () => {
+  it('round-trips, deflating large messages', () => {
+    const small = envelope({ sessions: [session('s1')] } as Partial<Envelope>);
+    const smallBytes = encodeEnvelope(small);
+    expect(smallBytes[0]).toBe('{'.charCodeAt(0));
+    expect(decodeEnvelope(smallBytes)).toEqual(small);
+    const streamed = Array.from({ length: 2000 }, (_, i) => `token ${i} `);
+    const large = envelope({ sessions: [session('s2', { streamed_tokens: streamed })] } as Partial<Envelope>);
+    const largeBytes = encodeEnvelope(large);
+    expect(Buffer.byteLength(JSON.stringify(large))).toBeGreaterThan(COMPRESS_FROM_BYTES);
+    expect(largeBytes[0]).toBe(0);
+    expect(largeBytes.length).toBeLessThan(Buffer.byteLength(JSON.stringify(large)) / 3);
+    expect(decodeEnvelope(largeBytes)).toEqual(large);
+  });
+
+  it('refuses what is not a message, naming the problem', () => {
+    const cases: [Buffer, RegExp][] = [
+      [Buffer.from('not json'), /not JSON/],
+      [Buffer.from('[1]'), /format/],
+      [Buffer.from(JSON.stringify({ ...envelope({}), v: 2 })), /format 2/],
+      [Buffer.from(JSON.stringify({ ...envelope({}), replica: 3 })), /no replica/],
+      [Buffer.from(JSON.stringify(envelope({ sessions: [{ session_id: 'x' }] } as unknown as Partial<Envelope>))), /malformed sessions/],
+      [Buffer.from(JSON.stringify(envelope({ renamed: [['a']] } as unknown as Partial<Envelope>))), /malformed renamed/],
+      [Buffer.from(JSON.stringify({ ...envelope({}), kind: 'rm -rf' })), /unknown kind/],
+      [Buffer.from([0, 1, 2, 3]), /cannot inflate/],
+    ];
+    for (const [bytes, message] of cases) {
+      expect(() => decodeEnvelope(bytes)).toThrow(FanoutMessageError);
+      expect(() => decodeEnvelope(bytes)).toThrow(message);
+    }
+  });
+});
+
+describe('RemoteSessions', () => {
+  it('tells its listeners of sessions put, renamed and removed, and keeps within its bounds', () => {
+    const remote = new RemoteSessions({ maxSessions: 2, retentionMs: 1000, staleAfterMs: 5000 });
+    const changes: SessionChange[] = [];
+    remote.subscribe((change) => changes.push(change));
+    remote.put(session('s1'), 'a', 0);
+    remote.put(session('s1', { status: 'completed' }), 'a', 10);
+    remote.rename('s1', 's1b');
+    expect(changes.map((change) => change.type)).toEqual(['started', 'completed', 'renamed']);
+    expect(remote.get('s1b')?.status).toBe('completed');
+    remote.put(session('s2'), 'b', 20);
+    remote.put(session('s3'), 'b', 30);
+    // The least recently heard goes first.
+    expect([...remote.values()].map((item) => item.session_id)).toEqual(['s2', 's3']);
+    // Ended: retention; running: stale after no news.
+    remote.put(session('s4', { status: 'completed' }), 'b', 40);
+    remote.sweep(1100);
+    expect(remote.get('s4')).toBeUndefined();
+    expect(remote.get('s3')).toBeDefined();
+    remote.sweep(5100);
+    expect(remote.size).toBe(0);
+  });
+
+  it("lets a replica's copy win over the store's, unless the store knows the session ended", () => {
+    const remote = new RemoteSessions({ maxSessions: 10, retentionMs: 1000, staleAfterMs: 5000 });
+    remote.put(session('s1', { current_stage: 'streaming_response' }), 'a', 0);
+    remote.put(session('s1', { current_stage: 'initializing' }), FROM_STORE, 1);
+    expect(remote.get('s1')?.current_stage).toBe('streaming_response');
+    remote.put(session('s1', { status: 'completed' }), FROM_STORE, 2, { replace: true });
+    expect(remote.get('s1')?.status).toBe('completed');
+    expect(remote.forgetOrigin('a')).toBe(0);
+  });
+
+  it('forgets every session of a replica that fell silent', () => {
+    const remote = new RemoteSessions({ maxSessions: 10, retentionMs: 1000, staleAfterMs: 5000 });
+    remote.put(session('s1'), 'a', 0);
+    remote.put(session('s2'), 'b', 0);
+    expect(remote.forgetOrigin('a')).toBe(1);
+    expect([...remote.values()].map((item) => item.session_id)).toEqual(['s2']);
+  });
+});
+
+describe('CombinedLiveSessions', () => {
+  it('shows local and remote sessions, the local one winning an id both hold, and hides remote news of it', () => {
+    const local = new MemorySessionStore();
+    const remote = new RemoteSessions({ maxSessions: 10, retentionMs: 1000, staleAfterMs: 5000 });
+    const combined = new CombinedLiveSessions(local, remote);
+    const heard: string[] = [];
+    combined.subscribe((change) => heard.push(`${change.type}:${change.session.session_id}:${change.session.current_stage}`));
+    local.upsert(session('both', { current_stage: 'local' }), 0);
+    remote.put(session('both', { current_stage: 'remote' }), 'a', 0);
+    remote.put(session('theirs'), 'a', 0);
+    expect(combined.get('both')?.current_stage).toBe('local');
+    expect([...combined.values()].map((item) => item.session_id)).toEqual(['both', 'theirs']);
+    expect(heard).toEqual(['started:both:local', 'started:theirs:initializing']);
+  });
+});
+
+const REDIS_URL = await redisUrl('the fan-out tests against Redis');
+
+describe.runIf(REDIS_URL !== undefined)('RedisFanout against Redis', () => {
+  const fanouts: RedisFanout[] = [];
+  afterEach(async () => {
+    await Promise.all(fanouts.map((fanout) => fanout.close()));
+    fanouts.length = 0;
+  });
+
+  function replica(replicaId: string, channel: string) {
+    const local = new MemorySessionStore();
+    const remote = new RemoteSessions({ maxSessions: 100, retentionMs: 60_000, staleAfterMs: 60_000 });
+    const states: FanoutState[] = [];
+    const errors: string[] = [];
+    const split: string[] = [];
+    const fanout = new RedisFanout({
+      url: REDIS_URL!,
+      channel,
+      replicaId,
+      local,
+      remote,
+      history: new MemoryHistoryStore(),
+      holdsTrace: (traceId) => [...local.values()].some((held) => held.trace_id === traceId),
+      onSplitTraces: (traces) => split.push(...traces),
+      onStateChange: (state) => states.push(state),
+      onError: (error, where) => errors.push(`${where}: ${(error as Error).message}`),
+    });
+    fanouts.push(fanout);
+    fanout.start();
+    return { local, remote, fanout, states, errors, split };
+  }
+
+  it('carries each change once to the other replica, never back to its origin, and refuses junk on the channel', async () => {
+    const channel = `llm-monitor-test:${randomBytes(5).toString('hex')}`;
+    const a = replica('a', channel);
+    const b = replica('b', channel);
+    await until('both connected', () => a.fanout.state === 'connected' && b.fanout.state === 'connected');
+    const heardByB: string[] = [];
+    b.remote.subscribe((change) => heardByB.push(`${change.type}:${change.session.session_id}`));
+
+    // Many changes of one session within one tick travel as its latest state.
+    for (let progress = 1; progress <= 50; progress += 1) a.local.upsert(session('s1', { progress }), Date.now());
+    await until('B holds s1 at its latest progress', () => b.remote.get('s1')?.progress === 50);
+    a.local.upsert(session('s1', { status: 'completed', progress: 100 }), Date.now());
+    await until('B hears s1 end', () => b.remote.get('s1')?.status === 'completed');
+    a.local.rename('s1', 's1-real');
+    await until('B follows the rename', () => b.remote.get('s1-real') !== undefined && b.remote.get('s1') === undefined);
+    expect(heardByB.filter((entry) => entry.startsWith('started')).length).toBe(1);
+    expect(b.fanout.stats().sessions_received).toBeLessThan(10);
+    expect(a.remote.size).toBe(0);
+
+    // A session B holds itself too (a split trace) is reported for merging.
+    b.local.upsert(session('s9'), Date.now());
+    a.local.upsert(session('s9'), Date.now());
+    await until('B reports the split trace', () => b.split.includes('trace-s9'));
+
+    // Junk published on the channel is counted and reported, and changes still flow.
+    const publisher = new Redis(REDIS_URL!);
+    try {
+      await publisher.publish(channel, 'garbage');
+      await publisher.publish(channel, JSON.stringify({ v: 99, replica: 'x', instance: 'y', seq: 1, kind: 'changes' }));
+    } finally {
+      publisher.disconnect();
+    }
+    await until('B counted both', () => b.fanout.stats().messages_rejected === 2);
+    expect(b.errors.some((error) => error.startsWith('receive: not JSON'))).toBe(true);
+    a.local.upsert(session('s2'), Date.now());
+    await until('changes still flow', () => b.remote.get('s2') !== undefined);
+
+    // Leaving: B lets go of A's sessions.
+    await a.fanout.close();
+    await until("B forgets A's sessions", () => b.remote.size === 0);
+    expect(b.fanout.stats().replicas.map((peer) => peer.replica_id)).toEqual([]);
+  });
+
+  it('starts degraded when Redis cannot be reached, and says why', async () => {
+    const fanout = new RedisFanout({
+      url: 'redis://127.0.0.1:1',
+      channel: 'unused',
+      replicaId: 'lonely',
+      local: new MemorySessionStore(),
+      remote: new RemoteSessions({ maxSessions: 10, retentionMs: 1000, staleAfterMs: 1000 }),
+      history: new MemoryHistoryStore(),
+      holdsTrace: () => false,
+      onSplitTraces: () => undefined,
+    });
+    fanouts.push(fanout);
+    fanout.start();
+    await until('degraded, naming the refused connection', () => fanout.state === 'degraded' && /ECONNREFUSED/.test(fanout.stats().reason));
+    expect(fanout.stats().reason).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1 unreachable \((publisher|subscriber): connect ECONNREFUSED/);
+  });
+});
