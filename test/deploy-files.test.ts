@@ -1,20 +1,98 @@
 /**
  * The deploy kit is valid as its tools read it: `docker-compose config` accepts the compose file,
- * and the files it mounts exist.
+ * and the files it mounts exist. What no tool runs here (the Collector, Kubernetes) is checked for
+ * what holds the pieces together: names, ports and selectors that must point at each other.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_FILE_ENV, resolveConfig } from '@llm-monitor/receiver';
+import { CONFIG_FILE_ENV, DEFAULT_CONFIG, resolveConfig } from '@llm-monitor/receiver';
 import { toolAvailable } from './support/tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 const compose = toolAvailable('docker-compose', 'docker-compose');
+
+interface ComposeService {
+  profiles?: string[];
+  image?: string;
+  entrypoint?: string[];
+  command?: string[];
+  environment?: Record<string, string> | string[];
+  volumes?: string[];
+  ports?: string[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test: string[] };
+  deploy?: { replicas?: number };
+}
+
+function composeFile(): { services: Record<string, ComposeService>; volumes?: Record<string, unknown> } {
+  return parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as { services: Record<string, ComposeService> };
+}
+
+function environmentOf(service: ComposeService): Record<string, string> {
+  const environment = service.environment ?? {};
+  if (!Array.isArray(environment)) return environment;
+  return Object.fromEntries(environment.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
+function dependsOn(service: ComposeService): Record<string, { condition?: string }> {
+  const dependencies = service.depends_on ?? {};
+  return Array.isArray(dependencies) ? Object.fromEntries(dependencies.map((name) => [name, {}])) : dependencies;
+}
+
+/** The host ports a short-syntax mapping ("8000:8000", "8001-8003:8000") publishes. */
+function hostPorts(mapping: string): number[] {
+  const parts = mapping.split(':');
+  expect(parts.length, `${mapping}: a host port and a container port`).toBe(2);
+  const [first, last = first] = parts[0]!.split('-').map(Number);
+  return Array.from({ length: last! - first! + 1 }, (_, index) => first! + index);
+}
+
+interface CollectorConfig {
+  receivers: Record<string, { protocols?: Record<string, { endpoint?: string } | null> }>;
+  processors?: Record<string, unknown>;
+  exporters: Record<string, unknown>;
+  extensions?: Record<string, unknown>;
+  service: {
+    extensions?: string[];
+    pipelines: Record<string, { receivers: string[]; processors?: string[]; exporters: string[] }>;
+  };
+}
+
+interface LoadBalancingExporter {
+  routing_key?: string;
+  protocol: { otlp: Record<string, unknown> };
+  resolver: { dns?: { hostname: string; port: number }; static?: { hostnames: string[] } };
+}
+
+function collectorConfig(path: string): CollectorConfig {
+  return parse(readFileSync(path, 'utf8')) as CollectorConfig;
+}
+
+function loadBalancer(config: CollectorConfig): LoadBalancingExporter {
+  const exporter = config.exporters.loadbalancing as LoadBalancingExporter | undefined;
+  expect(exporter, 'exporters.loadbalancing').toBeDefined();
+  return exporter!;
+}
+
+/** Every component a pipeline (or the service) names is defined, as otelcol requires at start. */
+function expectWired(config: CollectorConfig): void {
+  expect(Object.keys(config.service.pipelines).length).toBeGreaterThan(0);
+  for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
+    expect(pipeline.receivers.length, name).toBeGreaterThan(0);
+    expect(pipeline.exporters.length, name).toBeGreaterThan(0);
+    for (const receiver of pipeline.receivers) expect(Object.keys(config.receivers), `${name}: ${receiver}`).toContain(receiver);
+    for (const processor of pipeline.processors ?? [])
+      expect(Object.keys(config.processors ?? {}), `${name}: ${processor}`).toContain(processor);
+    for (const exporter of pipeline.exporters) expect(Object.keys(config.exporters), `${name}: ${exporter}`).toContain(exporter);
+  }
+  for (const extension of config.service.extensions ?? []) expect(Object.keys(config.extensions ?? {})).toContain(extension);
+}
 
 describe('docker-compose.yml', () => {
   it.skipIf(!compose)('passes docker-compose config, with every profile', () => {
@@ -29,15 +107,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('scales out receivers that Prometheus finds by their service name', () => {
-    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as {
-      services: Record<string, { profiles?: string[]; command?: string[]; deploy?: { replicas?: number } }>;
-    };
-    const replicas = Object.entries(file.services).filter(([, service]) => service.profiles?.includes('scaled'));
+    const replicas = Object.entries(composeFile().services).filter(([, service]) => (service.deploy?.replicas ?? 1) > 1);
     expect(replicas.map(([name]) => name)).toEqual(['llm-monitor-replica']);
     const [name, replica] = replicas[0]!;
-    expect(replica.deploy?.replicas).toBeGreaterThan(1);
-    // Each replica makes its own sessions: a trace split across receivers would build two halves.
-    expect(replica.command).toContain('--demo');
+    expect(replica.profiles).toEqual(['scaled']);
+    // The replicas act as one: spans reach them through the load balancer, not from a demo of their own.
+    expect(replica.command ?? []).not.toContain('--demo');
     const prometheus = parse(readFileSync(`${root}deploy/prometheus/prometheus.yml`, 'utf8')) as {
       scrape_configs: { dns_sd_configs?: { names: string[]; port: number }[] }[];
     };
@@ -46,17 +121,18 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the receiver, the demo, Prometheus and Grafana, mounting files that exist', () => {
-    const file = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as {
-      services: Record<string, { volumes?: string[] }>;
-      volumes?: Record<string, unknown>;
-    };
+    const file = composeFile();
     expect(Object.keys(file.services).sort()).toEqual([
       'demo',
+      'demo-scaled',
       'grafana',
       'llm-monitor',
       'llm-monitor-replica',
       'otel-collector',
+      'otel-collector-lb',
+      'postgres',
       'prometheus',
+      'redis',
     ]);
     for (const service of Object.values(file.services)) {
       for (const volume of service.volumes ?? []) {
@@ -68,6 +144,141 @@ describe('docker-compose.yml', () => {
     }
     expect(file.services['llm-monitor']!.volumes).toContain('llm-monitor-data:/data');
     expect(existsSync(`${root}Dockerfile`)).toBe(true);
+  });
+
+  it('publishes no host port twice, with every profile on', () => {
+    const owners = new Map<number, string>();
+    for (const [name, service] of Object.entries(composeFile().services)) {
+      for (const mapping of service.ports ?? []) {
+        const published = hostPorts(mapping);
+        // A scaled service can publish only a range, one port of it per replica.
+        expect(published.length, `${name} ${mapping}`).toBeGreaterThanOrEqual(service.deploy?.replicas ?? 1);
+        for (const port of published) {
+          expect(owners.get(port), `host port ${port} of ${name}`).toBeUndefined();
+          owners.set(port, name);
+        }
+      }
+    }
+    expect(owners.get(8000)).toBe('llm-monitor');
+  });
+
+  it('waits for health only where there is a healthcheck to wait for', () => {
+    const file = composeFile();
+    // The receiver's image has a HEALTHCHECK (on /readyz); other images need one in the compose file.
+    expect(readFileSync(`${root}Dockerfile`, 'utf8')).toMatch(/^HEALTHCHECK [^]*?\/readyz/m);
+    for (const [name, service] of Object.entries(file.services)) {
+      for (const [dependency, { condition }] of Object.entries(dependsOn(service))) {
+        const target = file.services[dependency];
+        expect(target, `${name} depends on ${dependency}`).toBeDefined();
+        // A dependency in a profile must be started whenever its dependant is.
+        for (const profile of target!.profiles ?? []) expect(service.profiles ?? [], `${name} → ${dependency}`).toContain(profile);
+        if (condition === 'service_healthy')
+          expect(target!.healthcheck !== undefined || target!.image === 'llm-monitor:local', `${name} → ${dependency}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('docker-compose.yml, profile "scaled"', () => {
+  const file = composeFile();
+  const scaled = (name: string): ComposeService => {
+    const service = file.services[name];
+    expect(service?.profiles, name).toEqual(['scaled']);
+    return service!;
+  };
+
+  it('points the replicas at a PostgreSQL and a Redis of the profile, and starts them once those are healthy', () => {
+    const replica = scaled('llm-monitor-replica');
+    const environment = environmentOf(replica);
+    const storage = new URL(environment.LLM_MONITOR_STORAGE_URL!);
+    const redis = new URL(environment.LLM_MONITOR_REDIS_URL!);
+    expect(storage.protocol).toBe('postgres:');
+    expect(redis.protocol).toBe('redis:');
+
+    const postgres = scaled(storage.hostname);
+    expect(postgres.image).toMatch(/^postgres:16/);
+    expect(storage.port || '5432').toBe('5432');
+    // The URL's credentials and database are the ones the image creates.
+    const created = environmentOf(postgres);
+    expect(created.POSTGRES_USER).toBe(decodeURIComponent(storage.username));
+    expect(created.POSTGRES_PASSWORD).toBe(decodeURIComponent(storage.password));
+    expect(created.POSTGRES_DB).toBe(storage.pathname.slice(1));
+    expect(postgres.healthcheck?.test).toContain('pg_isready');
+    expect(postgres.healthcheck?.test).toContain(created.POSTGRES_USER);
+    expect(postgres.volumes?.some((volume) => volume.endsWith(':/var/lib/postgresql/data'))).toBe(true);
+
+    const redisService = scaled(redis.hostname);
+    expect(redisService.image).toMatch(/^redis:7/);
+    expect(redis.port || '6379').toBe('6379');
+    expect(redisService.healthcheck?.test).toEqual(expect.arrayContaining(['redis-cli', 'ping']));
+
+    expect(dependsOn(replica)).toEqual({
+      [storage.hostname]: { condition: 'service_healthy' },
+      [redis.hostname]: { condition: 'service_healthy' },
+    });
+    // Same prices as the single receiver, so both show the same costs.
+    expect(environment.LLM_MONITOR_MODEL_PRICES).toBe(environmentOf(file.services['llm-monitor']!).LLM_MONITOR_MODEL_PRICES);
+  });
+
+  it('sends through a load-balancing Collector that mounts a config routing to the replicas', () => {
+    const collector = scaled('otel-collector-lb');
+    expect(collector.image).toBe(file.services['otel-collector']!.image);
+    expect(collector.image).toMatch(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/);
+    const configPath = collector.command?.find((argument) => argument.startsWith('--config='))?.slice('--config='.length);
+    const mount = collector.volumes?.find((volume) => volume.split(':')[1] === configPath);
+    expect(mount, `a volume at ${configPath}`).toBeDefined();
+    const source = mount!.split(':')[0]!;
+    expect(existsSync(`${root}${source}`)).toBe(true);
+    expect(source).toBe('./deploy/otel-collector/loadbalancing.yaml');
+    const { dns } = loadBalancer(collectorConfig(`${root}${source}`)).resolver;
+    expect(dns?.hostname).toBe('llm-monitor-replica');
+    expect(dependsOn(collector)).toEqual({ [dns!.hostname]: { condition: 'service_healthy' } });
+
+    // The demo speaks OTLP/HTTP, to the load balancer's HTTP receiver.
+    const demo = scaled('demo-scaled');
+    expect(demo.entrypoint).toEqual(['llm-monitor-demo']);
+    const endpoint = new URL(demo.command![demo.command!.indexOf('--endpoint') + 1]!);
+    expect(endpoint.hostname).toBe('otel-collector-lb');
+    expect(endpoint.pathname).toBe('/v1/traces');
+    const http = collectorConfig(`${root}${source}`).receivers.otlp!.protocols!.http!.endpoint!;
+    expect(endpoint.port).toBe(http.split(':').at(-1));
+  });
+});
+
+describe('deploy/otel-collector/loadbalancing.yaml', () => {
+  const config = collectorConfig(`${root}deploy/otel-collector/loadbalancing.yaml`);
+
+  it('routes by trace id to the replicas found by DNS, on their OTLP/gRPC port', () => {
+    const exporter = loadBalancer(config);
+    expect(exporter.routing_key).toBe('traceID');
+    // The dns resolver only: a static list beside it would be ignored and misleading.
+    expect(Object.keys(exporter.resolver)).toEqual(['dns']);
+    expect(exporter.resolver.dns).toMatchObject({ hostname: 'llm-monitor-replica', port: DEFAULT_CONFIG.otlpGrpcPort });
+    // The receiver image listens for OTLP/gRPC where the resolver sends.
+    expect(readFileSync(`${root}Dockerfile`, 'utf8')).toContain(`LLM_MONITOR_OTLP_GRPC_PORT=${exporter.resolver.dns!.port}`);
+    // OTLP/gRPC is the only protocol the exporter speaks; plaintext to the receivers, gzip, queued and retried.
+    expect(Object.keys(exporter.protocol)).toEqual(['otlp']);
+    const otlp = exporter.protocol.otlp;
+    expect(otlp).not.toHaveProperty('endpoint');
+    expect(otlp).toMatchObject({
+      compression: 'gzip',
+      tls: { insecure: true },
+      sending_queue: { enabled: true },
+      retry_on_failure: { enabled: true },
+    });
+  });
+
+  it('receives OTLP over gRPC and HTTP, and wires a pipeline of defined components into the load balancer', () => {
+    expect(Object.keys(config.receivers.otlp!.protocols!).sort()).toEqual(['grpc', 'http']);
+    expectWired(config);
+    const pipeline = config.service.pipelines.traces!;
+    expect(pipeline.exporters).toEqual(['loadbalancing']);
+    expect(pipeline.processors?.[0]).toBe('memory_limiter');
+    // Sessions are shown while they run: the batch waits at most 100 ms.
+    const batch = pipeline.processors?.find((name) => name.split('/')[0] === 'batch');
+    const timeout = String((config.processors?.[batch!] as { timeout?: string }).timeout);
+    expect(timeout).toMatch(/^\d+ms$/);
+    expect(Number.parseInt(timeout, 10)).toBeLessThanOrEqual(100);
   });
 });
 
@@ -115,6 +326,181 @@ describe('deploy/kubernetes/llm-monitor.yaml', () => {
     );
     const monitor = byKind('ServiceMonitor').spec as { endpoints: { port: string; path: string }[] };
     expect(monitor.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+  });
+});
+
+interface Port {
+  name?: string;
+  port?: number;
+  containerPort?: number;
+  targetPort?: number | string;
+}
+
+interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: Record<string, Record<string, string>> }[];
+  ports?: Port[];
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+
+interface Workload {
+  kind: string;
+  metadata: { name: string };
+  spec: {
+    replicas?: number;
+    serviceName?: string;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: { containers: Container[]; volumes?: { name: string; configMap?: { name: string } }[] };
+    };
+  };
+}
+
+interface ServiceManifest {
+  kind: 'Service';
+  metadata: { name: string };
+  spec: { clusterIP?: string; selector: Record<string, string>; ports: Port[] };
+}
+
+const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
+  Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
+
+describe('deploy/kubernetes/llm-monitor-scaled.yaml', () => {
+  const manifests = parseAllDocuments(readFileSync(`${root}deploy/kubernetes/llm-monitor-scaled.yaml`, 'utf8')).map(
+    (document) => document.toJS() as Manifest,
+  );
+  const named = <T>(kind: string, name: string): T => {
+    const found = manifests.find((manifest) => manifest.kind === kind && manifest.metadata.name === name);
+    expect(found, `${kind} ${name}`).toBeDefined();
+    return found as T;
+  };
+  const workloads = manifests.filter((manifest) => ['Deployment', 'StatefulSet'].includes(manifest.kind)) as unknown as Workload[];
+  const services = manifests.filter((manifest) => manifest.kind === 'Service') as unknown as ServiceManifest[];
+  const receivers = named<Workload>('StatefulSet', 'llm-monitor');
+  const receiver = receivers.spec.template.spec.containers[0]!;
+  const collectorConfigMap = named<Manifest>('ConfigMap', 'llm-monitor-collector');
+  const collector = parse(collectorConfigMap.data!['config.yaml']!) as CollectorConfig;
+  const selected = (service: ServiceManifest): Workload[] =>
+    workloads.filter((workload) => matches(service.spec.selector, workload.spec.template.metadata.labels));
+  /** The container port a Service port sends to: by name or number. */
+  const containerPort = (container: Container, servicePort: Port): number | undefined =>
+    container.ports?.find((port) =>
+      typeof servicePort.targetPort === 'string'
+        ? port.name === servicePort.targetPort
+        : port.containerPort === (servicePort.targetPort ?? servicePort.port),
+    )?.containerPort;
+
+  it('holds the receivers, their Services, Redis and the load-balancing Collector', () => {
+    expect(manifests.map((manifest) => `${manifest.kind} ${manifest.metadata.name}`)).toEqual([
+      'ConfigMap llm-monitor',
+      'StatefulSet llm-monitor',
+      'Service llm-monitor-replicas',
+      'Service llm-monitor',
+      'ServiceMonitor llm-monitor',
+      'Deployment llm-monitor-redis',
+      'Service llm-monitor-redis',
+      'ConfigMap llm-monitor-collector',
+      'Deployment llm-monitor-collector',
+      'Service llm-monitor-collector',
+    ]);
+    expect(receivers.spec.replicas).toBeGreaterThan(1);
+    // Every workload's selector picks its own pods.
+    for (const workload of workloads)
+      expect(matches(workload.spec.selector.matchLabels, workload.spec.template.metadata.labels)).toBe(true);
+  });
+
+  it('has the Collector resolve a headless Service of exactly the receivers, on their OTLP/gRPC port', () => {
+    const { dns } = loadBalancer(collector).resolver;
+    expect(dns, 'the dns resolver').toBeDefined();
+    const [serviceName, namespace, ...domain] = dns!.hostname.split('.');
+    // A fully qualified name: <service>.<namespace>.svc.cluster.local.
+    expect(namespace).toMatch(/^[a-z0-9-]+$/);
+    expect(domain).toEqual(['svc', 'cluster', 'local']);
+    const headless = named<ServiceManifest>('Service', serviceName!);
+    expect(headless.spec.clusterIP).toBe('None');
+    expect(receivers.spec.serviceName).toBe(headless.metadata.name);
+    // Its DNS answer is the receivers' pods, and nothing else (the Collector's own pods would loop).
+    expect(selected(headless)).toEqual([receivers]);
+    const servicePort = headless.spec.ports.find((port) => port.port === dns!.port);
+    expect(servicePort, `port ${dns!.port} on ${headless.metadata.name}`).toBeDefined();
+    // The resolver dials pod addresses, so the port must be where the receiver listens for OTLP/gRPC.
+    const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-k8s-'));
+    writeFileSync(join(directory, 'config.yaml'), named<Manifest>('ConfigMap', 'llm-monitor').data!['config.yaml']!);
+    const config = resolveConfig({ configFile: join(directory, 'config.yaml') });
+    expect(config.otlpGrpcPort).toBe(dns!.port);
+    expect(containerPort(receiver, servicePort!)).toBe(config.otlpGrpcPort);
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 8000 });
+  });
+
+  it('runs the same Collector configuration as the compose file, but for the resolver hostname', () => {
+    expectWired(collector);
+    const composeConfig = collectorConfig(`${root}deploy/otel-collector/loadbalancing.yaml`);
+    const hostname = loadBalancer(collector).resolver.dns!.hostname;
+    loadBalancer(composeConfig).resolver.dns!.hostname = hostname;
+    expect(collector).toEqual(composeConfig);
+    // The Collector's pods read that ConfigMap where --config points.
+    const deployment = named<Workload>('Deployment', 'llm-monitor-collector');
+    const container = deployment.spec.template.spec.containers[0]!;
+    expect(container.image).toBe(composeFile().services['otel-collector-lb']!.image);
+    const configPath = container.args?.find((argument) => argument.startsWith('--config='))?.slice('--config='.length);
+    const volume = deployment.spec.template.spec.volumes?.find((entry) => entry.configMap?.name === collectorConfigMap.metadata.name);
+    const mount = container.volumeMounts?.find((entry) => entry.name === volume?.name);
+    expect(`${mount?.mountPath}/config.yaml`).toBe(configPath);
+    expect(dirname(configPath!)).toBe(mount?.mountPath);
+  });
+
+  it('lets applications send only through the Collector, and serves the page from any receiver', () => {
+    const otlpPorts = [4317, 4318];
+    const entry = named<ServiceManifest>('Service', 'llm-monitor-collector');
+    expect(selected(entry).map((workload) => workload.metadata.name)).toEqual(['llm-monitor-collector']);
+    const collectorContainer = selected(entry)[0]!.spec.template.spec.containers[0]!;
+    for (const port of otlpPorts) {
+      const servicePort = entry.spec.ports.find((candidate) => candidate.port === port);
+      expect(containerPort(collectorContainer, servicePort!), `collector ${port}`).toBe(port);
+    }
+    // No Service but the headless one the Collector resolves reaches the receivers' OTLP ports.
+    const headless = loadBalancer(collector).resolver.dns!.hostname.split('.')[0];
+    for (const service of services.filter((candidate) => selected(candidate).includes(receivers))) {
+      if (service.metadata.name === headless) continue;
+      for (const port of service.spec.ports) expect(otlpPorts, `${service.metadata.name}`).not.toContain(containerPort(receiver, port));
+    }
+    const api = named<ServiceManifest>('Service', 'llm-monitor');
+    expect(selected(api)).toEqual([receivers]);
+    expect(api.spec.clusterIP).toBeUndefined();
+    expect(
+      containerPort(
+        receiver,
+        api.spec.ports.find((port) => port.port === 8000)!,
+      ),
+    ).toBe(8000);
+  });
+
+  it('gives each receiver its pod name as replica id, the PostgreSQL Secret and a Redis Service of the file', () => {
+    const env = Object.fromEntries((receiver.env ?? []).map((variable) => [variable.name, variable]));
+    expect(env.LLM_MONITOR_REPLICA_ID?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.LLM_MONITOR_STORAGE_URL?.valueFrom).toEqual({ secretKeyRef: { name: 'llm-monitor-postgres', key: 'url' } });
+    expect(env[CONFIG_FILE_ENV]?.value).toBe('/etc/llm-monitor/config.yaml');
+    const mount = receiver.volumeMounts?.find((volume) => volume.mountPath === dirname(env[CONFIG_FILE_ENV]!.value!));
+    expect(receivers.spec.template.spec.volumes?.find((volume) => volume.name === mount?.name)?.configMap?.name).toBe('llm-monitor');
+
+    const redis = new URL(env.LLM_MONITOR_REDIS_URL!.value!);
+    expect(redis.protocol).toBe('redis:');
+    const redisService = named<ServiceManifest>('Service', redis.hostname);
+    const redisPods = selected(redisService);
+    expect(redisPods).toHaveLength(1);
+    const redisContainer = redisPods[0]!.spec.template.spec.containers[0]!;
+    expect(redisContainer.image).toMatch(/^redis:7/);
+    const redisPort = redisService.spec.ports.find((port) => port.port === Number(redis.port || 6379));
+    expect(containerPort(redisContainer, redisPort!)).toBe(6379);
+
+    expect(receiver.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(receiver.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(receiver.ports?.find((port) => port.name === receiver.readinessProbe?.httpGet?.port)?.containerPort).toBe(8000);
   });
 });
 
