@@ -199,8 +199,10 @@ describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two repli
       expect(running.status).toBe('active');
       expect(running.stages.map((stage) => stage.stage)).toContain('connecting_to_model');
 
+      const call = session.startLlmCall({ operation: 'chat', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Say hello' });
       session.stage('streaming_response');
       session.tokens(3, 'Hello from A');
+      call.end({ response: 'Hello from A', inputTokens: 1200, outputTokens: 3 });
       await until('B streams the tokens', () => sawEvent(client.events(), 'tokens', session.sessionId, (event) => event.total === 3));
       session.complete({ result: 'the answer' });
       await until('B streams the end', () => sawEvent(client.events(), 'session_completed', session.sessionId));
@@ -213,6 +215,23 @@ describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two repli
       const detail = await getJson<ProcessingSession>(b, `/api/monitoring/sessions/${session.sessionId}`);
       expect(detail).toMatchObject({ status: 'completed', task: 'scale-out', service_name: 'scale-out-app' });
       expect(detail.token_counts.streamed).toBe(3);
+
+      // Lists, the call log and analytics answer the same on both replicas.
+      const since = new Date(Date.parse(detail.start_time) - 60_000).toISOString();
+      for (const path of [
+        `/api/monitoring/sessions/recent?limit=20&since=${since}`,
+        `/api/monitoring/llm-calls?session=${session.sessionId}`,
+        `/api/monitoring/analytics?group_by=model&since=${since}`,
+        `/api/monitoring/statistics?since=${since}`,
+      ]) {
+        const [fromA, fromB] = await Promise.all([getJson<unknown>(a, path), getJson<unknown>(b, path)]);
+        expect(fromB, path).toEqual(fromA);
+      }
+      const calls = await getJson<{ calls: { model: string; input_tokens: number }[] }>(
+        b,
+        `/api/monitoring/llm-calls?session=${session.sessionId}`,
+      );
+      expect(calls.calls).toMatchObject([{ model: 'gpt-4o-mini', input_tokens: 1200 }]);
 
       // Metrics stay per replica: A counted the session, B (which only showed it) did not.
       const metricsA = await (await fetch(`${a.apiUrl}/metrics`)).text();
