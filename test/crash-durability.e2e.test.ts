@@ -32,7 +32,6 @@
  * `postgresUrl()` names; without one reachable the PostgreSQL case is skipped, except under CI.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +58,7 @@ import type { WireAttribute, WireSpan } from '../packages/receiver/test/otlp-wir
 import { startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
 import type { MonitorProcess } from './support/monitor-process.js';
 import { rejectedSpansOfProtobuf } from './support/otlp-response.js';
+import { withPg } from './support/replicas.js';
 import { postgresUrl, withSearchPath } from './support/services.js';
 
 stopMonitorsAfterEach();
@@ -82,29 +82,6 @@ const CALL_STAGE = 6;
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL: the schema of each run is created and dropped by this file
 // ---------------------------------------------------------------------------------------------
-
-interface PgClient {
-  connect(): Promise<void>;
-  query(sql: string): Promise<unknown>;
-  end(): Promise<void>;
-  on(event: 'error', listener: (error: Error) => void): void;
-}
-interface PgModule {
-  Client: new (config: { connectionString: string; connectionTimeoutMillis?: number }) => PgClient;
-}
-/** `pg` is the receiver's dependency, not the workspace root's: resolved from the receiver. */
-const pg = createRequire(new URL('../packages/receiver/package.json', import.meta.url))('pg') as PgModule;
-
-async function withPg<T>(url: string, work: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 const POSTGRES_URL = await postgresUrl('the PostgreSQL case of the crash test');
 

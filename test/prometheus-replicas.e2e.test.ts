@@ -10,14 +10,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import pg from 'pg';
 import { setupLlmMonitor } from '@llm-monitor/node';
 import type { ProcessingSession } from '@llm-monitor/sessions';
-import { startMonitor } from './support/monitor-process.js';
 import type { MonitorProcess } from './support/monitor-process.js';
 import { startPrometheus } from './support/prometheus.js';
 import type { RunningPrometheus } from './support/prometheus.js';
+import { hearsPeers, liveClient, sessionOfEvent, startReplica, withPg } from './support/replicas.js';
 import { postgresUrl, redisUrl, withSearchPath } from './support/services.js';
 import { toolAvailable } from './support/tools.js';
 import { until, waitFor } from './support/wait.js';
@@ -56,80 +54,17 @@ const REPLICA_IDS = Object.keys(WORKLOAD) as ReplicaId[];
 const totalOf = (id: ReplicaId, direction: 'input' | 'output'): number =>
   WORKLOAD[id].reduce((sum, session) => sum + session[direction], 0);
 
-interface LiveEvent {
-  type: string;
-  session_id?: string;
-  session?: { session_id: string };
-}
-interface LiveMessage {
-  events?: LiveEvent[];
-}
-interface Readiness {
-  components: { fanout: { status: string; details: { replication: { replicas: { replica_id: string }[] } } } };
-}
 type Sample = { metric: Record<string, string>; value: [number, string] };
 
-async function withPg<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /** One replica on free ports, on the run's schema and Redis channel. */
-function startReplica(replicaId: ReplicaId): Promise<MonitorProcess> {
-  return startMonitor([
-    '--port',
-    '0',
-    '--otlp-port',
-    '0',
-    '--otlp-grpc-port',
-    '0',
-    '--storage-url',
-    withSearchPath(POSTGRES_URL!, schema),
-    '--redis-url',
-    REDIS_URL!,
-    '--redis-channel',
-    channel,
-    '--replica-id',
-    replicaId,
-  ]);
-}
+const replicaOn = (replicaId: ReplicaId): Promise<MonitorProcess> =>
+  startReplica({ replicaId, storageUrl: withSearchPath(POSTGRES_URL!, schema), redisUrl: REDIS_URL!, channel });
 
 async function stopReplica(replica: MonitorProcess): Promise<void> {
   if (!replica.alive()) return;
   const exited = new Promise((resolve) => replica.child.once('exit', resolve));
   replica.child.kill('SIGTERM');
   await exited;
-}
-
-/** Waits until the replica's fan-out is healthy and hears `peer`. */
-async function hears(replica: MonitorProcess, peer: ReplicaId): Promise<void> {
-  await until(
-    `${replica.apiUrl} connected to Redis and hearing ${peer}`,
-    async () => {
-      const fanout = ((await (await fetch(`${replica.apiUrl}/readyz`)).json()) as Readiness).components.fanout;
-      return fanout.status === 'healthy' && fanout.details.replication.replicas.some((other) => other.replica_id === peer);
-    },
-    30_000,
-    100,
-  );
-}
-
-/** A WebSocket client of a replica's live stream that records every event. */
-async function liveClient(replica: MonitorProcess): Promise<{ socket: WebSocket; events: LiveEvent[] }> {
-  const socket = new WebSocket(`${replica.apiUrl.replace('http', 'ws')}/ws/monitoring`);
-  const events: LiveEvent[] = [];
-  socket.on('message', (data: Buffer) => events.push(...((JSON.parse(data.toString('utf8')) as LiveMessage).events ?? [])));
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  return { socket, events };
 }
 
 /** The ids of this run's sessions a replica lists as completed (its REST list, from the shared history). */
@@ -174,13 +109,13 @@ describe.runIf(PROMETHEUS && POSTGRES_URL !== undefined && REDIS_URL !== undefin
   'a real Prometheus scraping two replicas that share Redis and PostgreSQL',
   () => {
     beforeAll(async () => {
-      await withPg((client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
+      await withPg(POSTGRES_URL!, (client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
       schemaCreated = true;
-      for (const id of REPLICA_IDS) replicas.set(id, await startReplica(id));
+      for (const id of REPLICA_IDS) replicas.set(id, await replicaOn(id));
       const a = replicas.get('replica-a')!;
       const b = replicas.get('replica-b')!;
-      await hears(a, 'replica-b');
-      await hears(b, 'replica-a');
+      await hearsPeers(a, ['replica-b']);
+      await hearsPeers(b, ['replica-a']);
 
       // Live clients of both replicas, connected before the workload, see every session end.
       const clients = await Promise.all(REPLICA_IDS.map((id) => liveClient(replicas.get(id)!)));
@@ -217,9 +152,7 @@ describe.runIf(PROMETHEUS && POSTGRES_URL !== undefined && REDIS_URL !== undefin
             `${id} streams the end of all 5 sessions`,
             () =>
               all.every((sessionId) =>
-                client.events.some(
-                  (event) => event.type === 'session_completed' && (event.session_id ?? event.session?.session_id) === sessionId,
-                ),
+                client.events().some((event) => event.type === 'session_completed' && sessionOfEvent(event) === sessionId),
               ),
             60_000,
             100,
@@ -274,7 +207,7 @@ describe.runIf(PROMETHEUS && POSTGRES_URL !== undefined && REDIS_URL !== undefin
     afterAll(async () => {
       await prometheus?.stop();
       for (const replica of replicas.values()) await stopReplica(replica);
-      if (schemaCreated) await withPg((client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+      if (schemaCreated) await withPg(POSTGRES_URL!, (client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
     }, 60_000);
 
     it(

@@ -10,15 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import pg from 'pg';
 import { credentials, makeGenericClientConstructor, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { setupLlmMonitor } from '@llm-monitor/node';
 import type { LlmMonitorSetup } from '@llm-monitor/node';
 import type { ProcessingSession } from '@llm-monitor/sessions';
-import { startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
+import { stopMonitorsAfterEach } from './support/monitor-process.js';
 import type { MonitorProcess } from './support/monitor-process.js';
+import { hearsPeers, liveClient, readiness, sessionOfEvent, startReplica, withPg } from './support/replicas.js';
+import type { LiveStreamEvent } from './support/replicas.js';
 import { postgresUrl, redisUrl, withSearchPath } from './support/services.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 import { until } from './support/wait.js';
@@ -30,94 +30,6 @@ const REDIS_URL = await redisUrl('the scale-out tests (two replicas need Redis)'
 const TIMEOUT_MS = 90_000;
 const run = randomBytes(5).toString('hex');
 const schema = `llmmon_scale_${run}`;
-
-interface LiveEvent {
-  type: string;
-  session_id?: string;
-  session?: { session_id: string; status?: string };
-  stage?: string;
-  text?: string;
-  total?: number;
-}
-interface Message {
-  type: string;
-  events?: LiveEvent[];
-  active_sessions?: { session_id: string }[];
-}
-
-async function withPg<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** Starts one replica on free ports, on the shared schema and `redis`. */
-function startReplica(replicaId: string, redis: string, channel: string): Promise<MonitorProcess> {
-  return startMonitor([
-    '--port',
-    '0',
-    '--otlp-port',
-    '0',
-    '--otlp-grpc-port',
-    '0',
-    '--storage-url',
-    withSearchPath(POSTGRES_URL!, schema),
-    '--redis-url',
-    redis,
-    '--redis-channel',
-    channel,
-    '--replica-id',
-    replicaId,
-  ]);
-}
-
-async function getJson<T>(replica: MonitorProcess, path: string): Promise<T> {
-  const response = await fetch(`${replica.apiUrl}${path}`);
-  expect(response.status, `${path} on ${replica.apiUrl}`).toBe(200);
-  return (await response.json()) as T;
-}
-
-interface Readiness {
-  status: string;
-  components: {
-    fanout: { status: string; details: { reason?: string; replication: { state: string; replicas: { replica_id: string }[] } } };
-  };
-}
-
-async function readiness(replica: MonitorProcess): Promise<Readiness> {
-  return (await (await fetch(`${replica.apiUrl}/readyz`)).json()) as Readiness;
-}
-
-/** Waits until the replica's fan-out is connected and hears every one of `peers`. */
-async function connected(replica: MonitorProcess, peers: string[]): Promise<void> {
-  await until(
-    `${replica.apiUrl} connected to Redis and hearing ${peers.join(', ')}`,
-    async () => {
-      const fanout = (await readiness(replica)).components.fanout;
-      const heard = new Set(fanout.details.replication.replicas.map((peer) => peer.replica_id));
-      return fanout.status === 'healthy' && peers.every((peer) => heard.has(peer));
-    },
-    20_000,
-    100,
-  );
-}
-
-/** A WebSocket client of a replica that records every message. */
-async function liveClient(replica: MonitorProcess): Promise<{ socket: WebSocket; messages: Message[]; events(): LiveEvent[] }> {
-  const socket = new WebSocket(`${replica.apiUrl.replace('http', 'ws')}/ws/monitoring`);
-  const messages: Message[] = [];
-  socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString('utf8')) as Message));
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  return { socket, messages, events: () => messages.flatMap((message) => message.events ?? []) };
-}
 
 /** The OTLP trace service's Export method, with the request and answer left as bytes. */
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -145,9 +57,22 @@ function grpcExport(client: Client, body: Buffer): Promise<'ok' | ServiceError> 
   });
 }
 
-const idOf = (event: LiveEvent): string | undefined => event.session_id ?? event.session?.session_id;
-const sawEvent = (events: LiveEvent[], type: string, sessionId: string, extra: (event: LiveEvent) => boolean = () => true): boolean =>
-  events.some((event) => event.type === type && idOf(event) === sessionId && extra(event));
+const sawEvent = (
+  events: LiveStreamEvent[],
+  type: string,
+  sessionId: string,
+  extra: (event: LiveStreamEvent) => boolean = () => true,
+): boolean => events.some((event) => event.type === type && sessionOfEvent(event) === sessionId && extra(event));
+
+/** One replica on the run's schema, fanned out over `redis` on `channel`. */
+const replicaOn = (replicaId: string, redis: string, channel: string): Promise<MonitorProcess> =>
+  startReplica({ replicaId, storageUrl: withSearchPath(POSTGRES_URL!, schema), redisUrl: redis, channel });
+
+async function getJson<T>(replica: MonitorProcess, path: string): Promise<T> {
+  const response = await fetch(`${replica.apiUrl}${path}`);
+  expect(response.status, `${path} on ${replica.apiUrl}`).toBe(200);
+  return (await response.json()) as T;
+}
 
 /** The value of a metric series in a Prometheus text, summed over its label sets that contain `labels`. */
 function metricValue(text: string, name: string, labels = ''): number {
@@ -169,18 +94,18 @@ stopMonitorsAfterEach();
 
 describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two replicas with Redis and PostgreSQL', () => {
   afterAll(async () => {
-    await withPg((client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    await withPg(POSTGRES_URL!, (client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
   });
 
   it(
     "shows a session sent to replica A live on replica B's WebSocket while it runs, and in B's REST answers",
     async () => {
-      await withPg((client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
+      await withPg(POSTGRES_URL!, (client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
       const channel = `llm-monitor-test:${run}:live`;
-      const a = await startReplica('replica-a', REDIS_URL!, channel);
-      const b = await startReplica('replica-b', REDIS_URL!, channel);
-      await connected(a, ['replica-b']);
-      await connected(b, ['replica-a']);
+      const a = await replicaOn('replica-a', REDIS_URL!, channel);
+      const b = await replicaOn('replica-b', REDIS_URL!, channel);
+      await hearsPeers(a, ['replica-b']);
+      await hearsPeers(b, ['replica-a']);
       const client = await liveClient(b);
 
       app = setupLlmMonitor({ endpoint: a.otlpUrl, serviceName: 'scale-out-app', captureTokenText: true, progressIntervalMs: 0 });
@@ -247,7 +172,7 @@ describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two repli
   it(
     'goes healthy → degraded → healthy when its Redis connection is cut and restored, and then misses nothing',
     async () => {
-      await withPg((client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
+      await withPg(POSTGRES_URL!, (client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
       const redis = new URL(REDIS_URL!);
       const proxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379));
       try {
@@ -255,10 +180,10 @@ describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two repli
         const proxied = new URL(REDIS_URL!);
         proxied.hostname = '127.0.0.1';
         proxied.port = String(proxy.port);
-        const a = await startReplica('replica-a', REDIS_URL!, channel);
-        const b = await startReplica('replica-b', proxied.toString(), channel);
-        await connected(a, ['replica-b']);
-        await connected(b, ['replica-a']);
+        const a = await replicaOn('replica-a', REDIS_URL!, channel);
+        const b = await replicaOn('replica-b', proxied.toString(), channel);
+        await hearsPeers(a, ['replica-b']);
+        await hearsPeers(b, ['replica-a']);
         const pid = b.child.pid;
         const client = await liveClient(b);
         app = setupLlmMonitor({ endpoint: a.otlpUrl, serviceName: 'scale-out-cut', progressIntervalMs: 0 });
@@ -356,24 +281,13 @@ describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two repli
   it(
     'answers 503 / UNAVAILABLE with retry advice while its PostgreSQL is unreachable, and takes spans again when it returns',
     async () => {
-      await withPg((client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
+      await withPg(POSTGRES_URL!, (client) => client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`));
       const postgres = new URL(POSTGRES_URL!);
       const proxy = await startTcpProxy(postgres.hostname, Number(postgres.port || 5432));
       const proxied = new URL(withSearchPath(POSTGRES_URL!, schema));
       proxied.hostname = '127.0.0.1';
       proxied.port = String(proxy.port);
-      const replica = await startMonitor([
-        '--port',
-        '0',
-        '--otlp-port',
-        '0',
-        '--otlp-grpc-port',
-        '0',
-        '--storage-url',
-        proxied.toString(),
-        '--replica-id',
-        'replica-pg',
-      ]);
+      const replica = await startReplica({ replicaId: 'replica-pg', storageUrl: proxied.toString() });
       const grpcPort = /OTLP\/gRPC on http:\/\/[^\s:]+:(\d+)/.exec(replica.output())![1]!;
       const client = new TraceService(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
       try {
@@ -403,10 +317,7 @@ describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two repli
         expect((unavailable as ServiceError).details).toMatch(/^LLMMON_ERR_STORE_UNAVAILABLE/);
         const retryInfo = (unavailable as ServiceError).metadata.get('grpc-status-details-bin')[0] as Buffer;
         expect(retryInfo.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
-        const ready = (await (await fetch(`${replica.apiUrl}/readyz`)).json()) as {
-          status: string;
-          components: { store: { status: string } };
-        };
+        const ready = await readiness(replica);
         expect(ready).toMatchObject({ status: 'unhealthy', components: { store: { status: 'unhealthy' } } });
 
         await proxy.restore();

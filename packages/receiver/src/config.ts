@@ -567,6 +567,21 @@ function invalid(setting: SettingDefinition, source: string, value: unknown, exp
   );
 }
 
+/** A URL setting: '' when unset, else the URL as given, refused unless one of `protocols`. */
+function urlSetting(setting: SettingDefinition, source: string, raw: unknown, protocols: readonly string[], expected: string): string {
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  if (text === '' || text === undefined) return '';
+  if (typeof text !== 'string') throw invalid(setting, source, raw, expected);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid(setting, source, raw, expected);
+  }
+  if (!protocols.includes(url.protocol)) throw invalid(setting, source, raw, expected);
+  return text;
+}
+
 /** Converts a raw value (string from env/flags, any YAML value from the file) to the setting's type. */
 function convert(setting: SettingDefinition, raw: unknown, source: string): ReceiverConfig[keyof ReceiverConfig] {
   const asText = typeof raw === 'string' ? raw.trim() : raw;
@@ -588,30 +603,10 @@ function convert(setting: SettingDefinition, raw: unknown, source: string): Rece
     case 'redactMode':
       if (asText !== 'mask' && asText !== 'drop') throw invalid(setting, source, raw, 'mask or drop');
       return asText;
-    case 'url': {
-      if (asText === '' || asText === undefined) return '';
-      if (typeof asText !== 'string') throw invalid(setting, source, raw, 'an http(s) URL');
-      let url: URL;
-      try {
-        url = new URL(asText);
-      } catch {
-        throw invalid(setting, source, raw, 'an http(s) URL');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(setting, source, raw, 'an http(s) URL');
-      return asText;
-    }
-    case 'redisUrl': {
-      if (asText === '' || asText === undefined) return '';
-      if (typeof asText !== 'string') throw invalid(setting, source, raw, 'a redis:// or rediss:// URL');
-      let url: URL;
-      try {
-        url = new URL(asText);
-      } catch {
-        throw invalid(setting, source, raw, 'a redis:// or rediss:// URL');
-      }
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw invalid(setting, source, raw, 'a redis:// or rediss:// URL');
-      return asText;
-    }
+    case 'url':
+      return urlSetting(setting, source, raw, ['http:', 'https:'], 'an http(s) URL');
+    case 'redisUrl':
+      return urlSetting(setting, source, raw, ['redis:', 'rediss:'], 'a redis:// or rediss:// URL');
     case 'storageUrl': {
       if (typeof asText !== 'string') throw invalid(setting, source, raw, 'sqlite:<path>, postgres://… or memory:');
       const parsed = parseStorageUrl(asText);

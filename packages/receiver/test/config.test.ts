@@ -96,6 +96,27 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ flags: { port: '9000', 'otlp-port': '9001' } })).toMatchObject({ port: 9000, otlpPort: 9001 });
   });
 
+  it('takes a redis:// or rediss:// URL for the fan-out and a plain replica id, refusing anything else by name', () => {
+    expect(resolveConfig({ env: { LLM_MONITOR_REDIS_URL: 'redis://redis:6379', LLM_MONITOR_REPLICA_ID: 'llm-monitor-0' } })).toMatchObject({
+      redisUrl: 'redis://redis:6379',
+      redisChannel: 'llm-monitor:sessions',
+      replicaId: 'llm-monitor-0',
+    });
+    expect(resolveConfig({ flags: { 'redis-url': 'rediss://user:secret@cache:6380/2' } }).redisUrl).toBe(
+      'rediss://user:secret@cache:6380/2',
+    );
+    expect(() => resolveConfig({ flags: { 'redis-url': 'http://redis:6379' } })).toThrow(
+      'flag --redis-url: "http://redis:6379" is not a valid redis_url (expected a redis:// or rediss:// URL)',
+    );
+    expect(() => resolveConfig({ env: { LLM_MONITOR_REDIS_URL: 'redis' } })).toThrow(
+      /LLM_MONITOR_REDIS_URL: "redis" is not a valid redis_url/,
+    );
+    expect(() => resolveConfig({ flags: { 'replica-id': 'a b' } })).toThrow(
+      /^flag --replica-id: "a b" is not a replica id \(expected 1 to 128 letters, digits/,
+    );
+    expect(() => resolveConfig({ flags: { 'replica-id': 'x'.repeat(129) } })).toThrow(/is not a replica id/);
+  });
+
   it('reads booleans from environment variables', () => {
     expect(resolveConfig({ env: { LLM_MONITOR_DEMO: 'true' } }).demo).toBe(true);
     expect(resolveConfig({ env: { LLM_MONITOR_DEMO: '0' } }).demo).toBe(false);

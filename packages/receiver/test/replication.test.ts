@@ -13,47 +13,21 @@ import type { Envelope } from '../src/replication/fanout-messages.js';
 import { CombinedLiveSessions } from '../src/replication/live-sessions.js';
 import { FROM_STORE, RemoteSessions } from '../src/replication/remote-sessions.js';
 import { RedisFanout } from '../src/replication/redis-fanout.js';
+import { buildReceiver } from '../src/index.js';
 import type { FanoutState } from '../src/replication/redis-fanout.js';
 import { redisUrl } from '../../../test/support/services.js';
+import { sessionWith } from '../../prometheus-exporter/test/session-fixture.js';
 import { until } from '../../../test/support/wait.js';
 
-function session(id: string, overrides: Partial<ProcessingSession> = {}): ProcessingSession {
-  return {
+/** A running session of ours, its trace named after it (the fan-out's split check reads the trace id). */
+const session = (id: string, overrides: Partial<ProcessingSession> = {}): ProcessingSession =>
+  sessionWith({
     session_id: id,
     trace_id: `trace-${id}`,
-    source: 'llm_monitor',
-    status: 'active',
     start_time: new Date().toISOString(),
-    end_time: null,
-    duration_ms: null,
     current_stage: 'initializing',
-    progress: 5,
-    content_preview: null,
-    result_preview: null,
-    task: 'task',
-    model: 'model',
-    provider: null,
-    processor_type: null,
-    service_name: 'app',
-    conversation_id: null,
-    user_id: null,
-    events: [],
-    stages: [],
-    llm_calls: [],
-    steps: [],
-    steps_dropped: 0,
-    streamed_tokens: [],
-    token_counts: { input: 0, output: 0, total: 0, streamed: 0 },
-    cost_usd: null,
-    time_to_first_token_ms: null,
-    tokens_per_second: null,
-    time_per_output_token_ms: null,
-    budget_exceeded: [],
-    metadata: {},
-    error: null,
     ...overrides,
-  } as ProcessingSession;
-}
+  });
 
 const envelope = (message: Partial<Envelope>): Envelope =>
   ({ v: 1, replica: 'a', instance: 'i', seq: 1, kind: 'changes', sessions: [], removed: [], renamed: [], ...message }) as Envelope;
@@ -239,5 +213,52 @@ describe.runIf(REDIS_URL !== undefined)('RedisFanout against Redis', () => {
     fanout.start();
     await until('degraded, naming the refused connection', () => fanout.state === 'degraded' && /ECONNREFUSED/.test(fanout.stats().reason));
     expect(fanout.stats().reason).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1 unreachable \((publisher|subscriber): connect ECONNREFUSED/);
+  });
+});
+
+describe('a receiver with redis_url', () => {
+  it('starts and serves its own sessions when Redis cannot be reached, saying so on /readyz', async () => {
+    const receiver = await buildReceiver({
+      port: 0,
+      otlpPort: 0,
+      otlpGrpcPort: 0,
+      storageUrl: 'memory:',
+      logLevel: 'silent',
+      redisUrl: 'redis://127.0.0.1:1',
+      replicaId: 'alone',
+    });
+    try {
+      const { apiUrl } = await receiver.listen();
+      let ready:
+        | { status: string; components: { fanout: { status: string; details: { reason?: string; replication: { state: string } } } } }
+        | undefined;
+      await until('the fan-out reports degraded', async () => {
+        const response = await fetch(`${apiUrl}/readyz`);
+        expect(response.status).toBe(200);
+        ready = (await response.json()) as typeof ready;
+        return ready!.components.fanout.status === 'degraded';
+      });
+      expect(ready).toMatchObject({ status: 'degraded', components: { fanout: { details: { replication: { state: 'degraded' } } } } });
+      expect(ready!.components.fanout.details.reason).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1 unreachable/);
+      expect((await fetch(`${apiUrl}/api/monitoring/sessions/active`)).status).toBe(200);
+      expect(await (await fetch(`${apiUrl}/metrics`)).text()).toMatch(/^llm_monitor_receiver_fanout_connected 0$/m);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('is off without one: the fan-out component says so and stays healthy', async () => {
+    const receiver = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+    try {
+      const { apiUrl } = await receiver.listen();
+      const ready = (await (await fetch(`${apiUrl}/readyz`)).json()) as {
+        components: { fanout: { status: string; details: { replication: unknown } } };
+      };
+      expect(ready.components.fanout).toMatchObject({ status: 'healthy', details: { replication: { enabled: false } } });
+      expect(receiver.fanout).toBeUndefined();
+      expect(await (await fetch(`${apiUrl}/metrics`)).text()).not.toContain('llm_monitor_receiver_fanout_connected');
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -45,7 +45,7 @@ export { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, METADATA_PREFIXES, TASK_KEYS
 export { STEP_ATTRIBUTE_KEYS, stepIdentityOf } from './step-mapping.js';
 export type { ValueField, NumericKey } from './span-values.js';
 export { approximateJsonLength, withinJsonLength } from './json-size.js';
-export { MemorySessionStore, isEnded } from './session-store.js';
+export { MemorySessionStore, emitChange, isEnded } from './session-store.js';
 export type {
   ListenerErrorHandler,
   SessionChange,

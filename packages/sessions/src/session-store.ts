@@ -203,17 +203,28 @@ export class MemorySessionStore implements SessionStore {
   }
 
   #emit(change: SessionChange): void {
-    // A wall around each listener: metrics, live streams and persistence must not be able to fail
-    // an ingest, a sweep or each other.
-    for (const [listener, name] of this.#listeners) {
+    emitChange(this.#listeners, change, this.#onListenerError);
+  }
+}
+
+/**
+ * Tells every listener of a store of a change, each behind a wall: metrics, live streams and
+ * persistence must not be able to fail an ingest, a sweep or each other. A listener that throws is
+ * reported to `onError` by the name it subscribed with.
+ */
+export function emitChange(
+  listeners: ReadonlyMap<SessionChangeListener, string>,
+  change: SessionChange,
+  onError: ListenerErrorHandler | undefined,
+): void {
+  for (const [listener, name] of listeners) {
+    try {
+      listener(change);
+    } catch (error) {
       try {
-        listener(change);
-      } catch (error) {
-        try {
-          this.#onListenerError?.(error, name, change);
-        } catch {
-          // The error handler itself failed: nothing further can be told.
-        }
+        onError?.(error, name, change);
+      } catch {
+        // The error handler itself failed: nothing further can be told.
       }
     }
   }

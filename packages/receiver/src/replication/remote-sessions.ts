@@ -5,8 +5,8 @@
  * vouches for any more: the sessions of a replica that fell silent, and running sessions that
  * stopped changing for as long as the builder takes to abandon one.
  */
-import { isEnded } from '@llm-monitor/sessions';
-import type { ProcessingSession, SessionChange, SessionChangeListener } from '@llm-monitor/sessions';
+import { emitChange, isEnded } from '@llm-monitor/sessions';
+import type { ListenerErrorHandler, ProcessingSession, SessionChange, SessionChangeListener } from '@llm-monitor/sessions';
 import type { LiveSessionView } from './live-sessions.js';
 
 /** Where a remote session came from: a replica's id, or {@link FROM_STORE} when it was read back from the shared store. */
@@ -24,7 +24,7 @@ export interface RemoteSessionsOptions {
   /** How long a running remote session is kept without news, in ms (the local abandon time). */
   readonly staleAfterMs: number;
   /** Told when a listener threw; the others still hear the change. */
-  readonly onListenerError?: (error: unknown, listener: string) => void;
+  readonly onListenerError?: ListenerErrorHandler;
 }
 
 interface Held {
@@ -126,16 +126,6 @@ export class RemoteSessions implements LiveSessionView {
   }
 
   #emit(change: SessionChange): void {
-    for (const [listener, name] of this.#listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        try {
-          this.#options.onListenerError?.(error, name);
-        } catch {
-          // Nothing further can be told.
-        }
-      }
-    }
+    emitChange(this.#listeners, change, this.#options.onListenerError);
   }
 }
