@@ -79,6 +79,16 @@ export interface ReceiverConfig {
   storageUrl: string;
   /** Days of history kept in the store; older sessions and calls are deleted in the background. */
   historyRetentionDays: number;
+  /** Bearer tokens OTLP ingest accepts (HTTP and gRPC); none: ingest is open. */
+  ingestTokens: string[];
+  /** A file of further ingest tokens, one per line, read again when it changes ('' = none). */
+  ingestTokensFile: string;
+  /** Bearer tokens for reading: REST, live streams, /docs, /metrics (unless metricsPublic); none: reading is open. */
+  readTokens: string[];
+  /** A file of further read tokens, one per line, read again when it changes ('' = none). */
+  readTokensFile: string;
+  /** Serve /metrics without a read token (for a Prometheus that cannot send one). */
+  metricsPublic: boolean;
   /** Redis for live fan-out across replicas (`redis://…`, `rediss://…`); '' = this receiver shows only its own live sessions. */
   redisUrl: string;
   /** The Redis pub/sub channel replicas of one deployment share. */
@@ -333,6 +343,46 @@ export const SETTINGS: readonly SettingDefinition[] = [
     description: 'where history is kept: sqlite:<path>, postgres://user@host:5432/db, or memory: (nothing kept)',
   },
   {
+    key: 'ingestTokens',
+    file: 'ingest_tokens',
+    flag: 'ingest-tokens',
+    env: 'LLM_MONITOR_INGEST_TOKENS',
+    type: 'list',
+    description: 'bearer tokens OTLP ingest accepts (HTTP and gRPC), comma-separated; none: ingest is open',
+  },
+  {
+    key: 'ingestTokensFile',
+    file: 'ingest_tokens_file',
+    flag: 'ingest-tokens-file',
+    env: 'LLM_MONITOR_INGEST_TOKENS_FILE',
+    type: 'string',
+    description: 'a file of further ingest tokens, one per line (# comments), read again when it changes',
+  },
+  {
+    key: 'readTokens',
+    file: 'read_tokens',
+    flag: 'read-tokens',
+    env: 'LLM_MONITOR_READ_TOKENS',
+    type: 'list',
+    description: 'bearer tokens for reading (REST, WebSocket, SSE, /docs, /metrics), comma-separated; none: reading is open',
+  },
+  {
+    key: 'readTokensFile',
+    file: 'read_tokens_file',
+    flag: 'read-tokens-file',
+    env: 'LLM_MONITOR_READ_TOKENS_FILE',
+    type: 'string',
+    description: 'a file of further read tokens, one per line (# comments), read again when it changes',
+  },
+  {
+    key: 'metricsPublic',
+    file: 'metrics_public',
+    flag: 'metrics-public',
+    env: 'LLM_MONITOR_METRICS_PUBLIC',
+    type: 'boolean',
+    description: 'serve /metrics without a read token (a Prometheus that cannot send one)',
+  },
+  {
     key: 'redisUrl',
     file: 'redis_url',
     flag: 'redis-url',
@@ -520,6 +570,11 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   modelPrices: [],
   storageUrl: 'sqlite:./data/llm-monitor.db',
   historyRetentionDays: 30,
+  ingestTokens: [],
+  ingestTokensFile: '',
+  readTokens: [],
+  readTokensFile: '',
+  metricsPublic: false,
   redisUrl: '',
   redisChannel: 'llm-monitor:sessions',
   replicaId: '',

@@ -35,6 +35,11 @@ export const ERROR_CATALOGUE = {
     status: 429,
     description: 'A live client (WebSocket or SSE) fell more than live_max_buffered_bytes behind; its connection was ended.',
   },
+  LLMMON_ERR_UNAUTHENTICATED: {
+    status: 401,
+    description:
+      'The request carries no token, or one that is not in force: OTLP ingest needs Authorization: Bearer <one of ingest_tokens> (gRPC: UNAUTHENTICATED), reading (REST, WebSocket, SSE, /docs, /metrics unless metrics_public) needs one of read_tokens or the browser session cookie. Answered with WWW-Authenticate: Bearer.',
+  },
   LLMMON_ERR_SESSION_NOT_FOUND: {
     status: 404,
     description: 'No session with that id is held (never seen, or removed by retention).',

@@ -46,6 +46,9 @@ import { createRedactor } from './pipeline/redaction.js';
 import { locateWebApp, webAppRoutes } from './web/web-app-routes.js';
 import { installResponseCompression } from './web/response-compression.js';
 import { CombinedLiveSessions } from './replication/live-sessions.js';
+import { bearerTokenOf, TokenSet } from './auth/token-set.js';
+import { installReadAuth } from './auth/read-auth.js';
+import { LlmMonitorError } from './errors.js';
 import type { LiveSessionView } from './replication/live-sessions.js';
 import { RemoteSessions } from './replication/remote-sessions.js';
 import { RedisFanout, redisLocation } from './replication/redis-fanout.js';
@@ -223,6 +226,37 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     },
   });
   const work = new SlicedWork();
+  // Tokens: read (and their files watched) before anything listens; a file that cannot be read stops the start.
+  const tokenReload =
+    (purpose: string) =>
+    (outcome: { tokens: number } | { error: Error }): void => {
+      if ('error' in outcome)
+        logger.error({ code: 'LLMMON_ERR_CONFIG', err: outcome.error }, `${outcome.error.message}; the ${purpose} tokens in force stay`);
+      else logger.info({ tokens: outcome.tokens }, `${purpose} tokens reloaded: ${outcome.tokens} in force`);
+    };
+  const ingestTokens = new TokenSet({
+    purpose: 'ingest',
+    tokens: config.ingestTokens,
+    file: config.ingestTokensFile,
+    onReload: tokenReload('ingest'),
+  });
+  const readTokens = new TokenSet({
+    purpose: 'read',
+    tokens: config.readTokens,
+    file: config.readTokensFile,
+    onReload: tokenReload('read'),
+  });
+  const authorizeIngest = (authorization: string | undefined): void => {
+    if (!ingestTokens.required) return;
+    const token = bearerTokenOf(authorization);
+    if (ingestTokens.matches(token)) return;
+    throw new LlmMonitorError(
+      'LLMMON_ERR_UNAUTHENTICATED',
+      token === undefined
+        ? 'OTLP ingest needs a token: send Authorization: Bearer <token> (one of ingest_tokens; OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token>")'
+        : 'the ingest token is not one of ingest_tokens (wrong or revoked)',
+    );
+  };
   // The sessions that were running when the receiver last stopped come back before anything
   // listens: the metrics count what happens from now on, and the live view shows them at once.
   let restored: number;
@@ -395,6 +429,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) }
     : {};
   await otlpServer.register(otlpIngestPlugin, {
+    authorize: authorizeIngest,
     maxBodyBytes: config.otlpMaxBodyBytes,
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
     isClosing: () => closing,
@@ -407,6 +442,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     ...onAccepted,
   });
   const otlpGrpcServer = new OtlpGrpcServer({
+    authorize: authorizeIngest,
     maxBodyBytes: config.otlpMaxBodyBytes,
     admission,
     maxConcurrentStreams: config.otlpMaxConcurrentRequests,
@@ -434,6 +470,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       return address !== null && typeof address === 'object' ? address.port : config.otlpPort;
     },
   });
+  // Before every route: it guards the routes added after it.
+  installReadAuth(apiServer, { tokens: readTokens, metricsPublic: config.metricsPublic });
   // Before every route: it compresses the answers of the routes added after it.
   await installResponseCompression(apiServer);
   await apiServer.register(swagger, {
@@ -610,6 +648,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       sweepTimer.unref();
       retention.start();
       fanout?.start();
+      ingestTokens.watch();
+      readTokens.watch();
       const otlpUrl = new URL(urlOf(otlpServer));
       otlpUrl.port = String(grpcPort);
       return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}`, otlpGrpcUrl: otlpUrl.origin };
@@ -617,6 +657,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     async close() {
       closing = true;
       if (sweepTimer) clearInterval(sweepTimer);
+      ingestTokens.close();
+      readTokens.close();
       retention.stop();
       // Ingest first, so spans accepted while the API drains are not lost on the way out. Each step
       // has a deadline: a stalled client or downstream must not keep the process from stopping.

@@ -44,7 +44,7 @@ export const OTLP_TRACE_SERVICE: ServiceDefinition = {
 const RETRY_DELAY_SECONDS: Readonly<Record<number, number>> = { 429: 1, 503: 5 };
 
 /** Options of {@link OtlpGrpcServer}. */
-export interface OtlpGrpcOptions extends Pick<OtlpIngestOptions, 'ingest' | 'commit' | 'observer'> {
+export interface OtlpGrpcOptions extends Pick<OtlpIngestOptions, 'ingest' | 'commit' | 'observer' | 'authorize'> {
   /** Largest message accepted, in bytes after decompression (`otlp_max_body_bytes`). */
   readonly maxBodyBytes: number;
   /** The admission slots OTLP/HTTP uses too. */
@@ -75,6 +75,7 @@ export function grpcStatusOf(failure: LlmMonitorError): Partial<StatusObject> {
     metadata.set('grpc-status-details-bin', encodeStatusWithRetryInfo(code, details, retryDelay));
     return { code, details, metadata };
   }
+  if (failure.statusCode === 401) return { code: GrpcStatus.UNAUTHENTICATED, details };
   if (failure.statusCode >= 500) return { code: GrpcStatus.INTERNAL, details };
   return { code: GrpcStatus.INVALID_ARGUMENT, details };
 }
@@ -122,6 +123,8 @@ export class OtlpGrpcServer {
   async #export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
     let release: (() => void) | undefined;
     try {
+      const authorization = call.metadata.get('authorization')[0];
+      this.#options.authorize?.(typeof authorization === 'string' ? authorization : undefined);
       release = this.#options.admission.enter();
       const body = call.request;
       // grpc-js hands over the message decompressed: its size on the wire is not known here.

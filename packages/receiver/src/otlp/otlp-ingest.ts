@@ -29,6 +29,11 @@ export const OTLP_TRACES_PATH = '/v1/traces';
 
 /** Options of {@link otlpIngestPlugin}. */
 export interface OtlpIngestOptions {
+  /**
+   * Checks the request's `Authorization` header before anything else; throws
+   * `LLMMON_ERR_UNAUTHENTICATED` to refuse it (none: ingest is open).
+   */
+  readonly authorize?: (authorization: string | undefined) => void;
   /** Largest body accepted, in bytes after decompression. */
   readonly maxBodyBytes: number;
   /** Most requests received, decompressed and decoded at once; more get 429 with `Retry-After`. */
@@ -87,6 +92,7 @@ export function encodingOfContentType(contentType: string | undefined): OtlpEnco
 const RETRY_AFTER_SECONDS: Readonly<Record<number, number>> = { 429: 1, 503: 5 };
 
 function grpcCodeOf(statusCode: number): number {
+  if (statusCode === 401) return GRPC_CODE.unauthenticated;
   if (statusCode === 429) return GRPC_CODE.resourceExhausted;
   if (statusCode === 503) return GRPC_CODE.unavailable;
   if (statusCode >= 500) return GRPC_CODE.internal;
@@ -206,6 +212,8 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
   // its connection is closed, so a client cannot keep a refused upload going.
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || request.routeOptions.url !== OTLP_TRACES_PATH) return;
+    // Before admission: a sender without a token must not hold a slot, nor have its body read.
+    options.authorize?.(request.headers.authorization);
     const release = admission.enter();
     // 'close' fires once however the exchange ends — answered, aborted mid-upload, or dropped by a
     // client that gave up waiting — so the slot always comes back.
@@ -269,8 +277,10 @@ function sendStatus(request: FastifyRequest, reply: FastifyReply, failure: LlmMo
   const retryAfter = RETRY_AFTER_SECONDS[failure.statusCode];
   // OTLP clients retry 429 and 503, honouring Retry-After.
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  if (failure.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="llm-monitor"');
   // Refused before the body was read: close the connection rather than read an upload we refuse.
-  if (retryAfter !== undefined || failure.statusCode === 413 || failure.statusCode === 415) void reply.header('connection', 'close');
+  if (retryAfter !== undefined || failure.statusCode === 401 || failure.statusCode === 413 || failure.statusCode === 415)
+    void reply.header('connection', 'close');
   void reply
     .code(failure.statusCode)
     .type(responseMediaType(request, encoding))
