@@ -90,6 +90,12 @@ export const ERROR_CATALOGUE = {
     status: 500,
     description: 'An unexpected error; the receiver logs it with details and keeps running.',
   },
+  LLMMON_ERR_OPEN_ON_NETWORK: {
+    status: 500,
+    answered: false,
+    description:
+      'Logged at start, never answered: the receiver listens on an interface other machines reach (host is not loopback) with ingest or reading open (no ingest_tokens or read_tokens). /readyz reports the auth component degraded with the same reason until tokens are set.',
+  },
   LLMMON_ERR_FANOUT_UNAVAILABLE: {
     status: 500,
     answered: false,

@@ -53,6 +53,11 @@ import type { LiveSessionView } from './replication/live-sessions.js';
 import { RemoteSessions } from './replication/remote-sessions.js';
 import { RedisFanout, redisLocation } from './replication/redis-fanout.js';
 
+/** True for the hosts only this machine reaches. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** `Name=value` entries as headers. */
 function headersOf(entries: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -551,8 +556,30 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       },
     };
   };
+  // Who may send and read. Open on loopback is the default and fine; open on an interface others
+  // reach is said loudly, at start and here, until tokens are set.
+  const openToNetwork = (): string[] => {
+    if (isLoopbackHost(config.host)) return [];
+    return [...(ingestTokens.required ? [] : ['ingest']), ...(readTokens.required ? [] : ['reading'])];
+  };
+  const authHealth = (): ComponentHealth => {
+    const open = openToNetwork();
+    return {
+      status: open.length > 0 ? 'degraded' : 'healthy',
+      details: {
+        ...(open.length > 0 ? { reason: openWarning(open) } : {}),
+        host: config.host,
+        ingest: ingestTokens.required ? { tokens: ingestTokens.size } : 'open',
+        read: readTokens.required ? { tokens: readTokens.size, metrics_public: config.metricsPublic } : 'open',
+      },
+    };
+  };
+  const openWarning = (open: string[]): string =>
+    `bound to ${config.host}, which other machines reach, with ${open.join(' and ')} open to anyone: set ${open
+      .map((part) => (part === 'ingest' ? 'ingest_tokens (LLM_MONITOR_INGEST_TOKENS)' : 'read_tokens (LLM_MONITOR_READ_TOKENS)'))
+      .join(' and ')}, or bind 127.0.0.1 (docs/security.md)`;
   await apiServer.register(healthRoutes, {
-    checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth },
+    checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth, auth: authHealth },
   });
   await apiServer.register(websocketRoute, {
     hub,
@@ -650,6 +677,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       fanout?.start();
       ingestTokens.watch();
       readTokens.watch();
+      const open = openToNetwork();
+      if (open.length > 0)
+        logger.warn({ code: 'LLMMON_ERR_OPEN_ON_NETWORK', host: config.host }, `LLMMON_ERR_OPEN_ON_NETWORK: ${openWarning(open)}`);
       const otlpUrl = new URL(urlOf(otlpServer));
       otlpUrl.port = String(grpcPort);
       return { apiUrl: urlOf(apiServer), otlpTracesUrl: `${urlOf(otlpServer)}${OTLP_TRACES_PATH}`, otlpGrpcUrl: otlpUrl.origin };

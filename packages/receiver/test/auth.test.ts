@@ -249,6 +249,39 @@ describe('metrics_public', () => {
   });
 });
 
+describe('safe defaults', () => {
+  it('says loudly, at start and on /readyz, when it listens beyond loopback with ingest or reading open', async () => {
+    const lines: string[] = [];
+    const { default: pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const open = await buildReceiver(
+      { host: '0.0.0.0', port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', readTokens: [READ] },
+      { logger },
+    );
+    try {
+      const { apiUrl } = await open.listen();
+      const local = apiUrl.replace('0.0.0.0', '127.0.0.1');
+      expect(lines.join('')).toContain(
+        'LLMMON_ERR_OPEN_ON_NETWORK: bound to 0.0.0.0, which other machines reach, with ingest open to anyone',
+      );
+      const ready = (await (await fetch(`${local}/readyz`)).json()) as {
+        status: string;
+        components: { auth: { status: string; details: Record<string, unknown> } };
+      };
+      expect(ready.status).toBe('degraded');
+      expect(ready.components.auth).toMatchObject({
+        status: 'degraded',
+        details: { reason: expect.stringContaining('set ingest_tokens (LLM_MONITOR_INGEST_TOKENS)'), ingest: 'open', read: { tokens: 1 } },
+      });
+    } finally {
+      await open.close();
+    }
+    // On loopback, open is the default and fine.
+    const ready = (await (await fetch(`${addresses.apiUrl}/readyz`)).json()) as { components: { auth: { status: string } } };
+    expect(ready.components.auth.status).toBe('healthy');
+  });
+});
+
 describe('tokens', () => {
   it('reads token files: one per line, comments and blank lines left out', () => {
     expect(parseTokenFile('# team a\n  t1  \n\nt2 # rotated 2026-11\r\n#t3\n')).toEqual(['t1', 't2']);
