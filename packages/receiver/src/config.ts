@@ -89,6 +89,10 @@ export interface ReceiverConfig {
   readTokensFile: string;
   /** Serve /metrics without a read token (for a Prometheus that cannot send one). */
   metricsPublic: boolean;
+  /** Host names requests may name besides this machine's loopback names (`*`: any); none and bound beyond loopback: any. */
+  allowedHosts: string[];
+  /** Origins (browser pages) allowed besides the receiver's own, e.g. `https://grafana.example.com`. */
+  allowedOrigins: string[];
   /** Redis for live fan-out across replicas (`redis://…`, `rediss://…`); '' = this receiver shows only its own live sessions. */
   redisUrl: string;
   /** The Redis pub/sub channel replicas of one deployment share. */
@@ -383,6 +387,22 @@ export const SETTINGS: readonly SettingDefinition[] = [
     description: 'serve /metrics without a read token (a Prometheus that cannot send one)',
   },
   {
+    key: 'allowedHosts',
+    file: 'allowed_hosts',
+    flag: 'allowed-hosts',
+    env: 'LLM_MONITOR_ALLOWED_HOSTS',
+    type: 'list',
+    description: 'host names requests may name besides localhost and 127.0.0.1 (* = any); none and bound beyond loopback: any',
+  },
+  {
+    key: 'allowedOrigins',
+    file: 'allowed_origins',
+    flag: 'allowed-origins',
+    env: 'LLM_MONITOR_ALLOWED_ORIGINS',
+    type: 'list',
+    description: "browser origins allowed besides the receiver's own page (WebSocket upgrades and requests that carry Origin)",
+  },
+  {
     key: 'redisUrl',
     file: 'redis_url',
     flag: 'redis-url',
@@ -575,6 +595,8 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   readTokens: [],
   readTokensFile: '',
   metricsPublic: false,
+  allowedHosts: [],
+  allowedOrigins: [],
   redisUrl: '',
   redisChannel: 'llm-monitor:sessions',
   replicaId: '',

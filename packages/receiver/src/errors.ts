@@ -40,6 +40,11 @@ export const ERROR_CATALOGUE = {
     description:
       'The request carries no token, or one that is not in force: OTLP ingest needs Authorization: Bearer <one of ingest_tokens> (gRPC: UNAUTHENTICATED), reading (REST, WebSocket, SSE, /docs, /metrics unless metrics_public) needs one of read_tokens or the browser session cookie. Answered with WWW-Authenticate: Bearer.',
   },
+  LLMMON_ERR_FORBIDDEN_ORIGIN: {
+    status: 403,
+    description:
+      'A browser request the receiver will not answer: its Host is not a name of this receiver (a receiver on loopback answers localhost and 127.0.0.1, plus allowed_hosts; DNS rebinding), or it comes from a page of another origin (Origin not this receiver and not in allowed_origins; null included). The WebSocket upgrade is refused the same way.',
+  },
   LLMMON_ERR_SESSION_NOT_FOUND: {
     status: 404,
     description: 'No session with that id is held (never seen, or removed by retention).',

@@ -48,6 +48,7 @@ import { installResponseCompression } from './web/response-compression.js';
 import { CombinedLiveSessions } from './replication/live-sessions.js';
 import { bearerTokenOf, TokenSet } from './auth/token-set.js';
 import { installReadAuth } from './auth/read-auth.js';
+import { installBrowserGuard } from './auth/browser-guard.js';
 import { LlmMonitorError } from './errors.js';
 import type { LiveSessionView } from './replication/live-sessions.js';
 import { RemoteSessions } from './replication/remote-sessions.js';
@@ -433,6 +434,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   const onAccepted = forwarder
     ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) }
     : {};
+  installBrowserGuard(otlpServer, { boundHost: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
   await otlpServer.register(otlpIngestPlugin, {
     authorize: authorizeIngest,
     maxBodyBytes: config.otlpMaxBodyBytes,
@@ -475,7 +477,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       return address !== null && typeof address === 'object' ? address.port : config.otlpPort;
     },
   });
-  // Before every route: it guards the routes added after it.
+  const browserGuard = { boundHost: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins };
+  // Before every route: they guard the routes added after them.
+  installBrowserGuard(apiServer, browserGuard);
   installReadAuth(apiServer, { tokens: readTokens, metricsPublic: config.metricsPublic });
   // Before every route: it compresses the answers of the routes added after it.
   await installResponseCompression(apiServer);

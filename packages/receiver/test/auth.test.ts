@@ -282,6 +282,71 @@ describe('safe defaults', () => {
   });
 });
 
+describe('browsers cannot be turned against it', () => {
+  /** Status of a raw HTTP request with the given headers (fetch cannot set Host or Origin). */
+  async function statusWith(url: string, headers: Record<string, string>, method = 'GET'): Promise<number> {
+    const { request } = await import('node:http');
+    return new Promise((resolve, reject) => {
+      const sent = request(url, { method, headers }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      sent.on('error', reject);
+      sent.end();
+    });
+  }
+
+  it('refuses a foreign Host on a loopback receiver (DNS rebinding), on the API and on OTLP, with 403', async () => {
+    const statistics = `${addresses.apiUrl}/api/monitoring/statistics`;
+    expect(await statusWith(statistics, { host: 'evil.example', ...bearer(READ) })).toBe(403);
+    expect(await statusWith(`${addresses.apiUrl}/`, { host: 'evil.example:8000' })).toBe(403);
+    expect(
+      await statusWith(addresses.otlpTracesUrl, { host: 'evil.example', ...bearer(INGEST), 'content-type': 'application/json' }, 'POST'),
+    ).toBe(403);
+    for (const host of ['localhost:8000', '127.0.0.1', 'app.localhost:1234', '[::1]:8000'])
+      expect(await statusWith(statistics, { host, ...bearer(READ) }), host).toBe(200);
+    const refused = await fetch(statistics, { headers: { ...bearer(READ), origin: 'http://evil.example' } });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({
+      code: 'LLMMON_ERR_FORBIDDEN_ORIGIN',
+      message: expect.stringContaining('Origin "http://evil.example"'),
+    });
+  });
+
+  it('refuses a WebSocket upgrade from another origin (or null) even with a valid token, and takes its own page', async () => {
+    const own = new URL(addresses.apiUrl).origin;
+    expect(await upgradeStatus({ ...bearer(READ), origin: 'http://evil.example' })).toBe(403);
+    expect(await upgradeStatus({ ...bearer(READ), origin: 'null' })).toBe(403);
+    expect(await upgradeStatus({ ...bearer(READ), origin: own })).toBe(101);
+  });
+
+  it('takes what allowed_hosts and allowed_origins list, and any host when bound beyond loopback', async () => {
+    const listed = await buildReceiver({
+      port: 0,
+      otlpPort: 0,
+      otlpGrpcPort: 0,
+      storageUrl: 'memory:',
+      logLevel: 'silent',
+      allowedHosts: ['monitor.internal'],
+      allowedOrigins: ['https://grafana.example.com'],
+    });
+    const wide = await buildReceiver({ host: '0.0.0.0', port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+    try {
+      const listedUrl = `${(await listed.listen()).apiUrl}/api/monitoring/statistics`;
+      expect(await statusWith(listedUrl, { host: 'monitor.internal:8000' })).toBe(200);
+      expect(await statusWith(listedUrl, { host: 'other.internal' })).toBe(403);
+      expect(await statusWith(listedUrl, { origin: 'https://grafana.example.com' })).toBe(200);
+      expect(await statusWith(listedUrl, { origin: 'https://evil.example' })).toBe(403);
+      const wideUrl = `${(await wide.listen()).apiUrl.replace('0.0.0.0', '127.0.0.1')}/api/monitoring/statistics`;
+      expect(await statusWith(wideUrl, { host: 'llm-monitor.monitoring.svc:8000' })).toBe(200);
+      expect(await statusWith(wideUrl, { host: 'llm-monitor:8000', origin: 'http://evil.example' })).toBe(403);
+    } finally {
+      await listed.close();
+      await wide.close();
+    }
+  });
+});
+
 describe('tokens', () => {
   it('reads token files: one per line, comments and blank lines left out', () => {
     expect(parseTokenFile('# team a\n  t1  \n\nt2 # rotated 2026-11\r\n#t3\n')).toEqual(['t1', 't2']);

@@ -47,7 +47,14 @@ export function encodeExportResponse(encoding: OtlpEncoding, rejectedSpans: numb
 }
 
 /** gRPC status codes used in `google.rpc.Status` bodies. */
-export const GRPC_CODE = { invalidArgument: 3, resourceExhausted: 8, internal: 13, unavailable: 14, unauthenticated: 16 } as const;
+export const GRPC_CODE = {
+  invalidArgument: 3,
+  resourceExhausted: 8,
+  internal: 13,
+  unavailable: 14,
+  unauthenticated: 16,
+  permissionDenied: 7,
+} as const;
 
 /** A `google.rpc.Status` body. */
 export function encodeStatus(encoding: OtlpEncoding, code: number, message: string): Buffer | string {

@@ -93,6 +93,7 @@ const RETRY_AFTER_SECONDS: Readonly<Record<number, number>> = { 429: 1, 503: 5 }
 
 function grpcCodeOf(statusCode: number): number {
   if (statusCode === 401) return GRPC_CODE.unauthenticated;
+  if (statusCode === 403) return GRPC_CODE.permissionDenied;
   if (statusCode === 429) return GRPC_CODE.resourceExhausted;
   if (statusCode === 503) return GRPC_CODE.unavailable;
   if (statusCode >= 500) return GRPC_CODE.internal;
