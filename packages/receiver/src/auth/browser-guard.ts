@@ -47,6 +47,16 @@ export function hostnameOf(host: string | undefined): string | undefined {
   }
 }
 
+/** True when `origin` is the page of the receiver the request names in `Host`. */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (origin === 'null') return false;
+  try {
+    return new URL(origin).host.toLowerCase() === (host ?? '').toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
 /** The reason a request is refused, or `undefined` when it passes. */
 export function browserGuardRefusal(
   request: Pick<FastifyRequest, 'headers'>,
@@ -64,13 +74,7 @@ export function browserGuardRefusal(
   const origin = request.headers.origin;
   if (origin === undefined) return undefined;
   if (allowedOrigins.includes(origin)) return undefined;
-  let sameOrigin = false;
-  try {
-    sameOrigin = origin !== 'null' && new URL(origin).host.toLowerCase() === (host ?? '').toLowerCase();
-  } catch {
-    sameOrigin = false;
-  }
-  if (sameOrigin) return undefined;
+  if (sameOrigin(origin, host)) return undefined;
   return `Origin ${JSON.stringify(origin)} is not this receiver's page: a page of another origin may not read it (add it to allowed_origins, LLM_MONITOR_ALLOWED_ORIGINS)`;
 }
 
