@@ -1,4 +1,6 @@
 export { MonitorApiError, createMonitorClient } from './monitor-client.js';
+export { AUTH_ERROR_CODES } from './auth.js';
+export type { AuthState } from './auth.js';
 export type {
   AnalyticsQuery,
   LlmCallPage,
@@ -43,6 +45,7 @@ export type {
 } from '@llm-monitor/sessions';
 export { subscribeLive } from './live-subscription.js';
 export type {
+  LiveAuthError,
   LiveBudgetExceeded,
   LiveError,
   LiveHandlers,
@@ -52,5 +55,8 @@ export type {
   LiveStepEvent,
   LiveSubscriptionHandle,
   LiveTokens,
+  UpgradeResponseLike,
+  WebSocketConnectOptions,
+  WebSocketConstructorLike,
   WebSocketLike,
 } from './live-subscription.js';

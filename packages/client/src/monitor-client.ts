@@ -8,6 +8,8 @@ import type {
   SessionFilterParameters,
   StatisticsReport,
 } from '@llm-monitor/sessions';
+import { AUTH_SESSION_PATH, bearerHeaders, unauthenticatedMessage } from './auth.js';
+import type { AuthState } from './auth.js';
 
 /** Options of {@link createMonitorClient}. */
 export interface MonitorClientOptions {
@@ -15,11 +17,23 @@ export interface MonitorClientOptions {
   readonly baseUrl: string;
   /** The fetch to use (default: the global one, in browsers and Node 20+). */
   readonly fetch?: typeof globalThis.fetch;
+  /**
+   * A read token of the receiver (one of its `read_tokens`, `LLM_MONITOR_READ_TOKENS`), sent as
+   * `Authorization: Bearer <token>` with every request. Needed when the receiver requires tokens,
+   * except in a page served by the receiver that holds its session cookie
+   * ({@link MonitorClient.startBrowserSession}). Without it no `authorization` header is sent. A
+   * missing or wrong token makes every call throw a {@link MonitorApiError} with status 401 (code
+   * `LLMMON_ERR_UNAUTHENTICATED`, `AUTH_ERROR_CODES.UNAUTHENTICATED`). The URLs the client builds
+   * (`exportUrl`, …) carry no token: fetch them with the header, or open them in a page that holds
+   * the session cookie.
+   */
+  readonly token?: string;
 }
 
 /**
  * An error answer of the API, with its catalogue code (`LLMMON_ERR_*`), or one of the client's own
- * (`CLIENT_ERROR_CODES`) when the answer is not the API's.
+ * (`CLIENT_ERROR_CODES`) when the answer is not the API's. A 401 (status `401`, the server's code
+ * `LLMMON_ERR_UNAUTHENTICATED`) says in its message whether the read token is missing or wrong.
  */
 export class MonitorApiError extends Error {
   readonly status: number;
@@ -157,6 +171,21 @@ export interface MonitorClient {
    * `cost_usd`; the table prices what they do not (`costUsd` of `@llm-monitor/sessions`).
    */
   getModelPrices(): Promise<ModelPriceTable>;
+  /**
+   * Whether the receiver requires a read token, and whether this client's requests pass: its
+   * `token`, or in a page its session cookie (`GET /api/auth/session`, answered to anyone). A
+   * receiver without authentication routes answers 404 (a {@link MonitorApiError}).
+   */
+  getAuthState(): Promise<AuthState>;
+  /**
+   * Signs a browser page in: `POST /api/auth/session` with `token` (default: the client's `token`)
+   * as a bearer read token. The receiver answers by setting its HttpOnly, SameSite=Strict session
+   * cookie (`llm_monitor_session`), which the page's later requests and its WebSocket carry, so a
+   * page served by the receiver needs the token only once. A missing or wrong token throws a
+   * {@link MonitorApiError} with status 401. Outside a browser the cookie is not kept: pass
+   * `token` instead.
+   */
+  startBrowserSession(token?: string): Promise<void>;
 }
 
 type AnyQuery = SessionQuery | StatisticsQuery | LlmCallQuery | AnalyticsQuery;
@@ -188,25 +217,41 @@ function queryString(query: AnyQuery & { format?: string } = {}): string {
 export function createMonitorClient(options: MonitorClientOptions): MonitorClient {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const base = options.baseUrl.replace(/\/+$/, '');
+  const token = options.token || undefined;
 
-  async function getJson<T>(path: string): Promise<T> {
-    const response = await fetchImpl(`${base}${path}`, { headers: { accept: 'application/json' } });
+  /** Sends one request and reads its JSON answer; an error answer throws a {@link MonitorApiError}. */
+  async function request<T>(method: 'GET' | 'POST', path: string, bearer: string | undefined, where = 'createMonitorClient'): Promise<T> {
+    const response = await fetchImpl(`${base}${path}`, {
+      method,
+      headers: { accept: 'application/json', ...bearerHeaders(bearer) },
+      // The default of fetch, said out loud: a page served by the receiver sends (and keeps) its session cookie.
+      credentials: 'same-origin',
+    });
     const text = await response.text();
     let body: unknown;
+    let json = true;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new MonitorApiError(response.status, CLIENT_ERROR_CODES.BAD_RESPONSE, `GET ${path}: response is not JSON`);
+      json = false;
     }
+    const error = (json && typeof body === 'object' && body !== null ? body : {}) as { code?: unknown; message?: unknown };
+    // An error answer without a code is not the API's (a proxy's, another server's).
+    const code = typeof error.code === 'string' ? error.code : CLIENT_ERROR_CODES.BAD_RESPONSE;
+    if (response.status === 401) {
+      // Whoever answered, a 401 is about the token: say which way, and what the server said besides.
+      const said = typeof error.message === 'string' ? ` (the server says: ${error.message})` : '';
+      throw new MonitorApiError(401, code, `${unauthenticatedMessage(`${method} ${path}`, bearer !== undefined, where)}${said}`);
+    }
+    if (!json) throw new MonitorApiError(response.status, CLIENT_ERROR_CODES.BAD_RESPONSE, `${method} ${path}: response is not JSON`);
     if (!response.ok) {
-      const error = (body ?? {}) as { code?: unknown; message?: unknown };
-      // An error answer without a code is not the API's (a proxy's, another server's).
-      const code = typeof error.code === 'string' ? error.code : CLIENT_ERROR_CODES.BAD_RESPONSE;
-      const message = typeof error.message === 'string' ? error.message : `GET ${path} failed with HTTP ${response.status}`;
+      const message = typeof error.message === 'string' ? error.message : `${method} ${path} failed with HTTP ${response.status}`;
       throw new MonitorApiError(response.status, code, message);
     }
     return body as T;
   }
+
+  const getJson = <T>(path: string): Promise<T> => request<T>('GET', path, token);
 
   return {
     getSession: (sessionId) => getJson(`/api/monitoring/sessions/${encodeURIComponent(sessionId)}`),
@@ -220,5 +265,10 @@ export function createMonitorClient(options: MonitorClientOptions): MonitorClien
     getAnalytics: (query) => getJson(`/api/monitoring/analytics${queryString(query)}`),
     analyticsExportUrl: (query = {}) => `${base}/api/monitoring/analytics${queryString({ ...query, format: 'csv' })}`,
     getModelPrices: () => getJson('/api/monitoring/model-prices'),
+    getAuthState: () => getJson(AUTH_SESSION_PATH),
+    startBrowserSession: async (sessionToken) => {
+      const given = sessionToken || undefined;
+      await request<unknown>('POST', AUTH_SESSION_PATH, given ?? token, given ? 'startBrowserSession' : 'createMonitorClient');
+    },
   };
 }

@@ -11,5 +11,5 @@ export type { LlmMonitorSetup, SetupOptions } from './setup.js';
 export { LiveSpanProcessor } from './live-span-processor.js';
 export type { LiveSpanProcessorOptions, LiveSpanProcessorStats } from './live-span-processor.js';
 export { contextPropagates, ensureContextManager } from './context-manager.js';
-export { WRONG_ENDPOINT_WARNING, diagnoseEndpoint } from './endpoint-diagnostics.js';
+export { UNAUTHENTICATED_WARNING, WRONG_ENDPOINT_WARNING, diagnoseEndpoint } from './endpoint-diagnostics.js';
 export type { EndpointDiagnosticsOptions } from './endpoint-diagnostics.js';

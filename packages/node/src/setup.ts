@@ -27,8 +27,20 @@ export interface SetupOptions extends Omit<LlmMonitorOptions, 'tracerProvider' |
    * spans are then dropped: it never throws into the application.
    */
   readonly endpoint?: string;
-  /** Extra HTTP headers, e.g. an authorization token. */
+  /**
+   * Extra HTTP headers of every export. The exporter also sends those of `OTEL_EXPORTER_OTLP_HEADERS`
+   * and `OTEL_EXPORTER_OTLP_TRACES_HEADERS`; these win over them, name by name.
+   */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * An ingest token of the receiver (one of its `ingest_tokens`, `LLM_MONITOR_INGEST_TOKENS`), sent
+   * as `Authorization: Bearer <token>` with every export (default: `LLM_MONITOR_INGEST_TOKEN`; an
+   * empty string sends none). An `Authorization` in `headers` wins over it; the token from the
+   * environment also yields to an `Authorization` in `OTEL_EXPORTER_OTLP_HEADERS` or
+   * `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, whose other headers are sent either way. A receiver that
+   * refuses the token (HTTP 401) is reported once, as with a wrong endpoint. Not used with `exporter`.
+   */
+  readonly token?: string;
   /** `service.name` of the application (default `OTEL_SERVICE_NAME`, else `llm-app`); `OTEL_RESOURCE_ATTRIBUTES` is read too. */
   readonly serviceName?: string;
   /** More resource attributes (`deployment.environment.name`, `service.version`, …). */
@@ -70,6 +82,51 @@ function tracesEndpoint(option: string | undefined): string {
   return base ? `${base.replace(/\/+$/, '')}/v1/traces` : DEFAULT_ENDPOINT;
 }
 
+/** The environment variable whose ingest token {@link SetupOptions.token} defaults to. */
+const INGEST_TOKEN_VARIABLE = 'LLM_MONITOR_INGEST_TOKEN';
+
+const isAuthorization = (name: string): boolean => name.toLowerCase() === 'authorization';
+
+/**
+ * The name under which `OTEL_EXPORTER_OTLP_TRACES_HEADERS` or `OTEL_EXPORTER_OTLP_HEADERS` carries an
+ * `Authorization` (`name=value,…`, percent-encoded, as the exporter reads them), if one does.
+ */
+function environmentAuthorizationName(): string | undefined {
+  for (const variable of ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS']) {
+    for (const entry of (environment(variable) ?? '').split(',')) {
+      const pair = entry.split(';')[0] ?? '';
+      const at = pair.indexOf('=');
+      if (at <= 0 || pair.slice(at + 1).trim() === '') continue;
+      let name: string;
+      try {
+        name = decodeURIComponent(pair.slice(0, at).trim());
+      } catch {
+        continue;
+      }
+      if (isAuthorization(name)) return name;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The headers the exporter is given: `headers`, and `Authorization: Bearer <token>` from `token` or
+ * `LLM_MONITOR_INGEST_TOKEN` unless `headers` has one, or, for the environment's token, unless the
+ * OTLP header variables have one. The exporter adds the variables' headers under these.
+ */
+function exportHeaders(options: SetupOptions): { headers: Record<string, string>; authorization: boolean } {
+  const headers: Record<string, string> = { ...options.headers };
+  const environmentName = environmentAuthorizationName();
+  if (Object.keys(headers).some(isAuthorization)) return { headers, authorization: true };
+  const token = options.token ?? environment(INGEST_TOKEN_VARIABLE);
+  if (!token || (options.token === undefined && environmentName !== undefined)) {
+    return { headers, authorization: environmentName !== undefined };
+  }
+  // Under the variable's own spelling, so that ours replaces it instead of travelling beside it.
+  headers[environmentName ?? 'Authorization'] = `Bearer ${token}`;
+  return { headers, authorization: true };
+}
+
 /** `OTEL_RESOURCE_ATTRIBUTES` (`key=value,key2=value2`, values percent-encoded), as the SDK spec reads it. */
 function environmentResource(): Record<string, string> {
   const attributes: Record<string, string> = {};
@@ -98,7 +155,8 @@ function otlpExporter(options: SetupOptions): SpanExporter {
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${url} is not an http(s) URL`);
-    return diagnoseEndpoint(new OTLPTraceExporter({ url, headers: { ...options.headers } }), url);
+    const { headers, authorization } = exportHeaders(options);
+    return diagnoseEndpoint(new OTLPTraceExporter({ url, headers }), url, { authorizationSent: authorization });
   } catch (error) {
     // A misconfigured endpoint must not stop the application: monitoring reports it and sends nothing.
     diag.error(`llm-monitor: cannot export to ${JSON.stringify(url)}; spans will be dropped`, error);
@@ -132,6 +190,7 @@ export function setupLlmMonitor(options: SetupOptions = {}): LlmMonitorSetup {
   const {
     endpoint: _endpoint,
     headers: _headers,
+    token: _token,
     serviceName: _serviceName,
     resourceAttributes: _resource,
     processor: _processor,
