@@ -45,6 +45,26 @@ describe('llm-monitor command', () => {
     expect(session.service_name).toBe('llm-monitor-demo');
   });
 
+  it('with --demo and ingest tokens, the demo sends one of them: its sessions arrive, and readers need a read token', async () => {
+    const { apiUrl } = await start(['--demo', '--demo-rate', '4', '--port', '0', '--otlp-port', '0', '--log-level', 'warn'], {
+      LLM_MONITOR_INGEST_TOKENS: 'demo-ingest-token',
+      LLM_MONITOR_READ_TOKENS: 'demo-read-token',
+    });
+    expect((await fetch(`${apiUrl}/api/monitoring/sessions/recent`)).status).toBe(401);
+    await waitFor(
+      'a completed demo session, read with the read token',
+      async () => {
+        const response = await fetch(`${apiUrl}/api/monitoring/sessions/recent?limit=20&status=completed`, {
+          headers: { authorization: 'Bearer demo-read-token' },
+        });
+        const recent = (await response.json()) as { sessions: ProcessingSession[] };
+        return recent.sessions[0];
+      },
+      20_000,
+      200,
+    );
+  });
+
   it('reads settings from LLM_MONITOR_* variables, with flags winning', async () => {
     const { apiUrl } = await start(['--otlp-port', '0'], {
       LLM_MONITOR_PORT: '0',

@@ -8,6 +8,9 @@ Runs a simulated LLM application that exports sessions over OTLP/HTTP until stop
   --endpoint URL   OTLP traces endpoint (default http://127.0.0.1:4318/v1/traces)
   --rate N         sessions started per second (default 2)
   --sessions N     stop after N sessions
+
+Environment: LLM_MONITOR_INGEST_TOKEN, the ingest token of a receiver that requires one (sent as
+Authorization: Bearer; kept off the command line, where ps would show it).
 `;
 
 function positive(name: string, raw: string | undefined): number | undefined {

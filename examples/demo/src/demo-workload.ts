@@ -17,6 +17,8 @@ export interface DemoWorkloadOptions {
   readonly maxSessions?: number;
   /** `service.name` of the simulated application (default `llm-monitor-demo`). */
   readonly serviceName?: string;
+  /** Ingest token sent as `Authorization: Bearer` (default: `LLM_MONITOR_INGEST_TOKEN`, as the setup reads it). */
+  readonly token?: string;
   readonly random?: Random;
 }
 
@@ -53,6 +55,7 @@ export function runDemoWorkload(options: DemoWorkloadOptions): DemoWorkload {
   // The one-call setup an application would use: OTLP/HTTP protobuf through the live span processor.
   const setup = setupLlmMonitor({
     endpoint: options.endpoint,
+    ...(options.token !== undefined ? { token: options.token } : {}),
     serviceName: options.serviceName ?? 'llm-monitor-demo',
     captureTokenText: true,
     // The texts a session summarizes or translates run to a paragraph: keep them (and the result)

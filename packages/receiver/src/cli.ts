@@ -16,7 +16,7 @@ import { RECEIVER_VERSION } from './version.js';
 
 /** What the optional `@llm-monitor/demo` package offers the CLI. */
 interface DemoModule {
-  runDemoWorkload(options: { endpoint: string; rate: number }): { stop(): Promise<void> };
+  runDemoWorkload(options: { endpoint: string; rate: number; token?: string }): { stop(): Promise<void> };
 }
 
 /** `--help` text, generated from the settings table. */
@@ -118,7 +118,7 @@ function reachableHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-async function startDemo(config: ReceiverConfig, otlpPort: number): Promise<{ stop(): Promise<void> }> {
+async function startDemo(config: ReceiverConfig, otlpPort: number, ingestToken: string | undefined): Promise<{ stop(): Promise<void> }> {
   // Loaded only when asked for, so the receiver runs without the demo (and its OTel SDK) installed.
   const demoPackage = '@llm-monitor/demo';
   let demo: DemoModule;
@@ -130,6 +130,8 @@ async function startDemo(config: ReceiverConfig, otlpPort: number): Promise<{ st
   return demo.runDemoWorkload({
     endpoint: `http://${reachableHost(config.host)}:${otlpPort}/v1/traces`,
     rate: config.demoRate,
+    // The demo is an application like any other: with ingest tokens set, it sends one.
+    ...(ingestToken !== undefined ? { token: ingestToken } : {}),
   });
 }
 
@@ -197,7 +199,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     const { apiUrl, otlpTracesUrl, otlpGrpcUrl } = await receiver.listen();
     if (config.demo) {
-      demo = await startDemo(config, Number(new URL(otlpTracesUrl).port));
+      demo = await startDemo(config, Number(new URL(otlpTracesUrl).port), receiver.ingestTokens.tokens()[0]);
     }
     // test/support/monitor-process.ts and bench/support/receiver-process.ts read the URLs from this line.
     process.stdout.write(

@@ -146,6 +146,8 @@ export interface Receiver {
   readonly hub: LiveHub;
   /** The forwarder to another OTLP endpoint, when `forward_endpoint` is set. */
   readonly forwarder: OtlpForwarder | undefined;
+  /** The ingest tokens in force (`ingest_tokens` and its file); empty when ingest is open. */
+  readonly ingestTokens: Pick<TokenSet, 'required' | 'tokens'>;
   /** The live fan-out to other replicas over Redis, when `redis_url` is set. */
   readonly fanout: RedisFanout | undefined;
   /** Other replicas' sessions, as the fan-out last heard them (empty without `redis_url`). */
@@ -640,6 +642,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     apiServer,
     logger,
     forwarder,
+    ingestTokens,
     fanout,
     remoteSessions,
     liveSessions,

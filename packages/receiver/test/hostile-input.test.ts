@@ -164,16 +164,16 @@ describe('honest refusals', () => {
       '/docs/static/..%2f..%2fpackage.json',
       '/docs/static/%00',
     ]) {
-      const answer = await rawRequest(apiUrl, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const answer = await rawRequest(apiUrl, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
       const status = Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]);
       expect(status >= 400 && status < 500, `${path}: ${answer.slice(0, 200)}`).toBe(true);
       expect(answer, path).toMatch(/"code":"LLMMON_ERR_[A-Z_]+"/);
     }
     // A request the HTTP parser cannot read gets a coded JSON answer too, then the connection closes.
-    const garbage = await rawRequest(apiUrl, 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n');
+    const garbage = await rawRequest(apiUrl, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: nope\r\n\r\n');
     expect(garbage).toMatch(/^HTTP\/1\.1 400/);
     expect(garbage).toContain('"code":"LLMMON_ERR_BAD_REQUEST"');
-    const otlpGarbage = await rawRequest(otlpTracesUrl, 'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n');
+    const otlpGarbage = await rawRequest(otlpTracesUrl, 'POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: nope\r\n\r\n');
     expect(otlpGarbage).toMatch(/^HTTP\/1\.1 400/);
     expect(otlpGarbage).toContain('"message":"LLMMON_ERR_MALFORMED_OTLP: malformed HTTP request');
     // None of these is the receiver's fault: nothing logged as an error.

@@ -104,7 +104,7 @@ describe('OTLP/gRPC TraceService/Export', () => {
     const { port } = new URL(addresses.otlpTracesUrl);
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write('POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 100\r\n\r\n');
+    socket.write('POST /v1/traces HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-protobuf\r\ncontent-length: 100\r\n\r\n');
     try {
       let refused: ServiceError | undefined;
       for (let attempt = 0; attempt < 50 && !refused; attempt += 1) {
