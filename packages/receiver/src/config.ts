@@ -24,6 +24,8 @@ export interface ReceiverConfig {
   otlpMaxBodyBytes: number;
   /** Most OTLP requests received and decoded at once; more are answered 429 with Retry-After. */
   otlpMaxConcurrentRequests: number;
+  /** Seconds an OTLP upload may go without a byte before it is cut off and its admission slot freed. */
+  otlpBodyIdleSeconds: number;
   /** Seconds an ended session is kept. */
   retentionSeconds: number;
   /** Most sessions held; the oldest ended ones are evicted first. */
@@ -193,6 +195,14 @@ export const SETTINGS: readonly SettingDefinition[] = [
     env: 'LLM_MONITOR_OTLP_MAX_CONCURRENT_REQUESTS',
     type: 'positiveInteger',
     description: 'most OTLP requests in progress at once; more get 429 with Retry-After',
+  },
+  {
+    key: 'otlpBodyIdleSeconds',
+    file: 'otlp_body_idle_seconds',
+    flag: 'otlp-body-idle-seconds',
+    env: 'LLM_MONITOR_OTLP_BODY_IDLE_SECONDS',
+    type: 'positiveNumber',
+    description: 'seconds an OTLP upload may go without a byte before it is cut off and its admission slot freed',
   },
   {
     key: 'retentionSeconds',
@@ -564,6 +574,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   otlpGrpcPort: 4317,
   otlpMaxBodyBytes: 20 * 1024 * 1024,
   otlpMaxConcurrentRequests: 16,
+  otlpBodyIdleSeconds: 5,
   retentionSeconds: 3600,
   maxSessions: 10_000,
   abandonAfterSeconds: 300,

@@ -440,6 +440,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   await otlpServer.register(otlpIngestPlugin, {
     authorize: authorizeIngest,
     maxBodyBytes: config.otlpMaxBodyBytes,
+    bodyIdleMs: config.otlpBodyIdleSeconds * 1000,
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
     isClosing: () => closing,
     admission,

@@ -36,6 +36,11 @@ export interface OtlpIngestOptions {
   readonly authorize?: (authorization: string | undefined) => void;
   /** Largest body accepted, in bytes after decompression. */
   readonly maxBodyBytes: number;
+  /**
+   * Milliseconds an upload may go without a byte before its connection is cut and its admission
+   * slot freed (default: no limit beyond the request timeout).
+   */
+  readonly bodyIdleMs?: number;
   /** Most requests received, decompressed and decoded at once; more get 429 with `Retry-After`. */
   readonly maxConcurrentRequests: number;
   /** True once the receiver is shutting down: new requests get 503 with `Retry-After`. */
@@ -219,6 +224,7 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     // 'close' fires once however the exchange ends — answered, aborted mid-upload, or dropped by a
     // client that gave up waiting — so the slot always comes back.
     reply.raw.once('close', release);
+    if (options.bodyIdleMs !== undefined) watchUpload(request, reply, options.bodyIdleMs);
     if (!encodingOfContentType(request.headers['content-type'])) {
       throw new LlmMonitorError(
         'LLMMON_ERR_UNSUPPORTED_MEDIA_TYPE',
@@ -244,6 +250,37 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     reply.code(200).type(responseMediaType(request, encoding));
     return encodeExportResponse(encoding, rejected, errorMessage);
   });
+}
+
+/**
+ * Cuts off an upload that stalls: a connection that sent its headers and then holds back its body
+ * would keep an admission slot for the whole request timeout, and a handful of them would starve
+ * every exporter. Bytes are watched on the socket (a listener on the request stream would race
+ * fastify's own reader for the first chunk); the watch ends when the body is complete.
+ */
+function watchUpload(request: FastifyRequest, reply: FastifyReply, idleMs: number): void {
+  const socket = request.raw.socket;
+  let lastByteAt = Date.now();
+  const onData = (): void => {
+    lastByteAt = Date.now();
+  };
+  const stop = (): void => {
+    clearInterval(timer);
+    socket.off('data', onData);
+  };
+  const timer = setInterval(
+    () => {
+      if (Date.now() - lastByteAt < idleMs) return;
+      stop();
+      request.log.debug({ code: 'LLMMON_ERR_UPLOAD_STALLED' }, `upload stalled for ${idleMs} ms: connection cut`);
+      socket.destroy();
+    },
+    Math.max(50, Math.min(1000, idleMs / 4)),
+  );
+  timer.unref();
+  socket.on('data', onData);
+  request.raw.once('end', stop);
+  reply.raw.once('close', stop);
 }
 
 /**
