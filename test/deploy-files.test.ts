@@ -4,18 +4,19 @@
  * what holds the pieces together: names, ports and selectors that must point at each other.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_FILE_ENV, DEFAULT_CONFIG, resolveConfig } from '@llm-monitor/receiver';
-import { toolAvailable } from './support/tools.js';
+import { runPromtool, toolAvailable } from './support/tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 const compose = toolAvailable('docker-compose', 'docker-compose');
+const promtool = toolAvailable('promtool', 'prometheus');
 
 interface ComposeService {
   profiles?: string[];
@@ -128,6 +129,7 @@ describe('docker-compose.yml', () => {
       'grafana',
       'llm-monitor',
       'llm-monitor-replica',
+      'llm-monitor-tokens',
       'otel-collector',
       'otel-collector-lb',
       'postgres',
@@ -213,6 +215,7 @@ describe('docker-compose.yml, profile "scaled"', () => {
     expect(redisService.healthcheck?.test).toEqual(expect.arrayContaining(['redis-cli', 'ping']));
 
     expect(dependsOn(replica)).toEqual({
+      'llm-monitor-tokens': { condition: 'service_completed_successfully' },
       [storage.hostname]: { condition: 'service_healthy' },
       [redis.hostname]: { condition: 'service_healthy' },
     });
@@ -232,11 +235,14 @@ describe('docker-compose.yml, profile "scaled"', () => {
     expect(source).toBe('./deploy/otel-collector/loadbalancing.yaml');
     const { dns } = loadBalancer(collectorConfig(`${root}${source}`)).resolver;
     expect(dns?.hostname).toBe('llm-monitor-replica');
-    expect(dependsOn(collector)).toEqual({ [dns!.hostname]: { condition: 'service_healthy' } });
+    expect(dependsOn(collector)).toEqual({
+      'llm-monitor-tokens': { condition: 'service_completed_successfully' },
+      [dns!.hostname]: { condition: 'service_healthy' },
+    });
 
     // The demo speaks OTLP/HTTP, to the load balancer's HTTP receiver.
     const demo = scaled('demo-scaled');
-    expect(demo.entrypoint).toEqual(['llm-monitor-demo']);
+    expect(demo.entrypoint?.at(-1)).toBe('llm-monitor-demo');
     const endpoint = new URL(demo.command![demo.command!.indexOf('--endpoint') + 1]!);
     expect(endpoint.hostname).toBe('otel-collector-lb');
     expect(endpoint.pathname).toBe('/v1/traces');
@@ -516,5 +522,274 @@ describe('deploy/otel-collector/config.yaml', () => {
     expect(pipeline.receivers).toEqual(['otlp']);
     for (const exporter of pipeline.exporters) expect(config.exporters[exporter]!.traces_endpoint).toMatch(/:4318\/v1\/traces$/);
     expect(pipeline.processors[0]).toBe('memory_limiter');
+  });
+});
+
+/*
+ * Nothing shipped runs open: every receiver needs an ingest and a read token, every sender has one,
+ * and the tokens are generated where the deployment starts, never committed.
+ */
+const TOKEN_FILES = ['ingest-token', 'read-token'];
+const TOKEN_SERVICE = 'llm-monitor-tokens';
+const TOKEN_SECRET = 'llm-monitor-tokens';
+const TOKEN_VOLUME = 'llm-monitor-secrets';
+const RECEIVER_IMAGE = 'llm-monitor:local';
+const AUTH_EXTENSION = 'bearertokenauth';
+
+/** Where a service mounts the token volume, and whether read-only. */
+function tokenMount(service: ComposeService): { target: string; readOnly: boolean } | undefined {
+  const volume = service.volumes?.find((entry) => entry.split(':')[0] === TOKEN_VOLUME);
+  if (!volume) return undefined;
+  const [, target, mode] = volume.split(':');
+  return { target: target!, readOnly: mode === 'ro' };
+}
+
+/** Compose's `$$` is a literal `$`: the string a container's process gets. */
+const unescapeCompose = (value: string): string => value.replaceAll('$$', '$');
+
+interface AuthenticatedCollectorConfig {
+  receivers: Record<string, { protocols?: Record<string, { auth?: { authenticator?: string } } | null> }>;
+  extensions?: Record<string, { filename?: string } | null>;
+  exporters: Record<string, { headers?: Record<string, string>; protocol?: { otlp?: { headers?: Record<string, string> } } }>;
+  service: { extensions?: string[] };
+}
+
+/**
+ * A Collector configuration that checks the ingest token on every receiver protocol and forwards it
+ * with every exporter, both from `tokenPath` (a file: ${file:…} and bearertokenauth's filename).
+ */
+function expectCollectorUsesToken(config: AuthenticatedCollectorConfig, tokenPath: string, label: string): void {
+  const extension = config.extensions?.[AUTH_EXTENSION];
+  expect(extension?.filename, `${label}: ${AUTH_EXTENSION}.filename`).toBe(tokenPath);
+  expect(config.service.extensions, label).toContain(AUTH_EXTENSION);
+  for (const [name, receiver] of Object.entries(config.receivers))
+    for (const [protocol, settings] of Object.entries(receiver.protocols ?? {}))
+      expect(settings?.auth?.authenticator, `${label}: ${name}.${protocol} checks the token`).toBe(AUTH_EXTENSION);
+  const exporters = Object.entries(config.exporters);
+  expect(exporters.length).toBeGreaterThan(0);
+  for (const [name, exporter] of exporters) {
+    const headers = exporter.protocol?.otlp?.headers ?? exporter.headers ?? {};
+    const authorization = Object.entries(headers).find(([header]) => header.toLowerCase() === 'authorization')?.[1];
+    expect(authorization, `${label}: ${name} sends the ingest token`).toBe(`Bearer \${file:${tokenPath}}`);
+  }
+}
+
+/** Runs the token service's script as the container would, into `directory`. */
+function runTokenService(service: ComposeService, directory: string): void {
+  const [command, ...args] = service.entrypoint!;
+  const mount = tokenMount(service)!;
+  expect(args.at(-1), 'the script writes into the mounted volume').toBe(mount.target);
+  const result = spawnSync(command!, [...args.slice(0, -1).map(unescapeCompose), directory], { encoding: 'utf8' });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+}
+
+describe('tokens in docker-compose.yml', () => {
+  const file = composeFile();
+  const services = Object.entries(file.services);
+  const tokenService = file.services[TOKEN_SERVICE]!;
+  const secrets = tokenMount(tokenService ?? {})?.target;
+  const imageServices = services.filter(([, service]) => service.image === RECEIVER_IMAGE);
+  // The image's entrypoint is the receiver: a service that keeps it is a receiver.
+  const receivers = imageServices.filter(([, service]) => service.entrypoint === undefined);
+  const demos = imageServices.filter(([, service]) => service.entrypoint?.includes('llm-monitor-demo'));
+  const collectors = services.filter(([, service]) => service.image?.startsWith('otel/opentelemetry-collector'));
+
+  it('generates the tokens once, into a named volume, in a service of no profile built from the receiver image', () => {
+    expect(tokenService, TOKEN_SERVICE).toBeDefined();
+    expect(tokenService.image).toBe(RECEIVER_IMAGE);
+    expect(tokenService.profiles).toBeUndefined();
+    expect(tokenService.entrypoint?.slice(0, 2)).toEqual(['node', '-e']);
+    expect(Object.keys(file.volumes ?? {})).toContain(TOKEN_VOLUME);
+    expect(tokenMount(tokenService)).toEqual({ target: secrets, readOnly: false });
+    // Every service of the image is the token service, a receiver or a demo: nothing else runs it.
+    expect(imageServices.length).toBe(1 + receivers.length + demos.length);
+    expect(receivers.map(([name]) => name).sort()).toEqual(['llm-monitor', 'llm-monitor-replica']);
+    expect(demos.map(([name]) => name).sort()).toEqual(['demo', 'demo-scaled']);
+  });
+
+  it('writes one random 32-byte hex token per file, readable by the other containers, and keeps existing ones', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-tokens-'));
+    runTokenService(tokenService, directory);
+    expect(readdirSync(directory).sort()).toEqual(TOKEN_FILES);
+    const first = TOKEN_FILES.map((name) => readFileSync(join(directory, name), 'utf8'));
+    // The whole file is the token (Prometheus' credentials_file, the Collector's ${file:…}): no newline.
+    for (const token of first) expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(first[0]).not.toBe(first[1]);
+    // Read by other users (node, nobody, the Collector's 10001), written by nobody else.
+    for (const name of TOKEN_FILES) expect(statSync(join(directory, name)).mode & 0o777).toBe(0o444);
+    runTokenService(tokenService, directory);
+    expect(TOKEN_FILES.map((name) => readFileSync(join(directory, name), 'utf8'))).toEqual(first);
+    // A second run elsewhere draws new ones: nothing is built in.
+    const other = mkdtempSync(join(tmpdir(), 'llm-monitor-tokens-'));
+    runTokenService(tokenService, other);
+    expect(readFileSync(join(other, 'read-token'), 'utf8')).not.toBe(first[1]);
+  });
+
+  it('runs every receiver with ingest and read tokens from the files the token service writes', () => {
+    for (const [name, service] of receivers) {
+      const environment = environmentOf(service);
+      expect(environment.LLM_MONITOR_INGEST_TOKENS_FILE, name).toBe(`${secrets}/ingest-token`);
+      expect(environment.LLM_MONITOR_READ_TOKENS_FILE, name).toBe(`${secrets}/read-token`);
+      expect(tokenMount(service), name).toEqual({ target: secrets, readOnly: true });
+      expect(dependsOn(service)[TOKEN_SERVICE], name).toEqual({ condition: 'service_completed_successfully' });
+      // Nothing left open beside the tokens.
+      expect(environment.LLM_MONITOR_METRICS_PUBLIC ?? 'false', name).toBe('false');
+      for (const variable of ['LLM_MONITOR_INGEST_TOKENS', 'LLM_MONITOR_READ_TOKENS']) expect(environment[variable], name).toBeUndefined();
+      // The receiver takes those variables as its token files.
+      const config = resolveConfig({ env: environment });
+      expect(config.ingestTokensFile).toBe(`${secrets}/ingest-token`);
+      expect(config.readTokensFile).toBe(`${secrets}/read-token`);
+    }
+  });
+
+  it('has each demo send the ingest token', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-demo-'));
+    writeFileSync(join(directory, 'ingest-token'), 'the-ingest-token');
+    // A stand-in for the image's llm-monitor-demo: prints the token it got and its arguments.
+    const bin = join(directory, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'llm-monitor-demo'), '#!/bin/sh\nprintf "%s\\n" "$LLM_MONITOR_INGEST_TOKEN" "$@"\n');
+    chmodSync(join(bin, 'llm-monitor-demo'), 0o755);
+    for (const [name, service] of demos) {
+      expect(tokenMount(service), name).toEqual({ target: secrets, readOnly: true });
+      expect(dependsOn(service)[TOKEN_SERVICE], name).toEqual({ condition: 'service_completed_successfully' });
+      const [shell, flag, script, argumentZero] = service.entrypoint!;
+      expect([shell, flag, argumentZero], name).toEqual(['sh', '-c', 'llm-monitor-demo']);
+      const unescaped = unescapeCompose(script!);
+      expect(unescaped, name).toContain(`${secrets}/ingest-token`);
+      const result = spawnSync(
+        'sh',
+        ['-c', unescaped.replaceAll(`${secrets}/`, `${directory}/`), argumentZero!, ...(service.command ?? [])],
+        { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } },
+      );
+      expect(result.status, `${name}: ${result.stderr}`).toBe(0);
+      expect(result.stdout.trim().split('\n'), name).toEqual(['the-ingest-token', ...(service.command ?? [])]);
+    }
+    // Without the file the demo does not start tokenless.
+    const [, , script] = demos[0]![1].entrypoint!;
+    const missing = spawnSync('sh', ['-c', unescapeCompose(script!).replaceAll(`${secrets}/`, `${directory}/none/`), 'x'], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH}` },
+    });
+    expect(missing.status).not.toBe(0);
+  });
+
+  it('has each Collector check and forward the ingest token, from the token volume', () => {
+    expect(collectors.map(([name]) => name).sort()).toEqual(['otel-collector', 'otel-collector-lb']);
+    for (const [name, service] of collectors) {
+      expect(tokenMount(service), name).toEqual({ target: secrets, readOnly: true });
+      expect(dependsOn(service)[TOKEN_SERVICE], name).toEqual({ condition: 'service_completed_successfully' });
+      const configPath = service.command?.find((argument) => argument.startsWith('--config='))?.slice('--config='.length);
+      const source = service.volumes!.find((volume) => volume.split(':')[1] === configPath)!.split(':')[0]!;
+      const config = parse(readFileSync(`${root}${source}`, 'utf8')) as AuthenticatedCollectorConfig;
+      expectCollectorUsesToken(config, `${secrets}/ingest-token`, name);
+    }
+  });
+
+  it('has Prometheus scrape every job with the read token', () => {
+    const prometheusService = file.services.prometheus!;
+    expect(tokenMount(prometheusService)).toEqual({ target: secrets, readOnly: true });
+    expect(dependsOn(prometheusService)[TOKEN_SERVICE]).toEqual({ condition: 'service_completed_successfully' });
+    const prometheus = parse(readFileSync(`${root}deploy/prometheus/prometheus.yml`, 'utf8')) as {
+      scrape_configs: { job_name: string; authorization?: { type?: string; credentials_file?: string } }[];
+    };
+    expect(prometheus.scrape_configs.length).toBeGreaterThan(0);
+    for (const job of prometheus.scrape_configs)
+      expect(job.authorization, job.job_name).toEqual({ type: 'Bearer', credentials_file: `${secrets}/read-token` });
+  });
+
+  it.skipIf(!promtool)('passes promtool check config with the token file in place', () => {
+    // promtool wants the credentials file to exist: point it at one written like the token service's.
+    const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-prometheus-'));
+    runTokenService(tokenService, directory);
+    const text = readFileSync(`${root}deploy/prometheus/prometheus.yml`, 'utf8')
+      .replaceAll(`${secrets}/`, `${directory}/`)
+      .replace(/^( {2}- )alerts\.yml$/m, `$1${root}deploy/prometheus/alerts.yml`);
+    writeFileSync(join(directory, 'prometheus.yml'), text);
+    const result = runPromtool(['check', 'config', join(directory, 'prometheus.yml')]);
+    expect(result.output).toContain('SUCCESS: 1 rule files found');
+    expect(result.status, result.output).toBe(0);
+  });
+});
+
+interface TokenWorkload {
+  kind: string;
+  metadata: { name: string };
+  spec: {
+    template: {
+      spec: {
+        containers: Container[];
+        volumes?: { name: string; secret?: { secretName: string; optional?: boolean } }[];
+      };
+    };
+  };
+}
+
+describe.each(['llm-monitor.yaml', 'llm-monitor-scaled.yaml'])('tokens in deploy/kubernetes/%s', (fileName) => {
+  const text = readFileSync(`${root}deploy/kubernetes/${fileName}`, 'utf8');
+  const manifests = parseAllDocuments(text).map((document) => document.toJS() as Manifest);
+  const workloads = manifests.filter((manifest) => ['Deployment', 'StatefulSet'].includes(manifest.kind)) as unknown as TokenWorkload[];
+  const receivers = workloads.filter((workload) => workload.spec.template.spec.containers[0]!.image.startsWith('llm-monitor:'));
+
+  /** The Secret key a path in a container lands on: a mount of a volume of the token Secret. */
+  const secretKeyAt = (workload: TokenWorkload, container: Container, path: string): string | undefined => {
+    const mount = container.volumeMounts?.find((entry) => entry.mountPath === dirname(path));
+    const volume = workload.spec.template.spec.volumes?.find((entry) => entry.name === mount?.name);
+    if (volume?.secret?.secretName !== TOKEN_SECRET) return undefined;
+    // Not optional: a missing Secret stops the pod rather than running it open.
+    expect(volume.secret.optional ?? false, `${workload.metadata.name}: ${volume.name}`).toBe(false);
+    expect((mount as { readOnly?: boolean }).readOnly, `${workload.metadata.name}: ${mount!.mountPath}`).toBe(true);
+    return basename(path);
+  };
+
+  it('documents the command that creates the Secret with random keys, and commits no token', () => {
+    // The header's `kubectl create secret`, with the keys the manifests read.
+    const command = text.match(/kubectl create secret generic (\S+)[^\n]*\n#?[^\n]*/)?.[0] ?? '';
+    expect(command).toContain(`generic ${TOKEN_SECRET}`);
+    for (const key of TOKEN_FILES) expect(command).toContain(`--from-literal=${key}=$(openssl rand -hex 32)`);
+    expect(manifests.filter((manifest) => manifest.kind === 'Secret')).toEqual([]);
+    expect(text).not.toMatch(/[0-9a-f]{32,}/i);
+  });
+
+  it('runs every receiver with ingest and read token files from the Secret', () => {
+    expect(receivers.length).toBe(1);
+    for (const workload of receivers) {
+      const container = workload.spec.template.spec.containers[0]!;
+      const env = Object.fromEntries((container.env ?? []).map((variable) => [variable.name, variable.value]));
+      expect(secretKeyAt(workload, container, env.LLM_MONITOR_INGEST_TOKENS_FILE ?? '')).toBe('ingest-token');
+      expect(secretKeyAt(workload, container, env.LLM_MONITOR_READ_TOKENS_FILE ?? '')).toBe('read-token');
+      expect(env.LLM_MONITOR_METRICS_PUBLIC ?? 'false').toBe('false');
+      const config = manifests.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name === 'llm-monitor')!;
+      expect(config.data!['config.yaml']).not.toMatch(/metrics_public:\s*true/);
+    }
+  });
+
+  it('scrapes /metrics with the read token', () => {
+    const monitors = manifests.filter((manifest) => manifest.kind === 'ServiceMonitor');
+    expect(monitors.length).toBe(1);
+    for (const monitor of monitors)
+      for (const endpoint of (monitor.spec as { endpoints: { authorization?: unknown }[] }).endpoints)
+        expect(endpoint.authorization).toEqual({
+          type: 'Bearer',
+          credentials: { name: TOKEN_SECRET, key: 'read-token', optional: false },
+        });
+  });
+
+  it('has the Collector check and forward the ingest token, from the Secret', () => {
+    const collectors = workloads.filter((workload) =>
+      workload.spec.template.spec.containers[0]!.image.startsWith('otel/opentelemetry-collector'),
+    );
+    if (fileName === 'llm-monitor.yaml') {
+      expect(collectors).toEqual([]);
+      return;
+    }
+    expect(collectors.length).toBe(1);
+    const configMap = manifests.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name === 'llm-monitor-collector')!;
+    const config = parse(configMap.data!['config.yaml']!) as AuthenticatedCollectorConfig;
+    const path = config.extensions?.[AUTH_EXTENSION]?.filename ?? '';
+    expectCollectorUsesToken(config, path, 'llm-monitor-collector');
+    const workload = collectors[0]!;
+    expect(secretKeyAt(workload, workload.spec.template.spec.containers[0]!, path)).toBe('ingest-token');
   });
 });

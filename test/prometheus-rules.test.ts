@@ -2,7 +2,9 @@
  * The alert rules shipped in deploy/prometheus are valid, and their unit tests (one case where each
  * alert fires, one where it stays quiet) pass under promtool. Every alert has its runbook section.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -23,7 +25,16 @@ describe('deploy/prometheus/alerts.yml', () => {
   });
 
   it.skipIf(!promtool)('is loaded by deploy/prometheus/prometheus.yml, which passes promtool check config', () => {
-    const result = runPromtool(['check', 'config', `${deploy}prometheus.yml`]);
+    // The config scrapes with the read token the compose file mounts at /secrets/read-token, a file
+    // promtool wants to see: checked in a copy beside a token file and the rules.
+    const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-promtool-config-'));
+    writeFileSync(join(directory, 'read-token'), 'a'.repeat(64));
+    copyFileSync(`${deploy}alerts.yml`, join(directory, 'alerts.yml'));
+    const config = readFileSync(`${deploy}prometheus.yml`, 'utf8');
+    expect(config).toContain('/secrets/read-token');
+    writeFileSync(join(directory, 'prometheus.yml'), config.replaceAll('/secrets/read-token', join(directory, 'read-token')));
+    const result = runPromtool(['check', 'config', join(directory, 'prometheus.yml')]);
+    rmSync(directory, { recursive: true, force: true });
     expect(result.output).toContain('SUCCESS: 1 rule files found');
     expect(result.status).toBe(0);
   });
