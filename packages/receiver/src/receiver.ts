@@ -13,6 +13,7 @@ import type { HistoryStore, ValueField, SpanRecord } from '@llm-monitor/sessions
 import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
 import { apiClientError, apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
 import { healthRoutes } from './api/health-routes.js';
 import type { ComponentHealth } from './api/health-routes.js';
@@ -480,6 +481,14 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       return address !== null && typeof address === 'object' ? address.port : config.otlpPort;
     },
   });
+  // Security headers on every answer (API, /docs, /metrics, the page): no sniffing, no framing, no
+  // referrer, same-origin isolation. The CSP is the strictest there is (the answers are data); the
+  // page and Swagger UI replace it with their own. No HSTS: that is for whatever terminates TLS.
+  await apiServer.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    hsts: false,
+    crossOriginEmbedderPolicy: false,
+  });
   const browserGuard = { boundHost: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins };
   // Before every route: they guard the routes added after them.
   installBrowserGuard(apiServer, browserGuard);
@@ -496,7 +505,14 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     },
   });
   // The UI's assets come from the package itself: no CDN at run time.
-  await apiServer.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: Swagger UI's own policy (its scripts by hash) replaces the strict one above.
+  // Its upgrade-insecure-requests is left out: the receiver speaks plain HTTP unless something in
+  // front terminates TLS, and an upgraded script request would fail.
+  await apiServer.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
   const storeHealth = (): ComponentHealth => {
     const fill = pipeline.store.size / config.maxSessions;
     const writes = historyWriter.stats();
@@ -712,7 +728,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       const apiClosed = apiServer.close();
       await within(apiClosed, graceMs);
       apiServer.server.closeAllConnections();
-      await apiClosed;
+      // Bounded too: a socket the HTTP server no longer tracks (an upgraded one) must not keep
+      // the process from stopping.
+      await within(apiClosed, graceMs);
       // Last: what the last requests and sweep changed is committed, then the database let go.
       await within(historyWriter.close(), graceMs);
       await history.close().catch((error: unknown) => logger.warn({ err: error }, 'error while closing the history store'));

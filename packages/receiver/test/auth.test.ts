@@ -347,6 +347,26 @@ describe('browsers cannot be turned against it', () => {
   });
 });
 
+describe('security headers', () => {
+  it('are on every answer of the API server — data, /metrics, /docs, health — not only on the page', async () => {
+    for (const path of ['/api/monitoring/statistics', '/metrics', '/docs', '/healthz', '/', '/api/auth/session']) {
+      const response = await fetch(`${addresses.apiUrl}${path}`, { headers: { ...bearer(READ), accept: 'text/html' } });
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(response.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
+      expect(response.headers.get('content-security-policy'), path).toMatch(/frame-ancestors '(none|self)'/);
+      expect(response.headers.get('access-control-allow-origin'), path).toBeNull();
+    }
+    // Data gets the strictest policy; the page and Swagger UI their own.
+    const data = await fetch(`${addresses.apiUrl}/api/monitoring/statistics`, { headers: bearer(READ) });
+    expect(data.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+    const docs = await fetch(`${addresses.apiUrl}/docs/static/index.html`, { headers: bearer(READ) });
+    expect(docs.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(docs.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
+  });
+});
+
 describe('tokens', () => {
   it('reads token files: one per line, comments and blank lines left out', () => {
     expect(parseTokenFile('# team a\n  t1  \n\nt2 # rotated 2026-11\r\n#t3\n')).toEqual(['t1', 't2']);

@@ -15,6 +15,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LlmMonitorError } from '../errors.js';
+import { closeRefusedUpgrade } from './read-auth.js';
 
 /** Options of {@link installBrowserGuard}. */
 export interface BrowserGuardOptions {
@@ -80,8 +81,10 @@ export function browserGuardRefusal(
 
 /** Adds the checks to every request of `app`. Call before the routes it guards. */
 export function installBrowserGuard(app: FastifyInstance, options: BrowserGuardOptions): void {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const refusal = browserGuardRefusal(request, options);
-    if (refusal !== undefined) throw new LlmMonitorError('LLMMON_ERR_FORBIDDEN_ORIGIN', refusal);
+    if (refusal === undefined) return;
+    closeRefusedUpgrade(request, reply);
+    throw new LlmMonitorError('LLMMON_ERR_FORBIDDEN_ORIGIN', refusal);
   });
 }

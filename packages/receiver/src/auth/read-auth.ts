@@ -5,7 +5,7 @@
  * and `/readyz` (probes carry no token) and the page's own files, which hold no data (the page asks
  * for the token and trades it for the cookie at `/api/auth/session`).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LlmMonitorError } from '../errors.js';
 import { apiErrorSchema } from '../api/api-errors.js';
 import {
@@ -28,6 +28,17 @@ export interface ReadAuthOptions {
   readonly tokens: TokenSet;
   /** `/metrics` without a token (`metrics_public`). */
   readonly metricsPublic: boolean;
+}
+
+/**
+ * A refused WebSocket upgrade keeps no connection: the socket of an upgrade request is the
+ * WebSocket server's, not the HTTP server's keep-alive pool, so nothing else would close it — a
+ * client that does not hang up after its 401 or 403 would hold it, and hold up shutdown.
+ */
+export function closeRefusedUpgrade(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.headers.upgrade === undefined) return;
+  void reply.header('connection', 'close');
+  reply.raw.once('finish', () => request.raw.socket.destroy());
 }
 
 /** True for the paths that show data. */
@@ -62,6 +73,7 @@ export function installReadAuth(app: FastifyInstance, { tokens, metricsPublic }:
     const path = request.url.split('?', 1)[0]!;
     if (!isProtected(path, metricsPublic) || authenticated(request, tokens)) return;
     void reply.header('www-authenticate', 'Bearer realm="llm-monitor"');
+    closeRefusedUpgrade(request, reply);
     throw new LlmMonitorError(
       'LLMMON_ERR_UNAUTHENTICATED',
       request.headers.authorization === undefined && request.headers.cookie === undefined
