@@ -121,6 +121,8 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
 
   it('shows a session the moment it starts, its progress and stage live, its details, and lets it go when it ends', async () => {
     const page = await openPage();
+    // A receiver without read tokens asks for none: no login form, and nothing to log out of.
+    expect(await page.locator('[data-testid=login-view], [data-testid=logout]').count()).toBe(0);
     const session = setup.monitor.startSession({
       task: 'browser-live',
       model: 'gpt-4o-mini',

@@ -1,28 +1,43 @@
 /**
  * The page's live connection: subscribed while the page is visible, closed while it is hidden (a
  * background tab costs the server nothing), resubscribed, with a fresh snapshot, when it shows
- * again. The client reconnects after a drop; the page says so.
+ * again. The client reconnects after a drop; the page says so. Against a receiver with read tokens
+ * the WebSocket carries the page's session cookie; when the receiver refuses it (expired, revoked),
+ * the client ends the subscription rather than retry, and the page is told to log in again.
  */
-import { subscribeLive } from '@llm-monitor/client';
+import { AUTH_ERROR_CODES, subscribeLive } from '@llm-monitor/client';
 import type { LiveSubscriptionHandle } from '@llm-monitor/client';
 import type { LiveState } from './live-state.js';
 
-/** What the connection badge shows. */
+/** What the connection badge shows; `refused`: the receiver refused this page's session (see `onUnauthenticated`). */
 export type ConnectionStatus =
-  { state: 'connecting' } | { state: 'live' } | { state: 'reconnecting'; retryInMs: number } | { state: 'paused' };
+  { state: 'connecting' } | { state: 'live' } | { state: 'reconnecting'; retryInMs: number } | { state: 'paused' } | { state: 'refused' };
 
-/** Connects `state` to the monitor at `baseUrl` while `document` is visible; `onResync` after each (re)subscription's snapshot. */
+/** The running connection of {@link connectWhileVisible}. */
+export interface LiveConnection {
+  /** Connects again now, also after a refusal (once a login restored the session); nothing while hidden. */
+  reconnect(): void;
+  /** Closes the connection for good. */
+  stop(): void;
+}
+
+/**
+ * Connects `state` to the monitor at `baseUrl` while `document` is visible; `onResync` after each
+ * (re)subscription's snapshot; `onUnauthenticated` when the receiver refused the page's session (the
+ * connection then waits for {@link LiveConnection.reconnect}).
+ */
 export function connectWhileVisible(
   baseUrl: string,
   state: LiveState,
   onStatus: (status: ConnectionStatus) => void,
   onResync: () => void,
-): { stop(): void } {
+  onUnauthenticated: () => void = () => undefined,
+): LiveConnection {
   let subscription: LiveSubscriptionHandle | undefined;
 
   const open = (): void => {
     if (subscription) return;
-    subscription = subscribeLive({
+    const handle: LiveSubscriptionHandle = subscribeLive({
       baseUrl,
       onSnapshot: (snapshot) => {
         state.snapshot(snapshot, Date.now());
@@ -40,6 +55,15 @@ export function connectWhileVisible(
       onRenamed: (renamed) => state.renamed(renamed.previous_session_id, renamed.session_id, Date.now()),
       onRemoved: (removed) => state.removed(removed.session_id),
       onStatistics: (statistics) => state.statisticsUpdated(statistics),
+      onError: (error) => {
+        // A subscription this page closed meanwhile has nothing more to say.
+        if (error.code !== AUTH_ERROR_CODES.UNAUTHENTICATED || subscription !== handle) return;
+        // The client has ended this subscription: forget it, so a reconnect or the page showing again opens a new one.
+        subscription = undefined;
+        onStatus({ state: 'refused' });
+        state.connection('the receiver refused this page’s session', Date.now());
+        onUnauthenticated();
+      },
       onConnectionChange: (connection, detail) => {
         if (connection === 'open') {
           onStatus({ state: 'live' });
@@ -52,6 +76,7 @@ export function connectWhileVisible(
         }
       },
     });
+    subscription = handle;
   };
   const close = (): void => {
     subscription?.close();
@@ -68,6 +93,11 @@ export function connectWhileVisible(
   if (document.visibilityState === 'hidden') onStatus({ state: 'paused' });
   else open();
   return {
+    reconnect() {
+      if (document.visibilityState === 'hidden') return;
+      close();
+      open();
+    },
     stop() {
       document.removeEventListener('visibilitychange', onVisibility);
       close();
