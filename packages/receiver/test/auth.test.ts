@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { credentials, makeGenericClientConstructor, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
-import { buildReceiver } from '../src/index.js';
 import type { Receiver, ReceiverAddresses } from '../src/index.js';
 import { OTLP_GRPC_EXPORT_PATH, OTLP_TRACE_SERVICE, passBytes } from '../src/otlp/otlp-grpc.js';
 import { sessionCookieValue, validSessionCookie } from '../src/auth/browser-session.js';
 import { parseTokenFile, TokenSet } from '../src/auth/token-set.js';
 import { asProtobuf, sdkSpans } from './otlp-fixtures.js';
+import { buildQuietReceiver } from './quiet-receiver.js';
 import { until } from '../../../test/support/wait.js';
 
 const INGEST = 'ingest-token-0123456789';
@@ -30,16 +30,7 @@ const RawTraceService = makeGenericClientConstructor(OTLP_TRACE_SERVICE, 'TraceS
 
 beforeAll(async () => {
   writeFileSync(readFile, '# tokens of the team\nfile-token-1\n');
-  receiver = await buildReceiver({
-    port: 0,
-    otlpPort: 0,
-    otlpGrpcPort: 0,
-    storageUrl: 'memory:',
-    logLevel: 'silent',
-    ingestTokens: [INGEST],
-    readTokens: [READ],
-    readTokensFile: readFile,
-  });
+  receiver = await buildQuietReceiver({ ingestTokens: [INGEST], readTokens: [READ], readTokensFile: readFile });
   addresses = await receiver.listen();
   grpc = new RawTraceService(new URL(addresses.otlpGrpcUrl).host, credentials.createInsecure());
 });
@@ -218,15 +209,7 @@ describe('reading with read_tokens', () => {
 
 describe('metrics_public', () => {
   it('serves /metrics without a token while everything else still needs one', async () => {
-    const open = await buildReceiver({
-      port: 0,
-      otlpPort: 0,
-      otlpGrpcPort: 0,
-      storageUrl: 'memory:',
-      logLevel: 'silent',
-      readTokens: [READ],
-      metricsPublic: true,
-    });
+    const open = await buildQuietReceiver({ readTokens: [READ], metricsPublic: true });
     try {
       const { apiUrl } = await open.listen();
       expect((await fetch(`${apiUrl}/metrics`)).status).toBe(200);
@@ -237,7 +220,7 @@ describe('metrics_public', () => {
   });
 
   it('leaves everything open without tokens, as before', async () => {
-    const open = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+    const open = await buildQuietReceiver();
     try {
       const { apiUrl } = await open.listen();
       for (const path of ['/metrics', '/api/monitoring/statistics', '/docs/json'])
@@ -254,10 +237,7 @@ describe('safe defaults', () => {
     const lines: string[] = [];
     const { default: pino } = await import('pino');
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-    const open = await buildReceiver(
-      { host: '0.0.0.0', port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', readTokens: [READ] },
-      { logger },
-    );
+    const open = await buildQuietReceiver({ host: '0.0.0.0', readTokens: [READ] }, { logger });
     try {
       const { apiUrl } = await open.listen();
       const local = apiUrl.replace('0.0.0.0', '127.0.0.1');
@@ -321,16 +301,8 @@ describe('browsers cannot be turned against it', () => {
   });
 
   it('takes what allowed_hosts and allowed_origins list, and any host when bound beyond loopback', async () => {
-    const listed = await buildReceiver({
-      port: 0,
-      otlpPort: 0,
-      otlpGrpcPort: 0,
-      storageUrl: 'memory:',
-      logLevel: 'silent',
-      allowedHosts: ['monitor.internal'],
-      allowedOrigins: ['https://grafana.example.com'],
-    });
-    const wide = await buildReceiver({ host: '0.0.0.0', port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+    const listed = await buildQuietReceiver({ allowedHosts: ['monitor.internal'], allowedOrigins: ['https://grafana.example.com'] });
+    const wide = await buildQuietReceiver({ host: '0.0.0.0' });
     try {
       const listedUrl = `${(await listed.listen()).apiUrl}/api/monitoring/statistics`;
       expect(await statusWith(listedUrl, { host: 'monitor.internal:8000' })).toBe(200);

@@ -5,9 +5,9 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildReceiver } from '../src/index.js';
 import type { Receiver } from '../src/index.js';
 import { asProtobuf, sdkSpans } from './otlp-fixtures.js';
+import { buildQuietReceiver } from './quiet-receiver.js';
 
 let receiver: Receiver | undefined;
 const sockets: Socket[] = [];
@@ -34,15 +34,7 @@ function stalledUpload(url: URL): Promise<{ closedAt: Promise<number> }> {
 
 describe('stalled uploads', () => {
   it('are cut after otlp_body_idle_seconds without a byte, and their slots serve exporters again', async () => {
-    receiver = await buildReceiver({
-      port: 0,
-      otlpPort: 0,
-      otlpGrpcPort: 0,
-      storageUrl: 'memory:',
-      logLevel: 'silent',
-      otlpMaxConcurrentRequests: 2,
-      otlpBodyIdleSeconds: 0.5,
-    });
+    receiver = await buildQuietReceiver({ otlpMaxConcurrentRequests: 2, otlpBodyIdleSeconds: 0.5 });
     const { otlpTracesUrl } = await receiver.listen();
     const url = new URL(otlpTracesUrl);
     const body = asProtobuf(await sdkSpans());
@@ -60,14 +52,7 @@ describe('stalled uploads', () => {
   });
 
   it('leaves an upload that keeps sending, however slowly, to finish', async () => {
-    receiver = await buildReceiver({
-      port: 0,
-      otlpPort: 0,
-      otlpGrpcPort: 0,
-      storageUrl: 'memory:',
-      logLevel: 'silent',
-      otlpBodyIdleSeconds: 0.5,
-    });
+    receiver = await buildQuietReceiver({ otlpBodyIdleSeconds: 0.5 });
     const { otlpTracesUrl } = await receiver.listen();
     const url = new URL(otlpTracesUrl);
     const body = asProtobuf(await sdkSpans());

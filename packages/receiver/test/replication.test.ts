@@ -13,11 +13,11 @@ import type { Envelope } from '../src/replication/fanout-messages.js';
 import { CombinedLiveSessions } from '../src/replication/live-sessions.js';
 import { FROM_STORE, RemoteSessions } from '../src/replication/remote-sessions.js';
 import { RedisFanout } from '../src/replication/redis-fanout.js';
-import { buildReceiver } from '../src/index.js';
 import type { FanoutState } from '../src/replication/redis-fanout.js';
 import { redisUrl } from '../../../test/support/services.js';
 import { sessionWith } from '../../prometheus-exporter/test/session-fixture.js';
 import { until } from '../../../test/support/wait.js';
+import { buildQuietReceiver } from './quiet-receiver.js';
 
 /** A running session of ours, its trace named after it (the fan-out's split check reads the trace id). */
 const session = (id: string, overrides: Partial<ProcessingSession> = {}): ProcessingSession =>
@@ -218,15 +218,7 @@ describe.runIf(REDIS_URL !== undefined)('RedisFanout against Redis', () => {
 
 describe('a receiver with redis_url', () => {
   it('starts and serves its own sessions when Redis cannot be reached, saying so on /readyz', async () => {
-    const receiver = await buildReceiver({
-      port: 0,
-      otlpPort: 0,
-      otlpGrpcPort: 0,
-      storageUrl: 'memory:',
-      logLevel: 'silent',
-      redisUrl: 'redis://127.0.0.1:1',
-      replicaId: 'alone',
-    });
+    const receiver = await buildQuietReceiver({ redisUrl: 'redis://127.0.0.1:1', replicaId: 'alone' });
     try {
       const { apiUrl } = await receiver.listen();
       let ready:
@@ -248,7 +240,7 @@ describe('a receiver with redis_url', () => {
   });
 
   it('is off without one: the fan-out component says so and stays healthy', async () => {
-    const receiver = await buildReceiver({ port: 0, otlpPort: 0, otlpGrpcPort: 0, storageUrl: 'memory:', logLevel: 'silent' });
+    const receiver = await buildQuietReceiver();
     try {
       const { apiUrl } = await receiver.listen();
       const ready = (await (await fetch(`${apiUrl}/readyz`)).json()) as {
