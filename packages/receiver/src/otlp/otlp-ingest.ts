@@ -255,30 +255,31 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
 /**
  * Cuts off an upload that stalls: a connection that sent its headers and then holds back its body
  * would keep an admission slot for the whole request timeout, and a handful of them would starve
- * every exporter. Bytes are watched on the socket (a listener on the request stream would race
- * fastify's own reader for the first chunk); the watch ends when the body is complete.
+ * every exporter. Progress is read from the socket's byte count: Node's HTTP server reads sockets
+ * in C++ (no 'data' events to listen to), and a listener on the request stream would race
+ * fastify's own reader. The watch ends when the body is complete or the exchange is over.
  */
 function watchUpload(request: FastifyRequest, reply: FastifyReply, idleMs: number): void {
   const socket = request.raw.socket;
-  let lastByteAt = Date.now();
-  const onData = (): void => {
-    lastByteAt = Date.now();
-  };
-  const stop = (): void => {
-    clearInterval(timer);
-    socket.off('data', onData);
-  };
+  let bytesRead = socket.bytesRead;
+  let lastProgressAt = Date.now();
+  const stop = (): void => clearInterval(timer);
   const timer = setInterval(
     () => {
-      if (Date.now() - lastByteAt < idleMs) return;
+      const now = Date.now();
+      if (socket.bytesRead !== bytesRead) {
+        bytesRead = socket.bytesRead;
+        lastProgressAt = now;
+        return;
+      }
+      if (now - lastProgressAt < idleMs) return;
       stop();
-      request.log.debug({ code: 'LLMMON_ERR_UPLOAD_STALLED' }, `upload stalled for ${idleMs} ms: connection cut`);
+      request.log.debug(`upload stalled for ${idleMs} ms: connection cut`);
       socket.destroy();
     },
     Math.max(50, Math.min(1000, idleMs / 4)),
   );
   timer.unref();
-  socket.on('data', onData);
   request.raw.once('end', stop);
   reply.raw.once('close', stop);
 }
