@@ -114,6 +114,10 @@ export interface ReceiverConfig {
   budgetUserDailyCostUsd: number;
   /** Bytes a live client may have waiting before it is dropped as too slow. */
   liveMaxBufferedBytes: number;
+  /** Most live connections (WebSocket and SSE) in all. */
+  liveMaxClients: number;
+  /** Most live connections from one client address. */
+  liveMaxClientsPerAddress: number;
   /** Seconds between WebSocket pings; a client that misses one is dropped. */
   livePingSeconds: number;
   /** Run the demo workload in the same process. */
@@ -533,6 +537,22 @@ export const SETTINGS: readonly SettingDefinition[] = [
     description: 'bytes a live client may have waiting before it is dropped as too slow',
   },
   {
+    key: 'liveMaxClients',
+    file: 'live_max_clients',
+    flag: 'live-max-clients',
+    env: 'LLM_MONITOR_LIVE_MAX_CLIENTS',
+    type: 'positiveInteger',
+    description: 'most live connections (WebSocket and SSE) in all; more are refused with 429',
+  },
+  {
+    key: 'liveMaxClientsPerAddress',
+    file: 'live_max_clients_per_address',
+    flag: 'live-max-clients-per-address',
+    env: 'LLM_MONITOR_LIVE_MAX_CLIENTS_PER_ADDRESS',
+    type: 'positiveInteger',
+    description: 'most live connections from one client address; more are refused with 429',
+  },
+  {
     key: 'livePingSeconds',
     file: 'live_ping_seconds',
     flag: 'live-ping-seconds',
@@ -616,6 +636,8 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   budgetUserDailyTokens: 0,
   budgetUserDailyCostUsd: 0,
   liveMaxBufferedBytes: 1024 * 1024,
+  liveMaxClients: 2000,
+  liveMaxClientsPerAddress: 200,
   livePingSeconds: 30,
   demo: false,
   demoRate: 2,

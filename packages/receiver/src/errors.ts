@@ -45,6 +45,11 @@ export const ERROR_CATALOGUE = {
     description:
       'A browser request the receiver will not answer: its Host is not a name of this receiver (a receiver on loopback answers localhost and 127.0.0.1, plus allowed_hosts; DNS rebinding), or it comes from a page of another origin (Origin not this receiver and not in allowed_origins; null included). The WebSocket upgrade is refused the same way.',
   },
+  LLMMON_ERR_TOO_MANY_LIVE_CLIENTS: {
+    status: 429,
+    description:
+      'A live connection (WebSocket upgrade or SSE stream) over live_max_clients in all or live_max_clients_per_address from one address; refused before the upgrade, with Retry-After, and counted in llm_monitor_receiver_live_clients_refused_total{reason}.',
+  },
   LLMMON_ERR_SESSION_NOT_FOUND: {
     status: 404,
     description: 'No session with that id is held (never seen, or removed by retention).',

@@ -339,6 +339,62 @@ describe('security headers', () => {
   });
 });
 
+describe('live connection caps', () => {
+  it('refuses live connections over the per-address and total caps with 429 before the upgrade, and takes new ones when some close', async () => {
+    const capped = await buildQuietReceiver({ liveMaxClients: 3, liveMaxClientsPerAddress: 2 });
+    const sockets: WebSocket[] = [];
+    const open = (apiUrl: string): Promise<number> =>
+      new Promise((resolve) => {
+        const socket = new WebSocket(`${apiUrl.replace('http', 'ws')}/ws/monitoring`);
+        socket.once('unexpected-response', (_request, response) => {
+          resolve(response.statusCode ?? 0);
+          response.destroy();
+          socket.terminate();
+        });
+        socket.once('open', () => {
+          sockets.push(socket);
+          resolve(101);
+        });
+        socket.on('error', () => undefined);
+      });
+    try {
+      const { apiUrl } = await capped.listen();
+      expect(await open(apiUrl)).toBe(101);
+      // SSE counts too.
+      const controller = new AbortController();
+      const stream = await fetch(`${apiUrl}/api/monitoring/stream`, { signal: controller.signal });
+      expect(stream.status).toBe(200);
+      expect(await open(apiUrl)).toBe(429);
+      const refused = await fetch(`${apiUrl}/api/monitoring/stream`);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('10');
+      expect(await refused.json()).toMatchObject({
+        code: 'LLMMON_ERR_TOO_MANY_LIVE_CLIENTS',
+        message: expect.stringContaining('live_max_clients_per_address'),
+      });
+      controller.abort();
+      await until('the stream is let go', async () => (await open(apiUrl)) === 101, 5000, 100);
+      const metrics = await (await fetch(`${apiUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^llm_monitor_receiver_live_clients_refused_total\{reason="per_address"\} [1-9]\d*$/m);
+    } finally {
+      for (const socket of sockets) socket.terminate();
+      await capped.close();
+    }
+    const small = await buildQuietReceiver({ liveMaxClients: 1, liveMaxClientsPerAddress: 5 });
+    try {
+      const { apiUrl } = await small.listen();
+      const first = new AbortController();
+      expect((await fetch(`${apiUrl}/api/monitoring/stream`, { signal: first.signal })).status).toBe(200);
+      const second = await fetch(`${apiUrl}/api/monitoring/stream`);
+      expect(second.status).toBe(429);
+      expect(((await second.json()) as { message: string }).message).toContain('(live_max_clients)');
+      first.abort();
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('tokens', () => {
   it('reads token files: one per line, comments and blank lines left out', () => {
     expect(parseTokenFile('# team a\n  t1  \n\nt2 # rotated 2026-11\r\n#t3\n')).toEqual(['t1', 't2']);
