@@ -683,6 +683,9 @@ describe('memory bounds of a real llm-monitor process', () => {
       String(LIVE_TICK_MS),
       '--max-sessions',
       String(MAX_SESSIONS),
+      // All 300 come from this process's one address: above the default cap per address.
+      '--live-max-clients-per-address',
+      String(CLIENTS + 10),
     ]);
     const api = new URL(monitor.apiUrl);
 
