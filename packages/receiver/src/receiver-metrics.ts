@@ -13,6 +13,7 @@ import type { OtlpIngestObserver } from './otlp/otlp-ingest.js';
 import type { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import type { HistoryWriter } from './storage/history-writer.js';
 import type { RedisFanout } from './replication/redis-fanout.js';
+import type { LiveConnectionRefusals } from './live/live-connection-limits.js';
 
 /** What the self-metrics read from. */
 export interface ReceiverMetricsSources {
@@ -30,6 +31,8 @@ export interface ReceiverMetricsSources {
   readonly historyWriter?: HistoryWriter;
   /** The Redis fan-out to other replicas, when `redis_url` is set. */
   readonly fanout?: RedisFanout;
+  /** Live connections refused at the caps, by reason. */
+  readonly liveRefusals?: LiveConnectionRefusals;
 }
 
 /**
@@ -214,6 +217,16 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
       'llm_monitor_receiver_history_healthy',
       '1 while commits to the history store succeed, 0 while it fails (ingest answers 503).',
       () => (writer.healthy ? 1 : 0),
+    );
+  }
+  const liveRefusals = sources.liveRefusals;
+  if (liveRefusals) {
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_live_clients_refused_total',
+      'Live connections (WebSocket, SSE) refused at live_max_clients (reason="total") or live_max_clients_per_address (reason="per_address").',
+      'reason',
+      () => ({ ...liveRefusals }),
     );
   }
   const fanout = sources.fanout;

@@ -7,7 +7,6 @@ import { getHeapStatistics } from 'node:v8';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import { SessionPipeline, withDefaultPrices } from '@llm-monitor/sessions';
 import type { HistoryStore, ValueField, SpanRecord } from '@llm-monitor/sessions';
@@ -29,6 +28,7 @@ import type { StorageLocation } from './storage/storage-url.js';
 import { LiveHub } from './live/live-hub.js';
 import { sseRoute, SSE_PATH } from './live/sse-route.js';
 import { installLiveConnectionLimits } from './live/live-connection-limits.js';
+import type { LiveConnectionRefusals } from './live/live-connection-limits.js';
 import { websocketRoute, WEBSOCKET_PATH } from './live/websocket-route.js';
 import { sessionRoutes } from './api/session-routes.js';
 import type { ReceiverConfig } from './config.js';
@@ -405,7 +405,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   });
   // One registry for the session metrics and the receiver's own, served together at /metrics.
   const registry = createOpenMetricsRegistry();
+  const liveRefusals: LiveConnectionRefusals = { total: 0, per_address: 0 };
   const ingestObserver = registerReceiverMetrics(registry, {
+    liveRefusals,
     store: pipeline.store,
     pipeline,
     config,
@@ -606,20 +608,11 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   await apiServer.register(healthRoutes, {
     checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth, auth: authHealth },
   });
-  const liveRefusals = installLiveConnectionLimits(apiServer, {
+  installLiveConnectionLimits(apiServer, {
+    refusals: liveRefusals,
     paths: [WEBSOCKET_PATH, SSE_PATH],
     maxClients: config.liveMaxClients,
     maxClientsPerAddress: config.liveMaxClientsPerAddress,
-  });
-  new Counter({
-    name: 'llm_monitor_receiver_live_clients_refused_total',
-    help: 'Live connections (WebSocket, SSE) refused at live_max_clients (reason="total") or live_max_clients_per_address (reason="per_address").',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [reason, count] of Object.entries(liveRefusals)) this.inc({ reason }, count);
-    },
   });
   await apiServer.register(websocketRoute, {
     hub,

@@ -17,6 +17,7 @@ import type { FanoutState } from '../src/replication/redis-fanout.js';
 import { redisUrl } from '../../../test/support/services.js';
 import { sessionWith } from '../../prometheus-exporter/test/session-fixture.js';
 import { until } from '../../../test/support/wait.js';
+import { startTcpProxy } from '../../../test/support/tcp-proxy.js';
 import { buildQuietReceiver } from './quiet-receiver.js';
 
 /** A running session of ours, its trace named after it (the fan-out's split check reads the trace id). */
@@ -132,16 +133,17 @@ describe.runIf(REDIS_URL !== undefined)('RedisFanout against Redis', () => {
     fanouts.length = 0;
   });
 
-  function replica(replicaId: string, channel: string) {
+  function replica(replicaId: string, channel: string, url = REDIS_URL!, maxTrackedWhileCut?: number) {
     const local = new MemorySessionStore();
     const remote = new RemoteSessions({ maxSessions: 100, retentionMs: 60_000, staleAfterMs: 60_000 });
     const states: FanoutState[] = [];
     const errors: string[] = [];
     const split: string[] = [];
     const fanout = new RedisFanout({
-      url: REDIS_URL!,
+      url,
       channel,
       replicaId,
+      ...(maxTrackedWhileCut !== undefined ? { maxTrackedWhileCut } : {}),
       local,
       remote,
       history: new MemoryHistoryStore(),
@@ -196,6 +198,35 @@ describe.runIf(REDIS_URL !== undefined)('RedisFanout against Redis', () => {
     await a.fanout.close();
     await until("B forgets A's sessions", () => b.remote.size === 0);
     expect(b.fanout.stats().replicas.map((peer) => peer.replica_id)).toEqual([]);
+  });
+
+  it('remembers a bounded number of changes during a cut, and past it publishes its whole window on reconnection', async () => {
+    const redis = new URL(REDIS_URL!);
+    const proxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379));
+    try {
+      const channel = `llm-monitor-test:${randomBytes(5).toString('hex')}`;
+      const proxied = new URL(REDIS_URL!);
+      proxied.hostname = '127.0.0.1';
+      proxied.port = String(proxy.port);
+      const a = replica('a', channel, proxied.toString(), 5);
+      const b = replica('b', channel);
+      await until('both connected', () => a.fanout.state === 'connected' && b.fanout.state === 'connected');
+      await proxy.cut();
+      await until('A cut off', () => a.fanout.state === 'degraded');
+      // Twenty sessions start and end while A is cut off: more than the five it may remember.
+      for (let index = 0; index < 20; index += 1) {
+        a.local.upsert(session(`cut-${index}`), Date.now());
+        a.local.upsert(session(`cut-${index}`, { status: 'completed', progress: 100 }), Date.now());
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await proxy.restore();
+      await until('A connected again', () => a.fanout.state === 'connected', 15_000);
+      await until('B holds all twenty, ended', () =>
+        Array.from({ length: 20 }, (_, index) => b.remote.get(`cut-${index}`)).every((held) => held?.status === 'completed'),
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('starts degraded when Redis cannot be reached, and says why', async () => {

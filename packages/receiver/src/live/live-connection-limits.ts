@@ -15,6 +15,8 @@ export interface LiveConnectionLimitOptions {
   readonly maxClients: number;
   /** Most live connections from one address (`live_max_clients_per_address`). */
   readonly maxClientsPerAddress: number;
+  /** Where refusals are counted (the self-metrics read it). */
+  readonly refusals: LiveConnectionRefusals;
 }
 
 /** Counts of refusals, by reason, for the self-metrics. */
@@ -23,12 +25,12 @@ export interface LiveConnectionRefusals {
   per_address: number;
 }
 
-/** Adds the caps to `app`; returns the refusal counts (live, updated as they happen). */
-export function installLiveConnectionLimits(app: FastifyInstance, options: LiveConnectionLimitOptions): LiveConnectionRefusals {
+/** Adds the caps to `app`, counting refusals in `options.refusals`. */
+export function installLiveConnectionLimits(app: FastifyInstance, options: LiveConnectionLimitOptions): void {
   const paths = new Set(options.paths);
   const byAddress = new Map<string, number>();
   let open = 0;
-  const refusals: LiveConnectionRefusals = { total: 0, per_address: 0 };
+  const refusals = options.refusals;
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'GET' || !paths.has(request.url.split('?', 1)[0]!)) return;
     const address = request.ip;
@@ -58,5 +60,4 @@ export function installLiveConnectionLimits(app: FastifyInstance, options: LiveC
       else byAddress.set(address, left);
     });
   });
-  return refusals;
 }

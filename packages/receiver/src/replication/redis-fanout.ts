@@ -30,6 +30,12 @@ export const PUBLISH_EVERY_MS = 20;
 export const HEARTBEAT_EVERY_MS = 2000;
 /** A replica not heard from for this long is gone: its sessions leave the live view (they are in the shared store). */
 export const SILENT_AFTER_MS = 10_000;
+/**
+ * Most session ids remembered as changed during a cut. A long cut under load would otherwise grow
+ * the set without bound (removed sessions' ids included); past it, the replica republishes its whole
+ * live window on reconnection instead, which `max_sessions` bounds.
+ */
+const MAX_TRACKED_WHILE_CUT = 50_000;
 /** Most ended sessions a replica publishes again for one that missed them (the store has them all). */
 const SYNC_MAX_ENDED = 1000;
 /** Most sessions read back from the shared store after a cut. */
@@ -63,6 +69,8 @@ export interface RedisFanoutOptions {
   readonly publishEveryMs?: number;
   readonly heartbeatEveryMs?: number;
   readonly silentAfterMs?: number;
+  /** Most session ids remembered as changed during a cut (default {@link MAX_TRACKED_WHILE_CUT}). */
+  readonly maxTrackedWhileCut?: number;
 }
 
 /** What `/readyz` and the self-metrics show. */
@@ -127,6 +135,8 @@ export class RedisFanout {
   #pendingRenamed: [string, string][] = [];
   /** Local sessions changed while Redis was unreachable (ids only: their state is read when published). */
   readonly #changedWhileCut = new Set<string>();
+  /** True once a cut lasted past {@link MAX_TRACKED_WHILE_CUT} changes: the whole window goes out again. */
+  #lostTrack = false;
   /** When each local session last changed, for answering a sync request. */
   readonly #changedAt = new Map<string, number>();
   #flushTimer: NodeJS.Timeout | undefined;
@@ -216,7 +226,7 @@ export class RedisFanout {
         this.#pendingSessions.set(id, pending ? { ...pending, session_id: id } : change.session);
         this.#changedAt.delete(change.previousId);
         this.#changedAt.set(id, now);
-        if (this.#changedWhileCut.delete(change.previousId)) this.#changedWhileCut.add(id);
+        if (this.#changedWhileCut.delete(change.previousId)) this.#noteUnpublished(id);
       } else {
         this.#pendingRemoved.delete(id);
         this.#pendingSessions.set(id, change.session);
@@ -329,10 +339,25 @@ export class RedisFanout {
     this.#catchUp(cutAt);
   }
 
+  /** Remembers a change Redis did not carry, within {@link MAX_TRACKED_WHILE_CUT}. */
+  #noteUnpublished(sessionId: string): void {
+    if (this.#lostTrack) return;
+    if (this.#changedWhileCut.size >= (this.#options.maxTrackedWhileCut ?? MAX_TRACKED_WHILE_CUT)) {
+      this.#changedWhileCut.clear();
+      this.#lostTrack = true;
+      return;
+    }
+    this.#changedWhileCut.add(sessionId);
+  }
+
   #catchUp(cutAt: number | undefined): void {
     const since = cutAt ?? 0;
     // What changed here while cut: published from the window as it stands now.
     const local = this.#options.local;
+    if (this.#lostTrack) {
+      for (const session of local.values()) this.#pendingSessions.set(session.session_id, session);
+      this.#lostTrack = false;
+    }
     for (const id of this.#changedWhileCut) {
       const session = local.get(id);
       if (session) this.#pendingSessions.set(id, session);
@@ -400,9 +425,9 @@ export class RedisFanout {
     if (this.#state !== 'connected') {
       // Published on reconnection, as the window then stands.
       this.#counts.changes_unpublished += sessions.length + removed.length + renamed.length;
-      for (const session of sessions) this.#changedWhileCut.add(session.session_id);
-      for (const id of removed) this.#changedWhileCut.add(id);
-      for (const [, to] of renamed) this.#changedWhileCut.add(to);
+      for (const session of sessions) this.#noteUnpublished(session.session_id);
+      for (const id of removed) this.#noteUnpublished(id);
+      for (const [, to] of renamed) this.#noteUnpublished(to);
       return;
     }
     this.#lastPublishAt = Date.now();
@@ -416,10 +441,10 @@ export class RedisFanout {
         () => {
           // The connection went while sending: published again on reconnection.
           this.#counts.changes_unpublished += chunk.length;
-          for (const session of chunk) this.#changedWhileCut.add(session.session_id);
+          for (const session of chunk) this.#noteUnpublished(session.session_id);
           if (first) {
-            for (const id of removed) this.#changedWhileCut.add(id);
-            for (const [, to] of renamed) this.#changedWhileCut.add(to);
+            for (const id of removed) this.#noteUnpublished(id);
+            for (const [, to] of renamed) this.#noteUnpublished(to);
           }
         },
       );
