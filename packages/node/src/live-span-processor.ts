@@ -21,7 +21,10 @@ export interface LiveSpanProcessorOptions {
   readonly maxPendingUpdates?: number;
   /** Most spans in one export request (default 512). */
   readonly maxExportBatchSize?: number;
-  /** An export taking longer counts as failed, in ms (default 10,000). */
+  /**
+   * An export taking longer counts as failed, in ms (default 10,000). `setupLlmMonitor` gives its OTLP
+   * exporter the same timeout, so the exporter's retries end within it too.
+   */
   readonly exportTimeoutMs?: number;
 }
 
@@ -29,12 +32,18 @@ export interface LiveSpanProcessorOptions {
 export interface LiveSpanProcessorStats {
   /** Spans and markers delivered to the exporter successfully. */
   exportedSpans: number;
-  /** Spans dropped because the queue was full. */
+  /** Spans dropped because the queue was full, or still waiting when a flush or shutdown gave up. */
   droppedSpans: number;
   /** Live updates dropped because too many were waiting. */
   droppedUpdates: number;
   /** Export requests that failed or timed out. */
   failedExports: number;
+  /**
+   * Spans and markers lost with those failed requests (the exporter had already retried what it
+   * could). With the counters above and `queuedSpans`, every span handed to the processor is
+   * accounted for: exported, failed, dropped or still waiting.
+   */
+  failedSpans: number;
   /** Spans waiting now. */
   queuedSpans: number;
 }
@@ -64,7 +73,14 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #exporting: Promise<void> | undefined;
   #shutDown = false;
-  readonly #stats: LiveSpanProcessorStats = { exportedSpans: 0, droppedSpans: 0, droppedUpdates: 0, failedExports: 0, queuedSpans: 0 };
+  readonly #stats: LiveSpanProcessorStats = {
+    exportedSpans: 0,
+    droppedSpans: 0,
+    droppedUpdates: 0,
+    failedExports: 0,
+    failedSpans: 0,
+    queuedSpans: 0,
+  };
   /** Markers are made at export time, only for spans still running: announcing short steps costs nothing. */
   readonly deferred = true;
 
@@ -183,6 +199,7 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
         if (ok) this.#stats.exportedSpans += batch.length;
         else {
           this.#stats.failedExports += 1;
+          this.#stats.failedSpans += batch.length;
           diag.debug('llm-monitor: live export failed', error);
         }
         resolve();

@@ -45,7 +45,11 @@ export interface SetupOptions extends Omit<LlmMonitorOptions, 'tracerProvider' |
   readonly serviceName?: string;
   /** More resource attributes (`deployment.environment.name`, `service.version`, …). */
   readonly resourceAttributes?: Readonly<Record<string, string | number | boolean>>;
-  /** Tuning of the live processor. */
+  /**
+   * Tuning of the live processor. Its `exportTimeoutMs` is also the OTLP exporter's timeout, retries
+   * included, so that an export the processor gave up on stops too (without it, the exporter keeps
+   * `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10 s).
+   */
   readonly processor?: LiveSpanProcessorOptions;
   /** Use this exporter instead of OTLP/HTTP protobuf (tests, other transports). */
   readonly exporter?: SpanExporter;
@@ -156,7 +160,12 @@ function otlpExporter(options: SetupOptions): SpanExporter {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${url} is not an http(s) URL`);
     const { headers, authorization } = exportHeaders(options);
-    return diagnoseEndpoint(new OTLPTraceExporter({ url, headers }), url, { authorizationSent: authorization });
+    // The exporter retries (429, 502, 503, 504, refused connections) within its own timeout, 10 s by
+    // default: left longer than the processor's, an export the processor gave up on would go on
+    // retrying, in parallel with the next ones, and a shutdown would wait for it. One timeout for both.
+    const timeoutMs = options.processor?.exportTimeoutMs;
+    const timeoutMillis = timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : undefined;
+    return diagnoseEndpoint(new OTLPTraceExporter({ url, headers, timeoutMillis }), url, { authorizationSent: authorization });
   } catch (error) {
     // A misconfigured endpoint must not stop the application: monitoring reports it and sends nothing.
     diag.error(`llm-monitor: cannot export to ${JSON.stringify(url)}; spans will be dropped`, error);
