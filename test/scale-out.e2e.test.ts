@@ -209,7 +209,7 @@ describe.runIf(POSTGRES_URL !== undefined && REDIS_URL !== undefined)('two repli
         );
         const degraded = await readiness(b);
         expect(degraded.status).toBe('degraded');
-        expect(degraded.components.fanout.details.reason).toMatch(/Redis at .* unreachable/);
+        expect(degraded.components.fanout.reason).toMatch(/Redis at .* unreachable/);
         // Still serving: B's own API answers, and A goes on undisturbed.
         expect((await readiness(a)).components.fanout.status).toBe('healthy');
 

@@ -51,7 +51,8 @@ export function startReplica({ replicaId, storageUrl, redisUrl, channel }: Repli
 /** What `/readyz` says of the live fan-out. */
 export interface FanoutHealth {
   status: string;
-  details: { reason?: string; replication: { state: string; replicas: { replica_id: string }[] } };
+  reason: string | null;
+  details: { replication: { state: string; replicas: { replica_id: string }[] } };
 }
 
 /** A replica's `/readyz`: the overall status and its components. */

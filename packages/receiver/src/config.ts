@@ -4,6 +4,7 @@
  * setting, so the parser, `--help` and docs/configuration.md cannot disagree.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { ModelPrice } from '@llm-monitor/sessions';
 import { closestName } from './did-you-mean.js';
@@ -26,6 +27,21 @@ export interface ReceiverConfig {
   otlpMaxConcurrentRequests: number;
   /** Seconds an OTLP upload may go without a byte before it is cut off and its admission slot freed. */
   otlpBodyIdleSeconds: number;
+  /** Most OTLP/HTTP request bodies being received at once; more are answered 429 before their body is read. */
+  otlpMaxUploads: number;
+  /** Most OTLP/HTTP request bodies being received at once from one client address. */
+  otlpMaxUploadsPerAddress: number;
+  /** Memory (V8 heap in use plus buffers) above which ingest is refused with 503, in MiB; 0 = 90% of V8's heap limit. */
+  memoryLimitMib: number;
+  /** Memory above which ingest is refused with 429, in MiB; 0 = 80% of `memoryLimitMib`. */
+  memorySoftLimitMib: number;
+  /** Requests per minute one client address may make to the read API (REST, /docs, /metrics, live connects); 0 = no limit. */
+  readRateLimitPerMinute: number;
+  /**
+   * Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client (for the
+   * per-address limits and the logs); none: the connection's address is the client.
+   */
+  trustProxy: string[];
   /** Seconds an ended session is kept. */
   retentionSeconds: number;
   /** Most sessions held; the oldest ended ones are evicted first. */
@@ -207,6 +223,59 @@ export const SETTINGS: readonly SettingDefinition[] = [
     env: 'LLM_MONITOR_OTLP_BODY_IDLE_SECONDS',
     type: 'positiveNumber',
     description: 'seconds an OTLP upload may go without a byte before it is cut off and its admission slot freed',
+  },
+  {
+    key: 'otlpMaxUploads',
+    file: 'otlp_max_uploads',
+    flag: 'otlp-max-uploads',
+    env: 'LLM_MONITOR_OTLP_MAX_UPLOADS',
+    type: 'positiveInteger',
+    description:
+      'most OTLP/HTTP bodies being received at once; more get 429 before their body is read (a request takes one of otlp_max_concurrent_requests only once its body is complete)',
+  },
+  {
+    key: 'otlpMaxUploadsPerAddress',
+    file: 'otlp_max_uploads_per_address',
+    flag: 'otlp-max-uploads-per-address',
+    env: 'LLM_MONITOR_OTLP_MAX_UPLOADS_PER_ADDRESS',
+    type: 'positiveInteger',
+    description:
+      'most OTLP/HTTP bodies being received at once from one client address, so stalled uploads from one place cannot take every upload slot',
+  },
+  {
+    key: 'memoryLimitMib',
+    file: 'memory_limit_mib',
+    flag: 'memory-limit-mib',
+    env: 'LLM_MONITOR_MEMORY_LIMIT_MIB',
+    type: 'limit',
+    description:
+      'memory (V8 heap in use plus buffers) above which ingest answers 503 with Retry-After, in MiB; 0 = 90% of the V8 heap limit. Set it below a container memory limit',
+  },
+  {
+    key: 'memorySoftLimitMib',
+    file: 'memory_soft_limit_mib',
+    flag: 'memory-soft-limit-mib',
+    env: 'LLM_MONITOR_MEMORY_SOFT_LIMIT_MIB',
+    type: 'limit',
+    description: 'memory above which ingest answers 429 with Retry-After, in MiB; 0 = 80% of memory_limit_mib',
+  },
+  {
+    key: 'readRateLimitPerMinute',
+    file: 'read_rate_limit_per_minute',
+    flag: 'read-rate-limit-per-minute',
+    env: 'LLM_MONITOR_READ_RATE_LIMIT_PER_MINUTE',
+    type: 'count',
+    description:
+      'requests per minute one client address may make to the API port (REST, /docs, /metrics, live connections; not /healthz, /readyz or the page); more get 429 with Retry-After; 0 = no limit',
+  },
+  {
+    key: 'trustProxy',
+    file: 'trust_proxy',
+    flag: 'trust-proxy',
+    env: 'LLM_MONITOR_TRUST_PROXY',
+    type: 'list',
+    description:
+      'addresses or CIDR ranges of reverse proxies in front (e.g. 10.0.0.0/8) whose X-Forwarded-For names the client for the per-address limits; none: the connection address counts',
   },
   {
     key: 'retentionSeconds',
@@ -595,6 +664,12 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   otlpMaxBodyBytes: 20 * 1024 * 1024,
   otlpMaxConcurrentRequests: 16,
   otlpBodyIdleSeconds: 5,
+  otlpMaxUploads: 64,
+  otlpMaxUploadsPerAddress: 32,
+  memoryLimitMib: 0,
+  memorySoftLimitMib: 0,
+  readRateLimitPerMinute: 1200,
+  trustProxy: [],
   retentionSeconds: 3600,
   maxSessions: 10_000,
   abandonAfterSeconds: 300,
@@ -896,6 +971,20 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
       `${sourceOf('storageUrl')}: ${JSON.stringify(config.storageUrl)} is not a storage URL: expected ${storage}`,
     );
   }
+  if (config.memoryLimitMib > 0 && config.memorySoftLimitMib > config.memoryLimitMib) {
+    throw new LlmMonitorError(
+      'LLMMON_ERR_CONFIG',
+      `memory_soft_limit_mib (${config.memorySoftLimitMib}) is above memory_limit_mib (${config.memoryLimitMib}): the soft limit refuses ingest first, so it must be the lower one`,
+    );
+  }
+  for (const proxy of config.trustProxy) {
+    if (!isAddressOrRange(proxy)) {
+      throw new LlmMonitorError(
+        'LLMMON_ERR_CONFIG',
+        `${sourceOf('trustProxy')}: ${JSON.stringify(proxy)} is not an IP address or CIDR range (e.g. 10.0.0.0/8, 127.0.0.1, ::1)`,
+      );
+    }
+  }
   const redacting = config.redactContent || config.redactAttributes.length > 0;
   if (redacting && config.forwardEndpoint && !config.forwardUnredacted) {
     throw new LlmMonitorError(
@@ -904,6 +993,16 @@ export function validateConfig(config: ReceiverConfig, sourceOf: (key: keyof Rec
     );
   }
   return config;
+}
+
+/** True for an IPv4 or IPv6 address, optionally with a `/prefix`. */
+function isAddressOrRange(text: string): boolean {
+  const [address, prefix, ...rest] = text.split('/');
+  const version = isIP(address ?? '');
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
 }
 
 /** The highest price a model may have, in USD per million tokens. */

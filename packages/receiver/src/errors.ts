@@ -24,7 +24,23 @@ export const ERROR_CATALOGUE = {
   },
   LLMMON_ERR_OVERLOADED: {
     status: 429,
-    description: 'More OTLP requests are in progress than otlp_max_concurrent_requests allows; retry after the Retry-After seconds.',
+    description:
+      'More OTLP requests are being processed than otlp_max_concurrent_requests allows, or more bodies are being received than otlp_max_uploads (in all) or otlp_max_uploads_per_address (from one address); retry after the Retry-After seconds.',
+  },
+  LLMMON_ERR_MEMORY_SOFT_LIMIT: {
+    status: 429,
+    description:
+      'The receiver\'s memory (V8 heap in use plus buffers) is above memory_soft_limit_mib: ingest is refused with Retry-After until it falls, and counted in llm_monitor_receiver_memory_refusals_total{limit="soft"}.',
+  },
+  LLMMON_ERR_MEMORY_LIMIT: {
+    status: 503,
+    description:
+      'The receiver\'s memory is above memory_limit_mib: ingest is refused with Retry-After (gRPC UNAVAILABLE) before the process runs out of memory, /readyz reports the memory component unhealthy, and refusals are counted in llm_monitor_receiver_memory_refusals_total{limit="hard"}.',
+  },
+  LLMMON_ERR_RATE_LIMITED: {
+    status: 429,
+    description:
+      'A client address made more requests to the API port than read_rate_limit_per_minute allows; answered with Retry-After and counted in llm_monitor_receiver_read_rate_limited_total.',
   },
   LLMMON_ERR_SHUTTING_DOWN: {
     status: 503,

@@ -14,6 +14,8 @@ import type { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import type { HistoryWriter } from './storage/history-writer.js';
 import type { RedisFanout } from './replication/redis-fanout.js';
 import type { LiveConnectionRefusals } from './live/live-connection-limits.js';
+import type { IngestAdmission } from './otlp/ingest-admission.js';
+import type { MemoryGuard } from './otlp/memory-guard.js';
 
 /** What the self-metrics read from. */
 export interface ReceiverMetricsSources {
@@ -33,6 +35,12 @@ export interface ReceiverMetricsSources {
   readonly fanout?: RedisFanout;
   /** Live connections refused at the caps, by reason. */
   readonly liveRefusals?: LiveConnectionRefusals;
+  /** Ingest admission: uploads and processing slots in use and refused. */
+  readonly admission?: IngestAdmission;
+  /** The memory guard in front of ingest. */
+  readonly memory?: MemoryGuard;
+  /** Requests refused by the read API's rate limit, since start. */
+  readonly rateLimited?: () => number;
 }
 
 /**
@@ -227,6 +235,67 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
       'Live connections (WebSocket, SSE) refused at live_max_clients (reason="total") or live_max_clients_per_address (reason="per_address").',
       'reason',
       () => ({ ...liveRefusals }),
+    );
+  }
+  const { admission, memory, rateLimited } = sources;
+  if (admission) {
+    new Gauge({
+      name: 'llm_monitor_receiver_ingest_slots_in_use',
+      help: 'OTLP requests holding an admission slot, by stage: upload (a body being received, otlp_max_uploads) or processing (decoded and ingested, otlp_max_concurrent_requests).',
+      labelNames: ['stage'] as const,
+      registers,
+      collect() {
+        this.set({ stage: 'upload' }, admission.uploading);
+        this.set({ stage: 'processing' }, admission.inFlight);
+      },
+    });
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_ingest_admission_refused_total',
+      'OTLP requests refused for want of a slot, by limit: uploads (otlp_max_uploads), uploads_per_address (otlp_max_uploads_per_address) or processing (otlp_max_concurrent_requests).',
+      'limit',
+      () => ({
+        uploads: admission.refusals.uploads,
+        uploads_per_address: admission.refusals.uploadsPerAddress,
+        processing: admission.refusals.processing,
+      }),
+    );
+  }
+  if (memory) {
+    readGauge(
+      registry,
+      'llm_monitor_receiver_memory_used_bytes',
+      'Memory the memory guard judges: V8 heap in use plus buffers outside it.',
+      () => memory.usedBytes,
+    );
+    new Gauge({
+      name: 'llm_monitor_receiver_memory_limit_bytes',
+      help: "The memory guard's limits: soft (memory_soft_limit_mib, ingest answers 429 above it) and hard (memory_limit_mib, 503).",
+      labelNames: ['limit'] as const,
+      registers,
+      collect() {
+        this.set({ limit: 'soft' }, memory.softLimitBytes);
+        this.set({ limit: 'hard' }, memory.hardLimitBytes);
+      },
+    });
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_memory_refusals_total',
+      'OTLP requests refused by the memory guard, by limit (soft: 429, hard: 503).',
+      'limit',
+      () => {
+        const current = memory.stats();
+        return { soft: current.refusedSoft, hard: current.refusedHard };
+      },
+    );
+  }
+  if (rateLimited) {
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_read_rate_limited_total',
+      'Requests to the API port refused with 429 at read_rate_limit_per_minute.',
+      undefined,
+      () => ({ total: rateLimited() }),
     );
   }
   const fanout = sources.fanout;

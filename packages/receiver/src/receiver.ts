@@ -14,6 +14,7 @@ import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monito
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import { apiClientError, apiFrameworkErrors, installApiErrorHandling } from './api/api-errors.js';
 import { healthRoutes } from './api/health-routes.js';
 import type { ComponentHealth } from './api/health-routes.js';
@@ -41,6 +42,9 @@ import { encodeStatus, GRPC_CODE } from './otlp/encode-response.js';
 import { OTLP_TRACES_PATH, otlpClientError, otlpFrameworkErrors, otlpIngestPlugin } from './otlp/otlp-ingest.js';
 import type { SpanRefusals } from './otlp/otlp-ingest.js';
 import { IngestAdmission } from './otlp/ingest-admission.js';
+import { MemoryGuard } from './otlp/memory-guard.js';
+import { EventLoopWatch } from './event-loop-watch.js';
+import type { EventLoopWatchOptions } from './event-loop-watch.js';
 import { OtlpGrpcServer } from './otlp/otlp-grpc.js';
 import { SlicedWork } from './otlp/sliced-work.js';
 import type { Steps } from './otlp/sliced-work.js';
@@ -113,12 +117,28 @@ const API_INDEX = {
   },
 };
 
+/** Paths the read API's rate limit counts: data, docs and metrics; not the probes or the page's files. */
+function isRateLimitedPath(url: string): boolean {
+  return url.startsWith('/api') || url.startsWith('/ws/') || url.startsWith('/docs') || url.startsWith('/metrics');
+}
+
 /** Spans redacted between two yields of a request's ingest. */
 const REDACT_SLICE = 256;
 
-/** Share of the V8 heap limit in use from which `/readyz` says memory is degraded, and unhealthy. */
-const HEAP_DEGRADED = 0.75;
-const HEAP_UNHEALTHY = 0.9;
+/**
+ * How the API port treats connections: an idle keep-alive connection is closed after 10 s, and a
+ * request whose headers (or whole request) have not arrived in 10 s (30 s) is cut — Node's defaults
+ * (fastify: 72 s keep-alive; Node: 60 s headers, 300 s request, checked every 30 s) let idle and
+ * half-sent connections linger for minutes. Upgraded WebSockets and SSE streams are not requests
+ * being received, so none of this ends them.
+ */
+const API_KEEP_ALIVE_MS = 10_000;
+const API_HEADERS_TIMEOUT_MS = 10_000;
+const API_REQUEST_TIMEOUT_MS = 30_000;
+/** How often Node checks the two timeouts above (its default, 30 s, would make them up to 30 s late). */
+const CONNECTIONS_CHECK_MS = 1000;
+
+const MIB = 1024 * 1024;
 
 /** Addresses the receiver listens on once started. */
 export interface ReceiverAddresses {
@@ -153,6 +173,10 @@ export interface Receiver {
   readonly ingestTokens: Pick<TokenSet, 'required' | 'tokens'>;
   /** The live fan-out to other replicas over Redis, when `redis_url` is set. */
   readonly fanout: RedisFanout | undefined;
+  /** Ingest admission shared by both transports: upload and processing slots, behind the memory guard. */
+  readonly admission: IngestAdmission;
+  /** The memory guard in front of ingest. */
+  readonly memoryGuard: MemoryGuard;
   /** Other replicas' sessions, as the fan-out last heard them (empty without `redis_url`). */
   readonly remoteSessions: RemoteSessions;
   /** What the live streams and `/sessions/active` show: this receiver's sessions, and other replicas' when fanned out. */
@@ -175,6 +199,10 @@ export interface BuildReceiverOptions {
   readonly webAppDirectory?: string;
   /** A history store to use instead of opening the one `storage_url` names (tests inject failing ones). */
   readonly history?: HistoryStore;
+  /** How the event loop's lag is judged on `/readyz` (default: 5 s windows, degraded from 200 ms, unhealthy from 1 s). */
+  readonly eventLoop?: EventLoopWatchOptions;
+  /** Reads the memory the guard judges, in bytes (default: V8 heap in use plus buffers; tests drive it). */
+  readonly measureMemory?: () => number;
 }
 
 function urlOf(server: FastifyInstance): string {
@@ -319,6 +347,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     retentionMs: config.historyRetentionDays * 24 * 3600 * 1000,
     onError: (error) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', 'history_retention', error),
   });
+  // Behind trusted proxies the client is the one X-Forwarded-For names (per-address limits, logs).
+  const trustProxy = config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {};
   const otlpServer = Fastify({
     loggerInstance: logger.child({ server: 'otlp' }) as FastifyBaseLogger,
     // Per-request lines would flood the log at ingest rates; errors are still logged.
@@ -330,7 +360,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     // A client that stalls its upload must not hold an admission slot (or shutdown) for ever.
     requestTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
     connectionTimeout: options.requestTimeoutMs ?? OTLP_REQUEST_TIMEOUT_MS,
+    http: { connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
     clientErrorHandler: otlpClientError,
+    ...trustProxy,
   });
   otlpServer.setNotFoundHandler((request, reply) => {
     void reply
@@ -403,11 +435,31 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     tickMs: config.liveTickMs,
     onError: (error, where) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', `live_${where}`, error),
   });
+  // One set of admission slots for both transports: a request in flight holds memory whichever
+  // way it came; the memory guard stands before both.
+  const memoryGuard = new MemoryGuard({
+    hardLimitBytes: config.memoryLimitMib * MIB,
+    softLimitBytes: config.memorySoftLimitMib * MIB,
+    ...(options.measureMemory ? { measure: options.measureMemory } : {}),
+  });
+  const admission = new IngestAdmission({
+    maxConcurrentRequests: config.otlpMaxConcurrentRequests,
+    maxUploads: config.otlpMaxUploads,
+    maxUploadsPerAddress: config.otlpMaxUploadsPerAddress,
+    isClosing: () => closing,
+    storeAvailable: () => historyWriter.healthy,
+    memory: memoryGuard,
+  });
+  const eventLoop = new EventLoopWatch(options.eventLoop);
+  let rateLimited = 0;
   // One registry for the session metrics and the receiver's own, served together at /metrics.
   const registry = createOpenMetricsRegistry();
   const liveRefusals: LiveConnectionRefusals = { total: 0, per_address: 0 };
   const ingestObserver = registerReceiverMetrics(registry, {
     liveRefusals,
+    admission,
+    memory: memoryGuard,
+    rateLimited: () => rateLimited,
     store: pipeline.store,
     pipeline,
     config,
@@ -431,13 +483,6 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     const result = yield* pipeline.ingestSteps(kept, Date.now());
     return { tooLate: result.ignored, traceFull: result.refusedTraceFull };
   }
-  // One set of admission slots for both transports: a request in flight holds memory whichever
-  // way it came.
-  const admission = new IngestAdmission({
-    maxConcurrentRequests: config.otlpMaxConcurrentRequests,
-    isClosing: () => closing,
-    storeAvailable: () => historyWriter.healthy,
-  });
   const onAccepted = forwarder
     ? { onAccepted: (body: Buffer, contentType: string, encoding: string | undefined) => forwarder.forward(body, contentType, encoding) }
     : {};
@@ -476,6 +521,10 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     // Per-request lines would flood the log at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     clientErrorHandler: apiClientError,
+    keepAliveTimeout: API_KEEP_ALIVE_MS,
+    requestTimeout: API_REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: API_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+    ...trustProxy,
   });
   installApiErrorHandling(apiServer, {
     host: config.host,
@@ -493,6 +542,27 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     hsts: false,
     crossOriginEmbedderPolicy: false,
   });
+  // Per client address, before anything else judges the request: a client guessing tokens is
+  // limited like one reading too fast. Probes and the page's own files are not counted.
+  await apiServer.register(rateLimit, { global: false });
+  if (config.readRateLimitPerMinute > 0) {
+    apiServer.addHook(
+      'onRequest',
+      apiServer.rateLimit({
+        max: config.readRateLimitPerMinute,
+        timeWindow: 60_000,
+        allowList: (request) => !isRateLimitedPath(request.url),
+        onExceeded: () => {
+          rateLimited += 1;
+        },
+        errorResponseBuilder: (request, context) =>
+          new LlmMonitorError(
+            'LLMMON_ERR_RATE_LIMITED',
+            `more than ${context.max} requests a minute from ${request.ip} (read_rate_limit_per_minute); retry in ${context.after}`,
+          ),
+      }),
+    );
+  }
   const browserGuard = { boundHost: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins };
   // Before every route: they guard the routes added after them.
   installBrowserGuard(apiServer, browserGuard);
@@ -520,68 +590,121 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
   const storeHealth = (): ComponentHealth => {
     const fill = pipeline.store.size / config.maxSessions;
     const writes = historyWriter.stats();
-    return {
-      status: !writes.healthy ? 'unhealthy' : fill >= 0.9 ? 'degraded' : 'healthy',
-      details: {
-        sessions: pipeline.store.size,
-        max_sessions: config.maxSessions,
-        traces: pipeline.traceCount,
-        history: { kind: history.kind, location: history.location, durable: history.durable, ...writes, retention: retention.stats() },
-      },
+    const details = {
+      sessions: pipeline.store.size,
+      max_sessions: config.maxSessions,
+      traces: pipeline.traceCount,
+      history: { kind: history.kind, location: history.location, durable: history.durable, ...writes, retention: retention.stats() },
     };
+    if (!writes.healthy) {
+      return {
+        status: 'unhealthy',
+        reason: `${history.location} cannot take writes (${writes.error ?? 'unknown error'}): ingest answers 503 until a commit succeeds (probed every second)`,
+        details,
+      };
+    }
+    if (fill >= 0.9) {
+      return {
+        status: 'degraded',
+        reason: `the live window holds ${pipeline.store.size} of max_sessions ${config.maxSessions}: the oldest ended sessions are evicted from it`,
+        details,
+      };
+    }
+    return { status: 'healthy', details };
   };
   const ingestHealth = (): ComponentHealth => {
-    if (closing) return { status: 'unhealthy', details: { reason: 'shutting down' } };
     const listening = otlpServer.server.listening;
     const grpcListening = otlpGrpcServer.port !== undefined;
-    return {
-      status: listening && grpcListening ? 'healthy' : 'unhealthy',
-      details: {
-        listening,
-        grpc_listening: grpcListening,
-        requests_in_flight: admission.inFlight,
-        max_body_bytes: config.otlpMaxBodyBytes,
-        ...(forwarder ? { forwarding: forwarder.stats() } : {}),
-      },
+    const details = {
+      listening,
+      grpc_listening: grpcListening,
+      requests_in_flight: admission.inFlight,
+      max_concurrent_requests: config.otlpMaxConcurrentRequests,
+      uploads: admission.uploading,
+      max_uploads: config.otlpMaxUploads,
+      refused: { ...admission.refusals },
+      max_body_bytes: config.otlpMaxBodyBytes,
+      ...(forwarder ? { forwarding: forwarder.stats() } : {}),
     };
+    if (closing) return { status: 'unhealthy', reason: 'shutting down: new requests get 503', details };
+    if (!listening || !grpcListening) {
+      return {
+        status: 'unhealthy',
+        reason: `not listening (${[listening ? '' : 'OTLP/HTTP', grpcListening ? '' : 'OTLP/gRPC'].filter(Boolean).join(', ')})`,
+        details,
+      };
+    }
+    // At its admission limits the receiver still serves, but senders are being told to back off.
+    if (admission.inFlight >= config.otlpMaxConcurrentRequests || admission.uploading >= config.otlpMaxUploads) {
+      return {
+        status: 'degraded',
+        reason: `at its admission limits (${admission.inFlight}/${config.otlpMaxConcurrentRequests} requests processed, ${admission.uploading}/${config.otlpMaxUploads} bodies received): new requests get 429`,
+        details,
+      };
+    }
+    return { status: 'healthy', details };
   };
   // Live streams to this receiver's clients, and the fan-out to other replicas: Redis gone is
   // degraded, not unhealthy — this receiver still serves its own sessions.
   const fanoutHealth = (): ComponentHealth => {
-    if (closing) return { status: 'unhealthy', details: { reason: 'shutting down', ...hub.stats() } };
+    if (closing) return { status: 'unhealthy', reason: 'shutting down: live clients are being disconnected', details: { ...hub.stats() } };
     if (!fanout) return { status: 'healthy', details: { ...hub.stats(), replication: { enabled: false } } };
     const replication = fanout.stats();
     return {
       status: replication.state === 'connected' ? 'healthy' : 'degraded',
-      details: { ...(replication.state === 'connected' ? {} : { reason: replication.reason }), ...hub.stats(), replication },
+      ...(replication.state === 'connected' ? {} : { reason: replication.reason }),
+      details: { ...hub.stats(), replication },
     };
   };
-  // Memory: the process's heap against V8's limit, and what the session builder holds against its
+  // Memory: the guard's reading against its limits, and what the session builder holds against its
   // bounds, so a receiver on its way to running out says so before it does.
   const memoryHealth = (): ComponentHealth => {
+    const guard = memoryGuard.stats();
     const heap = getHeapStatistics();
     const held = pipeline.stats();
-    const heapFill = heap.used_heap_size / heap.heap_size_limit;
     const heldFill = held.bytes / held.maxHeldBytes;
     const orphanFill = held.orphanTraces / config.maxOrphanTraces;
-    const status =
-      heapFill >= HEAP_UNHEALTHY ? 'unhealthy' : heapFill >= HEAP_DEGRADED || heldFill >= 0.9 || orphanFill >= 0.9 ? 'degraded' : 'healthy';
-    return {
-      status,
-      details: {
-        rss_bytes: process.memoryUsage.rss(),
-        heap_used_bytes: heap.used_heap_size,
-        heap_limit_bytes: heap.heap_size_limit,
-        held_bytes: held.bytes,
-        max_held_bytes: held.maxHeldBytes,
-        traces: held.traces,
-        orphan_traces: held.orphanTraces,
-        max_orphan_traces: config.maxOrphanTraces,
-        spans: held.spans,
-        removed_traces: held.removedTraces,
-        ingest_jobs: work.pending,
-      },
+    const mib = (bytes: number): number => Math.round(bytes / MIB);
+    const details = {
+      used_bytes: guard.usedBytes,
+      soft_limit_bytes: guard.softLimitBytes,
+      hard_limit_bytes: guard.hardLimitBytes,
+      refused: { soft: guard.refusedSoft, hard: guard.refusedHard },
+      rss_bytes: process.memoryUsage.rss(),
+      heap_used_bytes: heap.used_heap_size,
+      heap_limit_bytes: heap.heap_size_limit,
+      held_bytes: held.bytes,
+      max_held_bytes: held.maxHeldBytes,
+      traces: held.traces,
+      orphan_traces: held.orphanTraces,
+      max_orphan_traces: config.maxOrphanTraces,
+      spans: held.spans,
+      removed_traces: held.removedTraces,
+      ingest_jobs: work.pending,
     };
+    const checkedAt = new Date(guard.checkedAt);
+    if (guard.pressure === 'hard') {
+      return {
+        status: 'unhealthy',
+        reason: `${mib(guard.usedBytes)} MiB in use, above memory_limit_mib (${mib(guard.hardLimitBytes)} MiB): ingest answers 503`,
+        checkedAt,
+        details,
+      };
+    }
+    const reasons: string[] = [];
+    if (guard.pressure === 'soft')
+      reasons.push(
+        `${mib(guard.usedBytes)} MiB in use, above memory_soft_limit_mib (${mib(guard.softLimitBytes)} MiB): ingest answers 429`,
+      );
+    if (heldFill >= 0.9)
+      reasons.push(`the session builder holds ${Math.round(heldFill * 100)}% of max_held_bytes: the oldest traces are let go`);
+    if (orphanFill >= 0.9)
+      reasons.push(
+        `${held.orphanTraces} of max_orphan_traces ${config.maxOrphanTraces} traces without a session held: the oldest are let go`,
+      );
+    return reasons.length > 0
+      ? { status: 'degraded', reason: reasons.join('; '), checkedAt, details }
+      : { status: 'healthy', checkedAt, details };
   };
   // Who may send and read. Open on loopback is the default and fine; open on an interface others
   // reach is said loudly, at start and here, until tokens are set.
@@ -593,8 +716,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     const open = openToNetwork();
     return {
       status: open.length > 0 ? 'degraded' : 'healthy',
+      ...(open.length > 0 ? { reason: openWarning(open) } : {}),
       details: {
-        ...(open.length > 0 ? { reason: openWarning(open) } : {}),
         host: config.host,
         ingest: ingestTokens.required ? { tokens: ingestTokens.size } : 'open',
         read: readTokens.required ? { tokens: readTokens.size, metrics_public: config.metricsPublic } : 'open',
@@ -606,7 +729,14 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       .map((part) => (part === 'ingest' ? 'ingest_tokens (LLM_MONITOR_INGEST_TOKENS)' : 'read_tokens (LLM_MONITOR_READ_TOKENS)'))
       .join(' and ')}, or bind 127.0.0.1 (docs/security.md)`;
   await apiServer.register(healthRoutes, {
-    checks: { ingest: ingestHealth, store: storeHealth, fanout: fanoutHealth, memory: memoryHealth, auth: authHealth },
+    checks: {
+      ingest: ingestHealth,
+      store: storeHealth,
+      fanout: fanoutHealth,
+      memory: memoryHealth,
+      event_loop: () => eventLoop.health(),
+      auth: authHealth,
+    },
   });
   installLiveConnectionLimits(apiServer, {
     refusals: liveRefusals,
@@ -671,6 +801,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     forwarder,
     ingestTokens,
     fanout,
+    admission,
+    memoryGuard,
     remoteSessions,
     liveSessions,
     hub,
@@ -733,6 +865,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       if (forwarder) await forwarder.drain(graceMs);
       // What the last requests changed is published, then the others are told this replica goes.
       await fanout?.close();
+      eventLoop.close();
       // Live clients would hold the API server open: tell them it is going.
       hub.close();
       const apiClosed = apiServer.close();

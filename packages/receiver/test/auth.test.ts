@@ -246,12 +246,13 @@ describe('safe defaults', () => {
       );
       const ready = (await (await fetch(`${local}/readyz`)).json()) as {
         status: string;
-        components: { auth: { status: string; details: Record<string, unknown> } };
+        components: { auth: { status: string; reason: string | null; details: Record<string, unknown> } };
       };
       expect(ready.status).toBe('degraded');
       expect(ready.components.auth).toMatchObject({
         status: 'degraded',
-        details: { reason: expect.stringContaining('set ingest_tokens (LLM_MONITOR_INGEST_TOKENS)'), ingest: 'open', read: { tokens: 1 } },
+        reason: expect.stringContaining('set ingest_tokens (LLM_MONITOR_INGEST_TOKENS)'),
+        details: { ingest: 'open', read: { tokens: 1 } },
       });
     } finally {
       await open.close();

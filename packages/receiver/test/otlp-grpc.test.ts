@@ -2,7 +2,6 @@
  * OTLP/gRPC ingest over a real HTTP/2 socket: the official OpenTelemetry gRPC exporter (protobuf,
  * with and without gzip) and a raw grpc-js client sending what no exporter would.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, Metadata, makeGenericClientConstructor, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
@@ -100,38 +99,31 @@ describe('OTLP/gRPC TraceService/Export', () => {
   });
 
   it('shares its admission slots with OTLP/HTTP: overloaded, it answers RESOURCE_EXHAUSTED with a RetryInfo', async () => {
-    // An OTLP/HTTP upload that has begun and stalls holds the one slot (otlp_max_concurrent_requests 1).
-    const { port } = new URL(addresses.otlpTracesUrl);
-    const socket = connect(Number(port), '127.0.0.1');
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write('POST /v1/traces HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-protobuf\r\ncontent-length: 100\r\n\r\n');
+    // The one processing slot (otlp_max_concurrent_requests 1) is held, as an OTLP/HTTP request
+    // being decoded holds it: both transports are refused.
+    const release = receiver.admission.enter();
     try {
-      let refused: ServiceError | undefined;
-      for (let attempt = 0; attempt < 50 && !refused; attempt += 1) {
-        refused = await exportRaw(client, asProtobuf(await sdkSpans())).then(
-          () => undefined,
-          (error: ServiceError) => error,
-        );
-        if (!refused) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const refused = await exportRaw(client, asProtobuf(await sdkSpans())).then(
+        () => undefined,
+        (error: ServiceError) => error,
+      );
       expect(refused).toMatchObject({ code: GrpcStatus.RESOURCE_EXHAUSTED });
       expect(refused!.details).toMatch(/^LLMMON_ERR_OVERLOADED/);
       const details = refused!.metadata.get('grpc-status-details-bin')[0] as Buffer;
       expect(details.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
       // RetryInfo { retry_delay (1) { seconds (1) = 1 } }
       expect(details.includes(Buffer.from([0x0a, 0x02, 0x08, 0x01]))).toBe(true);
+      const http = await fetch(addresses.otlpTracesUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: asProtobuf(await sdkSpans()),
+      });
+      expect(http.status).toBe(429);
     } finally {
-      socket.destroy();
+      release();
     }
-    // The slot comes back once the stalled upload is gone.
-    await expect
-      .poll(async () =>
-        exportRaw(client, asProtobuf(await sdkSpans())).then(
-          () => 'served',
-          () => 'refused',
-        ),
-      )
-      .toBe('served');
+    // The slot is free again.
+    expect(await exportRaw(client, asProtobuf(await sdkSpans()))).toEqual(Buffer.alloc(0));
   });
 
   it('says which server could not have its port, with the catalogue code', async () => {

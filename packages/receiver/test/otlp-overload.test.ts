@@ -37,14 +37,15 @@ function halfSentRequest(url: URL): Promise<{ socket: Socket; finish: () => Prom
 }
 
 describe('OTLP overload', () => {
-  it('answers 429 with Retry-After while the requests in flight are at the limit, then takes requests again', async () => {
+  it('answers 429 with Retry-After while the bodies being received are at the limit, then takes requests again', async () => {
     receiver = await buildReceiver({
       port: 0,
       otlpPort: 0,
       otlpGrpcPort: 0,
       storageUrl: 'memory:',
       logLevel: 'silent',
-      otlpMaxConcurrentRequests: 1,
+      otlpMaxUploads: 1,
+      otlpMaxUploadsPerAddress: 1,
     });
     const { otlpTracesUrl } = await receiver.listen();
     const url = new URL(otlpTracesUrl);

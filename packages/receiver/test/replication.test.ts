@@ -253,7 +253,7 @@ describe('a receiver with redis_url', () => {
     try {
       const { apiUrl } = await receiver.listen();
       let ready:
-        | { status: string; components: { fanout: { status: string; details: { reason?: string; replication: { state: string } } } } }
+        | { status: string; components: { fanout: { status: string; reason: string | null; details: { replication: { state: string } } } } }
         | undefined;
       await until('the fan-out reports degraded', async () => {
         const response = await fetch(`${apiUrl}/readyz`);
@@ -262,7 +262,7 @@ describe('a receiver with redis_url', () => {
         return ready!.components.fanout.status === 'degraded';
       });
       expect(ready).toMatchObject({ status: 'degraded', components: { fanout: { details: { replication: { state: 'degraded' } } } } });
-      expect(ready!.components.fanout.details.reason).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1 unreachable/);
+      expect(ready!.components.fanout.reason).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1 unreachable/);
       expect((await fetch(`${apiUrl}/api/monitoring/sessions/active`)).status).toBe(200);
       expect(await (await fetch(`${apiUrl}/metrics`)).text()).toMatch(/^llm_monitor_receiver_fanout_connected 0$/m);
     } finally {

@@ -8,6 +8,18 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 /** One component's health, with what it was judged on. */
 export interface ComponentHealth {
   status: HealthStatus;
+  /** Why it is not healthy, in words an operator can act on (none while healthy). */
+  reason?: string;
+  /** When what it was judged on was measured, if not now (a periodic measurement). */
+  checkedAt?: Date;
+  details: Record<string, unknown>;
+}
+
+/** A component as `/readyz` shows it. */
+interface ComponentReport {
+  status: HealthStatus;
+  reason: string | null;
+  checked_at: string;
   details: Record<string, unknown>;
 }
 
@@ -18,8 +30,13 @@ const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy:
 
 const componentSchema = {
   type: 'object',
-  required: ['status', 'details'],
-  properties: { status: { enum: ['healthy', 'degraded', 'unhealthy'] }, details: { type: 'object', additionalProperties: true } },
+  required: ['status', 'reason', 'checked_at', 'details'],
+  properties: {
+    status: { enum: ['healthy', 'degraded', 'unhealthy'] },
+    reason: { type: ['string', 'null'], description: 'why the component is not healthy; null while healthy' },
+    checked_at: { type: 'string', format: 'date-time', description: 'when what the status was judged on was measured' },
+    details: { type: 'object', additionalProperties: true },
+  },
 } as const;
 
 /**
@@ -39,7 +56,8 @@ export async function healthRoutes(
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: ingest, store and fan-out, each healthy, degraded or unhealthy, with details',
+        summary:
+          'Readiness: ingest, store, fan-out, memory, event loop and auth, each healthy, degraded or unhealthy, with the reason and when it was checked',
         response: {
           200: {
             type: 'object',
@@ -61,16 +79,22 @@ export async function healthRoutes(
       },
     },
     async (_request, reply) => {
-      const components: Record<string, ComponentHealth> = {};
+      const components: Record<string, ComponentReport> = {};
       let status: HealthStatus = 'healthy';
       for (const [name, check] of Object.entries(checks)) {
+        const now = new Date();
         let health: ComponentHealth;
         try {
           health = check();
         } catch (error) {
-          health = { status: 'unhealthy', details: { error: (error as Error).message } };
+          health = { status: 'unhealthy', reason: `its health check failed: ${(error as Error).message}`, details: {} };
         }
-        components[name] = health;
+        components[name] = {
+          status: health.status,
+          reason: health.status === 'healthy' ? null : (health.reason ?? 'no reason given'),
+          checked_at: (health.checkedAt ?? now).toISOString(),
+          details: health.details,
+        };
         if (RANK[health.status] > RANK[status]) status = health.status;
       }
       void reply.code(status === 'unhealthy' ? 503 : 200);

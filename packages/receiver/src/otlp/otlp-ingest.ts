@@ -204,8 +204,8 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     sendStatus(request, reply, failure);
   });
 
-  // Admission before anything is read: a request in flight holds memory for its body and its
-  // decoding, so their number is bounded; the slot is released however the request ends.
+  // Admission in two stages (see ingest-admission.ts): an upload slot, bounded in all and per client
+  // address, before anything is read; a processing slot once the body is complete.
   const admission =
     options.admission ??
     new IngestAdmission({
@@ -213,6 +213,7 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
       isClosing: options.isClosing,
       ...(options.storeAvailable ? { storeAvailable: options.storeAvailable } : {}),
     });
+  const uploadReleases = new WeakMap<FastifyRequest, () => void>();
 
   // Checked before the body is parsed; a refused request's body is only read to be discarded, and
   // its connection is closed, so a client cannot keep a refused upload going.
@@ -220,10 +221,11 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
     if (request.method !== 'POST' || request.routeOptions.url !== OTLP_TRACES_PATH) return;
     // Before admission: a sender without a token must not hold a slot, nor have its body read.
     options.authorize?.(request.headers.authorization);
-    const release = admission.enter();
+    const releaseUpload = admission.enterUpload(request.ip);
+    uploadReleases.set(request, releaseUpload);
     // 'close' fires once however the exchange ends — answered, aborted mid-upload, or dropped by a
     // client that gave up waiting — so the slot always comes back.
-    reply.raw.once('close', release);
+    reply.raw.once('close', releaseUpload);
     if (options.bodyIdleMs !== undefined) watchUpload(request, reply, options.bodyIdleMs);
     if (!encodingOfContentType(request.headers['content-type'])) {
       throw new LlmMonitorError(
@@ -238,6 +240,14 @@ export async function otlpIngestPlugin(app: FastifyInstance, options: OtlpIngest
         `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: use gzip or none`,
       );
     }
+  });
+
+  // The body is complete: its upload slot goes back and a processing slot is taken.
+  app.addHook('preValidation', async (request, reply) => {
+    const releaseUpload = uploadReleases.get(request);
+    if (!releaseUpload) return;
+    releaseUpload();
+    reply.raw.once('close', admission.enter(true));
   });
 
   app.post(OTLP_TRACES_PATH, async (request, reply) => {
