@@ -548,6 +548,8 @@ describe.skipIf(!available)('the web monitor in Chromium', () => {
     // Loosely timed: a page that takes seconds to draw 500 steps is broken, whatever the machine.
     expect(firstRender).toBeLessThan(5000);
     expect(await textOf(page, '[data-testid=steps-dropped]')).toContain('22 more steps not kept');
+    // The session says which limit cut it, above its fields.
+    expect(await textOf(page, '[data-testid=details-limits]')).toBe('Limits hit: 22 steps left out over max_steps_per_session');
     expect(await textOf(page, '[data-testid=step-summary]')).toContain('500 steps');
 
     // The loop has too many children to open by itself: one row says what it holds.

@@ -76,8 +76,19 @@ export function messagesPreview(attributes: Attributes, direction: 'input' | 'ou
   return lines.map((line) => line[1]).join('\n');
 }
 
-/** JSON text of `value`, stopping once it passes `maxLength` characters (whatever the value's size). */
-function boundedJson(value: AttributeValue, maxLength: number): string {
+/** Deepest nesting written into a preview; deeper levels are written as `…`. */
+export const MAX_PREVIEW_DEPTH = 32;
+
+/** What {@link previewText} had to leave out besides the length: levels nested too deep. */
+export interface PreviewCut {
+  tooDeep: boolean;
+}
+
+/**
+ * JSON text of `value`, stopping once it passes `maxLength` characters (whatever the value's size);
+ * levels past {@link MAX_PREVIEW_DEPTH} are written as `…` and noted in `cut`.
+ */
+function boundedJson(value: AttributeValue, maxLength: number, cut?: PreviewCut): string {
   const parts: string[] = [];
   let length = 0;
   const push = (text: string): boolean => {
@@ -87,7 +98,10 @@ function boundedJson(value: AttributeValue, maxLength: number): string {
   };
   const walk = (node: AttributeValue, depth: number): boolean => {
     if (node === null || typeof node !== 'object') return push(JSON.stringify(node) ?? 'null');
-    if (depth > 32) return push('…');
+    if (depth > MAX_PREVIEW_DEPTH) {
+      if (cut) cut.tooDeep = true;
+      return push('…');
+    }
     if (Array.isArray(node)) {
       if (!push('[')) return false;
       for (const [index, item] of (node as readonly AttributeValue[]).entries()) {
@@ -116,9 +130,12 @@ export function cutPreview(text: string, maxLength: number): string {
   return text.slice(0, end);
 }
 
-/** A preview of any attribute value: text as it is, structured values as JSON; at most `maxLength` characters. */
-export function previewText(value: AttributeValue, maxLength: number): string {
-  return cutPreview(typeof value === 'string' ? value : boundedJson(value, maxLength), maxLength);
+/**
+ * A preview of any attribute value: text as it is, structured values as JSON; at most `maxLength`
+ * characters. `cut`, when given, learns whether levels nested too deep were left out.
+ */
+export function previewText(value: AttributeValue, maxLength: number, cut?: PreviewCut): string {
+  return cutPreview(typeof value === 'string' ? value : boundedJson(value, maxLength, cut), maxLength);
 }
 
 /** The preview from the first of `keys` the attributes carry (admission already cut it), else `null`. */

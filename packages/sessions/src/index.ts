@@ -1,10 +1,13 @@
 export type {
   BudgetCrossing,
+  LimitHit,
+  LimitItem,
   LlmCallRecord,
   Metadata,
   ModelFallback,
   ProcessingEvent,
   ProcessingSession,
+  SessionLimit,
   SessionSource,
   SessionStatus,
   StageRecord,
@@ -15,12 +18,14 @@ export type {
   TokenCounts,
 } from './model.js';
 export { STEP_KINDS } from './model.js';
+export { LIMIT_ITEMS, SESSION_LIMITS } from './limits-hit.js';
 export { upgradeStoredSession } from './stored-session.js';
 export { MAX_STEPS_PER_SESSION } from './session-steps.js';
 export { DEFAULT_PREVIEW_LENGTH, INPUT_PREVIEW_KEYS, OUTPUT_PREVIEW_KEYS } from './content-previews.js';
 export {
   analyticsReportSchema,
   budgetCrossingSchema,
+  limitHitSchema,
   llmCallRecordSchema,
   llmCallRowSchema,
   processingEventSchema,

@@ -5,7 +5,7 @@
  * `@llm-monitor/client` reads them: one definition, so the two cannot drift.
  */
 import type { LiveFilter } from './filter-parameters.js';
-import type { BudgetCrossing, Metadata, ProcessingSession, SessionStatus, StepRecord } from './model.js';
+import type { BudgetCrossing, LimitHit, Metadata, ProcessingSession, SessionStatus, StepRecord } from './model.js';
 import type { StatisticsReport } from './statistics.js';
 import type { LiveErrorCode } from './wire-error-codes.js';
 
@@ -29,6 +29,8 @@ export interface SessionSummary {
   /** The result's first characters, once the session has one (so `session_completed` carries it). */
   result_preview: string | null;
   error: string | null;
+  /** The limits that cut the session, as on the session (absent when none did). */
+  limits_hit?: LimitHit[];
 }
 
 /** A step as the live streams send it: the step of the session, its previews shortened like a summary's. */
@@ -89,7 +91,7 @@ function shortened(text: string | null): string | null {
 
 /** The summary of a session. */
 export function summaryOf(session: ProcessingSession): SessionSummary {
-  return {
+  const summary: SessionSummary = {
     session_id: session.session_id,
     status: session.status,
     task: session.task,
@@ -108,6 +110,8 @@ export function summaryOf(session: ProcessingSession): SessionSummary {
     result_preview: shortened(session.result_preview),
     error: shortened(session.error),
   };
+  if (session.limits_hit) summary.limits_hit = session.limits_hit;
+  return summary;
 }
 
 /** The `session_started` event of a session. */

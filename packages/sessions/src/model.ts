@@ -193,6 +193,29 @@ export interface BudgetCrossing {
   at: string;
 }
 
+/**
+ * A limit of the receiver that cut a session: the setting's name (docs/configuration.md), or
+ * `max_value_depth` — attribute values nest at most 32 levels, a fixed bound, not a setting.
+ */
+export type SessionLimit =
+  'max_spans_per_trace' | 'max_trace_bytes' | 'max_span_bytes' | 'max_attribute_value_length' | 'max_value_depth' | 'max_steps_per_session';
+
+/**
+ * What a limit cut: `span` spans and live markers refused, `step` steps left out of `steps`, `event`
+ * span events not kept, `token_text` token texts shortened or not kept (their token counts still
+ * count), `attribute` attributes not kept, `string` strings (names, messages, attribute values)
+ * shortened.
+ */
+export type LimitItem = 'span' | 'step' | 'event' | 'token_text' | 'attribute' | 'string';
+
+/** One limit a session hit, and how much of one kind of thing it cut. */
+export interface LimitHit {
+  limit: SessionLimit;
+  item: LimitItem;
+  /** How many were cut (at least 1). */
+  count: number;
+}
+
 /** A processing session: one LLM request from start to end. */
 export interface ProcessingSession {
   session_id: string;
@@ -228,6 +251,12 @@ export interface ProcessingSession {
   steps: StepRecord[];
   /** Steps beyond `max_steps_per_session` that were left out (0 when none). */
   steps_dropped: number;
+  /**
+   * The limits that cut this session and what each cut, limit by limit in a fixed order; absent when
+   * none did (the session is whole). Spans refused and steps left out are here too, so this is the
+   * one place that says whether anything is missing.
+   */
+  limits_hit?: LimitHit[];
   /** Token texts in arrival order, when the application captured them (off by default). */
   streamed_tokens: string[];
   token_counts: TokenCounts;

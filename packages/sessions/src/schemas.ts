@@ -5,6 +5,7 @@
  */
 
 import { LLM_CALL_FIELDS } from './call-log.js';
+import { LIMIT_ITEMS, SESSION_LIMITS } from './limits-hit.js';
 import { STEP_KINDS } from './model.js';
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
@@ -192,6 +193,18 @@ export const budgetCrossingSchema = {
   },
 } as const;
 
+/** Schema of a {@link LimitHit}. */
+export const limitHitSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['limit', 'item', 'count'],
+  properties: {
+    limit: { enum: SESSION_LIMITS },
+    item: { enum: LIMIT_ITEMS },
+    count: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
 /** Schema of a {@link ProcessingSession}. */
 export const processingSessionSchema = {
   type: 'object',
@@ -254,6 +267,8 @@ export const processingSessionSchema = {
     llm_calls: { type: 'array', items: llmCallRecordSchema },
     steps: { type: 'array', items: stepRecordSchema },
     steps_dropped: count,
+    // Not required: absent when the session hit no limit (and on sessions stored before it existed).
+    limits_hit: { type: 'array', items: limitHitSchema },
     streamed_tokens: { type: 'array', items: { type: 'string' } },
     token_counts: {
       type: 'object',

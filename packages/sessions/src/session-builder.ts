@@ -11,7 +11,8 @@
  * What it holds is bounded: each span is admitted (checked and cut, see `span-admission.ts`) before
  * it is kept, each trace holds at most `maxSpansPerTrace` spans and markers and about
  * `maxTraceBytes`, and traces that are no session (yet) are at most `maxOrphanTraces`, oldest
- * evicted first. Everything refused, cut or evicted is counted in {@link SessionBuilder.stats}.
+ * evicted first. Everything refused, cut or evicted is counted in {@link SessionBuilder.stats}, and
+ * what a session lost to a limit is said on it too (`limits_hit`, see `limits-hit.ts`).
  */
 import { EVENT_TOKENS, SPAN_TYPE } from '@llm-monitor/semconv';
 import { isoTime } from './attribute-values.js';
@@ -19,6 +20,7 @@ import type { SessionFigures } from './history-store.js';
 import { BudgetTracker } from './budgets.js';
 import type { BudgetName, Budgets } from './budgets.js';
 import { isLlmCall } from './genai-mapping.js';
+import { limitsHitOf, spanLimitsHitOf } from './limits-hit.js';
 import type { ProcessingSession } from './model.js';
 import type { ModelPrices } from './model-prices.js';
 import { DEFAULT_STEP_OPTIONS, deriveSession, isEntrySpan, isSettleable, spanTypeOf, withTimeOutcome } from './session-derivation.js';
@@ -188,12 +190,19 @@ export class SessionBuilder {
    */
   ingest(spans: Iterable<SpanRecord>, nowMs = 0): ProcessingSession[] {
     const touched = new Set<string>();
+    let refused: Set<string> | undefined;
     for (const span of spans) {
-      if (this.add(span, nowMs) === 'kept') touched.add(span.traceId);
+      const outcome = this.add(span, nowMs);
+      if (outcome === 'kept') touched.add(span.traceId);
+      else if (outcome === 'trace_full') (refused ??= new Set()).add(span.traceId);
     }
     const sessions: ProcessingSession[] = [];
     for (const traceId of touched) {
       const session = this.rebuild(traceId);
+      if (session) sessions.push(session);
+    }
+    for (const traceId of refused ?? []) {
+      const session = touched.has(traceId) ? undefined : this.refreshLimits(traceId);
       if (session) sessions.push(session);
     }
     return sessions;
@@ -203,7 +212,10 @@ export class SessionBuilder {
   sessionOf(traceId: string): ProcessingSession | undefined {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
-    return trace.session ?? deriveSession(traceId, trace.effectiveSpans(), trace.parents, this.#prices, this.#stepOptions);
+    if (trace.session) return trace.session;
+    const spans = trace.effectiveSpans();
+    const derived = deriveSession(traceId, spans, trace.parents, this.#prices, this.#stepOptions);
+    return derived && withLimitsHit(derived, spanLimitsHitOf(spans), trace);
   }
 
   /**
@@ -213,7 +225,8 @@ export class SessionBuilder {
   rebuild(traceId: string): ProcessingSession | undefined {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
-    const derived = deriveSession(traceId, trace.effectiveSpans(), trace.parents, this.#prices, this.#stepOptions);
+    const spans = trace.effectiveSpans();
+    const derived = deriveSession(traceId, spans, trace.parents, this.#prices, this.#stepOptions);
     if (derived && !trace.isSession) {
       trace.isSession = true;
       this.#orphans.delete(traceId);
@@ -223,13 +236,29 @@ export class SessionBuilder {
       this.#stepsDropped += derived.steps_dropped - trace.stepsDropped;
       trace.stepsDropped = derived.steps_dropped;
     }
-    let session = derived && withTimeOutcome(derived, trace.timeOutcome);
+    trace.spanLimitsHit = spanLimitsHitOf(spans);
+    if (trace.limits) trace.limits.stale = false;
+    let session = derived && withTimeOutcome(withLimitsHit(derived, trace.spanLimitsHit, trace), trace.timeOutcome);
     if (session && this.#budgets.enabled) {
       trace.budgetCrossings.push(...this.#budgets.check({ ...session, budget_exceeded: trace.budgetCrossings }, isoTime(trace.lastSeenMs)));
       if (trace.budgetCrossings.length > 0) session = { ...session, budget_exceeded: [...trace.budgetCrossings] };
     }
     trace.session = session;
     return session;
+  }
+
+  /**
+   * The session of a trace with its `limits_hit` brought up to date, when spans were refused since
+   * it was last built (else `undefined`). Cheap — the session is not derived again — so a refused
+   * span, which changes nothing else, still shows on its session: call it for traces whose spans
+   * {@link SessionBuilder.add} refused and that were not rebuilt.
+   */
+  refreshLimits(traceId: string): ProcessingSession | undefined {
+    const trace = this.#traces.get(traceId);
+    if (!trace?.limits?.stale || !trace.session) return undefined;
+    trace.limits.stale = false;
+    trace.session = withLimitsHit(trace.session, trace.spanLimitsHit, trace);
+    return trace.session;
   }
 
   /**
@@ -434,8 +463,10 @@ export class SessionBuilder {
       const overBudget = trace.bytes >= this.#maxTraceBytes;
       if (spanType === SPAN_TYPE.pending) {
         const outcome = trace.addMarker(span, this.#maxSpansPerTrace, this.#admission, overBudget, save);
-        if (outcome === 'trace_full') this.#spansRefused += 1;
-        else trace.timeOutcome = undefined;
+        if (outcome === 'trace_full') {
+          this.#spansRefused += 1;
+          trace.countCut('spansRefused', 1);
+        } else trace.timeOutcome = undefined;
         return outcome;
       }
       // A real span outranks what markers carried for a running one: their events make room first.
@@ -443,9 +474,11 @@ export class SessionBuilder {
         const dropped = trace.dropOldestMarkerEvents();
         if (dropped === 0) {
           this.#spansRefused += 1;
+          trace.countCut('spansRefused', 1);
           return 'trace_full';
         }
         this.#admission.cuts.cut('event', 'trace_spans', dropped);
+        trace.countCut('markerEventsDropped', dropped);
       }
       trace.addSpan(this.#admission.admit(span, overBudget), save);
       trace.timeOutcome = undefined;
@@ -466,4 +499,10 @@ export class SessionBuilder {
       this.#evicted.orphan_cap += 1;
     }
   }
+}
+
+/** `session` with its `limits_hit`: what its spans carry, what its trace refused, the steps it left out. */
+function withLimitsHit(session: ProcessingSession, spanHits: TraceSpans['spanLimitsHit'], trace: TraceSpans): ProcessingSession {
+  const limitsHit = limitsHitOf(spanHits, session.steps_dropped, trace.limits);
+  return limitsHit ? { ...session, limits_hit: limitsHit } : session;
 }

@@ -137,6 +137,7 @@ export class SessionPipeline {
     const touched = new Set<string>();
     let ignored = 0;
     let refusedTraceFull = 0;
+    let refusedIn: Set<string> | undefined;
     let inSlice = 0;
     for (const span of spans) {
       if (this.#removedTraces.has(span.traceId)) {
@@ -148,7 +149,10 @@ export class SessionPipeline {
       // abandoned while its work goes on.
       const outcome = this.#builder.add(span, nowMs);
       if (outcome === 'kept') touched.add(span.traceId);
-      else if (outcome === 'trace_full') refusedTraceFull += 1;
+      else if (outcome === 'trace_full') {
+        refusedTraceFull += 1;
+        (refusedIn ??= new Set()).add(span.traceId);
+      }
       inSlice += 1;
       if (inSlice >= ADD_SLICE) {
         inSlice = 0;
@@ -170,6 +174,16 @@ export class SessionPipeline {
         rebuilt = 0;
         this.#enforceHeldBytes();
         yield;
+      }
+    }
+    // A refused span changes nothing but the count on its session, which is brought up to date
+    // without a rebuild.
+    for (const traceId of refusedIn ?? []) {
+      if (touched.has(traceId) || this.#removedTraces.has(traceId)) continue;
+      const refreshed = this.#builder.refreshLimits(traceId);
+      if (refreshed) {
+        this.#store(refreshed, nowMs);
+        changed += 1;
       }
     }
     this.#enforceHeldBytes();

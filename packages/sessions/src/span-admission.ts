@@ -5,7 +5,9 @@
  * `span-values.ts`), only the attributes and events the mapping reads are kept, strings are cut to
  * a length and the whole span to a byte budget. The builder holds admitted spans only, so what one
  * sender can make the receiver hold is bounded by settings, not by what it sends. Everything cut
- * is counted.
+ * is counted: in totals across traces ({@link CutCounts}, the receiver's
+ * `llm_monitor_receiver_content_cut_total`), and on the span kept, by the limit that cut it
+ * (`SpanRecord.limitsHit`), which its session adds up into `limits_hit` (`limits-hit.ts`).
  */
 import {
   ATTR_PROMPT_PREVIEW,
@@ -22,7 +24,10 @@ import {
   OTEL,
 } from '@llm-monitor/semconv';
 import { DEFAULT_PREVIEW_LENGTH, isPreviewKey, previewText } from './content-previews.js';
+import type { PreviewCut } from './content-previews.js';
 import { CONVERSATION_KEYS, FOREIGN_ATTRIBUTE_KEYS, FOREIGN_EVENT_NAMES, ROOT_METADATA_PREFIXES } from './genai-mapping.js';
+import { LIMIT_OF_REASON, LimitTally } from './limits-hit.js';
+import type { LimitHit, LimitItem, SessionLimit } from './model.js';
 import { STEP_ATTRIBUTE_KEYS, STEP_EVENT_NAMES } from './step-mapping.js';
 import type { AttributeValue, Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
 import { NUMERIC_ATTRIBUTES, checkNumeric, isSaneTime, isUsableId, numericAttributeOf, VALUE_LIMITS } from './span-values.js';
@@ -99,6 +104,11 @@ export interface AdmittedSpan {
   readonly span: SpanRecord;
   /** Estimated bytes held for it: kept strings and values, plus {@link SPAN_OVERHEAD_BYTES}. */
   readonly bytes: number;
+  /**
+   * The part of `span.limitsHit` cut while its events were admitted (absent when none): a live
+   * marker's events add up across markers, its attributes only count as the latest marker has them.
+   */
+  readonly eventLimitsHit?: readonly LimitHit[];
 }
 
 /** Attribute keys of other conventions the mapping reads, and every one of ours. */
@@ -229,11 +239,14 @@ const MIN_REMNANT_LENGTH = 64;
 /** Deepest nesting of a kept value; the decoders already refuse deeper bodies. */
 const MAX_VALUE_DEPTH = 32;
 
-/** Estimated bytes of a value (strings by length, other leaves a fixed size), stopping past `limit`. */
+/**
+ * Estimated bytes of a value (strings by length, other leaves a fixed size), stopping past `limit`;
+ * `Infinity` for a value nested deeper than {@link MAX_VALUE_DEPTH} (found before `limit` is passed).
+ */
 function valueBytes(value: AttributeValue, limit: number, depth = 0): number {
   if (typeof value === 'string') return value.length;
   if (value === null || typeof value !== 'object') return 8;
-  if (depth > MAX_VALUE_DEPTH) return limit + 1;
+  if (depth > MAX_VALUE_DEPTH) return Infinity;
   let total = ENTRY_OVERHEAD_BYTES;
   const entries = Array.isArray(value) ? (value as readonly AttributeValue[]) : Object.values(value);
   for (const entry of entries) {
@@ -275,6 +288,11 @@ export class SpanAdmission {
   readonly #limits: AdmissionLimits;
   readonly #rejections: ValueRejections;
   readonly cuts = new CutCounts();
+  /** What limits cut of the span being admitted; made on its first cut. */
+  #hits: LimitTally | undefined;
+  /** Of those, what was cut while its events were admitted. */
+  #eventHits: LimitTally | undefined;
+  #inEvents = false;
 
   constructor(limits: AdmissionLimits, rejections: ValueRejections) {
     this.#limits = limits;
@@ -291,6 +309,7 @@ export class SpanAdmission {
       overTraceBudget ? 'trace_bytes' : 'span_bytes',
     );
     const maxLength = this.#limits.maxAttributeValueLength;
+    this.#startHits(span);
     let startTimeUnixMs = this.#time(span.startTimeUnixMs, 'start_time');
     let endTimeUnixMs = span.endTimeUnixMs === 0 ? 0 : this.#time(span.endTimeUnixMs, 'end_time');
     if (startTimeUnixMs === 0 && endTimeUnixMs !== 0) startTimeUnixMs = endTimeUnixMs;
@@ -322,11 +341,15 @@ export class SpanAdmission {
       else rest.push([key, value]);
     }
     const events: SpanEventRecord[] = [];
+    this.#inEvents = true;
     for (const event of span.events) {
       const kept = this.#event(event, budget);
       if (kept) events.push(kept);
     }
+    this.#inEvents = false;
     for (const [key, value] of rest) this.#keepAttribute(attributes, key, value, budget);
+    const limitsHit = this.#hits?.list();
+    const eventLimitsHit = this.#eventHits?.list();
 
     const admitted: SpanRecord = {
       traceId: span.traceId,
@@ -342,8 +365,24 @@ export class SpanAdmission {
       status: statusMessage === span.status.message ? span.status : { code: span.status.code, message: statusMessage },
       resource: admitResource(span.resource, maxLength),
       scope: NO_SCOPE,
+      ...(limitsHit ? { limitsHit } : {}),
     };
-    return { span: admitted, bytes: budget.spent + SPAN_OVERHEAD_BYTES };
+    const bytes = budget.spent + SPAN_OVERHEAD_BYTES;
+    return eventLimitsHit ? { span: admitted, bytes, eventLimitsHit } : { span: admitted, bytes };
+  }
+
+  /** Starts the hits of `span`: none, or, for a record read back from a store, what was cut of it then. */
+  #startHits(span: SpanRecord): void {
+    this.#hits = undefined;
+    this.#eventHits = undefined;
+    this.#inEvents = false;
+    if (span.limitsHit) (this.#hits = new LimitTally()).addAll(span.limitsHit);
+  }
+
+  /** Notes on the span being admitted that `limit` cut `n` of `item`. */
+  #hit(limit: SessionLimit, item: LimitItem, n = 1): void {
+    (this.#hits ??= new LimitTally()).add(limit, item, n);
+    if (this.#inEvents) (this.#eventHits ??= new LimitTally()).add(limit, item, n);
   }
 
   #time(ms: number, field: 'start_time' | 'end_time' | 'event_time'): number {
@@ -353,16 +392,25 @@ export class SpanAdmission {
     return 0;
   }
 
-  /** A preview's source as kept: text (structured values as JSON) of at most `maxPreviewLength` characters. */
+  /**
+   * A preview's source as kept: text (structured values as JSON) of at most `maxPreviewLength`
+   * characters. Cutting it to that length is what a preview is, so only the totals count it; levels
+   * nested too deep to write are a cut of the session's.
+   */
   #preview(value: AttributeValue): string {
     const maxLength = this.#limits.maxPreviewLength;
-    const text = typeof value === 'string' ? value : previewText(value, maxLength + 1);
+    const cut: PreviewCut = { tooDeep: false };
+    const text = typeof value === 'string' ? value : previewText(value, maxLength + 1, cut);
     if (text.length > maxLength) this.cuts.cut('string', 'value_length');
+    if (cut.tooDeep) this.#hit('max_value_depth', 'string');
     return keptString(text, maxLength);
   }
 
   #string(text: string, maxLength: number): string {
-    if (text.length > maxLength) this.cuts.cut('string', 'value_length');
+    if (text.length > maxLength) {
+      this.cuts.cut('string', 'value_length');
+      this.#hit('max_attribute_value_length', 'string');
+    }
     return keptString(text, maxLength);
   }
 
@@ -392,14 +440,14 @@ export class SpanAdmission {
       this.#rejections.reject(idField, kept.slice(0, 100));
       return true;
     }
-    if (
-      kept !== null &&
-      typeof kept === 'object' &&
-      valueBytes(kept, this.#limits.maxAttributeValueLength) > this.#limits.maxAttributeValueLength
-    ) {
-      // A structured value too large to cut sensibly: not kept.
-      this.cuts.cut('attribute', 'value_length');
-      return true;
+    if (kept !== null && typeof kept === 'object') {
+      const bytes = valueBytes(kept, this.#limits.maxAttributeValueLength);
+      if (bytes > this.#limits.maxAttributeValueLength) {
+        // A structured value too large (or nested too deep) to cut sensibly: not kept.
+        this.cuts.cut('attribute', 'value_length');
+        this.#hit(bytes === Infinity ? 'max_value_depth' : 'max_attribute_value_length', 'attribute');
+        return true;
+      }
     }
     const size = ENTRY_OVERHEAD_BYTES + key.length + valueBytes(kept, Infinity);
     if (budget.fits(size)) {
@@ -410,12 +458,15 @@ export class SpanAdmission {
     // Text is cut to what is left when that still says something; anything else is not kept.
     const room = budget.left - ENTRY_OVERHEAD_BYTES - key.length;
     if (typeof kept === 'string' && room >= MIN_REMNANT_LENGTH) {
+      // The totals have always counted this as too long a string; the session names the budget.
       this.cuts.cut('string', 'value_length');
+      this.#hit(LIMIT_OF_REASON[budget.reason], 'string');
       budget.spend(ENTRY_OVERHEAD_BYTES + key.length + room);
       put(target, key, copiedPrefix(kept, room));
       return true;
     }
     this.cuts.cut('attribute', budget.reason);
+    this.#hit(LIMIT_OF_REASON[budget.reason], 'attribute');
     return true;
   }
 
@@ -426,11 +477,15 @@ export class SpanAdmission {
     const attributes: Record<string, AttributeValue> = {};
     const eventBudget = new Budget(Infinity, budget.reason);
     let text: string | undefined;
+    let textShortened = false;
     for (const key of Object.keys(event.attributes)) {
       if (!readKeys.has(key)) continue;
       const value = event.attributes[key]!;
       if (key === ATTR_TOKENS_TEXT && typeof value === 'string') {
-        text = this.#string(value, this.#limits.maxAttributeValueLength);
+        // Counted on the session once the event is kept: an event not kept is one cut, not two.
+        textShortened = value.length > this.#limits.maxAttributeValueLength;
+        if (textShortened) this.cuts.cut('string', 'value_length');
+        text = keptString(value, this.#limits.maxAttributeValueLength);
         continue;
       }
       // A token event whose count is out of range says nothing trustworthy: it is not kept.
@@ -440,6 +495,7 @@ export class SpanAdmission {
     const size = ENTRY_OVERHEAD_BYTES * 2 + event.name.length + eventBudget.spent;
     if (!budget.fits(size)) {
       this.cuts.cut('event', budget.reason);
+      this.#hit(LIMIT_OF_REASON[budget.reason], 'event');
       return undefined;
     }
     budget.spend(size);
@@ -448,8 +504,10 @@ export class SpanAdmission {
       if (budget.fits(text.length + ENTRY_OVERHEAD_BYTES)) {
         budget.spend(text.length + ENTRY_OVERHEAD_BYTES);
         put(attributes, ATTR_TOKENS_TEXT, text);
+        if (textShortened) this.#hit('max_attribute_value_length', 'token_text');
       } else {
         this.cuts.cut('attribute', budget.reason);
+        this.#hit(LIMIT_OF_REASON[budget.reason], 'token_text');
       }
     }
     return { name: event.name, timeUnixMs, attributes };

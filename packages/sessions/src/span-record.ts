@@ -2,6 +2,7 @@
  * The decoded form of one OpenTelemetry span, independent of how it travelled (OTLP protobuf or
  * JSON). The receiver decodes into this shape; the session builder consumes it.
  */
+import type { LimitHit } from './model.js';
 
 /** An attribute value as OTLP `AnyValue` carries it; bytes arrive as base64 strings. */
 export type AttributeValue = string | number | boolean | null | readonly AttributeValue[] | { readonly [key: string]: AttributeValue };
@@ -39,6 +40,12 @@ export interface SpanRecord {
   readonly events: readonly SpanEventRecord[];
   /** Events the SDK dropped beyond its limit (OTLP `dropped_events_count`); absent means none. */
   readonly droppedEventsCount?: number;
+  /**
+   * What the receiver's limits cut of this span when it was admitted (`span-admission.ts`); absent
+   * on spans as decoded and on spans nothing was cut of. Kept spans carry it into the store and back,
+   * so a session's `limits_hit` survives a restart.
+   */
+  readonly limitsHit?: readonly LimitHit[];
   readonly status: { readonly code: SpanStatusCode; readonly message: string };
   /** Attributes of the resource that produced the span (`service.name`, …). */
   readonly resource: Attributes;

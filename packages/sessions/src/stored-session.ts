@@ -2,6 +2,8 @@
  * Sessions read back from a durable store may have been written by an older build, before fields
  * were added to the model. This brings them to the current shape, so every answer validates against
  * the schema whatever build stored the session; the fields get the value "nothing known".
+ * `limits_hit` needs nothing: it is absent on a session that hit no limit, which is what an older
+ * build's session reads as.
  */
 import type { LlmCallRecord, ProcessingSession } from './model.js';
 

@@ -4,7 +4,9 @@
  * bounds; turning them into a session is `session-derivation.ts`.
  */
 import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE } from '@llm-monitor/semconv';
-import type { BudgetCrossing, ProcessingSession } from './model.js';
+import { LimitTally, withoutHits } from './limits-hit.js';
+import type { TraceCuts } from './limits-hit.js';
+import type { BudgetCrossing, LimitHit, ProcessingSession } from './model.js';
 import type { AdmittedSpan, SpanAdmission } from './span-admission.js';
 import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
@@ -21,10 +23,37 @@ interface MarkerFold {
   latest: SpanRecord;
   /** When the announced span started: the earliest start any marker gave. */
   firstStartMs: number;
-  /** Events carried by markers, by marker id, so a duplicate adds nothing and the order is total. */
-  readonly events: Map<string, { readonly endTimeUnixMs: number; readonly events: readonly SpanEventRecord[]; readonly bytes: number }>;
+  /**
+   * What limits cut of the latest marker besides its events: a marker's attributes are the span's
+   * as of then, so only the latest one's cuts stand.
+   */
+  latestHits: readonly LimitHit[] | undefined;
+  /**
+   * Events carried by markers, by marker id, so a duplicate adds nothing and the order is total;
+   * with what limits cut of each marker's events (each marker carries new ones, so these add up).
+   */
+  readonly events: Map<
+    string,
+    {
+      readonly endTimeUnixMs: number;
+      readonly events: readonly SpanEventRecord[];
+      readonly bytes: number;
+      readonly hits?: readonly LimitHit[];
+    }
+  >;
   /** Estimated bytes held for this fold. */
   bytes: number;
+}
+
+/**
+ * What limits cut of a trace beyond what its spans carry, made when the first of it happens (a
+ * trace that hit no limit holds none of this).
+ */
+export interface TraceLimits extends TraceCuts {
+  spansRefused: number;
+  markerEventsDropped: number;
+  /** True when something was refused since the session was last built: its `limits_hit` is behind. */
+  stale: boolean;
 }
 
 /** What became of one marker offered to {@link TraceSpans.addMarker}. */
@@ -59,6 +88,10 @@ export class TraceSpans {
   stepsDropped = 0;
   /** Budgets the session crossed, in order (they stay crossed). */
   readonly budgetCrossings: BudgetCrossing[] = [];
+  /** Cuts no kept span carries (spans refused, marker events let go); `undefined` until one happens. */
+  limits: TraceLimits | undefined;
+  /** The hits the spans carried when the session was last built (`undefined`: none). */
+  spanLimitsHit: LimitHit[] | undefined;
   /** Records kept since a durable store last took them (see {@link TraceSpans.takeUnsaved}). */
   #unsaved: SpanRecord[] = [];
   /**
@@ -140,7 +173,13 @@ export class TraceSpans {
     let entryBytes = admitted.bytes;
     let changed = false;
     if (!fold) {
-      fold = { latest: admitted.span, firstStartMs: admitted.span.startTimeUnixMs, events: new Map(), bytes: admitted.bytes };
+      fold = {
+        latest: admitted.span,
+        firstStartMs: admitted.span.startTimeUnixMs,
+        latestHits: withoutHits(admitted.span.limitsHit, admitted.eventLimitsHit),
+        events: new Map(),
+        bytes: admitted.bytes,
+      };
       this.#markers.set(marker.parentSpanId, fold);
       this.items += 1;
       this.bytes += admitted.bytes;
@@ -153,11 +192,17 @@ export class TraceSpans {
       }
       if (isLaterMarker(admitted.span, fold.latest)) {
         fold.latest = admitted.span;
+        fold.latestHits = withoutHits(admitted.span.limitsHit, admitted.eventLimitsHit);
         changed = true;
       }
     }
     if (admitted.span.events.length > 0 && !fold.events.has(marker.spanId)) {
-      fold.events.set(marker.spanId, { endTimeUnixMs: admitted.span.endTimeUnixMs, events: admitted.span.events, bytes: entryBytes });
+      fold.events.set(marker.spanId, {
+        endTimeUnixMs: admitted.span.endTimeUnixMs,
+        events: admitted.span.events,
+        bytes: entryBytes,
+        ...(admitted.eventLimitsHit ? { hits: admitted.eventLimitsHit } : {}),
+      });
       fold.bytes += entryBytes;
       this.#markerEvents += 1;
       this.items += 1;
@@ -166,6 +211,13 @@ export class TraceSpans {
     }
     if (changed) this.#changed(admitted.span, save);
     return full ? 'trace_full' : 'kept';
+  }
+
+  /** Counts what limits cut of the trace that no kept span carries. */
+  countCut(cut: 'spansRefused' | 'markerEventsDropped', n: number): void {
+    this.limits ??= { spansRefused: 0, markerEventsDropped: 0, stale: false };
+    this.limits[cut] += n;
+    this.limits.stale = true;
   }
 
   /**
@@ -243,8 +295,15 @@ function announcedSpan(fold: MarkerFold): SpanRecord {
   if (spanType) attributes[ATTR_SPAN_TYPE] = spanType;
   else delete attributes[ATTR_SPAN_TYPE];
   const carried = [...fold.events.entries()].sort(([idA, a], [idB, b]) => a.endTimeUnixMs - b.endTimeUnixMs || (idA < idB ? -1 : 1));
+  // What was cut: of the latest marker's attributes, and of every marker's events.
+  let hits: LimitTally | undefined;
+  if (fold.latestHits) (hits = new LimitTally()).addAll(fold.latestHits);
+  for (const [, entry] of carried) if (entry.hits) (hits ??= new LimitTally()).addAll(entry.hits);
+  const limitsHit = hits?.list();
   return {
     ...marker,
+    // The latest marker's own hits are replaced by the fold's (absent when there are none).
+    ...(limitsHit || marker.limitsHit ? { limitsHit } : {}),
     spanId: marker.parentSpanId,
     parentSpanId: stringAttribute(marker.attributes, ATTR_PENDING_PARENT_ID) ?? '',
     startTimeUnixMs: fold.firstStartMs,

@@ -1,6 +1,7 @@
 /**
  * One session in full: its stages and steps as a tree on the session's time axis, LLM calls with
- * tokens and cost, the streamed answer as it arrives, the event list, metadata and the error. While
+ * tokens and cost, the streamed answer as it arrives, the event list, metadata, the error and the
+ * limits that cut it. While
  * the session runs, the view fetches it again whenever the live stream reports a change to it (a
  * stage, tokens, a step started or ended) and once a second.
  */
@@ -9,6 +10,7 @@ import { costUsd } from '@llm-monitor/sessions';
 import type { ModelPrices } from '@llm-monitor/sessions';
 import { h, replaceChildren } from '../dom.js';
 import { formatClock, formatCount, formatDuration, formatUsd, stageLabel } from '../format.js';
+import { limitsHitText } from '../limits-text.js';
 import type { LiveState } from '../live-state.js';
 import { StepTreeView } from './step-tree-view.js';
 
@@ -121,6 +123,26 @@ const BUDGET_LABELS: Readonly<Record<ProcessingSession['budget_exceeded'][number
   user_daily_cost: "user's cost today",
 };
 
+/**
+ * The line that says the session is not whole: which of the receiver's limits cut it and what each
+ * cut; nothing for a session no limit cut.
+ */
+function limitsLine(session: ProcessingSession): HTMLElement | null {
+  const text = limitsHitText(session.limits_hit);
+  if (!text) return null;
+  return h(
+    'p',
+    {
+      class: 'limits-hit',
+      role: 'note',
+      title: "The receiver keeps each session within its limits; raise them in the receiver's settings (docs/configuration.md).",
+      attributes: { 'data-testid': 'details-limits' },
+    },
+    h('strong', {}, 'Limits hit: '),
+    text,
+  );
+}
+
 function fields(session: ProcessingSession, prices: ModelPrices, now: number): HTMLElement {
   // The receiver prices calls and sessions itself (built-in prices and `model_prices`); older
   // receivers do not, and the page prices them from the table it was given.
@@ -167,6 +189,7 @@ class SessionPage {
     for (const [name, title] of [
       ['head', ''],
       ['error', ''],
+      ['limits', ''],
       ['fields', ''],
       ['timeline', 'Stages and steps'],
       ['prompt', 'Prompt'],
@@ -227,6 +250,7 @@ class SessionPage {
     this.#put('error', session.error ?? '', () => [
       session.error ? h('div', { class: 'error-box', role: 'alert', attributes: { 'data-testid': 'details-error' } }, session.error) : null,
     ]);
+    this.#put('limits', limitsHitText(session.limits_hit), () => [limitsLine(session)]);
     const live = session.status === 'active';
     // A running session's elapsed time and running bars move every second; an ended one is still.
     const moment = live ? String(Math.floor(now / 1000)) : 'ended';
