@@ -664,7 +664,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   otlpMaxBodyBytes: 20 * 1024 * 1024,
   otlpMaxConcurrentRequests: 16,
   otlpBodyIdleSeconds: 5,
-  otlpMaxUploads: 64,
+  otlpMaxUploads: 256,
   otlpMaxUploadsPerAddress: 32,
   memoryLimitMib: 0,
   memorySoftLimitMib: 0,

@@ -288,6 +288,13 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
         return { soft: current.refusedSoft, hard: current.refusedHard };
       },
     );
+    totalsCounter(
+      registry,
+      'llm_monitor_receiver_memory_forced_collections_total',
+      'Full garbage collections the memory guard forced over the soft limit (at most one per 2 s), so garbage is not judged as data.',
+      undefined,
+      () => ({ total: memory.stats().forcedCollections }),
+    );
   }
   if (rateLimited) {
     totalsCounter(
@@ -398,7 +405,7 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
   totalsCounter(
     registry,
     'llm_monitor_receiver_traces_evicted_total',
-    'Traces let go before their session ended or before they became one, by reason (orphan_idle, orphan_cap, held_bytes).',
+    'Traces let go before their session ended or before they became one, by reason (orphan_idle, orphan_cap, held_bytes, memory: shed by the memory guard over its soft limit).',
     'reason',
     () => ({ ...stats().tracesEvicted }),
   );

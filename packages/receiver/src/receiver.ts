@@ -441,6 +441,9 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     hardLimitBytes: config.memoryLimitMib * MIB,
     softLimitBytes: config.memorySoftLimitMib * MIB,
     ...(options.measureMemory ? { measure: options.measureMemory } : {}),
+    // A tenth of the live window at a time (at least 100): enough to matter, little enough that
+    // what the page shows thins out gradually.
+    shed: () => pipeline.shed(Math.max(100, Math.ceil(pipeline.store.size / 10))),
   });
   const admission = new IngestAdmission({
     maxConcurrentRequests: config.otlpMaxConcurrentRequests,
@@ -670,6 +673,8 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       soft_limit_bytes: guard.softLimitBytes,
       hard_limit_bytes: guard.hardLimitBytes,
       refused: { soft: guard.refusedSoft, hard: guard.refusedHard },
+      forced_collections: guard.forcedCollections,
+      shed: guard.shed,
       rss_bytes: process.memoryUsage.rss(),
       heap_used_bytes: heap.used_heap_size,
       heap_limit_bytes: heap.heap_size_limit,

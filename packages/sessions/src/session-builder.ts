@@ -85,7 +85,7 @@ export type AddOutcome =
   | 'trace_full';
 
 /** Why traces were let go. */
-export type TraceEviction = 'orphan_idle' | 'orphan_cap' | 'held_bytes';
+export type TraceEviction = 'orphan_idle' | 'orphan_cap' | 'held_bytes' | 'memory';
 
 /** What the builder holds and has let go, for self-metrics and health. */
 export interface BuilderStats {
@@ -154,7 +154,7 @@ export class SessionBuilder {
   #items = 0;
   #bytes = 0;
   #spansRefused = 0;
-  readonly #evicted: Record<TraceEviction, number> = { orphan_idle: 0, orphan_cap: 0, held_bytes: 0 };
+  readonly #evicted: Record<TraceEviction, number> = { orphan_idle: 0, orphan_cap: 0, held_bytes: 0, memory: 0 };
 
   constructor(options: SessionBuilderOptions = {}) {
     this.#maxSpansPerTrace = options.maxSpansPerTrace ?? MAX_SPANS_PER_TRACE;
@@ -387,13 +387,13 @@ export class SessionBuilder {
   }
 
   /**
-   * Lets the oldest orphan trace go to make room (the pipeline's byte bound). Returns false when
-   * there is none.
+   * Lets the oldest orphan trace go to make room (the pipeline's byte bound, or the memory guard:
+   * `reason`). Returns false when there is none.
    */
-  evictOldestOrphan(): boolean {
+  evictOldestOrphan(reason: TraceEviction = 'held_bytes'): boolean {
     for (const traceId of this.#orphans.keys()) {
       this.forget(traceId);
-      this.#evicted.held_bytes += 1;
+      this.#evicted[reason] += 1;
       return true;
     }
     return false;
@@ -428,6 +428,11 @@ export class SessionBuilder {
   /** Counts `sessions` the pipeline let go from the store to stay within its byte bound. */
   countEvictedForBytes(sessions: number): void {
     this.#evicted.held_bytes += sessions;
+  }
+
+  /** Counts traces let go because the process's memory was over its guard's soft limit. */
+  countEvictedForMemory(traces: number): void {
+    this.#evicted.memory += traces;
   }
 
   /** Offers one span; returns whether it was kept. Call {@link SessionBuilder.rebuild} for its trace after. */

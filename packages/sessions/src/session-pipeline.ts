@@ -213,6 +213,27 @@ export class SessionPipeline {
   }
 
   /**
+   * Lets go of up to `count` traces to relieve memory: orphan traces first, then ended sessions,
+   * oldest first — never a running session, whose spans are still coming. What a durable history
+   * holds stays readable from it. Returns how many were let go (counted as `memory` evictions).
+   */
+  shed(count: number): number {
+    let shed = 0;
+    while (shed < count) {
+      if (this.#builder.evictOldestOrphan('memory')) {
+        shed += 1;
+        continue;
+      }
+      const evicted = this.store.evictOldestEnded();
+      if (!evicted) break;
+      this.#forgetRemoved([evicted]);
+      this.#builder.countEvictedForMemory(1);
+      shed += 1;
+    }
+    return shed;
+  }
+
+  /**
    * Moves time on: the builder abandons idle sessions and settles foreign ones (see
    * {@link SessionBuilder.advance}), retention applies (see {@link SessionStore.sweep}), and idle
    * traces that are no session are forgotten. Each step runs even when another threw (reported to

@@ -80,6 +80,8 @@ export interface SessionStore {
   sweep(nowMs: number): ProcessingSession[];
   /** Lets the oldest session go (ended first) and returns it; `undefined` when empty. */
   evictOldest(): ProcessingSession | undefined;
+  /** Lets the oldest ended session go and returns it; `undefined` when none has ended. */
+  evictOldestEnded(): ProcessingSession | undefined;
 }
 
 /**
@@ -179,6 +181,12 @@ export class MemorySessionStore implements SessionStore {
   evictOldest(): ProcessingSession | undefined {
     for (const sessionId of this.#endedAt.keys()) return this.#remove(sessionId);
     for (const sessionId of this.#sessions.keys()) return this.#remove(sessionId);
+    return undefined;
+  }
+
+  /** Lets the oldest ended session go (the memory guard sheds these: the history holds them). */
+  evictOldestEnded(): ProcessingSession | undefined {
+    for (const sessionId of this.#endedAt.keys()) return this.#remove(sessionId);
     return undefined;
   }
 

@@ -270,6 +270,27 @@ describe('held amounts', () => {
     expect(stats.traces).toBe(pipeline.store.size);
   });
 
+  it('sheds orphans, then the oldest ended sessions, never a running one, when the memory guard asks', () => {
+    const pipeline = new SessionPipeline();
+    for (let i = 0; i < 3; i += 1) pipeline.ingest([span({ traceId: i.toString(16).padStart(32, 'f'), kind: 2 })], i);
+    for (let i = 0; i < 5; i += 1)
+      pipeline.ingest(completedSession({ sessionId: `s${i}`, traceId: i.toString(16).padStart(32, 'a') }).all, 10 + i);
+    const running = completedSession({ sessionId: 'running', traceId: 'b'.repeat(32) });
+    pipeline.ingest(
+      [running.root].map((root) => ({ ...root, endTimeUnixMs: 0 })),
+      20,
+    );
+    expect(pipeline.store.get('running')?.status).toBe('active');
+
+    expect(pipeline.shed(5)).toBe(5);
+    expect(pipeline.stats().orphanTraces).toBe(0);
+    expect([...pipeline.store.values()].map((session) => session.session_id).sort()).toEqual(['running', 's2', 's3', 's4']);
+    expect(pipeline.shed(100)).toBe(3);
+    expect([...pipeline.store.values()].map((session) => session.session_id)).toEqual(['running']);
+    expect(pipeline.stats().tracesEvicted.memory).toBe(8);
+    expect(pipeline.stats().traces).toBe(pipeline.store.size);
+  });
+
   it('remembers at most maxRemovedTraces removed traces', () => {
     const pipeline = new SessionPipeline({ maxSessions: 1, maxRemovedTraces: 10 });
     for (let i = 0; i < 50; i += 1)
