@@ -20,7 +20,7 @@
  * 10000000 --max-held-bytes 1000000000000` for a) and the heap limit is lifted; with the heap limit,
  * the unbounded process dies instead.
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ import type { ProcessingSession } from '@llm-monitor/sessions';
 import { encodeTraceRequest, nanos, spanIdOf, traceIdOf, wire } from '../packages/receiver/test/otlp-wire.js';
 import type { WireAttribute, WireSpan } from '../packages/receiver/test/otlp-wire.js';
 import { startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
+import { connectionsOfProcessTo, expectEveryEndpointAnswers, metricsOf, residentMemoryOf } from './support/process-figures.js';
 import type { MonitorProcess } from './support/monitor-process.js';
 import { rejectedSpansOfProtobuf } from './support/otlp-response.js';
 import { until } from './support/wait.js';
@@ -71,46 +72,6 @@ const START_MS = Date.now();
 // ---------------------------------------------------------------------------------------------
 // Measuring the child
 // ---------------------------------------------------------------------------------------------
-
-/** Resident memory of a process now, and its peak since it started (the kernel's high-water mark). */
-function residentMemoryOf(pid: number): { current: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kilobytes = (field: string): number => {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
-    if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
-    return Number(match[1]) * KIB;
-  };
-  return { current: kilobytes('VmRSS'), peak: kilobytes('VmHWM') };
-}
-
-/**
- * How many open file descriptors of process `pid` are TCP connections to one of `remotePorts`: the
- * server's side of our clients' connections, found by matching the socket inodes of its descriptors
- * with the kernel's connection table.
- */
-function connectionsOfProcessTo(pid: number, remotePorts: ReadonlySet<number>): number {
-  const inodes = new Set<string>();
-  for (const table of ['tcp', 'tcp6']) {
-    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
-      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10) continue;
-      if (remotePorts.has(parseInt(fields[2]!.split(':')[1]!, 16))) inodes.add(fields[9]!);
-    }
-  }
-  let count = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue; // closed while we looked
-    }
-    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-    if (inode !== undefined && inodes.has(inode)) count += 1;
-  }
-  return count;
-}
 
 /**
  * The RSS a flood may reach: the process's RSS when idle, plus what the settings let it hold, plus
@@ -145,23 +106,6 @@ async function postTraces(
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
 }
 
-/** The samples of `/metrics`, by series (`name{labels}`); a missing series is an error, not 0. */
-async function metricsOf(apiUrl: string): Promise<(series: string) => number> {
-  const response = await fetch(`${apiUrl}/metrics`, { headers: { accept: 'text/plain' }, signal: AbortSignal.timeout(HANG_GUARD_MS) });
-  expect(response.status).toBe(200);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return (series) => {
-    const value = samples.get(series);
-    if (value === undefined) throw new Error(`no series ${series} in /metrics`);
-    return value;
-  };
-}
-
 /** The `memory` component of `/readyz`. */
 interface MemoryDetails {
   rss_bytes: number;
@@ -179,29 +123,6 @@ async function memoryOf(apiUrl: string): Promise<MemoryDetails> {
   expect(response.status).toBe(200);
   const body = (await response.json()) as { components: { memory: { details: MemoryDetails } } };
   return body.components.memory.details;
-}
-
-/** Every REST endpoint, and `extraPaths`, answers 200 with a body. */
-async function expectEveryEndpointAnswers(apiUrl: string, extraPaths: readonly string[] = []): Promise<void> {
-  const paths = [
-    '/api',
-    '/api/monitoring/sessions/active',
-    '/api/monitoring/sessions/recent',
-    '/api/monitoring/sessions/recent?limit=1000',
-    '/api/monitoring/sessions/recent?format=csv',
-    '/api/monitoring/statistics',
-    '/api/monitoring/statistics?window=1h',
-    '/api/monitoring/model-prices',
-    '/healthz',
-    '/readyz',
-    '/metrics',
-    ...extraPaths,
-  ];
-  for (const path of paths) {
-    const response = await fetch(`${apiUrl}${path}`, { signal: AbortSignal.timeout(HANG_GUARD_MS) });
-    expect(response.status, path).toBe(200);
-    expect((await response.text()).length, path).toBeGreaterThan(0);
-  }
 }
 
 async function sessionOf(apiUrl: string, sessionId: string): Promise<ProcessingSession> {

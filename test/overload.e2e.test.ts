@@ -12,12 +12,13 @@
  * - recover once the load stops: `/readyz` healthy again, and a new request accepted.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
+import { residentMemoryOf } from './support/process-figures.js';
 import { until } from './support/wait.js';
 
 stopMonitorsAfterEach();
@@ -40,12 +41,6 @@ const FLOOD_SECONDS = 20;
 
 const directory = mkdtempSync(join(tmpdir(), 'llm-monitor-overload-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function residentMemory(pid: number): { current: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const read = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)![1]) * 1024;
-  return { current: read('VmRSS'), peak: read('VmHWM') };
-}
 
 interface FloodReport {
   seconds: number;
@@ -119,7 +114,7 @@ describe('overload of a real llm-monitor process', () => {
     const apiUrl = monitor.apiUrl;
     const otlpUrl = `${monitor.otlpUrl}`;
     expect((await fetch(`${apiUrl}/api/monitoring/sessions/recent`)).status).toBe(200);
-    const idleRss = residentMemory(pid).current;
+    const idleRss = residentMemoryOf(pid).current;
 
     // /readyz during the flood: what the memory component said.
     const memoryStates = new Set<string>();
@@ -134,7 +129,7 @@ describe('overload of a real llm-monitor process', () => {
     const report = await flood({ url: otlpUrl, concurrency: 24, durationMs: FLOOD_SECONDS * 1000, sessionsPerRequest: 30 });
     polling = false;
     await poller;
-    const peakRss = residentMemory(pid).peak;
+    const peakRss = residentMemoryOf(pid).peak;
     const accepted = report.statuses['200'] ?? 0;
     const refused = report.statuses['429'] ?? 0;
     const unavailable = report.statuses['503'] ?? 0;
