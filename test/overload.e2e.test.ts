@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
+import { FREE_PORTS_QUIET, startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
 import { residentMemoryOf } from './support/process-figures.js';
 import { until } from './support/wait.js';
 
@@ -92,14 +92,7 @@ async function storedSessionIds(apiUrl: string): Promise<Set<string>> {
 describe('overload of a real llm-monitor process', () => {
   it('refuses with 429 and Retry-After, stays under its memory bound, loses nothing it acknowledged, and recovers', async () => {
     const monitor = await startMonitor([
-      '--port',
-      '0',
-      '--otlp-port',
-      '0',
-      '--otlp-grpc-port',
-      '0',
-      '--log-level',
-      'warn',
+      ...FREE_PORTS_QUIET,
       '--storage-url',
       `sqlite:${join(directory, 'history.db')}`,
       '--memory-limit-mib',

@@ -18,7 +18,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLlmMonitor } from '@llm-monitor/instrumentation';
-import { startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
+import { FREE_PORTS_QUIET, startMonitor, stopMonitorsAfterEach } from './support/monitor-process.js';
 
 stopMonitorsAfterEach();
 
@@ -109,7 +109,7 @@ function statusOf(url: URL, path: string, headers: Record<string, string>): Prom
 
 describe('starvation by stalled uploads', () => {
   it('keeps every exporter request accepted while other addresses hold stalled uploads at their limit', async () => {
-    const monitor = await startMonitor(['--port', '0', '--otlp-port', '0', '--otlp-grpc-port', '0', '--log-level', 'warn']);
+    const monitor = await startMonitor([...FREE_PORTS_QUIET]);
     const otlpUrl = new URL(monitor.otlpUrl);
     const until = Date.now() + ATTACK_SECONDS * 1000;
     const figures: AttackFigures = { opened: 0, refused: 0, cutAfterIdle: 0 };

@@ -9,6 +9,8 @@ import { afterEach } from 'vitest';
 
 /** The command's entry point in this checkout. */
 export const MONITOR_BIN = fileURLToPath(new URL('../../packages/receiver/bin/llm-monitor.js', import.meta.url));
+/** Flags for a monitor on free ports (API, OTLP/HTTP, OTLP/gRPC) that logs only warnings. */
+export const FREE_PORTS_QUIET = ['--port', '0', '--otlp-port', '0', '--otlp-grpc-port', '0', '--log-level', 'warn'] as const;
 const BANNER = /web monitor on (http:\/\/[^\s]+?)\/ .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
 
 /** A running `llm-monitor`. */
