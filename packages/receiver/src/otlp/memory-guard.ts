@@ -11,12 +11,13 @@
  * refuses ingest allocates nothing, so its garbage would stay and it would refuse for ever (seen:
  * 218 MiB "in use" with 29 MiB held, ten seconds after a flood). So, like the Collector's limiter,
  * the guard forces a full collection when a reading is over the soft limit — at most once per
- * {@link MIN_GC_INTERVAL_MS} — and judges the reading after it. Still over, it has the receiver
+ * {@link MIN_GC_INTERVAL_MS}, or ten times the last one's length — and judges the reading after it. Still over, it has the receiver
  * let go of a tenth of its live window's ended sessions (they stay in the history), so memory comes
  * down even when `max_sessions` allows more than the limit holds.
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { performance } from 'node:perf_hooks';
 
 /** Where memory stands against the limits. */
 export type MemoryPressure = 'normal' | 'soft' | 'hard';
@@ -42,8 +43,13 @@ export interface MemoryGuardOptions {
 
 /** A reading is reused for this long: admission asks per request, at thousands per second. */
 const READING_TTL_MS = 20;
-/** Fewest milliseconds between two forced collections (a full one of a few hundred MiB takes ~100 ms). */
+/**
+ * Fewest milliseconds between two forced collections (a full one of a few hundred MiB takes
+ * ~100 ms). A collection that took longer spaces the next one further: at least ten times its own
+ * length, so forced collections never take more than a tenth of the time, however large the heap.
+ */
 export const MIN_GC_INTERVAL_MS = 2000;
+const GC_SPACING_FACTOR = 10;
 
 /**
  * V8's full collection. Node offers it only with `--expose-gc`; the flag set at run time exposes
@@ -93,6 +99,7 @@ export class MemoryGuard {
   readonly #shed: (() => number) | undefined;
   #shedTotal = 0;
   #collectedAt = 0;
+  #gcIntervalMs = MIN_GC_INTERVAL_MS;
   #forcedCollections = 0;
   #usedBytes = 0;
   #readAt = 0;
@@ -114,11 +121,13 @@ export class MemoryGuard {
     if (now - this.#readAt >= READING_TTL_MS) {
       this.#usedBytes = this.#measure();
       this.#readAt = now;
-      if (this.#usedBytes >= this.softLimitBytes && now - this.#collectedAt >= MIN_GC_INTERVAL_MS) {
+      if (this.#usedBytes >= this.softLimitBytes && now - this.#collectedAt >= this.#gcIntervalMs) {
         this.#collectedAt = now;
         if (this.#collect) {
           this.#forcedCollections += 1;
+          const startedAt = performance.now();
           this.#collect();
+          this.#gcIntervalMs = Math.max(MIN_GC_INTERVAL_MS, (performance.now() - startedAt) * GC_SPACING_FACTOR);
           this.#usedBytes = this.#measure();
         }
         // Still over after a collection: what is held is data, not garbage. Some goes; the next
