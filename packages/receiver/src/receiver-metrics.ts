@@ -291,7 +291,7 @@ export function registerReceiverMetrics(registry: MetricsRegistry, sources: Rece
     totalsCounter(
       registry,
       'llm_monitor_receiver_memory_forced_collections_total',
-      'Full garbage collections the memory guard forced over the soft limit (at most one per 2 s), so garbage is not judged as data.',
+      "Full garbage collections the memory guard forced over the soft limit (at most one per 2 s, or per ten times the last one's length), so garbage is not judged as data.",
       undefined,
       () => ({ total: memory.stats().forcedCollections }),
     );
