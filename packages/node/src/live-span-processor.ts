@@ -1,9 +1,11 @@
 /**
  * A span processor for live monitoring: it exports ended spans within a short delay (50 ms by
- * default, against the SDK batch processor's 5 s) and turns the instrumentation's live updates into
- * pending markers at export time — only for spans still running by then, so a stage that starts and
- * ends within one delay costs no marker at all. Its queues are bounded: when the receiver is down or
- * slow the application is never slowed and memory stays flat; what does not fit is counted and dropped.
+ * default, against the SDK batch processor's 5 s) — at once when nothing was exported for that
+ * long, so a quiet application's first update arrives without waiting — and turns the
+ * instrumentation's live updates into pending markers at export time, only for spans still running
+ * by then: under load a stage that starts and ends within one delay costs no marker at all. Its
+ * queues are bounded: when the receiver is down or slow the application is never slowed and memory
+ * stays flat; what does not fit is counted and dropped.
  */
 import { diag, SpanKind, TraceFlags } from '@opentelemetry/api';
 import type { Context, HrTime } from '@opentelemetry/api';
@@ -13,13 +15,13 @@ import type { LiveChannel, LiveUpdate } from '@llm-monitor/instrumentation';
 
 /** Options of {@link LiveSpanProcessor}. */
 export interface LiveSpanProcessorOptions {
-  /** Longest time an ended span or live update waits before export, in ms (default 50). */
+  /** Longest time an ended span or live update waits before export, in ms (default 25). */
   readonly exportDelayMs?: number;
   /** Most ended spans held while exports are slow or failing (default 2,048); more are dropped. */
   readonly maxQueueSize?: number;
-  /** Most live updates held (default 1,024); more are dropped. */
+  /** Most live updates held (default 4,096); more are dropped. */
   readonly maxPendingUpdates?: number;
-  /** Most spans in one export request (default 512). */
+  /** Most spans in one export request (default 2,048). */
   readonly maxExportBatchSize?: number;
   /**
    * An export taking longer counts as failed, in ms (default 10,000). `setupLlmMonitor` gives its OTLP
@@ -71,6 +73,8 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
   #queue: ReadableSpan[] = [];
   #updates: LiveUpdate[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last export began (`performance.now()`); -Infinity before the first. */
+  #lastExportAt = -Infinity;
   #exporting: Promise<void> | undefined;
   #shutDown = false;
   readonly #stats: LiveSpanProcessorStats = {
@@ -86,10 +90,10 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
 
   constructor(exporter: SpanExporter, options: LiveSpanProcessorOptions = {}) {
     this.#exporter = exporter;
-    this.#exportDelayMs = options.exportDelayMs ?? 50;
+    this.#exportDelayMs = options.exportDelayMs ?? 25;
     this.#maxQueueSize = options.maxQueueSize ?? 2048;
-    this.#maxPendingUpdates = options.maxPendingUpdates ?? 1024;
-    this.#maxExportBatchSize = options.maxExportBatchSize ?? 512;
+    this.#maxPendingUpdates = options.maxPendingUpdates ?? 4096;
+    this.#maxExportBatchSize = options.maxExportBatchSize ?? 2048;
     this.#exportTimeoutMs = options.exportTimeoutMs ?? 10_000;
   }
 
@@ -155,10 +159,16 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
 
   #schedule(): void {
     if (this.#timer || this.#exporting) return;
+    // At most one export per delay, and never a delay after the change that asks for it: quiet
+    // (nothing exported for a whole delay), what just happened leaves at once — in the next turn, so
+    // one burst of calls still travels as one request; busy, it leaves with the next export, one
+    // delay after the last, which gathers a batch and lets short stages end before their markers
+    // are made.
+    const wait = Math.max(0, this.#lastExportAt + this.#exportDelayMs - performance.now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#exportNext();
-    }, this.#exportDelayMs);
+    }, wait);
     // Never keep the application alive for monitoring.
     this.#timer.unref?.();
   }
@@ -167,6 +177,7 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
     if (this.#exporting) return this.#exporting;
     const batch = this.#takeBatch();
     if (batch.length === 0) return Promise.resolve();
+    this.#lastExportAt = performance.now();
     this.#exporting = this.#export(batch, timeoutMs).finally(() => {
       this.#exporting = undefined;
       if (this.#queue.length > 0 || this.#updates.length > 0) this.#schedule();

@@ -691,7 +691,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   forwardEndpoint: '',
   forwardHeaders: [],
   forwardUnredacted: false,
-  liveTickMs: 50,
+  liveTickMs: 25,
   metricsMaxLabelValues: 50,
   modelPrices: [],
   storageUrl: 'sqlite:./data/llm-monitor.db',

@@ -1,14 +1,18 @@
 /**
  * The fan-out of live session events to WebSocket and SSE clients. It listens to the session store
- * only while a client is connected — no work is done for nobody — and sends each client one batch per
- * tick (50 ms by default) with the events its subscription wants, token events merged. Clients that
- * want everything share one batch (and its serialisation).
+ * only while a client is connected — no work is done for nobody — and sends each client batches
+ * with the events its subscription wants, token events merged: a change after a quiet spell at once,
+ * changes under load gathered into at most one batch per tick (50 ms by default). Clients that want
+ * everything share one batch (and its serialisation).
  */
 import { approximateJsonLength, computeStatistics, isEnded, matchesFilter, newestFirst } from '@llm-monitor/sessions';
 import type { ProcessingSession, SessionFilter, StatisticsReport } from '@llm-monitor/sessions';
 import { coalesce, eventsBetween, seenStateOf, sessionStartedEvent, summaryOf } from '@llm-monitor/sessions';
 import type { LiveEvent, LiveSnapshot, SeenState, SessionSummary } from '@llm-monitor/sessions';
 import type { LiveSessionView } from '../replication/live-sessions.js';
+
+/** How early statistics may be sent before their period is over, in ms. */
+const STATISTICS_SLACK_MS = 50;
 
 /** What a client wants: every session (the default), some sessions by id, or sessions matching a filter. */
 export interface LiveSubscription {
@@ -62,7 +66,10 @@ export interface LiveHubStats {
 
 /** Options of {@link LiveHub}. */
 export interface LiveHubOptions {
-  /** Milliseconds between batches (default 50). */
+  /**
+   * Shortest time between two batches, in ms (default 50): a change after a quiet spell goes out at
+   * once, changes that follow within this time are gathered into the next batch.
+   */
   readonly tickMs?: number;
   /** Milliseconds between statistics updates while sessions change, and how long statistics are reused (default 1,000). */
   readonly statisticsEveryMs?: number;
@@ -93,7 +100,11 @@ export class LiveHub {
   readonly #seen = new Map<string, SeenState>();
   #pending = new Map<string, Pending>();
   #unsubscribe: (() => void) | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Statistics while sessions change: once every `statisticsEveryMs`. */
+  #statisticsTimer: ReturnType<typeof setInterval> | undefined;
+  /** The next batch, when one is due. */
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastTickAt = -Infinity;
   #changedSinceStatistics = false;
   #statistics: { report: StatisticsReport; at: number } | undefined;
   readonly #stats = { ticks: 0, events: 0 };
@@ -103,7 +114,7 @@ export class LiveHub {
   /** `store`: the sessions it shows — the local window, or the local and remote windows joined. */
   constructor(store: LiveSessionView, options: LiveHubOptions = {}) {
     this.#store = store;
-    this.#tickMs = options.tickMs ?? 50;
+    this.#tickMs = options.tickMs ?? 25;
     this.#statisticsEveryMs = options.statisticsEveryMs ?? 1000;
     this.#onError = options.onError;
   }
@@ -192,6 +203,31 @@ export class LiveHub {
     if (pending) this.#pending.set(session.session_id, { session, events: [...pending.events, ...events] });
     else this.#pending.set(session.session_id, { session, events });
     this.#changedSinceStatistics = true;
+    this.#scheduleTick();
+  }
+
+  /**
+   * Sends the next batch at once after a quiet spell, or `tickMs` after the last one under load: low
+   * latency when little happens, one batch per tick (and per client) when much does. "At once" is
+   * the next turn of the event loop, so the changes of one request still travel together.
+   */
+  #scheduleTick(): void {
+    if (this.#flushTimer || !this.#unsubscribe) return;
+    const wait = Math.max(0, this.#lastTickAt + this.#tickMs - performance.now());
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#safeTick();
+    }, wait);
+    this.#flushTimer.unref();
+  }
+
+  #safeTick(): void {
+    // A wall: a tick that throws must not end the process or stop the next tick.
+    try {
+      this.#tick();
+    } catch (error) {
+      this.#report(error, 'tick');
+    }
   }
 
   #start(): void {
@@ -223,22 +259,17 @@ export class LiveHub {
       this.#seen.set(id, seenStateOf(session));
       this.#queue(session, events);
     }, 'live_hub');
-    this.#timer = setInterval(() => {
-      // A wall: a tick that throws must not end the process or stop the next tick.
-      try {
-        this.#tick();
-      } catch (error) {
-        this.#report(error, 'tick');
-      }
-    }, this.#tickMs);
-    this.#timer.unref();
+    this.#statisticsTimer = setInterval(() => this.#safeTick(), this.#statisticsEveryMs);
+    this.#statisticsTimer.unref();
   }
 
   #stop(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (this.#statisticsTimer) clearInterval(this.#statisticsTimer);
+    this.#statisticsTimer = undefined;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     this.#seen.clear();
     this.#pending = new Map();
   }
@@ -266,11 +297,15 @@ export class LiveHub {
     this.#pending = new Map();
     const now = Date.now();
     let statistics: StatisticsReport | undefined;
-    if (this.#changedSinceStatistics && now - (this.#statistics?.at ?? 0) >= this.#statisticsEveryMs) {
-      statistics = this.#currentStatistics(now);
+    // Due a little early rather than a whole period late: the statistics timer and the last
+    // computation are never exactly a period apart.
+    if (this.#changedSinceStatistics && now - (this.#statistics?.at ?? 0) >= this.#statisticsEveryMs - STATISTICS_SLACK_MS) {
+      statistics = computeStatistics(this.#store.values());
+      this.#statistics = { report: statistics, at: now };
       this.#changedSinceStatistics = false;
     }
     if (pending.length === 0 && !statistics) return;
+    this.#lastTickAt = performance.now();
     this.#stats.ticks += 1;
     // Everyone who wants everything gets the same list: built and serialised once.
     let everything: LiveEvent[] | undefined;
