@@ -59,7 +59,7 @@ import { installBrowserGuard } from './auth/browser-guard.js';
 import { LlmMonitorError } from './errors.js';
 import type { LiveSessionView } from './replication/live-sessions.js';
 import { RemoteSessions } from './replication/remote-sessions.js';
-import { RedisFanout, redisLocation } from './replication/redis-fanout.js';
+import type { RedisFanout } from './replication/redis-fanout.js';
 
 /** True for the hosts only this machine reaches. */
 function isLoopbackHost(host: string): boolean {
@@ -395,8 +395,11 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     staleAfterMs: config.abandonAfterSeconds * 1000,
     onListenerError: (error, listener) => internalErrors.report('LLMMON_ERR_LISTENER_FAILED', listener, error),
   });
-  const fanout = config.redisUrl
-    ? new RedisFanout({
+  // ioredis is loaded only when a Redis is named (about 11 MiB a receiver on its own need not carry).
+  const replication = config.redisUrl ? await import('./replication/redis-fanout.js') : undefined;
+  const redisLocation = (url: string): string => replication?.redisLocation(url) ?? url;
+  const fanout = replication
+    ? new replication.RedisFanout({
         url: config.redisUrl,
         channel: config.redisChannel,
         replicaId: config.replicaId,

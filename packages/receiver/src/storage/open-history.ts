@@ -1,8 +1,6 @@
 /** Opening the history store a `storage_url` names. */
 import type { HistoryStore } from '@llm-monitor/sessions';
 import { MemoryHistoryStore } from '@llm-monitor/sessions';
-import { openPostgresHistory } from './postgres-history.js';
-import { openSqliteHistory } from './sqlite-history.js';
 import type { StorageLocation } from './storage-url.js';
 
 /** Options of {@link openHistoryStore}. */
@@ -16,9 +14,17 @@ export interface OpenHistoryOptions {
   readonly replicaId?: string;
 }
 
-/** Opens the history store a `storage_url` names (creating and migrating it as needed). */
+/**
+ * Opens the history store a `storage_url` names (creating and migrating it as needed). Each store's
+ * module (and its driver: better-sqlite3, pg) is loaded only when it is the one named, so a receiver
+ * carries only the driver it uses.
+ */
 export async function openHistoryStore(location: StorageLocation, options: OpenHistoryOptions = {}): Promise<HistoryStore> {
   if (location.kind === 'memory') return new MemoryHistoryStore();
-  if (location.kind === 'sqlite') return openSqliteHistory(location.path, { replicaId: options.replicaId });
+  if (location.kind === 'sqlite') {
+    const { openSqliteHistory } = await import('./sqlite-history.js');
+    return openSqliteHistory(location.path, { replicaId: options.replicaId });
+  }
+  const { openPostgresHistory } = await import('./postgres-history.js');
   return openPostgresHistory(location.url, { replicaId: options.replicaId });
 }
