@@ -39,7 +39,7 @@ const machine = {
   load_average_at_start: loadavg().map((load) => Math.round(load * 100) / 100),
 };
 
-const run = spawnSync('pnpm', ['exec', 'vitest', 'bench', '--run', 'bench/suite'], {
+const run = spawnSync('pnpm', ['exec', 'vitest', 'bench', '--run', '--no-file-parallelism', 'bench/suite'], {
   cwd: ROOT,
   stdio: 'inherit',
   env: { ...process.env, LLMMON_BENCH_RESULTS: rowsFile, LLMMON_BENCH_QUICK: values.quick ? '1' : '0' },
