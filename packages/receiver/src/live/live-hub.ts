@@ -11,6 +11,11 @@ import { coalesce, eventsBetween, seenStateOf, sessionStartedEvent, summaryOf } 
 import type { LiveEvent, LiveSnapshot, SeenState, SessionSummary } from '@llm-monitor/sessions';
 import type { LiveSessionView } from '../replication/live-sessions.js';
 
+/** Batches are spaced at least this many times the time the last one took to hand to every client. */
+const DELIVERY_SHARE = 4;
+/** ...but never more than this apart, in ms. */
+const MAX_SPACING_MS = 250;
+
 /** How early statistics may be sent before their period is over, in ms. */
 const STATISTICS_SLACK_MS = 50;
 
@@ -105,6 +110,8 @@ export class LiveHub {
   /** The next batch, when one is due. */
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #lastTickAt = -Infinity;
+  /** How long a batch takes to hand to every client, in ms (smoothed over the last few). */
+  #lastDeliveryMs = 0;
   #changedSinceStatistics = false;
   #statistics: { report: StatisticsReport; at: number } | undefined;
   readonly #stats = { ticks: 0, events: 0 };
@@ -213,7 +220,11 @@ export class LiveHub {
    */
   #scheduleTick(): void {
     if (this.#flushTimer || !this.#unsubscribe) return;
-    const wait = Math.max(0, this.#lastTickAt + this.#tickMs - performance.now());
+    // With many clients, handing a batch to each costs real time (a socket write apiece): batches are
+    // then spaced at least DELIVERY_SHARE times that apart, so fan-out takes at most about a quarter
+    // of the time however many clients there are — latency grows a little, CPU stays bounded.
+    const spacing = Math.min(MAX_SPACING_MS, Math.max(this.#tickMs, this.#lastDeliveryMs * DELIVERY_SHARE));
+    const wait = Math.max(0, this.#lastTickAt + spacing - performance.now());
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = undefined;
       this.#safeTick();
@@ -307,6 +318,15 @@ export class LiveHub {
     if (pending.length === 0 && !statistics) return;
     this.#lastTickAt = performance.now();
     this.#stats.ticks += 1;
+    try {
+      this.#deliver(pending, statistics);
+    } finally {
+      // Smoothed: one batch slowed by a collection must not space out the next ones.
+      this.#lastDeliveryMs = this.#lastDeliveryMs * 0.8 + (performance.now() - this.#lastTickAt) * 0.2;
+    }
+  }
+
+  #deliver(pending: Pending[], statistics: StatisticsReport | undefined): void {
     // Everyone who wants everything gets the same list: built and serialised once.
     let everything: LiveEvent[] | undefined;
     for (const [client, shown] of this.#clients) {

@@ -33,26 +33,33 @@ function sseEvent(name: string, data: unknown): string {
 }
 
 /**
- * Text of a batch, made once however many clients get it: clients that want everything share one
- * events array (and every client shares the statistics object), as on the WebSocket.
+ * Bytes of a batch, made once however many clients get it: clients that want everything share one
+ * events array (and every client shares the statistics object), as on the WebSocket. Encoded once
+ * too: a string written to a socket is encoded on every write.
  */
-const eventTexts = new WeakMap<readonly unknown[], string>();
+const eventBytes = new WeakMap<readonly unknown[], Buffer>();
 const statisticsTexts = new WeakMap<object, string>();
+const withStatistics = new WeakMap<readonly unknown[], { readonly statistics: object; readonly bytes: Buffer }>();
 
-function batchText(events: readonly { type: string }[], statistics: object | undefined): string {
-  let text = eventTexts.get(events);
-  if (text === undefined) {
-    text = '';
+function batchBytes(events: readonly { type: string }[], statistics: object | undefined): Buffer {
+  let bytes = eventBytes.get(events);
+  if (bytes === undefined) {
+    let text = '';
     for (const event of events) text += sseEvent(event.type, event);
-    eventTexts.set(events, text);
+    bytes = Buffer.from(text, 'utf8');
+    eventBytes.set(events, bytes);
   }
-  if (!statistics) return text;
+  if (!statistics) return bytes;
+  const cached = withStatistics.get(events);
+  if (cached?.statistics === statistics) return cached.bytes;
   let statisticsText = statisticsTexts.get(statistics);
   if (statisticsText === undefined) {
     statisticsText = sseEvent('statistics', statistics);
     statisticsTexts.set(statistics, statisticsText);
   }
-  return text + statisticsText;
+  const combined = Buffer.concat([bytes, Buffer.from(statisticsText, 'utf8')]);
+  withStatistics.set(events, { statistics, bytes: combined });
+  return combined;
 }
 
 /** Registers the SSE endpoint on the API server. */
@@ -119,8 +126,8 @@ export async function sseRoute(app: FastifyInstance, options: SseRouteOptions): 
             drop();
             return;
           }
-          const chunk = batchText(events, statistics);
-          if (chunk) raw.write(chunk);
+          const chunk = batchBytes(events, statistics);
+          if (chunk.length > 0) raw.write(chunk);
         },
         close: () => drop(),
       });
