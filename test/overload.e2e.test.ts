@@ -151,7 +151,7 @@ describe('overload of a real llm-monitor process', () => {
         const ready = (await (await fetch(`${apiUrl}/readyz`)).json()) as Readiness;
         return ready.components.memory!.status === 'healthy' && ready.components.ingest!.status === 'healthy';
       },
-      30_000,
+      60_000,
       250,
     );
     const after = await flood({ url: otlpUrl, concurrency: 1, durationMs: 1, sessionsPerRequest: 1 });

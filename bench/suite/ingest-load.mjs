@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { requestOf } from '../../test/support/session-requests.mjs';
 
 const gzip = promisify(gzipCallback);
 const options = JSON.parse(process.argv[2]);
@@ -32,17 +33,18 @@ const REQUEST_TIMEOUT_MS = 60_000;
 let requestNumber = options.firstRequest;
 let sent = 0;
 
+/** The template as `requestOf` takes it. */
+const requestTemplate = {
+  encoding: options.idFormat === 'hex' ? 'json' : 'protobuf',
+  body: template,
+  traceIdOffsets: options.traceIdOffsets,
+  sessionIdOffsets: options.sessionIdOffsets,
+};
+
 /** The next request's body: the template with new trace and session ids, compressed when asked. */
 async function nextBody() {
   requestNumber += 1;
-  const body = Buffer.allocUnsafe(template.length);
-  template.copy(body);
-  const hex = Buffer.from(requestNumber.toString(16).padStart(8, '0'), 'latin1');
-  for (const at of options.traceIdOffsets) {
-    if (options.idFormat === 'hex') hex.copy(body, at);
-    else body.writeUInt32BE(requestNumber, at);
-  }
-  for (const at of options.sessionIdOffsets) hex.copy(body, at);
+  const body = requestOf(requestTemplate, requestNumber);
   return options.gzip ? gzip(body) : body;
 }
 

@@ -24,11 +24,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, bench, describe } from 'vitest';
-import { BasicTracerProvider, InMemorySpanExporter, RandomIdGenerator, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { createLlmMonitor } from '@llm-monitor/instrumentation';
-import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
-import { offsetsAfter, startReceiverProcess } from '../support/receiver-process.js';
+import { startReceiverProcess } from '../support/receiver-process.js';
+import { sessionRequests } from '../../test/support/session-requests.mjs';
+import type { RequestTemplate } from '../../test/support/session-requests.mjs';
 import { QUICK, report } from './results.js';
 
 const RECEIVER_BIN = fileURLToPath(new URL('../../packages/receiver/bin/llm-monitor.js', import.meta.url));
@@ -52,47 +50,8 @@ const UNIT = 'spans/CPU-s';
 
 const TRACE_MARK = '1a6e57be4c00';
 const SESSION_MARK = 'bench-ingest-';
-const TASKS = ['summarize', 'classify', 'answer'];
-let traceNumber = 0;
-const spanIds = new RandomIdGenerator();
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({
-  idGenerator: {
-    generateTraceId: () => `${TRACE_MARK}00000000${(traceNumber++).toString(16).padStart(12, '0')}`,
-    generateSpanId: () => spanIds.generateSpanId(),
-  },
-  spanProcessors: [new SimpleSpanProcessor(exporter)],
-});
-const monitor = createLlmMonitor({ tracerProvider: provider, captureTokenText: true, live: false });
-for (let i = 0; i < SESSIONS_PER_REQUEST; i += 1) {
-  const sessionId = `${SESSION_MARK}00000000-${String(i).padStart(6, '0')}`;
-  const session = monitor.startSession({
-    sessionId,
-    task: TASKS[i % TASKS.length]!,
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    content: 'benchmark input '.repeat(10),
-    userId: `user-${i % 10}`,
-    conversationId: `conversation-${sessionId}`,
-  });
-  let call: ReturnType<typeof session.startLlmCall> | undefined;
-  for (const stage of BUILTIN_STAGE_IDS) {
-    session.stage(stage, { message: `stage ${stage}` });
-    if (stage === 'sending_request')
-      call = session.startLlmCall({ model: 'gpt-4o-mini', provider: 'openai', prompt: 'Summarize the following text. '.repeat(6) });
-    if (stage === 'streaming_response') {
-      for (let t = 0; t < 20; t += 1) session.tokens(5, 'a few tokens ');
-      call?.end({ inputTokens: 420, outputTokens: 100, responseModel: 'gpt-4o-mini-2024-07-18' });
-    }
-  }
-  session.complete({ inputTokens: 420, outputTokens: 100, result: 'A summary of the benchmark input.' });
-}
-const finished = exporter.getFinishedSpans();
-const SPANS_PER_REQUEST = finished.length;
-const protobufTemplate = Buffer.from(ProtobufTraceSerializer.serializeRequest(finished)!);
-const jsonTemplate = Buffer.from(JsonTraceSerializer.serializeRequest(finished)!);
-exporter.reset();
-await provider.shutdown();
+const made = await sessionRequests({ sessionsPerRequest: SESSIONS_PER_REQUEST, traceMark: TRACE_MARK, sessionMark: SESSION_MARK });
+const SPANS_PER_REQUEST = made.spansPerRequest;
 
 interface Template {
   readonly path: string;
@@ -104,23 +63,21 @@ interface Template {
 
 const WORK_DIR = mkdtempSync(join(tmpdir(), 'llmmon-ingest-bench-'));
 
-function template(name: string, body: Buffer, idFormat: 'binary' | 'hex'): Template {
-  // JSON carries ids as lowercase hex text, protobuf as bytes; both carry session ids as text.
-  const traceIdOffsets = offsetsAfter(body, idFormat === 'hex' ? Buffer.from(TRACE_MARK, 'latin1') : Buffer.from(TRACE_MARK, 'hex'));
-  const sessionIdOffsets = offsetsAfter(body, Buffer.from(SESSION_MARK, 'latin1'));
-  if (traceIdOffsets.length !== SPANS_PER_REQUEST || sessionIdOffsets.length < SESSIONS_PER_REQUEST) {
-    throw new Error(
-      `${name}: id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`,
-    );
-  }
+function template(name: string, made: RequestTemplate): Template {
   const path = join(WORK_DIR, name);
-  writeFileSync(path, body);
-  return { path, bytes: body.length, idFormat, traceIdOffsets, sessionIdOffsets };
+  writeFileSync(path, made.body);
+  return {
+    path,
+    bytes: made.body.length,
+    idFormat: made.encoding === 'json' ? 'hex' : 'binary',
+    traceIdOffsets: [...made.traceIdOffsets],
+    sessionIdOffsets: [...made.sessionIdOffsets],
+  };
 }
 
 const TEMPLATES = {
-  protobuf: template('request.pb', protobufTemplate, 'binary'),
-  json: template('request.json', jsonTemplate, 'hex'),
+  protobuf: template('request.pb', made.template('protobuf')),
+  json: template('request.json', made.template('json')),
 };
 
 interface Encoding {

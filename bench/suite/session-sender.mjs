@@ -16,78 +16,22 @@
  */
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BasicTracerProvider, InMemorySpanExporter, RandomIdGenerator, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { createLlmMonitor } from '@llm-monitor/instrumentation';
-import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
+import { requestOf, sessionRequests } from '../../test/support/session-requests.mjs';
 
 /** What every session id sent starts with. */
 export const SESSION_MARK = 'retained-';
 const TRACE_MARK = '4e7a1bed';
-const TASKS = ['summarize', 'classify', 'answer'];
 
 const options = { sessions: 1000, sessionsPerRequest: 30, concurrency: 4, firstRequest: 0, ...JSON.parse(process.argv[2] ?? '{}') };
 
-const spanIds = new RandomIdGenerator();
-let traceNumber = 0;
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({
-  idGenerator: {
-    generateTraceId: () => `${TRACE_MARK}00000000${(traceNumber++).toString(16).padStart(16, '0')}`,
-    generateSpanId: () => spanIds.generateSpanId(),
-  },
-  spanProcessors: [new SimpleSpanProcessor(exporter)],
-});
-const monitor = createLlmMonitor({ tracerProvider: provider, captureTokenText: true, live: false });
-for (let i = 0; i < options.sessionsPerRequest; i += 1) {
-  const sessionId = `${SESSION_MARK}00000000-${String(i).padStart(6, '0')}`;
-  const session = monitor.startSession({
-    sessionId,
-    task: TASKS[i % TASKS.length],
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    content: 'benchmark input '.repeat(10),
-    userId: `user-${i % 10}`,
-    conversationId: `conversation-${sessionId}`,
-  });
-  let call;
-  for (const stage of BUILTIN_STAGE_IDS) {
-    session.stage(stage, { message: `stage ${stage}` });
-    if (stage === 'sending_request')
-      call = session.startLlmCall({ model: 'gpt-4o-mini', provider: 'openai', prompt: 'Summarize the following text. '.repeat(6) });
-    if (stage === 'streaming_response') {
-      for (let t = 0; t < 20; t += 1) session.tokens(5, 'a few tokens ');
-      call?.end({ inputTokens: 420, outputTokens: 100, responseModel: 'gpt-4o-mini-2024-07-18' });
-    }
-  }
-  session.complete({ inputTokens: 420, outputTokens: 100, result: 'A summary of the benchmark input.' });
-}
-const spans = exporter.getFinishedSpans();
-const template = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans));
-await provider.shutdown();
-
-function offsetsAfter(buffer, mark) {
-  const offsets = [];
-  for (let at = buffer.indexOf(mark); at !== -1; at = buffer.indexOf(mark, at + 1)) offsets.push(at + mark.length);
-  return offsets;
-}
-const traceIdOffsets = offsetsAfter(template, Buffer.from(TRACE_MARK, 'hex'));
-const sessionIdOffsets = offsetsAfter(template, Buffer.from(SESSION_MARK, 'utf8'));
-if (traceIdOffsets.length !== spans.length || sessionIdOffsets.length < options.sessionsPerRequest) {
-  throw new Error(`id patching would be wrong: ${traceIdOffsets.length} trace ids for ${spans.length} spans`);
-}
+const made = await sessionRequests({ sessionsPerRequest: options.sessionsPerRequest, traceMark: TRACE_MARK, sessionMark: SESSION_MARK });
+const template = made.template('protobuf');
 
 const requests = Math.ceil(options.sessions / options.sessionsPerRequest);
 const lastRequest = options.firstRequest + requests;
 let requestNumber = options.firstRequest;
-function requestBody(number) {
-  const body = Buffer.allocUnsafe(template.length);
-  template.copy(body);
-  const hex = Buffer.from(number.toString(16).padStart(8, '0'), 'latin1');
-  for (const at of traceIdOffsets) body.writeUInt32BE(number, at);
-  for (const at of sessionIdOffsets) hex.copy(body, at);
-  return body;
-}
+const requestBody = (number) => requestOf(template, number);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
 const statuses = {};
@@ -109,7 +53,7 @@ function post(body) {
             try {
               rejected = Number(ProtobufTraceSerializer.deserializeResponse(Buffer.concat(chunks)).partialSuccess?.rejectedSpans ?? 0);
             } catch {
-              rejected = spans.length;
+              rejected = made.spansPerRequest;
             }
           }
           resolve({ status: response.statusCode ?? 0, rejected });
@@ -146,9 +90,9 @@ process.stdout.write(
     seconds: (performance.now() - startedAt) / 1000,
     requests,
     sessions: requests * options.sessionsPerRequest,
-    spansPerSession: spans.length / options.sessionsPerRequest,
-    spansPerRequest: spans.length,
-    bodyBytes: template.length,
+    spansPerSession: made.spansPerRequest / options.sessionsPerRequest,
+    spansPerRequest: made.spansPerRequest,
+    bodyBytes: template.body.length,
     statuses,
     rejectedSpans,
     lastSessionId: `${SESSION_MARK}${lastRequest.toString(16).padStart(8, '0')}-${String(options.sessionsPerRequest - 1).padStart(6, '0')}`,
