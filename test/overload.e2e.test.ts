@@ -32,7 +32,7 @@ const SOFT_LIMIT_MIB = 192;
 /**
  * What RSS may exceed idle + the guarded memory by: the guard judges the heap in use plus buffers,
  * while RSS also holds V8's unused heap pages (returned to the system lazily), the allocator's
- * arenas and the SQLite writer thread's own heap. Measured here: peaks of 290–305 MiB over idle
+ * arenas and the SQLite writer thread's own heap. Measured here: peaks of 290–335 MiB over idle
  * with the guard at 256 MiB; without it (`LLMMON_OVERLOAD_GUARD_MIB=100000`) the same flood fills
  * the default 10,000 sessions and peaks near 820 MiB, 690 over idle, failing the bound.
  */
