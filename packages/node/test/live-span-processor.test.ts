@@ -57,6 +57,21 @@ describe('LiveSpanProcessor', () => {
     expect(setup.processor.stats()).toMatchObject({ droppedSpans: 0, failedExports: 0, queuedSpans: 0 });
   });
 
+  it('exports at once after a quiet spell, and then no more often than its delay', async () => {
+    const exporter = new InMemorySpanExporter();
+    // A delay far longer than the test waits: only what follows a quiet spell can leave in time.
+    setup = setupLlmMonitor({ exporter, serviceName: 'live-test', processor: { exportDelayMs: 10_000 } });
+    const first = setup.monitor.startSession({ task: 't' });
+    first.stage('initializing');
+    await until('the first export', () => exporter.getFinishedSpans().length > 0, 2000);
+    const exported = exporter.getFinishedSpans().length;
+    // Just exported: the next span waits for the delay.
+    setup.monitor.startSession({ task: 't' }).complete();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(exporter.getFinishedSpans()).toHaveLength(exported);
+    first.complete();
+  });
+
   it('sends streaming progress while the stage runs', async () => {
     const exporter = new InMemorySpanExporter();
     setup = setupLlmMonitor({ exporter, progressIntervalMs: 0 });

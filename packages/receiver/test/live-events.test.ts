@@ -142,6 +142,22 @@ describe('LiveHub', () => {
     expect(hub.listening).toBe(false);
   });
 
+  it('sends a change after a quiet spell at once, and gathers the changes that follow it for a tick', async () => {
+    const store = new MemorySessionStore();
+    // A tick far longer than the test waits: only a change after quiet can arrive in time.
+    const hub = new LiveHub(store, { tickMs: 10_000 });
+    const batches: LiveEvent[][] = [];
+    hub.connect({ subscription: subscriptionOf(undefined, {}), deliver: (events) => batches.push([...events]), close: () => undefined });
+    store.upsert(session({ session_id: 'first' }), 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches.map((batch) => batch.map((event) => event.type))).toEqual([['session_started', 'step_started']]);
+    // Right after a batch: the next change waits for the tick.
+    store.upsert(session({ session_id: 'second' }), 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches).toHaveLength(1);
+    hub.close();
+  });
+
   it('introduces a session that enters a filter late', async () => {
     const store = new MemorySessionStore();
     const hub = new LiveHub(store, { tickMs: 5 });
