@@ -11,17 +11,15 @@
  *
  *   pnpm exec vitest bench --run bench/suite/fanout.bench.ts
  */
-import { fork, spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bench, describe } from 'vitest';
-import { startReceiverProcess } from '../support/receiver-process.js';
+import { cpuSecondsOf, startReceiverProcess } from '../support/receiver-process.js';
+import { now, runLiveApp } from './live-app-process.js';
 import { QUICK, report } from './results.js';
 
 const RECEIVER_BIN = fileURLToPath(new URL('../../packages/receiver/bin/llm-monitor.js', import.meta.url));
-const APP = fileURLToPath(new URL('./live-app.mjs', import.meta.url));
 const CLIENTS_SCRIPT = fileURLToPath(new URL('./ws-clients.mjs', import.meta.url));
 const CLIENT_COUNTS = QUICK ? [1, 10] : [1, 1000];
 const SECONDS = QUICK ? 3 : 15;
@@ -36,28 +34,6 @@ const CONCURRENT_SESSIONS = (SESSIONS_PER_SECOND * STAGES_PER_SESSION * STAGE_MS
 const TARGET_P99_MS = 100;
 const TARGET_CPU_PERCENT = 25;
 
-const now = (): number => performance.timeOrigin + performance.now();
-const CLOCK_TICKS = ((): number => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system, all threads) process `pid` has used. */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields from the state (3rd of stat) on: utime is the 14th of stat, stime the 15th.
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-interface AppReport {
-  starts: [string, string, number][];
-  stats: { droppedSpans: number; droppedUpdates: number; failedExports: number };
-}
-
 interface ClientsReport {
   clients: number;
   latencies: number;
@@ -70,22 +46,6 @@ interface ClientsReport {
   closedEarly: string[];
   closedEarlyCount: number;
   loopDelayP99Ms: number;
-}
-
-function runApp(endpoint: string): Promise<AppReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      APP,
-      JSON.stringify({ endpoint, sessions: CONCURRENT_SESSIONS, seconds: SECONDS, stageMs: STAGE_MS }),
-    ]);
-    let output = '';
-    let errors = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(output) as AppReport) : reject(new Error(`live-app exited ${code}: ${errors}`)),
-    );
-  });
 }
 
 /** The next IPC message of `type` from `child`, or its exit as an error. */
@@ -147,7 +107,7 @@ async function measure(clientCount: number): Promise<Measured> {
     const spansBefore = await spansReceived(receiver.apiUrl);
     sample();
     sampler = setInterval(sample, 100);
-    const app = await runApp(receiver.otlpUrl);
+    const app = await runLiveApp(receiver.otlpUrl, { sessions: CONCURRENT_SESSIONS, seconds: SECONDS, stageMs: STAGE_MS });
     // The last stages' events are on their way.
     await new Promise((resolve) => setTimeout(resolve, 500));
     clearInterval(sampler);

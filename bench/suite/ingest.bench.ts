@@ -18,13 +18,13 @@
  *
  * LLMMON_BENCH_CPU_PROF_DIR runs the receivers under `--cpu-prof`, their profiles written there.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, bench, describe } from 'vitest';
-import { startReceiverProcess } from '../support/receiver-process.js';
+import { cpuSecondsOf, startReceiverProcess } from '../support/receiver-process.js';
 import { sessionRequests } from '../../test/support/session-requests.mjs';
 import type { RequestTemplate } from '../../test/support/session-requests.mjs';
 import { QUICK, report } from './results.js';
@@ -118,22 +118,6 @@ const STORES: readonly { readonly label: string; readonly url: () => string }[] 
 // ---------------------------------------------------------------------------------------------
 // Measurement: a server process, a load process, the server's CPU across the load's window.
 
-const CLOCK_TICKS = ((): number => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of `pid` (every thread), in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
 interface LoadSummary {
   readonly seconds: number;
   readonly requests: number;
@@ -181,8 +165,8 @@ function load(url: string, pid: number, encoding: Encoding): Promise<Measurement
     let cpuAtEnd: number | undefined;
     child.on('message', (raw) => {
       const message = raw as { type: string; name?: string } & LoadSummary;
-      if (message.type === 'phase' && message.name === 'load') cpuAtStart = cpuSeconds(pid);
-      else if (message.type === 'phase' && message.name === 'after') cpuAtEnd = cpuSeconds(pid);
+      if (message.type === 'phase' && message.name === 'load') cpuAtStart = cpuSecondsOf(pid);
+      else if (message.type === 'phase' && message.name === 'after') cpuAtEnd = cpuSecondsOf(pid);
       else if (message.type === 'done') {
         if (cpuAtStart === undefined || cpuAtEnd === undefined) reject(new Error('the load process never reported its window'));
         else resolve({ ...message, cpuSeconds: cpuAtEnd - cpuAtStart });

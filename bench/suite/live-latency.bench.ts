@@ -9,39 +9,18 @@
  *   pnpm bench                                        (the whole suite, one table)
  *   pnpm exec vitest bench --run bench/suite/live-latency.bench.ts
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bench, describe } from 'vitest';
 import WebSocket from 'ws';
 import { startReceiverProcess } from '../support/receiver-process.js';
+import { now, runLiveApp } from './live-app-process.js';
 import { percentile, QUICK, report } from './results.js';
 
 const RECEIVER_BIN = fileURLToPath(new URL('../../packages/receiver/bin/llm-monitor.js', import.meta.url));
-const APP = fileURLToPath(new URL('./live-app.mjs', import.meta.url));
 const SESSION_COUNTS = QUICK ? [1, 10] : [1, 10, 100, 1000];
 const SECONDS = QUICK ? 3 : 15;
 const STAGE_MS = 200;
 const TARGET_P99_MS = 50;
-
-const now = (): number => performance.timeOrigin + performance.now();
-
-interface AppReport {
-  starts: [string, string, number][];
-  stats: { droppedSpans: number; droppedUpdates: number; failedExports: number };
-}
-
-function runApp(endpoint: string, sessions: number): Promise<AppReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [APP, JSON.stringify({ endpoint, sessions, seconds: SECONDS, stageMs: STAGE_MS })]);
-    let output = '';
-    let errors = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(output) as AppReport) : reject(new Error(`live-app exited ${code}: ${errors}`)),
-    );
-  });
-}
 
 /** Latencies (ms) of every stage start the client saw, with `sessions` running at once. */
 async function measure(sessions: number): Promise<{ latencies: number[]; missed: number; dropped: number }> {
@@ -66,7 +45,7 @@ async function measure(sessions: number): Promise<{ latencies: number[]; missed:
         if (!seen.has(key)) seen.set(key, at);
       }
     });
-    const app = await runApp(receiver.otlpUrl, sessions);
+    const app = await runLiveApp(receiver.otlpUrl, { sessions, seconds: SECONDS, stageMs: STAGE_MS });
     // The last stages' events are on their way.
     await new Promise((resolve) => setTimeout(resolve, 500));
     socket.close();

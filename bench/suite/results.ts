@@ -4,6 +4,7 @@
  * to the file `bench/run.mjs` names (`LLMMON_BENCH_RESULTS`), which prints them as one table.
  */
 import { appendFileSync } from 'node:fs';
+import { percentile as percentileOfSorted } from '../support/receiver-process.js';
 
 /** One figure of the suite. */
 export interface BenchRow {
@@ -29,9 +30,10 @@ export function report(row: BenchRow): void {
   else console.log(JSON.stringify(row));
 }
 
-/** The `p`-th percentile (0–100) of `values`, by nearest rank; NaN when empty. */
+/** The `p`-th percentile (0–100) of `values` in any order, by nearest rank; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return percentileOfSorted(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 }

@@ -3,7 +3,7 @@
  * parsed as test/support does), what /proc says of it, offsets for patching ids into a request
  * template, and percentiles.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -100,6 +100,23 @@ export function mainThreadTimes(pid: number): { onCpu: number; waiting: number }
   } catch {
     return undefined;
   }
+}
+
+/** Clock ticks per second, the unit of the CPU times in /proc. */
+const CLOCK_TICKS = ((): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system, every thread) process `pid` has used, from /proc. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** Offsets just past every occurrence of `mark` in `template` (where ids are patched in). */
