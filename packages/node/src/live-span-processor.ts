@@ -135,6 +135,9 @@ export class LiveSpanProcessor implements SpanProcessor, LiveChannel {
       this.#timer = undefined;
     }
     const deadline = Date.now() + this.#exportTimeoutMs;
+    // An export already on its way is not the flush's: its failure (a 400 for its own payload)
+    // must not make the flush give up on what waits behind it.
+    if (this.#exporting) await this.#exporting;
     const failedBefore = this.#stats.failedExports;
     for (;;) {
       if (this.#exporting) await this.#exporting;
