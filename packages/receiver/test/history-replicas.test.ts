@@ -84,6 +84,14 @@ function replica(store: HistoryStore, merging = true): Replica {
   return made;
 }
 
+/**
+ * Waits until neither replica has a read of the other's records in flight: a read started after a
+ * commit that lands later than the test's next step would merge what the test has not reached yet.
+ */
+async function settled(...replicas: Replica[]): Promise<void> {
+  for (const one of replicas) await one.writer.readsSettled();
+}
+
 /** A session of ours, still running (its root announced by a marker), and the root's end. */
 function trace(): {
   traceId: string;
@@ -175,15 +183,18 @@ for (const backend of backends) {
       const { traceId, sessionId, rootMarker, stages, llmCall, root } = trace();
       a.pipeline.ingest([rootMarker, ...stages.slice(0, 9), llmCall], Date.now());
       await a.writer.flush();
+      await settled(a, b);
       const ofA = a.pipeline.store.get(sessionId)!;
       expect(await a.store.session(sessionId)).toEqual(ofA);
       // b's view: one stage (and, later, the session's end). Each of its rows counts fewer spans than a's.
       b.pipeline.ingest([stages[9]!], Date.now());
       await b.writer.flush();
+      await settled(a, b);
       expect(await b.store.session(sessionId)).toEqual(ofA);
       expect(await b.store.session(traceId)).toBeUndefined();
       b.pipeline.ingest([root], Date.now());
       await b.writer.flush();
+      await settled(a, b);
       expect(b.pipeline.store.get(sessionId)?.status).toBe('completed');
       expect(await b.store.session(sessionId)).toEqual(ofA);
       expect((await b.store.llmCalls({ sessionId }, 10)).calls).toEqual((await a.store.llmCalls({ sessionId }, 10)).calls);
@@ -192,6 +203,7 @@ for (const backend of backends) {
       const expected = reference([rootMarker, ...stages, llmCall, root], sessionId);
       await until('a to merge what b held', () => a.pipeline.store.get(sessionId)?.status === 'completed');
       await a.writer.flush();
+      await settled(a, b);
       expect(a.pipeline.store.get(sessionId)).toEqual(expected);
       expect(await a.store.session(sessionId)).toEqual(expected);
       expect(await a.store.runningTraces()).toEqual([]);
@@ -206,20 +218,25 @@ for (const backend of backends) {
       const { traceId, sessionId, rootMarker, stages, llmCall, root } = trace();
       a.pipeline.ingest([rootMarker, ...stages.slice(0, 9), llmCall], Date.now());
       await a.writer.flush();
+      await settled(a, b);
       b.pipeline.ingest([stages[9]!], Date.now());
       await b.writer.flush();
+      await settled(a, b);
       // b's read after its commit merged a's records (and wrote what that made of the session).
       await until('b to merge what a held', () => b.writer.stats().foreignRecordsMerged > 0);
       await b.writer.flush();
+      await settled(a, b);
       // The end reaches a alone; no fan-out tells b.
       a.pipeline.ingest([root], Date.now());
       await a.writer.flush();
+      await settled(a, b);
       const expected = reference([rootMarker, ...stages, llmCall, root], sessionId);
       expect(await a.store.session(sessionId)).toEqual(expected);
       expect(b.pipeline.store.get(sessionId)?.status).toBe('active');
       // Long after, b gives its session up — and, before writing that, reads what a stored since.
       b.pipeline.sweep(Date.now() + ABANDON_AFTER_MS + 1000);
       await b.writer.flush();
+      await settled(a, b);
       expect(b.pipeline.store.get(sessionId)).toEqual(expected);
       expect(await b.store.session(sessionId)).toEqual(expected);
       expect(await a.store.runningTraces()).toEqual([]);

@@ -465,6 +465,15 @@ export class HistoryWriter {
     this.#probe.unref();
   }
 
+  /**
+   * Resolves once the reads of other replicas' records started so far (after commits) have ended,
+   * and what they merged was handed on: for callers (tests) that must know a replica's view of a
+   * split trace is no longer moving.
+   */
+  async readsSettled(): Promise<void> {
+    while (this.#reads.size > 0) await Promise.allSettled([...this.#reads]);
+  }
+
   /** Figures for health and metrics. */
   stats(): HistoryWriterStats {
     return {
