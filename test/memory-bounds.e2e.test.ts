@@ -632,7 +632,7 @@ describe('memory bounds of a real llm-monitor process', () => {
         HANG_GUARD_MS,
         50,
       );
-      expect(connectionsOfProcessTo(pid, clientPorts)).toBe(CLIENTS);
+      expect(connectionsOfProcessTo(pid, Number(api.port), clientPorts)).toBe(CLIENTS);
 
       // Before the server's own buffer can fill, the kernel takes a send buffer (up to tcp_wmem's
       // maximum) and the client's receive buffer (tcp_rmem's default, since the client never reads)
@@ -696,10 +696,10 @@ describe('memory bounds of a real llm-monitor process', () => {
       const droppedClients = metric('llm_monitor_live_clients_dropped_total{transport="sse"}');
       // Dropped streams are ended, and destroyed after a grace of a second if the client does not
       // take its last event: the server's side of every connection must go.
-      let stillOpen = connectionsOfProcessTo(pid, clientPorts);
+      let stillOpen = connectionsOfProcessTo(pid, Number(api.port), clientPorts);
       await until(
         'the server to close the dropped connections',
-        () => (stillOpen = connectionsOfProcessTo(pid, clientPorts)) === 0,
+        () => (stillOpen = connectionsOfProcessTo(pid, Number(api.port), clientPorts)) === 0,
         HANG_GUARD_MS,
         100,
       ).catch(() => undefined);

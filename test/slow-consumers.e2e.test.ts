@@ -500,7 +500,7 @@ describe('slow consumers of the live streams', () => {
         HANG_GUARD_MS,
         50,
       );
-      expect(connectionsOfProcessTo(pid, slowPorts)).toBe(SLOW_CLIENTS);
+      expect(connectionsOfProcessTo(pid, Number(api.port), slowPorts)).toBe(SLOW_CLIENTS);
       const rssConnected = residentMemoryOf(pid).current;
       floodFrom = workload.text;
       phase = 'flood';
@@ -519,10 +519,10 @@ describe('slow consumers of the live streams', () => {
 
       // Dropped streams are closed (WebSocket) or ended (SSE), and destroyed after a grace of a second
       // if the client does not take its last bytes: the server's side of every connection must go.
-      let stillOpen = connectionsOfProcessTo(pid, slowPorts);
+      let stillOpen = connectionsOfProcessTo(pid, Number(api.port), slowPorts);
       await until(
         'the server to close the slow connections',
-        () => (stillOpen = connectionsOfProcessTo(pid, slowPorts)) === 0,
+        () => (stillOpen = connectionsOfProcessTo(pid, Number(api.port), slowPorts)) === 0,
         5000,
         100,
       ).catch(() => undefined);

@@ -20,18 +20,21 @@ export function residentMemoryOf(pid: number): { current: number; peak: number }
 }
 
 /**
- * How many open file descriptors of process `pid` are TCP connections to one of `remotePorts`: the
- * server's side of our clients' connections, found by matching the socket inodes of its descriptors
- * with the kernel's connection table.
+ * How many open file descriptors of process `pid` are TCP connections accepted on `localPort` from one
+ * of `remotePorts`: the server's side of our clients' connections, found by matching the socket inodes
+ * of its descriptors with the kernel's connection table. Both ends are matched because Linux reuses an
+ * ephemeral port for connections to different destinations: a probe to the OTLP port may share a
+ * client's port number while both are open.
  */
-export function connectionsOfProcessTo(pid: number, remotePorts: ReadonlySet<number>): number {
+export function connectionsOfProcessTo(pid: number, localPort: number, remotePorts: ReadonlySet<number>): number {
   const inodes = new Set<string>();
   for (const table of ['tcp', 'tcp6']) {
     for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
       const fields = line.trim().split(/\s+/);
       if (fields.length < 10) continue;
-      if (remotePorts.has(parseInt(fields[2]!.split(':')[1]!, 16))) inodes.add(fields[9]!);
+      const portOf = (address: string): number => parseInt(address.split(':')[1]!, 16);
+      if (portOf(fields[1]!) === localPort && remotePorts.has(portOf(fields[2]!))) inodes.add(fields[9]!);
     }
   }
   let count = 0;
