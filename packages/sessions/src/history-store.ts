@@ -240,6 +240,15 @@ export class MemoryHistoryStore implements HistoryStore {
     }
   }
 
+  /**
+   * Swaps the stored session of a trace for an equal one in another form (the receiver's compact
+   * form of an ended session), when the stored one has its id; nothing is committed. The memory
+   * store holds the live window's very objects, so without this the whole form would stay alive here.
+   */
+  adopt(session: ProcessingSession): void {
+    if (this.#sessions.get(session.trace_id)?.session_id === session.session_id) this.#sessions.set(session.trace_id, session);
+  }
+
   async runningTraces(): Promise<TraceSnapshot[]> {
     return [];
   }

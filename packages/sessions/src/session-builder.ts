@@ -70,6 +70,12 @@ export interface SessionBuilderOptions extends Partial<AdmissionLimits> {
   readonly maxStepsPerSession?: number;
   /** Characters of a step's input and output preview (default 1,000). */
   readonly stepPreviewLength?: number;
+  /**
+   * A completed or failed session whose trace saw no span for this long, in milliseconds, lets its
+   * spans go (default 60 s): the session stays as built, and later spans of its trace are refused
+   * (counted as too late). `Infinity` keeps them until the session leaves the store.
+   */
+  readonly releaseSpansAfterMs?: number;
 }
 
 /** What became of one span offered to {@link SessionBuilder.add}. */
@@ -82,7 +88,9 @@ export type AddOutcome =
    */
   | 'held'
   /** Its trace already holds `maxSpansPerTrace` spans and markers: refused. */
-  | 'trace_full';
+  | 'trace_full'
+  /** Its trace's session ended and let its spans go (`releaseSpansAfterMs`): refused as too late. */
+  | 'released';
 
 /** Why traces were let go. */
 export type TraceEviction = 'orphan_idle' | 'orphan_cap' | 'held_bytes' | 'memory';
@@ -91,6 +99,8 @@ export type TraceEviction = 'orphan_idle' | 'orphan_cap' | 'held_bytes' | 'memor
 export interface BuilderStats {
   /** Traces held: sessions and traces that may still become one. */
   readonly traces: number;
+  /** Traces whose ended session let its spans go (`releaseSpansAfterMs`); not among {@link BuilderStats.traces}. */
+  readonly releasedTraces: number;
   /** Of those, traces that are no session (yet): awaiting a GenAI span or their root. */
   readonly orphanTraces: number;
   /** Spans and pending markers held. */
@@ -138,6 +148,12 @@ export interface TraceSnapshot {
  */
 export class SessionBuilder {
   readonly #traces = new Map<string, TraceSpans>();
+  /**
+   * Traces whose ended session let its spans go, with how many spans it was built from (a shared
+   * history store compares it) — or, while a durable store has not taken them yet, that count with
+   * the trace's last records.
+   */
+  readonly #released = new Map<string, number | ReleasedTrace>();
   /** Traces that gave no session yet, in order of arrival (the oldest is evicted first). */
   readonly #orphans = new Map<string, TraceSpans>();
   readonly #maxSpansPerTrace: number;
@@ -145,6 +161,7 @@ export class SessionBuilder {
   readonly #maxOrphanTraces: number;
   readonly #abandonAfterMs: number;
   readonly #settleAfterMs: number;
+  readonly #releaseSpansAfterMs: number;
   readonly #prices: ModelPrices;
   readonly #budgets: BudgetTracker;
   readonly #rejections: ValueRejections;
@@ -162,6 +179,7 @@ export class SessionBuilder {
     this.#maxOrphanTraces = options.maxOrphanTraces ?? 10_000;
     this.#abandonAfterMs = options.abandonAfterMs ?? 5 * 60 * 1000;
     this.#settleAfterMs = options.settleAfterMs ?? 30_000;
+    this.#releaseSpansAfterMs = options.releaseSpansAfterMs ?? 60_000;
     this.#prices = options.prices ?? {};
     this.#budgets = new BudgetTracker(options.budgets ?? {});
     this.#rejections = new ValueRejections(options.onValueRejected);
@@ -265,17 +283,48 @@ export class SessionBuilder {
    * Moves the builder's clock to `nowMs`: a running session whose trace saw no span for
    * `settleAfterMs` and whose calls have all ended (a foreign session whose root is elsewhere) is
    * settled; one that saw none for `abandonAfterMs` is abandoned. Returns the sessions that changed.
-   * A span kept later brings the session back to what its spans say.
+   * A span kept later brings the session back to what its spans say. A completed or failed session
+   * idle for `releaseSpansAfterMs` lets its spans go, and `onRelease` hears of it.
    */
-  advance(nowMs: number): ProcessingSession[] {
+  advance(nowMs: number, onRelease?: (traceId: string, session: ProcessingSession) => void): ProcessingSession[] {
     const changed: ProcessingSession[] = [];
     // A user's day before yesterday can no longer be crossed (sessions count by their start).
     this.#budgets.pruneBefore(isoTime(nowMs - 24 * 3600 * 1000));
     for (const [traceId, trace] of this.#traces) {
       const rebuilt = this.#judgeTime(traceId, trace, nowMs);
       if (rebuilt) changed.push(rebuilt);
+      else if (this.#isReleasable(trace, nowMs)) {
+        this.#release(traceId, trace);
+        onRelease?.(traceId, trace.session!);
+      }
     }
     return changed;
+  }
+
+  /**
+   * True when a trace's spans can go: its session completed or failed (an abandoned one comes back
+   * with its next span, so it keeps them) and no span came for `releaseSpansAfterMs`.
+   */
+  #isReleasable(trace: TraceSpans, nowMs: number): boolean {
+    const status = trace.session?.status;
+    return (status === 'completed' || status === 'failed') && nowMs - trace.lastSeenMs >= this.#releaseSpansAfterMs;
+  }
+
+  /**
+   * Lets the spans of an ended session go: most of what a retained session cost (measured: 9.5 of
+   * 18.2 KB of heap for a session of 12 spans with 20 token events). The store keeps the session as
+   * built; what remains here is the span count, and records a durable store has not taken yet.
+   */
+  #release(traceId: string, trace: TraceSpans): void {
+    this.#traces.delete(traceId);
+    this.#orphans.delete(traceId);
+    this.#items -= trace.items;
+    this.#bytes -= trace.bytes - RELEASED_TRACE_BYTES;
+    const unsaved = trace.takeUnsaved();
+    this.#released.set(
+      traceId,
+      unsaved.length > 0 ? { spanCount: trace.spans.size, lastSeenMs: trace.lastSeenMs, unsaved } : trace.spans.size,
+    );
   }
 
   /** What time says of one trace at `nowMs` (see {@link SessionBuilder.advance}): its rebuilt session when that changed it. */
@@ -302,6 +351,8 @@ export class SessionBuilder {
    * span, once kept, is only replaced by a later version of itself.
    */
   spanCountOf(traceId: string): number {
+    const released = this.#released.get(traceId);
+    if (released !== undefined) return typeof released === 'number' ? released : released.spanCount;
     return this.#traces.get(traceId)?.spans.size ?? 0;
   }
 
@@ -310,6 +361,12 @@ export class SessionBuilder {
    * store to append; `undefined` when the trace is not held.
    */
   takeUnsaved(traceId: string): TraceSnapshot | undefined {
+    const released = this.#released.get(traceId);
+    if (released !== undefined) {
+      if (typeof released === 'number') return undefined;
+      this.#released.set(traceId, released.spanCount);
+      return { traceId, lastSeenMs: released.lastSeenMs, spans: released.unsaved };
+    }
     const trace = this.#traces.get(traceId);
     return trace && { traceId, lastSeenMs: trace.lastSeenMs, spans: trace.takeUnsaved() };
   }
@@ -360,6 +417,11 @@ export class SessionBuilder {
 
   /** Drops what is known about a trace (after its session left the store). */
   forget(traceId: string): void {
+    if (this.#released.delete(traceId)) {
+      this.#bytes -= RELEASED_TRACE_BYTES;
+      this.#budgets.forget(traceId);
+      return;
+    }
     const trace = this.#traces.get(traceId);
     if (!trace) return;
     this.#traces.delete(traceId);
@@ -413,6 +475,7 @@ export class SessionBuilder {
   stats(): BuilderStats {
     return {
       traces: this.#traces.size,
+      releasedTraces: this.#released.size,
       orphanTraces: this.#orphans.size,
       spans: this.#items,
       bytes: this.#bytes,
@@ -442,6 +505,7 @@ export class SessionBuilder {
 
   /** {@link SessionBuilder.add}; `save` false for records a store holds already (see {@link TraceSpans.addSpan}). */
   #add(span: SpanRecord, nowMs: number, save: boolean): AddOutcome {
+    if (this.#released.has(span.traceId)) return 'released';
     const spanType = spanTypeOf(span);
     // Every span is a step of its session, but only these can make a trace a session (or change
     // what its root says): our spans, model calls, a root or a service's entry span, and spans
@@ -504,6 +568,16 @@ export class SessionBuilder {
       this.#evicted.orphan_cap += 1;
     }
   }
+}
+
+/** Estimated bytes of a released trace's entry (its id and span count). */
+const RELEASED_TRACE_BYTES = 120;
+
+/** A released trace whose last records a durable store has not taken yet. */
+interface ReleasedTrace {
+  readonly spanCount: number;
+  readonly lastSeenMs: number;
+  readonly unsaved: SpanRecord[];
 }
 
 /** `session` with its `limits_hit`: what its spans carry, what its trace refused, the steps it left out. */

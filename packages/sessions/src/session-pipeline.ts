@@ -27,6 +27,14 @@ export interface SessionPipelineOptions extends SessionStoreOptions, SessionBuil
   readonly maxHeldBytes?: number;
   /** Told when a step of the sweep threw; the other steps still run. */
   readonly onSweepError?: (error: unknown, step: string) => void;
+  /**
+   * Makes a compact form of an ended session whose spans were let go (`releaseSpansAfterMs`): an
+   * equal session that costs less memory (the receiver deflates its details). Applied by
+   * {@link SessionPipeline.compactSteps}; without it, sessions stay as built.
+   */
+  readonly compactSession?: (session: ProcessingSession) => ProcessingSession;
+  /** Told of each session {@link SessionPipeline.compactSteps} replaced by its compact form. */
+  readonly onCompacted?: (session: ProcessingSession) => void;
 }
 
 /** A session under another id (its events name the session too). */
@@ -38,7 +46,10 @@ function withSessionId(session: ProcessingSession, sessionId: string): Processin
 export interface IngestResult {
   /** Sessions changed. */
   changed: number;
-  /** Spans ignored because their session had already left the store (OTLP reports them rejected). */
+  /**
+   * Spans ignored because their session had already left the store, or ended and let its spans go
+   * (OTLP reports them rejected).
+   */
   ignored: number;
   /** Spans refused because their trace already held `maxSpansPerTrace` spans and markers. */
   refusedTraceFull: number;
@@ -48,6 +59,8 @@ export interface IngestResult {
 const ADD_SLICE = 256;
 /** Spans rebuilt (summed over the traces rebuilt) between two yields. */
 const REBUILD_SLICE = 2048;
+/** Sessions compacted between two yields of {@link SessionPipeline.compactSteps} (each costs tens of microseconds). */
+const COMPACT_SLICE = 32;
 
 /** What the pipeline holds, for self-metrics and health. */
 export interface PipelineStats extends BuilderStats {
@@ -57,6 +70,8 @@ export interface PipelineStats extends BuilderStats {
   readonly removedTraces: number;
   /** The bound of {@link PipelineStats.bytes}. */
   readonly maxHeldBytes: number;
+  /** Sessions replaced by their compact form so far (see {@link SessionPipeline.compactSteps}). */
+  readonly sessionsCompacted: number;
 }
 
 /**
@@ -83,6 +98,11 @@ export class SessionPipeline {
   readonly #maxRemovedTraces: number;
   readonly #maxHeldBytes: number;
   readonly #onSweepError: ((error: unknown, step: string) => void) | undefined;
+  readonly #compactSession: ((session: ProcessingSession) => ProcessingSession) | undefined;
+  readonly #onCompacted: ((session: ProcessingSession) => void) | undefined;
+  /** Sessions whose trace let its spans go, as built then, waiting for {@link SessionPipeline.compactSteps}. */
+  #toCompact: ProcessingSession[] = [];
+  #compacted = 0;
   #nowMs = 0;
 
   constructor(options: SessionPipelineOptions = {}) {
@@ -93,6 +113,8 @@ export class SessionPipeline {
     this.#maxRemovedTraces = options.maxRemovedTraces ?? 100_000;
     this.#maxHeldBytes = options.maxHeldBytes ?? 512 * 1024 * 1024;
     this.#onSweepError = options.onSweepError;
+    this.#compactSession = options.compactSession;
+    this.#onCompacted = options.onCompacted;
   }
 
   /** Forgets the traces of sessions the store let go; their late spans are ignored for a while. */
@@ -149,6 +171,7 @@ export class SessionPipeline {
       // abandoned while its work goes on.
       const outcome = this.#builder.add(span, nowMs);
       if (outcome === 'kept') touched.add(span.traceId);
+      else if (outcome === 'released') ignored += 1;
       else if (outcome === 'trace_full') {
         refusedTraceFull += 1;
         (refusedIn ??= new Set()).add(span.traceId);
@@ -242,7 +265,8 @@ export class SessionPipeline {
   sweep(nowMs: number): void {
     this.#nowMs = nowMs;
     this.#guarded('settle', () => {
-      for (const session of this.#builder.advance(nowMs)) this.#store(session, nowMs);
+      const onRelease = this.#compactSession && ((_traceId: string, session: ProcessingSession) => this.#toCompact.push(session));
+      for (const session of this.#builder.advance(nowMs, onRelease)) this.#store(session, nowMs);
     });
     this.#guarded('retention', () => this.#forgetRemoved(this.store.sweep(nowMs)));
     this.#guarded('orphans', () => this.#builder.sweepOrphans(nowMs, this.#orphanTraceIdleMs));
@@ -254,6 +278,33 @@ export class SessionPipeline {
       }
     });
     this.#guarded('held_bytes', () => this.#enforceHeldBytes());
+  }
+
+  /**
+   * Replaces the sessions whose spans the last sweeps let go by their compact form
+   * (`compactSession`), in slices: the generator yields after every few sessions, so a caller can
+   * let other work run between them (the receiver runs it after each sweep). A session that changed
+   * or left the store meanwhile is skipped. Returns how many were compacted.
+   */
+  *compactSteps(): Generator<void, number> {
+    const compact = this.#compactSession;
+    const queued = this.#toCompact;
+    this.#toCompact = [];
+    let compacted = 0;
+    if (!compact) return 0;
+    for (let at = 0; at < queued.length; at += 1) {
+      const built = queued[at]!;
+      // Only the very session the trace let go: any other (renamed, replaced, removed) is not ours to touch.
+      if (this.store.get(built.session_id) === built) {
+        const compactForm = compact(built);
+        this.store.replace(built.session_id, compactForm);
+        this.#onCompacted?.(compactForm);
+        compacted += 1;
+      }
+      if (at % COMPACT_SLICE === COMPACT_SLICE - 1) yield;
+    }
+    this.#compacted += compacted;
+    return compacted;
   }
 
   /** Counts sessions from history toward their users' daily budgets (see {@link SessionBuilder.seedBudgets}). */
@@ -331,6 +382,7 @@ export class SessionPipeline {
       sessions: this.store.size,
       removedTraces: this.#removedTraces.size,
       maxHeldBytes: this.#maxHeldBytes,
+      sessionsCompacted: this.#compacted,
     };
   }
 }

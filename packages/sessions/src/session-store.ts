@@ -70,6 +70,11 @@ export interface SessionStore {
   upsert(session: ProcessingSession, nowMs: number): StoreUpdate;
   /** Moves a session to a new id, with a `renamed` change. */
   rename(fromId: string, toId: string): void;
+  /**
+   * Swaps a held session for an equal one in another form (a compact one), keeping its place in
+   * the eviction order, without a change event: nothing about the session changed.
+   */
+  replace(sessionId: string, session: ProcessingSession): void;
   /** The session with this id, or `undefined`. */
   get(sessionId: string): ProcessingSession | undefined;
   /** All sessions, least recently updated first. */
@@ -146,6 +151,12 @@ export class MemorySessionStore implements SessionStore {
     if (endedAt !== undefined) this.#endedAt.set(toId, endedAt);
     // Listeners that key by id (the live streams) must follow the session to its new id.
     this.#emit({ type: 'renamed', session: { ...session, session_id: toId }, previousStatus: session.status, previousId: fromId });
+  }
+
+  /** Swaps a held session for an equal one in another form (see {@link SessionStore.replace}); an id not held is ignored. */
+  replace(sessionId: string, session: ProcessingSession): void {
+    // Setting an existing key keeps its place in the map, which is the eviction order.
+    if (this.#sessions.has(sessionId)) this.#sessions.set(sessionId, session);
   }
 
   /** The session with this id, or `undefined`. */
