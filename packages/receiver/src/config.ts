@@ -50,6 +50,8 @@ export interface ReceiverConfig {
   abandonAfterSeconds: number;
   /** Seconds after which a foreign session whose root is elsewhere is settled from its ended calls. */
   settleAfterSeconds: number;
+  /** Seconds after its last span that a completed or failed session lets its spans go; later spans of it are refused. */
+  releaseSpansAfterSeconds: number;
   /** Seconds between sweeps (abandoning, settling, retention, forgetting idle traces). */
   sweepIntervalSeconds: number;
   /** Most spans and pending markers held per trace; more are refused and reported. */
@@ -308,6 +310,15 @@ export const SETTINGS: readonly SettingDefinition[] = [
     env: 'LLM_MONITOR_SETTLE_AFTER_SECONDS',
     type: 'positiveNumber',
     description: 'seconds before a session of another instrumentation whose root never came is settled from its ended calls',
+  },
+  {
+    key: 'releaseSpansAfterSeconds',
+    file: 'release_spans_after_seconds',
+    flag: 'release-spans-after-seconds',
+    env: 'LLM_MONITOR_RELEASE_SPANS_AFTER_SECONDS',
+    type: 'positiveNumber',
+    description:
+      'seconds after its last span that a completed or failed session lets its spans go (later spans of it are refused as too late)',
   },
   {
     key: 'sweepIntervalSeconds',
@@ -674,6 +685,7 @@ export const DEFAULT_CONFIG: Readonly<ReceiverConfig> = {
   maxSessions: 10_000,
   abandonAfterSeconds: 300,
   settleAfterSeconds: 30,
+  releaseSpansAfterSeconds: 60,
   sweepIntervalSeconds: 10,
   maxSpansPerTrace: 5000,
   maxStepsPerSession: 1000,

@@ -411,13 +411,14 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
   );
   new Gauge({
     name: 'llm_monitor_receiver_held_traces',
-    help: 'Traces the session builder holds, by kind: session (in the store) or orphan (no session yet, kept in case a GenAI span or root follows).',
+    help: 'Traces the session builder holds, by kind: session (in the store, with its spans), released (an ended session in the store that let its spans go after release_spans_after_seconds) or orphan (no session yet, kept in case a GenAI span or root follows).',
     labelNames: ['kind'] as const,
     registers,
     collect() {
       const current = stats();
       this.set({ kind: 'session' }, current.traces - current.orphanTraces);
       this.set({ kind: 'orphan' }, current.orphanTraces);
+      this.set({ kind: 'released' }, current.releasedTraces);
     },
   });
   readGauge(registry, 'llm_monitor_receiver_held_spans', 'Spans and live markers the session builder holds.', () => stats().spans);
@@ -426,6 +427,13 @@ function registerHeldMetrics(registry: MetricsRegistry, pipeline: SessionPipelin
     'llm_monitor_receiver_held_bytes',
     'Estimated bytes the session builder holds (kept strings and values, per-span overhead, parent maps).',
     () => stats().bytes,
+  );
+  totalsCounter(
+    registry,
+    'llm_monitor_receiver_sessions_compacted_total',
+    'Ended sessions replaced in the live window by their compact form (details deflated) once their trace let its spans go (release_spans_after_seconds).',
+    undefined,
+    () => ({ total: stats().sessionsCompacted }),
   );
   readGauge(
     registry,

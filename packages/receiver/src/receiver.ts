@@ -8,8 +8,8 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { SessionPipeline, withDefaultPrices } from '@llm-monitor/sessions';
-import type { HistoryStore, ValueField, SpanRecord } from '@llm-monitor/sessions';
+import { MemoryHistoryStore, SessionPipeline, withDefaultPrices } from '@llm-monitor/sessions';
+import type { HistoryStore, ProcessingSession, ValueField, SpanRecord } from '@llm-monitor/sessions';
 import { createOpenMetricsRegistry, prometheusExporterPlugin } from '@llm-monitor/prometheus-exporter';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -47,6 +47,7 @@ import { EventLoopWatch } from './event-loop-watch.js';
 import type { EventLoopWatchOptions } from './event-loop-watch.js';
 import { OtlpGrpcServer } from './otlp/otlp-grpc.js';
 import { SlicedWork } from './otlp/sliced-work.js';
+import { compactedSession } from './pipeline/compacted-session.js';
 import type { Steps } from './otlp/sliced-work.js';
 import { OtlpForwarder } from './pipeline/otlp-forwarder.js';
 import { createRedactor } from './pipeline/redaction.js';
@@ -236,6 +237,7 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
     maxSessions: config.maxSessions,
     abandonAfterMs: config.abandonAfterSeconds * 1000,
     settleAfterMs: config.settleAfterSeconds * 1000,
+    releaseSpansAfterMs: config.releaseSpansAfterSeconds * 1000,
     maxSpansPerTrace: config.maxSpansPerTrace,
     maxStepsPerSession: config.maxStepsPerSession,
     stepPreviewLength: config.stepPreviewLength,
@@ -253,6 +255,10 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
       userDailyTokens: config.budgetUserDailyTokens,
       userDailyCostUsd: config.budgetUserDailyCostUsd,
     },
+    compactSession: compactedSession,
+    // The memory history holds the very session objects of the live window: it takes the compact
+    // form too, or the whole one would stay alive there.
+    ...(history instanceof MemoryHistoryStore ? { onCompacted: (session: ProcessingSession) => history.adopt(session) } : {}),
     onListenerError: (error, listener) => internalErrors.report('LLMMON_ERR_LISTENER_FAILED', listener, error),
     onSweepError: (error, step) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', `sweep_${step}`, error),
     onValueRejected: (field, value) => {
@@ -842,6 +848,10 @@ export async function buildReceiver(partialConfig: Partial<ReceiverConfig> = {},
         } catch (error) {
           internalErrors.report('LLMMON_ERR_TIMER_FAILED', 'sweep', error);
         }
+        // Ended sessions that let their spans go are compacted in slices between requests.
+        work
+          .run(pipeline.compactSteps())
+          .catch((error: unknown) => internalErrors.report('LLMMON_ERR_TIMER_FAILED', 'sweep_compact', error));
         // What the sweep decided (abandoned, settled, removed) goes to the store in the background;
         // a failure is the writer's to report and retry.
         historyWriter.flush().catch(() => undefined);

@@ -167,7 +167,12 @@ describe('spans of a session already removed', () => {
     receiver.pipeline.sweep(Date.now() + 2 * 3600_000);
     expect(receiver.pipeline.store.size).toBe(0);
     const late = await post(body, { 'content-type': 'application/json' });
-    expect(late.json()).toEqual({ partialSuccess: { rejectedSpans: '1', errorMessage: 'rejected 1 span(s): session already removed' } });
+    expect(late.json()).toEqual({
+      partialSuccess: {
+        rejectedSpans: '1',
+        errorMessage: 'rejected 1 span(s): session already ended or removed (release_spans_after_seconds, retention)',
+      },
+    });
   });
 
   it('answer application/protobuf requests in application/protobuf', async () => {

@@ -16,6 +16,7 @@ import {
   windowParameters,
 } from './query-parameters.js';
 import type { SessionFilterQuery } from './query-parameters.js';
+import { expandedSession } from '../pipeline/compacted-session.js';
 
 /** Options of {@link sessionRoutes}. */
 export interface SessionRoutesOptions {
@@ -80,7 +81,8 @@ export async function sessionRoutes(app: FastifyInstance, { store, history }: Se
       if (!session) {
         throw new LlmMonitorError('LLMMON_ERR_SESSION_NOT_FOUND', `no session with id ${JSON.stringify(request.params.session_id)}`);
       }
-      return session;
+      // A compacted session is inflated once here, not once per field by the serialiser.
+      return expandedSession(session);
     },
   );
 

@@ -9,6 +9,7 @@ import { approximateJsonLength, computeStatistics, isEnded, matchesFilter, newes
 import type { ProcessingSession, SessionFilter, StatisticsReport } from '@llm-monitor/sessions';
 import { coalesce, eventsBetween, seenStateOf, sessionStartedEvent, summaryOf } from '@llm-monitor/sessions';
 import type { LiveEvent, LiveSnapshot, SeenState, SessionSummary } from '@llm-monitor/sessions';
+import { isCompacted } from '../pipeline/compacted-session.js';
 import type { LiveSessionView } from '../replication/live-sessions.js';
 
 /** Batches are spaced at least this many times the time the last one took to hand to every client. */
@@ -243,7 +244,10 @@ export class LiveHub {
 
   #start(): void {
     // What clients have been told starts from now: sessions already running are in the snapshot.
-    for (const session of this.#store.values()) this.#seen.set(session.session_id, seenStateOf(session));
+    // A compacted session no longer changes (its trace let its spans go): what matters of it is
+    // that clients know it, so its removal is told; its details are not inflated for that.
+    for (const session of this.#store.values())
+      this.#seen.set(session.session_id, isCompacted(session) ? seenStateOfCompacted(session) : seenStateOf(session));
     this.#unsubscribe = this.#store.subscribe((change) => {
       const session = change.session;
       const id = session.session_id;
@@ -356,4 +360,23 @@ export class LiveHub {
       // Nothing more can be told.
     }
   }
+}
+
+const NO_STAGES: ReadonlySet<string> = new Set();
+const NO_STEPS: ReadonlyMap<string, boolean> = new Map();
+
+/**
+ * What clients were told of a compacted session, without inflating it: it ended and never changes
+ * again (its trace let its spans go), so only its removal will be told, and that needs none of its
+ * details.
+ */
+function seenStateOfCompacted(session: ProcessingSession): SeenState {
+  return {
+    status: session.status,
+    stages: NO_STAGES as Set<string>,
+    streamed: session.token_counts.streamed,
+    text: '',
+    budgets: session.budget_exceeded.length,
+    steps: NO_STEPS as Map<string, boolean>,
+  };
 }

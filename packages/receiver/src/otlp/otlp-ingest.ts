@@ -179,7 +179,8 @@ export async function exportRequest(
   // retries (the builder merges the repeated spans).
   if (options.commit) await options.commit();
   const invalid = decoded.rejected;
-  if (refusals.tooLate > 0) rejectSpan(decoded, 'session already removed', refusals.tooLate);
+  if (refusals.tooLate > 0)
+    rejectSpan(decoded, 'session already ended or removed (release_spans_after_seconds, retention)', refusals.tooLate);
   if (refusals.traceFull > 0) rejectSpan(decoded, 'trace already holds max_spans_per_trace spans', refusals.traceFull);
   options.observer?.requestAccepted(decoded.spans.length + invalid, invalid, refusals.tooLate, refusals.traceFull);
   const errorMessage = decoded.rejected > 0 ? `rejected ${decoded.rejected} span(s): ${decoded.rejectReasons.join('; ')}` : '';
