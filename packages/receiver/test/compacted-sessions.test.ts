@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, afterEach } from 'vitest';
 import type { ProcessingSession } from '@llm-monitor/sessions';
-import { MemoryHistoryStore, SessionPipeline } from '@llm-monitor/sessions';
+import { MemorySessionStore, MemoryHistoryStore, SessionPipeline } from '@llm-monitor/sessions';
 import { decodeTraceRequestProtobuf } from '../src/otlp/decode-protobuf.js';
 import {
   compactedBytesOf,
@@ -17,6 +17,9 @@ import {
 } from '../src/pipeline/compacted-session.js';
 import type { Receiver } from '../src/index.js';
 import { requestOf, sessionIdOf, sessionRequests } from '../../../test/support/session-requests.mjs';
+import { LiveHub } from '../src/live/live-hub.js';
+import { subscriptionOf } from '../src/live/subscriptions.js';
+import type { LiveEvent } from '@llm-monitor/sessions';
 import { buildQuietReceiver } from './quiet-receiver.js';
 
 const TRACE_MARK = 'c0ba1ade';
@@ -121,5 +124,36 @@ describe('a receiver', () => {
     const metrics = await (await fetch(`${apiUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^llm_monitor_receiver_sessions_compacted_total ${made.sessionsPerRequest}$`, 'm'));
     expect(metrics).toMatch(new RegExp(`^llm_monitor_receiver_held_traces\\{kind="released"\\} ${made.sessionsPerRequest}$`, 'm'));
+  });
+});
+
+describe('the live hub', () => {
+  it('still tells the removal of a session compacted while a client watched, and nothing else of it', async () => {
+    const store = new MemorySessionStore();
+    // Statistics every 10 ms: what clients were told is pruned every 10 of those.
+    const hub = new LiveHub(store, { tickMs: 5, statisticsEveryMs: 10 });
+    const received: LiveEvent[] = [];
+    const disconnect = hub.connect({
+      subscription: subscriptionOf(undefined, {}),
+      deliver: (events) => received.push(...events),
+      close: () => undefined,
+    });
+    const [session] = builtSessions();
+    store.upsert({ ...session!, status: 'active', end_time: null }, 0);
+    store.upsert(session!, 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const toldBefore = received.length;
+    expect(received.some((event) => event.type === 'session_completed')).toBe(true);
+    store.replace(session!.session_id, compactedSession(session!));
+    // Past a pruning of what clients were told.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(received).toHaveLength(toldBefore);
+    store.evictOldest();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received.at(-1)).toEqual({
+      type: 'session_removed',
+      session_id: session!.session_id,
+    });
+    disconnect();
   });
 });

@@ -274,8 +274,27 @@ export class LiveHub {
       this.#seen.set(id, seenStateOf(session));
       this.#queue(session, events);
     }, 'live_hub');
-    this.#statisticsTimer = setInterval(() => this.#safeTick(), this.#statisticsEveryMs);
+    let ticks = 0;
+    this.#statisticsTimer = setInterval(() => {
+      this.#safeTick();
+      ticks += 1;
+      if (ticks % SEEN_PRUNE_EVERY_TICKS === 0) this.#pruneSeen();
+    }, this.#statisticsEveryMs);
     this.#statisticsTimer.unref();
+  }
+
+  /**
+   * Shrinks what clients were told of sessions compacted since (see `seenStateOfCompacted`): the
+   * stages and steps of every ended session would otherwise stay here as long as a client is
+   * connected — measured 2.4 KB per retained session with the page open, more than the compact
+   * session itself.
+   */
+  #pruneSeen(): void {
+    for (const [id, seen] of this.#seen) {
+      if (seen.stages === NO_STAGES) continue;
+      const session = this.#store.get(id);
+      if (session && isCompacted(session)) this.#seen.set(id, seenStateOfCompacted(session));
+    }
   }
 
   #stop(): void {
@@ -362,6 +381,8 @@ export class LiveHub {
   }
 }
 
+/** Statistics ticks (a second each by default) between two prunings of what clients were told. */
+const SEEN_PRUNE_EVERY_TICKS = 10;
 const NO_STAGES: ReadonlySet<string> = new Set();
 const NO_STEPS: ReadonlyMap<string, boolean> = new Map();
 
