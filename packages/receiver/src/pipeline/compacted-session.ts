@@ -134,7 +134,8 @@ function internedKeyOrder(session: ProcessingSession): readonly string[] {
 /**
  * A class, so every compacted session shares one shape with its fields in the object itself: built
  * field by field on a prototype of getters, the same summary measured 2.5 KB of heap, as a class
- * 0.9 KB.
+ * 0.9 KB. The fields are assigned one by one on purpose: assigned in a loop over
+ * {@link SUMMARY_KEYS}, V8 gave each instance 2.4 KB again.
  */
 class CompactedSession {
   readonly session_id: string;
