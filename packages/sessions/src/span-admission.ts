@@ -351,7 +351,9 @@ export class SpanAdmission {
     const limitsHit = this.#hits?.list();
     const eventLimitsHit = this.#eventHits?.list();
 
-    const admitted: SpanRecord = {
+    // A plain literal, the rare fields added after: spreads of conditional objects in the literal took
+    // a sixth of the builder's own time in an ingest profile (CloneObject per span).
+    const admitted: { -readonly [K in keyof SpanRecord]: SpanRecord[K] } = {
       traceId: span.traceId,
       spanId: span.spanId,
       parentSpanId: span.parentSpanId,
@@ -361,12 +363,12 @@ export class SpanAdmission {
       endTimeUnixMs,
       attributes,
       events,
-      ...(span.droppedEventsCount !== undefined && span.droppedEventsCount > 0 ? { droppedEventsCount: span.droppedEventsCount } : {}),
       status: statusMessage === span.status.message ? span.status : { code: span.status.code, message: statusMessage },
       resource: admitResource(span.resource, maxLength),
       scope: NO_SCOPE,
-      ...(limitsHit ? { limitsHit } : {}),
     };
+    if (span.droppedEventsCount !== undefined && span.droppedEventsCount > 0) admitted.droppedEventsCount = span.droppedEventsCount;
+    if (limitsHit) admitted.limitsHit = limitsHit;
     const bytes = budget.spent + SPAN_OVERHEAD_BYTES;
     return eventLimitsHit ? { span: admitted, bytes, eventLimitsHit } : { span: admitted, bytes };
   }
