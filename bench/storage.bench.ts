@@ -41,16 +41,13 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, bench, describe } from 'vitest';
-import { BasicTracerProvider, InMemorySpanExporter, RandomIdGenerator, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { createLlmMonitor } from '@llm-monitor/instrumentation';
 import { decodeTraceRequestProtobuf } from '@llm-monitor/receiver';
-import { BUILTIN_STAGE_IDS } from '@llm-monitor/semconv';
 import { SessionBuilder } from '@llm-monitor/sessions';
 import type { ProcessingSession } from '@llm-monitor/sessions';
 import { openSqliteHistory } from '../packages/receiver/dist/storage/sqlite-history.js';
 import { MONITOR_BIN } from '../test/support/monitor-process.js';
-import { mainThreadTimes, offsetsAfter, percentile, rssMb, startReceiverProcess } from './support/receiver-process.js';
+import { sessionRequests } from '../test/support/session-requests.mjs';
+import { mainThreadTimes, percentile, rssMb, startReceiverProcess } from './support/receiver-process.js';
 import type { ReceiverProcess } from './support/receiver-process.js';
 
 const SESSIONS_PER_REQUEST = 30;
@@ -72,60 +69,15 @@ const LOAD_SCRIPT = fileURLToPath(new URL('./support/storage-load.mjs', import.m
 const WORK_DIR = mkdtempSync(join(tmpdir(), 'llmmon-storage-bench-'));
 
 // ---------------------------------------------------------------------------------------------
-// One request's spans, made once by our own instrumentation (live marker spans off: what a batch
-// exporter sends of finished work); the load process sends copies with new trace and session ids.
-// Trace ids are `MARK` + 4 bytes of request number + 6 bytes of session number; session ids (and the
-// conversation ids made of them) `storage-<request number in hex>-<session number>`.
+// One request's spans, made once by our own instrumentation (test/support/session-requests.mjs); the
+// load process sends copies with new trace and session ids.
 
 const TRACE_MARK = '5704a6e0bead';
 const SESSION_MARK = 'storage-';
-const TASKS = ['summarize', 'classify', 'answer'];
-let traceNumber = 0;
-const spanIds = new RandomIdGenerator();
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({
-  idGenerator: {
-    generateTraceId: () => `${TRACE_MARK}00000000${(traceNumber++).toString(16).padStart(12, '0')}`,
-    generateSpanId: () => spanIds.generateSpanId(),
-  },
-  spanProcessors: [new SimpleSpanProcessor(exporter)],
-});
-const monitor = createLlmMonitor({ tracerProvider: provider, captureTokenText: true, live: false });
-for (let i = 0; i < SESSIONS_PER_REQUEST; i += 1) {
-  const sessionId = `${SESSION_MARK}00000000-${String(i).padStart(6, '0')}`;
-  const session = monitor.startSession({
-    sessionId,
-    task: TASKS[i % TASKS.length]!,
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    content: 'benchmark input '.repeat(10),
-    userId: `user-${i % 10}`,
-    conversationId: `conversation-${sessionId}`,
-  });
-  let call: ReturnType<typeof session.startLlmCall> | undefined;
-  for (const stage of BUILTIN_STAGE_IDS) {
-    session.stage(stage, { message: `stage ${stage}` });
-    if (stage === 'sending_request')
-      call = session.startLlmCall({ model: 'gpt-4o-mini', provider: 'openai', prompt: 'Summarize the following text. '.repeat(6) });
-    if (stage === 'streaming_response') {
-      for (let t = 0; t < 20; t += 1) session.tokens(5, 'a few tokens ');
-      call?.end({ inputTokens: 420, outputTokens: 100, responseModel: 'gpt-4o-mini-2024-07-18' });
-    }
-  }
-  session.complete({ inputTokens: 420, outputTokens: 100, result: 'A summary of the benchmark input.' });
-}
-const template = Buffer.from(ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans())!);
-const SPANS_PER_REQUEST = exporter.getFinishedSpans().length;
-exporter.reset();
-await provider.shutdown();
-
-const traceIdOffsets = offsetsAfter(template, Buffer.from(TRACE_MARK, 'hex'));
-const sessionIdOffsets = offsetsAfter(template, Buffer.from(SESSION_MARK, 'utf8'));
-if (traceIdOffsets.length !== SPANS_PER_REQUEST || sessionIdOffsets.length < SESSIONS_PER_REQUEST) {
-  throw new Error(
-    `id patching would be wrong: ${traceIdOffsets.length} trace ids for ${SPANS_PER_REQUEST} spans, ${sessionIdOffsets.length} session ids`,
-  );
-}
+const made = await sessionRequests({ sessionsPerRequest: SESSIONS_PER_REQUEST, traceMark: TRACE_MARK, sessionMark: SESSION_MARK });
+const requestTemplate = made.template('protobuf');
+const template = requestTemplate.body;
+const SPANS_PER_REQUEST = made.spansPerRequest;
 const TEMPLATE_PATH = join(WORK_DIR, 'request.pb');
 writeFileSync(TEMPLATE_PATH, template);
 
@@ -453,8 +405,8 @@ async function runIngest(store: Store, requestBase: number): Promise<IngestResul
         JSON.stringify({
           otlpUrl: receiver.otlpUrl,
           templatePath: TEMPLATE_PATH,
-          traceIdOffsets,
-          sessionIdOffsets,
+          traceIdOffsets: requestTemplate.traceIdOffsets,
+          sessionIdOffsets: requestTemplate.sessionIdOffsets,
           spansPerRequest: SPANS_PER_REQUEST,
           senders: SENDERS,
           warmupMs: WARMUP_MS,

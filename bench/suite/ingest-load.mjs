@@ -22,13 +22,12 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { requestOf } from '../../test/support/session-requests.mjs';
+import { postExport } from '../support/otlp-post.mjs';
 
 const gzip = promisify(gzipCallback);
 const options = JSON.parse(process.argv[2]);
 const template = readFileSync(options.templatePath);
-const REQUEST_TIMEOUT_MS = 60_000;
 
 let requestNumber = options.firstRequest;
 let sent = 0;
@@ -51,43 +50,8 @@ async function nextBody() {
 const agent = new http.Agent({ keepAlive: true, maxSockets: options.senders });
 const headers = { 'content-type': options.contentType, ...(options.gzip ? { 'content-encoding': 'gzip' } : {}) };
 
-/** Spans the answer says were rejected (partial success). */
-function rejectedIn(answer) {
-  if (answer.length === 0) return 0;
-  if (options.contentType === 'application/json') return Number(JSON.parse(answer.toString('utf8')).partialSuccess?.rejectedSpans ?? 0);
-  return Number(ProtobufTraceSerializer.deserializeResponse(answer).partialSuccess?.rejectedSpans ?? 0);
-}
-
 /** One POST; resolves with its answer (status 0 when the exchange failed). */
-function post(body) {
-  return new Promise((resolve) => {
-    const failed = () => resolve({ status: 0, rejected: 0, retryAfterS: 1 });
-    const request = http.request(
-      options.url,
-      { method: 'POST', agent, timeout: REQUEST_TIMEOUT_MS, headers: { ...headers, 'content-length': body.length } },
-      (response) => {
-        const chunks = [];
-        response.on('data', (chunk) => chunks.push(chunk));
-        response.on('error', failed);
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          let rejected = 0;
-          if (status === 200) {
-            try {
-              rejected = rejectedIn(Buffer.concat(chunks));
-            } catch {
-              rejected = options.spansPerRequest;
-            }
-          }
-          resolve({ status, rejected, retryAfterS: Number(response.headers['retry-after'] ?? 1) });
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('request timed out')));
-    request.on('error', failed);
-    request.end(body);
-  });
-}
+const post = (body) => postExport(options.url, body, { agent, headers, spansPerRequest: options.spansPerRequest });
 
 const started = performance.now();
 const loadStart = started + options.warmupMs;

@@ -17,60 +17,33 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { requestOf } from '../../test/support/session-requests.mjs';
+import { postExport } from './otlp-post.mjs';
 
 const options = JSON.parse(process.argv[2]);
 const template = readFileSync(options.templatePath);
-const REQUEST_TIMEOUT_MS = 60_000;
 
 let requestNumber = options.firstRequest;
+/** The template as `requestOf` takes it. */
+const requestTemplate = {
+  encoding: 'protobuf',
+  body: template,
+  traceIdOffsets: options.traceIdOffsets,
+  sessionIdOffsets: options.sessionIdOffsets,
+};
 function nextRequest() {
   requestNumber += 1;
-  const body = Buffer.allocUnsafe(template.length);
-  template.copy(body);
-  const hex = Buffer.from(requestNumber.toString(16).padStart(8, '0'), 'latin1');
-  for (const at of options.traceIdOffsets) body.writeUInt32BE(requestNumber, at);
-  for (const at of options.sessionIdOffsets) hex.copy(body, at);
-  return body;
+  return requestOf(requestTemplate, requestNumber);
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: options.senders });
+const headers = { 'content-type': 'application/x-protobuf' };
 
-/** One POST; resolves with its answer (status 0 when the exchange failed). */
-function post(body) {
+/** One POST; resolves with its answer (status 0 when the exchange failed), when it was sent and how long it took. */
+async function post(body) {
   const sent = performance.now();
-  return new Promise((resolve) => {
-    const failed = () => resolve({ status: 0, rejected: 0, sent, ms: performance.now() - sent, retryAfterS: 1 });
-    const request = http.request(
-      options.otlpUrl,
-      {
-        method: 'POST',
-        agent,
-        timeout: REQUEST_TIMEOUT_MS,
-        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
-      },
-      (response) => {
-        const chunks = [];
-        response.on('data', (chunk) => chunks.push(chunk));
-        response.on('error', failed);
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          let rejected = 0;
-          if (status === 200) {
-            try {
-              rejected = Number(ProtobufTraceSerializer.deserializeResponse(Buffer.concat(chunks)).partialSuccess?.rejectedSpans ?? 0);
-            } catch {
-              rejected = options.spansPerRequest;
-            }
-          }
-          resolve({ status, rejected, sent, ms: performance.now() - sent, retryAfterS: Number(response.headers['retry-after'] ?? 1) });
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('request timed out')));
-    request.on('error', failed);
-    request.end(body);
-  });
+  const answer = await postExport(options.otlpUrl, body, { agent, headers, spansPerRequest: options.spansPerRequest });
+  return { ...answer, sent, ms: performance.now() - sent };
 }
 
 const started = performance.now();
