@@ -2,8 +2,8 @@
  * The application process of the live scenarios (./live-app.mjs) as the benches start it, and the
  * clock every process of a scenario shares to time what crosses between them.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runJsonScript } from '../support/receiver-process.js';
 
 const APP = fileURLToPath(new URL('./live-app.mjs', import.meta.url));
 
@@ -18,14 +18,5 @@ export interface AppReport {
 
 /** Runs the application: `sessions` at once against `endpoint`, each stage `stageMs` long, for `seconds`. */
 export function runLiveApp(endpoint: string, options: { sessions: number; seconds: number; stageMs: number }): Promise<AppReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [APP, JSON.stringify({ endpoint, ...options })]);
-    let output = '';
-    let errors = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(output) as AppReport) : reject(new Error(`live-app exited ${code}: ${errors}`)),
-    );
-  });
+  return runJsonScript<AppReport>(APP, { endpoint, ...options });
 }

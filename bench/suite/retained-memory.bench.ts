@@ -19,7 +19,6 @@
  *
  *   pnpm exec vitest bench --run bench/suite/retained-memory.bench.ts
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { bench, describe } from 'vitest';
 import WebSocket from 'ws';
 import { residentMemoryOf } from '../../test/support/process-figures.js';
-import { startReceiverProcess } from '../support/receiver-process.js';
+import { runJsonScript, startReceiverProcess } from '../support/receiver-process.js';
 import type { ReceiverProcess } from '../support/receiver-process.js';
 import { QUICK, report } from './results.js';
 
@@ -57,16 +56,7 @@ interface SenderReport {
 }
 
 function runSender(url: string, sessions: number): Promise<SenderReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SENDER, JSON.stringify({ url, sessions })]);
-    let output = '';
-    let errors = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(output) as SenderReport) : reject(new Error(`session-sender exited ${code}: ${errors}`)),
-    );
-  });
+  return runJsonScript<SenderReport>(SENDER, { url, sessions });
 }
 
 /** A free loopback port (for the receiver's inspector). */

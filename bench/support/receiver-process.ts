@@ -131,3 +131,20 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
+
+/**
+ * Runs a plain-JavaScript load or application script in a process of its own with its one JSON
+ * argument, and resolves with the JSON it prints once it exits 0 (else rejects with its stderr).
+ */
+export function runJsonScript<T>(script: string, argument: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(argument)]);
+    let output = '';
+    let errors = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(output) as T) : reject(new Error(`${script} exited ${code}: ${errors}`)),
+    );
+  });
+}
