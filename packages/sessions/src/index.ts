@@ -40,7 +40,7 @@ export type { AttributeValue, Attributes, SpanEventRecord, SpanRecord, SpanStatu
 export { numberAttribute, stringAttribute } from './span-record.js';
 export { MAX_SPANS_PER_TRACE, SessionBuilder } from './session-builder.js';
 export type { AddOutcome, BuilderStats, MergeOutcome, SessionBuilderOptions, TraceEviction, TraceSnapshot } from './session-builder.js';
-export { abandonedSession, settledSession } from './session-derivation.js';
+export { abandonedSession, deriveSession, settledSession } from './session-derivation.js';
 export { callCursorAfter, callFiguresOf, MemoryHistoryStore, newestCallFirst, SCAN_CHUNK, sessionFiguresOf } from './history-store.js';
 export type { ConversationPage, ForeignCursor, ForeignRecords, HistoryCommit, HistoryStore, SessionFigures } from './history-store.js';
 export { DEFAULT_ADMISSION_LIMITS, isReadAttribute, SKELETON_SPAN_BYTES, SPAN_OVERHEAD_BYTES } from './span-admission.js';

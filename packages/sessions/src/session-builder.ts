@@ -5,7 +5,10 @@
  * of a trace from the *set* of its spans (`session-derivation.ts`), never from their arrival order:
  * duplicates are merged, a pending marker stands in for its span until the real span arrives, and
  * children may arrive before their root. The same spans therefore give the same session whatever the
- * order, batching or duplication. Time is an input too: {@link SessionBuilder.advance} abandons
+ * order, batching or duplication. Building is incremental: each trace keeps its spans indexed as
+ * they arrive (`span-index.ts`) with what was derived from each (`span-memo.ts`) and from its calls
+ * and steps, so a batch that adds spans to a running trace costs about what it adds, not what the
+ * trace holds — and gives the session a derivation from all its spans would. Time is an input too: {@link SessionBuilder.advance} abandons
  * sessions whose spans stopped coming and settles foreign sessions whose root is elsewhere.
  *
  * What it holds is bounded: each span is admitted (checked and cut, see `span-admission.ts`) before
@@ -23,7 +26,7 @@ import { isLlmCall } from './genai-mapping.js';
 import { limitsHitOf, spanLimitsHitOf } from './limits-hit.js';
 import type { ProcessingSession } from './model.js';
 import type { ModelPrices } from './model-prices.js';
-import { DEFAULT_STEP_OPTIONS, deriveSession, isEntrySpan, isSettleable, spanTypeOf, withTimeOutcome } from './session-derivation.js';
+import { DEFAULT_STEP_OPTIONS, deriveSessionOf, isEntrySpan, isSettleable, spanTypeOf, withTimeOutcome } from './session-derivation.js';
 import type { StepOptions } from './session-steps.js';
 import { DEFAULT_ADMISSION_LIMITS, SpanAdmission } from './span-admission.js';
 import type { AdmissionLimits, CutItem, CutReason } from './span-admission.js';
@@ -231,9 +234,8 @@ export class SessionBuilder {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
     if (trace.session) return trace.session;
-    const spans = trace.effectiveSpans();
-    const derived = deriveSession(traceId, spans, trace.parents, this.#prices, this.#stepOptions);
-    return derived && withLimitsHit(derived, spanLimitsHitOf(spans), trace);
+    const derived = deriveSessionOf(traceId, trace.index, trace.parents, this.#prices, this.#stepOptions);
+    return derived && withLimitsHit(derived, spanLimitsHitOf(trace.index.limited), trace);
   }
 
   /**
@@ -243,8 +245,7 @@ export class SessionBuilder {
   rebuild(traceId: string): ProcessingSession | undefined {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
-    const spans = trace.effectiveSpans();
-    const derived = deriveSession(traceId, spans, trace.parents, this.#prices, this.#stepOptions);
+    const derived = deriveSessionOf(traceId, trace.index, trace.parents, this.#prices, this.#stepOptions);
     if (derived && !trace.isSession) {
       trace.isSession = true;
       this.#orphans.delete(traceId);
@@ -254,7 +255,7 @@ export class SessionBuilder {
       this.#stepsDropped += derived.steps_dropped - trace.stepsDropped;
       trace.stepsDropped = derived.steps_dropped;
     }
-    trace.spanLimitsHit = spanLimitsHitOf(spans);
+    trace.spanLimitsHit = spanLimitsHitOf(trace.index.limited);
     if (trace.limits) trace.limits.stale = false;
     let session = derived && withTimeOutcome(withLimitsHit(derived, trace.spanLimitsHit, trace), trace.timeOutcome);
     if (session && this.#budgets.enabled) {
@@ -528,8 +529,10 @@ export class SessionBuilder {
     const itemsBefore = trace.items;
     const bytesBefore = trace.bytes;
     try {
-      trace.recordParent(span, this.#maxSpansPerTrace);
       const overBudget = trace.bytes >= this.#maxTraceBytes;
+      // A marker's own id is no span's parent (its parent is the span it announces): its entry in
+      // the trace's parent map would only take room from real spans.
+      if (spanType !== SPAN_TYPE.pending) trace.recordParent(span, this.#maxSpansPerTrace);
       if (spanType === SPAN_TYPE.pending) {
         const outcome = trace.addMarker(span, this.#maxSpansPerTrace, this.#admission, overBudget, save);
         if (outcome === 'trace_full') {

@@ -1,7 +1,9 @@
 /**
  * Deriving a session from the spans of its trace: stages, LLM calls, tokens, cost, status — and what
- * time alone decides (abandoned, settled). Pure functions of their inputs: the builder calls them
- * with a trace's effective spans, so the same spans always give the same session.
+ * time alone decides (abandoned, settled). Functions of their inputs: the builder calls them with a
+ * trace's index of its effective spans (`span-index.ts`), which keeps what its calls and steps came
+ * to while they do not change, so the same spans always give the same session — the one
+ * {@link deriveSession} derives from them all at once.
  */
 import {
   ATTR_CONTENT_PREVIEW,
@@ -18,28 +20,26 @@ import {
   ATTR_TIME_PER_OUTPUT_TOKEN,
   ATTR_TIME_TO_FIRST_TOKEN,
   ATTR_TOKENS_PER_SECOND,
-  ATTR_TOKENS_COUNT,
-  ATTR_TOKENS_TEXT,
-  ATTR_TOKENS_TOTAL,
-  EVENT_TOKENS,
   GEN_AI,
   OTEL,
   PROGRESS_COMPLETE,
-  SPAN_TYPE,
   TERMINAL_STAGES,
   builtinStageProgress,
 } from '@llm-monitor/semconv';
 import { isoTime, metadataFromAttributes, metadataWithPrefixes } from './attribute-values.js';
 import { CONVERSATION_KEYS, ROOT_METADATA_PREFIXES, TASK_KEYS, USER_KEYS, firstOnSpans, llmCallFacts } from './genai-mapping.js';
-import type { LlmCallFacts } from './genai-mapping.js';
-import type { LlmCallRecord, ProcessingEvent, ProcessingSession, SessionStatus, StageRecord } from './model.js';
+import type { ProcessingEvent, ProcessingSession, SessionStatus, StageRecord } from './model.js';
 import { costUsd } from './model-prices.js';
 import type { ModelPrices } from './model-prices.js';
 import { DEFAULT_PREVIEW_LENGTH } from './content-previews.js';
+import { summarizeCalls, withFirstTokenOfSession } from './session-calls.js';
 import { MAX_STEPS_PER_SESSION, deriveSteps } from './session-steps.js';
 import type { StepOptions } from './session-steps.js';
 import { memoOf } from './span-memo.js';
-import { STATUS_ERROR, errorOf, spanOutcome } from './span-outcome.js';
+import type { SpanMemo } from './span-memo.js';
+import { collectTokens } from './token-batches.js';
+import { STATUS_ERROR, errorOf } from './span-outcome.js';
+import { SpanIndex } from './span-index.js';
 import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanRecord } from './span-record.js';
 import { addTokens, boundedDuration, numericValue } from './span-values.js';
@@ -52,11 +52,6 @@ export function spanTypeOf(span: SpanRecord): string | undefined {
   return stringAttribute(span.attributes, ATTR_SPAN_TYPE);
 }
 
-/** Spans sorted by start time, ties broken by span id so the order is total. */
-function byStart(a: SpanRecord, b: SpanRecord): number {
-  return a.startTimeUnixMs - b.startTimeUnixMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
-}
-
 function secondsToMs(seconds: number | undefined): number | null {
   return seconds === undefined ? null : boundedDuration(seconds * 1000);
 }
@@ -66,84 +61,6 @@ export function isEntrySpan(span: SpanRecord): boolean {
   return span.kind === 2 || span.kind === 5;
 }
 
-/** The calls that report tokens and have no descendant call that reports tokens too. */
-function innermostWithTokens(calls: LlmCallRecord[], parents: ReadonlyMap<string, string>): LlmCallRecord[] {
-  const withTokens = calls.filter((call) => call.input_tokens !== null || call.output_tokens !== null);
-  const wrapping = new Set<string>();
-  for (const call of withTokens) {
-    // Walk up; the bound guards against a cycle a hostile sender could build from parent ids.
-    // A parent already marked has its ancestors marked too: each span is walked once per rebuild.
-    let parent = parents.get(call.span_id);
-    for (let hops = 0; parent && hops < 1000 && !wrapping.has(parent); hops += 1) {
-      wrapping.add(parent);
-      parent = parents.get(parent);
-    }
-  }
-  return withTokens.filter((call) => !wrapping.has(call.span_id));
-}
-
-/** The sum of the known counts (saturating, see {@link addTokens}), `null` when none is known. */
-function sumKnown(values: (number | null)[]): number | null {
-  let total: number | null = null;
-  for (const value of values) if (value !== null) total = addTokens(total ?? 0, value);
-  return total;
-}
-
-/** The call record of a span, made once per record and price table (`span-memo.ts`). */
-function llmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrices): LlmCallRecord {
-  const memo = memoOf(span);
-  if (memo.call !== undefined && memo.callPrices === prices) return memo.call;
-  const record = readLlmCallRecord(span, facts, prices);
-  memo.call = record;
-  memo.callPrices = prices;
-  return record;
-}
-
-function readLlmCallRecord(span: SpanRecord, facts: LlmCallFacts, prices: ModelPrices): LlmCallRecord {
-  const ended = span.endTimeUnixMs !== 0;
-  return {
-    span_id: span.spanId,
-    operation: facts.operation,
-    provider: facts.provider,
-    request_model: facts.requestModel,
-    response_model: facts.responseModel,
-    input_tokens: facts.inputTokens,
-    output_tokens: facts.outputTokens,
-    total_tokens: facts.totalTokens ?? sumKnown([facts.inputTokens, facts.outputTokens]),
-    cached_tokens: facts.cachedTokens,
-    finish_reasons: facts.finishReasons === null ? null : [...facts.finishReasons],
-    user_id: facts.userId,
-    start_time: isoTime(span.startTimeUnixMs),
-    end_time: ended ? isoTime(span.endTimeUnixMs) : null,
-    duration_ms: ended ? boundedDuration(span.endTimeUnixMs - span.startTimeUnixMs) : null,
-    status: spanOutcome(span),
-    error: errorOf(span),
-    prompt_preview: facts.promptPreview,
-    response_preview: facts.responsePreview,
-    cost_usd: costUsd(prices, facts.responseModel ?? facts.requestModel, facts.inputTokens, facts.outputTokens),
-    metadata: facts.metadata,
-    time_to_first_token_ms: facts.timeToFirstTokenMs,
-  };
-}
-
-/**
- * The call a session's first streamed token belongs to (our token events sit on the streaming
- * stage, not on the call): the earliest call running at that moment, given that token's delay.
- */
-function withFirstTokenOfSession(calls: LlmCallRecord[], firstAtMs: number | undefined): LlmCallRecord[] {
-  if (firstAtMs === undefined || calls.some((call) => call.time_to_first_token_ms !== null)) return calls;
-  let chosen = -1;
-  for (const [index, call] of calls.entries()) {
-    const startMs = Date.parse(call.start_time);
-    const endMs = call.end_time === null ? Infinity : Date.parse(call.end_time);
-    if (startMs <= firstAtMs && firstAtMs <= endMs && (chosen < 0 || startMs < Date.parse(calls[chosen]!.start_time))) chosen = index;
-  }
-  if (chosen < 0) return calls;
-  const copy = [...calls];
-  copy[chosen] = { ...calls[chosen]!, time_to_first_token_ms: boundedDuration(firstAtMs - Date.parse(calls[chosen]!.start_time)) };
-  return copy;
-}
-
 /**
  * Derives the session of one trace from its effective spans (real spans, and running spans their
  * markers announce), or `undefined` if the trace is no session. `parents` maps every span id seen
@@ -151,30 +68,37 @@ function withFirstTokenOfSession(calls: LlmCallRecord[], firstAtMs: number | und
  */
 export function deriveSession(
   traceId: string,
-  spans: SpanRecord[],
+  spans: Iterable<SpanRecord>,
   parents: ReadonlyMap<string, string>,
   prices: ModelPrices,
   stepOptions: StepOptions = DEFAULT_STEP_OPTIONS,
 ): ProcessingSession | undefined {
-  spans.sort(byStart);
-  const sessionSpan = spans.find((span) => spanTypeOf(span) === SPAN_TYPE.session);
-  const stageSpans = spans.filter((span) => spanTypeOf(span) === SPAN_TYPE.stage);
-  const calls = spans.flatMap((span) => {
-    const facts = llmCallFacts(span);
-    return facts ? [{ span, facts }] : [];
-  });
-  const llmSpans = calls.map((call) => call.span);
+  return deriveSessionOf(traceId, SpanIndex.of(spans), parents, prices, stepOptions);
+}
+
+/**
+ * {@link deriveSession} from a trace's {@link SpanIndex}: what a trace that keeps its index span by
+ * span calls after each batch. It reads the index's lists — stages, calls, token carriers, steps —
+ * and what each span's memo holds, never every span.
+ */
+export function deriveSessionOf(
+  traceId: string,
+  index: SpanIndex,
+  parents: ReadonlyMap<string, string>,
+  prices: ModelPrices,
+  stepOptions: StepOptions = DEFAULT_STEP_OPTIONS,
+): ProcessingSession | undefined {
+  const sessionSpan = index.sessions[0];
+  const stageSpans = index.stages;
+  const llmSpans = index.calls;
   if (!sessionSpan && stageSpans.length === 0 && llmSpans.length === 0) return undefined;
+  const firstSpan = index.all[0]!;
 
   // Every span of ours carries the session id, so the id is known from whichever arrives first.
-  const ours = sessionSpan ?? stageSpans[0] ?? spans.find((span) => span.attributes[ATTR_SESSION_ID] !== undefined);
+  const ours = sessionSpan ?? stageSpans[0] ?? index.namingSession[0];
   // A session from other instrumentations is the trace itself: its root span, once it arrives — or,
   // in a service called by another, this service's entry span (its parent lives elsewhere).
-  const root =
-    sessionSpan ??
-    (ours
-      ? undefined
-      : (spans.find((span) => span.parentSpanId === '') ?? spans.find((span) => isEntrySpan(span) && !parents.has(span.parentSpanId))));
+  const root = sessionSpan ?? (ours ? undefined : (index.roots[0] ?? index.entries.find((span) => !parents.has(span.parentSpanId))));
   const rootAttributes: Attributes = root?.attributes ?? {};
   const sessionId =
     (sessionSpan && stringAttribute(sessionSpan.attributes, ATTR_SESSION_ID)) ??
@@ -183,12 +107,12 @@ export function deriveSession(
 
   const ended = root !== undefined && root.endTimeUnixMs !== 0;
   const status: SessionStatus = !ended ? 'active' : root.status.code === STATUS_ERROR ? 'failed' : 'completed';
-  const startMs = root?.startTimeUnixMs ?? spans[0]!.startTimeUnixMs;
+  const startMs = root?.startTimeUnixMs ?? firstSpan.startTimeUnixMs;
   const endMs = ended ? root.endTimeUnixMs : null;
 
   const stages = stageSpans.map((span, index) => {
     const previous = index > 0 ? stageSpans[index - 1] : undefined;
-    return stageRecord(span, endMs, previous);
+    return stageRecordOf(span, endMs, previous ? (numericValue(previous.attributes, ATTR_PROGRESS) ?? 0) : 0);
   });
   // Progress never goes backwards: the furthest stage reached counts, however stages were ordered.
   // A loop, not Math.max(...stages): a spread of many thousand arguments overflows the stack.
@@ -200,46 +124,28 @@ export function deriveSession(
   const currentStage =
     status === 'active' ? (stages.at(-1)?.stage ?? null) : status === 'failed' ? TERMINAL_STAGES.failed : TERMINAL_STAGES.completed;
 
-  const tokens = collectTokens(spans);
-  const llmCalls = withFirstTokenOfSession(
-    calls.map((call) => llmCallRecord(call.span, call.facts, prices)),
-    ours ? tokens.firstAtMs : undefined,
-  );
+  const tokens = collectTokens(index.tokens);
+  const calls = index.callsFor(prices, () => summarizeCalls(llmSpans, parents, prices));
+  const llmCalls = withFirstTokenOfSession(calls, ours ? tokens.firstAtMs : undefined);
   // A foreign session's time to first token: the first call that reports one, from the session start.
-  const firstChunk = calls.find((call) => call.facts.timeToFirstTokenMs !== null);
+  const firstChunk = calls.firstChunk;
   const callTimeToFirstTokenMs = firstChunk
     ? boundedDuration(
-        firstChunk.span.startTimeUnixMs + firstChunk.facts.timeToFirstTokenMs! - (root?.startTimeUnixMs ?? spans[0]!.startTimeUnixMs),
+        firstChunk.startTimeUnixMs + llmCallFacts(firstChunk)!.timeToFirstTokenMs! - (root?.startTimeUnixMs ?? firstSpan.startTimeUnixMs),
       )
     : null;
   // Where a foreign session's conversation, user and task come from: the root, then the calls.
-  const described = root ? [root, ...llmSpans] : llmSpans;
-  // The model of a session is the model that answered, not the one that embedded its query.
-  const named = llmCalls.filter((call) => call.response_model !== null || call.request_model !== null);
-  const lastCall = named.findLast((call) => call.operation !== 'embeddings') ?? named.at(-1);
-  const lastProvider = [...llmCalls].reverse().find((call) => call.provider !== null)?.provider ?? null;
-  // A call that wraps calls reporting their own tokens (an agent around its chat calls, a framework's
-  // LLM span around the client's) repeats their usage: only the innermost are added up.
-  const counted = innermostWithTokens(llmCalls, parents);
-  const input = numericValue(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? sumKnown(counted.map((call) => call.input_tokens));
+  const onRoot = (keys: readonly string[]): string | null => (root ? firstOnSpans([root], keys) : null);
+  const lastCall = calls.lastCall;
+  const input = numericValue(rootAttributes, ATTR_SESSION_INPUT_TOKENS) ?? calls.countedInput;
   const output =
-    numericValue(rootAttributes, ATTR_SESSION_OUTPUT_TOKENS) ??
-    sumKnown(counted.map((call) => call.output_tokens)) ??
-    (tokens.count > 0 ? tokens.count : null);
+    numericValue(rootAttributes, ATTR_SESSION_OUTPUT_TOKENS) ?? calls.countedOutput ?? (tokens.count > 0 ? tokens.count : null);
   const ttftSeconds = numericValue(rootAttributes, ATTR_TIME_TO_FIRST_TOKEN);
   const model = ours
     ? (stringAttribute(rootAttributes, GEN_AI.requestModel) ?? lastCall?.response_model ?? lastCall?.request_model ?? null)
     : (lastCall?.response_model ?? lastCall?.request_model ?? stringAttribute(rootAttributes, GEN_AI.requestModel) ?? null);
 
-  const events: ProcessingEvent[] = stages.map((stage) => ({
-    session_id: sessionId,
-    stage: stage.stage,
-    timestamp: stage.start_time,
-    message: stage.message,
-    progress: stage.progress,
-    metadata: stage.metadata,
-    error: stage.error,
-  }));
+  const events: ProcessingEvent[] = stageSpans.map((span) => stageEventOf(memoOf(span), sessionId));
   if (endMs !== null) {
     events.push({
       session_id: sessionId,
@@ -252,8 +158,8 @@ export function deriveSession(
     });
   }
 
-  const anySpan = root ?? ours ?? spans[0]!;
-  const { steps, dropped: stepsDropped } = deriveSteps(spans, parents, endMs, stepOptions);
+  const anySpan = root ?? ours ?? firstSpan;
+  const { steps, dropped: stepsDropped } = index.stepsFor(endMs, stepOptions, () => deriveSteps(index, parents, endMs, stepOptions));
   return {
     session_id: sessionId,
     trace_id: traceId,
@@ -266,14 +172,14 @@ export function deriveSession(
     progress,
     content_preview: stringAttribute(rootAttributes, ATTR_CONTENT_PREVIEW) ?? null,
     result_preview: stringAttribute(rootAttributes, ATTR_RESULT_PREVIEW) ?? null,
-    task: stringAttribute(rootAttributes, ATTR_TASK) ?? (ours ? null : firstOnSpans(described, TASK_KEYS)),
+    task: stringAttribute(rootAttributes, ATTR_TASK) ?? (ours ? null : (onRoot(TASK_KEYS) ?? calls.task)),
     // Ours: the model the session asked for. Others: the model that answered its last call.
     model,
-    provider: stringAttribute(rootAttributes, GEN_AI.providerName) ?? stringAttribute(rootAttributes, GEN_AI.system) ?? lastProvider,
+    provider: stringAttribute(rootAttributes, GEN_AI.providerName) ?? stringAttribute(rootAttributes, GEN_AI.system) ?? calls.lastProvider,
     processor_type: stringAttribute(rootAttributes, ATTR_PROCESSOR_TYPE) ?? null,
     service_name: stringAttribute(anySpan.resource, OTEL.serviceName) ?? null,
-    conversation_id: firstOnSpans(described, CONVERSATION_KEYS),
-    user_id: firstOnSpans(described, USER_KEYS),
+    conversation_id: onRoot(CONVERSATION_KEYS) ?? calls.conversationId,
+    user_id: onRoot(USER_KEYS) ?? calls.userId,
     events,
     stages,
     llm_calls: llmCalls,
@@ -294,7 +200,8 @@ export function deriveSession(
           : callTimeToFirstTokenMs,
     tokens_per_second: numericValue(rootAttributes, ATTR_TOKENS_PER_SECOND) ?? null,
     time_per_output_token_ms: secondsToMs(numericValue(rootAttributes, ATTR_TIME_PER_OUTPUT_TOKEN)),
-    cost_usd: sessionCost(counted, prices, model, input, output),
+    // The calls its tokens were counted from, when any has a price; else its tokens at its model.
+    cost_usd: calls.countedCost ?? costUsd(prices, model, input, output),
     // The builder adds the budgets crossed: they depend on other sessions too (a user's day).
     budget_exceeded: [],
     // A foreign root's metadata is in its convention's attributes (Langfuse trace metadata, Vercel telemetry metadata).
@@ -303,10 +210,45 @@ export function deriveSession(
   };
 }
 
-function stageRecord(span: SpanRecord, sessionEndMs: number | null, previous: SpanRecord | undefined): StageRecord {
+/**
+ * The stage record of a stage span, made again only when what it depends on besides its span
+ * changed (`span-memo.ts`): the progress of the stage before it, and — while it runs — the session's
+ * end. A running session's rebuild after a marker or a new stage reuses every other stage's record.
+ */
+function stageRecordOf(span: SpanRecord, sessionEndMs: number | null, previousProgress: number): StageRecord {
+  const memo = memoOf(span);
+  // Only a stage still running by its span ends with its session.
+  const endInput = span.endTimeUnixMs !== 0 ? null : sessionEndMs;
+  if (memo.stage !== undefined && memo.stagePreviousProgress === previousProgress && memo.stageSessionEndMs === endInput) return memo.stage;
+  const record = stageRecord(span, sessionEndMs, previousProgress);
+  memo.stage = record;
+  memo.stagePreviousProgress = previousProgress;
+  memo.stageSessionEndMs = endInput;
+  memo.stageEvent = undefined;
+  return record;
+}
+
+/** The session event of a stage, from its stage record as {@link stageRecordOf} last made it. */
+function stageEventOf(memo: SpanMemo, sessionId: string): ProcessingEvent {
+  if (memo.stageEvent !== undefined && memo.stageEventSessionId === sessionId) return memo.stageEvent;
+  const stage = memo.stage!;
+  const event: ProcessingEvent = {
+    session_id: sessionId,
+    stage: stage.stage,
+    timestamp: stage.start_time,
+    message: stage.message,
+    progress: stage.progress,
+    metadata: stage.metadata,
+    error: stage.error,
+  };
+  memo.stageEvent = event;
+  memo.stageEventSessionId = sessionId;
+  return event;
+}
+
+function stageRecord(span: SpanRecord, sessionEndMs: number | null, previousProgress: number): StageRecord {
   const a = span.attributes;
   const stage = stringAttribute(a, ATTR_STAGE) ?? span.name;
-  const previousProgress = previous ? (numericValue(previous.attributes, ATTR_PROGRESS) ?? 0) : 0;
   // A stage known only from its pending marker has ended by the time its session has.
   const endMs = span.endTimeUnixMs !== 0 ? span.endTimeUnixMs : sessionEndMs;
   return {
@@ -320,65 +262,6 @@ function stageRecord(span: SpanRecord, sessionEndMs: number | null, previous: Sp
     error: errorOf(span),
     metadata: metadataFromAttributes(a),
   };
-}
-
-interface CollectedTokens {
-  count: number;
-  texts: string[];
-  firstAtMs: number | undefined;
-}
-
-function collectTokens(spans: SpanRecord[]): CollectedTokens {
-  const batches: { atMs: number; count: number; text: string | undefined }[] = [];
-  let runningTotal = 0;
-  let eventsDropped = false;
-  for (const span of spans) {
-    // A running span's latest marker carries the running total too, even when the trace was too
-    // full to keep the events that came with it.
-    runningTotal = Math.max(runningTotal, numericValue(span.attributes, ATTR_TOKENS_TOTAL) ?? 0);
-    let carriesTokens = false;
-    for (const event of span.events) {
-      if (event.name !== EVENT_TOKENS) continue;
-      carriesTokens = true;
-      runningTotal = Math.max(runningTotal, numericValue(event.attributes, ATTR_TOKENS_TOTAL) ?? 0);
-      batches.push({
-        atMs: event.timeUnixMs,
-        count: numericValue(event.attributes, ATTR_TOKENS_COUNT) ?? 1,
-        text: stringAttribute(event.attributes, ATTR_TOKENS_TEXT),
-      });
-    }
-    if (carriesTokens && (span.droppedEventsCount ?? 0) > 0) eventsDropped = true;
-  }
-  batches.sort((a, b) => a.atMs - b.atMs);
-  const texts: string[] = [];
-  let count = 0;
-  for (const batch of batches) {
-    count = addTokens(count, batch.count);
-    if (batch.text !== undefined) texts.push(batch.text);
-  }
-  // Our events carry the session's running total: the largest one counts every token, even when an
-  // SDK dropped the oldest events (128 per span by default) or a live update overlapped a span.
-  // Events without totals (other instrumentations) are summed. When events were dropped, the first
-  // surviving one is no longer the first token.
-  // A batch whose time was unknown (0) cannot tell when the first token came.
-  const firstAtMs = eventsDropped ? undefined : batches.find((batch) => batch.atMs > 0)?.atMs;
-  return { count: runningTotal > 0 ? runningTotal : count, texts, firstAtMs };
-}
-
-/**
- * A session's cost: the sum of the calls its tokens were counted from, when any has a price; else
- * (a session that reports only its totals) the price of its tokens at its model.
- */
-function sessionCost(
-  counted: readonly LlmCallRecord[],
-  prices: ModelPrices,
-  model: string | null,
-  input: number | null,
-  output: number | null,
-): number | null {
-  let sum: number | null = null;
-  for (const call of counted) if (call.cost_usd !== null) sum = (sum ?? 0) + call.cost_usd;
-  return sum ?? costUsd(prices, model, input, output);
 }
 
 /** What time alone decided about a session whose spans stopped coming. */

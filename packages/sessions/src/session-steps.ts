@@ -3,13 +3,14 @@
  * kind (step-mapping.ts), the step it ran inside and the stage it ran in. Derived from the set of
  * spans like the rest of the session, so the same spans give the same tree in any arrival order.
  */
-import { ATTR_SPAN_TYPE, ATTR_STAGE, SPAN_TYPE } from '@llm-monitor/semconv';
+import { ATTR_STAGE } from '@llm-monitor/semconv';
 import { llmCallFacts } from './genai-mapping.js';
 import { isoTime } from './attribute-values.js';
 import { INPUT_PREVIEW_KEYS, OUTPUT_PREVIEW_KEYS, cutPreview, firstPreview } from './content-previews.js';
 import type { StepRecord } from './model.js';
 import { memoOf } from './span-memo.js';
 import type { SpanMemo } from './span-memo.js';
+import type { SpanIndex } from './span-index.js';
 import { errorOf, spanOutcome } from './span-outcome.js';
 import { stringAttribute } from './span-record.js';
 import type { SpanRecord } from './span-record.js';
@@ -82,12 +83,13 @@ function stepOf(memo: SpanMemo, span: SpanRecord, previewLength: number, parent:
 const MAX_HOPS = 1000;
 
 /**
- * The steps among `spans` (sorted by start, ties by span id). `parents` maps every span id seen to
- * its parent's, so a step finds its nearest step ancestor even through spans that were not kept.
- * A step known only from its markers has ended when its session has (`sessionEndMs`).
+ * The steps of a trace's spans (its index: stages and steps, each in start order, ties by span id).
+ * `parents` maps every span id seen to its parent's, so a step finds its nearest step ancestor even
+ * through spans that were not kept. A step known only from its markers has ended when its session
+ * has (`sessionEndMs`).
  */
 export function deriveSteps(
-  spans: readonly SpanRecord[],
+  index: Pick<SpanIndex, 'stages' | 'steps'>,
   parents: ReadonlyMap<string, string>,
   sessionEndMs: number | null,
   options: StepOptions,
@@ -97,18 +99,13 @@ export function deriveSteps(
   const stageNames = new Map<string, string>();
   const stageStarts: number[] = [];
   const stageIds: string[] = [];
-  const stepSpans: SpanRecord[] = [];
-  for (const span of spans) {
-    const type = span.attributes[ATTR_SPAN_TYPE];
-    if (type === SPAN_TYPE.stage) {
-      const stage = stringAttribute(span.attributes, ATTR_STAGE) ?? span.name;
-      stageNames.set(span.spanId, stage);
-      stageStarts.push(span.startTimeUnixMs);
-      stageIds.push(stage);
-    } else if (type !== SPAN_TYPE.session && type !== SPAN_TYPE.pending) {
-      stepSpans.push(span);
-    }
+  for (const span of index.stages) {
+    const stage = stringAttribute(span.attributes, ATTR_STAGE) ?? span.name;
+    stageNames.set(span.spanId, stage);
+    stageStarts.push(span.startTimeUnixMs);
+    stageIds.push(stage);
   }
+  const stepSpans = index.steps;
   const kept = stepSpans.length > options.maxSteps ? stepSpans.slice(0, options.maxSteps) : stepSpans;
   const count = kept.length;
   const indexOf = new Map<string, number>();

@@ -9,8 +9,9 @@
  * and in the collector's work on its entries.
  */
 import type { LlmCallFacts } from './genai-mapping.js';
-import type { LlmCallRecord, StepRecord } from './model.js';
+import type { LlmCallRecord, ProcessingEvent, StageRecord, StepRecord } from './model.js';
 import type { ModelPrices } from './model-prices.js';
+import type { SpanTokens } from './token-batches.js';
 import type { SpanRecord } from './span-record.js';
 
 /** What has been derived from one span record so far; each part is filled on first use. */
@@ -23,6 +24,20 @@ export interface SpanMemo {
   /** Its step as last made, and the preview length used: reused while it hangs where it did. */
   step?: StepRecord;
   stepPreviewLength?: number;
+  /** What it is to its session, as the bits of `span-index.ts`. */
+  roles?: number;
+  /** The token batches its events carry, and the largest running total it reports. */
+  tokens?: SpanTokens;
+  /**
+   * Its stage record as last made, with what that depended on besides the span: the progress of
+   * the stage before it, and (a running stage's end) the session's end. Reused while both stand.
+   */
+  stage?: StageRecord;
+  stagePreviousProgress?: number;
+  stageSessionEndMs?: number | null;
+  /** The session event of its stage record, for the session id it was made for. */
+  stageEvent?: ProcessingEvent;
+  stageEventSessionId?: string;
 }
 
 const MEMO = Symbol('llm-monitor.span-memo');

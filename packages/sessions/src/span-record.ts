@@ -69,3 +69,11 @@ export function numberAttribute(attributes: Attributes, key: string): number | u
   }
   return undefined;
 }
+
+/**
+ * Spans in start order, ties broken by span id so the order is total: a session's spans sort the
+ * same whatever order they arrived in.
+ */
+export function byStart(a: SpanRecord, b: SpanRecord): number {
+  return a.startTimeUnixMs - b.startTimeUnixMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
+}

@@ -8,14 +8,29 @@ import { LimitTally, withoutHits } from './limits-hit.js';
 import type { TraceCuts } from './limits-hit.js';
 import type { BudgetCrossing, LimitHit, ProcessingSession } from './model.js';
 import type { AdmittedSpan, SpanAdmission } from './span-admission.js';
+import { SpanIndex } from './span-index.js';
 import { stringAttribute } from './span-record.js';
 import type { Attributes, SpanEventRecord, SpanRecord } from './span-record.js';
 import type { TimeOutcome } from './session-derivation.js';
+import { knowTokensOf, spanTokens, tokenBatchesOf } from './token-batches.js';
+import type { TokenBatch } from './token-batches.js';
 
 /** Estimated bytes of one entry of a trace's parent map (two span ids and the entry). */
 const PARENT_ENTRY_BYTES = 96;
 /** Estimated bytes of a trace's own bookkeeping. */
 export const TRACE_OVERHEAD_BYTES = 512;
+
+/** The events one marker carried, read once: a live update adds its own without reading the earlier ones. */
+interface MarkerEntry {
+  readonly markerId: string;
+  readonly endTimeUnixMs: number;
+  readonly events: readonly SpanEventRecord[];
+  readonly bytes: number;
+  readonly hits?: readonly LimitHit[];
+  /** Its token batches, and the largest running total its events report. */
+  readonly batches: readonly TokenBatch[];
+  readonly maxTotal: number;
+}
 
 /** The markers of one running span, folded: they stand in for it until it arrives. */
 interface MarkerFold {
@@ -29,20 +44,22 @@ interface MarkerFold {
    */
   latestHits: readonly LimitHit[] | undefined;
   /**
-   * Events carried by markers, by marker id, so a duplicate adds nothing and the order is total;
-   * with what limits cut of each marker's events (each marker carries new ones, so these add up).
+   * Events carried by markers, by marker id, so a duplicate adds nothing; with what limits cut of
+   * each marker's events (each marker carries new ones, so these add up).
    */
-  readonly events: Map<
-    string,
-    {
-      readonly endTimeUnixMs: number;
-      readonly events: readonly SpanEventRecord[];
-      readonly bytes: number;
-      readonly hits?: readonly LimitHit[];
-    }
-  >;
+  readonly events: Map<string, MarkerEntry>;
+  /** The same entries in a total order: by the marker's end time, then its id. */
+  ordered: MarkerEntry[];
+  /** The events of all entries in that order, their token batches, and the largest total they report. */
+  flatEvents: SpanEventRecord[];
+  flatBatches: TokenBatch[];
+  eventsTotal: number;
+  /** How many entries carry hits of limits (mostly none: then none is looked for). */
+  entriesWithHits: number;
   /** Estimated bytes held for this fold. */
   bytes: number;
+  /** The running span the fold announces (see {@link announcedSpan}), made again when the fold changes. */
+  announced: SpanRecord;
 }
 
 /**
@@ -70,6 +87,12 @@ export class TraceSpans {
    * nest in which, and which span is a service's entry into a trace that started elsewhere.
    */
   readonly parents = new Map<string, string>();
+  /**
+   * The spans a session is derived from — real spans and the running spans markers announce —
+   * sorted and sorted into what they are to the session, kept so as each arrives: a rebuild neither
+   * collects nor sorts nor scans them again.
+   */
+  readonly index = new SpanIndex();
   /** Spans plus marker entries held: what `maxSpansPerTrace` bounds. */
   items = 0;
   /** Of those, entries for events carried by markers (the first to make room for a real span). */
@@ -112,10 +135,12 @@ export class TraceSpans {
       if (known === span.parentSpanId) return;
       this.parents.set(span.spanId, span.parentSpanId);
       this.revision += 1;
+      this.index.parentsChanged();
     } else if (this.parents.size < maxSpans) {
       this.parents.set(span.spanId, span.parentSpanId);
       this.bytes += PARENT_ENTRY_BYTES;
       this.revision += 1;
+      this.index.parentsChanged();
     }
   }
 
@@ -132,14 +157,17 @@ export class TraceSpans {
       this.spans.set(spanId, admitted);
       this.items += 1;
       this.bytes += admitted.bytes;
+      this.index.insert(admitted.span);
       this.#changed(admitted.span, save);
     } else if (isLaterVersion(admitted.span, known.span)) {
       this.spans.set(spanId, admitted);
       this.bytes += admitted.bytes - known.bytes;
+      this.index.replace(known.span, admitted.span);
       this.#changed(admitted.span, save);
     }
     const fold = this.#markers.get(spanId);
     if (fold) {
+      this.index.remove(fold.announced);
       this.#markers.delete(spanId);
       this.#markerEvents -= fold.events.size;
       this.items -= 1 + fold.events.size;
@@ -172,13 +200,20 @@ export class TraceSpans {
     // The marker that opens a fold is counted in the fold's bytes; its events' entry adds none.
     let entryBytes = admitted.bytes;
     let changed = false;
+    const isNew = !fold;
     if (!fold) {
       fold = {
         latest: admitted.span,
         firstStartMs: admitted.span.startTimeUnixMs,
         latestHits: withoutHits(admitted.span.limitsHit, admitted.eventLimitsHit),
         events: new Map(),
+        ordered: [],
+        flatEvents: [],
+        flatBatches: [],
+        eventsTotal: 0,
+        entriesWithHits: 0,
         bytes: admitted.bytes,
+        announced: admitted.span,
       };
       this.#markers.set(marker.parentSpanId, fold);
       this.items += 1;
@@ -197,19 +232,28 @@ export class TraceSpans {
       }
     }
     if (admitted.span.events.length > 0 && !fold.events.has(marker.spanId)) {
-      fold.events.set(marker.spanId, {
+      const { batches, maxTotal } = tokenBatchesOf(admitted.span.events);
+      const entry: MarkerEntry = {
+        markerId: marker.spanId,
         endTimeUnixMs: admitted.span.endTimeUnixMs,
         events: admitted.span.events,
         bytes: entryBytes,
         ...(admitted.eventLimitsHit ? { hits: admitted.eventLimitsHit } : {}),
-      });
+        batches,
+        maxTotal,
+      };
+      fold.events.set(marker.spanId, entry);
+      placeEntry(fold, entry);
       fold.bytes += entryBytes;
       this.#markerEvents += 1;
       this.items += 1;
       this.bytes += entryBytes;
       changed = true;
     }
-    if (changed) this.#changed(admitted.span, save);
+    if (changed) {
+      this.#announce(fold, isNew);
+      this.#changed(admitted.span, save);
+    }
     return full ? 'trace_full' : 'kept';
   }
 
@@ -231,6 +275,10 @@ export class TraceSpans {
     for (const fold of this.#markers.values()) {
       for (const [markerId, entry] of fold.events) {
         fold.events.delete(markerId);
+        fold.ordered.splice(fold.ordered.indexOf(entry), 1);
+        if (entry.hits) fold.entriesWithHits -= 1;
+        flatten(fold);
+        this.#announce(fold, false);
         this.revision += 1;
         this.#markerEvents -= 1;
         fold.bytes -= entry.bytes;
@@ -242,14 +290,12 @@ export class TraceSpans {
     return 0;
   }
 
-  /** The spans a session is derived from: real spans, and the running spans markers announce. */
-  effectiveSpans(): SpanRecord[] {
-    const spans: SpanRecord[] = [];
-    for (const admitted of this.spans.values()) spans.push(admitted.span);
-    for (const [spanId, fold] of this.#markers) {
-      if (!this.spans.has(spanId)) spans.push(announcedSpan(fold));
-    }
-    return spans;
+  /** Makes the running span a fold announces again after the fold changed, in its place in the index. */
+  #announce(fold: MarkerFold, isNew: boolean): void {
+    const previous = fold.announced;
+    fold.announced = announcedSpan(fold);
+    if (isNew) this.index.insert(fold.announced);
+    else this.index.replace(previous, fold.announced);
   }
 
   /**
@@ -294,13 +340,12 @@ function announcedSpan(fold: MarkerFold): SpanRecord {
   delete attributes[ATTR_PENDING_SPAN_TYPE];
   if (spanType) attributes[ATTR_SPAN_TYPE] = spanType;
   else delete attributes[ATTR_SPAN_TYPE];
-  const carried = [...fold.events.entries()].sort(([idA, a], [idB, b]) => a.endTimeUnixMs - b.endTimeUnixMs || (idA < idB ? -1 : 1));
   // What was cut: of the latest marker's attributes, and of every marker's events.
   let hits: LimitTally | undefined;
   if (fold.latestHits) (hits = new LimitTally()).addAll(fold.latestHits);
-  for (const [, entry] of carried) if (entry.hits) (hits ??= new LimitTally()).addAll(entry.hits);
+  if (fold.entriesWithHits > 0) for (const entry of fold.ordered) if (entry.hits) (hits ??= new LimitTally()).addAll(entry.hits);
   const limitsHit = hits?.list();
-  return {
+  const announced: SpanRecord = {
     ...marker,
     // The latest marker's own hits are replaced by the fold's (absent when there are none).
     ...(limitsHit || marker.limitsHit ? { limitsHit } : {}),
@@ -309,7 +354,44 @@ function announcedSpan(fold: MarkerFold): SpanRecord {
     startTimeUnixMs: fold.firstStartMs,
     endTimeUnixMs: 0,
     attributes,
-    events: carried.flatMap(([, entry]) => entry.events),
+    // Copies: the fold's arrays grow with the next marker, a record never changes.
+    events: fold.flatEvents.slice(),
     status: { code: 0, message: '' },
   };
+  knowTokensOf(announced, spanTokens(announced, fold.flatBatches.slice(), fold.eventsTotal));
+  return announced;
+}
+
+/** Of two entries of a fold, whether `a` comes before `b`: by the marker's end time, then its id. */
+function entryBefore(a: MarkerEntry, b: MarkerEntry): boolean {
+  return a.endTimeUnixMs !== b.endTimeUnixMs ? a.endTimeUnixMs < b.endTimeUnixMs : a.markerId < b.markerId;
+}
+
+/**
+ * Puts a new entry in its place in the fold's order. Markers mostly come in order, so mostly at the
+ * end: then its events and batches are appended; else the fold's flat lists are made again.
+ */
+function placeEntry(fold: MarkerFold, entry: MarkerEntry): void {
+  if (entry.hits) fold.entriesWithHits += 1;
+  const last = fold.ordered.at(-1);
+  if (last === undefined || entryBefore(last, entry)) {
+    fold.ordered.push(entry);
+    for (const event of entry.events) fold.flatEvents.push(event);
+    for (const batch of entry.batches) fold.flatBatches.push(batch);
+    fold.eventsTotal = Math.max(fold.eventsTotal, entry.maxTotal);
+    return;
+  }
+  let at = fold.ordered.length;
+  while (at > 0 && entryBefore(entry, fold.ordered[at - 1]!)) at -= 1;
+  fold.ordered.splice(at, 0, entry);
+  flatten(fold);
+}
+
+/** Makes the fold's flat lists again from its ordered entries. */
+function flatten(fold: MarkerFold): void {
+  fold.flatEvents = fold.ordered.flatMap((entry) => entry.events);
+  fold.flatBatches = fold.ordered.flatMap((entry) => entry.batches);
+  let total = 0;
+  for (const entry of fold.ordered) total = Math.max(total, entry.maxTotal);
+  fold.eventsTotal = total;
 }
