@@ -234,8 +234,9 @@ export class SessionBuilder {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
     if (trace.session) return trace.session;
-    const derived = deriveSessionOf(traceId, trace.index, trace.parents, this.#prices, this.#stepOptions);
-    return derived && withLimitsHit(derived, spanLimitsHitOf(trace.index.limited), trace);
+    const index = trace.indexed();
+    const derived = deriveSessionOf(traceId, index, trace.parents, this.#prices, this.#stepOptions);
+    return derived && withLimitsHit(derived, spanLimitsHitOf(index.limited), trace);
   }
 
   /**
@@ -245,7 +246,8 @@ export class SessionBuilder {
   rebuild(traceId: string): ProcessingSession | undefined {
     const trace = this.#traces.get(traceId);
     if (!trace) return undefined;
-    const derived = deriveSessionOf(traceId, trace.index, trace.parents, this.#prices, this.#stepOptions);
+    const index = trace.indexed();
+    const derived = deriveSessionOf(traceId, index, trace.parents, this.#prices, this.#stepOptions);
     if (derived && !trace.isSession) {
       trace.isSession = true;
       this.#orphans.delete(traceId);
@@ -255,7 +257,7 @@ export class SessionBuilder {
       this.#stepsDropped += derived.steps_dropped - trace.stepsDropped;
       trace.stepsDropped = derived.steps_dropped;
     }
-    trace.spanLimitsHit = spanLimitsHitOf(trace.index.limited);
+    trace.spanLimitsHit = spanLimitsHitOf(index.limited);
     if (trace.limits) trace.limits.stale = false;
     let session = derived && withTimeOutcome(withLimitsHit(derived, trace.spanLimitsHit, trace), trace.timeOutcome);
     if (session && this.#budgets.enabled) {

@@ -19,10 +19,9 @@ import { addTokens, boundedDuration } from './span-values.js';
 /** A session's calls, summed up (see the file's comment). */
 export interface CallsSummary {
   /** The call records, in start order, without the session's first token placed (see {@link withFirstTokenOfSession}). */
-  readonly records: readonly LlmCallRecord[];
-  /** When each call started and ended (Infinity: running), in ms as its record says them. */
-  readonly startMs: Float64Array;
-  readonly endMs: Float64Array;
+  readonly records: LlmCallRecord[];
+  /** When each call started and ended (Infinity: running), in ms as its record says them; read when first needed. */
+  times?: { readonly startMs: readonly number[]; readonly endMs: readonly number[] };
   /** True when a call reports its own time to first token. */
   readonly anyTimeToFirstToken: boolean;
   /** The model that answered: the last named call that is no embedding, else the last named one. */
@@ -45,12 +44,6 @@ export interface CallsSummary {
 /** Sums up the calls of a session (`spans`: its call spans in start order). */
 export function summarizeCalls(spans: readonly SpanRecord[], parents: ReadonlyMap<string, string>, prices: ModelPrices): CallsSummary {
   const records = spans.map((span) => llmCallRecord(span, llmCallFacts(span)!, prices));
-  const startMs = new Float64Array(records.length);
-  const endMs = new Float64Array(records.length);
-  for (const [index, call] of records.entries()) {
-    startMs[index] = Date.parse(call.start_time);
-    endMs[index] = call.end_time === null ? Infinity : Date.parse(call.end_time);
-  }
   // The model of a session is the model that answered, not the one that embedded its query.
   const named = records.filter((call) => call.response_model !== null || call.request_model !== null);
   // A call that wraps calls reporting their own tokens (an agent around its chat calls, a framework's
@@ -60,8 +53,6 @@ export function summarizeCalls(spans: readonly SpanRecord[], parents: ReadonlyMa
   for (const call of counted) if (call.cost_usd !== null) countedCost = (countedCost ?? 0) + call.cost_usd;
   return {
     records,
-    startMs,
-    endMs,
     anyTimeToFirstToken: records.some((call) => call.time_to_first_token_ms !== null),
     lastCall: named.findLast((call) => call.operation !== 'embeddings') ?? named.at(-1),
     lastProvider: records.findLast((call) => call.provider !== null)?.provider ?? null,
@@ -90,14 +81,21 @@ export function withFirstTokenOfSession(summary: CallsSummary, firstAtMs: number
 }
 
 function placeFirstToken(summary: CallsSummary, firstAtMs: number | undefined): LlmCallRecord[] {
-  const { records, startMs, endMs } = summary;
-  if (firstAtMs === undefined || summary.anyTimeToFirstToken) return [...records];
+  const { records } = summary;
+  // Sessions never change their arrays: the records serve every session that places no token.
+  if (firstAtMs === undefined || summary.anyTimeToFirstToken || records.length === 0) return records;
+  summary.times ??= {
+    startMs: records.map((call) => Date.parse(call.start_time)),
+    endMs: records.map((call) => (call.end_time === null ? Infinity : Date.parse(call.end_time))),
+  };
+  const { startMs, endMs } = summary.times;
   let chosen = -1;
   for (let index = 0; index < records.length; index += 1) {
     if (startMs[index]! <= firstAtMs && firstAtMs <= endMs[index]! && (chosen < 0 || startMs[index]! < startMs[chosen]!)) chosen = index;
   }
+  if (chosen < 0) return records;
   const copy = [...records];
-  if (chosen >= 0) copy[chosen] = { ...records[chosen]!, time_to_first_token_ms: boundedDuration(firstAtMs - startMs[chosen]!) };
+  copy[chosen] = { ...records[chosen]!, time_to_first_token_ms: boundedDuration(firstAtMs - startMs[chosen]!) };
   return copy;
 }
 

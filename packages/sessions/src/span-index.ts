@@ -26,8 +26,6 @@ const NAMES_SESSION = 32;
 const ROOT = 64;
 const ENTRY = 128;
 const LIMITED = 256;
-/** Every span is in `all`. */
-const ALL = 512;
 
 /** The roles of a span record (read once per record). */
 function rolesOf(span: SpanRecord): number {
@@ -96,7 +94,7 @@ export class SpanIndex {
     const sorted = [...spans].sort(byStart);
     const index = new SpanIndex();
     // In order already: each list only grows at its end.
-    for (const span of sorted) index.#each(rolesOf(span), (list) => list.push(span));
+    for (const span of sorted) for (const list of index.#listsOf(rolesOf(span))) list.push(span);
     return index;
   }
 
@@ -104,32 +102,31 @@ export class SpanIndex {
   insert(span: SpanRecord): void {
     const roles = rolesOf(span);
     this.#changing(roles);
-    this.#each(roles, (list) => insertSorted(list, span));
+    for (const list of this.#listsOf(roles)) insertSorted(list, span);
   }
 
   /** Removes a span (the very record). */
   remove(span: SpanRecord): void {
     const roles = rolesOf(span);
     this.#changing(roles);
-    this.#each(roles, (list) => removeSorted(list, span));
+    for (const list of this.#listsOf(roles)) removeSorted(list, span);
   }
 
   /** Puts `next` in the place of `previous` (a later version of a span, a fold's new announced span). */
   replace(previous: SpanRecord, next: SpanRecord): void {
-    const before = rolesOf(previous) | ALL;
-    const after = rolesOf(next) | ALL;
+    const before = rolesOf(previous);
+    const after = rolesOf(next);
     const inPlace = previous.startTimeUnixMs === next.startTimeUnixMs && previous.spanId === next.spanId;
     // A stage places steps by its id, start and name only; a step by everything it is.
     const samePlace = inPlace && (before & STEP) === 0 && (after & STEP) === 0 && stageNameOf(previous) === stageNameOf(next);
     if (!samePlace && ((before | after) & (STEP | STAGE)) !== 0) this.#placementVersion += 1;
     if ((before | after) & CALL) this.#callsVersion += 1;
-    this.#each(before | after, (list, role) => {
-      const had = (before & role) !== 0;
-      const has = (after & role) !== 0;
-      if (had && has && inPlace && replaceInPlace(list, previous, next)) return;
-      if (had) removeSorted(list, previous);
-      if (has) insertSorted(list, next);
-    });
+    if (before === after && inPlace) {
+      for (const list of this.#listsOf(before)) if (!replaceInPlace(list, previous, next)) insertSorted(list, next);
+      return;
+    }
+    for (const list of this.#listsOf(before)) removeSorted(list, previous);
+    for (const list of this.#listsOf(after)) insertSorted(list, next);
   }
 
   /** Notes that the trace's parent map changed (steps may hang elsewhere now). */
@@ -171,18 +168,19 @@ export class SpanIndex {
     if (roles & CALL) this.#callsVersion += 1;
   }
 
-  /** Calls `apply` with `all` and every list a span of `roles` belongs in. */
-  #each(roles: number, apply: (list: SpanRecord[], role: number) => void): void {
-    apply(this.all, ALL);
-    if (roles & SESSION) apply(this.sessions, SESSION);
-    if (roles & STAGE) apply(this.stages, STAGE);
-    if (roles & CALL) apply(this.calls, CALL);
-    if (roles & TOKENS) apply(this.tokens, TOKENS);
-    if (roles & STEP) apply(this.steps, STEP);
-    if (roles & NAMES_SESSION) apply(this.namingSession, NAMES_SESSION);
-    if (roles & ROOT) apply(this.roots, ROOT);
-    if (roles & ENTRY) apply(this.entries, ENTRY);
-    if (roles & LIMITED) apply(this.limited, LIMITED);
+  /** `all` and every list a span of `roles` belongs in. */
+  #listsOf(roles: number): SpanRecord[][] {
+    const lists = [this.all];
+    if (roles & SESSION) lists.push(this.sessions);
+    if (roles & STAGE) lists.push(this.stages);
+    if (roles & CALL) lists.push(this.calls);
+    if (roles & TOKENS) lists.push(this.tokens);
+    if (roles & STEP) lists.push(this.steps);
+    if (roles & NAMES_SESSION) lists.push(this.namingSession);
+    if (roles & ROOT) lists.push(this.roots);
+    if (roles & ENTRY) lists.push(this.entries);
+    if (roles & LIMITED) lists.push(this.limited);
+    return lists;
   }
 }
 

@@ -58,8 +58,10 @@ interface MarkerFold {
   entriesWithHits: number;
   /** Estimated bytes held for this fold. */
   bytes: number;
-  /** The running span the fold announces (see {@link announcedSpan}), made again when the fold changes. */
+  /** The running span the fold announces (see {@link announcedSpan}), made again when the fold changed. */
   announced: SpanRecord;
+  /** True once {@link MarkerFold.announced} is in the trace's index. */
+  indexed: boolean;
 }
 
 /**
@@ -92,7 +94,12 @@ export class TraceSpans {
    * sorted and sorted into what they are to the session, kept so as each arrives: a rebuild neither
    * collects nor sorts nor scans them again.
    */
-  readonly index = new SpanIndex();
+  readonly #index = new SpanIndex();
+  /**
+   * Folds changed since the index last had their running span: it is made once per rebuild, not
+   * once per marker (a request may carry many markers of one span).
+   */
+  readonly #staleFolds = new Set<MarkerFold>();
   /** Spans plus marker entries held: what `maxSpansPerTrace` bounds. */
   items = 0;
   /** Of those, entries for events carried by markers (the first to make room for a real span). */
@@ -135,12 +142,12 @@ export class TraceSpans {
       if (known === span.parentSpanId) return;
       this.parents.set(span.spanId, span.parentSpanId);
       this.revision += 1;
-      this.index.parentsChanged();
+      this.#index.parentsChanged();
     } else if (this.parents.size < maxSpans) {
       this.parents.set(span.spanId, span.parentSpanId);
       this.bytes += PARENT_ENTRY_BYTES;
       this.revision += 1;
-      this.index.parentsChanged();
+      this.#index.parentsChanged();
     }
   }
 
@@ -157,17 +164,18 @@ export class TraceSpans {
       this.spans.set(spanId, admitted);
       this.items += 1;
       this.bytes += admitted.bytes;
-      this.index.insert(admitted.span);
+      this.#index.insert(admitted.span);
       this.#changed(admitted.span, save);
     } else if (isLaterVersion(admitted.span, known.span)) {
       this.spans.set(spanId, admitted);
       this.bytes += admitted.bytes - known.bytes;
-      this.index.replace(known.span, admitted.span);
+      this.#index.replace(known.span, admitted.span);
       this.#changed(admitted.span, save);
     }
     const fold = this.#markers.get(spanId);
     if (fold) {
-      this.index.remove(fold.announced);
+      if (fold.indexed) this.#index.remove(fold.announced);
+      this.#staleFolds.delete(fold);
       this.#markers.delete(spanId);
       this.#markerEvents -= fold.events.size;
       this.items -= 1 + fold.events.size;
@@ -200,7 +208,6 @@ export class TraceSpans {
     // The marker that opens a fold is counted in the fold's bytes; its events' entry adds none.
     let entryBytes = admitted.bytes;
     let changed = false;
-    const isNew = !fold;
     if (!fold) {
       fold = {
         latest: admitted.span,
@@ -214,6 +221,7 @@ export class TraceSpans {
         entriesWithHits: 0,
         bytes: admitted.bytes,
         announced: admitted.span,
+        indexed: false,
       };
       this.#markers.set(marker.parentSpanId, fold);
       this.items += 1;
@@ -251,7 +259,7 @@ export class TraceSpans {
       changed = true;
     }
     if (changed) {
-      this.#announce(fold, isNew);
+      this.#announce(fold);
       this.#changed(admitted.span, save);
     }
     return full ? 'trace_full' : 'kept';
@@ -278,7 +286,7 @@ export class TraceSpans {
         fold.ordered.splice(fold.ordered.indexOf(entry), 1);
         if (entry.hits) fold.entriesWithHits -= 1;
         flatten(fold);
-        this.#announce(fold, false);
+        this.#announce(fold);
         this.revision += 1;
         this.#markerEvents -= 1;
         fold.bytes -= entry.bytes;
@@ -290,12 +298,25 @@ export class TraceSpans {
     return 0;
   }
 
-  /** Makes the running span a fold announces again after the fold changed, in its place in the index. */
-  #announce(fold: MarkerFold, isNew: boolean): void {
-    const previous = fold.announced;
-    fold.announced = announcedSpan(fold);
-    if (isNew) this.index.insert(fold.announced);
-    else this.index.replace(previous, fold.announced);
+  /** Notes that a fold changed: the running span it announces is made again when the index is next read. */
+  #announce(fold: MarkerFold): void {
+    this.#staleFolds.add(fold);
+  }
+
+  /**
+   * The trace's spans indexed for deriving its session (`span-index.ts`): real spans, and the
+   * running spans markers announce, each made again here if its markers changed since.
+   */
+  indexed(): SpanIndex {
+    for (const fold of this.#staleFolds) {
+      const previous = fold.announced;
+      fold.announced = announcedSpan(fold);
+      if (fold.indexed) this.#index.replace(previous, fold.announced);
+      else this.#index.insert(fold.announced);
+      fold.indexed = true;
+    }
+    this.#staleFolds.clear();
+    return this.#index;
   }
 
   /**
