@@ -12,42 +12,25 @@
  *   pnpm exec vitest bench --run bench/suite/session-building.bench.ts
  */
 import { bench, describe } from 'vitest';
-import { ATTR_PENDING_PARENT_ID, ATTR_PENDING_SPAN_TYPE, ATTR_SPAN_TYPE, BUILTIN_STAGE_IDS, SPAN_TYPE } from '@llm-monitor/semconv';
+import { ATTR_SPAN_TYPE, BUILTIN_STAGE_IDS, SPAN_TYPE } from '@llm-monitor/semconv';
 import { deriveSession, SessionBuilder } from '@llm-monitor/sessions';
 import type { SpanEventRecord, SpanRecord } from '@llm-monitor/sessions';
+import { pendingMarker, span, spanId, T0, TRACE_ID } from '../../packages/sessions/test/span-fixtures.js';
 import { percentile, QUICK, report } from './results.js';
 
 const UPDATES = 200;
 const REPETITIONS = QUICK ? 3 : 25;
-const TRACE_ID = 'b'.repeat(32);
-const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 
-let lastId = 0;
-const nextId = (): string => (lastId += 1).toString(16).padStart(16, '0');
-
-function spanOf(fields: Partial<SpanRecord> & Pick<SpanRecord, 'name'>): SpanRecord {
-  return {
-    traceId: TRACE_ID,
-    spanId: nextId(),
-    parentSpanId: '',
-    kind: 1,
-    startTimeUnixMs: T0,
-    endTimeUnixMs: T0 + 1,
-    attributes: {},
-    events: [],
-    status: { code: 0, message: '' },
-    resource: { 'service.name': 'bench-app' },
-    scope: { name: 'bench', version: '1' },
-    ...fields,
-  };
-}
+/** A span of the fixtures' trace, as the application "bench-app" would export it. */
+const spanOf = (fields: Partial<SpanRecord> & Pick<SpanRecord, 'name'>): SpanRecord =>
+  span({ resource: { 'service.name': 'bench-app' }, ...fields });
 
 /** A running session's spans: the root announced, `stages` ended stages, `toolPairs` nested tool steps, `calls` model calls, and the running streaming stage. */
 function runningSession(stages: number, toolPairs: number, calls: number): { spans: SpanRecord[]; streaming: SpanRecord } {
   const root = spanOf({
     name: 'llm_monitor.session bench',
     endTimeUnixMs: 0,
-    attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.session, 'llm_monitor.session.id': `bench-${nextId()}`, 'llm_monitor.task': 'bench' },
+    attributes: { [ATTR_SPAN_TYPE]: SPAN_TYPE.session, 'llm_monitor.session.id': `bench-${spanId()}`, 'llm_monitor.task': 'bench' },
   });
   const spans = [root];
   let at = T0;
@@ -111,18 +94,11 @@ function runningSession(stages: number, toolPairs: number, calls: number): { spa
 
 /** The progress marker of update `n` of the running `stage`: one token batch and the running total. */
 function progressMarker(stage: SpanRecord, n: number): SpanRecord {
-  return spanOf({
-    name: stage.name,
-    parentSpanId: stage.spanId,
-    startTimeUnixMs: stage.startTimeUnixMs,
+  const marker = pendingMarker(stage);
+  return {
+    ...marker,
     endTimeUnixMs: stage.startTimeUnixMs + n,
-    attributes: {
-      ...stage.attributes,
-      [ATTR_SPAN_TYPE]: SPAN_TYPE.pending,
-      [ATTR_PENDING_SPAN_TYPE]: SPAN_TYPE.stage,
-      [ATTR_PENDING_PARENT_ID]: stage.parentSpanId,
-      'llm_monitor.tokens.total': n * 4,
-    },
+    attributes: { ...marker.attributes, 'llm_monitor.tokens.total': n * 4 },
     events: [
       {
         name: 'llm_monitor.tokens',
@@ -130,7 +106,7 @@ function progressMarker(stage: SpanRecord, n: number): SpanRecord {
         attributes: { 'llm_monitor.tokens.count': 4, 'llm_monitor.tokens.total': n * 4 },
       },
     ],
-  });
+  };
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

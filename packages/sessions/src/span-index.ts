@@ -26,6 +26,8 @@ const NAMES_SESSION = 32;
 const ROOT = 64;
 const ENTRY = 128;
 const LIMITED = 256;
+/** How many role bits there are (each has its list in the index). */
+const ROLE_COUNT = 9;
 
 /** The roles of a span record (read once per record). */
 function rolesOf(span: SpanRecord): number {
@@ -53,24 +55,44 @@ function rolesOf(span: SpanRecord): number {
 export class SpanIndex {
   /** Every span. */
   readonly all: SpanRecord[] = [];
+  /** The other lists, by role bit: list `i` holds the spans whose roles have bit `i`. */
+  readonly #byRole: SpanRecord[][] = [[], [], [], [], [], [], [], [], []];
   /** Spans of type `session` (one, unless a sender repeats it under other ids). */
-  readonly sessions: SpanRecord[] = [];
+  get sessions(): readonly SpanRecord[] {
+    return this.#byRole[0]!;
+  }
   /** Spans of type `stage`. */
-  readonly stages: SpanRecord[] = [];
+  get stages(): readonly SpanRecord[] {
+    return this.#byRole[1]!;
+  }
   /** Model calls (spans with LLM call facts). */
-  readonly calls: SpanRecord[] = [];
+  get calls(): readonly SpanRecord[] {
+    return this.#byRole[2]!;
+  }
   /** Spans carrying token events or a running token total. */
-  readonly tokens: SpanRecord[] = [];
+  get tokens(): readonly SpanRecord[] {
+    return this.#byRole[3]!;
+  }
   /** Steps: every span but the session and its stages. */
-  readonly steps: SpanRecord[] = [];
+  get steps(): readonly SpanRecord[] {
+    return this.#byRole[4]!;
+  }
   /** Spans carrying the application's session id. */
-  readonly namingSession: SpanRecord[] = [];
+  get namingSession(): readonly SpanRecord[] {
+    return this.#byRole[5]!;
+  }
   /** Spans without a parent. */
-  readonly roots: SpanRecord[] = [];
+  get roots(): readonly SpanRecord[] {
+    return this.#byRole[6]!;
+  }
   /** Server and consumer spans: where a service entered the trace. */
-  readonly entries: SpanRecord[] = [];
+  get entries(): readonly SpanRecord[] {
+    return this.#byRole[7]!;
+  }
   /** Spans carrying what limits cut of them. */
-  readonly limited: SpanRecord[] = [];
+  get limited(): readonly SpanRecord[] {
+    return this.#byRole[8]!;
+  }
   /**
    * Counts changes to where steps hang: a step added, removed or replaced, a stage added or
    * removed or moved or renamed, a parent recorded ({@link SpanIndex.parentsChanged}). A marker
@@ -94,7 +116,11 @@ export class SpanIndex {
     const sorted = [...spans].sort(byStart);
     const index = new SpanIndex();
     // In order already: each list only grows at its end.
-    for (const span of sorted) for (const list of index.#listsOf(rolesOf(span))) list.push(span);
+    for (const span of sorted) {
+      const roles = rolesOf(span);
+      index.all.push(span);
+      for (let bit = 0; bit < ROLE_COUNT; bit++) if (roles & (1 << bit)) index.#byRole[bit]!.push(span);
+    }
     return index;
   }
 
@@ -102,14 +128,14 @@ export class SpanIndex {
   insert(span: SpanRecord): void {
     const roles = rolesOf(span);
     this.#changing(roles);
-    for (const list of this.#listsOf(roles)) insertSorted(list, span);
+    this.#list(span, roles);
   }
 
   /** Removes a span (the very record). */
   remove(span: SpanRecord): void {
     const roles = rolesOf(span);
     this.#changing(roles);
-    for (const list of this.#listsOf(roles)) removeSorted(list, span);
+    this.#unlist(span, roles);
   }
 
   /** Puts `next` in the place of `previous` (a later version of a span, a fold's new announced span). */
@@ -122,11 +148,15 @@ export class SpanIndex {
     if (!samePlace && ((before | after) & (STEP | STAGE)) !== 0) this.#placementVersion += 1;
     if ((before | after) & CALL) this.#callsVersion += 1;
     if (before === after && inPlace) {
-      for (const list of this.#listsOf(before)) if (!replaceInPlace(list, previous, next)) insertSorted(list, next);
+      if (!replaceInPlace(this.all, previous, next)) insertSorted(this.all, next);
+      for (let bit = 0; bit < ROLE_COUNT; bit++) {
+        const list = this.#byRole[bit]!;
+        if (before & (1 << bit) && !replaceInPlace(list, previous, next)) insertSorted(list, next);
+      }
       return;
     }
-    for (const list of this.#listsOf(before)) removeSorted(list, previous);
-    for (const list of this.#listsOf(after)) insertSorted(list, next);
+    this.#unlist(previous, before);
+    this.#list(next, after);
   }
 
   /** Notes that the trace's parent map changed (steps may hang elsewhere now). */
@@ -162,25 +192,22 @@ export class SpanIndex {
     return steps;
   }
 
+  /** Puts `span` in `all` and in the list of each of its `roles` (by bit: no array made per span). */
+  #list(span: SpanRecord, roles: number): void {
+    insertSorted(this.all, span);
+    for (let bit = 0; bit < ROLE_COUNT; bit++) if (roles & (1 << bit)) insertSorted(this.#byRole[bit]!, span);
+  }
+
+  /** Takes `span` out of `all` and out of the list of each of its `roles`. */
+  #unlist(span: SpanRecord, roles: number): void {
+    removeSorted(this.all, span);
+    for (let bit = 0; bit < ROLE_COUNT; bit++) if (roles & (1 << bit)) removeSorted(this.#byRole[bit]!, span);
+  }
+
   /** Notes that a span of `roles` comes or goes: what was derived from its lists is behind. */
   #changing(roles: number): void {
     if (roles & (STEP | STAGE)) this.#placementVersion += 1;
     if (roles & CALL) this.#callsVersion += 1;
-  }
-
-  /** `all` and every list a span of `roles` belongs in. */
-  #listsOf(roles: number): SpanRecord[][] {
-    const lists = [this.all];
-    if (roles & SESSION) lists.push(this.sessions);
-    if (roles & STAGE) lists.push(this.stages);
-    if (roles & CALL) lists.push(this.calls);
-    if (roles & TOKENS) lists.push(this.tokens);
-    if (roles & STEP) lists.push(this.steps);
-    if (roles & NAMES_SESSION) lists.push(this.namingSession);
-    if (roles & ROOT) lists.push(this.roots);
-    if (roles & ENTRY) lists.push(this.entries);
-    if (roles & LIMITED) lists.push(this.limited);
-    return lists;
   }
 }
 

@@ -195,4 +195,42 @@ describe('incremental building (property)', () => {
     expect(withStep!.steps).not.toBe(before.steps);
     expect(withStep!.steps.map((step) => step.stage)).toEqual(['parsing', 'streaming_response']);
   });
+
+  it('a parent learnt from a span the full trace refused re-hangs a step that was built before', () => {
+    const root = span({
+      name: 'llm_monitor.session s',
+      endTimeUnixMs: 0,
+      attributes: { 'llm_monitor.span_type': 'session', 'llm_monitor.session.id': 's' },
+    });
+    const parsing = span({
+      parentSpanId: root.spanId,
+      name: 'llm_monitor.stage parsing',
+      startTimeUnixMs: T0,
+      endTimeUnixMs: T0 + 9,
+      attributes: { 'llm_monitor.span_type': 'stage', 'llm_monitor.stage': 'parsing' },
+    });
+    const tool = (parentSpanId: string, startMs: number): SpanRecord =>
+      span({
+        parentSpanId,
+        name: 'execute_tool t',
+        startTimeUnixMs: startMs,
+        endTimeUnixMs: startMs + 1,
+        attributes: { 'gen_ai.operation.name': 'execute_tool' },
+      });
+    const outer = tool(parsing.spanId, T0 + 1);
+    // `middle` is no step of the session (the trace refuses it), but its parent entry links `inner` to `outer`.
+    const middle = tool(outer.spanId, T0 + 2);
+    const inner = tool(middle.spanId, T0 + 3);
+    const running = span({ parentSpanId: parsing.spanId, name: 'execute_tool r', startTimeUnixMs: T0 + 4, endTimeUnixMs: 0 });
+    // Five items: the root's and the running step's markers (no parent entries) and three spans.
+    const builder = new SessionBuilder({ maxSpansPerTrace: 5 });
+    const [before] = builder.ingest([pendingMarker(root), parsing, outer, inner, pendingMarker(running)]);
+    expect(before!.steps.find((step) => step.span_id === inner.spanId)!.parent_span_id).toBeNull();
+    builder.ingest([middle]);
+    expect(builder.stats().spansRefused).toBe(1);
+    // The next rebuild (here an exporter's retry of the stage: nothing in the index moves) sees it.
+    const [after] = builder.ingest([parsing]);
+    expect(after!.steps.map((step) => step.span_id)).not.toContain(middle.spanId);
+    expect(after!.steps.find((step) => step.span_id === inner.spanId)!.parent_span_id).toBe(outer.spanId);
+  });
 });
