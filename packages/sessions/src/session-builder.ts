@@ -264,6 +264,8 @@ export class SessionBuilder {
       trace.budgetCrossings.push(...this.#budgets.check({ ...session, budget_exceeded: trace.budgetCrossings }, isoTime(trace.lastSeenMs)));
       if (trace.budgetCrossings.length > 0) session = { ...session, budget_exceeded: [...trace.budgetCrossings] };
     }
+    // An ended session's trace seldom grows again: its index gives back the room its lists grew into.
+    if (session && hasEnded(session) && !(trace.session && hasEnded(trace.session))) index.fit();
     trace.session = session;
     return session;
   }
@@ -589,4 +591,9 @@ interface ReleasedTrace {
 function withLimitsHit(session: ProcessingSession, spanHits: TraceSpans['spanLimitsHit'], trace: TraceSpans): ProcessingSession {
   const limitsHit = limitsHitOf(spanHits, session.steps_dropped, trace.limits);
   return limitsHit ? { ...session, limits_hit: limitsHit } : session;
+}
+
+/** True once a session completed or failed. */
+function hasEnded(session: ProcessingSession): boolean {
+  return session.status === 'completed' || session.status === 'failed';
 }

@@ -92,7 +92,7 @@ export function deriveSessionOf(
   const stageSpans = index.stages;
   const llmSpans = index.calls;
   if (!sessionSpan && stageSpans.length === 0 && llmSpans.length === 0) return undefined;
-  const firstSpan = index.all[0]!;
+  const firstSpan = index.first!;
 
   // Every span of ours carries the session id, so the id is known from whichever arrives first.
   const ours = sessionSpan ?? stageSpans[0] ?? index.namingSession[0];
