@@ -10,12 +10,14 @@
  * clients come from 127.0.0.1) and no read rate limit. Quick: 10 clients, 3 s.
  *
  *   pnpm exec vitest bench --run bench/suite/fanout.bench.ts
+ *
+ * LLMMON_BENCH_CPU_PROF_DIR runs the receivers under `--cpu-prof`, their profiles written there.
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bench, describe } from 'vitest';
-import { cpuSecondsOf, startReceiverProcess } from '../support/receiver-process.js';
+import { cpuProfileArgs, cpuSecondsOf, startReceiverProcess } from '../support/receiver-process.js';
 import { now, runLiveApp } from './live-app-process.js';
 import { QUICK, report } from './results.js';
 
@@ -81,14 +83,11 @@ async function spansReceived(apiUrl: string): Promise<number> {
 }
 
 async function measure(clientCount: number): Promise<Measured> {
-  const receiver = await startReceiverProcess(RECEIVER_BIN, [
-    '--storage-url',
-    'memory:',
-    '--live-max-clients-per-address',
-    '2000',
-    '--read-rate-limit-per-minute',
-    '0',
-  ]);
+  const receiver = await startReceiverProcess(
+    RECEIVER_BIN,
+    ['--storage-url', 'memory:', '--live-max-clients-per-address', '2000', '--read-rate-limit-per-minute', '0'],
+    cpuProfileArgs(`fanout-${clientCount}-clients`),
+  );
   const clients = fork(
     CLIENTS_SCRIPT,
     [JSON.stringify({ url: `${receiver.apiUrl.replace('http', 'ws')}/ws/monitoring`, clients: clientCount })],

@@ -19,12 +19,12 @@
  * LLMMON_BENCH_CPU_PROF_DIR runs the receivers under `--cpu-prof`, their profiles written there.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, bench, describe } from 'vitest';
-import { cpuSecondsOf, startReceiverProcess } from '../support/receiver-process.js';
+import { cpuProfileArgs, cpuSecondsOf, startReceiverProcess } from '../support/receiver-process.js';
 import { sessionRequests } from '../../test/support/session-requests.mjs';
 import type { RequestTemplate } from '../../test/support/session-requests.mjs';
 import { QUICK, report } from './results.js';
@@ -38,7 +38,6 @@ const WARMUP_MS = QUICK ? 300 : 2_000;
 const LOAD_MS = QUICK ? 400 : 10_000;
 /** At most this many requests per variant, warm-up included (far above what the window takes here). */
 const MAX_REQUESTS = QUICK ? 2_000 : 40_000;
-const CPU_PROF_DIR = process.env.LLMMON_BENCH_CPU_PROF_DIR;
 const SCENARIO = 'ingest';
 const UNIT = 'spans/CPU-s';
 
@@ -218,11 +217,7 @@ async function measureReceiver(
   encoding: Encoding,
   store: { readonly label: string; readonly url: () => string },
 ): Promise<{ measured: Measurement; logged: string[] }> {
-  const profileName = `ingest-${encoding.label}-${store.label}`.replace(/[^a-z0-9]+/gi, '-');
-  const nodeArgs = CPU_PROF_DIR
-    ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF_DIR), '--cpu-prof-name', `${profileName}.cpuprofile`]
-    : [];
-  if (CPU_PROF_DIR) mkdirSync(CPU_PROF_DIR, { recursive: true });
+  const nodeArgs = cpuProfileArgs(`ingest-${encoding.label}-${store.label}`);
   const receiver = await startReceiverProcess(RECEIVER_BIN, ['--storage-url', store.url()], nodeArgs);
   try {
     const measured = await load(receiver.otlpUrl, receiver.pid, encoding);

@@ -5,7 +5,8 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const BANNER = /web monitor on (http:\/\/[^\s]+?)\/ .*OTLP\/HTTP on (http:\/\/[^\s]+)/;
 
@@ -20,6 +21,17 @@ export interface ReceiverProcess {
   alive(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Node's arguments for a receiver profiled under `--cpu-prof` when `LLMMON_BENCH_CPU_PROF_DIR` names
+ * a directory (its profile written there as `<name>.cpuprofile` when it exits); none otherwise.
+ */
+export function cpuProfileArgs(name: string): string[] {
+  const directory = process.env.LLMMON_BENCH_CPU_PROF_DIR;
+  if (!directory) return [];
+  mkdirSync(directory, { recursive: true });
+  return ['--cpu-prof', '--cpu-prof-dir', resolve(directory), '--cpu-prof-name', `${name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`];
 }
 
 /** Starts `node [nodeArgs] bin --port 0 --otlp-port 0 --log-level warn [args]`; resolves once it serves. */
