@@ -10,6 +10,7 @@
 import { ATTR_SESSION_ID, ATTR_SPAN_TYPE, ATTR_STAGE, ATTR_TOKENS_TOTAL, EVENT_TOKENS, SPAN_TYPE } from '@llm-monitor/semconv';
 import { llmCallFacts } from './genai-mapping.js';
 import { memoOf } from './span-memo.js';
+import { forgetTokensOf } from './token-batches.js';
 import { byStart, stringAttribute } from './span-record.js';
 import type { CallsSummary } from './session-calls.js';
 import type { ModelPrices } from './model-prices.js';
@@ -26,6 +27,8 @@ const NAMES_SESSION = 32;
 const ROOT = 64;
 const ENTRY = 128;
 const LIMITED = 256;
+/** The list of a role no span of the trace has (shared; never written: see `SpanIndex.#writable`). */
+const NONE = Object.freeze([]) as unknown as SpanRecord[];
 /** How many role bits there are (each has its list in the index). */
 const ROLE_COUNT = 9;
 
@@ -54,7 +57,8 @@ function rolesOf(span: SpanRecord): number {
 /** The spans of one trace, in start order (ties by span id), and by what they are to the session. */
 export class SpanIndex {
   /** The lists, by role bit: list `i` holds the spans whose roles have bit `i`. */
-  readonly #byRole: SpanRecord[][] = [[], [], [], [], [], [], [], [], []];
+  // Each list made on its first span: most traces fill four or five of the nine.
+  readonly #byRole: SpanRecord[][] = [NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE];
   /**
    * The span that starts first. Every span the index holds is a session span, a stage or a step,
    * so it is the first of one of those lists: no list of every span is kept for it.
@@ -123,7 +127,7 @@ export class SpanIndex {
     // In order already: each list only grows at its end.
     for (const span of sorted) {
       const roles = rolesOf(span);
-      for (let bit = 0; bit < ROLE_COUNT; bit++) if (roles & (1 << bit)) index.#byRole[bit]!.push(span);
+      for (let bit = 0; bit < ROLE_COUNT; bit++) if (roles & (1 << bit)) index.#writable(bit).push(span);
     }
     return index;
   }
@@ -153,8 +157,9 @@ export class SpanIndex {
     if ((before | after) & CALL) this.#callsVersion += 1;
     if (before === after && inPlace) {
       for (let bit = 0; bit < ROLE_COUNT; bit++) {
-        const list = this.#byRole[bit]!;
-        if (before & (1 << bit) && !replaceInPlace(list, previous, next)) insertSorted(list, next);
+        if ((before & (1 << bit)) === 0) continue;
+        const list = this.#writable(bit);
+        if (!replaceInPlace(list, previous, next)) insertSorted(list, next);
       }
       return;
     }
@@ -165,10 +170,22 @@ export class SpanIndex {
   /**
    * Gives each list exactly the room it holds. A list grown by pushes keeps spare slots (V8 gives
    * an array 17 on its first push): about 1 KB a trace, measured on the demo workload, for as long
-   * as an ended session keeps its spans.
+   * as an ended session keeps its spans. Its ended spans' token batches go too: a late span is the
+   * only reason to build the session again, and reading them from the events then is cheap.
    */
   fit(): void {
-    for (let bit = 0; bit < ROLE_COUNT; bit++) this.#byRole[bit] = this.#byRole[bit]!.slice();
+    for (let bit = 0; bit < ROLE_COUNT; bit++) {
+      const list = this.#byRole[bit]!;
+      this.#byRole[bit] = list.length === 0 ? NONE : list.slice();
+    }
+    for (const span of this.tokens) forgetTokensOf(span);
+  }
+
+  /** The list of role `bit`, made now if it has none yet. */
+  #writable(bit: number): SpanRecord[] {
+    let list = this.#byRole[bit]!;
+    if (list === NONE) this.#byRole[bit] = list = [];
+    return list;
   }
 
   /** Notes that the trace's parent map changed (steps may hang elsewhere now). */
@@ -206,7 +223,7 @@ export class SpanIndex {
 
   /** Puts `span` in the list of each of its `roles` (by bit: no array made per span). */
   #list(span: SpanRecord, roles: number): void {
-    for (let bit = 0; bit < ROLE_COUNT; bit++) if (roles & (1 << bit)) insertSorted(this.#byRole[bit]!, span);
+    for (let bit = 0; bit < ROLE_COUNT; bit++) if (roles & (1 << bit)) insertSorted(this.#writable(bit), span);
   }
 
   /** Takes `span` out of the list of each of its `roles`. */

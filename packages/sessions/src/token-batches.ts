@@ -61,6 +61,15 @@ export function knowTokensOf(span: SpanRecord, tokens: SpanTokens): void {
   memoOf(span).tokens = tokens;
 }
 
+/**
+ * Lets go of what a real span's token events were read into (about 40 bytes a batch); they are read
+ * again from its events when it is next needed. Announced running spans keep theirs: their marker
+ * folds made them.
+ */
+export function forgetTokensOf(span: SpanRecord): void {
+  if (span.endTimeUnixMs !== 0) memoOf(span).tokens = undefined;
+}
+
 /** What the token events of a span say, read once per record. */
 function tokensOf(span: SpanRecord): SpanTokens {
   const memo = memoOf(span);

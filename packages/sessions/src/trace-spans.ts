@@ -99,7 +99,7 @@ export class TraceSpans {
    * Folds changed since the index last had their running span: it is made once per rebuild, not
    * once per marker (a request may carry many markers of one span).
    */
-  readonly #staleFolds = new Set<MarkerFold>();
+  #staleFolds: Set<MarkerFold> | undefined;
   /** Spans plus marker entries held: what `maxSpansPerTrace` bounds. */
   items = 0;
   /** Of those, entries for events carried by markers (the first to make room for a real span). */
@@ -175,7 +175,7 @@ export class TraceSpans {
     const fold = this.#markers.get(spanId);
     if (fold) {
       if (fold.indexed) this.#index.remove(fold.announced);
-      this.#staleFolds.delete(fold);
+      this.#staleFolds?.delete(fold);
       this.#markers.delete(spanId);
       this.#markerEvents -= fold.events.size;
       this.items -= 1 + fold.events.size;
@@ -300,7 +300,7 @@ export class TraceSpans {
 
   /** Notes that a fold changed: the running span it announces is made again when the index is next read. */
   #announce(fold: MarkerFold): void {
-    this.#staleFolds.add(fold);
+    (this.#staleFolds ??= new Set()).add(fold);
   }
 
   /**
@@ -308,14 +308,18 @@ export class TraceSpans {
    * running spans markers announce, each made again here if its markers changed since.
    */
   indexed(): SpanIndex {
-    for (const fold of this.#staleFolds) {
-      const previous = fold.announced;
-      fold.announced = announcedSpan(fold);
-      if (fold.indexed) this.#index.replace(previous, fold.announced);
-      else this.#index.insert(fold.announced);
-      fold.indexed = true;
+    const stale = this.#staleFolds;
+    if (stale) {
+      // Made per rebuild that follows markers, not kept: an ended trace holds no empty set.
+      this.#staleFolds = undefined;
+      for (const fold of stale) {
+        const previous = fold.announced;
+        fold.announced = announcedSpan(fold);
+        if (fold.indexed) this.#index.replace(previous, fold.announced);
+        else this.#index.insert(fold.announced);
+        fold.indexed = true;
+      }
     }
-    this.#staleFolds.clear();
     return this.#index;
   }
 
