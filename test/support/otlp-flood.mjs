@@ -1,7 +1,8 @@
 /**
  * A load generator in a process of its own (so its CPU is not the receiver's): floods an OTLP/HTTP
  * endpoint with protobuf requests of new, complete sessions from `concurrency` connections for
- * `durationMs`, as fast as the receiver answers, and prints what came back as one JSON line.
+ * `durationMs`, as fast as the receiver answers, and prints what came back as one JSON line. With
+ * `requests`, it sends exactly that many instead, however long they take.
  *
  * Every request carries `sessionsPerRequest` sessions of our instrumentation (every built-in stage,
  * an LLM call, 20 token events, a root whose content is `contentBytes` long), made unique by
@@ -68,9 +69,11 @@ function send({ body }) {
 
 const endAt = Date.now() + options.durationMs;
 const startedAt = Date.now();
+/** Whether another request is due: by count when `requests` is given, else by time. */
+const due = () => (options.requests === undefined ? Date.now() < endAt : requestNumber < options.requests);
 await Promise.all(
   Array.from({ length: options.concurrency }, async () => {
-    while (Date.now() < endAt) {
+    while (due()) {
       const next = nextRequest();
       const status = await send(next);
       statuses[status] = (statuses[status] ?? 0) + 1;
