@@ -311,8 +311,7 @@ export class SessionBuilder {
    * with its next span, so it keeps them) and no span came for `releaseSpansAfterMs`.
    */
   #isReleasable(trace: TraceSpans, nowMs: number): boolean {
-    const status = trace.session?.status;
-    return (status === 'completed' || status === 'failed') && nowMs - trace.lastSeenMs >= this.#releaseSpansAfterMs;
+    return trace.session !== undefined && hasEnded(trace.session) && nowMs - trace.lastSeenMs >= this.#releaseSpansAfterMs;
   }
 
   /**
@@ -593,7 +592,7 @@ function withLimitsHit(session: ProcessingSession, spanHits: TraceSpans['spanLim
   return limitsHit ? { ...session, limits_hit: limitsHit } : session;
 }
 
-/** True once a session completed or failed. */
+/** True once a session completed or failed (not abandoned: its next span brings it back). */
 function hasEnded(session: ProcessingSession): boolean {
   return session.status === 'completed' || session.status === 'failed';
 }
