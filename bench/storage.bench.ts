@@ -33,11 +33,11 @@
  * 200000); LLMMON_BENCH_CPU_PROF_DIR (run the ingest receivers under `--cpu-prof`, profiles there).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, bench, describe } from 'vitest';
@@ -47,7 +47,7 @@ import type { ProcessingSession } from '@llm-monitor/sessions';
 import { openSqliteHistory } from '../packages/receiver/dist/storage/sqlite-history.js';
 import { MONITOR_BIN } from '../test/support/monitor-process.js';
 import { sessionRequests } from '../test/support/session-requests.mjs';
-import { mainThreadTimes, percentile, rssMb, startReceiverProcess } from './support/receiver-process.js';
+import { cpuProfileArgs, mainThreadTimes, percentile, rssMb, startReceiverProcess } from './support/receiver-process.js';
 import type { ReceiverProcess } from './support/receiver-process.js';
 
 const SESSIONS_PER_REQUEST = 30;
@@ -64,7 +64,6 @@ const HISTORY_DAYS = 30;
 const HISTORY_BATCH = 1_000;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const STORES = (process.env.LLMMON_BENCH_STORES ?? 'memory,sqlite,postgres').split(',').map((store) => store.trim());
-const CPU_PROF_DIR = process.env.LLMMON_BENCH_CPU_PROF_DIR;
 const LOAD_SCRIPT = fileURLToPath(new URL('./support/storage-load.mjs', import.meta.url));
 const WORK_DIR = mkdtempSync(join(tmpdir(), 'llmmon-storage-bench-'));
 
@@ -382,10 +381,7 @@ function snapshot(receiver: ReceiverProcess, withDatabase: boolean): Snapshot {
 }
 
 async function runIngest(store: Store, requestBase: number): Promise<IngestResult> {
-  const nodeArgs = CPU_PROF_DIR
-    ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF_DIR), '--cpu-prof-name', `storage-${store.label}.cpuprofile`]
-    : [];
-  if (CPU_PROF_DIR) mkdirSync(CPU_PROF_DIR, { recursive: true });
+  const nodeArgs = cpuProfileArgs(`storage-${store.label}`);
   const receiver = await startReceiverProcess(MONITOR_BIN, ['--storage-url', store.storageUrl], nodeArgs);
   const rss = new RssSampler(receiver.pid);
   const prober = new Prober(`${receiver.apiUrl}/healthz`);
